@@ -1,0 +1,56 @@
+/**
+ * Package boundaries from docs/ARCHITECTURE.md: protocol <- broker -> storage; storage and
+ * protocol depend on nothing of ours; cli, testing, bench sit on top. No deep imports across
+ * packages: only '@tributary/<name>' (each package's `exports`).
+ */
+/** @type {import('dependency-cruiser').IConfiguration} */
+module.exports = {
+  forbidden: [
+    {
+      name: 'storage-is-independent',
+      comment: 'storage knows no wire types and no other package of ours',
+      severity: 'error',
+      from: { path: '^packages/storage/' },
+      to: { path: '^packages/(protocol|broker|cli|testing|bench)/' },
+    },
+    {
+      name: 'protocol-is-independent',
+      comment: 'protocol is pure codecs: no storage, no broker',
+      severity: 'error',
+      from: { path: '^packages/protocol/' },
+      to: { path: '^packages/(storage|broker|cli|testing|bench)/' },
+    },
+    {
+      name: 'broker-below-tools',
+      comment: 'the broker never depends on the CLI, the test kit or the benchmarks',
+      severity: 'error',
+      from: { path: '^packages/broker/' },
+      to: { path: '^packages/(cli|testing|bench)/' },
+    },
+    {
+      name: 'no-deep-imports',
+      comment: 'import another package only through its exports (@tributary/<name>)',
+      severity: 'error',
+      from: { path: '^packages/([^/]+)/' },
+      to: {
+        path: '^packages/([^/]+)/',
+        pathNot: ['^packages/$1/', '^packages/[^/]+/src/index\\.ts$'],
+      },
+    },
+    {
+      name: 'no-circular',
+      severity: 'error',
+      from: {},
+      to: { circular: true },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '(^|/)node_modules/' },
+    tsPreCompilationDeps: true,
+    parser: 'swc',
+    combinedDependencies: true,
+    preserveSymlinks: false,
+    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'node', 'default'] },
+  },
+};

@@ -1,0 +1,197 @@
+/**
+ * The durable-produce benchmark: how close acks=all produce gets to the disk's own fdatasync
+ * bandwidth. It probes the disk, starts the broker as a separate process on a temporary data
+ * directory on that disk, drives it with a librdkafka producer (python3-confluent-kafka, an
+ * independent client) and samples the broker's CPU time from /proc over each phase.
+ *
+ * Phases: `throughput` produces as fast as the client's bounded queue allows (latency there is
+ * queueing latency at saturation); `latency` produces at a fixed low rate, where ack latency is
+ * close to the broker's own cost per durable append.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { startBrokerChild, type BrokerChild } from './broker-child.ts';
+import { probeDiskSync, type DiskSyncResult } from './disk-sync-probe.ts';
+import { processCpuSeconds } from './process-cpu.ts';
+
+const driverPath = resolve(import.meta.dirname, 'python/produce_bench.py');
+const pythonPath = '/usr/bin/python3';
+
+export interface ProduceBenchOptions {
+  quick: boolean;
+  /** Parent of the temporary data directory; defaults to the OS temp directory. */
+  dataParentDir?: string;
+  recordBytes?: number;
+  /** Fixed rate of the latency phase, records per second. */
+  latencyRatePerSecond?: number;
+  log?: (line: string) => void;
+}
+
+export interface ProducePhaseResult {
+  name: 'throughput' | 'latency';
+  rateLimitPerSecond: number;
+  recordsAcked: number;
+  errors: number;
+  firstError: string | null;
+  seconds: number;
+  megabytesPerSecond: number;
+  recordsPerSecond: number;
+  ackLatencyP50Ms: number;
+  ackLatencyP99Ms: number;
+  ackLatencyMaxMs: number;
+  brokerCpuSeconds: number;
+  recordsPerBrokerCpuSecond: number;
+}
+
+export interface ProduceBenchResult {
+  benchmark: 'produce';
+  startedAt: string;
+  quick: boolean;
+  nodeVersion: string;
+  dataParentDir: string;
+  recordBytes: number;
+  disk: DiskSyncResult;
+  phases: ProducePhaseResult[];
+  /** Throughput-phase produce MB/s divided by the 1 MiB fdatasync MB/s. */
+  produceToFdatasyncRatio: number;
+}
+
+export async function runProduceBench(options: ProduceBenchOptions): Promise<ProduceBenchResult> {
+  const log = options.log ?? (() => undefined);
+  const parent = options.dataParentDir ?? tmpdir();
+  const recordBytes = options.recordBytes ?? 1024;
+  const startedAt = new Date().toISOString();
+  log(`probing fdatasync under ${parent}`);
+  const disk = probeDiskSync({
+    dir: parent,
+    bandwidthDurationMs: options.quick ? 2_000 : 5_000,
+    latencyDurationMs: options.quick ? 1_500 : 3_000,
+  });
+  const dataDir = mkdtempSync(join(parent, 'tributary-bench-'));
+  let broker: BrokerChild | undefined;
+  try {
+    broker = await startBrokerChild(dataDir);
+    log(`broker pid ${broker.pid} on ${broker.bootstrap}, data ${dataDir}`);
+    const throughput = await runPhase(broker, {
+      name: 'throughput',
+      seconds: options.quick ? 8 : 20,
+      rate: 0,
+      recordBytes,
+      log,
+    });
+    const latency = await runPhase(broker, {
+      name: 'latency',
+      seconds: options.quick ? 5 : 10,
+      rate: options.latencyRatePerSecond ?? 500,
+      recordBytes,
+      log,
+    });
+    return {
+      benchmark: 'produce',
+      startedAt,
+      quick: options.quick,
+      nodeVersion: process.version,
+      dataParentDir: parent,
+      recordBytes,
+      disk,
+      phases: [throughput, latency],
+      produceToFdatasyncRatio: throughput.megabytesPerSecond / disk.bandwidthMBps,
+    };
+  } finally {
+    await broker?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+interface PhaseOptions {
+  name: ProducePhaseResult['name'];
+  seconds: number;
+  rate: number;
+  recordBytes: number;
+  log: (line: string) => void;
+}
+
+interface Summary {
+  acked: number;
+  errors: number;
+  first_error: string | null;
+  elapsed_s: number;
+  latency_ms: { p50: number; p99: number; max: number };
+}
+
+async function runPhase(broker: BrokerChild, phase: PhaseOptions): Promise<ProducePhaseResult> {
+  phase.log(`phase ${phase.name}: ${phase.seconds} s, rate ${phase.rate || 'unlimited'}`);
+  const topic = `bench-${phase.name}-${Date.now()}`;
+  const args = [
+    driverPath,
+    '--bootstrap',
+    broker.bootstrap,
+    '--topic',
+    topic,
+    '--seconds',
+    String(phase.seconds),
+    '--value-bytes',
+    String(phase.recordBytes),
+    '--rate',
+    String(phase.rate),
+  ];
+  let cpuStart = 0;
+  let cpuEnd = 0;
+  const summary = await runDriver(args, (1 + phase.seconds + 90) * 1000, (type) => {
+    if (type === 'started') cpuStart = processCpuSeconds(broker.pid);
+    if (type === 'finished') cpuEnd = processCpuSeconds(broker.pid);
+  });
+  const cpu = cpuEnd - cpuStart;
+  return {
+    name: phase.name,
+    rateLimitPerSecond: phase.rate,
+    recordsAcked: summary.acked,
+    errors: summary.errors,
+    firstError: summary.first_error,
+    seconds: summary.elapsed_s,
+    megabytesPerSecond: (summary.acked * phase.recordBytes) / 1e6 / summary.elapsed_s,
+    recordsPerSecond: summary.acked / summary.elapsed_s,
+    ackLatencyP50Ms: summary.latency_ms.p50,
+    ackLatencyP99Ms: summary.latency_ms.p99,
+    ackLatencyMaxMs: summary.latency_ms.max,
+    brokerCpuSeconds: cpu,
+    recordsPerBrokerCpuSecond: cpu > 0 ? summary.acked / cpu : 0,
+  };
+}
+
+/** Runs the python driver; `onLine` sees each line's type as it arrives. Bounded by `timeoutMs`. */
+function runDriver(
+  args: string[],
+  timeoutMs: number,
+  onLine: (type: string) => void,
+): Promise<Summary> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(pythonPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let pending = '';
+    let stderr = '';
+    let summary: Summary | undefined;
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr = (stderr + chunk.toString()).slice(-5_000);
+    });
+    child.stdout.on('data', (chunk: Buffer) => {
+      pending += chunk.toString();
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) {
+        if (line.trim() === '') continue;
+        const parsed = JSON.parse(line) as { type: string } & Partial<Summary>;
+        onLine(parsed.type);
+        if (parsed.type === 'summary') summary = parsed as Summary;
+      }
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      if (summary !== undefined && code === 0) resolvePromise(summary);
+      else
+        reject(new Error(`bench driver exited (${code ?? signal}) without a summary:\n${stderr}`));
+    });
+  });
+}

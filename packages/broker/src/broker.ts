@@ -1,0 +1,141 @@
+/**
+ * The broker: storage plus one TCP listener per address, wired to the request router. Tests and
+ * services start it in-process with `startBroker`; the CLI wraps the same call, so both run the
+ * production code path.
+ *
+ * `close()` stops accepting, closes every connection (their long polls end), then closes the
+ * storage, which completes or fails every append still in flight; it is safe to call twice.
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import { LogStorage } from '@tributary/storage';
+import { defaultBrokerConfig, type BrokerConfig } from './broker-config.ts';
+import type { BrokerRuntime, Endpoint } from './broker-runtime.ts';
+import { Connection } from './connection.ts';
+import { allHandlers } from './handlers/index.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { RequestRouter } from './request-router.ts';
+import { BatchRecordCompactor } from './batch-record-compactor.ts';
+
+export interface StartBrokerOptions {
+  /** TCP port; 0 picks a free one. Default 9092. */
+  port?: number;
+  /** Interface to listen on. 'localhost' listens on both 127.0.0.1 and ::1. Default 'localhost'. */
+  host?: string;
+  /** Data directory (embedded mode). Ignored when `inMemory` is true. */
+  dataDir?: string;
+  /** Keep everything in memory (tests). */
+  inMemory?: boolean;
+  /** Address given to clients; defaults to the listen host and the bound port. */
+  advertisedListener?: Endpoint;
+  config?: Partial<BrokerConfig>;
+  /** Suppress INFO logs (tests). */
+  quiet?: boolean;
+  logger?: Logger;
+}
+
+export interface RunningBroker {
+  readonly host: string;
+  readonly port: number;
+  /** `host:port` to give a client as its bootstrap server. */
+  readonly bootstrap: string;
+  readonly clusterId: string;
+  readonly nodeId: number;
+  readonly storage: LogStorage;
+  close(): Promise<void>;
+}
+
+export async function startBroker(options: StartBrokerOptions = {}): Promise<RunningBroker> {
+  const host = options.host ?? 'localhost';
+  const log = options.logger ?? createLogger('broker', options.quiet ?? false);
+  const config: BrokerConfig = { ...defaultBrokerConfig, ...options.config };
+  const storage = await LogStorage.open(
+    options.inMemory === true || options.dataDir === undefined
+      ? { inMemory: true, compactor: new BatchRecordCompactor(config) }
+      : { dataDir: options.dataDir, compactor: new BatchRecordCompactor(config) },
+  );
+  const connections = new Set<Connection>();
+  let router: RequestRouter | undefined;
+  const onConnection = (socket: Socket): void => {
+    if (router === undefined) {
+      socket.destroy();
+      return;
+    }
+    const connection = new Connection(socket, runtime, router);
+    connections.add(connection);
+    socket.once('close', () => connections.delete(connection));
+  };
+  let servers: Server[];
+  try {
+    servers = await listenAll(host, options.port ?? 9092, onConnection);
+  } catch (error: unknown) {
+    await storage.close();
+    throw error;
+  }
+  const port = boundPort(servers);
+  const advertised = options.advertisedListener ?? { host, port };
+  const runtime: BrokerRuntime = {
+    storage,
+    config,
+    nodeId: storage.nodeId,
+    clusterId: storage.clusterId,
+    advertised,
+    log,
+    now: () => Date.now(),
+  };
+  router = new RequestRouter(runtime, allHandlers);
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+      for (const connection of connections) connection.close();
+      await storage.close();
+    })();
+    return closing;
+  };
+  const bootstrapHost = host.includes(':') ? `[${host}]` : host;
+  return {
+    host,
+    port,
+    bootstrap: `${bootstrapHost}:${port}`,
+    clusterId: storage.clusterId,
+    nodeId: storage.nodeId,
+    storage,
+    close,
+  };
+}
+
+/** Listens on `host`, or on both loopback families for 'localhost', sharing one port. */
+async function listenAll(
+  host: string,
+  port: number,
+  onConnection: (socket: Socket) => void,
+): Promise<Server[]> {
+  if (host !== 'localhost') return [await listen(host, port, onConnection)];
+  const first = await listen('127.0.0.1', port, onConnection);
+  const servers = [first];
+  try {
+    servers.push(await listen('::1', boundPort(servers), onConnection));
+  } catch {
+    // No IPv6 loopback on this machine: 127.0.0.1 alone serves 'localhost'.
+  }
+  return servers;
+}
+
+function listen(host: string, port: number, onConnection: (socket: Socket) => void): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = createServer(onConnection);
+    server.once('error', reject);
+    server.listen({ host, port, ipv6Only: host === '::1' }, () => {
+      server.off('error', reject);
+      resolve(server);
+    });
+  });
+}
+
+function boundPort(servers: readonly Server[]): number {
+  const address = servers[0]?.address();
+  if (address === null || address === undefined || typeof address === 'string') {
+    throw new Error('listener has no TCP address');
+  }
+  return address.port;
+}

@@ -1,0 +1,32 @@
+/**
+ * AlterConfigs (key 33), v0-2: replaces a topic's whole set of overrides (configs not named go back
+ * to their defaults), as Kafka's legacy AlterConfigs does. See topic-config-changes.ts.
+ */
+import { alterConfigsApi } from '@tributary/protocol';
+import { ConfigOperation } from '../config-resources.ts';
+import { defineHandler } from '../handler.ts';
+import { applyConfigChanges } from '../topic-config-changes.ts';
+
+export const alterConfigsHandler = defineHandler(alterConfigsApi, async (context, request) => {
+  const responses = [];
+  for (const resource of request.resources) {
+    const result = await applyConfigChanges(context.runtime, {
+      resourceType: resource.resourceType,
+      resourceName: resource.resourceName,
+      changes: resource.configs.map((config) => ({
+        name: config.name,
+        operation: config.value === null ? ConfigOperation.DELETE : ConfigOperation.SET,
+        value: config.value,
+      })),
+      replaceAll: true,
+      validateOnly: request.validateOnly,
+    });
+    responses.push({
+      resourceType: resource.resourceType,
+      resourceName: resource.resourceName,
+      errorCode: result.errorCode,
+      errorMessage: result.errorMessage === '' ? null : result.errorMessage,
+    });
+  }
+  return { throttleTimeMs: 0, responses };
+});

@@ -1,0 +1,117 @@
+/**
+ * CreateTopics (key 19), v2-7. Partition count -1 means `numPartitions`; manual assignments give
+ * the count by their length. Replication factor is accepted and reported as 1: durability comes
+ * from the WAL and the object store, not from copies on brokers (docs/adr/0002).
+ * Config values are checked against Kafka's topic configs; `validateOnly` checks and creates nothing.
+ */
+import { ErrorCode, createTopicsApi, type CreateTopicsRequest } from '@tributary/protocol';
+import { effectiveTopicConfig, validateTopicConfig, type TopicRecord } from '@tributary/storage';
+import type { BrokerRuntime } from '../broker-runtime.ts';
+import { defineHandler } from '../handler.ts';
+import { toKafkaError } from '../kafka-errors.ts';
+import { collidingTopic, topicNameError } from '../topic-names.ts';
+
+type CreatableTopic = CreateTopicsRequest['topics'][number];
+
+interface CreateAnswer {
+  name: string;
+  topicId?: string;
+  errorCode: number;
+  errorMessage: string | null;
+  numPartitions?: number;
+  replicationFactor?: number;
+  configs?: { name: string; value: string | null; readOnly: boolean; configSource: number; isSensitive: boolean }[];
+}
+
+const DEFAULT_CONFIG_SOURCE = 5;
+const TOPIC_CONFIG_SOURCE = 1;
+
+export const createTopicsHandler = defineHandler(createTopicsApi, async (context, request) => {
+  const topics: CreateAnswer[] = [];
+  const seen = new Set<string>();
+  for (const wanted of request.topics) {
+    if (seen.has(wanted.name)) {
+      topics.push(refuse(wanted.name, ErrorCode.INVALID_REQUEST, 'topic named twice in one request'));
+      continue;
+    }
+    seen.add(wanted.name);
+    topics.push(await createOne(context.runtime, wanted, request.validateOnly));
+  }
+  return { throttleTimeMs: 0, topics };
+});
+
+async function createOne(
+  runtime: BrokerRuntime,
+  wanted: CreatableTopic,
+  validateOnly: boolean,
+): Promise<CreateAnswer> {
+  const nameError = topicNameError(wanted.name);
+  if (nameError !== undefined) return refuse(wanted.name, ErrorCode.INVALID_TOPIC_EXCEPTION, nameError);
+  if (runtime.storage.getTopic(wanted.name) !== undefined) {
+    return refuse(wanted.name, ErrorCode.TOPIC_ALREADY_EXISTS, `topic '${wanted.name}' already exists`);
+  }
+  const collision = collidingTopic(runtime.storage, wanted.name);
+  if (collision !== undefined) {
+    return refuse(wanted.name, ErrorCode.INVALID_TOPIC_EXCEPTION, `collides with topic '${collision}'`);
+  }
+  const partitionCount = partitionCountOf(runtime, wanted);
+  if (partitionCount <= 0) {
+    return refuse(wanted.name, ErrorCode.INVALID_PARTITIONS, 'number of partitions must be positive');
+  }
+  if (wanted.replicationFactor === 0 || wanted.replicationFactor < -1) {
+    return refuse(wanted.name, ErrorCode.INVALID_REPLICATION_FACTOR, 'replication factor must be positive');
+  }
+  const configs: Record<string, string> = {};
+  for (const config of wanted.configs) {
+    if (config.value === null) continue;
+    const problem = validateTopicConfig(config.name, config.value);
+    if (problem !== undefined) return refuse(wanted.name, ErrorCode.INVALID_CONFIG, problem);
+    configs[config.name] = config.value;
+  }
+  if (validateOnly) {
+    return describeCreated(wanted.name, undefined, partitionCount, configs);
+  }
+  try {
+    const topic = await runtime.storage.createTopic({ name: wanted.name, partitionCount, configs });
+    runtime.log.info('created topic', { topic: topic.name, partitions: partitionCount });
+    return describeCreated(topic.name, topic, partitionCount, configs);
+  } catch (error: unknown) {
+    const { errorCode, errorMessage } = toKafkaError(error);
+    return refuse(wanted.name, errorCode, errorMessage);
+  }
+}
+
+function partitionCountOf(runtime: BrokerRuntime, wanted: CreatableTopic): number {
+  if (wanted.assignments.length > 0) return wanted.assignments.length;
+  return wanted.numPartitions === -1 ? runtime.config.numPartitions : wanted.numPartitions;
+}
+
+function describeCreated(
+  name: string,
+  topic: TopicRecord | undefined,
+  partitionCount: number,
+  overrides: Readonly<Record<string, string>>,
+): CreateAnswer {
+  const effective = effectiveTopicConfig(
+    topic ?? { name, topicId: '' as TopicRecord['topicId'], partitionCount, configs: overrides },
+  );
+  return {
+    name,
+    ...(topic === undefined ? {} : { topicId: topic.topicId }),
+    errorCode: ErrorCode.NONE,
+    errorMessage: null,
+    numPartitions: partitionCount,
+    replicationFactor: 1,
+    configs: Object.entries(effective).map(([configName, value]) => ({
+      name: configName,
+      value,
+      readOnly: false,
+      configSource: configName in overrides ? TOPIC_CONFIG_SOURCE : DEFAULT_CONFIG_SOURCE,
+      isSensitive: false,
+    })),
+  };
+}
+
+function refuse(name: string, errorCode: number, errorMessage: string): CreateAnswer {
+  return { name, errorCode, errorMessage, numPartitions: -1, replicationFactor: -1 };
+}

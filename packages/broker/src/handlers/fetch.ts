@@ -1,0 +1,212 @@
+/**
+ * Fetch (key 1), v4-17. Serves whole stored batches (the producer's bytes) from each partition's
+ * log, up to the high watermark; read_committed reads to the last stable offset, which equals the
+ * high watermark until transactions exist, with an empty aborted-transactions list.
+ *
+ * Limits follow KIP-74: `maxBytes` bounds the response and `partitionMaxBytes` each partition, but
+ * the first batch of a partition is returned whole while the response is still empty, so a batch
+ * larger than the limits can always be consumed. A fetch that finds fewer than `minBytes` waits
+ * (long poll) until an append raises a high watermark it reads, `maxWaitMs` passes, or the
+ * connection closes.
+ *
+ * Not served: fetch sessions (KIP-227) — every answer has session id 0, which tells clients to keep
+ * sending full requests; follower fetches (replica id >= 0) — there are no replicas to fetch.
+ */
+import { ErrorCode, fetchApi, type FetchRequest } from '@tributary/protocol';
+import { StorageError, type PartitionLog, type TopicId } from '@tributary/storage';
+import type { BrokerRuntime } from '../broker-runtime.ts';
+import { defineHandler, type RequestContext } from '../handler.ts';
+import { toKafkaError } from '../kafka-errors.ts';
+
+interface PlannedPartition {
+  readonly topicIndex: number;
+  readonly partition: number;
+  readonly fetchOffset: bigint;
+  readonly partitionMaxBytes: number;
+  readonly log: PartitionLog | undefined;
+  readonly errorCode: number;
+}
+
+interface PartitionResult {
+  partitionIndex: number;
+  errorCode: number;
+  highWatermark: bigint;
+  lastStableOffset: bigint;
+  logStartOffset: bigint;
+  abortedTransactions: { producerId: bigint; firstOffset: bigint }[] | null;
+  preferredReadReplica: number;
+  records: Buffer[];
+}
+
+interface ReadResult {
+  readonly partitions: PartitionResult[];
+  readonly bytes: number;
+  /** High watermark seen per partition, to detect appends that race with the wait. */
+  readonly watermarks: bigint[];
+}
+
+export const fetchHandler = defineHandler(fetchApi, async (context, request) => {
+  const { runtime } = context;
+  if (request.sessionId !== 0) {
+    return { errorCode: ErrorCode.FETCH_SESSION_ID_NOT_FOUND, sessionId: 0, responses: [] };
+  }
+  const replicaId = context.apiVersion >= 15 ? request.replicaState.replicaId : request.replicaId;
+  const plan = planPartitions(runtime, request, context.apiVersion, replicaId >= 0);
+  const readCommitted = request.isolationLevel === 1;
+  const limitBytes = Math.min(request.maxBytes, runtime.config.fetchMaxBytes);
+  const deadline = runtime.now() + Math.min(request.maxWaitMs, runtime.config.fetchMaxWaitMs);
+  let result = await readPlan(plan, limitBytes, readCommitted);
+  while (result.bytes < request.minBytes && runtime.now() < deadline && !context.signal.aborted) {
+    const woke = await waitForAppend(context, plan, result.watermarks, deadline - runtime.now());
+    if (!woke) break;
+    result = await readPlan(plan, limitBytes, readCommitted);
+  }
+  return {
+    throttleTimeMs: 0,
+    errorCode: ErrorCode.NONE,
+    sessionId: 0,
+    responses: request.topics.map((topic, topicIndex) => ({
+      topic: topic.topic,
+      topicId: topic.topicId,
+      partitions: result.partitions.filter((_, i) => plan[i]?.topicIndex === topicIndex),
+    })),
+  };
+});
+
+function planPartitions(
+  runtime: BrokerRuntime,
+  request: FetchRequest,
+  apiVersion: number,
+  fromReplica: boolean,
+): PlannedPartition[] {
+  const plan: PlannedPartition[] = [];
+  request.topics.forEach((wanted, topicIndex) => {
+    const topic =
+      apiVersion >= 13
+        ? runtime.storage.getTopicById(wanted.topicId as TopicId)
+        : runtime.storage.getTopic(wanted.topic);
+    const unknownTopic =
+      apiVersion >= 13 ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+    for (const partition of wanted.partitions) {
+      const log =
+        topic === undefined ? undefined : runtime.storage.partition(topic.topicId, partition.partition);
+      let errorCode: number = ErrorCode.NONE;
+      if (fromReplica) errorCode = ErrorCode.NOT_LEADER_OR_FOLLOWER;
+      else if (topic === undefined) errorCode = unknownTopic;
+      else if (log === undefined) errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+      plan.push({
+        topicIndex,
+        partition: partition.partition,
+        fetchOffset: partition.fetchOffset,
+        partitionMaxBytes: partition.partitionMaxBytes,
+        log: errorCode === ErrorCode.NONE ? log : undefined,
+        errorCode,
+      });
+    }
+  });
+  return plan;
+}
+
+async function readPlan(
+  plan: readonly PlannedPartition[],
+  limitBytes: number,
+  readCommitted: boolean,
+): Promise<ReadResult> {
+  const partitions: PartitionResult[] = [];
+  const watermarks: bigint[] = [];
+  let bytes = 0;
+  for (const planned of plan) {
+    const result = emptyResult(planned, readCommitted);
+    partitions.push(result);
+    const log = planned.log;
+    watermarks.push(log?.highWatermark ?? -1n);
+    if (log === undefined) continue;
+    if (planned.fetchOffset < log.logStartOffset || planned.fetchOffset > log.highWatermark) {
+      result.errorCode = ErrorCode.OFFSET_OUT_OF_RANGE;
+      continue;
+    }
+    if (planned.fetchOffset === log.highWatermark) continue;
+    const budget = Math.min(planned.partitionMaxBytes, limitBytes - bytes);
+    if (budget <= 0 && bytes > 0) continue;
+    try {
+      const batches = await log.read(planned.fetchOffset, Math.max(budget, 1));
+      result.records = takeWithin(batches, budget, bytes === 0);
+      for (const batch of result.records) bytes += batch.length;
+    } catch (error: unknown) {
+      result.errorCode = readErrorCode(error);
+    }
+    result.highWatermark = log.highWatermark;
+    result.lastStableOffset = log.highWatermark;
+    result.logStartOffset = log.logStartOffset;
+  }
+  return { partitions, bytes, watermarks };
+}
+
+/** Batches that fit in `budget`; the first is kept regardless when the response is still empty. */
+function takeWithin(batches: readonly Buffer[], budget: number, responseEmpty: boolean): Buffer[] {
+  const taken: Buffer[] = [];
+  let used = 0;
+  for (const batch of batches) {
+    const firstOfResponse = responseEmpty && taken.length === 0;
+    if (!firstOfResponse && used + batch.length > budget) break;
+    taken.push(batch);
+    used += batch.length;
+  }
+  return taken;
+}
+
+function emptyResult(planned: PlannedPartition, readCommitted: boolean): PartitionResult {
+  const log = planned.log;
+  return {
+    partitionIndex: planned.partition,
+    errorCode: planned.errorCode,
+    highWatermark: log?.highWatermark ?? -1n,
+    lastStableOffset: log?.highWatermark ?? -1n,
+    logStartOffset: log?.logStartOffset ?? -1n,
+    abortedTransactions: readCommitted ? [] : null,
+    preferredReadReplica: -1,
+    records: [],
+  };
+}
+
+function readErrorCode(error: unknown): number {
+  if (error instanceof StorageError && error.code === 'OFFSET_OUT_OF_RANGE') {
+    return ErrorCode.OFFSET_OUT_OF_RANGE;
+  }
+  return toKafkaError(error).errorCode;
+}
+
+/**
+ * Resolves true when any planned partition's high watermark moves past what the last read saw
+ * (including a move that happened before we subscribed), false on timeout or connection close.
+ */
+function waitForAppend(
+  context: RequestContext,
+  plan: readonly PlannedPartition[],
+  seen: readonly bigint[],
+  waitMs: number,
+): Promise<boolean> {
+  return new Promise((resolve) => {
+    const unsubscribes: (() => void)[] = [];
+    let timer: NodeJS.Timeout | undefined;
+    let finished = false;
+    const finish = (woke: boolean): void => {
+      if (finished) return;
+      finished = true;
+      for (const unsubscribe of unsubscribes) unsubscribe();
+      if (timer !== undefined) clearTimeout(timer);
+      context.signal.removeEventListener('abort', onAbort);
+      resolve(woke);
+    };
+    const onAbort = (): void => finish(false);
+    plan.forEach((planned) => {
+      if (planned.log !== undefined) unsubscribes.push(planned.log.onHighWatermark(() => finish(true)));
+    });
+    if (plan.some((planned, i) => planned.log !== undefined && planned.log.highWatermark !== seen[i])) {
+      finish(true);
+      return;
+    }
+    context.signal.addEventListener('abort', onAbort, { once: true });
+    timer = setTimeout(() => finish(false), Math.max(0, waitMs));
+  });
+}

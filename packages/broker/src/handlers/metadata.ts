@@ -1,0 +1,136 @@
+/**
+ * Metadata (key 3), v0-12. This broker leads every partition (embedded mode), so each partition
+ * names it as leader, replica and in-sync replica, with leader epoch 0.
+ *
+ * Topics requested by name that do not exist are created when the request allows it (v4+ flag,
+ * always before v4) and `autoCreateTopicsEnable` is on, with `numPartitions` partitions, as Kafka
+ * does. v10+ may ask by topic id. Authorized operations are not computed yet (no ACLs): the
+ * "not requested" sentinel is returned unless asked, and then every operation.
+ */
+import { ErrorCode, metadataApi, type MetadataRequest } from '@tributary/protocol';
+import type { TopicId, TopicRecord } from '@tributary/storage';
+import type { BrokerRuntime } from '../broker-runtime.ts';
+import { defineHandler } from '../handler.ts';
+import { toKafkaError } from '../kafka-errors.ts';
+import { topicNameError } from '../topic-names.ts';
+
+const OPERATIONS_NOT_REQUESTED = -2147483648;
+/** Bits for READ..IDEMPOTENT_WRITE minus UNKNOWN/ANY: every operation Kafka defines on topics. */
+const ALL_TOPIC_OPERATIONS = 0b1111_1111_1000;
+const ZERO_UUID = 'AAAAAAAAAAAAAAAAAAAAAA';
+
+type TopicAnswer = {
+  errorCode: number;
+  name: string | null;
+  topicId: string;
+  isInternal: boolean;
+  partitions: {
+    errorCode: number;
+    partitionIndex: number;
+    leaderId: number;
+    leaderEpoch: number;
+    replicaNodes: number[];
+    isrNodes: number[];
+    offlineReplicas: number[];
+  }[];
+  topicAuthorizedOperations: number;
+};
+
+export const metadataHandler = defineHandler(metadataApi, async (context, request) => {
+  const { runtime, apiVersion } = context;
+  const operations = request.includeTopicAuthorizedOperations
+    ? ALL_TOPIC_OPERATIONS
+    : OPERATIONS_NOT_REQUESTED;
+  const topics = await answerTopics(runtime, request, apiVersion);
+  return {
+    throttleTimeMs: 0,
+    brokers: [{ nodeId: runtime.nodeId, ...runtime.advertised, rack: null }],
+    clusterId: runtime.clusterId,
+    controllerId: runtime.nodeId,
+    topics: topics.map((topic) => ({ ...topic, topicAuthorizedOperations: operations })),
+    clusterAuthorizedOperations: OPERATIONS_NOT_REQUESTED,
+    errorCode: ErrorCode.NONE,
+  };
+});
+
+async function answerTopics(
+  runtime: BrokerRuntime,
+  request: MetadataRequest,
+  apiVersion: number,
+): Promise<TopicAnswer[]> {
+  const { storage } = runtime;
+  // v0: an empty list means every topic; v1+: null means every topic.
+  if (request.topics === null || (apiVersion === 0 && request.topics.length === 0)) {
+    return storage.listTopics().map((topic) => describeTopic(runtime, topic));
+  }
+  const autoCreate =
+    runtime.config.autoCreateTopicsEnable && (apiVersion < 4 || request.allowAutoTopicCreation);
+  const answers: TopicAnswer[] = [];
+  for (const wanted of request.topics) {
+    if (wanted.name === null || wanted.name === '') {
+      const topic = storage.getTopicById(wanted.topicId as TopicId);
+      answers.push(
+        topic === undefined
+          ? missing(ErrorCode.UNKNOWN_TOPIC_ID, null, wanted.topicId)
+          : describeTopic(runtime, topic),
+      );
+      continue;
+    }
+    answers.push(await answerNamedTopic(runtime, wanted.name, autoCreate));
+  }
+  return answers;
+}
+
+async function answerNamedTopic(
+  runtime: BrokerRuntime,
+  name: string,
+  autoCreate: boolean,
+): Promise<TopicAnswer> {
+  const existing = runtime.storage.getTopic(name);
+  if (existing !== undefined) return describeTopic(runtime, existing);
+  if (topicNameError(name) !== undefined) return missing(ErrorCode.INVALID_TOPIC_EXCEPTION, name);
+  if (!autoCreate) return missing(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name);
+  try {
+    const created = await runtime.storage.createTopic({
+      name,
+      partitionCount: runtime.config.numPartitions,
+    });
+    runtime.log.info('auto-created topic', { topic: name });
+    return describeTopic(runtime, created);
+  } catch (error: unknown) {
+    const again = runtime.storage.getTopic(name); // created concurrently by another request
+    if (again !== undefined) return describeTopic(runtime, again);
+    return missing(toKafkaError(error).errorCode, name);
+  }
+}
+
+function missing(errorCode: number, name: string | null, topicId = ZERO_UUID): TopicAnswer {
+  return {
+    errorCode,
+    name,
+    topicId,
+    isInternal: false,
+    partitions: [],
+    topicAuthorizedOperations: OPERATIONS_NOT_REQUESTED,
+  };
+}
+
+function describeTopic(runtime: BrokerRuntime, topic: TopicRecord): TopicAnswer {
+  const nodes = [runtime.nodeId];
+  return {
+    errorCode: ErrorCode.NONE,
+    name: topic.name,
+    topicId: topic.topicId,
+    isInternal: false,
+    partitions: Array.from({ length: topic.partitionCount }, (_, partitionIndex) => ({
+      errorCode: ErrorCode.NONE,
+      partitionIndex,
+      leaderId: runtime.nodeId,
+      leaderEpoch: 0,
+      replicaNodes: nodes,
+      isrNodes: nodes,
+      offlineReplicas: [],
+    })),
+    topicAuthorizedOperations: OPERATIONS_NOT_REQUESTED,
+  };
+}

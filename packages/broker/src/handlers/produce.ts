@@ -1,0 +1,165 @@
+/**
+ * Produce (key 0), v3-11 (v0-2 are advertised for librdkafka's feature checks and refused per
+ * batch: they carry message formats 0 and 1).
+ *
+ * Each partition's records stay the producer's bytes: they are split into batches and checked
+ * (magic, CRC32C, sizes, timestamps) without decoding records, then appended; the log rewrites the
+ * base offset in place. The answer waits for the WAL fsync that covers the batch (acks=1 and
+ * acks=all mean the same on one broker). acks=0 gets no response at all.
+ *
+ * Not yet: idempotent and transactional producers (producer id/epoch/sequence checks) — the
+ * consumer-groups and transactions issues add them; until then such batches are stored as sent.
+ */
+import {
+  ErrorCode,
+  produceApi,
+  readBatchHeader,
+  setLogAppendTime,
+  setPartitionLeaderEpoch,
+  splitBatches,
+  type ProduceRequest,
+} from '@tributary/protocol';
+import { effectiveTopicConfig, type PartitionLog, type TopicRecord } from '@tributary/storage';
+import type { BrokerRuntime } from '../broker-runtime.ts';
+import { defineHandler, noResponse } from '../handler.ts';
+import { toKafkaError } from '../kafka-errors.ts';
+
+type PartitionData = ProduceRequest['topicData'][number]['partitionData'][number];
+
+interface PartitionAnswer {
+  index: number;
+  errorCode: number;
+  errorMessage?: string | null;
+  baseOffset?: bigint;
+  logAppendTimeMs?: bigint;
+  logStartOffset?: bigint;
+}
+
+const VALID_ACKS = new Set([-1, 0, 1]);
+
+export const produceHandler = defineHandler(produceApi, async (context, request) => {
+  const { runtime } = context;
+  const responses = await Promise.all(
+    request.topicData.map(async (topicData) => {
+      const topic = runtime.storage.getTopic(topicData.name);
+      const answers = topicData.partitionData.map((data) =>
+        VALID_ACKS.has(request.acks)
+          ? producePartition(runtime, topic, data, context.apiVersion)
+          : Promise.resolve(failure(data, ErrorCode.INVALID_REQUIRED_ACKS, 'acks must be -1, 0 or 1')),
+      );
+      return { name: topicData.name, partitionResponses: await Promise.all(answers) };
+    }),
+  );
+  if (request.acks === 0) return noResponse;
+  return { responses, throttleTimeMs: 0 };
+});
+
+/**
+ * Validates every batch of one partition, then appends them all. Appends start synchronously (no
+ * await before `append`), so requests pipelined on one connection keep their order in the log.
+ */
+function producePartition(
+  runtime: BrokerRuntime,
+  topic: TopicRecord | undefined,
+  data: PartitionData,
+  apiVersion: number,
+): Promise<PartitionAnswer> {
+  const log = topic === undefined ? undefined : runtime.storage.partition(topic.topicId, data.index);
+  if (topic === undefined || log === undefined) {
+    return Promise.resolve(failure(data, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION));
+  }
+  if (apiVersion < 3) {
+    return Promise.resolve(
+      failure(data, ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT, 'message formats 0 and 1 are not stored'),
+    );
+  }
+  if (data.records === null || data.records.length === 0) {
+    return Promise.resolve(failure(data, ErrorCode.CORRUPT_MESSAGE, 'no records'));
+  }
+  const split = splitBatches(data.records);
+  if ('error' in split) return Promise.resolve(failure(data, split.error.code, split.error.message));
+  const config = effectiveTopicConfig(topic);
+  const maxMessageBytes = Number(config['max.message.bytes']);
+  const logAppendTime = config['message.timestamp.type'] === 'LogAppendTime';
+  const now = BigInt(runtime.now());
+  for (const batch of split.batches) {
+    const problem = batchProblem(batch, { maxMessageBytes, logAppendTime, now, config });
+    if (problem !== undefined) return Promise.resolve(failure(data, problem.code, problem.message));
+  }
+  const appends = split.batches.map((batch) => {
+    setPartitionLeaderEpoch(batch, 0);
+    if (logAppendTime) setLogAppendTime(batch, now);
+    const header = readBatchHeader(batch);
+    return log.append(batch, {
+      lastOffsetDelta: header.lastOffsetDelta,
+      maxTimestamp: header.maxTimestamp,
+      recordCount: header.recordCount,
+    });
+  });
+  return settle(log, data, appends, logAppendTime ? now : -1n);
+}
+
+async function settle(
+  log: PartitionLog,
+  data: PartitionData,
+  appends: Promise<{ baseOffset: bigint }>[],
+  logAppendTimeMs: bigint,
+): Promise<PartitionAnswer> {
+  try {
+    const results = await Promise.all(appends);
+    return {
+      index: data.index,
+      errorCode: ErrorCode.NONE,
+      baseOffset: results[0]?.baseOffset ?? -1n,
+      logAppendTimeMs,
+      logStartOffset: log.logStartOffset,
+    };
+  } catch (error: unknown) {
+    const { errorCode, errorMessage } = toKafkaError(error);
+    return failure(data, errorCode, errorMessage);
+  }
+}
+
+interface BatchLimits {
+  maxMessageBytes: number;
+  logAppendTime: boolean;
+  now: bigint;
+  config: Readonly<Record<string, string>>;
+}
+
+function batchProblem(
+  batch: Buffer,
+  limits: BatchLimits,
+): { code: number; message: string } | undefined {
+  if (batch.length > limits.maxMessageBytes) {
+    return {
+      code: ErrorCode.MESSAGE_TOO_LARGE,
+      message: `batch of ${batch.length} bytes exceeds max.message.bytes ${limits.maxMessageBytes}`,
+    };
+  }
+  const header = readBatchHeader(batch);
+  if (header.isControl) {
+    return { code: ErrorCode.INVALID_RECORD, message: 'clients may not write control batches' };
+  }
+  if (limits.logAppendTime) return undefined;
+  const beforeMaxMs = BigInt(limits.config['message.timestamp.before.max.ms'] ?? '-1');
+  const afterMaxMs = BigInt(limits.config['message.timestamp.after.max.ms'] ?? '-1');
+  if (beforeMaxMs >= 0n && header.baseTimestamp < limits.now - beforeMaxMs) {
+    return { code: ErrorCode.INVALID_TIMESTAMP, message: 'timestamp older than allowed' };
+  }
+  if (afterMaxMs >= 0n && header.maxTimestamp > limits.now + afterMaxMs) {
+    return { code: ErrorCode.INVALID_TIMESTAMP, message: 'timestamp too far in the future' };
+  }
+  return undefined;
+}
+
+function failure(data: PartitionData, errorCode: number, errorMessage?: string): PartitionAnswer {
+  return {
+    index: data.index,
+    errorCode,
+    errorMessage: errorMessage ?? null,
+    baseOffset: -1n,
+    logAppendTimeMs: -1n,
+    logStartOffset: -1n,
+  };
+}

@@ -1,0 +1,5 @@
+// Public surface of @tributary/broker.
+export { startBroker, type RunningBroker, type StartBrokerOptions } from './broker.ts';
+export { defaultBrokerConfig, type BrokerConfig } from './broker-config.ts';
+export { advertisedApiVersions, type ApiVersionRange } from './api-version-ranges.ts';
+export { createLogger, type Logger } from './logger.ts';

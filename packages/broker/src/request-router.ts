@@ -1,0 +1,93 @@
+/**
+ * Turns one request frame into response frames: reads the request header, checks the API key and
+ * version against what this broker advertises, runs the handler and frames its response.
+ *
+ * A request this broker cannot parse, or an API/version it does not advertise, rejects the returned
+ * promise: the connection logs it and closes, as Kafka does. The one exception is ApiVersions at an
+ * unsupported version, which gets a v0 response with UNSUPPORTED_VERSION and the supported ranges so
+ * that the client can retry at a version both sides know (KIP-511).
+ */
+import {
+  ApiKey,
+  ErrorCode,
+  ProtocolError,
+  Reader,
+  Writer,
+  readRequestHeader,
+  requestHeaderVersion,
+  responseHeaderVersion,
+  writeApiVersionsResponse,
+  writeResponseHeader,
+} from '@tributary/protocol';
+import type { BrokerRuntime } from './broker-runtime.ts';
+import type { Handler, RequestContext } from './handler.ts';
+import { advertisedApiVersions } from './api-version-ranges.ts';
+
+export interface RequestSource {
+  readonly peer: string;
+  readonly signal: AbortSignal;
+}
+
+export class RequestRouter {
+  readonly #runtime: BrokerRuntime;
+  readonly #handlers: ReadonlyMap<number, Handler>;
+
+  constructor(runtime: BrokerRuntime, handlers: readonly Handler[]) {
+    this.#runtime = runtime;
+    this.#handlers = new Map(handlers.map((handler) => [handler.api.apiKey, handler]));
+  }
+
+  /** Resolves to the frames to write (empty for acks=0 produce); rejects for malformed input. */
+  async route(frame: Buffer, source: RequestSource): Promise<Buffer[] | undefined> {
+    if (frame.length < 8) throw new ProtocolError(`request of ${frame.length} bytes has no header`);
+    const apiKey = frame.readInt16BE(0);
+    const apiVersion = frame.readInt16BE(2);
+    const correlationId = frame.readInt32BE(4);
+    const range = advertisedApiVersions.get(apiKey);
+    const handler = this.#handlers.get(apiKey);
+    if (range === undefined || handler === undefined) {
+      throw new ProtocolError(`unsupported API key ${apiKey}`);
+    }
+    if (apiVersion < range.minVersion || apiVersion > range.maxVersion) {
+      if (apiKey === ApiKey.ApiVersions) return [unsupportedApiVersionsResponse(correlationId)];
+      throw new ProtocolError(`unsupported version ${apiVersion} of API key ${apiKey}`);
+    }
+    const reader = new Reader(frame);
+    const header = readRequestHeader(reader, requestHeaderVersion(apiKey, apiVersion));
+    const context: RequestContext = {
+      runtime: this.#runtime,
+      apiVersion,
+      clientId: header.clientId,
+      peer: source.peer,
+      signal: source.signal,
+    };
+    const encode = await handler.process(context, reader);
+    if (encode === undefined) return undefined;
+    const writer = new Writer();
+    writer.writeInt32(0); // size, patched below
+    writeResponseHeader(writer, responseHeaderVersion(apiKey, apiVersion), { correlationId });
+    encode(writer);
+    return frameChunks(writer);
+  }
+}
+
+/** The v0 ApiVersions answer to a version we do not serve. */
+function unsupportedApiVersionsResponse(correlationId: number): Buffer {
+  const writer = new Writer();
+  writer.writeInt32(0);
+  writeResponseHeader(writer, 0, { correlationId });
+  writeApiVersionsResponse(writer, 0, {
+    errorCode: ErrorCode.UNSUPPORTED_VERSION,
+    apiKeys: [...advertisedApiVersions.values()],
+  });
+  return Buffer.concat(frameChunks(writer));
+}
+
+/** Writer output with the leading size prefix filled in. */
+function frameChunks(writer: Writer): Buffer[] {
+  const chunks = writer.toChunks();
+  const first = chunks[0];
+  if (first === undefined) throw new Error('response writer produced no bytes');
+  first.writeInt32BE(writer.length - 4, 0);
+  return chunks;
+}

@@ -1,0 +1,121 @@
+/**
+ * DirectorySegmentFiles: WAL segments as files `<20-digit id>.wal` in one directory. Creating or
+ * removing a file fsyncs the directory so the entry itself survives a crash; reads go through a
+ * bounded FileHandleCache.
+ */
+import { mkdir, open, readFile, readdir, rm, truncate } from 'node:fs/promises';
+import { join } from 'node:path';
+import { FileHandleCache } from './file-handle-cache.ts';
+import type { SegmentFiles, SegmentWriter } from './segment-files.ts';
+import { segmentFileName } from './segment-format.ts';
+
+const suffix = '.wal';
+
+export async function syncDirectory(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+export class DirectorySegmentFiles implements SegmentFiles {
+  readonly #directory: string;
+  readonly #readers: FileHandleCache;
+
+  constructor(directory: string, maxOpenFiles = 16) {
+    this.#directory = directory;
+    this.#readers = new FileHandleCache(maxOpenFiles);
+  }
+
+  async list(): Promise<number[]> {
+    await mkdir(this.#directory, { recursive: true });
+    const names = await readdir(this.#directory);
+    return names
+      .filter((name) => /^\d{20}\.wal$/.test(name))
+      .map((name) => Number(name.slice(0, 20)))
+      .toSorted((a, b) => a - b);
+  }
+
+  async create(segmentId: number): Promise<SegmentWriter> {
+    await mkdir(this.#directory, { recursive: true });
+    const writer = await this.#open(segmentId, 'wx');
+    await syncDirectory(this.#directory);
+    return writer;
+  }
+
+  openForWrite(segmentId: number): Promise<SegmentWriter> {
+    return this.#open(segmentId, 'r+');
+  }
+
+  readAll(segmentId: number): Promise<Buffer> {
+    return readFile(this.pathOf(segmentId));
+  }
+
+  read(segmentId: number, position: number, length: number): Promise<Buffer> {
+    return this.#readers.read(this.pathOf(segmentId), position, length);
+  }
+
+  async truncate(segmentId: number, length: number): Promise<void> {
+    const path = this.pathOf(segmentId);
+    await this.#readers.forget(path);
+    await truncate(path, length);
+    const handle = await open(path, 'r+');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  }
+
+  async remove(segmentId: number): Promise<void> {
+    await this.forget(segmentId);
+    await rm(this.pathOf(segmentId), { force: true });
+    await syncDirectory(this.#directory);
+  }
+
+  forget(segmentId: number): Promise<void> {
+    return this.#readers.forget(this.pathOf(segmentId));
+  }
+
+  pathOf(segmentId: number): string {
+    return join(this.#directory, segmentFileName(segmentId, suffix));
+  }
+
+  close(): Promise<void> {
+    return this.#readers.close();
+  }
+
+  async #open(segmentId: number, flags: string): Promise<SegmentWriter> {
+    const handle = await open(this.pathOf(segmentId), flags);
+    return {
+      async writev(buffers, position) {
+        let remaining = [...buffers];
+        let at = position;
+        while (remaining.length > 0) {
+          const { bytesWritten } = await handle.writev(remaining, at);
+          at += bytesWritten;
+          remaining = skipBytes(remaining, bytesWritten);
+        }
+      },
+      sync: () => handle.datasync(),
+      close: () => handle.close(),
+    };
+  }
+}
+
+/** The buffers left after the first `count` bytes were written (writev may write partially). */
+function skipBytes(buffers: readonly Buffer[], count: number): Buffer[] {
+  const rest: Buffer[] = [];
+  let skip = count;
+  for (const buffer of buffers) {
+    if (skip >= buffer.length) {
+      skip -= buffer.length;
+      continue;
+    }
+    rest.push(skip > 0 ? buffer.subarray(skip) : buffer);
+    skip = 0;
+  }
+  return rest;
+}

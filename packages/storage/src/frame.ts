@@ -1,0 +1,67 @@
+/**
+ * Framing shared by every durable byte format (docs/FORMATS.md):
+ *
+ *   [u32 length][u32 crc32c][u8 version][u8 type][body]
+ *
+ * `length` counts the bytes after the crc field (version, type and body); the crc32c covers those
+ * same bytes. All integers are big-endian. A reader that finds a short or mismatching frame gets
+ * a typed result, never an exception, so recovery can tell a torn tail from corruption.
+ */
+import { crc32c } from '@node-rs/crc32';
+
+export const frameVersion = 1;
+export const framePrefixBytes = 10;
+/** Upper bound on one frame, so a corrupt length cannot make a reader allocate without bound. */
+export const frameMaxBytes = 0x7fff_ffff;
+
+export const FrameType = {
+  segmentHeader: 1,
+  walEntry: 2,
+  objectIndex: 3,
+  objectFooter: 4,
+} as const;
+export type FrameType = (typeof FrameType)[keyof typeof FrameType];
+
+/** Returns the frame as buffers ready for writev: a 10-byte prefix followed by `parts` as given. */
+export function encodeFrame(type: FrameType, parts: readonly Buffer[]): Buffer[] {
+  const prefix = Buffer.allocUnsafe(framePrefixBytes);
+  let bodyBytes = 0;
+  for (const part of parts) bodyBytes += part.length;
+  prefix.writeUInt32BE(bodyBytes + 2, 0);
+  prefix.writeUInt8(frameVersion, 8);
+  prefix.writeUInt8(type, 9);
+  let crc = crc32c(prefix.subarray(8, 10));
+  for (const part of parts) crc = crc32c(part, crc);
+  prefix.writeUInt32BE(crc >>> 0, 4);
+  return [prefix, ...parts];
+}
+
+export function encodeFrameBuffer(type: FrameType, body: Buffer): Buffer {
+  return Buffer.concat(encodeFrame(type, [body]));
+}
+
+export type FrameReadResult =
+  | { kind: 'frame'; type: number; body: Buffer; end: number }
+  | { kind: 'end' }
+  | { kind: 'torn'; reason: string };
+
+/**
+ * Reads the frame starting at `position` in `data`. 'end' means position is exactly the end of
+ * data; 'torn' means the bytes there are not a whole valid frame (short, bad length, bad crc or
+ * unknown version) — whether that is a torn tail or corruption is the caller's decision.
+ */
+export function readFrame(data: Buffer, position: number): FrameReadResult {
+  if (position === data.length) return { kind: 'end' };
+  if (data.length - position < framePrefixBytes) return { kind: 'torn', reason: 'short prefix' };
+  const length = data.readUInt32BE(position);
+  if (length < 2 || length > frameMaxBytes) return { kind: 'torn', reason: `bad length ${length}` };
+  const end = position + 8 + length;
+  if (end > data.length) return { kind: 'torn', reason: 'short frame' };
+  const covered = data.subarray(position + 8, end);
+  if (crc32c(covered) >>> 0 !== data.readUInt32BE(position + 4)) {
+    return { kind: 'torn', reason: 'crc mismatch' };
+  }
+  const version = data.readUInt8(position + 8);
+  if (version !== frameVersion) return { kind: 'torn', reason: `unknown version ${version}` };
+  return { kind: 'frame', type: data.readUInt8(position + 9), body: covered.subarray(2), end };
+}

@@ -1,0 +1,43 @@
+/**
+ * @tributary/storage public API: LogStorage and PartitionLog for the broker; the three storage
+ * interfaces (WriteAheadLog, ObjectStore, MetadataStore) with their file and memory
+ * implementations; topic config definitions. Knows no Kafka wire types.
+ */
+export { LogStorage, type StorageOptions, type StorageStats } from './log-storage.ts';
+export type { PartitionLog, BatchEntry } from './partition-log.ts';
+export { StorageError, type StorageErrorCode } from './storage-error.ts';
+export {
+  type TopicId,
+  type BatchMeta,
+  type TopicRecord,
+  type RecordCompactor,
+  newTopicId,
+} from './types.ts';
+export {
+  topicConfigDefinitions,
+  validateTopicConfig,
+  effectiveTopicConfig,
+  type TopicConfigDefinition,
+  type TopicConfigType,
+} from './topic-config.ts';
+export type { WriteAheadLog, WalAppend, WalSegmentInfo } from './write-ahead-log.ts';
+export type { WalEntryInfo } from './segment-format.ts';
+export { SegmentedWriteAheadLog, type WalOptions } from './segmented-write-ahead-log.ts';
+export { FileWriteAheadLog } from './file-write-ahead-log.ts';
+export { MemoryWriteAheadLog } from './memory-write-ahead-log.ts';
+export type { SegmentFiles, SegmentWriter } from './segment-files.ts';
+export { DirectorySegmentFiles } from './directory-segment-files.ts';
+export { MemorySegmentFiles } from './memory-segment-files.ts';
+export type { ObjectStore, ObjectInfo } from './object-store.ts';
+export { DirectoryObjectStore } from './directory-object-store.ts';
+export { MemoryObjectStore } from './memory-object-store.ts';
+export type {
+  MetadataStore,
+  ClusterIdentity,
+  ObjectRecord,
+  ObjectRange,
+  PartitionRangeChange,
+  PartitionStart,
+} from './metadata-store.ts';
+export { SqliteMetadataStore, metadataSchemaVersion } from './sqlite-metadata-store.ts';
+export { MemoryMetadataStore } from './memory-metadata-store.ts';

@@ -1,0 +1,630 @@
+/**
+ * LogStorage: the storage facade the broker uses — topics, partition logs, and the background
+ * work that keeps the data directory bounded (sealing WAL segments into objects, retention,
+ * compaction with an injected RecordCompactor, garbage collection of unreferenced objects).
+ *
+ * Embedded layout of `dataDir`: `metadata.sqlite` (SqliteMetadataStore), `wal/` (segments),
+ * `objects/` (sealed segments, renamed in). `inMemory` uses the memory twins of all three.
+ * Open recovers in this order: metadata, finish interrupted hand-offs, replay the WAL (torn
+ * tail cut, corruption fails the open), load object indexes, rebuild every partition's batch
+ * index, delete orphan objects, start a fresh active WAL segment, re-seal recovered segments.
+ */
+import { join } from 'node:path';
+import { DataDirLock } from './data-dir-lock.ts';
+import { DirectoryObjectStore, isNotFound } from './directory-object-store.ts';
+import { FileWriteAheadLog } from './file-write-ahead-log.ts';
+import { FrameType, readFrame } from './frame.ts';
+import { MemoryMetadataStore } from './memory-metadata-store.ts';
+import { MemoryObjectStore } from './memory-object-store.ts';
+import { MemoryWriteAheadLog } from './memory-write-ahead-log.ts';
+import type { MetadataStore, ObjectRange, ObjectRecord } from './metadata-store.ts';
+import type { ObjectStore } from './object-store.ts';
+import {
+  buildCompactedObject,
+  compactedSegmentIdBase,
+  planCompaction,
+} from './partition-compaction.ts';
+import {
+  type BatchEntry,
+  IndexedPartitionLog,
+  type PartitionLog,
+  entryFromWal,
+} from './partition-log.ts';
+import {
+  type WalEntryInfo,
+  decodeObjectFooter,
+  decodeObjectIndex,
+  entryBatchOffset,
+  footerFrameBytes,
+} from './segment-format.ts';
+import { SegmentUploader, handOffSegment, objectNameOf, rangesOf } from './segment-uploader.ts';
+import { SqliteMetadataStore } from './sqlite-metadata-store.ts';
+import { StorageError, asStorageError } from './storage-error.ts';
+import { TailCache } from './tail-cache.ts';
+import { effectiveTopicConfig, validateTopicConfig } from './topic-config.ts';
+import {
+  type RecordCompactor,
+  type TopicId,
+  type TopicRecord,
+  newTopicId,
+  partitionKey,
+} from './types.ts';
+import type { WalSegmentInfo, WriteAheadLog } from './write-ahead-log.ts';
+
+export interface StorageOptions {
+  /** Embedded mode: all files in this directory. */
+  dataDir?: string;
+  /** Tests: in-memory WAL, object store and metadata store. */
+  inMemory?: boolean;
+  walSegmentMaxBytes?: number;
+  walSegmentMaxAgeMs?: number;
+  tailCacheMaxBytes?: number;
+  retentionCheckIntervalMs?: number;
+  /** Injectable clock, ms. */
+  now?: () => number;
+  /** Record-level hooks for cleanup.policy=compact; without them such topics are not compacted. */
+  compactor?: RecordCompactor;
+  /** Replace one component (tests: reopen over the same memory WAL to simulate a crash). */
+  writeAheadLog?: WriteAheadLog;
+  objectStore?: ObjectStore;
+  metadataStore?: MetadataStore;
+}
+
+export interface StorageStats {
+  objectCount: number;
+  pendingSegments: number;
+  tailCacheBytes: number;
+}
+
+interface Components {
+  wal: WriteAheadLog;
+  store: ObjectStore;
+  metadata: MetadataStore;
+  lock?: DataDirLock;
+}
+
+const defaultWalSegmentMaxAgeMs = 60_000;
+
+export class LogStorage {
+  readonly clusterId: string;
+  readonly nodeId: number;
+  readonly #wal: WriteAheadLog;
+  readonly #store: ObjectStore;
+  readonly #metadata: MetadataStore;
+  readonly #lock: DataDirLock | undefined;
+  readonly #now: () => number;
+  readonly #tailCache: TailCache;
+  readonly #uploader: SegmentUploader;
+  readonly #topicsByName = new Map<string, TopicRecord>();
+  readonly #topicsById = new Map<TopicId, TopicRecord>();
+  readonly #partitions = new Map<string, IndexedPartitionLog>();
+  /** Uploaded objects by segment id. */
+  readonly #objects = new Map<number, ObjectRecord>();
+  readonly #timers: NodeJS.Timeout[] = [];
+  #adminChain: Promise<unknown> = Promise.resolve();
+  #retention: Promise<void> | undefined;
+  #closed = false;
+  readonly #compactor: RecordCompactor | undefined;
+  #nextCompactedId = compactedSegmentIdBase;
+
+  private constructor(
+    identity: { clusterId: string; nodeId: number },
+    components: Components,
+    options: StorageOptions,
+  ) {
+    this.clusterId = identity.clusterId;
+    this.nodeId = identity.nodeId;
+    this.#wal = components.wal;
+    this.#store = components.store;
+    this.#metadata = components.metadata;
+    this.#lock = components.lock;
+    this.#now = options.now ?? Date.now;
+    this.#tailCache = new TailCache(options.tailCacheMaxBytes ?? 64 * 1024 * 1024);
+    this.#compactor = options.compactor;
+    this.#uploader = new SegmentUploader({
+      files: this.#wal.files,
+      store: this.#store,
+      metadata: this.#metadata,
+      isLive: (entry) => this.#partitions.has(partitionKey(entry.topicId, entry.partition)),
+      onUploaded: (object) => this.#objects.set(object.segmentId, object),
+    });
+  }
+
+  static async open(options: StorageOptions): Promise<LogStorage> {
+    const components = await openComponents(options);
+    try {
+      const identity = await components.metadata.initCluster({
+        clusterId: newTopicId(),
+        nodeId: 0,
+      });
+      const storage = new LogStorage(identity, components, options);
+      await storage.#recover();
+      storage.#startTimers(options);
+      return storage;
+    } catch (error: unknown) {
+      await closeQuietly(components);
+      throw asStorageError(error, 'opening storage failed');
+    }
+  }
+
+  listTopics(): TopicRecord[] {
+    return [...this.#topicsByName.values()];
+  }
+
+  getTopic(name: string): TopicRecord | undefined {
+    return this.#topicsByName.get(name);
+  }
+
+  getTopicById(topicId: TopicId): TopicRecord | undefined {
+    return this.#topicsById.get(topicId);
+  }
+
+  partition(topicId: TopicId, index: number): PartitionLog | undefined {
+    return this.#partitions.get(partitionKey(topicId, index));
+  }
+
+  createTopic(spec: {
+    name: string;
+    partitionCount: number;
+    configs?: Record<string, string>;
+  }): Promise<TopicRecord> {
+    return this.#admin(async () => {
+      if (this.#topicsByName.has(spec.name)) {
+        throw new StorageError('TOPIC_EXISTS', `Topic '${spec.name}' already exists.`);
+      }
+      if (!Number.isInteger(spec.partitionCount) || spec.partitionCount < 1) {
+        throw new StorageError('INVALID_PARTITIONS', 'Number of partitions must be at least 1.');
+      }
+      const configs = { ...spec.configs };
+      checkConfigs(configs);
+      const topic = freezeTopic({
+        name: spec.name,
+        topicId: newTopicId(),
+        partitionCount: spec.partitionCount,
+        configs,
+      });
+      await this.#metadata.createTopic(topic);
+      this.#putTopic(topic);
+      this.#addPartitions(topic, 0, new Map());
+      return topic;
+    });
+  }
+
+  deleteTopic(name: string): Promise<void> {
+    return this.#admin(async () => {
+      const topic = this.#requireTopic(name);
+      await this.#metadata.deleteTopic(name);
+      this.#topicsByName.delete(name);
+      this.#topicsById.delete(topic.topicId);
+      for (let index = 0; index < topic.partitionCount; index++) {
+        const key = partitionKey(topic.topicId, index);
+        this.#partitions.get(key)?.markDeleted();
+        this.#partitions.delete(key);
+      }
+      setImmediate(() => void this.runRetention().catch(() => undefined));
+    });
+  }
+
+  createPartitions(name: string, totalCount: number): Promise<void> {
+    return this.#admin(async () => {
+      const topic = this.#requireTopic(name);
+      if (!Number.isInteger(totalCount) || totalCount <= topic.partitionCount) {
+        throw new StorageError(
+          'INVALID_PARTITIONS',
+          `Topic currently has ${topic.partitionCount} partitions, ` +
+            `which is higher than or equal to the requested ${totalCount}.`,
+        );
+      }
+      const updated = freezeTopic({ ...topic, partitionCount: totalCount });
+      await this.#metadata.updateTopic(updated);
+      this.#putTopic(updated);
+      this.#addPartitions(updated, topic.partitionCount, new Map());
+    });
+  }
+
+  alterTopicConfigs(name: string, changes: Record<string, string | null>): Promise<TopicRecord> {
+    return this.#admin(async () => {
+      const topic = this.#requireTopic(name);
+      const configs: Record<string, string> = { ...topic.configs };
+      for (const [key, value] of Object.entries(changes)) {
+        if (value === null) delete configs[key];
+        else configs[key] = value;
+      }
+      checkConfigs(configs);
+      const updated = freezeTopic({ ...topic, configs });
+      await this.#metadata.updateTopic(updated);
+      this.#putTopic(updated);
+      return updated;
+    });
+  }
+
+  /** Seals the active WAL segment now and waits until it is an object (tests, shutdown tools). */
+  async sealActiveSegment(): Promise<void> {
+    this.#checkOpen();
+    await this.#wal.roll();
+    await this.#uploader.whenIdle();
+  }
+
+  /** One retention and garbage-collection pass (also runs every retentionCheckIntervalMs). */
+  runRetention(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    this.#retention ??= this.#retentionPass().finally(() => {
+      this.#retention = undefined;
+    });
+    return this.#retention;
+  }
+
+  stats(): StorageStats {
+    return {
+      objectCount: this.#objects.size,
+      pendingSegments: this.#uploader.pendingSegments,
+      tailCacheBytes: this.#tailCache.bytes,
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const timer of this.#timers) clearInterval(timer);
+    await this.#adminChain.catch(() => undefined);
+    await this.#wal.close();
+    await this.#retention?.catch(() => undefined);
+    await this.#uploader.whenIdle();
+    await closeQuietly({
+      wal: this.#wal,
+      store: this.#store,
+      metadata: this.#metadata,
+      ...(this.#lock === undefined ? {} : { lock: this.#lock }),
+    });
+  }
+
+  #admin<T>(work: () => Promise<T>): Promise<T> {
+    const run = async (): Promise<T> => {
+      this.#checkOpen();
+      return work();
+    };
+    const result = this.#adminChain.then(run, run);
+    this.#adminChain = result.catch(() => undefined);
+    return result;
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new StorageError('CLOSED', 'storage is closed');
+  }
+
+  #requireTopic(name: string): TopicRecord {
+    const topic = this.#topicsByName.get(name);
+    if (topic === undefined) {
+      throw new StorageError('UNKNOWN_TOPIC', `This server does not host topic ${name}.`);
+    }
+    return topic;
+  }
+
+  #putTopic(topic: TopicRecord): void {
+    this.#topicsByName.set(topic.name, topic);
+    this.#topicsById.set(topic.topicId, topic);
+  }
+
+  #addPartitions(topic: TopicRecord, from: number, starts: ReadonlyMap<string, bigint>): void {
+    const context = {
+      wal: this.#wal,
+      tailCache: this.#tailCache,
+      readBatch: (entry: BatchEntry) => this.#readBatch(entry),
+      persistLogStart: (topicId: TopicId, index: number, offset: bigint) =>
+        this.#metadata.setLogStartOffset(topicId, index, offset),
+      checkOpen: () => this.#checkOpen(),
+    };
+    for (let index = from; index < topic.partitionCount; index++) {
+      const key = partitionKey(topic.topicId, index);
+      const start = starts.get(key) ?? 0n;
+      this.#partitions.set(key, new IndexedPartitionLog(topic.topicId, index, start, context));
+    }
+  }
+
+  /** Reads a batch from its object or WAL segment, verifying the WAL entry frame's crc. */
+  async #readBatch(entry: BatchEntry): Promise<Buffer> {
+    const position = entry.position - entryBatchOffset;
+    const length = entry.sizeBytes + entryBatchOffset;
+    const fromObject = (): Promise<Buffer> =>
+      this.#store.get(objectNameOf(entry.segmentId), position, length);
+    const fromWal = (): Promise<Buffer> => this.#wal.read(entry.segmentId, position, length);
+    const [first, second] = this.#objects.has(entry.segmentId)
+      ? [fromObject, fromWal]
+      : [fromWal, fromObject];
+    let data: Buffer;
+    try {
+      data = await first().catch((error: unknown) => {
+        // The segment may have moved into the object store while this read started.
+        if (isNotFound(error)) return second();
+        throw error;
+      });
+    } catch (error: unknown) {
+      if (isNotFound(error)) {
+        throw new StorageError('OFFSET_OUT_OF_RANGE', 'the data was deleted by retention');
+      }
+      throw asStorageError(error, `reading segment ${entry.segmentId}`);
+    }
+    const frame = readFrame(data, 0);
+    if (frame.kind !== 'frame' || frame.type !== FrameType.walEntry) {
+      throw new StorageError(
+        'CORRUPT_DATA',
+        `batch at offset ${entry.baseOffset} in segment ${entry.segmentId} fails its checksum`,
+      );
+    }
+    return data.subarray(entryBatchOffset);
+  }
+
+  async #recover(): Promise<void> {
+    for (const topic of await this.#metadata.listTopics()) this.#putTopic(freezeTopic(topic));
+    const starts = new Map<string, bigint>();
+    for (const start of await this.#metadata.listLogStartOffsets()) {
+      starts.set(partitionKey(start.topicId, start.partition), start.logStartOffset);
+    }
+    for (const topic of this.#topicsByName.values()) this.#addPartitions(topic, 0, starts);
+
+    const objects = await this.#metadata.listObjects();
+    const objectIds = new Set(objects.map((object) => object.segmentId));
+    let maxSegmentId = 0;
+    for (const segmentId of await this.#wal.files.list()) {
+      maxSegmentId = Math.max(maxSegmentId, segmentId);
+      if (objectIds.has(segmentId)) {
+        await handOffSegment(this.#wal.files, this.#store, segmentId, objectNameOf(segmentId));
+      }
+    }
+    const recovered = await this.#wal.recover();
+    const objectEntries = await this.#loadObjects(objects);
+    this.#restoreEntries([...objectEntries, ...recovered.flatMap((segment) => segment.entries)]);
+    await this.#deleteOrphanObjects();
+
+    for (const object of objects) {
+      if (object.segmentId < compactedSegmentIdBase) {
+        maxSegmentId = Math.max(maxSegmentId, object.segmentId);
+      } else {
+        this.#nextCompactedId = Math.max(this.#nextCompactedId, object.segmentId + 1);
+      }
+    }
+    await this.#wal.start(maxSegmentId + 1);
+    this.#wal.onSegmentSealed((segment) => this.#uploader.enqueue(segment));
+    for (const segment of recovered) this.#uploader.enqueue(segment);
+  }
+
+  /** Rebuilds partition indexes; compacted objects hold old offsets, hence the sort. */
+  #restoreEntries(entries: readonly WalEntryInfo[]): void {
+    const byPartition = new Map<string, WalEntryInfo[]>();
+    for (const entry of entries) {
+      const key = partitionKey(entry.topicId, entry.partition);
+      if (!this.#partitions.has(key)) continue;
+      let list = byPartition.get(key);
+      if (list === undefined) byPartition.set(key, (list = []));
+      list.push(entry);
+    }
+    for (const [key, list] of byPartition) {
+      list.sort((a, b) => (a.baseOffset < b.baseOffset ? -1 : a.baseOffset > b.baseOffset ? 1 : 0));
+      const partition = this.#partitions.get(key);
+      for (const entry of list) partition?.restore(entry);
+    }
+  }
+
+  /** Reads each recorded object's index; a missing object that still holds live data fails. */
+  async #loadObjects(objects: readonly ObjectRecord[]): Promise<WalEntryInfo[]> {
+    const loaded: WalEntryInfo[] = [];
+    for (const object of objects) {
+      const name = object.name;
+      const info = await this.#store.head(name);
+      if (info === undefined) {
+        if (this.#isLive(object)) {
+          throw new StorageError('CORRUPT_DATA', `object ${name} is recorded but missing`);
+        }
+        await this.#metadata.deleteObject(name);
+        continue;
+      }
+      const footer = await this.#store.get(
+        name,
+        info.sizeBytes - footerFrameBytes,
+        footerFrameBytes,
+      );
+      const { indexPosition } = decodeObjectFooter(footer);
+      const indexLength = info.sizeBytes - footerFrameBytes - indexPosition;
+      const index = await this.#store.get(name, indexPosition, indexLength);
+      // Only what the metadata says the object holds: compaction may have moved ranges out.
+      for (const entry of decodeObjectIndex(index, object.segmentId)) {
+        if (object.ranges.some((range) => rangeHolds(range, entry))) loaded.push(entry);
+      }
+      this.#objects.set(object.segmentId, object);
+    }
+    return loaded;
+  }
+
+  async #deleteOrphanObjects(): Promise<void> {
+    const known = new Set([...this.#objects.values()].map((object) => object.name));
+    for (const info of await this.#store.list()) {
+      if (!known.has(info.name)) await this.#store.delete(info.name);
+    }
+  }
+
+  #isLive(object: ObjectRecord): boolean {
+    return object.ranges.some((range) => {
+      const partition = this.#partitions.get(partitionKey(range.topicId, range.partition));
+      return partition !== undefined && range.lastOffset >= partition.logStartOffset;
+    });
+  }
+
+  async #retentionPass(): Promise<void> {
+    const now = BigInt(this.#now());
+    for (const topic of this.#topicsByName.values()) {
+      const config = effectiveTopicConfig(topic);
+      const policies = (config['cleanup.policy'] ?? 'delete').split(',').map((p) => p.trim());
+      if (!policies.includes('delete')) continue;
+      const retentionMs = BigInt(config['retention.ms'] ?? '-1');
+      const retentionBytes = BigInt(config['retention.bytes'] ?? '-1');
+      for (let index = 0; index < topic.partitionCount; index++) {
+        const partition = this.#partitions.get(partitionKey(topic.topicId, index));
+        if (partition === undefined) continue;
+        const start = partition.retentionStart(now, retentionMs, retentionBytes);
+        if (start <= partition.logStartOffset) continue;
+        await this.#metadata.setLogStartOffset(topic.topicId, index, start);
+        partition.advanceLogStart(start);
+      }
+    }
+    if (this.#compactor !== undefined) await this.#compactAll(now, this.#compactor);
+    await this.#collectGarbage();
+    this.#uploader.kick();
+  }
+
+  async #compactAll(now: bigint, compactor: RecordCompactor): Promise<void> {
+    for (const topic of this.#topicsByName.values()) {
+      const config = effectiveTopicConfig(topic);
+      const policies = (config['cleanup.policy'] ?? '').split(',').map((p) => p.trim());
+      if (!policies.includes('compact')) continue;
+      for (let index = 0; index < topic.partitionCount; index++) {
+        const partition = this.#partitions.get(partitionKey(topic.topicId, index));
+        if (partition !== undefined) await this.#compact(partition, config, now, compactor);
+      }
+    }
+  }
+
+  /** Compacts one partition's sealed head into a new object (see partition-compaction.ts). */
+  async #compact(
+    partition: IndexedPartitionLog,
+    config: Record<string, string>,
+    now: bigint,
+    compactor: RecordCompactor,
+  ): Promise<void> {
+    const { topicId, index } = partition;
+    const plan = await planCompaction({
+      compactor,
+      topicId,
+      partition: index,
+      entries: partition.batches,
+      isSealed: (entry) => this.#objects.has(entry.segmentId),
+      readBatch: (entry) =>
+        entry.cached === undefined ? this.#readBatch(entry) : Promise.resolve(entry.cached),
+      nowMs: now,
+      minCompactionLagMs: BigInt(config['min.compaction.lag.ms'] ?? '0'),
+      deleteRetentionMs: BigInt(config['delete.retention.ms'] ?? '86400000'),
+      minCleanableDirtyRatio: Number(config['min.cleanable.dirty.ratio'] ?? '0.5'),
+      cleanedThrough: partition.cleanedThrough,
+    });
+    const last = plan?.replaced.at(-1);
+    if (plan === undefined || last === undefined) return;
+    if (!plan.changed) {
+      partition.cleanedThrough = last.lastOffset + 1n;
+      return;
+    }
+    const segmentId = this.#nextCompactedId++;
+    const { bytes, infos } = buildCompactedObject(segmentId, Number(now), plan.batches);
+    const object: ObjectRecord = {
+      name: objectNameOf(segmentId),
+      segmentId,
+      sizeBytes: bytes.length,
+      ranges: rangesOf(infos, () => true),
+    };
+    await this.#store.put(object.name, bytes);
+    const replacedIds = new Set(plan.replaced.map((entry) => entry.segmentId));
+    const replacedObjects = [...replacedIds].flatMap((id) => this.#objects.get(id) ?? []);
+    await this.#metadata.replacePartitionRanges({
+      object,
+      topicId,
+      partition: index,
+      replacedObjects: replacedObjects.map((replaced) => replaced.name),
+    });
+    for (const replaced of replacedObjects) {
+      replaced.ranges = replaced.ranges.filter(
+        (range) => range.topicId !== topicId || range.partition !== index,
+      );
+    }
+    this.#objects.set(segmentId, object);
+    partition.replaceHead(plan.replaced, infos.map(entryFromWal));
+    partition.cleanedThrough = last.lastOffset + 1n;
+  }
+
+  /** Deletes objects no partition references: metadata first, then the bytes. */
+  async #collectGarbage(): Promise<void> {
+    for (const [segmentId, object] of this.#objects) {
+      if (this.#isLive(object)) continue;
+      await this.#metadata.deleteObject(object.name);
+      this.#objects.delete(segmentId);
+      await this.#store.delete(object.name);
+    }
+  }
+
+  #startTimers(options: StorageOptions): void {
+    const retentionMs = options.retentionCheckIntervalMs ?? 30_000;
+    const retention = setInterval(
+      () => void this.runRetention().catch(() => undefined),
+      retentionMs,
+    );
+    const ageMs = options.walSegmentMaxAgeMs ?? defaultWalSegmentMaxAgeMs;
+    const roll = setInterval(
+      () => {
+        this.#wal.rollIfDue();
+        this.#uploader.kick();
+      },
+      Math.max(10, Math.min(ageMs, 1000)),
+    );
+    retention.unref();
+    roll.unref();
+    this.#timers.push(retention, roll);
+  }
+}
+
+async function openComponents(options: StorageOptions): Promise<Components> {
+  const walOptions = {
+    segmentMaxBytes: options.walSegmentMaxBytes ?? 64 * 1024 * 1024,
+    segmentMaxAgeMs: options.walSegmentMaxAgeMs ?? defaultWalSegmentMaxAgeMs,
+    ...(options.now === undefined ? {} : { now: options.now }),
+  };
+  if (options.inMemory === true) {
+    return {
+      wal: options.writeAheadLog ?? new MemoryWriteAheadLog(walOptions),
+      store: options.objectStore ?? new MemoryObjectStore(),
+      metadata: options.metadataStore ?? new MemoryMetadataStore(),
+    };
+  }
+  const dataDir = options.dataDir;
+  if (dataDir === undefined) {
+    throw new StorageError('STORAGE_FAILURE', 'StorageOptions needs dataDir or inMemory');
+  }
+  const lock = await DataDirLock.acquire(dataDir);
+  try {
+    return {
+      wal: options.writeAheadLog ?? new FileWriteAheadLog(join(dataDir, 'wal'), walOptions),
+      store: options.objectStore ?? (await DirectoryObjectStore.open(join(dataDir, 'objects'))),
+      metadata: options.metadataStore ?? SqliteMetadataStore.open(join(dataDir, 'metadata.sqlite')),
+      lock,
+    };
+  } catch (error: unknown) {
+    await lock.release();
+    throw error;
+  }
+}
+
+async function closeQuietly(components: Components): Promise<void> {
+  await components.wal.close().catch(() => undefined);
+  await components.wal.files.close().catch(() => undefined);
+  await components.store.close().catch(() => undefined);
+  await components.metadata.close().catch(() => undefined);
+  await components.lock?.release().catch(() => undefined);
+}
+
+function rangeHolds(range: ObjectRange, entry: WalEntryInfo): boolean {
+  return (
+    range.topicId === entry.topicId &&
+    range.partition === entry.partition &&
+    entry.baseOffset >= range.baseOffset &&
+    entry.baseOffset <= range.lastOffset
+  );
+}
+
+function checkConfigs(configs: Record<string, string>): void {
+  for (const [name, value] of Object.entries(configs)) {
+    const problem = validateTopicConfig(name, value);
+    if (problem !== undefined) throw new StorageError('INVALID_CONFIG', problem);
+  }
+}
+
+function freezeTopic(topic: TopicRecord): TopicRecord {
+  return Object.freeze({ ...topic, configs: Object.freeze({ ...topic.configs }) });
+}
+
+export type { WalSegmentInfo };

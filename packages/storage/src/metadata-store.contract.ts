@@ -1,0 +1,155 @@
+/** Contract suite every MetadataStore passes (reopen checks durability where it applies). */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { MetadataStore, ObjectRecord } from './metadata-store.ts';
+import { type TopicRecord, newTopicId } from './types.ts';
+
+export interface MetadataHarness {
+  open(): MetadataStore;
+  /** Whether a second `open` sees what the first one wrote. */
+  durable: boolean;
+  cleanup(): Promise<void>;
+}
+
+function topic(name: string, partitionCount = 2): TopicRecord {
+  return { name, topicId: newTopicId(), partitionCount, configs: { 'retention.ms': '1000' } };
+}
+
+export function metadataStoreContract(
+  name: string,
+  makeHarness: () => Promise<MetadataHarness>,
+): void {
+  describe(`MetadataStore contract: ${name}`, () => {
+    it('keeps the first cluster identity', async () => {
+      const harness = await makeHarness();
+      const store = harness.open();
+      const first = await store.initCluster({ clusterId: 'AAAAAAAAAAAAAAAAAAAAAA', nodeId: 0 });
+      const second = await store.initCluster({ clusterId: 'BBBBBBBBBBBBBBBBBBBBBB', nodeId: 5 });
+      assert.deepEqual(second, first);
+      assert.deepEqual(first, { clusterId: 'AAAAAAAAAAAAAAAAAAAAAA', nodeId: 0 });
+      await store.close();
+      await harness.cleanup();
+    });
+
+    it('creates, updates and deletes topics with their partitions', async () => {
+      const harness = await makeHarness();
+      const store = harness.open();
+      const orders = topic('orders');
+      await store.createTopic(orders);
+      await assert.rejects(store.createTopic({ ...orders, topicId: newTopicId() }), {
+        code: 'TOPIC_EXISTS',
+      });
+      await store.updateTopic({ ...orders, partitionCount: 3, configs: {} });
+      const [stored] = await store.listTopics();
+      assert.deepEqual(stored, { ...orders, partitionCount: 3, configs: {} });
+      const starts = await store.listLogStartOffsets();
+      assert.deepEqual(starts.map((s) => [s.partition, s.logStartOffset]).toSorted(), [
+        [0, 0n],
+        [1, 0n],
+        [2, 0n],
+      ]);
+      await store.deleteTopic('orders');
+      await assert.rejects(store.deleteTopic('orders'), { code: 'UNKNOWN_TOPIC' });
+      await assert.rejects(store.updateTopic(orders), { code: 'UNKNOWN_TOPIC' });
+      assert.deepEqual(await store.listTopics(), []);
+      assert.deepEqual(await store.listLogStartOffsets(), []);
+      await store.close();
+      await harness.cleanup();
+    });
+
+    it('only raises log start offsets', async () => {
+      const harness = await makeHarness();
+      const store = harness.open();
+      const events = topic('events', 1);
+      await store.createTopic(events);
+      await store.setLogStartOffset(events.topicId, 0, 9_000_000_000n);
+      await store.setLogStartOffset(events.topicId, 0, 5n);
+      const [start] = await store.listLogStartOffsets();
+      assert.equal(start?.logStartOffset, 9_000_000_000n);
+      await store.close();
+      await harness.cleanup();
+    });
+
+    it('records objects with ranges and survives a reopen', async () => {
+      const harness = await makeHarness();
+      const store = harness.open();
+      const events = topic('events', 1);
+      await store.createTopic(events);
+      const object: ObjectRecord = {
+        name: '00000000000000000003.obj',
+        segmentId: 3,
+        sizeBytes: 4096,
+        ranges: [
+          {
+            topicId: events.topicId,
+            partition: 0,
+            baseOffset: 10n,
+            lastOffset: 2n ** 62n,
+            position: 30,
+            sizeBytes: 4000,
+            maxTimestamp: -1n,
+          },
+        ],
+      };
+      await store.addObject({ ...object, name: 'later.obj', segmentId: 9, ranges: [] });
+      await store.addObject(object);
+      await assert.rejects(store.addObject(object));
+      assert.deepEqual(
+        (await store.listObjects()).map((o) => o.segmentId),
+        [3, 9],
+      );
+      if (harness.durable) {
+        await store.close();
+        const reopened = harness.open();
+        assert.deepEqual((await reopened.listObjects())[0], object);
+        assert.equal((await reopened.listTopics())[0]?.name, 'events');
+        await reopened.deleteObject(object.name);
+        assert.equal((await reopened.listObjects()).length, 1);
+        await reopened.close();
+      } else {
+        assert.deepEqual((await store.listObjects())[0], object);
+        await store.close();
+      }
+      await harness.cleanup();
+    });
+
+    it("replaces one partition's ranges atomically (compaction)", async () => {
+      const harness = await makeHarness();
+      const store = harness.open();
+      const t = topic('t', 2);
+      const range = (partition: number, baseOffset: bigint) => ({
+        topicId: t.topicId,
+        partition,
+        baseOffset,
+        lastOffset: baseOffset + 9n,
+        position: 30,
+        sizeBytes: 100,
+        maxTimestamp: 1n,
+      });
+      await store.addObject({
+        name: 'a.obj',
+        segmentId: 1,
+        sizeBytes: 9,
+        ranges: [range(0, 0n), range(1, 0n)],
+      });
+      await store.addObject({ name: 'b.obj', segmentId: 2, sizeBytes: 9, ranges: [range(0, 10n)] });
+      await store.replacePartitionRanges({
+        object: { name: 'c.obj', segmentId: 2 ** 48, sizeBytes: 9, ranges: [range(0, 0n)] },
+        topicId: t.topicId,
+        partition: 0,
+        replacedObjects: ['a.obj', 'b.obj'],
+      });
+      const objects = await store.listObjects();
+      assert.deepEqual(
+        objects.map((o) => [o.name, o.ranges.map((r) => r.partition)]),
+        [
+          ['a.obj', [1]],
+          ['b.obj', []],
+          ['c.obj', [0]],
+        ],
+      );
+      await store.close();
+      await harness.cleanup();
+    });
+  });
+}

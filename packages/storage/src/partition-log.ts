@@ -1,0 +1,353 @@
+/**
+ * PartitionLog: one partition's offsets over the WAL and objects.
+ *
+ * Invariants: logStartOffset <= highWatermark <= logEndOffset. Offsets are assigned in call
+ * order at `append` (so LEO runs ahead of durability); the high watermark moves only when the WAL
+ * sync covering a batch completes, and the WAL completes appends in order, so the durable
+ * batches always form a prefix. Reads never see past the high watermark. The batch index is in
+ * memory (one small record per batch); batch bytes come from the tail cache or positional reads.
+ */
+import type { WalEntryInfo } from './segment-format.ts';
+import { StorageError } from './storage-error.ts';
+import type { CachedBatch, TailCache } from './tail-cache.ts';
+import type { BatchMeta, TopicId } from './types.ts';
+import type { WriteAheadLog } from './write-ahead-log.ts';
+
+export interface PartitionLog {
+  readonly topicId: TopicId;
+  readonly index: number;
+  readonly logStartOffset: bigint;
+  /** One past the last durable offset; reads never go beyond it. */
+  readonly highWatermark: bigint;
+  /** One past the last assigned offset (>= highWatermark). */
+  readonly logEndOffset: bigint;
+  /**
+   * Assigns the next offsets, rewrites the batch's base offset in place, appends it to the WAL;
+   * resolves once the WAL sync covering it has completed, with the base offset. Appends to one
+   * partition get offsets in call order. The caller must not modify `batch` afterwards.
+   */
+  append(batch: Buffer, meta: BatchMeta): Promise<{ baseOffset: bigint }>;
+  /**
+   * Whole batches holding offsets >= fetchOffset and < min(highWatermark, maxOffset), in order,
+   * stopping before maxBytes would be exceeded but always at least one batch if any exists
+   * (KIP-74). Offsets below logStartOffset or above highWatermark: OFFSET_OUT_OF_RANGE.
+   * Returned buffers are shared with the cache: treat them as read-only.
+   */
+  read(fetchOffset: bigint, maxBytes: number, maxOffset?: bigint): Promise<Buffer[]>;
+  /** The first batch whose maxTimestamp >= timestamp, or undefined. */
+  batchForTimestamp(timestamp: bigint): Promise<Buffer | undefined>;
+  /**
+   * The batch with the largest maxTimestamp (first one on ties): `offset` is its last offset
+   * (Kafka's shallow offset of the max timestamp), `baseOffset` lets the broker read it.
+   */
+  maxTimestampBatch(): { offset: bigint; timestamp: bigint; baseOffset: bigint } | undefined;
+  /** DeleteRecords: advances logStartOffset to `offset` (<= highWatermark), durably. */
+  deleteRecordsBefore(offset: bigint): Promise<bigint>;
+  /** Called after every high watermark advance. Returns an unsubscribe function. */
+  onHighWatermark(listener: () => void): () => void;
+}
+
+/** One durable batch in the in-memory index. */
+export interface BatchEntry extends CachedBatch {
+  baseOffset: bigint;
+  lastOffset: bigint;
+  maxTimestamp: bigint;
+  segmentId: number;
+  position: number;
+}
+
+export interface PartitionLogContext {
+  wal: WriteAheadLog;
+  tailCache: TailCache;
+  /** Reads a batch that is not cached, from its segment or object. */
+  readBatch(entry: BatchEntry): Promise<Buffer>;
+  persistLogStart(topicId: TopicId, index: number, offset: bigint): Promise<void>;
+  /** Throws CLOSED after LogStorage.close. */
+  checkOpen(): void;
+}
+
+export function entryFromWal(info: WalEntryInfo): BatchEntry {
+  return {
+    baseOffset: info.baseOffset,
+    lastOffset: info.baseOffset + BigInt(info.lastOffsetDelta),
+    maxTimestamp: info.maxTimestamp,
+    segmentId: info.segmentId,
+    position: info.position,
+    sizeBytes: info.sizeBytes,
+    cached: undefined,
+  };
+}
+
+export class IndexedPartitionLog implements PartitionLog {
+  readonly topicId: TopicId;
+  readonly index: number;
+  #logStartOffset: bigint;
+  #highWatermark: bigint;
+  #logEndOffset: bigint;
+  #entries: BatchEntry[] = [];
+  #head = 0;
+  #maxTimestampEntry: BatchEntry | undefined;
+  #deleted = false;
+  /** Compaction bookkeeping: offsets below this were compacted (in memory; restarts redo it). */
+  cleanedThrough: bigint;
+  readonly #listeners = new Set<() => void>();
+  readonly #context: PartitionLogContext;
+
+  constructor(
+    topicId: TopicId,
+    index: number,
+    logStartOffset: bigint,
+    context: PartitionLogContext,
+  ) {
+    this.topicId = topicId;
+    this.index = index;
+    this.#logStartOffset = logStartOffset;
+    this.#highWatermark = logStartOffset;
+    this.#logEndOffset = logStartOffset;
+    this.cleanedThrough = logStartOffset;
+    this.#context = context;
+  }
+
+  get logStartOffset(): bigint {
+    return this.#logStartOffset;
+  }
+
+  get highWatermark(): bigint {
+    return this.#highWatermark;
+  }
+
+  get logEndOffset(): bigint {
+    return this.#logEndOffset;
+  }
+
+  /** Live batches, oldest first (for retention and tests). */
+  get batches(): readonly BatchEntry[] {
+    return this.#entries.slice(this.#head);
+  }
+
+  /** Recovery: adds a durable batch found in an object or WAL segment, in offset order. */
+  restore(info: WalEntryInfo): void {
+    const entry = entryFromWal(info);
+    if (entry.lastOffset < this.#logStartOffset) return;
+    if (entry.baseOffset < this.#logEndOffset) {
+      throw new StorageError(
+        'CORRUPT_DATA',
+        `partition ${this.topicId}/${this.index}: batch at ${entry.baseOffset} overlaps ` +
+          `offsets before ${this.#logEndOffset}`,
+      );
+    }
+    this.#push(entry);
+    this.#logEndOffset = entry.lastOffset + 1n;
+    this.#highWatermark = this.#logEndOffset;
+  }
+
+  async append(batch: Buffer, meta: BatchMeta): Promise<{ baseOffset: bigint }> {
+    this.#context.checkOpen();
+    if (this.#deleted) throw new StorageError('UNKNOWN_TOPIC', 'the topic was deleted');
+    if (batch.length < 8 || meta.lastOffsetDelta < 0) {
+      throw new StorageError('STORAGE_FAILURE', 'malformed batch passed to append');
+    }
+    const baseOffset = this.#logEndOffset;
+    batch.writeBigInt64BE(baseOffset, 0);
+    this.#logEndOffset = baseOffset + BigInt(meta.lastOffsetDelta) + 1n;
+    const info = await this.#context.wal.append({
+      topicId: this.topicId,
+      partition: this.index,
+      baseOffset,
+      meta,
+      batch,
+    });
+    const entry = entryFromWal(info);
+    this.#push(entry);
+    this.#context.tailCache.add(entry, batch);
+    if (entry.lastOffset + 1n > this.#highWatermark) this.#highWatermark = entry.lastOffset + 1n;
+    this.#notify();
+    return { baseOffset };
+  }
+
+  async read(fetchOffset: bigint, maxBytes: number, maxOffset?: bigint): Promise<Buffer[]> {
+    try {
+      return await this.#read(fetchOffset, maxBytes, maxOffset);
+    } catch (error: unknown) {
+      // Compaction may have swapped the batches (and deleted their old object) while the bytes
+      // were being read: the index is current again by now, so one retry sees the new batches.
+      if (!(error instanceof StorageError) || error.code !== 'OFFSET_OUT_OF_RANGE') throw error;
+      return this.#read(fetchOffset, maxBytes, maxOffset);
+    }
+  }
+
+  async #read(fetchOffset: bigint, maxBytes: number, maxOffset?: bigint): Promise<Buffer[]> {
+    this.#context.checkOpen();
+    if (fetchOffset < this.#logStartOffset || fetchOffset > this.#highWatermark) {
+      throw new StorageError(
+        'OFFSET_OUT_OF_RANGE',
+        `offset ${fetchOffset} is outside [${this.#logStartOffset}, ${this.#highWatermark}]`,
+      );
+    }
+    const limit =
+      maxOffset !== undefined && maxOffset < this.#highWatermark ? maxOffset : this.#highWatermark;
+    const chosen: BatchEntry[] = [];
+    let bytes = 0;
+    for (let i = this.#find(fetchOffset); i < this.#entries.length; i++) {
+      const entry = this.#entries[i];
+      if (entry === undefined || entry.baseOffset >= limit) break;
+      if (chosen.length > 0 && bytes + entry.sizeBytes > maxBytes) break;
+      chosen.push(entry);
+      bytes += entry.sizeBytes;
+    }
+    return Promise.all(chosen.map((entry) => this.#bytesOf(entry)));
+  }
+
+  async batchForTimestamp(timestamp: bigint): Promise<Buffer | undefined> {
+    this.#context.checkOpen();
+    for (let i = this.#head; i < this.#entries.length; i++) {
+      const entry = this.#entries[i];
+      if (entry !== undefined && entry.maxTimestamp >= timestamp) return this.#bytesOf(entry);
+    }
+    return undefined;
+  }
+
+  maxTimestampBatch(): { offset: bigint; timestamp: bigint; baseOffset: bigint } | undefined {
+    const entry = this.#maxTimestampEntry;
+    if (entry === undefined) return undefined;
+    return {
+      offset: entry.lastOffset,
+      timestamp: entry.maxTimestamp,
+      baseOffset: entry.baseOffset,
+    };
+  }
+
+  async deleteRecordsBefore(offset: bigint): Promise<bigint> {
+    this.#context.checkOpen();
+    if (offset < 0n || offset > this.#highWatermark) {
+      throw new StorageError(
+        'OFFSET_OUT_OF_RANGE',
+        `offset ${offset} is above the high watermark ${this.#highWatermark}`,
+      );
+    }
+    if (offset > this.#logStartOffset) {
+      await this.#context.persistLogStart(this.topicId, this.index, offset);
+      this.advanceLogStart(offset);
+    }
+    return this.#logStartOffset;
+  }
+
+  onHighWatermark(listener: () => void): () => void {
+    const wrapped = (): void => listener();
+    this.#listeners.add(wrapped);
+    return () => this.#listeners.delete(wrapped);
+  }
+
+  /**
+   * The log start offset retention wants: past every batch older than `retentionMs` before
+   * `nowMs` and past the oldest batches while the partition holds more than `retentionBytes`.
+   * Negative limits mean unlimited. Never beyond the high watermark.
+   */
+  retentionStart(nowMs: bigint, retentionMs: bigint, retentionBytes: bigint): bigint {
+    let start = this.#logStartOffset;
+    let total = 0n;
+    for (let i = this.#head; i < this.#entries.length; i++) {
+      total += BigInt(this.#entries[i]?.sizeBytes ?? 0);
+    }
+    for (let i = this.#head; i < this.#entries.length; i++) {
+      const entry = this.#entries[i];
+      if (entry === undefined || entry.baseOffset >= this.#highWatermark) break;
+      const expired = retentionMs >= 0n && entry.maxTimestamp < nowMs - retentionMs;
+      const oversized = retentionBytes >= 0n && total > retentionBytes;
+      if (!expired && !oversized) break;
+      total -= BigInt(entry.sizeBytes);
+      start = entry.lastOffset + 1n;
+    }
+    return start;
+  }
+
+  /** Moves the log start forward (already persisted) and drops the batches wholly before it. */
+  advanceLogStart(offset: bigint): void {
+    if (offset <= this.#logStartOffset) return;
+    this.#logStartOffset = offset;
+    if (this.#highWatermark < offset) this.#highWatermark = offset;
+    if (this.#logEndOffset < offset) this.#logEndOffset = offset;
+    let droppedMax = false;
+    while (this.#head < this.#entries.length) {
+      const entry = this.#entries[this.#head];
+      if (entry === undefined || entry.lastOffset >= offset) break;
+      entry.cached = undefined;
+      if (entry === this.#maxTimestampEntry) droppedMax = true;
+      this.#head += 1;
+    }
+    if (this.#head > 1024 && this.#head * 2 > this.#entries.length) {
+      this.#entries = this.#entries.slice(this.#head);
+      this.#head = 0;
+    }
+    if (droppedMax) this.#recomputeMaxTimestamp();
+  }
+
+  /**
+   * Compaction: swaps the head batches `replaced` for `replacement` (same offsets, fewer bytes).
+   * Batches retention dropped meanwhile stay dropped.
+   */
+  replaceHead(replaced: readonly BatchEntry[], replacement: readonly BatchEntry[]): void {
+    const gone = new Set(replaced);
+    const rest = this.#entries.slice(this.#head).filter((entry) => !gone.has(entry));
+    const fresh = replacement.filter((entry) => entry.lastOffset >= this.#logStartOffset);
+    for (const entry of replaced) entry.cached = undefined;
+    this.#entries = [...fresh, ...rest];
+    this.#head = 0;
+    this.#recomputeMaxTimestamp();
+  }
+
+  /** The topic was deleted: later appends fail, cached bytes are released. */
+  markDeleted(): void {
+    this.#deleted = true;
+    for (const entry of this.#entries) entry.cached = undefined;
+    this.#listeners.clear();
+  }
+
+  #push(entry: BatchEntry): void {
+    this.#entries.push(entry);
+    const max = this.#maxTimestampEntry;
+    if (max === undefined || entry.maxTimestamp > max.maxTimestamp) {
+      this.#maxTimestampEntry = entry;
+    }
+  }
+
+  #recomputeMaxTimestamp(): void {
+    this.#maxTimestampEntry = undefined;
+    for (let i = this.#head; i < this.#entries.length; i++) {
+      const entry = this.#entries[i];
+      const max = this.#maxTimestampEntry;
+      if (entry !== undefined && (max === undefined || entry.maxTimestamp > max.maxTimestamp)) {
+        this.#maxTimestampEntry = entry;
+      }
+    }
+  }
+
+  /** Index of the first live batch whose last offset is >= offset. */
+  #find(offset: bigint): number {
+    let low = this.#head;
+    let high = this.#entries.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      const entry = this.#entries[middle];
+      if (entry !== undefined && entry.lastOffset < offset) low = middle + 1;
+      else high = middle;
+    }
+    return low;
+  }
+
+  #bytesOf(entry: BatchEntry): Promise<Buffer> {
+    return entry.cached !== undefined
+      ? Promise.resolve(entry.cached)
+      : this.#context.readBatch(entry);
+  }
+
+  #notify(): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener();
+      } catch {
+        // A listener's failure is its own; the append is already durable and must resolve.
+      }
+    }
+  }
+}

@@ -1,0 +1,160 @@
+/**
+ * Byte layouts of WAL segments and of the objects they become (docs/FORMATS.md, "WAL segment" and
+ * "Object"). A segment is a header frame followed by entry frames; sealing appends an index frame
+ * and a fixed-size footer frame, after which the file is an object. Positions are u32: a segment
+ * is capped below 2 GiB (walSegmentMaxBytes).
+ */
+import { FrameType, encodeFrame, encodeFrameBuffer, framePrefixBytes, readFrame } from './frame.ts';
+import { StorageError } from './storage-error.ts';
+import { type TopicId, topicIdFromBytes, topicIdToBytes } from './types.ts';
+
+export const segmentMagic = Buffer.from('TRBW', 'latin1');
+export const objectMagic = Buffer.from('TRBO', 'latin1');
+export const entryHeaderBytes = 48;
+/** Offset of the batch bytes from the start of an entry frame. */
+export const entryBatchOffset = framePrefixBytes + entryHeaderBytes;
+const indexRecordBytes = 56;
+const footerBodyBytes = 16;
+export const footerFrameBytes = framePrefixBytes + footerBodyBytes;
+
+/** Where one batch lives: in segment `segmentId` at byte `position`, `sizeBytes` long. */
+export interface WalEntryInfo {
+  topicId: TopicId;
+  partition: number;
+  baseOffset: bigint;
+  lastOffsetDelta: number;
+  maxTimestamp: bigint;
+  recordCount: number;
+  segmentId: number;
+  position: number;
+  sizeBytes: number;
+}
+
+export function segmentFileName(segmentId: number, suffix: string): string {
+  return `${String(segmentId).padStart(20, '0')}${suffix}`;
+}
+
+export function encodeSegmentHeader(segmentId: number, createdAtMs: number): Buffer {
+  const body = Buffer.alloc(20);
+  segmentMagic.copy(body, 0);
+  body.writeBigUInt64BE(BigInt(segmentId), 4);
+  body.writeBigInt64BE(BigInt(createdAtMs), 12);
+  return encodeFrameBuffer(FrameType.segmentHeader, body);
+}
+
+export function decodeSegmentHeader(body: Buffer): { segmentId: number; createdAtMs: number } {
+  if (body.length !== 20 || !body.subarray(0, 4).equals(segmentMagic)) {
+    throw new StorageError('CORRUPT_DATA', 'bad WAL segment header');
+  }
+  return {
+    segmentId: Number(body.readBigUInt64BE(4)),
+    createdAtMs: Number(body.readBigInt64BE(12)),
+  };
+}
+
+export interface EntryFields {
+  topicId: TopicId;
+  partition: number;
+  baseOffset: bigint;
+  lastOffsetDelta: number;
+  maxTimestamp: bigint;
+  recordCount: number;
+}
+
+/** Entry frame as writev buffers; `syncedPosition` is where durable data ended when written. */
+export function encodeEntry(fields: EntryFields, batch: Buffer, syncedPosition: number): Buffer[] {
+  const header = Buffer.allocUnsafe(entryHeaderBytes);
+  topicIdToBytes(fields.topicId).copy(header, 0);
+  header.writeUInt32BE(fields.partition, 16);
+  header.writeBigInt64BE(fields.baseOffset, 20);
+  header.writeInt32BE(fields.lastOffsetDelta, 28);
+  header.writeBigInt64BE(fields.maxTimestamp, 32);
+  header.writeInt32BE(fields.recordCount, 40);
+  header.writeUInt32BE(syncedPosition, 44);
+  return encodeFrame(FrameType.walEntry, [header, batch]);
+}
+
+export function decodeEntryHeader(body: Buffer): EntryFields & { syncedPosition: number } {
+  if (body.length < entryHeaderBytes) throw new StorageError('CORRUPT_DATA', 'short WAL entry');
+  return {
+    topicId: topicIdFromBytes(body.subarray(0, 16)),
+    partition: body.readUInt32BE(16),
+    baseOffset: body.readBigInt64BE(20),
+    lastOffsetDelta: body.readInt32BE(28),
+    maxTimestamp: body.readBigInt64BE(32),
+    recordCount: body.readInt32BE(40),
+    syncedPosition: body.readUInt32BE(44),
+  };
+}
+
+/** Index frame + footer frame appended to a sealed segment to make it an object. */
+export function encodeObjectTrailer(
+  segmentId: number,
+  entries: readonly WalEntryInfo[],
+  indexPosition: number,
+): Buffer {
+  const body = Buffer.allocUnsafe(4 + entries.length * indexRecordBytes);
+  body.writeUInt32BE(entries.length, 0);
+  let at = 4;
+  for (const entry of entries) {
+    topicIdToBytes(entry.topicId).copy(body, at);
+    body.writeUInt32BE(entry.partition, at + 16);
+    body.writeBigInt64BE(entry.baseOffset, at + 20);
+    body.writeInt32BE(entry.lastOffsetDelta, at + 28);
+    body.writeBigInt64BE(entry.maxTimestamp, at + 32);
+    body.writeInt32BE(entry.recordCount, at + 40);
+    body.writeUInt32BE(entry.position, at + 44);
+    body.writeUInt32BE(entry.sizeBytes, at + 48);
+    body.writeUInt32BE(0, at + 52);
+    at += indexRecordBytes;
+  }
+  const footer = Buffer.alloc(footerBodyBytes);
+  objectMagic.copy(footer, 0);
+  footer.writeUInt32BE(indexPosition, 4);
+  footer.writeBigUInt64BE(BigInt(segmentId), 8);
+  return Buffer.concat([
+    encodeFrameBuffer(FrameType.objectIndex, body),
+    encodeFrameBuffer(FrameType.objectFooter, footer),
+  ]);
+}
+
+export function decodeObjectFooter(data: Buffer): { indexPosition: number; segmentId: number } {
+  const frame = readFrame(data, 0);
+  if (frame.kind !== 'frame' || frame.type !== FrameType.objectFooter) {
+    throw new StorageError('CORRUPT_DATA', 'bad object footer');
+  }
+  if (frame.body.length !== footerBodyBytes || !frame.body.subarray(0, 4).equals(objectMagic)) {
+    throw new StorageError('CORRUPT_DATA', 'bad object footer magic');
+  }
+  return {
+    indexPosition: frame.body.readUInt32BE(4),
+    segmentId: Number(frame.body.readBigUInt64BE(8)),
+  };
+}
+
+export function decodeObjectIndex(data: Buffer, segmentId: number): WalEntryInfo[] {
+  const frame = readFrame(data, 0);
+  if (frame.kind !== 'frame' || frame.type !== FrameType.objectIndex) {
+    throw new StorageError('CORRUPT_DATA', `bad object index in segment ${segmentId}`);
+  }
+  const body = frame.body;
+  const count = body.readUInt32BE(0);
+  if (body.length !== 4 + count * indexRecordBytes) {
+    throw new StorageError('CORRUPT_DATA', `bad object index length in segment ${segmentId}`);
+  }
+  const entries: WalEntryInfo[] = [];
+  for (let at = 4; at < body.length; at += indexRecordBytes) {
+    entries.push({
+      topicId: topicIdFromBytes(body.subarray(at, at + 16)),
+      partition: body.readUInt32BE(at + 16),
+      baseOffset: body.readBigInt64BE(at + 20),
+      lastOffsetDelta: body.readInt32BE(at + 28),
+      maxTimestamp: body.readBigInt64BE(at + 32),
+      recordCount: body.readInt32BE(at + 40),
+      segmentId,
+      position: body.readUInt32BE(at + 44),
+      sizeBytes: body.readUInt32BE(at + 48),
+    });
+  }
+  return entries;
+}

@@ -1,0 +1,171 @@
+/**
+ * SegmentUploader: turns sealed WAL segments into objects, one at a time, oldest first.
+ *
+ * Steps for segment N, each durable before the next (docs/FORMATS.md, "Sealing"):
+ *   1. append the index and footer to the segment file and sync it;
+ *   2. record object N and its ranges in the metadata store (the commit point);
+ *   3. hand the file to the object store: a rename for a directory store, else a put of its
+ *      bytes followed by deleting the segment.
+ * A crash before 2 leaves a WAL segment that recovery replays (cutting a partial trailer) and
+ * seals again; a crash after 2 leaves a segment that recovery hands off again (step 3 is
+ * idempotent). Until 3 completes, reads of the segment still go to the WAL file.
+ */
+import type { MetadataStore, ObjectRange, ObjectRecord } from './metadata-store.ts';
+import type { ObjectStore } from './object-store.ts';
+import type { SegmentFiles } from './segment-files.ts';
+import { type WalEntryInfo, encodeObjectTrailer, segmentFileName } from './segment-format.ts';
+import { partitionKey } from './types.ts';
+import type { WalSegmentInfo } from './write-ahead-log.ts';
+
+export function objectNameOf(segmentId: number): string {
+  return segmentFileName(segmentId, '.obj');
+}
+
+/** Per-partition ranges of a segment's entries, for partitions `isLive` accepts. */
+export function rangesOf(
+  entries: readonly WalEntryInfo[],
+  isLive: (entry: WalEntryInfo) => boolean,
+): ObjectRange[] {
+  const ranges = new Map<string, ObjectRange>();
+  for (const entry of entries) {
+    if (!isLive(entry)) continue;
+    const key = partitionKey(entry.topicId, entry.partition);
+    const lastOffset = entry.baseOffset + BigInt(entry.lastOffsetDelta);
+    const end = entry.position + entry.sizeBytes;
+    const range = ranges.get(key);
+    if (range === undefined) {
+      ranges.set(key, {
+        topicId: entry.topicId,
+        partition: entry.partition,
+        baseOffset: entry.baseOffset,
+        lastOffset,
+        position: entry.position,
+        sizeBytes: entry.sizeBytes,
+        maxTimestamp: entry.maxTimestamp,
+      });
+      continue;
+    }
+    range.lastOffset = lastOffset;
+    range.sizeBytes = end - range.position;
+    if (entry.maxTimestamp > range.maxTimestamp) range.maxTimestamp = entry.maxTimestamp;
+  }
+  return [...ranges.values()];
+}
+
+/** Step 3, idempotent: moves or copies segment `segmentId` into the store as `name`. */
+export async function handOffSegment(
+  files: SegmentFiles,
+  store: ObjectStore,
+  segmentId: number,
+  name: string,
+): Promise<void> {
+  if ((await store.head(name)) !== undefined) {
+    await files.remove(segmentId);
+    return;
+  }
+  const path = files.pathOf(segmentId);
+  if (path !== undefined && store.adoptFile !== undefined) {
+    await files.forget(segmentId);
+    await store.adoptFile(name, path);
+    return;
+  }
+  await store.put(name, await files.readAll(segmentId));
+  await files.remove(segmentId);
+}
+
+export interface SegmentUploaderOptions {
+  files: SegmentFiles;
+  store: ObjectStore;
+  metadata: MetadataStore;
+  isLive: (entry: WalEntryInfo) => boolean;
+  /** Called once the object is recorded and in the store. */
+  onUploaded: (object: ObjectRecord) => void;
+}
+
+export class SegmentUploader {
+  readonly #options: SegmentUploaderOptions;
+  readonly #queue: WalSegmentInfo[] = [];
+  #running: Promise<void> | undefined;
+  #lastError: unknown;
+  /** Segments whose metadata commit succeeded; a retry resumes at the hand-off. */
+  readonly #recorded = new Map<number, ObjectRecord>();
+
+  constructor(options: SegmentUploaderOptions) {
+    this.#options = options;
+  }
+
+  /** The last failure (the segment stays queued and is retried on the next kick). */
+  get lastError(): unknown {
+    return this.#lastError;
+  }
+
+  get pendingSegments(): number {
+    return this.#queue.length;
+  }
+
+  enqueue(segment: WalSegmentInfo): void {
+    this.#queue.push(segment);
+    this.kick();
+  }
+
+  kick(): void {
+    if (this.#running !== undefined || this.#queue.length === 0) return;
+    this.#running = this.#drain().finally(() => {
+      this.#running = undefined;
+    });
+  }
+
+  async whenIdle(): Promise<void> {
+    while (this.#running !== undefined) await this.#running;
+  }
+
+  async #drain(): Promise<void> {
+    for (;;) {
+      const segment = this.#queue[0];
+      if (segment === undefined) return;
+      try {
+        await this.#upload(segment);
+        this.#queue.shift();
+        this.#lastError = undefined;
+      } catch (error: unknown) {
+        this.#lastError = error;
+        return;
+      }
+    }
+  }
+
+  async #upload(segment: WalSegmentInfo): Promise<void> {
+    const { files, store, metadata } = this.#options;
+    const name = objectNameOf(segment.segmentId);
+    const recorded = this.#recorded.get(segment.segmentId);
+    if (recorded !== undefined) {
+      await handOffSegment(files, store, segment.segmentId, name);
+      this.#recorded.delete(segment.segmentId);
+      this.#options.onUploaded(recorded);
+      return;
+    }
+    if (segment.entries.length === 0) {
+      await files.remove(segment.segmentId);
+      return;
+    }
+    const trailer = encodeObjectTrailer(segment.segmentId, segment.entries, segment.endPosition);
+    const writer = await files.openForWrite(segment.segmentId);
+    try {
+      await writer.writev([trailer], segment.endPosition);
+      await writer.sync();
+    } finally {
+      await writer.close();
+    }
+    const object: ObjectRecord = {
+      name,
+      segmentId: segment.segmentId,
+      sizeBytes: segment.endPosition + trailer.length,
+      ranges: rangesOf(segment.entries, this.#options.isLive),
+    };
+    await metadata.addObject(object);
+    this.#recorded.set(segment.segmentId, object);
+    await handOffSegment(files, store, segment.segmentId, name);
+    this.#recorded.delete(segment.segmentId);
+    this.#options.onUploaded(object);
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * Value types shared by every storage interface. Storage knows no Kafka wire types: a batch is
+ * opaque bytes plus a BatchMeta taken from its header by the broker. The only wire fact used is
+ * that a batch's first 8 bytes are its base offset (int64 big-endian), outside the batch CRC.
+ */
+import { randomUUID } from 'node:crypto';
+
+/** Kafka uuid display form: 16 bytes as unpadded base64url, 22 characters. */
+export type TopicId = string & { readonly __brand: 'TopicId' };
+
+export interface BatchMeta {
+  /** From the batch header; the batch holds offsets base .. base + lastOffsetDelta. */
+  lastOffsetDelta: number;
+  /** Largest record timestamp in the batch, ms. */
+  maxTimestamp: bigint;
+  recordCount: number;
+}
+
+export interface TopicRecord {
+  name: string;
+  topicId: TopicId;
+  partitionCount: number;
+  /** Only explicit overrides, by Kafka config name. */
+  configs: Readonly<Record<string, string>>;
+}
+
+/** Injected record-level knowledge for log compaction (storage cannot parse records itself). */
+export interface RecordCompactor {
+  keysOf(
+    batch: Buffer,
+  ): { offset: bigint; key: Buffer | null; tombstone: boolean; timestamp: bigint }[];
+  retain(batch: Buffer, keep: (offset: bigint) => boolean): Buffer | null;
+}
+
+export const topicIdBytes = 16;
+
+/** A new random topic id (or cluster id): a v4 uuid in Kafka's base64url display form. */
+export function newTopicId(): TopicId {
+  const hex = randomUUID().replaceAll('-', '');
+  return Buffer.from(hex, 'hex').toString('base64url') as TopicId;
+}
+
+export function topicIdToBytes(topicId: TopicId): Buffer {
+  const bytes = Buffer.from(topicId, 'base64url');
+  if (bytes.length !== topicIdBytes) throw new Error(`bad topic id ${topicId}`);
+  return bytes;
+}
+
+export function topicIdFromBytes(bytes: Buffer): TopicId {
+  return bytes.toString('base64url') as TopicId;
+}
+
+/** Key for maps indexed by partition. */
+export function partitionKey(topicId: TopicId, index: number): string {
+  return `${topicId}:${index}`;
+}

@@ -1,0 +1,198 @@
+"""python3-confluent-kafka (librdkafka 2.0.2) driver for the client integration tests.
+
+Reads one JSON command from stdin, runs it against the broker through confluent-kafka and writes
+one JSON answer to stdout: {"ok": true, "result": ...} or {"ok": false, "error": "..."}.
+Keys, values and header values are base64 strings (null for a null field), so binary data
+survives the JSON hop. Every wait is bounded by the command's timeout_ms; the TypeScript side
+also kills the process if it overruns.
+
+Run it with /usr/bin/python3: Debian's confluent-kafka is installed for that interpreter only.
+"""
+
+import base64
+import json
+import sys
+import time
+
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
+
+
+def b64(data):
+    return None if data is None else base64.b64encode(data).decode("ascii")
+
+
+def unb64(text):
+    return None if text is None else base64.b64decode(text)
+
+
+def base_config(cmd):
+    return {
+        "bootstrap.servers": cmd["bootstrap"],
+        "client.id": "tributary-test-confluent",
+        "socket.connection.setup.timeout.ms": 5000,
+        "reconnect.backoff.max.ms": 500,
+    }
+
+
+def wait_futures(futures, timeout_s):
+    for key, future in futures.items():
+        error = future.exception(timeout=timeout_s)
+        if error is not None:
+            raise RuntimeError("%s: %s" % (key, error))
+
+
+def op_produce(cmd, timeout_s):
+    config = base_config(cmd)
+    config.update(
+        {
+            "acks": "all",
+            "compression.type": cmd["compression"],
+            "linger.ms": 5,
+            "message.timeout.ms": int(timeout_s * 1000),
+        }
+    )
+    producer = Producer(config)
+    errors = []
+    offsets = []
+
+    def on_delivery(error, message):
+        if error is not None:
+            errors.append(str(error))
+        else:
+            offsets.append([message.partition(), message.offset()])
+
+    for record in cmd["records"]:
+        kwargs = {
+            "partition": record["partition"],
+            "key": unb64(record["key"]),
+            "value": unb64(record["value"]),
+            "headers": [(k, unb64(v)) for k, v in record["headers"]],
+            "on_delivery": on_delivery,
+        }
+        if record.get("timestamp") is not None:
+            kwargs["timestamp"] = record["timestamp"]
+        while True:
+            try:
+                producer.produce(cmd["topic"], **kwargs)
+                break
+            except BufferError:
+                producer.poll(0.1)
+    remaining = producer.flush(timeout_s)
+    if remaining > 0:
+        raise RuntimeError("%d messages not delivered within the timeout" % remaining)
+    if errors:
+        raise RuntimeError("delivery failed: %s" % errors[:5])
+    return {"delivered": len(offsets)}
+
+
+def op_consume(cmd, timeout_s):
+    config = base_config(cmd)
+    # group.id is required by the binding, but assign() never joins the group.
+    config.update(
+        {
+            "group.id": "tributary-test-unused",
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
+        }
+    )
+    consumer = Consumer(config)
+    topic = cmd["topic"]
+    consumer.assign([TopicPartition(topic, p, 0) for p in range(cmd["partitions"])])
+    records = []
+    deadline = time.monotonic() + timeout_s
+    try:
+        while len(records) < cmd["expected"] and time.monotonic() < deadline:
+            for message in consumer.consume(num_messages=1000, timeout=0.5):
+                if message.error() is not None:
+                    raise RuntimeError(str(message.error()))
+                records.append(
+                    {
+                        "partition": message.partition(),
+                        "offset": message.offset(),
+                        "key": b64(message.key()),
+                        "value": b64(message.value()),
+                        "headers": [[k, b64(v)] for k, v in (message.headers() or [])],
+                        "timestamp": message.timestamp()[1],
+                    }
+                )
+    finally:
+        consumer.close()
+    return records
+
+
+def op_offsets_for_times(cmd, timeout_s):
+    config = base_config(cmd)
+    config.update({"group.id": "tributary-test-unused", "enable.auto.commit": False})
+    consumer = Consumer(config)
+    try:
+        query = [TopicPartition(cmd["topic"], cmd["partition"], cmd["timestamp"])]
+        (answer,) = consumer.offsets_for_times(query, timeout=timeout_s)
+        if answer.error is not None:
+            raise RuntimeError(str(answer.error))
+        return None if answer.offset < 0 else answer.offset
+    finally:
+        consumer.close()
+
+
+def op_create_topic(cmd, timeout_s):
+    admin = AdminClient(base_config(cmd))
+    topic = NewTopic(cmd["topic"], num_partitions=cmd["partitions"], replication_factor=1)
+    wait_futures(admin.create_topics([topic], request_timeout=timeout_s), timeout_s)
+    return None
+
+
+def op_delete_topic(cmd, timeout_s):
+    admin = AdminClient(base_config(cmd))
+    wait_futures(admin.delete_topics([cmd["topic"]], request_timeout=timeout_s), timeout_s)
+    return None
+
+
+def op_describe_configs(cmd, timeout_s):
+    admin = AdminClient(base_config(cmd))
+    resource = ConfigResource("topic", cmd["topic"])
+    futures = admin.describe_configs([resource], request_timeout=timeout_s)
+    entries = futures[resource].result(timeout=timeout_s)
+    return {name: entry.value for name, entry in entries.items()}
+
+
+def op_alter_configs(cmd, timeout_s):
+    # confluent-kafka 1.7 only has the non-incremental AlterConfigs: it replaces the whole set.
+    admin = AdminClient(base_config(cmd))
+    resource = ConfigResource("topic", cmd["topic"], set_config=cmd["configs"])
+    wait_futures(admin.alter_configs([resource], request_timeout=timeout_s), timeout_s)
+    return None
+
+
+def op_list_topics(cmd, timeout_s):
+    admin = AdminClient(base_config(cmd))
+    metadata = admin.list_topics(timeout=timeout_s)
+    return sorted(metadata.topics.keys())
+
+
+OPS = {
+    "produce": op_produce,
+    "consume": op_consume,
+    "offsets_for_times": op_offsets_for_times,
+    "create_topic": op_create_topic,
+    "delete_topic": op_delete_topic,
+    "describe_configs": op_describe_configs,
+    "alter_configs": op_alter_configs,
+    "list_topics": op_list_topics,
+}
+
+
+def main():
+    cmd = json.loads(sys.stdin.read())
+    timeout_s = cmd.get("timeout_ms", 30000) / 1000.0
+    try:
+        result = OPS[cmd["op"]](cmd, timeout_s)
+        answer = {"ok": True, "result": result}
+    except (KafkaException, RuntimeError, ValueError, KeyError, TypeError) as error:
+        answer = {"ok": False, "error": "%s: %s" % (type(error).__name__, error)}
+    sys.stdout.write(json.dumps(answer))
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,200 @@
+"""kafka-python 2.0.2 driver for the client integration tests.
+
+Reads one JSON command from stdin, runs it against the broker through kafka-python (pure Python,
+its own protocol code: ApiVersions v0, Produce v7, Fetch v4, Metadata v1) and writes one JSON
+answer to stdout: {"ok": true, "result": ...} or {"ok": false, "error": "..."}. Keys, values and
+header values are base64 strings (null for a null field). Every wait is bounded by the command's
+timeout_ms; the TypeScript side also kills the process if it overruns.
+
+Codecs: gzip is built in; snappy, lz4 and zstd need python3-snappy, python3-lz4 and
+python3-zstandard (Debian), which .ci/run installs. "codecs" reports which are available.
+
+Run it with /usr/bin/python3: Debian's kafka-python is installed for that interpreter only.
+"""
+
+import base64
+import json
+import logging
+import sys
+import time
+
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import codec
+from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
+from kafka.errors import KafkaError, for_code
+
+logging.basicConfig(level=logging.CRITICAL)
+
+
+def b64(data):
+    return None if data is None else base64.b64encode(data).decode("ascii")
+
+
+def unb64(text):
+    return None if text is None else base64.b64decode(text)
+
+
+def base_config(cmd, timeout_s):
+    return {
+        "bootstrap_servers": cmd["bootstrap"],
+        "client_id": "tributary-test-kafka-python",
+        "request_timeout_ms": int(timeout_s * 1000) + 1000,
+        "reconnect_backoff_max_ms": 500,
+    }
+
+
+def op_codecs(cmd, timeout_s):
+    available = {
+        "gzip": codec.has_gzip(),
+        "snappy": codec.has_snappy(),
+        "lz4": codec.has_lz4(),
+        "zstd": codec.has_zstd(),
+    }
+    return sorted(name for name, present in available.items() if present)
+
+
+def op_produce(cmd, timeout_s):
+    config = base_config(cmd, timeout_s)
+    compression = None if cmd["compression"] == "none" else cmd["compression"]
+    config.update({"acks": "all", "compression_type": compression, "linger_ms": 5})
+    producer = KafkaProducer(**config)
+    futures = []
+    try:
+        for record in cmd["records"]:
+            futures.append(
+                producer.send(
+                    cmd["topic"],
+                    key=unb64(record["key"]),
+                    value=unb64(record["value"]),
+                    headers=[(k, unb64(v)) for k, v in record["headers"]],
+                    partition=record["partition"],
+                    timestamp_ms=record.get("timestamp"),
+                )
+            )
+        producer.flush(timeout=timeout_s)
+        for future in futures:
+            future.get(timeout=timeout_s)
+    finally:
+        producer.close(timeout=5)
+    return {"delivered": len(futures)}
+
+
+def op_consume(cmd, timeout_s):
+    config = base_config(cmd, timeout_s)
+    config.update({"enable_auto_commit": False, "auto_offset_reset": "earliest"})
+    consumer = KafkaConsumer(**config)
+    topic = cmd["topic"]
+    consumer.assign([TopicPartition(topic, p) for p in range(cmd["partitions"])])
+    consumer.seek_to_beginning()
+    records = []
+    deadline = time.monotonic() + timeout_s
+    try:
+        while len(records) < cmd["expected"] and time.monotonic() < deadline:
+            batches = consumer.poll(timeout_ms=500, max_records=2000)
+            for messages in batches.values():
+                for message in messages:
+                    records.append(
+                        {
+                            "partition": message.partition,
+                            "offset": message.offset,
+                            "key": b64(message.key),
+                            "value": b64(message.value),
+                            "headers": [[k, b64(v)] for k, v in (message.headers or [])],
+                            "timestamp": message.timestamp,
+                        }
+                    )
+    finally:
+        consumer.close(autocommit=False)
+    return records
+
+
+def op_offsets_for_times(cmd, timeout_s):
+    consumer = KafkaConsumer(**base_config(cmd, timeout_s))
+    try:
+        partition = TopicPartition(cmd["topic"], cmd["partition"])
+        answer = consumer.offsets_for_times({partition: cmd["timestamp"]})[partition]
+        return None if answer is None else answer.offset
+    finally:
+        consumer.close(autocommit=False)
+
+
+def check_resources(response):
+    for resource in response.resources:
+        error_code, error_message = resource[0], resource[1]
+        if error_code != 0:
+            raise RuntimeError("%s: %s" % (for_code(error_code).__name__, error_message))
+
+
+def with_admin(cmd, timeout_s, action):
+    admin = KafkaAdminClient(**base_config(cmd, timeout_s))
+    try:
+        return action(admin)
+    finally:
+        admin.close()
+
+
+def op_create_topic(cmd, timeout_s):
+    topic = NewTopic(cmd["topic"], num_partitions=cmd["partitions"], replication_factor=1)
+    timeout_ms = int(timeout_s * 1000)
+    with_admin(cmd, timeout_s, lambda admin: admin.create_topics([topic], timeout_ms=timeout_ms))
+    return None
+
+
+def op_delete_topic(cmd, timeout_s):
+    timeout_ms = int(timeout_s * 1000)
+    with_admin(cmd, timeout_s, lambda admin: admin.delete_topics([cmd["topic"]], timeout_ms))
+    return None
+
+
+def op_describe_configs(cmd, timeout_s):
+    resource = ConfigResource(ConfigResourceType.TOPIC, cmd["topic"])
+    responses = with_admin(cmd, timeout_s, lambda admin: admin.describe_configs([resource]))
+    configs = {}
+    for response in responses:
+        check_resources(response)
+        for resource_answer in response.resources:
+            # (name, value, read_only, is_default | config_source, is_sensitive[, synonyms])
+            for entry in resource_answer[4]:
+                configs[entry[0]] = entry[1]
+    return configs
+
+
+def op_alter_configs(cmd, timeout_s):
+    # kafka-python only has the non-incremental AlterConfigs: it replaces the whole set.
+    resource = ConfigResource(ConfigResourceType.TOPIC, cmd["topic"], configs=cmd["configs"])
+    response = with_admin(cmd, timeout_s, lambda admin: admin.alter_configs([resource]))
+    check_resources(response)
+    return None
+
+
+def op_list_topics(cmd, timeout_s):
+    return sorted(with_admin(cmd, timeout_s, lambda admin: admin.list_topics()))
+
+
+OPS = {
+    "codecs": op_codecs,
+    "produce": op_produce,
+    "consume": op_consume,
+    "offsets_for_times": op_offsets_for_times,
+    "create_topic": op_create_topic,
+    "delete_topic": op_delete_topic,
+    "describe_configs": op_describe_configs,
+    "alter_configs": op_alter_configs,
+    "list_topics": op_list_topics,
+}
+
+
+def main():
+    cmd = json.loads(sys.stdin.read())
+    timeout_s = cmd.get("timeout_ms", 30000) / 1000.0
+    try:
+        result = OPS[cmd["op"]](cmd, timeout_s)
+        answer = {"ok": True, "result": result}
+    except (KafkaError, RuntimeError, ValueError, KeyError, TypeError, AssertionError) as error:
+        answer = {"ok": False, "error": "%s: %s" % (type(error).__name__, error)}
+    sys.stdout.write(json.dumps(answer))
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
