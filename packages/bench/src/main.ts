@@ -27,7 +27,7 @@ function printProduceTable(result: ProduceBenchResult): void {
   ];
   for (const phase of result.phases) {
     const rate = phase.rateLimitPerSecond > 0 ? `${phase.rateLimitPerSecond}/s` : 'unlimited';
-    const label = `produce ${phase.name} (${rate})`;
+    const label = `produce ${phase.name} (${rate}, linger ${phase.lingerMs} ms)`;
     rows.push(
       [
         `${label}: throughput`,

@@ -32,6 +32,8 @@ export interface ProduceBenchOptions {
 export interface ProducePhaseResult {
   name: 'throughput' | 'latency';
   rateLimitPerSecond: number;
+  /** librdkafka linger.ms of the phase. */
+  lingerMs: number;
   recordsAcked: number;
   errors: number;
   firstError: string | null;
@@ -78,6 +80,7 @@ export async function runProduceBench(options: ProduceBenchOptions): Promise<Pro
       name: 'throughput',
       seconds: options.quick ? 8 : 20,
       rate: 0,
+      lingerMs: 2,
       recordBytes,
       log,
     });
@@ -85,6 +88,8 @@ export async function runProduceBench(options: ProduceBenchOptions): Promise<Pro
       name: 'latency',
       seconds: options.quick ? 5 : 10,
       rate: options.latencyRatePerSecond ?? 500,
+      // No linger: at a low rate every record is its own request, so latency is the broker's.
+      lingerMs: 0,
       recordBytes,
       log,
     });
@@ -109,6 +114,7 @@ interface PhaseOptions {
   name: ProducePhaseResult['name'];
   seconds: number;
   rate: number;
+  lingerMs: number;
   recordBytes: number;
   log: (line: string) => void;
 }
@@ -136,6 +142,8 @@ async function runPhase(broker: BrokerChild, phase: PhaseOptions): Promise<Produ
     String(phase.recordBytes),
     '--rate',
     String(phase.rate),
+    '--linger-ms',
+    String(phase.lingerMs),
   ];
   let cpuStart = 0;
   let cpuEnd = 0;
@@ -147,6 +155,7 @@ async function runPhase(broker: BrokerChild, phase: PhaseOptions): Promise<Produ
   return {
     name: phase.name,
     rateLimitPerSecond: phase.rate,
+    lingerMs: phase.lingerMs,
     recordsAcked: summary.acked,
     errors: summary.errors,
     firstError: summary.first_error,

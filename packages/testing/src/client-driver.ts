@@ -77,7 +77,11 @@ export interface ClientDriver {
    */
   consumeAll(topic: string, partitions: number, expectedCount: number): Promise<ConsumedRecord[]>;
   /** ListOffsets by timestamp: the first offset whose timestamp is >= `timestamp`, or null. */
-  listOffsetsByTimestamp(topic: string, partition: number, timestamp: bigint): Promise<bigint | null>;
+  listOffsetsByTimestamp(
+    topic: string,
+    partition: number,
+    timestamp: bigint,
+  ): Promise<bigint | null>;
   describeConfigs(topic: string): Promise<Map<string, string | null>>;
   alterConfigs(topic: string, configs: ReadonlyMap<string, string>): Promise<void>;
   deleteTopic(name: string): Promise<void>;
@@ -86,4 +90,10 @@ export interface ClientDriver {
 }
 
 /** Every codec a Kafka client may use, in the order scenarios try them. */
-export const allCompressions: readonly CompressionType[] = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];
+export const allCompressions: readonly CompressionType[] = [
+  'none',
+  'gzip',
+  'snappy',
+  'lz4',
+  'zstd',
+];

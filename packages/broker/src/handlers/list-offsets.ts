@@ -64,12 +64,8 @@ async function locate(
       case EARLIEST:
       case EARLIEST_LOCAL:
         return answer(query, ErrorCode.NONE, -1n, log.logStartOffset);
-      case MAX_TIMESTAMP: {
-        const max = log.maxTimestampBatch();
-        return max === undefined
-          ? answer(query, ErrorCode.NONE)
-          : answer(query, ErrorCode.NONE, max.timestamp, max.offset);
-      }
+      case MAX_TIMESTAMP:
+        return await maxTimestamp(runtime, log, query);
       default:
         if (query.timestamp < 0n) return answer(query, ErrorCode.NONE);
         return await byTimestamp(runtime, log, query);
@@ -95,6 +91,24 @@ async function byTimestamp(
       : answer(query, ErrorCode.NONE, found.timestamp, log.logStartOffset);
   }
   return answer(query, ErrorCode.NONE, found.timestamp, found.offset);
+}
+
+/** The first record carrying the partition's largest timestamp (KIP-734). */
+async function maxTimestamp(
+  runtime: BrokerRuntime,
+  log: PartitionLog,
+  query: PartitionQuery,
+): Promise<OffsetAnswer> {
+  const max = log.maxTimestampBatch();
+  if (max === undefined) return answer(query, ErrorCode.NONE);
+  const [batch] = await log.read(max.baseOffset, 1);
+  const found =
+    batch === undefined
+      ? null
+      : findOffsetForTimestamp(batch, max.timestamp, {
+          maxDecompressedBytes: runtime.config.decompressedBatchMaxBytes,
+        });
+  return answer(query, ErrorCode.NONE, max.timestamp, found?.offset ?? max.offset);
 }
 
 function answer(

@@ -396,6 +396,13 @@ test('background producer data is intact', { timeout: 120_000 }, async () => {
     ['consume', '--bootstrap', broker.bootstrap, '--topic', backgroundTopic, '--timeout-s', '60'],
     90_000,
   );
+  const end = lines.find((line) => line.type === 'end');
+  const summary = JSON.stringify(lines.filter((line) => line.type !== 'record'));
+  assert.deepEqual(
+    end?.['incomplete'],
+    [],
+    `read-back did not reach the high watermark: ${summary}`,
+  );
   const records = lines.filter(isRecord);
   const byPosition = new Map(records.map((record) => [`${record.p}/${record.o}`, record]));
   for (const ack of acks) {

@@ -1,0 +1,60 @@
+/**
+ * `npm test`: runs every test file of every package with node:test on this Node (24) and exits
+ * with its exit code. Test files are `packages/*\/src/**\/*.test.ts` (unit tests beside the code)
+ * and `packages/*\/test/**\/*.test.ts` (integration, clients, faults). Node's own test summary
+ * is printed unchanged, because CI reads it.
+ *
+ *   npm test                  every test
+ *   npm test -- clients kcat  only files whose path contains "clients" or "kcat"
+ *
+ * Each test is capped (--test-timeout) so a hung test fails instead of hanging CI, and two files
+ * run at a time (the machine has 2 cores and the client tests start brokers and processes).
+ */
+import { spawn } from 'node:child_process';
+import { glob } from 'node:fs/promises';
+import { relative, resolve } from 'node:path';
+
+const root = resolve(import.meta.dirname, '..');
+const patterns = ['packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts'];
+const testConcurrency = 2;
+const testTimeoutMs = 10 * 60 * 1000;
+
+async function findTestFiles(filters: readonly string[]): Promise<string[]> {
+  const files = new Set<string>();
+  for (const pattern of patterns) {
+    for await (const file of glob(pattern, { cwd: root, exclude: ['**/node_modules/**'] })) {
+      files.add(file);
+    }
+  }
+  const all = [...files].toSorted();
+  if (filters.length === 0) return all;
+  return all.filter((file) => filters.some((filter) => file.includes(filter)));
+}
+
+async function main(): Promise<number> {
+  const filters = process.argv.slice(2).filter((arg) => !arg.startsWith('-'));
+  const nodeOptions = process.argv.slice(2).filter((arg) => arg.startsWith('-'));
+  const files = await findTestFiles(filters);
+  if (files.length === 0) {
+    process.stderr.write(`no test files match ${filters.join(' ')}\n`);
+    return 1;
+  }
+  process.stdout.write(`running ${files.length} test files\n`);
+  const args = [
+    '--test',
+    `--test-concurrency=${testConcurrency}`,
+    `--test-timeout=${testTimeoutMs}`,
+    ...nodeOptions,
+    ...files.map((file) => relative(root, resolve(root, file))),
+  ];
+  const child = spawn(process.execPath, args, { cwd: root, stdio: 'inherit' });
+  // Forward Ctrl-C / CI cancellation so no test process outlives the runner.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => child.kill(signal));
+  }
+  return new Promise((resolvePromise) => {
+    child.once('exit', (code) => resolvePromise(code ?? 1));
+  });
+}
+
+process.exitCode = await main();
