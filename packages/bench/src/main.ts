@@ -40,7 +40,8 @@ function printProduceTable(result: ProduceBenchResult): void {
       ],
       [
         `${label}: broker CPU`,
-        `${fixed(phase.brokerCpuSeconds, 2)} s, ` +
+        `${fixed(phase.brokerCpuSeconds, 2)} s (user ${fixed(phase.brokerCpuUserSeconds, 2)}, ` +
+          `system ${fixed(phase.brokerCpuSystemSeconds, 2)}), ` +
           `${fixed(phase.recordsPerBrokerCpuSecond, 0)} records per CPU-second`,
       ],
       [

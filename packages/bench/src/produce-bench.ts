@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startBrokerChild, type BrokerChild } from './broker-child.ts';
 import { probeDiskSync, type DiskSyncResult } from './disk-sync-probe.ts';
-import { processCpuSeconds } from './process-cpu.ts';
+import { processCpuTimes, type CpuTimes } from './process-cpu.ts';
 
 const driverPath = resolve(import.meta.dirname, 'python/produce_bench.py');
 const pythonPath = '/usr/bin/python3';
@@ -44,6 +44,8 @@ export interface ProducePhaseResult {
   ackLatencyP99Ms: number;
   ackLatencyMaxMs: number;
   brokerCpuSeconds: number;
+  brokerCpuUserSeconds: number;
+  brokerCpuSystemSeconds: number;
   recordsPerBrokerCpuSecond: number;
 }
 
@@ -145,13 +147,16 @@ async function runPhase(broker: BrokerChild, phase: PhaseOptions): Promise<Produ
     '--linger-ms',
     String(phase.lingerMs),
   ];
-  let cpuStart = 0;
-  let cpuEnd = 0;
+  const zero: CpuTimes = { userSeconds: 0, systemSeconds: 0 };
+  let cpuStart = zero;
+  let cpuEnd = zero;
   const summary = await runDriver(args, (1 + phase.seconds + 90) * 1000, (type) => {
-    if (type === 'started') cpuStart = processCpuSeconds(broker.pid);
-    if (type === 'finished') cpuEnd = processCpuSeconds(broker.pid);
+    if (type === 'started') cpuStart = processCpuTimes(broker.pid);
+    if (type === 'finished') cpuEnd = processCpuTimes(broker.pid);
   });
-  const cpu = cpuEnd - cpuStart;
+  const userSeconds = cpuEnd.userSeconds - cpuStart.userSeconds;
+  const systemSeconds = cpuEnd.systemSeconds - cpuStart.systemSeconds;
+  const cpu = userSeconds + systemSeconds;
   return {
     name: phase.name,
     rateLimitPerSecond: phase.rate,
@@ -166,6 +171,8 @@ async function runPhase(broker: BrokerChild, phase: PhaseOptions): Promise<Produ
     ackLatencyP99Ms: summary.latency_ms.p99,
     ackLatencyMaxMs: summary.latency_ms.max,
     brokerCpuSeconds: cpu,
+    brokerCpuUserSeconds: userSeconds,
+    brokerCpuSystemSeconds: systemSeconds,
     recordsPerBrokerCpuSecond: cpu > 0 ? summary.acked / cpu : 0,
   };
 }

@@ -121,7 +121,11 @@ async function listenAll(
   return servers;
 }
 
-function listen(host: string, port: number, onConnection: (socket: Socket) => void): Promise<Server> {
+function listen(
+  host: string,
+  port: number,
+  onConnection: (socket: Socket) => void,
+): Promise<Server> {
   return new Promise((resolve, reject) => {
     const server = createServer(onConnection);
     server.once('error', reject);

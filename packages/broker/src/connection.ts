@@ -51,7 +51,8 @@ export class Connection {
   close(reason?: string): void {
     if (this.#closed) return;
     this.#closed = true;
-    if (reason !== undefined) this.#runtime.log.warn('closing connection', { peer: this.peer, reason });
+    if (reason !== undefined)
+      this.#runtime.log.warn('closing connection', { peer: this.peer, reason });
     this.#abort.abort();
     this.#chunks = [];
     this.#socket.destroy();

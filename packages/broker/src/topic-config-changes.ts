@@ -6,7 +6,11 @@
  * CVE-2025-27819) are INVALID_CONFIG.
  */
 import { ErrorCode } from '@tributary/protocol';
-import { effectiveTopicConfig, topicConfigDefinitions, validateTopicConfig } from '@tributary/storage';
+import {
+  effectiveTopicConfig,
+  topicConfigDefinitions,
+  validateTopicConfig,
+} from '@tributary/storage';
 import type { BrokerRuntime } from './broker-runtime.ts';
 import { ConfigOperation, ConfigResourceType } from './config-resources.ts';
 import { toKafkaError, type KafkaError } from './kafka-errors.ts';
@@ -40,27 +44,37 @@ export async function applyConfigChanges(
   }
   const topic = runtime.storage.getTopic(request.resourceName);
   if (topic === undefined) {
-    return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: 'topic does not exist' };
+    return {
+      errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+      errorMessage: 'topic does not exist',
+    };
   }
   const effective = effectiveTopicConfig(topic);
   const updates: Record<string, string | null> = {};
   if (request.replaceAll) for (const name of Object.keys(topic.configs)) updates[name] = null;
   for (const change of request.changes) {
     if (!topicConfigDefinitions.has(change.name)) {
-      return { errorCode: ErrorCode.INVALID_CONFIG, errorMessage: `unknown config '${change.name}'` };
+      return {
+        errorCode: ErrorCode.INVALID_CONFIG,
+        errorMessage: `unknown config '${change.name}'`,
+      };
     }
     const value = resolveValue(change, effective[change.name]);
     if (typeof value === 'object' && value !== null) return value;
     if (value !== null) {
       const problem = validateTopicConfig(change.name, value);
-      if (problem !== undefined) return { errorCode: ErrorCode.INVALID_CONFIG, errorMessage: problem };
+      if (problem !== undefined)
+        return { errorCode: ErrorCode.INVALID_CONFIG, errorMessage: problem };
     }
     updates[change.name] = value;
   }
   if (request.validateOnly) return ok;
   try {
     await runtime.storage.alterTopicConfigs(topic.name, updates);
-    runtime.log.info('altered topic configs', { topic: topic.name, changed: Object.keys(updates).length });
+    runtime.log.info('altered topic configs', {
+      topic: topic.name,
+      changed: Object.keys(updates).length,
+    });
     return ok;
   } catch (error: unknown) {
     return toKafkaError(error);
@@ -68,7 +82,10 @@ export async function applyConfigChanges(
 }
 
 /** The new override value (null removes it), or an error. */
-function resolveValue(change: ConfigChange, current: string | undefined): string | null | KafkaError {
+function resolveValue(
+  change: ConfigChange,
+  current: string | undefined,
+): string | null | KafkaError {
   switch (change.operation) {
     case ConfigOperation.SET:
       return change.value;
@@ -85,6 +102,9 @@ function resolveValue(change: ConfigChange, current: string | undefined): string
       return next.join(',');
     }
     default:
-      return { errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `unknown operation ${change.operation}` };
+      return {
+        errorCode: ErrorCode.INVALID_REQUEST,
+        errorMessage: `unknown operation ${change.operation}`,
+      };
   }
 }

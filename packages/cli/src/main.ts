@@ -22,8 +22,11 @@ async function start(args: string[]): Promise<void> {
     },
   });
   const dataDir = resolve(values['data-dir'] ?? process.env['TRIBUTARY_DATA_DIR'] ?? 'data');
-  const listen = parseEndpoint(values.listen ?? process.env['TRIBUTARY_LISTEN'] ?? 'localhost:9092');
-  const advertisedText = values['advertised-listener'] ?? process.env['TRIBUTARY_ADVERTISED_LISTENER'];
+  const listen = parseEndpoint(
+    values.listen ?? process.env['TRIBUTARY_LISTEN'] ?? 'localhost:9092',
+  );
+  const advertisedText =
+    values['advertised-listener'] ?? process.env['TRIBUTARY_ADVERTISED_LISTENER'];
   const broker = await startBroker({
     host: listen.host,
     port: listen.port,

@@ -166,10 +166,10 @@ function generateAll(): Map<string, string> {
     outputs.set(`${entry.fileBase}.ts`, source);
     entries.push(entry);
   }
-  entries.toSorted((a, b) => a.apiKey - b.apiKey);
+
   outputs.set('request-header.ts', emitHeader('RequestHeader.json'));
   outputs.set('response-header.ts', emitHeader('ResponseHeader.json'));
-  outputs.set('apis.ts', emitRegistry(entries));
+  outputs.set('apis.ts', emitRegistry(entries.toSorted((a, b) => a.apiKey - b.apiKey)));
   const bases = [...outputs.keys()].map((f) => f.replace(/\.ts$/, '')).toSorted();
   outputs.set('index.ts', emitIndex(bases));
   return outputs;

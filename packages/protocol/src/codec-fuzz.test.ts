@@ -87,7 +87,7 @@ test('a huge array count fails before anything is allocated', () => {
   const produce = apisByKey.get(0);
   assert.ok(produce !== undefined);
   // Produce v7: null transactional id, acks, timeout, then a topic count of 2^31-1.
-  const bytes = Buffer.from('ffff' + 'ffff' + '00007530' + '7fffffff', 'hex');
+  const bytes = Buffer.from('ffffffff000075307fffffff', 'hex');
   const before = process.memoryUsage().heapUsed;
   assert.throws(() => produce.readRequest(new Reader(bytes), 7), ProtocolError);
   assert.ok(process.memoryUsage().heapUsed - before < 16 * 1024 * 1024);

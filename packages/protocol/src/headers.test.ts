@@ -19,7 +19,7 @@ test('header versions follow flexibility, with Kafka exceptions', () => {
 });
 
 test('request header v2 keeps a classic client id string and adds tagged fields', () => {
-  const bytes = Buffer.from('0003' + '000c' + '0000002a' + '0003616263' + '00', 'hex');
+  const bytes = Buffer.from('0003000c0000002a000361626300', 'hex');
   const header = readRequestHeader(new Reader(bytes), 2);
   assert.deepEqual(header, {
     requestApiKey: 3,

@@ -53,7 +53,7 @@ test('bytes are views of the input and uuids use base64url', () => {
 });
 
 test('tagged fields are skipped by size', () => {
-  const reader = hex('02' + '0a0201ff' + '0100' + '2a');
+  const reader = hex('020a0201ff01002a');
   reader.skipTaggedFields();
   assert.equal(reader.readInt8(), 42);
 });

@@ -50,10 +50,7 @@ test('records accept one buffer, several batches, or null', () => {
   writer.writeRecords(null, false, true);
   writer.writeRecords(null, true, false);
   writer.writeRecords(Buffer.from('x'), true, true);
-  assert.equal(
-    writer.toBuffer().toString('hex'),
-    '000000056162636465' + 'ffffffff' + '01' + '0278',
-  );
+  assert.equal(writer.toBuffer().toString('hex'), '000000056162636465ffffffff010278');
 });
 
 test('varints use the fewest bytes', () => {
@@ -61,5 +58,5 @@ test('varints use the fewest bytes', () => {
   writer.writeUnsignedVarInt(127);
   writer.writeUnsignedVarInt(128);
   writer.writeUnsignedVarInt(0xffffffff);
-  assert.equal(writer.toBuffer().toString('hex'), '7f' + '8001' + 'ffffffff0f');
+  assert.equal(writer.toBuffer().toString('hex'), '7f8001ffffffff0f');
 });

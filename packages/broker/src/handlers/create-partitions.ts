@@ -7,36 +7,39 @@ import { ErrorCode, createPartitionsApi } from '@tributary/protocol';
 import { defineHandler } from '../handler.ts';
 import { toKafkaError } from '../kafka-errors.ts';
 
-export const createPartitionsHandler = defineHandler(createPartitionsApi, async (context, request) => {
-  const { storage, log } = context.runtime;
-  const results = [];
-  for (const wanted of request.topics) {
-    const topic = storage.getTopic(wanted.name);
-    if (topic === undefined) {
-      results.push({
-        name: wanted.name,
-        errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
-        errorMessage: `topic '${wanted.name}' does not exist`,
-      });
-      continue;
-    }
-    if (wanted.count <= topic.partitionCount) {
-      results.push({
-        name: wanted.name,
-        errorCode: ErrorCode.INVALID_PARTITIONS,
-        errorMessage: `topic has ${topic.partitionCount} partitions; the new count must be larger`,
-      });
-      continue;
-    }
-    try {
-      if (!request.validateOnly) {
-        await storage.createPartitions(wanted.name, wanted.count);
-        log.info('added partitions', { topic: wanted.name, partitions: wanted.count });
+export const createPartitionsHandler = defineHandler(
+  createPartitionsApi,
+  async (context, request) => {
+    const { storage, log } = context.runtime;
+    const results = [];
+    for (const wanted of request.topics) {
+      const topic = storage.getTopic(wanted.name);
+      if (topic === undefined) {
+        results.push({
+          name: wanted.name,
+          errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+          errorMessage: `topic '${wanted.name}' does not exist`,
+        });
+        continue;
       }
-      results.push({ name: wanted.name, errorCode: ErrorCode.NONE, errorMessage: null });
-    } catch (error: unknown) {
-      results.push({ name: wanted.name, ...toKafkaError(error) });
+      if (wanted.count <= topic.partitionCount) {
+        results.push({
+          name: wanted.name,
+          errorCode: ErrorCode.INVALID_PARTITIONS,
+          errorMessage: `topic has ${topic.partitionCount} partitions; the new count must be larger`,
+        });
+        continue;
+      }
+      try {
+        if (!request.validateOnly) {
+          await storage.createPartitions(wanted.name, wanted.count);
+          log.info('added partitions', { topic: wanted.name, partitions: wanted.count });
+        }
+        results.push({ name: wanted.name, errorCode: ErrorCode.NONE, errorMessage: null });
+      } catch (error: unknown) {
+        results.push({ name: wanted.name, ...toKafkaError(error) });
+      }
     }
-  }
-  return { throttleTimeMs: 0, results };
-});
+    return { throttleTimeMs: 0, results };
+  },
+);

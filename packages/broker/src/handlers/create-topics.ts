@@ -20,7 +20,13 @@ interface CreateAnswer {
   errorMessage: string | null;
   numPartitions?: number;
   replicationFactor?: number;
-  configs?: { name: string; value: string | null; readOnly: boolean; configSource: number; isSensitive: boolean }[];
+  configs?: {
+    name: string;
+    value: string | null;
+    readOnly: boolean;
+    configSource: number;
+    isSensitive: boolean;
+  }[];
 }
 
 const DEFAULT_CONFIG_SOURCE = 5;
@@ -31,7 +37,9 @@ export const createTopicsHandler = defineHandler(createTopicsApi, async (context
   const seen = new Set<string>();
   for (const wanted of request.topics) {
     if (seen.has(wanted.name)) {
-      topics.push(refuse(wanted.name, ErrorCode.INVALID_REQUEST, 'topic named twice in one request'));
+      topics.push(
+        refuse(wanted.name, ErrorCode.INVALID_REQUEST, 'topic named twice in one request'),
+      );
       continue;
     }
     seen.add(wanted.name);
@@ -46,20 +54,37 @@ async function createOne(
   validateOnly: boolean,
 ): Promise<CreateAnswer> {
   const nameError = topicNameError(wanted.name);
-  if (nameError !== undefined) return refuse(wanted.name, ErrorCode.INVALID_TOPIC_EXCEPTION, nameError);
+  if (nameError !== undefined)
+    return refuse(wanted.name, ErrorCode.INVALID_TOPIC_EXCEPTION, nameError);
   if (runtime.storage.getTopic(wanted.name) !== undefined) {
-    return refuse(wanted.name, ErrorCode.TOPIC_ALREADY_EXISTS, `topic '${wanted.name}' already exists`);
+    return refuse(
+      wanted.name,
+      ErrorCode.TOPIC_ALREADY_EXISTS,
+      `topic '${wanted.name}' already exists`,
+    );
   }
   const collision = collidingTopic(runtime.storage, wanted.name);
   if (collision !== undefined) {
-    return refuse(wanted.name, ErrorCode.INVALID_TOPIC_EXCEPTION, `collides with topic '${collision}'`);
+    return refuse(
+      wanted.name,
+      ErrorCode.INVALID_TOPIC_EXCEPTION,
+      `collides with topic '${collision}'`,
+    );
   }
   const partitionCount = partitionCountOf(runtime, wanted);
   if (partitionCount <= 0) {
-    return refuse(wanted.name, ErrorCode.INVALID_PARTITIONS, 'number of partitions must be positive');
+    return refuse(
+      wanted.name,
+      ErrorCode.INVALID_PARTITIONS,
+      'number of partitions must be positive',
+    );
   }
   if (wanted.replicationFactor === 0 || wanted.replicationFactor < -1) {
-    return refuse(wanted.name, ErrorCode.INVALID_REPLICATION_FACTOR, 'replication factor must be positive');
+    return refuse(
+      wanted.name,
+      ErrorCode.INVALID_REPLICATION_FACTOR,
+      'replication factor must be positive',
+    );
   }
   const configs: Record<string, string> = {};
   for (const config of wanted.configs) {

@@ -14,9 +14,14 @@ export const deleteRecordsHandler = defineHandler(deleteRecordsApi, async (conte
       const topic = storage.getTopic(wanted.name);
       const partitions = await Promise.all(
         wanted.partitions.map(async ({ partitionIndex, offset }) => {
-          const log = topic === undefined ? undefined : storage.partition(topic.topicId, partitionIndex);
+          const log =
+            topic === undefined ? undefined : storage.partition(topic.topicId, partitionIndex);
           if (log === undefined) {
-            return { partitionIndex, lowWatermark: -1n, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
+            return {
+              partitionIndex,
+              lowWatermark: -1n,
+              errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+            };
           }
           const target = offset === -1n ? log.highWatermark : offset;
           if (target < 0n || target > log.highWatermark) {

@@ -44,7 +44,12 @@ async function deleteOne(runtime: BrokerRuntime, target: Target) {
   try {
     await runtime.storage.deleteTopic(topic.name);
     runtime.log.info('deleted topic', { topic: topic.name });
-    return { name: topic.name, topicId: topic.topicId, errorCode: ErrorCode.NONE, errorMessage: null };
+    return {
+      name: topic.name,
+      topicId: topic.topicId,
+      errorCode: ErrorCode.NONE,
+      errorMessage: null,
+    };
   } catch (error: unknown) {
     return { name: topic.name, topicId: topic.topicId, ...toKafkaError(error) };
   }

@@ -34,21 +34,29 @@ export const describeConfigsHandler = defineHandler(describeConfigsApi, (context
       return { ...base, errorCode: entries, errorMessage: 'no such resource', configs: [] };
     }
     const keys = resource.configurationKeys;
-    const configs = keys === null || keys.length === 0 ? entries : entries.filter((e) => keys.includes(e.name));
+    const configs =
+      keys === null || keys.length === 0 ? entries : entries.filter((e) => keys.includes(e.name));
     if (!request.includeDocumentation) for (const entry of configs) entry.documentation = null;
     return { ...base, configs };
   }),
 }));
 
 /** The entries of one resource, or an error code. */
-function describeResource(runtime: BrokerRuntime, type: number, name: string): ConfigEntry[] | number {
+function describeResource(
+  runtime: BrokerRuntime,
+  type: number,
+  name: string,
+): ConfigEntry[] | number {
   if (type === ConfigResourceType.TOPIC) {
     const topic = runtime.storage.getTopic(name);
     if (topic === undefined) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
     return Object.entries(effectiveTopicConfig(topic)).map(([configName, value]) => {
       const definition = topicConfigDefinitions.get(configName);
       return entry(configName, value, {
-        source: configName in topic.configs ? ConfigSource.DYNAMIC_TOPIC_CONFIG : ConfigSource.DEFAULT_CONFIG,
+        source:
+          configName in topic.configs
+            ? ConfigSource.DYNAMIC_TOPIC_CONFIG
+            : ConfigSource.DEFAULT_CONFIG,
         type: definition?.type,
         documentation: definition?.doc,
       });
@@ -76,7 +84,11 @@ function brokerEntries(runtime: BrokerRuntime): ConfigEntry[] {
     ['message.max.bytes', '1048588', 'int'],
   ];
   return values.map(([name, value, type]) =>
-    entry(name, value, { source: ConfigSource.STATIC_BROKER_CONFIG, type, documentation: undefined }),
+    entry(name, value, {
+      source: ConfigSource.STATIC_BROKER_CONFIG,
+      type,
+      documentation: undefined,
+    }),
   );
 }
 

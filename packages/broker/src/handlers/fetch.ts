@@ -89,7 +89,9 @@ function planPartitions(
       apiVersion >= 13 ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
     for (const partition of wanted.partitions) {
       const log =
-        topic === undefined ? undefined : runtime.storage.partition(topic.topicId, partition.partition);
+        topic === undefined
+          ? undefined
+          : runtime.storage.partition(topic.topicId, partition.partition);
       let errorCode: number = ErrorCode.NONE;
       if (fromReplica) errorCode = ErrorCode.NOT_LEADER_OR_FOLLOWER;
       else if (topic === undefined) errorCode = unknownTopic;
@@ -200,9 +202,12 @@ function waitForAppend(
     };
     const onAbort = (): void => finish(false);
     plan.forEach((planned) => {
-      if (planned.log !== undefined) unsubscribes.push(planned.log.onHighWatermark(() => finish(true)));
+      if (planned.log !== undefined)
+        unsubscribes.push(planned.log.onHighWatermark(() => finish(true)));
     });
-    if (plan.some((planned, i) => planned.log !== undefined && planned.log.highWatermark !== seen[i])) {
+    if (
+      plan.some((planned, i) => planned.log !== undefined && planned.log.highWatermark !== seen[i])
+    ) {
       finish(true);
       return;
     }

@@ -40,7 +40,9 @@ export const listOffsetsHandler = defineHandler(listOffsetsApi, async (context, 
       const partitions = await Promise.all(
         wanted.partitions.map((query) => {
           const log =
-            topic === undefined ? undefined : runtime.storage.partition(topic.topicId, query.partitionIndex);
+            topic === undefined
+              ? undefined
+              : runtime.storage.partition(topic.topicId, query.partitionIndex);
           return log === undefined
             ? answer(query, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
             : locate(runtime, log, query);

@@ -45,7 +45,9 @@ export const produceHandler = defineHandler(produceApi, async (context, request)
       const answers = topicData.partitionData.map((data) =>
         VALID_ACKS.has(request.acks)
           ? producePartition(runtime, topic, data, context.apiVersion)
-          : Promise.resolve(failure(data, ErrorCode.INVALID_REQUIRED_ACKS, 'acks must be -1, 0 or 1')),
+          : Promise.resolve(
+              failure(data, ErrorCode.INVALID_REQUIRED_ACKS, 'acks must be -1, 0 or 1'),
+            ),
       );
       return { name: topicData.name, partitionResponses: await Promise.all(answers) };
     }),
@@ -64,20 +66,26 @@ function producePartition(
   data: PartitionData,
   apiVersion: number,
 ): Promise<PartitionAnswer> {
-  const log = topic === undefined ? undefined : runtime.storage.partition(topic.topicId, data.index);
+  const log =
+    topic === undefined ? undefined : runtime.storage.partition(topic.topicId, data.index);
   if (topic === undefined || log === undefined) {
     return Promise.resolve(failure(data, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION));
   }
   if (apiVersion < 3) {
     return Promise.resolve(
-      failure(data, ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT, 'message formats 0 and 1 are not stored'),
+      failure(
+        data,
+        ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT,
+        'message formats 0 and 1 are not stored',
+      ),
     );
   }
   if (data.records === null || data.records.length === 0) {
     return Promise.resolve(failure(data, ErrorCode.CORRUPT_MESSAGE, 'no records'));
   }
   const split = splitBatches(data.records);
-  if ('error' in split) return Promise.resolve(failure(data, split.error.code, split.error.message));
+  if ('error' in split)
+    return Promise.resolve(failure(data, split.error.code, split.error.message));
   const config = effectiveTopicConfig(topic);
   const maxMessageBytes = Number(config['max.message.bytes']);
   const logAppendTime = config['message.timestamp.type'] === 'LogAppendTime';
