@@ -16,6 +16,9 @@ import { createLogger, type Logger } from './logger.ts';
 import { RequestRouter } from './request-router.ts';
 import { BatchRecordCompactor } from './batch-record-compactor.ts';
 
+/** How long close() waits for requests already read to be answered before cutting connections. */
+const drainTimeoutMs = 5_000;
+
 export interface StartBrokerOptions {
   /** TCP port; 0 picks a free one. Default 9092. */
   port?: number;
@@ -86,8 +89,9 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
-      await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
-      for (const connection of connections) connection.close();
+      const stopped = servers.map((server) => new Promise((resolve) => server.close(resolve)));
+      await Promise.all([...connections].map((connection) => connection.drain(drainTimeoutMs)));
+      await Promise.all(stopped);
       await storage.close();
     })();
     return closing;

@@ -31,6 +31,8 @@ export class Connection {
   #chunks: Buffer[] = [];
   #bufferedBytes = 0;
   #closed = false;
+  #draining = false;
+  #drained: (() => void) | undefined;
 
   constructor(socket: Socket, runtime: BrokerRuntime, router: RequestRouter) {
     this.#socket = socket;
@@ -48,9 +50,28 @@ export class Connection {
     return this.#abort.signal;
   }
 
+  /**
+   * Graceful close: stops reading, ends long polls (their handlers answer at once), and closes
+   * once every request already read has been answered, or after `timeoutMs`.
+   */
+  drain(timeoutMs: number): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    this.#draining = true;
+    this.#socket.pause();
+    this.#abort.abort();
+    const done = new Promise<void>((resolve) => {
+      this.#drained = resolve;
+      this.#socket.once('close', () => resolve());
+    });
+    const timer = setTimeout(() => this.close('drain timed out'), timeoutMs);
+    this.#checkDrained();
+    return done.finally(() => clearTimeout(timer));
+  }
+
   close(reason?: string): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#drained?.();
     if (reason !== undefined)
       this.#runtime.log.warn('closing connection', { peer: this.peer, reason });
     this.#abort.abort();
@@ -59,7 +80,7 @@ export class Connection {
   }
 
   #onData(chunk: Buffer): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#draining) return;
     this.#chunks.push(chunk);
     this.#bufferedBytes += chunk.length;
     this.#drainFrames();
@@ -133,9 +154,16 @@ export class Connection {
       for (const frame of slot.frames) this.#socket.write(frame);
     }
     if (wrote) this.#socket.uncork();
-    if (this.#pending.length < this.#runtime.config.connectionInFlightMaxRequests) {
+    if (this.#draining) {
+      this.#checkDrained();
+    } else if (this.#pending.length < this.#runtime.config.connectionInFlightMaxRequests) {
       this.#socket.resume();
     }
+  }
+
+  #checkDrained(): void {
+    if (this.#pending.length > 0) return;
+    this.#socket.end(() => this.close());
   }
 }
 

@@ -13,6 +13,7 @@ import base64
 import json
 import sys
 import time
+import traceback
 
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
@@ -189,6 +190,7 @@ def main():
         result = OPS[cmd["op"]](cmd, timeout_s)
         answer = {"ok": True, "result": result}
     except (KafkaException, RuntimeError, ValueError, KeyError, TypeError) as error:
+        traceback.print_exc(file=sys.stderr)
         answer = {"ok": False, "error": "%s: %s" % (type(error).__name__, error)}
     sys.stdout.write(json.dumps(answer))
     sys.stdout.flush()

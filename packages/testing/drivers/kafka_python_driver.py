@@ -17,6 +17,7 @@ import json
 import logging
 import sys
 import time
+import traceback
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka import codec
@@ -191,6 +192,7 @@ def main():
         result = OPS[cmd["op"]](cmd, timeout_s)
         answer = {"ok": True, "result": result}
     except (KafkaError, RuntimeError, ValueError, KeyError, TypeError, AssertionError) as error:
+        traceback.print_exc(file=sys.stderr)
         answer = {"ok": False, "error": "%s: %s" % (type(error).__name__, error)}
     sys.stdout.write(json.dumps(answer))
     sys.stdout.flush()

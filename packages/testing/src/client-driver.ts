@@ -43,6 +43,8 @@ export interface ClientCapabilities {
   readonly binarySafe: boolean;
   /** Header values may be null. */
   readonly nullHeaderValues: boolean;
+  /** A record may have both a null key and a null value (kafka-python refuses that). */
+  readonly nullKeyWithNullValue: boolean;
 }
 
 export type DriverOperation =

@@ -163,6 +163,7 @@ class KafkajsDriver implements ClientDriver {
     emptyDistinctFromNull: true,
     binarySafe: true,
     nullHeaderValues: false,
+    nullKeyWithNullValue: true,
   };
   readonly #kafka: Kafka;
   readonly #timeoutMs: number;

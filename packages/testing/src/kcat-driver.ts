@@ -104,6 +104,7 @@ class KcatDriver implements ClientDriver {
     emptyDistinctFromNull: false,
     binarySafe: false,
     nullHeaderValues: false,
+    nullKeyWithNullValue: true,
   };
   readonly delegated: ReadonlyMap<DriverOperation, string>;
   readonly #bootstrap: string;

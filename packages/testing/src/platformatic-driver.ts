@@ -72,6 +72,7 @@ class PlatformaticDriver implements ClientDriver {
     emptyDistinctFromNull: true,
     binarySafe: true,
     nullHeaderValues: false,
+    nullKeyWithNullValue: true,
   };
   readonly #bootstrap: string;
   readonly #timeoutMs: number;

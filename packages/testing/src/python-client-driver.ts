@@ -10,6 +10,7 @@
 import { fileURLToPath } from 'node:url';
 import type { CompressionType } from '@tributary/protocol';
 import type {
+  ClientCapabilities,
   ClientDriver,
   ClientHeader,
   ConsumedRecord,
@@ -101,21 +102,24 @@ function fromWire(record: WireRecord): ConsumedRecord {
   };
 }
 
+const fullCapabilities: ClientCapabilities = {
+  timestamps: true,
+  headersPerRecord: true,
+  emptyDistinctFromNull: true,
+  binarySafe: true,
+  nullHeaderValues: true,
+  nullKeyWithNullValue: true,
+};
+
 class PythonClientDriver implements ClientDriver {
   readonly delegated = new Map<DriverOperation, string>();
-  readonly capabilities = {
-    timestamps: true,
-    headersPerRecord: true,
-    emptyDistinctFromNull: true,
-    binarySafe: true,
-    nullHeaderValues: true,
-  };
   readonly #script: string;
   readonly #bootstrap: string;
   readonly #timeoutMs: number;
 
   readonly name: string;
   readonly compressions: readonly CompressionType[];
+  readonly capabilities: ClientCapabilities;
 
   constructor(
     name: string,
@@ -125,6 +129,10 @@ class PythonClientDriver implements ClientDriver {
   ) {
     this.name = name;
     this.compressions = compressions;
+    // kafka-python's send() asserts "Need at least one: key or value" and that every header
+    // value is bytes.
+    const full = script !== 'kafka_python_driver.py';
+    this.capabilities = { ...fullCapabilities, nullKeyWithNullValue: full, nullHeaderValues: full };
     this.#script = script;
     this.#bootstrap = options.bootstrap;
     this.#timeoutMs = options.operationTimeoutMs ?? 60_000;

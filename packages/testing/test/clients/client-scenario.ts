@@ -88,6 +88,7 @@ export function clientScenario(title: string, options: ClientScenarioOptions): v
         timeout: stepTimeoutMs,
       },
       async () => {
+        assert.ok(produced.length > 0, 'nothing was produced');
         consumed = await need().consumeAll(topic, partitionCount, produced.length);
         checkConsumed(need(), produced, consumed);
       },
@@ -180,7 +181,8 @@ function generateRecords(driver: ClientDriver, options: RoundOptions): ProduceRe
     }
     if (caps.emptyDistinctFromNull && index % 13 === 0) value = Buffer.alloc(0);
     if (index % 11 === 0) value = null;
-    const key = index % 7 === 0 ? null : Buffer.from(`key-${index % 50}`, 'latin1');
+    let key = index % 7 === 0 ? null : Buffer.from(`key-${index % 50}`, 'latin1');
+    if (key === null && value === null && !caps.nullKeyWithNullValue) key = Buffer.from('k');
     records.push({
       partition,
       key,
