@@ -7,7 +7,7 @@
  * storage, which completes or fails every append still in flight; it is safe to call twice.
  */
 import { createServer, type Server, type Socket } from 'node:net';
-import { LogStorage } from '@tributary/storage';
+import { LogStorage, type StorageOptions } from '@tributary/storage';
 import { defaultBrokerConfig, type BrokerConfig } from './broker-config.ts';
 import type { BrokerRuntime, Endpoint } from './broker-runtime.ts';
 import { Connection } from './connection.ts';
@@ -31,6 +31,15 @@ export interface StartBrokerOptions {
   /** Address given to clients; defaults to the listen host and the bound port. */
   advertisedListener?: Endpoint;
   config?: Partial<BrokerConfig>;
+  /** Storage tuning (segment sizes, retention interval, clock); tests shrink these. */
+  storage?: Pick<
+    StorageOptions,
+    | 'walSegmentMaxBytes'
+    | 'walSegmentMaxAgeMs'
+    | 'tailCacheMaxBytes'
+    | 'retentionCheckIntervalMs'
+    | 'now'
+  >;
   /** Suppress INFO logs (tests). */
   quiet?: boolean;
   logger?: Logger;
@@ -51,10 +60,11 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
   const host = options.host ?? 'localhost';
   const log = options.logger ?? createLogger('broker', options.quiet ?? false);
   const config: BrokerConfig = { ...defaultBrokerConfig, ...options.config };
+  const compactor = new BatchRecordCompactor(config);
   const storage = await LogStorage.open(
     options.inMemory === true || options.dataDir === undefined
-      ? { inMemory: true, compactor: new BatchRecordCompactor(config) }
-      : { dataDir: options.dataDir, compactor: new BatchRecordCompactor(config) },
+      ? { ...options.storage, inMemory: true, compactor }
+      : { ...options.storage, dataDir: options.dataDir, compactor },
   );
   const connections = new Set<Connection>();
   let router: RequestRouter | undefined;

@@ -253,7 +253,8 @@ export class IndexedPartitionLog implements PartitionLog {
       const entry = this.#entries[i];
       if (entry === undefined || entry.baseOffset >= this.#highWatermark) break;
       const expired = retentionMs >= 0n && entry.maxTimestamp < nowMs - retentionMs;
-      const oversized = retentionBytes >= 0n && total > retentionBytes;
+      // Kafka's rule: drop data only while what remains is still at least retention.bytes.
+      const oversized = retentionBytes >= 0n && total - BigInt(entry.sizeBytes) >= retentionBytes;
       if (!expired && !oversized) break;
       total -= BigInt(entry.sizeBytes);
       start = entry.lastOffset + 1n;

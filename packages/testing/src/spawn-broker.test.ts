@@ -8,7 +8,7 @@ import { tempDir, type TempDir } from './temp-dir.ts';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 after(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup();
+  for (const cleanup of cleanups.toReversed()) await cleanup();
 });
 
 async function scratch(): Promise<TempDir> {

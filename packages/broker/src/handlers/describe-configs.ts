@@ -36,7 +36,7 @@ export const describeConfigsHandler = defineHandler(describeConfigsApi, (context
     const keys = resource.configurationKeys;
     const configs =
       keys === null || keys.length === 0 ? entries : entries.filter((e) => keys.includes(e.name));
-    if (!request.includeDocumentation) for (const entry of configs) entry.documentation = null;
+    if (!request.includeDocumentation) for (const config of configs) config.documentation = null;
     return { ...base, configs };
   }),
 }));
