@@ -19,10 +19,11 @@ import {
   splitBatches,
   type ProduceRequest,
 } from '@tributary/protocol';
-import { effectiveTopicConfig, type PartitionLog, type TopicRecord } from '@tributary/storage';
+import type { PartitionLog, TopicRecord } from '@tributary/storage';
 import type { BrokerRuntime } from '../broker-runtime.ts';
 import { defineHandler, noResponse } from '../handler.ts';
 import { toKafkaError } from '../kafka-errors.ts';
+import { topicConfigOf } from '../topic-config-cache.ts';
 
 type PartitionData = ProduceRequest['topicData'][number]['partitionData'][number];
 
@@ -86,7 +87,7 @@ function producePartition(
   const split = splitBatches(data.records);
   if ('error' in split)
     return Promise.resolve(failure(data, split.error.code, split.error.message));
-  const config = effectiveTopicConfig(topic);
+  const config = topicConfigOf(topic);
   const maxMessageBytes = Number(config['max.message.bytes']);
   const logAppendTime = config['message.timestamp.type'] === 'LogAppendTime';
   const now = BigInt(runtime.now());

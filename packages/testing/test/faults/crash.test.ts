@@ -14,13 +14,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { BrokerProcess } from './broker-process.ts';
 import { checkAckedRecords, checkLogContinued } from './durability-check.ts';
-import {
-  DriverProcess,
-  isRecord,
-  runDriver,
-  type AckLine,
-  type RecordLine,
-} from './python-driver.ts';
+import { DriverProcess, isRecord, runDriver, type RecordLine } from './python-driver.ts';
 
 const topic = 'crash-durability';
 const partitionCount = 3;
