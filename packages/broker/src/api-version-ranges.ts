@@ -4,6 +4,7 @@
  * checks that switch whole features off when a range does not overlap an exact version.
  * docs/protocol-support.md explains each choice; keep the two in step.
  */
+import { ApiKey } from '@tributary/protocol';
 
 export interface ApiVersionRange {
   readonly apiKey: number;
@@ -15,21 +16,21 @@ const ranges: readonly ApiVersionRange[] = [
   // Produce: v3 is the first with record batches v2; min 0 is advertised because librdkafka's
   // feature map (and KAFKA-18659) expects it; v0-2 carry message formats 0/1, refused per batch.
   // Max 11: v12 only matters for transactions v2.
-  { apiKey: 0, minVersion: 0, maxVersion: 11 },
+  { apiKey: ApiKey.Produce, minVersion: 0, maxVersion: 11 },
   // Fetch: v4 is the first that returns record batches v2; v13+ address topics by id.
-  { apiKey: 1, minVersion: 4, maxVersion: 17 },
+  { apiKey: ApiKey.Fetch, minVersion: 4, maxVersion: 17 },
   // ListOffsets: librdkafka needs v1 in range for offsets-by-time.
-  { apiKey: 2, minVersion: 1, maxVersion: 10 },
-  { apiKey: 3, minVersion: 0, maxVersion: 12 },
-  { apiKey: 18, minVersion: 0, maxVersion: 4 },
-  { apiKey: 19, minVersion: 2, maxVersion: 7 },
-  { apiKey: 20, minVersion: 1, maxVersion: 6 },
-  { apiKey: 21, minVersion: 0, maxVersion: 2 },
-  { apiKey: 32, minVersion: 1, maxVersion: 4 },
-  { apiKey: 33, minVersion: 0, maxVersion: 2 },
-  { apiKey: 37, minVersion: 0, maxVersion: 3 },
-  { apiKey: 44, minVersion: 0, maxVersion: 1 },
-  { apiKey: 60, minVersion: 0, maxVersion: 1 },
+  { apiKey: ApiKey.ListOffsets, minVersion: 1, maxVersion: 10 },
+  { apiKey: ApiKey.Metadata, minVersion: 0, maxVersion: 12 },
+  { apiKey: ApiKey.ApiVersions, minVersion: 0, maxVersion: 4 },
+  { apiKey: ApiKey.CreateTopics, minVersion: 2, maxVersion: 7 },
+  { apiKey: ApiKey.DeleteTopics, minVersion: 1, maxVersion: 6 },
+  { apiKey: ApiKey.DeleteRecords, minVersion: 0, maxVersion: 2 },
+  { apiKey: ApiKey.DescribeConfigs, minVersion: 1, maxVersion: 4 },
+  { apiKey: ApiKey.AlterConfigs, minVersion: 0, maxVersion: 2 },
+  { apiKey: ApiKey.CreatePartitions, minVersion: 0, maxVersion: 3 },
+  { apiKey: ApiKey.IncrementalAlterConfigs, minVersion: 0, maxVersion: 1 },
+  { apiKey: ApiKey.DescribeCluster, minVersion: 0, maxVersion: 1 },
 ];
 
 export const advertisedApiVersions: ReadonlyMap<number, ApiVersionRange> = new Map(

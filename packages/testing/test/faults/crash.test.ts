@@ -19,7 +19,7 @@ import { DriverProcess, isRecord, runDriver, type RecordLine } from './python-dr
 const topic = 'crash-durability';
 const partitionCount = 3;
 const killRounds = 4;
-const producerRatePerSecond = 300;
+const producerRatePerSecond = 1000;
 
 const dataDir = mkdtempSync(join(tmpdir(), 'tributary-crash-'));
 const broker = new BrokerProcess({ dataDir });
