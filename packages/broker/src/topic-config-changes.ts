@@ -32,6 +32,31 @@ export interface ChangeRequest {
 
 const ok: KafkaError = { errorCode: ErrorCode.NONE, errorMessage: '' };
 
+export interface ConfigResourceAnswer {
+  resourceType: number;
+  resourceName: string;
+  errorCode: number;
+  errorMessage: string | null;
+}
+
+/** Applies each resource's changes in turn and answers per resource, as both alter APIs do. */
+export async function alterConfigResources(
+  runtime: BrokerRuntime,
+  requests: readonly ChangeRequest[],
+): Promise<ConfigResourceAnswer[]> {
+  const answers: ConfigResourceAnswer[] = [];
+  for (const request of requests) {
+    const result = await applyConfigChanges(runtime, request);
+    answers.push({
+      resourceType: request.resourceType,
+      resourceName: request.resourceName,
+      errorCode: result.errorCode,
+      errorMessage: result.errorMessage === '' ? null : result.errorMessage,
+    });
+  }
+  return answers;
+}
+
 export async function applyConfigChanges(
   runtime: BrokerRuntime,
   request: ChangeRequest,

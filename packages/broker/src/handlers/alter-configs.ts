@@ -5,12 +5,13 @@
 import { alterConfigsApi } from '@tributary/protocol';
 import { ConfigOperation } from '../config-resources.ts';
 import { defineHandler } from '../handler.ts';
-import { applyConfigChanges } from '../topic-config-changes.ts';
+import { alterConfigResources } from '../topic-config-changes.ts';
 
-export const alterConfigsHandler = defineHandler(alterConfigsApi, async (context, request) => {
-  const responses = [];
-  for (const resource of request.resources) {
-    const result = await applyConfigChanges(context.runtime, {
+export const alterConfigsHandler = defineHandler(alterConfigsApi, async (context, request) => ({
+  throttleTimeMs: 0,
+  responses: await alterConfigResources(
+    context.runtime,
+    request.resources.map((resource) => ({
       resourceType: resource.resourceType,
       resourceName: resource.resourceName,
       changes: resource.configs.map((config) => ({
@@ -20,13 +21,6 @@ export const alterConfigsHandler = defineHandler(alterConfigsApi, async (context
       })),
       replaceAll: true,
       validateOnly: request.validateOnly,
-    });
-    responses.push({
-      resourceType: resource.resourceType,
-      resourceName: resource.resourceName,
-      errorCode: result.errorCode,
-      errorMessage: result.errorMessage === '' ? null : result.errorMessage,
-    });
-  }
-  return { throttleTimeMs: 0, responses };
-});
+    })),
+  ),
+}));

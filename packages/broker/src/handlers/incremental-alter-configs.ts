@@ -5,14 +5,15 @@
  */
 import { incrementalAlterConfigsApi } from '@tributary/protocol';
 import { defineHandler } from '../handler.ts';
-import { applyConfigChanges } from '../topic-config-changes.ts';
+import { alterConfigResources } from '../topic-config-changes.ts';
 
 export const incrementalAlterConfigsHandler = defineHandler(
   incrementalAlterConfigsApi,
-  async (context, request) => {
-    const responses = [];
-    for (const resource of request.resources) {
-      const result = await applyConfigChanges(context.runtime, {
+  async (context, request) => ({
+    throttleTimeMs: 0,
+    responses: await alterConfigResources(
+      context.runtime,
+      request.resources.map((resource) => ({
         resourceType: resource.resourceType,
         resourceName: resource.resourceName,
         changes: resource.configs.map((config) => ({
@@ -22,14 +23,7 @@ export const incrementalAlterConfigsHandler = defineHandler(
         })),
         replaceAll: false,
         validateOnly: request.validateOnly,
-      });
-      responses.push({
-        resourceType: resource.resourceType,
-        resourceName: resource.resourceName,
-        errorCode: result.errorCode,
-        errorMessage: result.errorMessage === '' ? null : result.errorMessage,
-      });
-    }
-    return { throttleTimeMs: 0, responses };
-  },
+      })),
+    ),
+  }),
 );
