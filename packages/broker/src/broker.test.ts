@@ -7,10 +7,14 @@ import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { after, before, test } from 'node:test';
 import {
+  ErrorCode,
   Reader,
   Writer,
   apiVersionsApi,
   buildRecordBatch,
+  describeClusterApi,
+  describeConfigsApi,
+  incrementalAlterConfigsApi,
   fetchApi,
   metadataApi,
   produceApi,
@@ -199,5 +203,68 @@ test('an unsupported ApiVersions version gets a v0 answer with UNSUPPORTED_VERSI
   assert.equal(body.errorCode, 35);
   assert.ok(
     body.apiKeys.some((key) => key.apiKey === apiVersionsApi.apiKey && key.maxVersion === 4),
+  );
+});
+
+test('DescribeCluster names this broker; controller endpoints are refused', async () => {
+  const wire = await client();
+  wire.send(describeClusterApi, 1, 40, {
+    includeClusterAuthorizedOperations: false,
+    endpointType: 1,
+  });
+  const { body } = await wire.receive(describeClusterApi, 1);
+  assert.equal(body.errorCode, 0);
+  assert.equal(body.clusterId, broker.clusterId);
+  assert.deepEqual(
+    body.brokers.map((entry) => [entry.brokerId, entry.port]),
+    [[broker.nodeId, broker.port]],
+  );
+  wire.send(describeClusterApi, 1, 41, {
+    includeClusterAuthorizedOperations: false,
+    endpointType: 2,
+  });
+  assert.equal(
+    (await wire.receive(describeClusterApi, 1)).body.errorCode,
+    ErrorCode.UNSUPPORTED_ENDPOINT_TYPE,
+  );
+});
+
+test('IncrementalAlterConfigs sets, appends to, subtracts from and deletes topic configs', async () => {
+  const wire = await client();
+  const alter = async (
+    configs: { name: string; configOperation: number; value: string | null }[],
+  ) => {
+    wire.send(incrementalAlterConfigsApi, 1, 50, {
+      resources: [{ resourceType: 2, resourceName: 'wire', configs }],
+      validateOnly: false,
+    });
+    return (await wire.receive(incrementalAlterConfigsApi, 1)).body.responses[0]?.errorCode;
+  };
+  const describe = async (name: string) => {
+    wire.send(describeConfigsApi, 4, 51, {
+      resources: [{ resourceType: 2, resourceName: 'wire', configurationKeys: [name] }],
+      includeSynonyms: false,
+      includeDocumentation: false,
+    });
+    const { body } = await wire.receive(describeConfigsApi, 4);
+    const entry = body.results[0]?.configs[0];
+    return { value: entry?.value, source: entry?.configSource };
+  };
+  assert.equal(await alter([{ name: 'retention.ms', configOperation: 0, value: '1000' }]), 0);
+  assert.deepEqual(await describe('retention.ms'), { value: '1000', source: 1 });
+  assert.equal(await alter([{ name: 'cleanup.policy', configOperation: 2, value: 'compact' }]), 0);
+  assert.equal((await describe('cleanup.policy')).value, 'delete,compact');
+  assert.equal(await alter([{ name: 'cleanup.policy', configOperation: 3, value: 'delete' }]), 0);
+  assert.equal((await describe('cleanup.policy')).value, 'compact');
+  assert.equal(await alter([{ name: 'retention.ms', configOperation: 1, value: null }]), 0);
+  assert.deepEqual(await describe('retention.ms'), { value: '604800000', source: 5 });
+  // Unknown names, bad values and login-module settings are refused.
+  assert.equal(
+    await alter([{ name: 'sasl.jaas.config', configOperation: 0, value: 'x' }]),
+    ErrorCode.INVALID_CONFIG,
+  );
+  assert.equal(
+    await alter([{ name: 'retention.ms', configOperation: 0, value: 'soon' }]),
+    ErrorCode.INVALID_CONFIG,
   );
 });

@@ -1,0 +1,74 @@
+/**
+ * Admin operations the per-client scenario does not cover, through kafkajs 2.2.4's admin client:
+ * CreatePartitions, DeleteRecords (log start offset moves, ListOffsets earliest follows) and
+ * cluster description.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
+import { startBroker, type RunningBroker } from '@tributary/broker';
+
+let broker: RunningBroker;
+let admin: Admin;
+let producer: Producer;
+
+before(async () => {
+  broker = await startBroker({ port: 0, host: '127.0.0.1', inMemory: true, quiet: true });
+  const kafka = new Kafka({
+    clientId: 'admin-test',
+    brokers: [broker.bootstrap],
+    logLevel: logLevel.NOTHING,
+  });
+  admin = kafka.admin();
+  producer = kafka.producer({ allowAutoTopicCreation: false });
+  await admin.connect();
+  await producer.connect();
+});
+
+after(async () => {
+  await producer.disconnect();
+  await admin.disconnect();
+  await broker.close();
+});
+
+test('CreatePartitions grows a topic, and refuses to shrink it', async () => {
+  await admin.createTopics({ topics: [{ topic: 'grow', numPartitions: 2 }] });
+  await admin.createPartitions({ topicPartitions: [{ topic: 'grow', count: 5 }] });
+  const metadata = await admin.fetchTopicMetadata({ topics: ['grow'] });
+  assert.equal(metadata.topics[0]?.partitions.length, 5);
+  await assert.rejects(
+    admin.createPartitions({ topicPartitions: [{ topic: 'grow', count: 3 }] }),
+    /partitions/i,
+  );
+  // The new partitions take writes.
+  const [sent] = await producer.send({
+    topic: 'grow',
+    acks: -1,
+    messages: [{ partition: 4, value: 'in a new partition' }],
+  });
+  assert.equal(sent?.errorCode, 0);
+});
+
+test('DeleteRecords moves the log start offset, and ListOffsets earliest follows', async () => {
+  await admin.createTopics({ topics: [{ topic: 'trim', numPartitions: 1 }] });
+  for (let i = 0; i < 10; i++) {
+    await producer.send({ topic: 'trim', acks: -1, messages: [{ partition: 0, value: `v${i}` }] });
+  }
+  // kafkajs looks the leader up in its metadata cache before it refreshes anything.
+  await admin.fetchTopicMetadata({ topics: ['trim'] });
+  await admin.deleteTopicRecords({ topic: 'trim', partitions: [{ partition: 0, offset: '6' }] });
+  const offsets = await admin.fetchTopicOffsets('trim');
+  assert.equal(offsets[0]?.low, '6');
+  assert.equal(offsets[0]?.high, '10');
+  await assert.rejects(
+    admin.deleteTopicRecords({ topic: 'trim', partitions: [{ partition: 0, offset: '99' }] }),
+  );
+});
+
+test('describeCluster names this broker as the only broker and the controller', async () => {
+  const cluster = await admin.describeCluster();
+  assert.equal(cluster.clusterId, broker.clusterId);
+  assert.equal(cluster.brokers.length, 1);
+  assert.equal(cluster.brokers[0]?.port, broker.port);
+  assert.equal(cluster.controller, broker.nodeId);
+});
