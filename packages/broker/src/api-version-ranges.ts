@@ -31,6 +31,24 @@ const ranges: readonly ApiVersionRange[] = [
   { apiKey: ApiKey.CreatePartitions, minVersion: 0, maxVersion: 3 },
   { apiKey: ApiKey.IncrementalAlterConfigs, minVersion: 0, maxVersion: 1 },
   { apiKey: ApiKey.DescribeCluster, minVersion: 0, maxVersion: 1 },
+  // InitProducerId: librdkafka's IDEMPOTENT_PRODUCER feature needs v0 in range (it sends 0-4,
+  // platformatic 3-5, kafkajs 0-1); v6 (KIP-939) is unstable.
+  { apiKey: ApiKey.InitProducerId, minVersion: 0, maxVersion: 5 },
+  // Classic consumer groups (groups/). librdkafka 2.0.2's BROKER_BALANCED_CONSUMER feature needs
+  // JoinGroup, SyncGroup, Heartbeat, LeaveGroup and FindCoordinator v0, OffsetCommit [1,2] and
+  // OffsetFetch v1 in range (CLIENTS.md §3.1), so every group API starts at 0; the codecs serve
+  // v0-1 from Kafka 3.9's definitions.
+  { apiKey: ApiKey.FindCoordinator, minVersion: 0, maxVersion: 6 },
+  { apiKey: ApiKey.JoinGroup, minVersion: 0, maxVersion: 9 },
+  { apiKey: ApiKey.SyncGroup, minVersion: 0, maxVersion: 5 },
+  { apiKey: ApiKey.Heartbeat, minVersion: 0, maxVersion: 4 },
+  { apiKey: ApiKey.LeaveGroup, minVersion: 0, maxVersion: 5 },
+  { apiKey: ApiKey.OffsetCommit, minVersion: 0, maxVersion: 9 },
+  { apiKey: ApiKey.OffsetFetch, minVersion: 0, maxVersion: 9 },
+  { apiKey: ApiKey.DescribeGroups, minVersion: 0, maxVersion: 6 },
+  { apiKey: ApiKey.ListGroups, minVersion: 0, maxVersion: 5 },
+  { apiKey: ApiKey.DeleteGroups, minVersion: 0, maxVersion: 2 },
+  { apiKey: ApiKey.OffsetDelete, minVersion: 0, maxVersion: 0 },
 ];
 
 export const advertisedApiVersions: ReadonlyMap<number, ApiVersionRange> = new Map(

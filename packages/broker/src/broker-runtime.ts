@@ -4,6 +4,7 @@
  */
 import type { LogStorage } from '@tributary/storage';
 import type { BrokerConfig } from './broker-config.ts';
+import type { GroupRuntime } from './groups/group-runtime.ts';
 import type { Logger } from './logger.ts';
 
 export interface Endpoint {
@@ -19,5 +20,7 @@ export interface BrokerRuntime {
   /** The address clients are told to connect to (Metadata, DescribeCluster). */
   readonly advertised: Endpoint;
   readonly log: Logger;
+  /** The classic consumer-group coordinator (FindCoordinator, JoinGroup, offsets ...). */
+  readonly groups: GroupRuntime;
   now(): number;
 }

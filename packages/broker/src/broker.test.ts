@@ -106,7 +106,7 @@ before(async () => {
 });
 
 after(async () => {
-  for (const client of clients) client.close();
+  for (const open of clients) open.close();
   await broker.close();
 });
 

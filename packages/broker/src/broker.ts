@@ -11,6 +11,7 @@ import { LogStorage, type StorageOptions } from '@tributary/storage';
 import { defaultBrokerConfig, type BrokerConfig } from './broker-config.ts';
 import type { BrokerRuntime, Endpoint } from './broker-runtime.ts';
 import { Connection } from './connection.ts';
+import { GroupRuntime, type GroupSettings, defaultGroupSettings } from './groups/group-runtime.ts';
 import { allHandlers } from './handlers/index.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { RequestRouter } from './request-router.ts';
@@ -40,6 +41,8 @@ export interface StartBrokerOptions {
     | 'retentionCheckIntervalMs'
     | 'now'
   >;
+  /** Consumer-group coordinator settings (rebalance delay, session timeout bounds). */
+  groups?: Partial<GroupSettings>;
   /** Suppress INFO logs (tests). */
   quiet?: boolean;
   logger?: Logger;
@@ -86,6 +89,15 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
   }
   const port = boundPort(servers);
   const advertised = options.advertisedListener ?? { host, port };
+  const groups = new GroupRuntime({
+    ...defaultGroupSettings,
+    ...options.groups,
+    storage,
+    log,
+    now: () => Date.now(),
+    decompressedBatchMaxBytes: config.decompressedBatchMaxBytes,
+  });
+  void groups.start();
   const runtime: BrokerRuntime = {
     storage,
     config,
@@ -93,6 +105,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
     clusterId: storage.clusterId,
     advertised,
     log,
+    groups,
     now: () => Date.now(),
   };
   router = new RequestRouter(runtime, allHandlers);
@@ -102,6 +115,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
       const stopped = servers.map((server) => new Promise((resolve) => server.close(resolve)));
       await Promise.all([...connections].map((connection) => connection.drain(drainTimeoutMs)));
       await Promise.all(stopped);
+      await groups.close();
       await storage.close();
     })();
     return closing;

@@ -47,7 +47,15 @@ describe('frame', () => {
     const parts = [encodeSegmentHeader(1, 0)];
     for (let i = 0; i < 6; i++) {
       const batch = fakeBatch(`e${i}`, 1, i * 5);
-      const fields = { topicId, partition: 0, baseOffset: BigInt(i), ...metaOf(batch) };
+      const fields = {
+        topicId,
+        partition: 0,
+        baseOffset: BigInt(i),
+        ...metaOf(batch),
+        producerId: BigInt(i),
+        producerEpoch: 0,
+        baseSequence: i,
+      };
       parts.push(...encodeEntry(fields, batch, 0));
     }
     const segment = Buffer.concat(parts);

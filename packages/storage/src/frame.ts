@@ -9,7 +9,9 @@
  */
 import { crc32c } from '@node-rs/crc32';
 
-export const frameVersion = 1;
+/** Version written now. Version 1 bodies (no producer fields) are still read. */
+export const frameVersion = 2;
+const oldestFrameVersion = 1;
 export const framePrefixBytes = 10;
 /** Upper bound on one frame, so a corrupt length cannot make a reader allocate without bound. */
 export const frameMaxBytes = 0x7fff_ffff;
@@ -41,7 +43,7 @@ export function encodeFrameBuffer(type: FrameType, body: Buffer): Buffer {
 }
 
 export type FrameReadResult =
-  | { kind: 'frame'; type: number; body: Buffer; end: number }
+  | { kind: 'frame'; type: number; version: number; body: Buffer; end: number }
   | { kind: 'end' }
   | { kind: 'torn'; reason: string };
 
@@ -62,6 +64,9 @@ export function readFrame(data: Buffer, position: number): FrameReadResult {
     return { kind: 'torn', reason: 'crc mismatch' };
   }
   const version = data.readUInt8(position + 8);
-  if (version !== frameVersion) return { kind: 'torn', reason: `unknown version ${version}` };
-  return { kind: 'frame', type: data.readUInt8(position + 9), body: covered.subarray(2), end };
+  if (version < oldestFrameVersion || version > frameVersion) {
+    return { kind: 'torn', reason: `unknown version ${version}` };
+  }
+  const type = data.readUInt8(position + 9);
+  return { kind: 'frame', type, version, body: covered.subarray(2), end };
 }

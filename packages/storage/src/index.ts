@@ -9,6 +9,7 @@ export { StorageError, type StorageErrorCode } from './storage-error.ts';
 export {
   type TopicId,
   type BatchMeta,
+  type ProducerFields,
   type TopicRecord,
   type RecordCompactor,
   newTopicId,

@@ -34,7 +34,7 @@ import {
   type WalEntryInfo,
   decodeObjectFooter,
   decodeObjectIndex,
-  entryBatchOffset,
+  entryBatchOffsetOf,
   footerFrameBytes,
 } from './segment-format.ts';
 import { SegmentUploader, handOffSegment, objectNameOf, rangesOf } from './segment-uploader.ts';
@@ -84,6 +84,7 @@ interface Components {
 }
 
 const defaultWalSegmentMaxAgeMs = 60_000;
+const producerIdBlockSize = 1000;
 
 export class LogStorage {
   readonly clusterId: string;
@@ -106,6 +107,8 @@ export class LogStorage {
   #closed = false;
   readonly #compactor: RecordCompactor | undefined;
   #nextCompactedId = compactedSegmentIdBase;
+  #producerIds = { next: 0n, end: 0n };
+  #producerIdBlock: Promise<bigint> | undefined;
 
   private constructor(
     identity: { clusterId: string; nodeId: number },
@@ -145,6 +148,28 @@ export class LogStorage {
       await closeQuietly(components);
       throw asStorageError(error, 'opening storage failed');
     }
+  }
+
+  /**
+   * A producer id never returned before, across restarts. Ids are reserved from the metadata
+   * store in blocks of `producerIdBlockSize`, so most calls do no I/O; a restart skips the rest
+   * of the block (ids are 63-bit: plenty).
+   */
+  async allocateProducerId(): Promise<bigint> {
+    this.#checkOpen();
+    if (this.#producerIds.next >= this.#producerIds.end) {
+      this.#producerIdBlock ??= this.#metadata
+        .allocateProducerIds(producerIdBlockSize)
+        .finally(() => {
+          this.#producerIdBlock = undefined;
+        });
+      const first = await this.#producerIdBlock;
+      if (this.#producerIds.next >= this.#producerIds.end) {
+        this.#producerIds = { next: first, end: first + BigInt(producerIdBlockSize) };
+      }
+      return this.allocateProducerId();
+    }
+    return this.#producerIds.next++;
   }
 
   listTopics(): TopicRecord[] {
@@ -323,8 +348,9 @@ export class LogStorage {
 
   /** Reads a batch from its object or WAL segment, verifying the WAL entry frame's crc. */
   async #readBatch(entry: BatchEntry): Promise<Buffer> {
-    const position = entry.position - entryBatchOffset;
-    const length = entry.sizeBytes + entryBatchOffset;
+    const batchOffset = entryBatchOffsetOf(entry.entryVersion);
+    const position = entry.position - batchOffset;
+    const length = entry.sizeBytes + batchOffset;
     const fromObject = (): Promise<Buffer> =>
       this.#store.get(objectNameOf(entry.segmentId), position, length);
     const fromWal = (): Promise<Buffer> => this.#wal.read(entry.segmentId, position, length);
@@ -351,7 +377,7 @@ export class LogStorage {
         `batch at offset ${entry.baseOffset} in segment ${entry.segmentId} fails its checksum`,
       );
     }
-    return data.subarray(entryBatchOffset);
+    return data.subarray(batchOffset);
   }
 
   async #recover(): Promise<void> {

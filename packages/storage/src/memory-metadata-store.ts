@@ -15,9 +15,17 @@ export class MemoryMetadataStore implements MetadataStore {
   readonly #starts = new Map<string, PartitionStart>();
   readonly #objects = new Map<string, ObjectRecord>();
 
+  #nextProducerId = 0n;
+
   initCluster(proposed: ClusterIdentity): Promise<ClusterIdentity> {
     this.#cluster ??= { ...proposed };
     return Promise.resolve({ ...this.#cluster });
+  }
+
+  allocateProducerIds(count: number): Promise<bigint> {
+    const first = this.#nextProducerId;
+    this.#nextProducerId += BigInt(count);
+    return Promise.resolve(first);
   }
 
   listTopics(): Promise<TopicRecord[]> {

@@ -31,6 +31,21 @@ export function metadataStoreContract(
       await harness.cleanup();
     });
 
+    it('allocates disjoint producer id blocks, also after a reopen', async () => {
+      const harness = await makeHarness();
+      const store = harness.open();
+      const first = await store.allocateProducerIds(10);
+      const second = await store.allocateProducerIds(5);
+      assert.equal(second, first + 10n);
+      await store.close();
+      if (harness.durable) {
+        const reopened = harness.open();
+        assert.equal(await reopened.allocateProducerIds(1), second + 5n);
+        await reopened.close();
+      }
+      await harness.cleanup();
+    });
+
     it('creates, updates and deletes topics with their partitions', async () => {
       const harness = await makeHarness();
       const store = harness.open();

@@ -46,6 +46,11 @@ export interface PartitionStart {
 export interface MetadataStore {
   /** Stores `proposed` unless an identity exists; returns the stored identity. */
   initCluster(proposed: ClusterIdentity): Promise<ClusterIdentity>;
+  /**
+   * Reserves `count` consecutive producer ids that were never returned before, durably (a
+   * restart never hands them out again); returns the first. Ids start at 0.
+   */
+  allocateProducerIds(count: number): Promise<bigint>;
   listTopics(): Promise<TopicRecord[]>;
   /** Creates the topic and its partitions (log start 0). TOPIC_EXISTS if the name exists. */
   createTopic(topic: TopicRecord): Promise<void>;

@@ -10,6 +10,7 @@
  * never move. Compaction runs when the uncompacted share of those bytes reaches
  * min.cleanable.dirty.ratio.
  */
+import { frameVersion } from './frame.ts';
 import type { BatchEntry } from './partition-log.ts';
 import {
   type EntryFields,
@@ -99,6 +100,9 @@ export async function planCompaction(input: CompactionInput): Promise<Compaction
       lastOffsetDelta: Number(entry.lastOffset - entry.baseOffset),
       maxTimestamp: entry.maxTimestamp,
       recordCount: records.length,
+      producerId: entry.producerId,
+      producerEpoch: entry.producerEpoch,
+      baseSequence: entry.baseSequence,
     };
     if (kept.length === records.length) {
       batches.push({ fields, batch: bytes });
@@ -134,6 +138,7 @@ export function buildCompactedObject(
     parts.push(...encodeEntry(fields, batch, position));
     infos.push({
       ...fields,
+      entryVersion: frameVersion,
       segmentId,
       position: position + entryBatchOffset,
       sizeBytes: batch.length,

@@ -43,6 +43,12 @@ export interface PartitionLog {
   maxTimestampBatch(): { offset: bigint; timestamp: bigint; baseOffset: bigint } | undefined;
   /** DeleteRecords: advances logStartOffset to `offset` (<= highWatermark), durably. */
   deleteRecordsBefore(offset: bigint): Promise<bigint>;
+  /**
+   * Durable batches, oldest first (a copy). Each carries the producer numbers stored with it
+   * (BatchMeta.producer), so the broker can rebuild idempotent-producer state after a restart
+   * without reading batch bytes.
+   */
+  readonly batches: readonly BatchEntry[];
   /** Called after every high watermark advance. Returns an unsubscribe function. */
   onHighWatermark(listener: () => void): () => void;
 }
@@ -52,6 +58,11 @@ export interface BatchEntry extends CachedBatch {
   baseOffset: bigint;
   lastOffset: bigint;
   maxTimestamp: bigint;
+  /** Producer numbers stored with the batch (BatchMeta.producer), -1 when it had none. */
+  producerId: bigint;
+  producerEpoch: number;
+  baseSequence: number;
+  entryVersion: number;
   segmentId: number;
   position: number;
 }
@@ -71,6 +82,10 @@ export function entryFromWal(info: WalEntryInfo): BatchEntry {
     baseOffset: info.baseOffset,
     lastOffset: info.baseOffset + BigInt(info.lastOffsetDelta),
     maxTimestamp: info.maxTimestamp,
+    producerId: info.producerId,
+    producerEpoch: info.producerEpoch,
+    baseSequence: info.baseSequence,
+    entryVersion: info.entryVersion,
     segmentId: info.segmentId,
     position: info.position,
     sizeBytes: info.sizeBytes,

@@ -10,10 +10,18 @@ import { type TopicId, topicIdFromBytes, topicIdToBytes } from './types.ts';
 
 export const segmentMagic = Buffer.from('TRBW', 'latin1');
 export const objectMagic = Buffer.from('TRBO', 'latin1');
-export const entryHeaderBytes = 48;
-/** Offset of the batch bytes from the start of an entry frame. */
+/** Entry header of frame version 2 (version 1: 48 bytes, no producer fields). */
+export const entryHeaderBytes = 64;
+const entryHeaderBytesV1 = 48;
+/** Offset of the batch bytes from the start of an entry frame written now (version 2). */
 export const entryBatchOffset = framePrefixBytes + entryHeaderBytes;
-const indexRecordBytes = 56;
+const indexRecordBytes = 72;
+const indexRecordBytesV1 = 56;
+
+/** Offset of the batch bytes from the start of an entry frame of `version`. */
+export function entryBatchOffsetOf(version: number): number {
+  return framePrefixBytes + (version === 1 ? entryHeaderBytesV1 : entryHeaderBytes);
+}
 const footerBodyBytes = 16;
 export const footerFrameBytes = framePrefixBytes + footerBodyBytes;
 
@@ -25,6 +33,12 @@ export interface WalEntryInfo {
   lastOffsetDelta: number;
   maxTimestamp: bigint;
   recordCount: number;
+  /** Idempotent-producer numbers from the batch header, stored opaquely; -1 when absent. */
+  producerId: bigint;
+  producerEpoch: number;
+  baseSequence: number;
+  /** Frame version of the entry (1 or 2): where its batch starts inside the frame. */
+  entryVersion: number;
   segmentId: number;
   position: number;
   sizeBytes: number;
@@ -59,6 +73,9 @@ export interface EntryFields {
   lastOffsetDelta: number;
   maxTimestamp: bigint;
   recordCount: number;
+  producerId: bigint;
+  producerEpoch: number;
+  baseSequence: number;
 }
 
 /** Entry frame as writev buffers; `syncedPosition` is where durable data ended when written. */
@@ -71,11 +88,22 @@ export function encodeEntry(fields: EntryFields, batch: Buffer, syncedPosition: 
   header.writeBigInt64BE(fields.maxTimestamp, 32);
   header.writeInt32BE(fields.recordCount, 40);
   header.writeUInt32BE(syncedPosition, 44);
+  header.writeBigInt64BE(fields.producerId, 48);
+  header.writeInt16BE(fields.producerEpoch, 56);
+  header.writeInt32BE(fields.baseSequence, 58);
+  header.writeUInt16BE(0, 62);
   return encodeFrame(FrameType.walEntry, [header, batch]);
 }
 
-export function decodeEntryHeader(body: Buffer): EntryFields & { syncedPosition: number } {
-  if (body.length < entryHeaderBytes) throw new StorageError('CORRUPT_DATA', 'short WAL entry');
+/** Decodes an entry header of frame `version` (1: no producer fields, read as -1). */
+export function decodeEntryHeader(
+  body: Buffer,
+  version: number,
+): EntryFields & { syncedPosition: number } {
+  const v1 = version === 1;
+  if (body.length < (v1 ? entryHeaderBytesV1 : entryHeaderBytes)) {
+    throw new StorageError('CORRUPT_DATA', 'short WAL entry');
+  }
   return {
     topicId: topicIdFromBytes(body.subarray(0, 16)),
     partition: body.readUInt32BE(16),
@@ -84,6 +112,9 @@ export function decodeEntryHeader(body: Buffer): EntryFields & { syncedPosition:
     maxTimestamp: body.readBigInt64BE(32),
     recordCount: body.readInt32BE(40),
     syncedPosition: body.readUInt32BE(44),
+    producerId: v1 ? -1n : body.readBigInt64BE(48),
+    producerEpoch: v1 ? -1 : body.readInt16BE(56),
+    baseSequence: v1 ? -1 : body.readInt32BE(58),
   };
 }
 
@@ -105,7 +136,12 @@ export function encodeObjectTrailer(
     body.writeInt32BE(entry.recordCount, at + 40);
     body.writeUInt32BE(entry.position, at + 44);
     body.writeUInt32BE(entry.sizeBytes, at + 48);
-    body.writeUInt32BE(0, at + 52);
+    body.writeBigInt64BE(entry.producerId, at + 52);
+    body.writeInt32BE(entry.baseSequence, at + 60);
+    body.writeInt16BE(entry.producerEpoch, at + 64);
+    body.writeUInt8(entry.entryVersion, at + 66);
+    body.writeUInt8(0, at + 67);
+    body.writeUInt32BE(0, at + 68);
     at += indexRecordBytes;
   }
   const footer = Buffer.alloc(footerBodyBytes);
@@ -132,18 +168,21 @@ export function decodeObjectFooter(data: Buffer): { indexPosition: number; segme
   };
 }
 
+/** Decodes an object index of frame version 1 (56-byte records) or 2 (72-byte records). */
 export function decodeObjectIndex(data: Buffer, segmentId: number): WalEntryInfo[] {
   const frame = readFrame(data, 0);
   if (frame.kind !== 'frame' || frame.type !== FrameType.objectIndex) {
     throw new StorageError('CORRUPT_DATA', `bad object index in segment ${segmentId}`);
   }
   const body = frame.body;
+  const v1 = frame.version === 1;
+  const recordBytes = v1 ? indexRecordBytesV1 : indexRecordBytes;
   const count = body.readUInt32BE(0);
-  if (body.length !== 4 + count * indexRecordBytes) {
+  if (body.length !== 4 + count * recordBytes) {
     throw new StorageError('CORRUPT_DATA', `bad object index length in segment ${segmentId}`);
   }
   const entries: WalEntryInfo[] = [];
-  for (let at = 4; at < body.length; at += indexRecordBytes) {
+  for (let at = 4; at < body.length; at += recordBytes) {
     entries.push({
       topicId: topicIdFromBytes(body.subarray(at, at + 16)),
       partition: body.readUInt32BE(at + 16),
@@ -154,6 +193,10 @@ export function decodeObjectIndex(data: Buffer, segmentId: number): WalEntryInfo
       segmentId,
       position: body.readUInt32BE(at + 44),
       sizeBytes: body.readUInt32BE(at + 48),
+      producerId: v1 ? -1n : body.readBigInt64BE(at + 52),
+      baseSequence: v1 ? -1 : body.readInt32BE(at + 60),
+      producerEpoch: v1 ? -1 : body.readInt16BE(at + 64),
+      entryVersion: v1 ? 1 : body.readUInt8(at + 66),
     });
   }
   return entries;

@@ -9,7 +9,7 @@
  * frame followed by a valid entry whose syncedPosition lies beyond it was durable, so the
  * segment is corrupt (docs/FORMATS.md, "Recovery").
  */
-import { FrameType, framePrefixBytes, readFrame } from './frame.ts';
+import { FrameType, framePrefixBytes, frameVersion, readFrame } from './frame.ts';
 import type { SegmentFiles, SegmentWriter } from './segment-files.ts';
 import {
   type WalEntryInfo,
@@ -18,8 +18,10 @@ import {
   encodeEntry,
   encodeSegmentHeader,
   entryBatchOffset,
+  entryBatchOffsetOf,
 } from './segment-format.ts';
 import { StorageError, asStorageError } from './storage-error.ts';
+import { noProducerFields } from './types.ts';
 import type { WalAppend, WalSegmentInfo, WriteAheadLog } from './write-ahead-log.ts';
 
 export interface WalOptions {
@@ -191,13 +193,20 @@ export class SegmentedWriteAheadLog implements WriteAheadLog {
     const infos: WalEntryInfo[] = [];
     let position = active.size;
     for (const { entry } of group) {
-      const fields = { topicId: entry.topicId, partition: entry.partition, ...entry.meta };
+      const { producer, ...meta } = entry.meta;
+      const fields = {
+        topicId: entry.topicId,
+        partition: entry.partition,
+        ...meta,
+        ...(producer ?? noProducerFields),
+      };
       buffers.push(
         ...encodeEntry({ ...fields, baseOffset: entry.baseOffset }, entry.batch, syncedPosition),
       );
       infos.push({
         ...fields,
         baseOffset: entry.baseOffset,
+        entryVersion: frameVersion,
         segmentId: active.segmentId,
         position: position + entryBatchOffset,
         sizeBytes: entry.batch.length,
@@ -254,7 +263,8 @@ export function scanSegment(
     // A trailer (index) on a segment not yet recorded as an object: it is rewritten on sealing.
     if (frame.type === FrameType.objectIndex) break;
     if (frame.type !== FrameType.walEntry) throw corrupt(segmentId, position, 'unexpected frame');
-    const fields = decodeEntryHeader(frame.body);
+    const fields = decodeEntryHeader(frame.body, frame.version);
+    const batchOffset = entryBatchOffsetOf(frame.version);
     entries.push({
       topicId: fields.topicId,
       partition: fields.partition,
@@ -262,9 +272,13 @@ export function scanSegment(
       lastOffsetDelta: fields.lastOffsetDelta,
       maxTimestamp: fields.maxTimestamp,
       recordCount: fields.recordCount,
+      producerId: fields.producerId,
+      producerEpoch: fields.producerEpoch,
+      baseSequence: fields.baseSequence,
+      entryVersion: frame.version,
       segmentId,
-      position: position + entryBatchOffset,
-      sizeBytes: frame.end - position - entryBatchOffset,
+      position: position + batchOffset,
+      sizeBytes: frame.end - position - batchOffset,
     });
     position = frame.end;
   }
@@ -298,15 +312,32 @@ function checkTornTail(
 
 /** Position of a valid entry after `position` written after data past `position` was synced. */
 function durableEntryAfter(data: Buffer, position: number): number | undefined {
-  const marker = Buffer.from([1, FrameType.walEntry]);
+  let first: number | undefined;
+  for (let version = 1; version <= frameVersion; version++) {
+    const found = durableEntryOfVersion(data, position, version);
+    if (found !== undefined && (first === undefined || found < first)) first = found;
+  }
+  return first;
+}
+
+function durableEntryOfVersion(
+  data: Buffer,
+  position: number,
+  version: number,
+): number | undefined {
+  const marker = Buffer.from([version, FrameType.walEntry]);
   let search = position + 1 + 8;
   for (;;) {
     const found = data.indexOf(marker, search);
     if (found < 0) return undefined;
     const candidate = found - 8;
     const frame = readFrame(data, candidate);
-    if (frame.kind === 'frame' && frame.body.length >= 48) {
-      if (decodeEntryHeader(frame.body).syncedPosition > position) return candidate;
+    if (
+      frame.kind === 'frame' &&
+      frame.version === version &&
+      frame.body.length >= entryBatchOffsetOf(version) - framePrefixBytes
+    ) {
+      if (decodeEntryHeader(frame.body, version).syncedPosition > position) return candidate;
     }
     search = found + 1;
   }

@@ -72,6 +72,18 @@ export class SqliteMetadataStore implements MetadataStore {
     });
   }
 
+  allocateProducerIds(count: number): Promise<bigint> {
+    return this.#transaction(() => {
+      const row = this.#prepare("SELECT value FROM cluster WHERE key = 'next_producer_id'").get();
+      const first = row === undefined ? 0n : BigInt(String(row.value));
+      this.#prepare('INSERT OR REPLACE INTO cluster (key, value) VALUES (?, ?)').run(
+        'next_producer_id',
+        String(first + BigInt(count)),
+      );
+      return first;
+    });
+  }
+
   listTopics(): Promise<TopicRecord[]> {
     return this.#transaction(() =>
       this.#prepare('SELECT * FROM topics ORDER BY name').all().map(topicFromRow),

@@ -14,7 +14,26 @@ export interface BatchMeta {
   /** Largest record timestamp in the batch, ms. */
   maxTimestamp: bigint;
   recordCount: number;
+  /**
+   * The idempotent producer that wrote the batch, from its header. Storage stores these numbers
+   * with the batch and gives them back after a restart (PartitionLog.batches); it never
+   * interprets them. Absent for batches without a producer id (stored as -1).
+   */
+  producer?: ProducerFields;
 }
+
+/** Producer id, epoch and first sequence of a batch (-1n, -1, -1 when it has none). */
+export interface ProducerFields {
+  producerId: bigint;
+  producerEpoch: number;
+  baseSequence: number;
+}
+
+export const noProducerFields: Readonly<ProducerFields> = {
+  producerId: -1n,
+  producerEpoch: -1,
+  baseSequence: -1,
+};
 
 export interface TopicRecord {
   name: string;

@@ -10,6 +10,7 @@
 import { ErrorCode, metadataApi, type MetadataRequest } from '@tributary/protocol';
 import type { TopicId, TopicRecord } from '@tributary/storage';
 import type { BrokerRuntime } from '../broker-runtime.ts';
+import { consumerOffsetsTopic } from '../groups/group-runtime.ts';
 import { defineHandler } from '../handler.ts';
 import { toKafkaError } from '../kafka-errors.ts';
 import { topicNameError } from '../topic-names.ts';
@@ -121,7 +122,7 @@ function describeTopic(runtime: BrokerRuntime, topic: TopicRecord): TopicAnswer 
     errorCode: ErrorCode.NONE,
     name: topic.name,
     topicId: topic.topicId,
-    isInternal: false,
+    isInternal: topic.name === consumerOffsetsTopic,
     partitions: Array.from({ length: topic.partitionCount }, (_, partitionIndex) => ({
       errorCode: ErrorCode.NONE,
       partitionIndex,

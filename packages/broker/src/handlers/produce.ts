@@ -7,9 +7,18 @@
  * base offset in place. The answer waits for the WAL fsync that covers the batch (acks=1 and
  * acks=all mean the same on one broker). acks=0 gets no response at all.
  *
- * Not yet: idempotent and transactional producers (producer id/epoch/sequence checks) — the
- * consumer-groups and transactions issues add them; until then such batches are stored as sent.
+ * Idempotent producers: batches with a producer id are checked against the partition's
+ * producer state (producers/partition-producer-state.ts, Kafka's sequence rules) and recorded in
+ * it in the same synchronous step that starts their append, so requests pipelined on any number
+ * of connections are checked against the batches still in flight. A retry of one of a producer's
+ * last five batches is answered with the original base offset once that batch is durable, and is
+ * not stored again. The producer numbers go to storage with the batch (BatchMeta.producer), which
+ * is how the state is rebuilt after a restart.
+ *
+ * Not yet: transactional batches (issue 4) are refused with INVALID_TXN_STATE; InitProducerId
+ * hands out no transactional producer ids, so real clients never send them.
  */
+import assert from 'node:assert/strict';
 import {
   ErrorCode,
   produceApi,
@@ -19,10 +28,12 @@ import {
   splitBatches,
   type ProduceRequest,
 } from '@tributary/protocol';
-import type { PartitionLog, TopicRecord } from '@tributary/storage';
+import type { BatchMeta, PartitionLog, TopicRecord } from '@tributary/storage';
 import type { BrokerRuntime } from '../broker-runtime.ts';
 import { defineHandler, noResponse } from '../handler.ts';
 import { toKafkaError } from '../kafka-errors.ts';
+import type { BatchHandle, SequencedBatch } from '../producers/partition-producer-state.ts';
+import { producerStateOf } from '../producers/producer-state-registry.ts';
 import { topicConfigOf } from '../topic-config-cache.ts';
 
 type PartitionData = ProduceRequest['topicData'][number]['partitionData'][number];
@@ -95,17 +106,128 @@ function producePartition(
     const problem = batchProblem(batch, { maxMessageBytes, logAppendTime, now, config });
     if (problem !== undefined) return Promise.resolve(failure(data, problem.code, problem.message));
   }
-  const appends = split.batches.map((batch) => {
+  for (const batch of split.batches) {
     setPartitionLeaderEpoch(batch, 0);
     if (logAppendTime) setLogAppendTime(batch, now);
+  }
+  const sequenced = sequenceBatches(log, split.batches);
+  if (sequenced.kind === 'error') {
+    return Promise.resolve(failure(data, sequenced.errorCode, sequenced.message));
+  }
+  const appendTimeMs = logAppendTime ? now : -1n;
+  if (sequenced.kind === 'duplicate')
+    return answerDuplicate(log, data, sequenced.batch, appendTimeMs);
+  const appends = split.batches.map((batch) => log.append(batch, batchMetaOf(batch)));
+  trackAppends(log, sequenced.handles, appends);
+  return settle(log, data, appends, appendTimeMs);
+}
+
+/** What storage keeps about a batch, producer numbers included (for recovery). */
+function batchMetaOf(batch: Buffer): BatchMeta {
+  const header = readBatchHeader(batch);
+  const meta: BatchMeta = {
+    lastOffsetDelta: header.lastOffsetDelta,
+    maxTimestamp: header.maxTimestamp,
+    recordCount: header.recordCount,
+  };
+  if (header.producerId >= 0n) {
+    const { producerId, producerEpoch, baseSequence } = header;
+    meta.producer = { producerId, producerEpoch, baseSequence };
+  }
+  return meta;
+}
+
+type Sequencing =
+  | { kind: 'append'; handles: (BatchHandle | undefined)[] }
+  | { kind: 'duplicate'; batch: SequencedBatch }
+  | { kind: 'error'; errorCode: number; message: string };
+
+/**
+ * Checks the batches' producer sequences and records them as in flight, at the offsets the log
+ * is about to give them (appends assign offsets synchronously, in call order). All or nothing:
+ * on an error or a duplicate the batches recorded so far are rolled back. Synchronous: the
+ * caller starts the appends right after, with no await in between.
+ */
+function sequenceBatches(log: PartitionLog, batches: readonly Buffer[]): Sequencing {
+  const handles: (BatchHandle | undefined)[] = [];
+  let baseOffset = log.logEndOffset;
+  let outcome: Sequencing | undefined;
+  for (const batch of batches) {
     const header = readBatchHeader(batch);
-    return log.append(batch, {
-      lastOffsetDelta: header.lastOffsetDelta,
-      maxTimestamp: header.maxTimestamp,
-      recordCount: header.recordCount,
-    });
-  });
-  return settle(log, data, appends, logAppendTime ? now : -1n);
+    const offset = baseOffset;
+    baseOffset += BigInt(header.lastOffsetDelta) + 1n;
+    if (header.producerId < 0n) {
+      handles.push(undefined);
+      continue;
+    }
+    if (header.isTransactional) {
+      outcome = {
+        kind: 'error',
+        errorCode: ErrorCode.INVALID_TXN_STATE,
+        message: 'transactions are not supported yet',
+      };
+      break;
+    }
+    const state = producerStateOf(log);
+    const verdict = state.check(header);
+    if (verdict.kind !== 'append') {
+      outcome = verdict;
+      break;
+    }
+    handles.push(state.begin(header, offset));
+  }
+  if (outcome === undefined) return { kind: 'append', handles };
+  for (const handle of handles.toReversed()) {
+    if (handle !== undefined) producerStateOf(log).abort(handle);
+  }
+  return outcome;
+}
+
+/** Lets retries wait for in-flight batches, and rolls the state back if an append fails. */
+function trackAppends(
+  log: PartitionLog,
+  handles: readonly (BatchHandle | undefined)[],
+  appends: readonly Promise<{ baseOffset: bigint }>[],
+): void {
+  for (const [i, handle] of handles.entries()) {
+    const append = appends[i];
+    if (handle === undefined || append === undefined) continue;
+    const pending = append.then(
+      ({ baseOffset }) => {
+        assert.equal(baseOffset, handle.batch.baseOffset, 'append offset differs from prediction');
+        handle.batch.pending = undefined;
+      },
+      (error: unknown) => {
+        producerStateOf(log).abort(handle);
+        throw error;
+      },
+    );
+    // Rejections are reported through `appends`; this copy only informs waiting retries.
+    pending.catch(() => undefined);
+    handle.batch.pending = pending;
+  }
+}
+
+/** A retry of a recent batch: its original offset, once the original is durable. */
+async function answerDuplicate(
+  log: PartitionLog,
+  data: PartitionData,
+  batch: SequencedBatch,
+  logAppendTimeMs: bigint,
+): Promise<PartitionAnswer> {
+  try {
+    await batch.pending;
+  } catch (error: unknown) {
+    const { errorCode, errorMessage } = toKafkaError(error);
+    return failure(data, errorCode, errorMessage);
+  }
+  return {
+    index: data.index,
+    errorCode: ErrorCode.NONE,
+    baseOffset: batch.baseOffset,
+    logAppendTimeMs,
+    logStartOffset: log.logStartOffset,
+  };
 }
 
 async function settle(

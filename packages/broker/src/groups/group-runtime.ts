@@ -1,0 +1,245 @@
+/**
+ * Runs the GroupCoordinator state machine against real time and durable storage. Every command
+ * goes through `submit`: the coordinator applies it, the records it produced are appended to the
+ * internal compacted topic `__consumer_offsets` (one batch per command), and only once that
+ * append (and every earlier one) is durable are the answers released, in order. So a committed
+ * offset is on disk before the client hears "committed", and replay after a crash sees at least
+ * everything any client was told.
+ *
+ * Startup: `start()` creates the topic if missing and replays its one partition from the log
+ * start to the high watermark; until that finishes every command is refused with
+ * COORDINATOR_LOAD_IN_PROGRESS. A timer ticks the coordinator to expire sessions and end
+ * rebalances. A failed append fails every answer waiting on it (COORDINATOR_NOT_AVAILABLE): the
+ * in-memory state may then be ahead of the log, which only a restart (replay) repairs.
+ */
+import { randomUUID } from 'node:crypto';
+import { buildRecordBatch, decodeRecords, readBatchHeader, ErrorCode } from '@tributary/protocol';
+import type { LogStorage, PartitionLog } from '@tributary/storage';
+import type { Logger } from '../logger.ts';
+import type { GroupResponse } from './group-apply-context.ts';
+import {
+  GroupCoordinator,
+  type Caller,
+  type GroupCommand,
+  type GroupCoordinatorOptions,
+} from './group-coordinator.ts';
+import {
+  decodeGroupRecord,
+  encodeGroupRecordKey,
+  encodeGroupRecordValue,
+  type GroupRecord,
+} from './group-records.ts';
+
+export const consumerOffsetsTopic = '__consumer_offsets';
+
+/** Who sent a group request; the runtime adds the request id. */
+export interface CallerInfo {
+  readonly apiVersion: number;
+  readonly clientId: string;
+  readonly clientHost: string;
+}
+
+export interface GroupSettings {
+  /** group.initial.rebalance.delay.ms; docs/adr/0003-initial-rebalance-delay.md explains 250. */
+  readonly initialRebalanceDelayMs: number;
+  /** group.min.session.timeout.ms and group.max.session.timeout.ms (Kafka's defaults). */
+  readonly minSessionTimeoutMs: number;
+  readonly maxSessionTimeoutMs: number;
+  /** How often sessions and rebalance deadlines are checked. */
+  readonly tickIntervalMs: number;
+}
+
+export const defaultGroupSettings: GroupSettings = {
+  initialRebalanceDelayMs: 250,
+  minSessionTimeoutMs: 6_000,
+  maxSessionTimeoutMs: 1_800_000,
+  tickIntervalMs: 100,
+};
+
+export interface GroupRuntimeOptions extends GroupSettings {
+  readonly storage: LogStorage;
+  readonly log: Logger;
+  now(): number;
+  /** Decompression cap when replaying batches. */
+  readonly decompressedBatchMaxBytes: number;
+}
+
+/** Thrown by submit when the answer cannot be given; `errorCode` is what the client gets. */
+export class GroupUnavailableError extends Error {
+  readonly errorCode: number;
+
+  constructor(errorCode: number, message: string, options?: { cause: unknown }) {
+    super(message, options);
+    this.name = 'GroupUnavailableError';
+    this.errorCode = errorCode;
+  }
+}
+
+const replayReadMaxBytes = 1024 * 1024;
+
+interface Waiter {
+  resolve(response: GroupResponse): void;
+  reject(error: unknown): void;
+}
+
+export class GroupRuntime {
+  readonly #options: GroupRuntimeOptions;
+  readonly #coordinator: GroupCoordinator;
+  readonly #waiters = new Map<number, Waiter>();
+  #nextRequestId = 1;
+  #log: PartitionLog | undefined;
+  #durable: Promise<unknown> = Promise.resolve();
+  #loading: Promise<void> | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  constructor(options: GroupRuntimeOptions) {
+    this.#options = options;
+    const coordinatorOptions: GroupCoordinatorOptions = {
+      initialRebalanceDelayMs: options.initialRebalanceDelayMs,
+      minSessionTimeoutMs: options.minSessionTimeoutMs,
+      maxSessionTimeoutMs: options.maxSessionTimeoutMs,
+      newMemberId: (clientId) => `${clientId}-${randomUUID()}`,
+    };
+    this.#coordinator = new GroupCoordinator(coordinatorOptions);
+  }
+
+  get coordinator(): GroupCoordinator {
+    return this.#coordinator;
+  }
+
+  get loaded(): boolean {
+    return this.#log !== undefined;
+  }
+
+  /** Loads the groups in the background; commands wait for nothing, they are refused meanwhile. */
+  start(): Promise<void> {
+    this.#loading ??= this.#load().catch((error: unknown) => {
+      this.#options.log.error('loading consumer groups failed', { error: String(error) });
+    });
+    return this.#loading;
+  }
+
+  /**
+   * Applies a command and resolves with its answer once the records behind it are durable.
+   * Rejects with GroupUnavailableError while loading or when persisting fails.
+   */
+  submit(info: CallerInfo, make: (caller: Caller) => GroupCommand): Promise<GroupResponse> {
+    if (this.#log === undefined || this.#closed) {
+      const error = new GroupUnavailableError(
+        ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
+        'consumer groups are loading',
+      );
+      return Promise.reject(error);
+    }
+    const requestId = this.#nextRequestId++;
+    const answer = new Promise<GroupResponse>((resolve, reject) => {
+      this.#waiters.set(requestId, { resolve, reject });
+    });
+    this.#run(make({ ...info, requestId }));
+    return answer;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    await this.#loading;
+    await this.#durable;
+  }
+
+  #run(command: GroupCommand): void {
+    const log = this.#log;
+    if (log === undefined) return;
+    const now = this.#options.now();
+    const result = this.#coordinator.apply(command, now);
+    const ready =
+      result.records.length === 0
+        ? this.#durable
+        : Promise.all([this.#durable, appendRecords(log, result.records, now)]);
+    this.#durable = ready.catch(() => undefined);
+    if (result.completions.length === 0) return;
+    const waiters = result.completions.map((completion) => {
+      const waiter = this.#waiters.get(completion.requestId);
+      this.#waiters.delete(completion.requestId);
+      return { waiter, response: completion.response };
+    });
+    ready.then(
+      () => {
+        for (const { waiter, response } of waiters) waiter?.resolve(response);
+      },
+      (error: unknown) => {
+        this.#options.log.error('persisting group records failed', { error: String(error) });
+        const failure = new GroupUnavailableError(
+          ErrorCode.COORDINATOR_NOT_AVAILABLE,
+          'group state could not be persisted',
+          { cause: error },
+        );
+        for (const { waiter } of waiters) waiter?.reject(failure);
+      },
+    );
+  }
+
+  async #load(): Promise<void> {
+    const { storage } = this.#options;
+    const topic =
+      storage.getTopic(consumerOffsetsTopic) ??
+      (await storage.createTopic({
+        name: consumerOffsetsTopic,
+        partitionCount: 1,
+        configs: { 'cleanup.policy': 'compact' },
+      }));
+    const log = storage.partition(topic.topicId, 0);
+    if (log === undefined) throw new Error(`${consumerOffsetsTopic} has no partition 0`);
+    const count = await this.#replayAll(log);
+    if (this.#closed) return;
+    this.#log = log;
+    this.#timer = setInterval(() => this.#run({ kind: 'tick' }), this.#options.tickIntervalMs);
+    this.#timer.unref();
+    this.#options.log.info('consumer groups loaded', {
+      records: count,
+      groups: this.#coordinator.groups.size,
+    });
+  }
+
+  async #replayAll(log: PartitionLog): Promise<number> {
+    let offset = log.logStartOffset;
+    let count = 0;
+    const end = log.highWatermark;
+    const maxDecompressedBytes = this.#options.decompressedBatchMaxBytes;
+    while (offset < end) {
+      const batches = await log.read(offset, replayReadMaxBytes);
+      if (batches.length === 0) break;
+      for (const batch of batches) {
+        const header = readBatchHeader(batch);
+        offset = header.baseOffset + BigInt(header.lastOffsetDelta) + 1n;
+        if (header.isControl) continue;
+        for (const record of decodeRecords(batch, { maxDecompressedBytes })) {
+          if (record.key === null) continue;
+          this.#coordinator.replay(decodeGroupRecord(record.key, record.value));
+          count++;
+        }
+      }
+    }
+    return count;
+  }
+}
+
+function appendRecords(
+  log: PartitionLog,
+  records: readonly GroupRecord[],
+  now: number,
+): Promise<unknown> {
+  const timestamp = BigInt(now);
+  const batch = buildRecordBatch({
+    records: records.map((record) => ({
+      key: encodeGroupRecordKey(record),
+      value: encodeGroupRecordValue(record),
+      timestamp,
+    })),
+  });
+  return log.append(batch, {
+    lastOffsetDelta: records.length - 1,
+    maxTimestamp: timestamp,
+    recordCount: records.length,
+  });
+}

@@ -1,0 +1,76 @@
+// Consumer groups with @platformatic/kafka 2.12 (flexible versions: FindCoordinator v4+ batched
+// keys, JoinGroup v6-9, OffsetCommit/OffsetFetch v8-9 with batched groups).
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { startBroker } from '@tributary/broker';
+import {
+  Consumer,
+  MessagesStreamFallbackModes,
+  MessagesStreamModes,
+  stringDeserializers,
+} from '@platformatic/kafka';
+import { produceValues } from './group-helpers.ts';
+
+async function waitFor(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+function member(bootstrap: string, name: string) {
+  return new Consumer({
+    clientId: name,
+    groupId: 'g-plt',
+    bootstrapBrokers: [bootstrap],
+    deserializers: stringDeserializers,
+    sessionTimeout: 10_000,
+    heartbeatInterval: 500,
+  });
+}
+
+async function consumeInto(consumer: ReturnType<typeof member>, sink: Set<string>) {
+  const stream = await consumer.consume({
+    topics: ['plt'],
+    mode: MessagesStreamModes.COMMITTED,
+    fallbackMode: MessagesStreamFallbackModes.EARLIEST,
+    autocommit: 100,
+  });
+  stream.on('data', (message) => sink.add(message.value));
+  return stream;
+}
+
+test('@platformatic/kafka consumers share a group and resume after commits', async () => {
+  const broker = await startBroker({
+    port: 0,
+    inMemory: true,
+    quiet: true,
+    groups: { initialRebalanceDelayMs: 100 },
+  });
+  try {
+    const values = Array.from({ length: 40 }, (_, i) => `m${i}`);
+    await produceValues(broker.bootstrap, 'plt', 4, values);
+    const seen = new Set<string>();
+    const members = [member(broker.bootstrap, 'plt-a'), member(broker.bootstrap, 'plt-b')];
+    const streams = await Promise.all(members.map((consumer) => consumeInto(consumer, seen)));
+    await waitFor(() => seen.size === values.length, 30_000, 'every record');
+    await new Promise((resolve) => setTimeout(resolve, 500)); // let autocommit run
+    await Promise.all(streams.map((stream) => stream.close()));
+    await Promise.all(members.map((consumer) => consumer.close()));
+    assert.deepEqual([...seen].toSorted(), values.toSorted());
+
+    const more = ['n0', 'n1', 'n2', 'n3'];
+    await produceValues(broker.bootstrap, 'plt', 4, more, false);
+    const later = new Set<string>();
+    const resumed = member(broker.bootstrap, 'plt-c');
+    const stream = await consumeInto(resumed, later);
+    await waitFor(() => later.size >= more.length, 30_000, 'the new records');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await stream.close();
+    await resumed.close();
+    assert.deepEqual([...later].toSorted(), more.toSorted());
+  } finally {
+    await broker.close();
+  }
+});
