@@ -9,12 +9,18 @@
  * close to the broker's own cost per durable append.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { startBrokerChild, type BrokerChild } from './broker-child.ts';
+import { startBrokerChild, trackChild, type BrokerChild } from './broker-child.ts';
+import { cpuUseWindow, type CpuUse } from './bench-context.ts';
 import { probeDiskSync, type DiskSyncResult } from './disk-sync-probe.ts';
 import { processCpuTimes, type CpuTimes } from './process-cpu.ts';
+import {
+  summarizeCpuProfile,
+  type CpuProfile,
+  type ProfileHotspot,
+} from './cpu-profile-summary.ts';
 
 const driverPath = resolve(import.meta.dirname, 'python/produce_bench.py');
 const pythonPath = '/usr/bin/python3';
@@ -26,6 +32,8 @@ export interface ProduceBenchOptions {
   recordBytes?: number;
   /** Fixed rate of the latency phase, records per second. */
   latencyRatePerSecond?: number;
+  /** Run the broker under `--cpu-prof` and summarize its top self-time functions. */
+  cpuProfile?: boolean;
   log?: (line: string) => void;
 }
 
@@ -47,6 +55,8 @@ export interface ProducePhaseResult {
   brokerCpuUserSeconds: number;
   brokerCpuSystemSeconds: number;
   recordsPerBrokerCpuSecond: number;
+  /** Broker and machine CPU over the phase, for naming the bottleneck. */
+  cpuUse: CpuUse;
 }
 
 export interface ProduceBenchResult {
@@ -60,6 +70,8 @@ export interface ProduceBenchResult {
   phases: ProducePhaseResult[];
   /** Throughput-phase produce MB/s divided by the 1 MiB fdatasync MB/s. */
   produceToFdatasyncRatio: number;
+  /** Top self-time functions of the broker over both phases (empty unless `cpuProfile`). */
+  hotspots: ProfileHotspot[];
 }
 
 export async function runProduceBench(options: ProduceBenchOptions): Promise<ProduceBenchResult> {
@@ -74,9 +86,13 @@ export async function runProduceBench(options: ProduceBenchOptions): Promise<Pro
     latencyDurationMs: options.quick ? 1_500 : 3_000,
   });
   const dataDir = mkdtempSync(join(parent, 'tributary-bench-'));
+  const profileDir = mkdtempSync(join(tmpdir(), 'tributary-bench-profile-'));
   let broker: BrokerChild | undefined;
   try {
-    broker = await startBrokerChild(dataDir);
+    broker = await startBrokerChild(
+      dataDir,
+      options.cpuProfile === true ? { cpuProfileDir: profileDir } : {},
+    );
     log(`broker pid ${broker.pid} on ${broker.bootstrap}, data ${dataDir}`);
     const throughput = await runPhase(broker, {
       name: 'throughput',
@@ -95,6 +111,7 @@ export async function runProduceBench(options: ProduceBenchOptions): Promise<Pro
       recordBytes,
       log,
     });
+    await broker.stop();
     return {
       benchmark: 'produce',
       startedAt,
@@ -105,11 +122,20 @@ export async function runProduceBench(options: ProduceBenchOptions): Promise<Pro
       disk,
       phases: [throughput, latency],
       produceToFdatasyncRatio: throughput.megabytesPerSecond / disk.bandwidthMBps,
+      hotspots: readHotspots(profileDir),
     };
   } finally {
     await broker?.stop();
     rmSync(dataDir, { recursive: true, force: true });
+    rmSync(profileDir, { recursive: true, force: true });
   }
+}
+
+/** Hotspots of the (single) .cpuprofile V8 wrote into `dir` at exit; none if it wrote none. */
+function readHotspots(dir: string): ProfileHotspot[] {
+  const file = readdirSync(dir).find((name) => name.endsWith('.cpuprofile'));
+  if (file === undefined) return [];
+  return summarizeCpuProfile(JSON.parse(readFileSync(join(dir, file), 'utf8')) as CpuProfile);
 }
 
 interface PhaseOptions {
@@ -150,9 +176,17 @@ async function runPhase(broker: BrokerChild, phase: PhaseOptions): Promise<Produ
   const zero: CpuTimes = { userSeconds: 0, systemSeconds: 0 };
   let cpuStart = zero;
   let cpuEnd = zero;
+  let closeUse = cpuUseWindow(broker.pid);
+  let cpuUse = closeUse();
   const summary = await runDriver(args, (1 + phase.seconds + 90) * 1000, (type) => {
-    if (type === 'started') cpuStart = processCpuTimes(broker.pid);
-    if (type === 'finished') cpuEnd = processCpuTimes(broker.pid);
+    if (type === 'started') {
+      cpuStart = processCpuTimes(broker.pid);
+      closeUse = cpuUseWindow(broker.pid);
+    }
+    if (type === 'finished') {
+      cpuEnd = processCpuTimes(broker.pid);
+      cpuUse = closeUse();
+    }
   });
   const userSeconds = cpuEnd.userSeconds - cpuStart.userSeconds;
   const systemSeconds = cpuEnd.systemSeconds - cpuStart.systemSeconds;
@@ -174,6 +208,7 @@ async function runPhase(broker: BrokerChild, phase: PhaseOptions): Promise<Produ
     brokerCpuUserSeconds: userSeconds,
     brokerCpuSystemSeconds: systemSeconds,
     recordsPerBrokerCpuSecond: cpu > 0 ? summary.acked / cpu : 0,
+    cpuUse,
   };
 }
 
@@ -185,6 +220,7 @@ function runDriver(
 ): Promise<Summary> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(pythonPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    trackChild(child);
     let pending = '';
     let stderr = '';
     let summary: Summary | undefined;

@@ -4,11 +4,13 @@
  *   tributary start [--data-dir DIR] [--listen HOST:PORT] [--advertised-listener HOST:PORT]
  * Each flag may come from TRIBUTARY_DATA_DIR, TRIBUTARY_LISTEN, TRIBUTARY_ADVERTISED_LISTENER.
  * Prints one ready line on stdout once it accepts connections; SIGTERM/SIGINT close it cleanly.
+ * `groups` is the consumer-group admin view (groups-command.ts): list, describe, reset-offsets.
  */
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { startBroker } from '@tributary/broker';
 import { parseEndpoint } from './endpoint.ts';
+import { groupsUsage, runGroupsCommand } from './groups-command.ts';
 
 const usage = `usage: tributary start [--data-dir DIR] [--listen HOST:PORT] [--advertised-listener HOST:PORT]`;
 
@@ -59,10 +61,18 @@ async function main(argv: string[]): Promise<void> {
   switch (command) {
     case 'start':
       return start(rest);
+    case 'groups':
+      process.exitCode = await runGroupsCommand(rest, {
+        out: (text) => process.stdout.write(text),
+        err: (text) => process.stderr.write(text),
+        env: process.env,
+        nowMs: () => Date.now(),
+      });
+      return;
     case undefined:
     case '--help':
     case 'help':
-      process.stdout.write(`${usage}\n`);
+      process.stdout.write(`${usage}\n${groupsUsage}\n`);
       return;
     default:
       process.stderr.write(`tributary: unknown command '${command}'\n${usage}\n`);

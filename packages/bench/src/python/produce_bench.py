@@ -37,6 +37,7 @@ def main():
     parser.add_argument("--linger-ms", type=int, default=2)
     parser.add_argument("--rate", type=float, default=0.0)
     parser.add_argument("--queue-max-kbytes", type=int, default=8192)
+    parser.add_argument("--max-records", type=int, default=1 << 62)
     args = parser.parse_args()
 
     send_times = {}
@@ -78,7 +79,7 @@ def main():
     emit({"type": "started"})
     while True:
         now = time.perf_counter()
-        if now >= end:
+        if now >= end or seq >= args.max_records:
             break
         if interval > 0 and now < next_send:
             producer.poll(min(next_send - now, 0.01))

@@ -1,0 +1,111 @@
+/**
+ * What every workload gets: the mode, where to put data, a logger, and helpers to run a broker
+ * child on a temporary data directory and to measure a process's CPU time over a window.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { startBrokerChild, type BrokerChild, type BrokerChildOptions } from './broker-child.ts';
+import { processCpuSeconds } from './process-cpu.ts';
+
+export interface BenchContext {
+  quick: boolean;
+  /** Parent of every temporary data directory (the disk being measured). */
+  dataParentDir: string;
+  log: (line: string) => void;
+}
+
+export async function withBroker<T>(
+  context: BenchContext,
+  options: BrokerChildOptions,
+  body: (broker: BrokerChild, dataDir: string) => Promise<T>,
+): Promise<T> {
+  const dataDir = mkdtempSync(join(context.dataParentDir, 'tributary-bench-'));
+  let broker: BrokerChild | undefined;
+  try {
+    broker = await startBrokerChild(dataDir, options);
+    context.log(`broker pid ${broker.pid} on ${broker.bootstrap} (ready in ${broker.readyMs} ms)`);
+    return await body(broker, dataDir);
+  } finally {
+    await broker?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** Starts a CPU window on `pid`; the returned function gives the CPU seconds since. */
+export function cpuWindow(pid: number): () => number {
+  const start = processCpuSeconds(pid);
+  return () => processCpuSeconds(pid) - start;
+}
+
+/** Resident set size in MB (10^6 bytes) from /proc/<pid>/status. */
+export function residentMegabytes(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const match = /VmRSS:\s+(\d+) kB/.exec(status);
+  return match === null ? 0 : (Number(match[1]) * 1024) / 1e6;
+}
+
+export function perCpu(count: number, cpuSeconds: number): number {
+  return cpuSeconds > 0 ? count / cpuSeconds : 0;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((done) => setTimeout(done, ms));
+}
+
+export function uniqueTopic(prefix: string): string {
+  return `${prefix}-${Date.now().toString(36)}`;
+}
+
+/** Busy and total CPU seconds of the whole machine (all cores) from /proc/stat. */
+function machineCpuSeconds(): { busy: number; total: number } {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
+  const ticks = line.trim().split(/\s+/).slice(1).map(Number);
+  const total = ticks.reduce((sum, value) => sum + value, 0);
+  // Fields 4 and 5 (idle, iowait) are the not-busy time.
+  const idle = (ticks[3] ?? 0) + (ticks[4] ?? 0);
+  return { busy: (total - idle) / 100, total: total / 100 };
+}
+
+export interface CpuUse {
+  wallSeconds: number;
+  brokerCpuSeconds: number;
+  /** Busy CPU seconds of the whole machine over the window (broker, clients, other work). */
+  machineBusySeconds: number;
+  cores: number;
+}
+
+/** Starts a window over the broker's and the machine's CPU; the function closes it. */
+export function cpuUseWindow(pid: number): () => CpuUse {
+  const broker = cpuWindow(pid);
+  const machine = machineCpuSeconds();
+  const started = performance.now();
+  return () => {
+    const now = machineCpuSeconds();
+    const wallSeconds = (performance.now() - started) / 1000;
+    return {
+      wallSeconds,
+      brokerCpuSeconds: broker(),
+      machineBusySeconds: now.busy - machine.busy,
+      cores: Math.max(1, Math.round((now.total - machine.total) / Math.max(wallSeconds, 1e-9))),
+    };
+  };
+}
+
+/**
+ * Names what limited a run from where the CPU went: the broker's event loop (one core), the
+ * whole machine (load generators share the cores), or neither (waiting: fsync, batching).
+ */
+export function bottleneckNote(use: CpuUse): string {
+  const brokerCores = use.brokerCpuSeconds / Math.max(use.wallSeconds, 1e-9);
+  const machineShare = use.machineBusySeconds / Math.max(use.wallSeconds * use.cores, 1e-9);
+  const measured =
+    `broker used ${brokerCores.toFixed(2)} cores, the machine was ${(100 * machineShare).toFixed(0)}% ` +
+    `busy over ${use.cores} cores`;
+  if (machineShare >= 0.85) {
+    return `Bottleneck: CPU of the whole machine (${measured}): the load generators and the broker compete for the cores.`;
+  }
+  if (brokerCores >= 0.75) {
+    return `Bottleneck: the broker's CPU (${measured}): its main thread is close to one full core.`;
+  }
+  return `Bottleneck: not CPU (${measured}): time goes to waiting (fsync, batching, fetch waits).`;
+}

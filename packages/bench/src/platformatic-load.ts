@@ -1,0 +1,143 @@
+/**
+ * Node-side Kafka load with @platformatic/kafka (the Node view of the broker): many small
+ * producers on their own connections, each at a fixed rate with ack latency measured from the
+ * intended send time; and a single-record pipelined producer, the same request shape as the
+ * peers' pipelined XADD / JetStream publish, for a like-with-like comparison.
+ */
+import { ProduceAcks, Producer } from '@platformatic/kafka';
+import { summarizeMs, type LatencySummary } from './latency-summary.ts';
+
+export const platformaticClient = '@platformatic/kafka 2.12';
+
+export interface SmallProducersOptions {
+  bootstrap: string;
+  topic: string;
+  producers: number;
+  ratePerProducer: number;
+  seconds: number;
+  valueBytes: number;
+}
+
+export interface SmallProducersResult {
+  acked: number;
+  errors: number;
+  firstError: string | null;
+  seconds: number;
+  ackLatency: LatencySummary;
+}
+
+function newProducer(
+  bootstrap: string,
+  index: number,
+  maxInflights = 5,
+): Producer<Buffer, Buffer, Buffer, Buffer> {
+  return new Producer({
+    // The client's own cap on requests in flight per connection (default 5).
+    maxInflights,
+    clientId: `bench-small-${index}`,
+    bootstrapBrokers: [bootstrap],
+    acks: ProduceAcks.ALL,
+    idempotent: false,
+    autocreateTopics: true,
+  });
+}
+
+/** Each producer owns its own connection; sends are scheduled on a fixed grid, staggered. */
+export async function runSmallProducers(
+  options: SmallProducersOptions,
+): Promise<SmallProducersResult> {
+  const producers = Array.from({ length: options.producers }, (_, index) =>
+    newProducer(options.bootstrap, index),
+  );
+  const value = Buffer.alloc(options.valueBytes, 0x76);
+  const latencies: number[] = [];
+  const state = { acked: 0, errors: 0, firstError: null as string | null };
+  try {
+    // Warm up: connect and fetch metadata before the clock starts.
+    await Promise.all(
+      producers.map((producer) => producer.send({ messages: [{ topic: options.topic, value }] })),
+    );
+    const intervalMs = 1000 / options.ratePerProducer;
+    const start = performance.now() + 100;
+    const end = start + options.seconds * 1000;
+    await Promise.all(
+      producers.map(async (producer, index) => {
+        const inFlight: Array<Promise<void>> = [];
+        let intended = start + (index / options.producers) * intervalMs;
+        while (intended < end) {
+          const wait = intended - performance.now();
+          if (wait > 0) await new Promise((done) => setTimeout(done, wait));
+          const sentFor = intended;
+          inFlight.push(
+            producer.send({ messages: [{ topic: options.topic, value }] }).then(
+              () => {
+                state.acked += 1;
+                latencies.push(performance.now() - sentFor);
+              },
+              (error: unknown) => {
+                state.errors += 1;
+                state.firstError ??= String(error);
+              },
+            ),
+          );
+          intended += intervalMs;
+        }
+        await Promise.all(inFlight);
+      }),
+    );
+    return {
+      ...state,
+      seconds: (performance.now() - start) / 1000,
+      ackLatency: summarizeMs(latencies),
+    };
+  } finally {
+    await Promise.allSettled(producers.map((producer) => producer.close(true)));
+  }
+}
+
+export interface PipelinedKafkaResult {
+  acked: number;
+  errors: number;
+  seconds: number;
+  ackLatency: LatencySummary;
+}
+
+/** One producer, `window` single-record sends in flight (maxInflights raised to match). */
+export async function runPipelinedKafka(
+  bootstrap: string,
+  topic: string,
+  seconds: number,
+  window: number,
+): Promise<PipelinedKafkaResult> {
+  const producer = newProducer(bootstrap, 0, window);
+  const value = Buffer.alloc(1024, 0x76);
+  const latencies: number[] = [];
+  let acked = 0;
+  let errors = 0;
+  try {
+    await producer.send({ messages: [{ topic, value }] });
+    const start = performance.now();
+    const end = start + seconds * 1000;
+    const lane = async (): Promise<void> => {
+      while (performance.now() < end) {
+        const sent = performance.now();
+        try {
+          await producer.send({ messages: [{ topic, value }] });
+          acked += 1;
+          latencies.push(performance.now() - sent);
+        } catch {
+          errors += 1;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: window }, lane));
+    return {
+      acked,
+      errors,
+      seconds: (performance.now() - start) / 1000,
+      ackLatency: summarizeMs(latencies),
+    };
+  } finally {
+    await producer.close(true);
+  }
+}

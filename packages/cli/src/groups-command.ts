@@ -1,0 +1,139 @@
+/**
+ * `tributary groups list | describe GROUP | reset-offsets GROUP ...`: the operator's view of
+ * consumer groups, printed as aligned tables like kafka-consumer-groups. Connects to
+ * --bootstrap HOST:PORT (or TRIBUTARY_BOOTSTRAP, default localhost:9092). Returns the exit
+ * code: 0 done, 1 an error from the broker or the connection, 2 bad usage.
+ */
+import { parseArgs } from 'node:util';
+import { UsageError, type CommandIo } from './command-io.ts';
+import { parseEndpoint } from './endpoint.ts';
+import { GroupAdminError, listGroups } from './group-admin.ts';
+import { describeGroupCommand } from './group-description.ts';
+import { KafkaConnection, KafkaConnectionError } from './kafka-connection.ts';
+import { resetOffsetsCommand, resetOffsetsOptions } from './offset-reset-command.ts';
+import { formatTable } from './text-table.ts';
+
+export const groupsUsage = `usage:
+  tributary groups list [--bootstrap HOST:PORT]
+  tributary groups describe GROUP [--bootstrap HOST:PORT]
+  tributary groups reset-offsets GROUP --topic TOPIC[:P,P...] [--bootstrap HOST:PORT]
+      (--to-earliest | --to-latest | --to-datetime ISO | --by-duration PnDTnHnMnS
+       | --to-offset N | --shift-by N) [--execute]
+--bootstrap defaults to TRIBUTARY_BOOTSTRAP, then localhost:9092. reset-offsets only previews
+unless --execute is given, and refuses while the group has active members.`;
+
+const commonOptions = {
+  bootstrap: { type: 'string' },
+  'timeout-ms': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export async function runGroupsCommand(args: readonly string[], io: CommandIo): Promise<number> {
+  try {
+    return await dispatch(args, io);
+  } catch (error: unknown) {
+    if (error instanceof UsageError || isParseArgsError(error)) {
+      io.err(`tributary groups: ${(error as Error).message}\n${groupsUsage}\n`);
+      return 2;
+    }
+    if (error instanceof GroupAdminError || error instanceof KafkaConnectionError) {
+      io.err(`tributary groups: ${error.message}\n`);
+      return 1;
+    }
+    io.err(`tributary groups: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
+}
+
+/** `--shift-by -5` as Kafka's tool takes it: parseArgs alone reads -5 as an option. */
+function joinNegativeValues(args: readonly string[]): string[] {
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] ?? '';
+    const next = args[i + 1];
+    if (
+      (arg === '--shift-by' || arg === '--to-offset') &&
+      next !== undefined &&
+      /^-\d+$/.test(next)
+    ) {
+      joined.push(`${arg}=${next}`);
+      i++;
+    } else {
+      joined.push(arg);
+    }
+  }
+  return joined;
+}
+
+function isParseArgsError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_');
+}
+
+async function dispatch(args: readonly string[], io: CommandIo): Promise<number> {
+  const [subcommand, ...rest] = args;
+  if (subcommand === undefined || subcommand === 'help' || subcommand === '--help') {
+    io.out(`${groupsUsage}\n`);
+    return 0;
+  }
+  const { values, positionals } = parseArgs({
+    args: joinNegativeValues(rest),
+    options: { ...commonOptions, ...resetOffsetsOptions },
+    allowPositionals: true,
+  });
+  const resetFlag = Object.keys(resetOffsetsOptions).find((flag) => flag in values);
+  if (subcommand !== 'reset-offsets' && resetFlag !== undefined) {
+    throw new UsageError(`--${resetFlag} belongs to reset-offsets`);
+  }
+  if (values.help === true) {
+    io.out(`${groupsUsage}\n`);
+    return 0;
+  }
+  const wantedPositionals = subcommand === 'list' ? 0 : 1;
+  if (!['list', 'describe', 'reset-offsets'].includes(subcommand)) {
+    throw new UsageError(`unknown subcommand '${subcommand}'`);
+  }
+  if (positionals.length !== wantedPositionals) {
+    throw new UsageError(
+      wantedPositionals === 0 ? `'list' takes no arguments` : `'${subcommand}' needs one GROUP`,
+    );
+  }
+  const timeoutText = values['timeout-ms'];
+  const requestTimeoutMs = timeoutText === undefined ? undefined : Number(timeoutText);
+  if (
+    requestTimeoutMs !== undefined &&
+    !(Number.isInteger(requestTimeoutMs) && requestTimeoutMs > 0)
+  ) {
+    throw new UsageError(`--timeout-ms needs a positive integer, not '${timeoutText}'`);
+  }
+  const bootstrapText = values.bootstrap ?? io.env['TRIBUTARY_BOOTSTRAP'] ?? 'localhost:9092';
+  let endpoint;
+  try {
+    endpoint = parseEndpoint(bootstrapText);
+  } catch (error: unknown) {
+    throw new UsageError(`--bootstrap: ${error instanceof Error ? error.message : ''}`);
+  }
+  const connection = await KafkaConnection.connect(
+    endpoint,
+    requestTimeoutMs === undefined ? {} : { requestTimeoutMs, connectTimeoutMs: requestTimeoutMs },
+  );
+  try {
+    const groupId = positionals[0] ?? '';
+    if (subcommand === 'list') return await listCommand(connection, io);
+    if (subcommand === 'describe') return await describeGroupCommand(connection, groupId, io);
+    return await resetOffsetsCommand(connection, groupId, values, io);
+  } finally {
+    connection.close();
+  }
+}
+
+async function listCommand(connection: KafkaConnection, io: CommandIo): Promise<number> {
+  const groups = await listGroups(connection);
+  const rows = groups.map((group) => [
+    group.groupId,
+    group.state || '-',
+    group.protocolType || '-',
+  ]);
+  io.out(formatTable(['GROUP', 'STATE', 'PROTOCOL-TYPE'], rows));
+  return 0;
+}

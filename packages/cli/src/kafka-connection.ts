@@ -1,0 +1,164 @@
+/**
+ * One TCP connection to a Kafka-compatible broker for the admin commands: frames a request with
+ * the protocol package's codecs at a version the caller chooses, and matches each response to
+ * its request by correlation id. Every wait is bounded: connecting by `connectTimeoutMs`, each
+ * request by `requestTimeoutMs`, and a response frame by `responseMaxBytes`, so a broker that
+ * stalls or sends garbage makes the command fail with a message rather than hang.
+ * A failure of the connection fails every request still waiting on it.
+ */
+import { connect, type Socket } from 'node:net';
+import {
+  Reader,
+  Writer,
+  readResponseHeader,
+  requestHeaderVersion,
+  responseHeaderVersion,
+  writeRequestHeader,
+  type ApiDescriptor,
+} from '@tributary/protocol';
+import type { Endpoint } from './endpoint.ts';
+
+export interface KafkaConnectionOptions {
+  readonly connectTimeoutMs?: number;
+  readonly requestTimeoutMs?: number;
+  readonly responseMaxBytes?: number;
+  readonly clientId?: string;
+}
+
+/** An operating failure talking to the broker (not a Kafka error code in a response). */
+export class KafkaConnectionError extends Error {
+  override readonly name = 'KafkaConnectionError';
+}
+
+interface Pending {
+  readonly resolve: (frame: Buffer) => void;
+  readonly reject: (error: Error) => void;
+  readonly timer: NodeJS.Timeout;
+}
+
+const defaultConnectTimeoutMs = 5000;
+const defaultRequestTimeoutMs = 15000;
+const defaultResponseMaxBytes = 64 * 1024 * 1024;
+
+export class KafkaConnection {
+  readonly #socket: Socket;
+  readonly #label: string;
+  readonly #requestTimeoutMs: number;
+  readonly #responseMaxBytes: number;
+  readonly #clientId: string;
+  readonly #pending = new Map<number, Pending>();
+  #buffered: Buffer = Buffer.alloc(0);
+  #nextCorrelationId = 1;
+  #failure: Error | undefined;
+
+  private constructor(socket: Socket, label: string, options: KafkaConnectionOptions) {
+    this.#socket = socket;
+    this.#label = label;
+    this.#requestTimeoutMs = options.requestTimeoutMs ?? defaultRequestTimeoutMs;
+    this.#responseMaxBytes = options.responseMaxBytes ?? defaultResponseMaxBytes;
+    this.#clientId = options.clientId ?? 'tributary-cli';
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    socket.on('error', (error) =>
+      this.#fail(new KafkaConnectionError(`${label}: ${error.message}`)),
+    );
+    socket.on('close', () => this.#fail(new KafkaConnectionError(`${label}: connection closed`)));
+  }
+
+  /** Connects, or rejects with a KafkaConnectionError within `connectTimeoutMs`. */
+  static connect(
+    endpoint: Endpoint,
+    options: KafkaConnectionOptions = {},
+  ): Promise<KafkaConnection> {
+    const label = `broker ${endpoint.host}:${endpoint.port}`;
+    const timeoutMs = options.connectTimeoutMs ?? defaultConnectTimeoutMs;
+    return new Promise((resolve, reject) => {
+      const socket = connect({ host: endpoint.host, port: endpoint.port });
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(new KafkaConnectionError(`${label}: no connection within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const onError = (error: Error): void => {
+        clearTimeout(timer);
+        reject(new KafkaConnectionError(`cannot connect to ${label}: ${error.message}`));
+      };
+      socket.once('error', onError);
+      socket.once('connect', () => {
+        clearTimeout(timer);
+        socket.off('error', onError);
+        resolve(new KafkaConnection(socket, label, options));
+      });
+    });
+  }
+
+  /** Sends one request and resolves with its decoded response body. */
+  async request<Request, RequestInit, Response, ResponseInit>(
+    api: ApiDescriptor<Request, RequestInit, Response, ResponseInit>,
+    version: number,
+    body: RequestInit,
+  ): Promise<Response> {
+    if (this.#failure !== undefined) throw this.#failure;
+    const correlationId = this.#nextCorrelationId++;
+    const writer = new Writer();
+    writer.writeInt32(0);
+    writeRequestHeader(writer, requestHeaderVersion(api.apiKey, version), {
+      requestApiKey: api.apiKey,
+      requestApiVersion: version,
+      correlationId,
+      clientId: this.#clientId,
+    });
+    api.writeRequest(writer, version, body);
+    const frame = writer.toBuffer();
+    frame.writeInt32BE(frame.length - 4, 0);
+    const response = await new Promise<Buffer>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(correlationId);
+        reject(
+          new KafkaConnectionError(
+            `${this.#label}: no ${api.name} response within ${this.#requestTimeoutMs} ms`,
+          ),
+        );
+      }, this.#requestTimeoutMs);
+      this.#pending.set(correlationId, { resolve, reject, timer });
+      this.#socket.write(frame);
+    });
+    const reader = new Reader(response);
+    readResponseHeader(reader, responseHeaderVersion(api.apiKey, version));
+    return api.readResponse(reader, version);
+  }
+
+  close(): void {
+    this.#failure ??= new KafkaConnectionError(`${this.#label}: connection closed`);
+    this.#socket.destroy();
+  }
+
+  #onData(chunk: Buffer): void {
+    this.#buffered = this.#buffered.length === 0 ? chunk : Buffer.concat([this.#buffered, chunk]);
+    while (this.#buffered.length >= 4) {
+      const size = this.#buffered.readInt32BE(0);
+      if (size < 4 || size > this.#responseMaxBytes) {
+        this.#fail(new KafkaConnectionError(`${this.#label}: invalid response size ${size}`));
+        this.#socket.destroy();
+        return;
+      }
+      if (this.#buffered.length < 4 + size) return;
+      const frame = this.#buffered.subarray(4, 4 + size);
+      this.#buffered = this.#buffered.subarray(4 + size);
+      const correlationId = frame.readInt32BE(0);
+      const pending = this.#pending.get(correlationId);
+      // A response whose request already timed out is dropped.
+      if (pending === undefined) continue;
+      this.#pending.delete(correlationId);
+      clearTimeout(pending.timer);
+      pending.resolve(frame);
+    }
+  }
+
+  #fail(error: Error): void {
+    this.#failure ??= error;
+    for (const pending of this.#pending.values()) {
+      clearTimeout(pending.timer);
+      pending.reject(error);
+    }
+    this.#pending.clear();
+  }
+}
