@@ -91,12 +91,16 @@ export class DirectorySegmentFiles implements SegmentFiles {
     const handle = await open(this.pathOf(segmentId), flags);
     return {
       async writev(buffers, position) {
-        let remaining = [...buffers];
+        // Usually one call writes everything; only a partial write builds a new list.
+        let remaining = buffers;
         let at = position;
-        while (remaining.length > 0) {
+        let left = 0;
+        for (const buffer of buffers) left += buffer.length;
+        while (left > 0) {
           const { bytesWritten } = await handle.writev(remaining, at);
           at += bytesWritten;
-          remaining = skipBytes(remaining, bytesWritten);
+          left -= bytesWritten;
+          if (left > 0) remaining = skipBytes(remaining, bytesWritten);
         }
       },
       sync: () => handle.datasync(),

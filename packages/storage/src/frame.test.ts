@@ -1,12 +1,18 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { crc32c } from '@node-rs/crc32';
 import fc from 'fast-check';
 import { FrameType, encodeFrame, encodeFrameBuffer, readFrame } from './frame.ts';
 import { scanSegment } from './segmented-write-ahead-log.ts';
-import { encodeEntry, encodeSegmentHeader } from './segment-format.ts';
+import {
+  encodeEntry,
+  encodeSegmentHeader,
+  entryBatchOffset,
+  writeEntryHead,
+} from './segment-format.ts';
 import { StorageError } from './storage-error.ts';
 import { fakeBatch, metaOf } from './testing/fake-batch.ts';
-import { newTopicId } from './types.ts';
+import { newTopicId, topicIdToBytes } from './types.ts';
 
 describe('frame', () => {
   it('round-trips a body and rejects any single corrupted byte', () => {
@@ -81,6 +87,58 @@ describe('frame', () => {
         },
       ),
       { numRuns: 1000 },
+    );
+  });
+
+  it('writes entry heads in place with the bytes of the documented entry frame', () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ maxLength: 2000 }),
+        fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }),
+        fc.integer({ min: -1, max: 0x7fff }),
+        fc.nat(0x7fff_ffff),
+        fc.nat(200),
+        (bytes, producerId, producerEpoch, syncedPosition, offset) => {
+          const batch = Buffer.from(bytes);
+          const fields = {
+            topicId: newTopicId(),
+            partition: 7,
+            baseOffset: producerId,
+            lastOffsetDelta: 3,
+            maxTimestamp: -producerId - 1n,
+            recordCount: 4,
+            producerId,
+            producerEpoch,
+            baseSequence: syncedPosition,
+          };
+          // The layout of docs/FORMATS.md, written out independently of writeEntryHead.
+          const header = Buffer.alloc(64);
+          topicIdToBytes(fields.topicId).copy(header, 0);
+          header.writeUInt32BE(7, 16);
+          header.writeBigInt64BE(producerId, 20);
+          header.writeInt32BE(3, 28);
+          header.writeBigInt64BE(-producerId - 1n, 32);
+          header.writeInt32BE(4, 40);
+          header.writeUInt32BE(syncedPosition, 44);
+          header.writeBigInt64BE(producerId, 48);
+          header.writeInt16BE(producerEpoch, 56);
+          header.writeInt32BE(syncedPosition, 58);
+          const expected = Buffer.concat(encodeFrame(FrameType.walEntry, [header, batch]));
+          const heads = Buffer.alloc(offset + entryBatchOffset + 5, 0xee);
+          writeEntryHead(heads, offset, fields, batch, syncedPosition);
+          const head = heads.subarray(offset, offset + entryBatchOffset);
+          assert.deepEqual(Buffer.concat([head, batch]), expected);
+          assert.deepEqual(Buffer.concat(encodeEntry(fields, batch, syncedPosition)), expected);
+          if (batch.length >= 21) {
+            // With a right batch CRC field, the derived frame crc gives the very same bytes.
+            batch.writeUInt32BE(crc32c(batch.subarray(21)) >>> 0, 17);
+            const withCrc = Buffer.concat(encodeFrame(FrameType.walEntry, [header, batch]));
+            writeEntryHead(heads, offset, fields, batch, syncedPosition, true);
+            assert.deepEqual(Buffer.concat([head, batch]), withCrc);
+          }
+        },
+      ),
+      { numRuns: 300 },
     );
   });
 });

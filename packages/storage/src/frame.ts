@@ -8,6 +8,7 @@
  * a typed result, never an exception, so recovery can tell a torn tail from corruption.
  */
 import { crc32c } from '@node-rs/crc32';
+import { crc32cCombine } from './crc32c-combine.ts';
 
 /** Version written now. Version 1 bodies (no producer fields) are still read. */
 export const frameVersion = 2;
@@ -36,6 +37,35 @@ export function encodeFrame(type: FrameType, parts: readonly Buffer[]): Buffer[]
   for (const part of parts) crc = crc32c(part, crc);
   prefix.writeUInt32BE(crc >>> 0, 4);
   return [prefix, ...parts];
+}
+
+/**
+ * Completes a frame whose prefix and first body bytes sit at `target[offset..offset + headBytes)`
+ * and whose remaining body is `tail` (written after it as its own buffer, never copied): fills in
+ * length, version, type and the crc32c over version, type, head body and tail. Same bytes as
+ * encodeFrame(type, [head body, tail]). When the caller already knows `tailSuffixCrc`, the
+ * crc32c of `tail` from `tailSuffixStart` on, those bytes are not read again.
+ */
+export function sealFrameHead(
+  target: Buffer,
+  offset: number,
+  headBytes: number,
+  type: FrameType,
+  tail: Buffer,
+  tailSuffixStart = tail.length,
+  tailSuffixCrc = 0,
+): void {
+  target.writeUInt32BE(headBytes - 8 + tail.length, offset);
+  target[offset + 8] = frameVersion;
+  target[offset + 9] = type;
+  let crc = crc32c(target.subarray(offset + 8, offset + headBytes));
+  if (tailSuffixStart >= tail.length) {
+    crc = crc32c(tail, crc);
+  } else {
+    crc = crc32c(tail.subarray(0, tailSuffixStart), crc);
+    crc = crc32cCombine(crc, tailSuffixCrc, tail.length - tailSuffixStart);
+  }
+  target.writeUInt32BE(crc >>> 0, offset + 4);
 }
 
 export function encodeFrameBuffer(type: FrameType, body: Buffer): Buffer {

@@ -4,9 +4,15 @@
  * and a fixed-size footer frame, after which the file is an object. Positions are u32: a segment
  * is capped below 2 GiB (walSegmentMaxBytes).
  */
-import { FrameType, encodeFrame, encodeFrameBuffer, framePrefixBytes, readFrame } from './frame.ts';
+import {
+  FrameType,
+  encodeFrameBuffer,
+  framePrefixBytes,
+  readFrame,
+  sealFrameHead,
+} from './frame.ts';
 import { StorageError } from './storage-error.ts';
-import { type TopicId, topicIdFromBytes, topicIdToBytes } from './types.ts';
+import { type TopicId, topicIdBytes, topicIdFromBytes, topicIdToBytes } from './types.ts';
 
 export const segmentMagic = Buffer.from('TRBW', 'latin1');
 export const objectMagic = Buffer.from('TRBO', 'latin1');
@@ -15,6 +21,11 @@ export const entryHeaderBytes = 64;
 const entryHeaderBytesV1 = 48;
 /** Offset of the batch bytes from the start of an entry frame written now (version 2). */
 export const entryBatchOffset = framePrefixBytes + entryHeaderBytes;
+/** Record batch v2: where its CRC32C field is and where the bytes it covers start. */
+const batchCrcOffset = 17;
+const batchCrcCoveredFrom = 21;
+/** A topic id's base64url form: 16 bytes, unpadded. */
+const topicIdChars = 22;
 const indexRecordBytes = 72;
 const indexRecordBytesV1 = 56;
 
@@ -80,19 +91,49 @@ export interface EntryFields {
 
 /** Entry frame as writev buffers; `syncedPosition` is where durable data ended when written. */
 export function encodeEntry(fields: EntryFields, batch: Buffer, syncedPosition: number): Buffer[] {
-  const header = Buffer.allocUnsafe(entryHeaderBytes);
-  topicIdToBytes(fields.topicId).copy(header, 0);
-  header.writeUInt32BE(fields.partition, 16);
-  header.writeBigInt64BE(fields.baseOffset, 20);
-  header.writeInt32BE(fields.lastOffsetDelta, 28);
-  header.writeBigInt64BE(fields.maxTimestamp, 32);
-  header.writeInt32BE(fields.recordCount, 40);
-  header.writeUInt32BE(syncedPosition, 44);
-  header.writeBigInt64BE(fields.producerId, 48);
-  header.writeInt16BE(fields.producerEpoch, 56);
-  header.writeInt32BE(fields.baseSequence, 58);
-  header.writeUInt16BE(0, 62);
-  return encodeFrame(FrameType.walEntry, [header, batch]);
+  const head = Buffer.allocUnsafe(entryBatchOffset);
+  writeEntryHead(head, 0, fields, batch, syncedPosition);
+  return [head, batch];
+}
+
+/**
+ * Writes an entry frame's prefix and header (entryBatchOffset bytes) into `target` at `offset`,
+ * crc included; the frame is complete once `batch` is written right after it. This lets the WAL
+ * put a whole group's heads in one buffer and write each batch as it came, with no copy.
+ * `crcChecked` (BatchMeta.crcChecked): the batch's own CRC32C field is known to be right, so the
+ * frame crc is derived from it instead of reading the batch again; the bytes are the same.
+ */
+export function writeEntryHead(
+  target: Buffer,
+  offset: number,
+  fields: EntryFields,
+  batch: Buffer,
+  syncedPosition: number,
+  crcChecked = false,
+): void {
+  const at = offset + framePrefixBytes;
+  const type = FrameType.walEntry;
+  // Decoded straight into place: no intermediate buffer per entry.
+  const idBytes = target.write(fields.topicId, at, topicIdBytes, 'base64url');
+  if (idBytes !== topicIdBytes || fields.topicId.length !== topicIdChars) {
+    throw new Error(`bad topic id ${fields.topicId}`);
+  }
+  target.writeUInt32BE(fields.partition, at + 16);
+  target.writeBigInt64BE(fields.baseOffset, at + 20);
+  target.writeInt32BE(fields.lastOffsetDelta, at + 28);
+  target.writeBigInt64BE(fields.maxTimestamp, at + 32);
+  target.writeInt32BE(fields.recordCount, at + 40);
+  target.writeUInt32BE(syncedPosition, at + 44);
+  target.writeBigInt64BE(fields.producerId, at + 48);
+  target.writeInt16BE(fields.producerEpoch, at + 56);
+  target.writeInt32BE(fields.baseSequence, at + 58);
+  target.writeUInt16BE(0, at + 62);
+  if (crcChecked && batch.length >= batchCrcCoveredFrom) {
+    const batchCrc = batch.readUInt32BE(batchCrcOffset);
+    sealFrameHead(target, offset, entryBatchOffset, type, batch, batchCrcCoveredFrom, batchCrc);
+  } else {
+    sealFrameHead(target, offset, entryBatchOffset, type, batch);
+  }
 }
 
 /** Decodes an entry header of frame `version` (1: no producer fields, read as -1). */

@@ -1,7 +1,8 @@
 /**
  * Value types shared by every storage interface. Storage knows no Kafka wire types: a batch is
  * opaque bytes plus a BatchMeta taken from its header by the broker. The only wire fact used is
- * that a batch's first 8 bytes are its base offset (int64 big-endian), outside the batch CRC.
+ * that a batch's first 8 bytes are its base offset (int64 big-endian), outside the batch CRC,
+ * and, only when the caller vouches for it (BatchMeta.crcChecked), where the batch CRC lies.
  */
 import { randomUUID } from 'node:crypto';
 
@@ -20,6 +21,13 @@ export interface BatchMeta {
    * interprets them. Absent for batches without a producer id (stored as -1).
    */
   producer?: ProducerFields;
+  /**
+   * Set only by a caller that has verified the batch's own CRC32C (record batch v2: the u32 at
+   * byte 17 is the crc32c of bytes 21..end) and changes none of those bytes afterwards. Storage
+   * then derives the frame crc from that field instead of reading the batch a second time; the
+   * bytes written are the same. A wrong claim makes the entry unreadable after a restart.
+   */
+  crcChecked?: boolean;
 }
 
 /** Producer id, epoch and first sequence of a batch (-1n, -1, -1 when it has none). */
