@@ -23,6 +23,8 @@ import type { BrokerRuntime } from './broker-runtime.ts';
 import type { Handler, RequestContext } from './handler.ts';
 import { advertisedApiVersions } from './api-version-ranges.ts';
 
+const responseInitialBytes = 512;
+
 export interface RequestSource {
   readonly peer: string;
   readonly signal: AbortSignal;
@@ -63,7 +65,9 @@ export class RequestRouter {
     };
     const encode = await handler.process(context, reader);
     if (encode === undefined) return undefined;
-    const writer = new Writer();
+    // Most responses are a few hundred bytes (fetched batches are appended by reference), and
+    // Node serves small allocations from its shared pool: start small rather than at 8 KiB.
+    const writer = new Writer(responseInitialBytes);
     writer.writeInt32(0); // size, patched below
     writeResponseHeader(writer, responseHeaderVersion(apiKey, apiVersion), { correlationId });
     encode(writer);
