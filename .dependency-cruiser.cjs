@@ -2,6 +2,8 @@
  * Package boundaries from docs/ARCHITECTURE.md: protocol <- broker -> storage; storage and
  * protocol depend on nothing of ours; cli, testing, bench sit on top. No deep imports across
  * packages: only '@tributary/<name>' (each package's `exports`).
+ * It parses with swc (it cannot load TypeScript 7), and its walker does not know `using`
+ * declarations: write cleanup with try/finally or the test context's `after` instead.
  */
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {

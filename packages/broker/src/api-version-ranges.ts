@@ -49,6 +49,13 @@ const ranges: readonly ApiVersionRange[] = [
   { apiKey: ApiKey.ListGroups, minVersion: 0, maxVersion: 5 },
   { apiKey: ApiKey.DeleteGroups, minVersion: 0, maxVersion: 2 },
   { apiKey: ApiKey.OffsetDelete, minVersion: 0, maxVersion: 0 },
+  // Transactions (transactions/). AddPartitionsToTxn max 3: v4+ is the batched broker form, which
+  // platformatic would send if advertised (CLIENTS.md §3.3). EndTxn and TxnOffsetCommit stop
+  // before their KIP-890 part 2 versions (EndTxn v5, TxnOffsetCommit v5).
+  { apiKey: ApiKey.AddPartitionsToTxn, minVersion: 0, maxVersion: 3 },
+  { apiKey: ApiKey.AddOffsetsToTxn, minVersion: 0, maxVersion: 4 },
+  { apiKey: ApiKey.EndTxn, minVersion: 0, maxVersion: 4 },
+  { apiKey: ApiKey.TxnOffsetCommit, minVersion: 0, maxVersion: 4 },
 ];
 
 export const advertisedApiVersions: ReadonlyMap<number, ApiVersionRange> = new Map(

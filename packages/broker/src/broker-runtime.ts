@@ -6,6 +6,7 @@ import type { LogStorage } from '@tributary/storage';
 import type { BrokerConfig } from './broker-config.ts';
 import type { GroupRuntime } from './groups/group-runtime.ts';
 import type { Logger } from './logger.ts';
+import type { TransactionRuntime } from './transactions/transaction-runtime.ts';
 
 export interface Endpoint {
   readonly host: string;
@@ -22,5 +23,7 @@ export interface BrokerRuntime {
   readonly log: Logger;
   /** The classic consumer-group coordinator (FindCoordinator, JoinGroup, offsets ...). */
   readonly groups: GroupRuntime;
+  /** The transaction coordinator (InitProducerId with a transactional id, EndTxn ...). */
+  readonly transactions: TransactionRuntime;
   now(): number;
 }

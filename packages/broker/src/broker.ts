@@ -16,6 +16,11 @@ import { allHandlers } from './handlers/index.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { RequestRouter } from './request-router.ts';
 import { BatchRecordCompactor } from './batch-record-compactor.ts';
+import {
+  TransactionRuntime,
+  defaultTransactionSettings,
+  type TransactionSettings,
+} from './transactions/transaction-runtime.ts';
 
 /** How long close() waits for requests already read to be answered before cutting connections. */
 const drainTimeoutMs = 5_000;
@@ -43,6 +48,8 @@ export interface StartBrokerOptions {
   >;
   /** Consumer-group coordinator settings (rebalance delay, session timeout bounds). */
   groups?: Partial<GroupSettings>;
+  /** Transaction coordinator settings (timeout bounds, timer period). */
+  transactions?: Partial<TransactionSettings>;
   /** Suppress INFO logs (tests). */
   quiet?: boolean;
   logger?: Logger;
@@ -98,6 +105,16 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
     decompressedBatchMaxBytes: config.decompressedBatchMaxBytes,
   });
   void groups.start();
+  const transactions = new TransactionRuntime({
+    ...defaultTransactionSettings,
+    ...options.transactions,
+    storage,
+    groups,
+    log,
+    now: () => Date.now(),
+    decompressedBatchMaxBytes: config.decompressedBatchMaxBytes,
+  });
+  void transactions.start();
   const runtime: BrokerRuntime = {
     storage,
     config,
@@ -106,6 +123,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
     advertised,
     log,
     groups,
+    transactions,
     now: () => Date.now(),
   };
   router = new RequestRouter(runtime, allHandlers);
@@ -115,6 +133,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
       const stopped = servers.map((server) => new Promise((resolve) => server.close(resolve)));
       await Promise.all([...connections].map((connection) => connection.drain(drainTimeoutMs)));
       await Promise.all(stopped);
+      await transactions.close();
       await groups.close();
       await storage.close();
     })();

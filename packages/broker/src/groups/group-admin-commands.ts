@@ -77,7 +77,22 @@ export type AdminCommand =
       readonly kind: 'offsetDelete';
       readonly caller: Caller;
       readonly request: OffsetDeleteRequest;
+    }
+  | {
+      /** A committed transaction's offsets (TxnOffsetCommit), checked when they were sent. */
+      readonly kind: 'txnOffsetApply';
+      readonly caller: Caller;
+      readonly offsets: readonly TransactionOffset[];
     };
+
+export interface TransactionOffset {
+  readonly groupId: string;
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: bigint;
+  readonly leaderEpoch: number;
+  readonly metadata: string | null;
+}
 
 export function applyAdminCommand(context: ApplyContext, command: AdminCommand): void {
   const id = command.caller.requestId;
@@ -98,6 +113,8 @@ export function applyAdminCommand(context: ApplyContext, command: AdminCommand):
       return respond(context, id, deleteGroups(context, command.groupIds));
     case 'offsetDelete':
       return respond(context, id, offsetDelete(context, command.request));
+    case 'txnOffsetApply':
+      return respond(context, id, txnOffsetApply(context, command.offsets));
   }
 }
 
@@ -146,6 +163,30 @@ function leave(
 
 function answer(errorCode: number) {
   return (identity: LeavingMember) => ({ ...identity, errorCode });
+}
+
+/** Stores a committed transaction's offsets, creating the group if it is gone (as Kafka). */
+function txnOffsetApply(
+  context: ApplyContext,
+  offsets: readonly TransactionOffset[],
+): OffsetCommitResponseInit {
+  for (const held of offsets) {
+    let group = context.groups.get(held.groupId);
+    if (group === undefined) {
+      group = newGroup(held.groupId);
+      context.groups.set(held.groupId, group);
+    }
+    const value = {
+      offset: held.offset,
+      leaderEpoch: held.leaderEpoch,
+      metadata: held.metadata,
+      commitTimestampMs: context.now,
+    };
+    const { topic, partition } = held;
+    group.offsets.set(offsetKey(topic, partition), { topic, partition, value });
+    context.records.push({ type: 'offset', groupId: held.groupId, topic, partition, value });
+  }
+  return { topics: [] };
 }
 
 /** The error for every partition of a commit, or NONE when the commit may proceed. */

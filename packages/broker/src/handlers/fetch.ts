@@ -1,7 +1,9 @@
 /**
  * Fetch (key 1), v4-17. Serves whole stored batches (the producer's bytes) from each partition's
- * log, up to the high watermark; read_committed reads to the last stable offset, which equals the
- * high watermark until transactions exist, with an empty aborted-transactions list.
+ * log, up to the high watermark; read_committed reads to the last stable offset (the first offset
+ * of the earliest open transaction on the partition, else the high watermark) and lists the
+ * aborted transactions overlapping what it may return, so the client drops their records. The
+ * control batches (markers) are returned like other batches; clients skip them.
  *
  * Limits follow KIP-74: `maxBytes` bounds the response and `partitionMaxBytes` each partition, but
  * the first batch of a partition is returned whole while the response is still empty, so a batch
@@ -17,6 +19,7 @@ import { StorageError, type PartitionLog, type TopicId } from '@tributary/storag
 import type { BrokerRuntime } from '../broker-runtime.ts';
 import { defineHandler, type RequestContext } from '../handler.ts';
 import { toKafkaError } from '../kafka-errors.ts';
+import { txnIndexOf } from '../transactions/partition-txn-index.ts';
 
 interface PlannedPartition {
   readonly topicIndex: number;
@@ -127,18 +130,26 @@ async function readPlan(
       result.errorCode = ErrorCode.OFFSET_OUT_OF_RANGE;
       continue;
     }
-    if (planned.fetchOffset === log.highWatermark) continue;
-    const budget = Math.min(planned.partitionMaxBytes, limitBytes - bytes);
-    if (budget <= 0 && bytes > 0) continue;
     try {
-      const batches = await log.read(planned.fetchOffset, Math.max(budget, 1));
+      const index = await txnIndexOf(log);
+      const lastStableOffset = index.lastStableOffset(log.highWatermark);
+      result.lastStableOffset = lastStableOffset;
+      const end = readCommitted ? lastStableOffset : log.highWatermark;
+      if (planned.fetchOffset >= end) continue;
+      const budget = Math.min(planned.partitionMaxBytes, limitBytes - bytes);
+      if (budget <= 0 && bytes > 0) continue;
+      const batches = await log.read(planned.fetchOffset, Math.max(budget, 1), end);
       result.records = takeWithin(batches, budget, bytes === 0);
       for (const batch of result.records) bytes += batch.length;
+      if (readCommitted) {
+        result.abortedTransactions = index
+          .abortedBetween(planned.fetchOffset, end)
+          .map(({ producerId, firstOffset }) => ({ producerId, firstOffset }));
+      }
     } catch (error: unknown) {
       result.errorCode = readErrorCode(error);
     }
     result.highWatermark = log.highWatermark;
-    result.lastStableOffset = log.highWatermark;
     result.logStartOffset = log.logStartOffset;
   }
   return { partitions, bytes, watermarks };

@@ -1,5 +1,7 @@
 /** Every API handler this broker serves; the router advertises exactly these. */
 import type { Handler } from '../handler.ts';
+import { addOffsetsToTxnHandler } from './add-offsets-to-txn.ts';
+import { addPartitionsToTxnHandler } from './add-partitions-to-txn.ts';
 import { alterConfigsHandler } from './alter-configs.ts';
 import { apiVersionsHandler } from './api-versions.ts';
 import { createPartitionsHandler } from './create-partitions.ts';
@@ -8,6 +10,7 @@ import { deleteRecordsHandler } from './delete-records.ts';
 import { deleteTopicsHandler } from './delete-topics.ts';
 import { describeClusterHandler } from './describe-cluster.ts';
 import { describeConfigsHandler } from './describe-configs.ts';
+import { endTxnHandler } from './end-txn.ts';
 import { fetchHandler } from './fetch.ts';
 import { incrementalAlterConfigsHandler } from './incremental-alter-configs.ts';
 import { initProducerIdHandler } from './init-producer-id.ts';
@@ -25,6 +28,7 @@ import { offsetCommitHandler } from './offset-commit.ts';
 import { offsetDeleteHandler } from './offset-delete.ts';
 import { offsetFetchHandler } from './offset-fetch.ts';
 import { syncGroupHandler } from './sync-group.ts';
+import { txnOffsetCommitHandler } from './txn-offset-commit.ts';
 
 export const allHandlers: readonly Handler[] = [
   produceHandler,
@@ -52,4 +56,8 @@ export const allHandlers: readonly Handler[] = [
   listGroupsHandler,
   deleteGroupsHandler,
   offsetDeleteHandler,
+  addPartitionsToTxnHandler,
+  addOffsetsToTxnHandler,
+  endTxnHandler,
+  txnOffsetCommitHandler,
 ];

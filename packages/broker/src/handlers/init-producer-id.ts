@@ -7,14 +7,20 @@
  * after an error) also gets a new id: for non-transactional producers Kafka does not bump the
  * epoch of the old id, it hands out a fresh one, and the client restarts its sequences at 0.
  *
- * Not yet: transactional ids (issue 4). They are answered TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
- * which every client treats as fatal at once (init_transactions fails with a clear error),
- * whereas COORDINATOR_NOT_AVAILABLE would be retried until the client's timeout. An empty
- * transactional id is INVALID_REQUEST, as in Kafka.
+ * Transactional ids go to the transaction coordinator (transactions/): a new id gets a fresh
+ * producer id with epoch 0, a known one the next epoch, which fences the previous session; a
+ * transaction the previous session left open is aborted first and this request answered
+ * CONCURRENT_TRANSACTIONS, so the client retries once the abort is complete. PRODUCER_FENCED is
+ * INVALID_PRODUCER_EPOCH before v4 (KIP-588). An empty transactional id is INVALID_REQUEST, as in
+ * Kafka.
  */
 import { ErrorCode, initProducerIdApi } from '@tributary/protocol';
 import { defineHandler } from '../handler.ts';
 import { toKafkaError } from '../kafka-errors.ts';
+import {
+  submitTransactionCommand,
+  versionedError,
+} from '../transactions/submit-transaction-command.ts';
 
 const noTransaction = { ongoingTxnProducerId: -1n, ongoingTxnProducerEpoch: -1 };
 
@@ -24,11 +30,30 @@ function refused(errorCode: number) {
 
 export const initProducerIdHandler = defineHandler(initProducerIdApi, async (context, request) => {
   if (request.transactionalId === '') return refused(ErrorCode.INVALID_REQUEST);
-  if (request.transactionalId !== null) {
-    return refused(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
-  }
   try {
     const producerId = await context.runtime.storage.allocateProducerId();
+    if (request.transactionalId !== null) {
+      const answer = await submitTransactionCommand(context, {
+        kind: 'initProducerId',
+        transactionalId: request.transactionalId,
+        timeoutMs: request.transactionTimeoutMs,
+        freshProducerId: producerId,
+        producerId: request.producerId,
+        producerEpoch: request.producerEpoch,
+      });
+      if (typeof answer === 'number') return refused(answer);
+      if (answer.errorCode !== ErrorCode.NONE) {
+        return refused(versionedError(answer.errorCode, context.apiVersion, 4));
+      }
+      const { producerId: id, producerEpoch } = answer;
+      return {
+        throttleTimeMs: 0,
+        errorCode: ErrorCode.NONE,
+        producerId: id,
+        producerEpoch,
+        ...noTransaction,
+      };
+    }
     return {
       throttleTimeMs: 0,
       errorCode: ErrorCode.NONE,

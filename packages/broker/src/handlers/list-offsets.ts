@@ -1,6 +1,6 @@
 /**
  * ListOffsets (key 2), v1-10. Special timestamps: -1 latest (the high watermark, or the last stable
- * offset for read_committed, equal until transactions exist), -2 earliest (log start offset),
+ * offset for read_committed: the first offset of the earliest open transaction), -2 earliest (log start offset),
  * -3 max timestamp (v7+), -4 earliest local (v8+: everything is "local" here, so the log start
  * offset), -5 earliest pending upload (v9+: answered as -1, nothing is pending from a client's view).
  * A real timestamp finds the first record whose timestamp is at or after it: storage picks the
@@ -16,6 +16,7 @@ import type { PartitionLog } from '@tributary/storage';
 import type { BrokerRuntime } from '../broker-runtime.ts';
 import { defineHandler } from '../handler.ts';
 import { toKafkaError } from '../kafka-errors.ts';
+import { txnIndexOf } from '../transactions/partition-txn-index.ts';
 
 const LATEST = -1n;
 const EARLIEST = -2n;
@@ -45,7 +46,7 @@ export const listOffsetsHandler = defineHandler(listOffsetsApi, async (context, 
               : runtime.storage.partition(topic.topicId, query.partitionIndex);
           return log === undefined
             ? answer(query, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
-            : locate(runtime, log, query);
+            : locate(runtime, log, query, request.isolationLevel === 1);
         }),
       );
       return { name: wanted.name, partitions };
@@ -58,11 +59,16 @@ async function locate(
   runtime: BrokerRuntime,
   log: PartitionLog,
   query: PartitionQuery,
+  readCommitted: boolean,
 ): Promise<OffsetAnswer> {
   try {
     switch (query.timestamp) {
-      case LATEST:
-        return answer(query, ErrorCode.NONE, -1n, log.highWatermark);
+      case LATEST: {
+        // read_committed: the last stable offset (first offset of the earliest open transaction).
+        const index = readCommitted ? await txnIndexOf(log) : undefined;
+        const latest = index?.lastStableOffset(log.highWatermark) ?? log.highWatermark;
+        return answer(query, ErrorCode.NONE, -1n, latest);
+      }
       case EARLIEST:
       case EARLIEST_LOCAL:
         return answer(query, ErrorCode.NONE, -1n, log.logStartOffset);

@@ -15,8 +15,10 @@
  * not stored again. The producer numbers go to storage with the batch (BatchMeta.producer), which
  * is how the state is rebuilt after a restart.
  *
- * Not yet: transactional batches (issue 4) are refused with INVALID_TXN_STATE; InitProducerId
- * hands out no transactional producer ids, so real clients never send them.
+ * Transactional batches (KIP-890 part 1): accepted only from a producer whose transaction is
+ * Ongoing with the batch's epoch and includes the partition (AddPartitionsToTxn), else
+ * INVALID_TXN_STATE (INVALID_PRODUCER_EPOCH for an older epoch). The first one of a transaction
+ * on a partition opens it in the partition's LSO index, in the same synchronous step.
  */
 import assert from 'node:assert/strict';
 import {
@@ -26,6 +28,7 @@ import {
   setLogAppendTime,
   setPartitionLeaderEpoch,
   splitBatches,
+  type BatchHeader,
   type ProduceRequest,
 } from '@tributary/protocol';
 import type { BatchMeta, PartitionLog, TopicRecord } from '@tributary/storage';
@@ -35,6 +38,7 @@ import { toKafkaError } from '../kafka-errors.ts';
 import type { BatchHandle, SequencedBatch } from '../producers/partition-producer-state.ts';
 import { producerStateOf } from '../producers/producer-state-registry.ts';
 import { topicConfigOf } from '../topic-config-cache.ts';
+import { loadedTxnIndex } from '../transactions/partition-txn-index.ts';
 
 type PartitionData = ProduceRequest['topicData'][number]['partitionData'][number];
 
@@ -110,7 +114,12 @@ function producePartition(
     setPartitionLeaderEpoch(batch, 0);
     if (logAppendTime) setLogAppendTime(batch, now);
   }
-  const sequenced = sequenceBatches(log, split.batches);
+  const verify = (header: BatchHeader): number =>
+    runtime.transactions.coordinator.verifyPartition(header.producerId, header.producerEpoch, {
+      topic: topic.name,
+      partition: data.index,
+    });
+  const sequenced = sequenceBatches(log, split.batches, verify);
   if (sequenced.kind === 'error') {
     return Promise.resolve(failure(data, sequenced.errorCode, sequenced.message));
   }
@@ -148,8 +157,13 @@ type Sequencing =
  * on an error or a duplicate the batches recorded so far are rolled back. Synchronous: the
  * caller starts the appends right after, with no await in between.
  */
-function sequenceBatches(log: PartitionLog, batches: readonly Buffer[]): Sequencing {
+function sequenceBatches(
+  log: PartitionLog,
+  batches: readonly Buffer[],
+  verifyTransactional: (header: BatchHeader) => number,
+): Sequencing {
   const handles: (BatchHandle | undefined)[] = [];
+  const opened: { producerId: bigint; offset: bigint }[] = [];
   let baseOffset = log.logEndOffset;
   let outcome: Sequencing | undefined;
   for (const batch of batches) {
@@ -161,12 +175,12 @@ function sequenceBatches(log: PartitionLog, batches: readonly Buffer[]): Sequenc
       continue;
     }
     if (header.isTransactional) {
-      outcome = {
-        kind: 'error',
-        errorCode: ErrorCode.INVALID_TXN_STATE,
-        message: 'transactions are not supported yet',
-      };
-      break;
+      const problem = transactionalProblem(log, header, verifyTransactional);
+      if (problem !== undefined) {
+        outcome = problem;
+        break;
+      }
+      opened.push({ producerId: header.producerId, offset });
     }
     const state = producerStateOf(log);
     const verdict = state.check(header);
@@ -176,11 +190,36 @@ function sequenceBatches(log: PartitionLog, batches: readonly Buffer[]): Sequenc
     }
     handles.push(state.begin(header, offset));
   }
-  if (outcome === undefined) return { kind: 'append', handles };
+  if (outcome === undefined) {
+    const index = loadedTxnIndex(log);
+    for (const { producerId, offset } of opened) index?.begin(producerId, offset);
+    return { kind: 'append', handles };
+  }
   for (const handle of handles.toReversed()) {
     if (handle !== undefined) producerStateOf(log).abort(handle);
   }
   return outcome;
+}
+
+/** Why a transactional batch may not be appended, or undefined (KIP-890 part 1). */
+function transactionalProblem(
+  log: PartitionLog,
+  header: BatchHeader,
+  verifyTransactional: (header: BatchHeader) => number,
+): { kind: 'error'; errorCode: number; message: string } | undefined {
+  const errorCode = verifyTransactional(header);
+  if (errorCode !== ErrorCode.NONE) {
+    return { kind: 'error', errorCode, message: 'partition is not in an ongoing transaction' };
+  }
+  // AddPartitionsToTxn built the index; only a restart in between can leave it unbuilt.
+  if (loadedTxnIndex(log) === undefined) {
+    return {
+      kind: 'error',
+      errorCode: ErrorCode.NOT_ENOUGH_REPLICAS,
+      message: 'transaction index is loading',
+    };
+  }
+  return undefined;
 }
 
 /** Lets retries wait for in-flight batches, and rolls the state back if an append fails. */

@@ -17,13 +17,16 @@ export function producerStateOf(log: PartitionLog): PartitionProducerState {
   let state = states.get(log);
   if (state === undefined) {
     state = PartitionProducerState.rebuild(
-      log.batches.map((entry) => ({
-        producerId: entry.producerId,
-        producerEpoch: entry.producerEpoch,
-        baseSequence: entry.baseSequence,
-        lastOffsetDelta: Number(entry.lastOffset - entry.baseOffset),
-        baseOffset: entry.baseOffset,
-      })),
+      // Transaction markers (base sequence -1) carry the producer id but no sequences.
+      log.batches
+        .filter((entry) => entry.producerId < 0n || entry.baseSequence >= 0)
+        .map((entry) => ({
+          producerId: entry.producerId,
+          producerEpoch: entry.producerEpoch,
+          baseSequence: entry.baseSequence,
+          lastOffsetDelta: Number(entry.lastOffset - entry.baseOffset),
+          baseOffset: entry.baseOffset,
+        })),
     );
     states.set(log, state);
   }

@@ -1,0 +1,68 @@
+/**
+ * AddPartitionsToTxn (key 24), v0-3: the client form (one transactional id per request). v4-5
+ * (KIP-890's batched broker form with verify_only) are not advertised: advertising them would
+ * make @platformatic/kafka send the broker form (docs/CLIENTS.md §3.3).
+ *
+ * Before answering, each partition's LSO index is built (transactions/partition-txn-index.ts),
+ * so the produce that follows can record its transaction synchronously. Unknown topics or
+ * partitions fail the whole request as Kafka does: those get UNKNOWN_TOPIC_OR_PARTITION and
+ * the others OPERATION_NOT_ATTEMPTED.
+ */
+import { ErrorCode, addPartitionsToTxnApi } from '@tributary/protocol';
+import { defineHandler } from '../handler.ts';
+import { txnIndexOf } from '../transactions/partition-txn-index.ts';
+import {
+  submitTransactionCommand,
+  versionedError,
+} from '../transactions/submit-transaction-command.ts';
+
+export const addPartitionsToTxnHandler = defineHandler(
+  addPartitionsToTxnApi,
+  async (context, request) => {
+    const { storage } = context.runtime;
+    const topics = request.v3AndBelowTopics;
+    const logOf = (name: string, partition: number) => {
+      const topic = storage.getTopic(name);
+      return topic === undefined ? undefined : storage.partition(topic.topicId, partition);
+    };
+    const unknown = (name: string, partition: number): boolean =>
+      logOf(name, partition) === undefined;
+    const answer = (code: (name: string, partition: number) => number) => ({
+      throttleTimeMs: 0,
+      resultsByTopicV3AndBelow: topics.map((topic) => ({
+        name: topic.name,
+        resultsByPartition: topic.partitions.map((partitionIndex) => ({
+          partitionIndex,
+          partitionErrorCode: code(topic.name, partitionIndex),
+        })),
+      })),
+    });
+    if (topics.some((topic) => topic.partitions.some((p) => unknown(topic.name, p)))) {
+      return answer((name, p) =>
+        unknown(name, p) ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : ErrorCode.OPERATION_NOT_ATTEMPTED,
+      );
+    }
+    const partitions = topics.flatMap((topic) =>
+      topic.partitions.map((partition) => ({ topic: topic.name, partition })),
+    );
+    try {
+      await Promise.all(
+        partitions.map(({ topic, partition }) => {
+          const log = logOf(topic, partition);
+          return log === undefined ? undefined : txnIndexOf(log);
+        }),
+      );
+    } catch {
+      return answer(() => ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    }
+    const result = await submitTransactionCommand(context, {
+      kind: 'addPartitions',
+      transactionalId: request.v3AndBelowTransactionalId,
+      producerId: request.v3AndBelowProducerId,
+      producerEpoch: request.v3AndBelowProducerEpoch,
+      partitions,
+    });
+    const errorCode = typeof result === 'number' ? result : result.errorCode;
+    return answer(() => versionedError(errorCode, context.apiVersion, 2));
+  },
+);

@@ -1,0 +1,339 @@
+/**
+ * Runs the TransactionCoordinator against real time and durable storage, in the shape of the
+ * GroupRuntime: every command is applied, the records it produced are appended to the internal
+ * compacted topic `__transaction_state` (one partition, one batch per command), and the answer is
+ * released only once that append and every earlier one is durable.
+ *
+ * Completing a transaction (after its PrepareCommit/PrepareAbort record is durable): a COMMIT or
+ * ABORT control batch with the producer's id and epoch is appended to every partition of the
+ * transaction and, for a commit, its group offsets are applied through the group runtime; then a
+ * `complete` command moves it to CompleteCommit/CompleteAbort. EndTxn is answered after that.
+ * A crash anywhere in between leaves the Prepare record, and `start()` finishes it after replay,
+ * so a transaction whose commit was decided becomes wholly visible, and one that never reached
+ * PrepareCommit stays invisible until it is aborted (timeout or a new InitProducerId). Writing a
+ * marker twice is harmless: the second finds no open transaction of that producer.
+ *
+ * A failed completion step is retried after `completionRetryMs` for as long as the runtime runs;
+ * the transaction stays in its Prepare state (CONCURRENT_TRANSACTIONS) meanwhile.
+ */
+import {
+  buildControlBatch,
+  buildRecordBatch,
+  decodeRecords,
+  readBatchHeader,
+} from '@tributary/protocol';
+import { ErrorCode } from '@tributary/protocol';
+import type { LogStorage, PartitionLog } from '@tributary/storage';
+import type { GroupRuntime } from '../groups/group-runtime.ts';
+import type { Logger } from '../logger.ts';
+import { txnIndexOf } from './partition-txn-index.ts';
+import {
+  TransactionCoordinator,
+  type TransactionCommand,
+  type TransactionCompletion,
+  type TransactionResult,
+} from './transaction-coordinator.ts';
+import {
+  decodeTransactionRecord,
+  encodeTransactionRecordKey,
+  encodeTransactionRecordValue,
+  type TransactionRecord,
+} from './transaction-records.ts';
+
+export const transactionStateTopic = '__transaction_state';
+
+export interface TransactionSettings {
+  /** transaction.max.timeout.ms (Kafka's default, 15 minutes). */
+  readonly maxTimeoutMs: number;
+  /** How often transaction timeouts are checked (Kafka: 10 s; shorter keeps tests fast). */
+  readonly tickIntervalMs: number;
+  /** Wait before retrying a failed completion step. */
+  readonly completionRetryMs: number;
+}
+
+export const defaultTransactionSettings: TransactionSettings = {
+  maxTimeoutMs: 900_000,
+  tickIntervalMs: 1_000,
+  completionRetryMs: 1_000,
+};
+
+export interface TransactionRuntimeOptions extends TransactionSettings {
+  readonly storage: LogStorage;
+  readonly groups: GroupRuntime;
+  readonly log: Logger;
+  now(): number;
+  /** Decompression cap when replaying batches. */
+  readonly decompressedBatchMaxBytes: number;
+}
+
+/** Thrown by submit when no answer can be given; `errorCode` is what the client gets. */
+export class TransactionUnavailableError extends Error {
+  readonly errorCode: number;
+
+  constructor(errorCode: number, message: string, options?: { cause: unknown }) {
+    super(message, options);
+    this.name = 'TransactionUnavailableError';
+    this.errorCode = errorCode;
+  }
+}
+
+const replayReadMaxBytes = 1024 * 1024;
+const coordinatorCaller = { apiVersion: 0, clientId: 'transaction-coordinator', clientHost: '' };
+
+export class TransactionRuntime {
+  readonly #options: TransactionRuntimeOptions;
+  readonly #coordinator: TransactionCoordinator;
+  /** The running completion per transactional id; resolves when it is durable. */
+  readonly #running = new Map<string, Promise<void>>();
+  #log: PartitionLog | undefined;
+  #durable: Promise<unknown> = Promise.resolve();
+  #loading: Promise<void> | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  constructor(options: TransactionRuntimeOptions) {
+    this.#options = options;
+    this.#coordinator = new TransactionCoordinator({ maxTimeoutMs: options.maxTimeoutMs });
+  }
+
+  get coordinator(): TransactionCoordinator {
+    return this.#coordinator;
+  }
+
+  get loaded(): boolean {
+    return this.#log !== undefined;
+  }
+
+  /** Loads the transactions in the background; commands are refused meanwhile. */
+  start(): Promise<void> {
+    this.#loading ??= this.#load().catch((error: unknown) => {
+      this.#options.log.error('loading transactions failed', { error: String(error) });
+    });
+    return this.#loading;
+  }
+
+  /**
+   * Applies a command; resolves once its records are durable (and, for an EndTxn that started
+   * or retried a completion, once that completion is durable). Rejects with
+   * TransactionUnavailableError while loading or when persisting fails.
+   */
+  async submit(command: TransactionCommand): Promise<TransactionResult> {
+    const log = this.#log;
+    if (log === undefined || this.#closed) {
+      throw new TransactionUnavailableError(
+        ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
+        'transactions are loading',
+      );
+    }
+    const now = this.#options.now();
+    const result = this.#coordinator.apply(command, now);
+    await this.#persist(log, result, now);
+    this.#startCompletions(result.completions);
+    if (result.awaitCompletion && 'transactionalId' in command) {
+      await this.#running.get(command.transactionalId);
+    }
+    return result;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    await this.#loading;
+    await this.#durable;
+  }
+
+  #persist(log: PartitionLog, result: TransactionResult, now: number): Promise<unknown> {
+    const ready =
+      result.records.length === 0
+        ? this.#durable
+        : Promise.all([this.#durable, appendRecords(log, result.records, now)]);
+    this.#durable = ready.catch(() => undefined);
+    return ready.catch((error: unknown) => {
+      this.#options.log.error('persisting transaction records failed', { error: String(error) });
+      throw new TransactionUnavailableError(
+        ErrorCode.COORDINATOR_NOT_AVAILABLE,
+        'transaction state could not be persisted',
+        { cause: error },
+      );
+    });
+  }
+
+  #startCompletions(completions: readonly TransactionCompletion[]): void {
+    for (const completion of completions) {
+      const previous = this.#running.get(completion.transactionalId) ?? Promise.resolve();
+      const running = previous.then(() => this.#completeUntilDone(completion));
+      this.#running.set(completion.transactionalId, running);
+      void running.finally(() => {
+        if (this.#running.get(completion.transactionalId) === running) {
+          this.#running.delete(completion.transactionalId);
+        }
+      });
+    }
+  }
+
+  async #completeUntilDone(completion: TransactionCompletion): Promise<void> {
+    while (!this.#closed) {
+      try {
+        await this.#complete(completion);
+        return;
+      } catch (error: unknown) {
+        this.#options.log.error('completing a transaction failed; retrying', {
+          transactionalId: completion.transactionalId,
+          error: String(error),
+        });
+        await new Promise((resolve) => {
+          setTimeout(resolve, this.#options.completionRetryMs).unref();
+        });
+      }
+    }
+  }
+
+  async #complete(completion: TransactionCompletion): Promise<void> {
+    const { storage } = this.#options;
+    await Promise.all(
+      completion.partitions.map(async ({ topic, partition }) => {
+        const record = storage.getTopic(topic);
+        const log = record === undefined ? undefined : storage.partition(record.topicId, partition);
+        if (log !== undefined) await writeMarker(log, completion, this.#options.now());
+      }),
+    );
+    if (completion.offsets.length > 0) {
+      await this.#options.groups.submit(coordinatorCaller, (caller) => ({
+        kind: 'txnOffsetApply',
+        caller,
+        offsets: completion.offsets,
+      }));
+    }
+    const log = this.#log;
+    if (log === undefined) throw new Error('transaction state is not loaded');
+    const now = this.#options.now();
+    const result = this.#coordinator.apply(
+      {
+        kind: 'complete',
+        transactionalId: completion.transactionalId,
+        producerId: completion.producerId,
+        producerEpoch: completion.producerEpoch,
+      },
+      now,
+    );
+    await this.#persist(log, result, now);
+  }
+
+  async #load(): Promise<void> {
+    const { storage } = this.#options;
+    const topic =
+      storage.getTopic(transactionStateTopic) ??
+      (await storage.createTopic({
+        name: transactionStateTopic,
+        partitionCount: 1,
+        configs: { 'cleanup.policy': 'compact' },
+      }));
+    const log = storage.partition(topic.topicId, 0);
+    if (log === undefined) throw new Error(`${transactionStateTopic} has no partition 0`);
+    const count = await this.#replayAll(log);
+    await this.#loadOpenPartitions();
+    if (this.#closed) return;
+    this.#log = log;
+    this.#startCompletions(this.#coordinator.pendingCompletions());
+    this.#timer = setInterval(() => this.#tick(), this.#options.tickIntervalMs);
+    this.#timer.unref();
+    this.#options.log.info('transactions loaded', {
+      records: count,
+      transactions: this.#coordinator.transactions.size,
+    });
+  }
+
+  #tick(): void {
+    const log = this.#log;
+    if (log === undefined || this.#closed) return;
+    const now = this.#options.now();
+    const result = this.#coordinator.apply({ kind: 'tick' }, now);
+    if (result.records.length === 0) return;
+    this.#persist(log, result, now).then(
+      () => this.#startCompletions(result.completions),
+      () => undefined,
+    );
+  }
+
+  /** Builds the LSO index of every partition in an open transaction before produce needs it. */
+  async #loadOpenPartitions(): Promise<void> {
+    const { storage } = this.#options;
+    for (const txn of this.#coordinator.transactions.values()) {
+      for (const { topic, partition } of txn.partitions) {
+        const record = storage.getTopic(topic);
+        const log = record === undefined ? undefined : storage.partition(record.topicId, partition);
+        if (log !== undefined) await txnIndexOf(log);
+      }
+    }
+  }
+
+  async #replayAll(log: PartitionLog): Promise<number> {
+    let offset = log.logStartOffset;
+    let count = 0;
+    const end = log.highWatermark;
+    const maxDecompressedBytes = this.#options.decompressedBatchMaxBytes;
+    while (offset < end) {
+      const batches = await log.read(offset, replayReadMaxBytes);
+      if (batches.length === 0) break;
+      for (const batch of batches) {
+        const header = readBatchHeader(batch);
+        offset = header.baseOffset + BigInt(header.lastOffsetDelta) + 1n;
+        if (header.isControl) continue;
+        for (const record of decodeRecords(batch, { maxDecompressedBytes })) {
+          if (record.key === null) continue;
+          this.#coordinator.replay(decodeTransactionRecord(record.key, record.value));
+          count++;
+        }
+      }
+    }
+    return count;
+  }
+}
+
+/** Appends the COMMIT/ABORT marker and, once durable, closes the transaction in the LSO index. */
+async function writeMarker(
+  log: PartitionLog,
+  completion: TransactionCompletion,
+  now: number,
+): Promise<void> {
+  const index = await txnIndexOf(log);
+  const timestamp = BigInt(now);
+  const { producerId, producerEpoch } = completion;
+  const batch = buildControlBatch({
+    producerId,
+    producerEpoch,
+    baseOffset: 0n,
+    timestamp,
+    type: completion.result,
+    coordinatorEpoch: 0,
+    partitionLeaderEpoch: 0,
+  });
+  const { baseOffset } = await log.append(batch, {
+    lastOffsetDelta: 0,
+    maxTimestamp: timestamp,
+    recordCount: 1,
+    // Base sequence -1 marks a control batch for the idempotent-producer rebuild.
+    producer: { producerId, producerEpoch, baseSequence: -1 },
+  });
+  index.end(producerId, baseOffset, completion.result);
+}
+
+function appendRecords(
+  log: PartitionLog,
+  records: readonly TransactionRecord[],
+  now: number,
+): Promise<unknown> {
+  const timestamp = BigInt(now);
+  const batch = buildRecordBatch({
+    records: records.map((record) => ({
+      key: encodeTransactionRecordKey(record),
+      value: encodeTransactionRecordValue(record),
+      timestamp,
+    })),
+  });
+  return log.append(batch, {
+    lastOffsetDelta: records.length - 1,
+    maxTimestamp: timestamp,
+    recordCount: records.length,
+  });
+}
