@@ -51,11 +51,14 @@ test('offset and group records, and their tombstones, round-trip', () => {
   });
 });
 
+function offsetKeyHex(groupId: string, topic: string, partition: number): string {
+  return encodeGroupRecordKey({ type: 'offset', groupId, topic, partition, value: null }).toString(
+    'hex',
+  );
+}
+
 test('keys separate groups, topics and partitions so compaction keeps one per key', () => {
-  const key = (groupId: string, topic: string, partition: number) =>
-    encodeGroupRecordKey({ type: 'offset', groupId, topic, partition, value: null }).toString(
-      'hex',
-    );
+  const key = offsetKeyHex;
   const keys = new Set([key('a', 'bc', 0), key('ab', 'c', 0), key('a', 'bc', 1)]);
   assert.equal(keys.size, 3);
 });

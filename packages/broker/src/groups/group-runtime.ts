@@ -13,8 +13,9 @@
  * in-memory state may then be ahead of the log, which only a restart (replay) repairs.
  */
 import { randomUUID } from 'node:crypto';
-import { buildRecordBatch, decodeRecords, readBatchHeader, ErrorCode } from '@tributary/protocol';
+import { ErrorCode } from '@tributary/protocol';
 import type { LogStorage, PartitionLog } from '@tributary/storage';
+import { appendKeyedRecords, replayKeyedRecords, type KeyedRecord } from '../internal-log.ts';
 import type { Logger } from '../logger.ts';
 import type { GroupResponse } from './group-apply-context.ts';
 import {
@@ -74,8 +75,6 @@ export class GroupUnavailableError extends Error {
     this.errorCode = errorCode;
   }
 }
-
-const replayReadMaxBytes = 1024 * 1024;
 
 interface Waiter {
   resolve(response: GroupResponse): void;
@@ -155,7 +154,10 @@ export class GroupRuntime {
     const ready =
       result.records.length === 0
         ? this.#durable
-        : Promise.all([this.#durable, appendRecords(log, result.records, now)]);
+        : Promise.all([
+            this.#durable,
+            appendKeyedRecords(log, result.records.map(keyedRecordOf), now),
+          ]);
     this.#durable = ready.catch(() => undefined);
     if (result.completions.length === 0) return;
     const waiters = result.completions.map((completion) => {
@@ -190,7 +192,11 @@ export class GroupRuntime {
       }));
     const log = storage.partition(topic.topicId, 0);
     if (log === undefined) throw new Error(`${consumerOffsetsTopic} has no partition 0`);
-    const count = await this.#replayAll(log);
+    const count = await replayKeyedRecords(
+      log,
+      this.#options.decompressedBatchMaxBytes,
+      (key, value) => this.#coordinator.replay(decodeGroupRecord(key, value)),
+    );
     if (this.#closed) return;
     this.#log = log;
     this.#timer = setInterval(() => this.#run({ kind: 'tick' }), this.#options.tickIntervalMs);
@@ -200,46 +206,8 @@ export class GroupRuntime {
       groups: this.#coordinator.groups.size,
     });
   }
-
-  async #replayAll(log: PartitionLog): Promise<number> {
-    let offset = log.logStartOffset;
-    let count = 0;
-    const end = log.highWatermark;
-    const maxDecompressedBytes = this.#options.decompressedBatchMaxBytes;
-    while (offset < end) {
-      const batches = await log.read(offset, replayReadMaxBytes);
-      if (batches.length === 0) break;
-      for (const batch of batches) {
-        const header = readBatchHeader(batch);
-        offset = header.baseOffset + BigInt(header.lastOffsetDelta) + 1n;
-        if (header.isControl) continue;
-        for (const record of decodeRecords(batch, { maxDecompressedBytes })) {
-          if (record.key === null) continue;
-          this.#coordinator.replay(decodeGroupRecord(record.key, record.value));
-          count++;
-        }
-      }
-    }
-    return count;
-  }
 }
 
-function appendRecords(
-  log: PartitionLog,
-  records: readonly GroupRecord[],
-  now: number,
-): Promise<unknown> {
-  const timestamp = BigInt(now);
-  const batch = buildRecordBatch({
-    records: records.map((record) => ({
-      key: encodeGroupRecordKey(record),
-      value: encodeGroupRecordValue(record),
-      timestamp,
-    })),
-  });
-  return log.append(batch, {
-    lastOffsetDelta: records.length - 1,
-    maxTimestamp: timestamp,
-    recordCount: records.length,
-  });
+function keyedRecordOf(record: GroupRecord): KeyedRecord {
+  return { key: encodeGroupRecordKey(record), value: encodeGroupRecordValue(record) };
 }

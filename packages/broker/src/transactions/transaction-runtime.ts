@@ -16,15 +16,10 @@
  * A failed completion step is retried after `completionRetryMs` for as long as the runtime runs;
  * the transaction stays in its Prepare state (CONCURRENT_TRANSACTIONS) meanwhile.
  */
-import {
-  buildControlBatch,
-  buildRecordBatch,
-  decodeRecords,
-  readBatchHeader,
-} from '@tributary/protocol';
-import { ErrorCode } from '@tributary/protocol';
+import { ErrorCode, buildControlBatch } from '@tributary/protocol';
 import type { LogStorage, PartitionLog } from '@tributary/storage';
 import type { GroupRuntime } from '../groups/group-runtime.ts';
+import { appendKeyedRecords, replayKeyedRecords, type KeyedRecord } from '../internal-log.ts';
 import type { Logger } from '../logger.ts';
 import { txnIndexOf } from './partition-txn-index.ts';
 import {
@@ -77,7 +72,6 @@ export class TransactionUnavailableError extends Error {
   }
 }
 
-const replayReadMaxBytes = 1024 * 1024;
 const coordinatorCaller = { apiVersion: 0, clientId: 'transaction-coordinator', clientHost: '' };
 
 export class TransactionRuntime {
@@ -146,7 +140,10 @@ export class TransactionRuntime {
     const ready =
       result.records.length === 0
         ? this.#durable
-        : Promise.all([this.#durable, appendRecords(log, result.records, now)]);
+        : Promise.all([
+            this.#durable,
+            appendKeyedRecords(log, result.records.map(keyedRecordOf), now),
+          ]);
     this.#durable = ready.catch(() => undefined);
     return ready.catch((error: unknown) => {
       this.#options.log.error('persisting transaction records failed', { error: String(error) });
@@ -230,7 +227,11 @@ export class TransactionRuntime {
       }));
     const log = storage.partition(topic.topicId, 0);
     if (log === undefined) throw new Error(`${transactionStateTopic} has no partition 0`);
-    const count = await this.#replayAll(log);
+    const count = await replayKeyedRecords(
+      log,
+      this.#options.decompressedBatchMaxBytes,
+      (key, value) => this.#coordinator.replay(decodeTransactionRecord(key, value)),
+    );
     await this.#loadOpenPartitions();
     if (this.#closed) return;
     this.#log = log;
@@ -266,28 +267,6 @@ export class TransactionRuntime {
       }
     }
   }
-
-  async #replayAll(log: PartitionLog): Promise<number> {
-    let offset = log.logStartOffset;
-    let count = 0;
-    const end = log.highWatermark;
-    const maxDecompressedBytes = this.#options.decompressedBatchMaxBytes;
-    while (offset < end) {
-      const batches = await log.read(offset, replayReadMaxBytes);
-      if (batches.length === 0) break;
-      for (const batch of batches) {
-        const header = readBatchHeader(batch);
-        offset = header.baseOffset + BigInt(header.lastOffsetDelta) + 1n;
-        if (header.isControl) continue;
-        for (const record of decodeRecords(batch, { maxDecompressedBytes })) {
-          if (record.key === null) continue;
-          this.#coordinator.replay(decodeTransactionRecord(record.key, record.value));
-          count++;
-        }
-      }
-    }
-    return count;
-  }
 }
 
 /** Appends the COMMIT/ABORT marker and, once durable, closes the transaction in the LSO index. */
@@ -318,22 +297,6 @@ async function writeMarker(
   index.end(producerId, baseOffset, completion.result);
 }
 
-function appendRecords(
-  log: PartitionLog,
-  records: readonly TransactionRecord[],
-  now: number,
-): Promise<unknown> {
-  const timestamp = BigInt(now);
-  const batch = buildRecordBatch({
-    records: records.map((record) => ({
-      key: encodeTransactionRecordKey(record),
-      value: encodeTransactionRecordValue(record),
-      timestamp,
-    })),
-  });
-  return log.append(batch, {
-    lastOffsetDelta: records.length - 1,
-    maxTimestamp: timestamp,
-    recordCount: records.length,
-  });
+function keyedRecordOf(record: TransactionRecord): KeyedRecord {
+  return { key: encodeTransactionRecordKey(record), value: encodeTransactionRecordValue(record) };
 }

@@ -1,0 +1,60 @@
+/**
+ * The coordinators' durable logs (`__consumer_offsets`, `__transaction_state`): keyed records in
+ * ordinary record batches on one compacted partition. Appending resolves once the batch is
+ * durable, which is what lets a coordinator answer only after its records are safe; replaying
+ * reads the partition from its start in order and hands each keyed record back, skipping control
+ * batches and keyless records.
+ */
+import { buildRecordBatch, decodeRecords, readBatchHeader } from '@tributary/protocol';
+import type { PartitionLog } from '@tributary/storage';
+
+export interface KeyedRecord {
+  readonly key: Buffer;
+  /** null is a tombstone: compaction later drops the key. */
+  readonly value: Buffer | null;
+}
+
+/** Bytes read per step while replaying. */
+const replayReadMaxBytes = 1024 * 1024;
+
+export function appendKeyedRecords(
+  log: PartitionLog,
+  records: readonly KeyedRecord[],
+  nowMs: number,
+): Promise<unknown> {
+  const timestamp = BigInt(nowMs);
+  const batch = buildRecordBatch({
+    records: records.map((record) => ({ key: record.key, value: record.value, timestamp })),
+  });
+  return log.append(batch, {
+    lastOffsetDelta: records.length - 1,
+    maxTimestamp: timestamp,
+    recordCount: records.length,
+  });
+}
+
+/** Calls `onRecord` for every keyed record up to the high watermark; returns how many. */
+export async function replayKeyedRecords(
+  log: PartitionLog,
+  maxDecompressedBytes: number,
+  onRecord: (key: Buffer, value: Buffer | null) => void,
+): Promise<number> {
+  let offset = log.logStartOffset;
+  let count = 0;
+  const end = log.highWatermark;
+  while (offset < end) {
+    const batches = await log.read(offset, replayReadMaxBytes);
+    if (batches.length === 0) break;
+    for (const batch of batches) {
+      const header = readBatchHeader(batch);
+      offset = header.baseOffset + BigInt(header.lastOffsetDelta) + 1n;
+      if (header.isControl) continue;
+      for (const record of decodeRecords(batch, { maxDecompressedBytes })) {
+        if (record.key === null) continue;
+        onRecord(record.key, record.value);
+        count++;
+      }
+    }
+  }
+  return count;
+}
