@@ -56,6 +56,10 @@ const ranges: readonly ApiVersionRange[] = [
   { apiKey: ApiKey.AddOffsetsToTxn, minVersion: 0, maxVersion: 4 },
   { apiKey: ApiKey.EndTxn, minVersion: 0, maxVersion: 4 },
   { apiKey: ApiKey.TxnOffsetCommit, minVersion: 0, maxVersion: 4 },
+  // Transaction operator APIs (kafka-transactions.sh, `tributary transactions`).
+  { apiKey: ApiKey.DescribeProducers, minVersion: 0, maxVersion: 0 },
+  { apiKey: ApiKey.DescribeTransactions, minVersion: 0, maxVersion: 0 },
+  { apiKey: ApiKey.ListTransactions, minVersion: 0, maxVersion: 1 },
 ];
 
 export const advertisedApiVersions: ReadonlyMap<number, ApiVersionRange> = new Map(

@@ -5,12 +5,14 @@
  * Each flag may come from TRIBUTARY_DATA_DIR, TRIBUTARY_LISTEN, TRIBUTARY_ADVERTISED_LISTENER.
  * Prints one ready line on stdout once it accepts connections; SIGTERM/SIGINT close it cleanly.
  * `groups` is the consumer-group admin view (groups-command.ts): list, describe, reset-offsets.
+ * `transactions` is the transaction admin view (transactions-command.ts): list, describe.
  */
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { startBroker } from '@tributary/broker';
 import { parseEndpoint } from './endpoint.ts';
 import { groupsUsage, runGroupsCommand } from './groups-command.ts';
+import { runTransactionsCommand, transactionsUsage } from './transactions-command.ts';
 
 const usage = `usage: tributary start [--data-dir DIR] [--listen HOST:PORT] [--advertised-listener HOST:PORT]`;
 
@@ -69,10 +71,18 @@ async function main(argv: string[]): Promise<void> {
         nowMs: () => Date.now(),
       });
       return;
+    case 'transactions':
+      process.exitCode = await runTransactionsCommand(rest, {
+        out: (text) => process.stdout.write(text),
+        err: (text) => process.stderr.write(text),
+        env: process.env,
+        nowMs: () => Date.now(),
+      });
+      return;
     case undefined:
     case '--help':
     case 'help':
-      process.stdout.write(`${usage}\n${groupsUsage}\n`);
+      process.stdout.write(`${usage}\n${groupsUsage}\n${transactionsUsage}\n`);
       return;
     default:
       process.stderr.write(`tributary: unknown command '${command}'\n${usage}\n`);

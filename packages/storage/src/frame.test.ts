@@ -5,6 +5,7 @@ import fc from 'fast-check';
 import { FrameType, encodeFrame, encodeFrameBuffer, readFrame } from './frame.ts';
 import { scanSegment } from './segmented-write-ahead-log.ts';
 import {
+  decodeEntryHeader,
   encodeEntry,
   encodeSegmentHeader,
   entryBatchOffset,
@@ -61,6 +62,7 @@ describe('frame', () => {
         producerId: BigInt(i),
         producerEpoch: 0,
         baseSequence: i,
+        txn: { transactional: i % 2 === 0, control: i === 4, controlType: i === 4 ? 1 : -1 },
       };
       parts.push(...encodeEntry(fields, batch, 0));
     }
@@ -98,7 +100,8 @@ describe('frame', () => {
         fc.integer({ min: -1, max: 0x7fff }),
         fc.nat(0x7fff_ffff),
         fc.nat(200),
-        (bytes, producerId, producerEpoch, syncedPosition, offset) => {
+        fc.option(fc.tuple(fc.boolean(), fc.boolean(), fc.integer({ min: -2, max: 300 }))),
+        (bytes, producerId, producerEpoch, syncedPosition, offset, flags) => {
           const batch = Buffer.from(bytes);
           const fields = {
             topicId: newTopicId(),
@@ -110,6 +113,10 @@ describe('frame', () => {
             producerId,
             producerEpoch,
             baseSequence: syncedPosition,
+            txn:
+              flags === null
+                ? undefined
+                : { transactional: flags[0], control: flags[1], controlType: flags[2] },
           };
           // The layout of docs/FORMATS.md, written out independently of writeEntryHead.
           const header = Buffer.alloc(64);
@@ -123,12 +130,27 @@ describe('frame', () => {
           header.writeBigInt64BE(producerId, 48);
           header.writeInt16BE(producerEpoch, 56);
           header.writeInt32BE(syncedPosition, 58);
+          if (flags !== null) {
+            // txnFlags: 1 recorded, 2 transactional, 4 control; controlType 255 = none.
+            header.writeUInt8(1 | (flags[0] ? 2 : 0) | (flags[1] ? 4 : 0), 62);
+            header.writeUInt8(flags[2] >= 0 && flags[2] < 255 ? flags[2] : 255, 63);
+          }
           const expected = Buffer.concat(encodeFrame(FrameType.walEntry, [header, batch]));
           const heads = Buffer.alloc(offset + entryBatchOffset + 5, 0xee);
           writeEntryHead(heads, offset, fields, batch, syncedPosition);
           const head = heads.subarray(offset, offset + entryBatchOffset);
           assert.deepEqual(Buffer.concat([head, batch]), expected);
           assert.deepEqual(Buffer.concat(encodeEntry(fields, batch, syncedPosition)), expected);
+          const decoded = decodeEntryHeader(expected.subarray(10), 2).txn;
+          if (flags === null) assert.equal(decoded, undefined);
+          else {
+            const type = flags[2] >= 0 && flags[2] < 255 ? flags[2] : -1;
+            assert.deepEqual(decoded, {
+              transactional: flags[0],
+              control: flags[1],
+              controlType: flags[1] ? type : -1,
+            });
+          }
           if (batch.length >= 21) {
             // With a right batch CRC field, the derived frame crc gives the very same bytes.
             batch.writeUInt32BE(crc32c(batch.subarray(21)) >>> 0, 17);

@@ -10,6 +10,7 @@ export {
   type TopicId,
   type BatchMeta,
   type ProducerFields,
+  type TxnFields,
   type TopicRecord,
   type RecordCompactor,
   newTopicId,

@@ -103,6 +103,7 @@ export async function planCompaction(input: CompactionInput): Promise<Compaction
       producerId: entry.producerId,
       producerEpoch: entry.producerEpoch,
       baseSequence: entry.baseSequence,
+      txn: entry.txn,
     };
     if (kept.length === records.length) {
       batches.push({ fields, batch: bytes });

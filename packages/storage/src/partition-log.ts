@@ -10,7 +10,7 @@
 import type { WalEntryInfo } from './segment-format.ts';
 import { StorageError } from './storage-error.ts';
 import type { CachedBatch, TailCache } from './tail-cache.ts';
-import type { BatchMeta, TopicId } from './types.ts';
+import type { BatchMeta, TopicId, TxnFields } from './types.ts';
 import type { WriteAheadLog } from './write-ahead-log.ts';
 
 export interface PartitionLog {
@@ -44,9 +44,9 @@ export interface PartitionLog {
   /** DeleteRecords: advances logStartOffset to `offset` (<= highWatermark), durably. */
   deleteRecordsBefore(offset: bigint): Promise<bigint>;
   /**
-   * Durable batches, oldest first (a copy). Each carries the producer numbers stored with it
-   * (BatchMeta.producer), so the broker can rebuild idempotent-producer state after a restart
-   * without reading batch bytes.
+   * Durable batches, oldest first (a copy). Each carries the producer numbers and transaction
+   * flags stored with it (BatchMeta.producer, BatchMeta.txn), so the broker can rebuild
+   * idempotent-producer and transaction state after a restart without reading batch bytes.
    */
   readonly batches: readonly BatchEntry[];
   /** Called after every high watermark advance. Returns an unsubscribe function. */
@@ -62,6 +62,11 @@ export interface BatchEntry extends CachedBatch {
   producerId: bigint;
   producerEpoch: number;
   baseSequence: number;
+  /**
+   * Transaction flags stored with the batch (BatchMeta.txn); undefined when the batch was
+   * appended without them or written by a format before them (the broker then reads the batch).
+   */
+  txn: TxnFields | undefined;
   entryVersion: number;
   segmentId: number;
   position: number;
@@ -85,6 +90,7 @@ export function entryFromWal(info: WalEntryInfo): BatchEntry {
     producerId: info.producerId,
     producerEpoch: info.producerEpoch,
     baseSequence: info.baseSequence,
+    txn: info.txn,
     entryVersion: info.entryVersion,
     segmentId: info.segmentId,
     position: info.position,

@@ -12,7 +12,13 @@ import {
   sealFrameHead,
 } from './frame.ts';
 import { StorageError } from './storage-error.ts';
-import { type TopicId, topicIdBytes, topicIdFromBytes, topicIdToBytes } from './types.ts';
+import {
+  type TopicId,
+  type TxnFields,
+  topicIdBytes,
+  topicIdFromBytes,
+  topicIdToBytes,
+} from './types.ts';
 
 export const segmentMagic = Buffer.from('TRBW', 'latin1');
 export const objectMagic = Buffer.from('TRBO', 'latin1');
@@ -28,6 +34,25 @@ const batchCrcCoveredFrom = 21;
 const topicIdChars = 22;
 const indexRecordBytes = 72;
 const indexRecordBytesV1 = 56;
+/**
+ * The txnFlags byte (WAL entry header byte 62, index record byte 67; formerly reserved, written
+ * 0). Zero means "not recorded", which is what entries written before these flags say.
+ */
+const txnRecorded = 0x01;
+const txnTransactional = 0x02;
+const txnControl = 0x04;
+/** controlType byte value for "unknown / not a control batch". */
+const controlTypeNone = 0xff;
+const plainTxnFields: TxnFields = Object.freeze({
+  transactional: false,
+  control: false,
+  controlType: -1,
+});
+const transactionalTxnFields: TxnFields = Object.freeze({
+  transactional: true,
+  control: false,
+  controlType: -1,
+});
 
 /** Offset of the batch bytes from the start of an entry frame of `version`. */
 export function entryBatchOffsetOf(version: number): number {
@@ -48,6 +73,8 @@ export interface WalEntryInfo {
   producerId: bigint;
   producerEpoch: number;
   baseSequence: number;
+  /** Transaction flags stored with the batch (BatchMeta.txn); undefined when not recorded. */
+  txn: TxnFields | undefined;
   /** Frame version of the entry (1 or 2): where its batch starts inside the frame. */
   entryVersion: number;
   segmentId: number;
@@ -87,6 +114,32 @@ export interface EntryFields {
   producerId: bigint;
   producerEpoch: number;
   baseSequence: number;
+  txn: TxnFields | undefined;
+}
+
+/** Writes the txnFlags and controlType bytes (docs/FORMATS.md) at `at` and `at + 1`. */
+function writeTxnFields(target: Buffer, at: number, txn: TxnFields | undefined): void {
+  if (txn === undefined) {
+    target.writeUInt16BE(0, at);
+    return;
+  }
+  let flags = txnRecorded;
+  if (txn.transactional) flags |= txnTransactional;
+  if (txn.control) flags |= txnControl;
+  const type = txn.controlType;
+  const storedType = Number.isInteger(type) && type >= 0 && type < controlTypeNone;
+  target.writeUInt8(flags, at);
+  target.writeUInt8(storedType ? type : controlTypeNone, at + 1);
+}
+
+/** Reads the bytes writeTxnFields wrote; shares one object per non-control combination. */
+export function readTxnFields(source: Buffer, at: number): TxnFields | undefined {
+  const flags = source.readUInt8(at);
+  if ((flags & txnRecorded) === 0) return undefined;
+  const transactional = (flags & txnTransactional) !== 0;
+  if ((flags & txnControl) === 0) return transactional ? transactionalTxnFields : plainTxnFields;
+  const type = source.readUInt8(at + 1);
+  return { transactional, control: true, controlType: type === controlTypeNone ? -1 : type };
 }
 
 /** Entry frame as writev buffers; `syncedPosition` is where durable data ended when written. */
@@ -127,7 +180,7 @@ export function writeEntryHead(
   target.writeBigInt64BE(fields.producerId, at + 48);
   target.writeInt16BE(fields.producerEpoch, at + 56);
   target.writeInt32BE(fields.baseSequence, at + 58);
-  target.writeUInt16BE(0, at + 62);
+  writeTxnFields(target, at + 62, fields.txn);
   if (crcChecked && batch.length >= batchCrcCoveredFrom) {
     const batchCrc = batch.readUInt32BE(batchCrcOffset);
     sealFrameHead(target, offset, entryBatchOffset, type, batch, batchCrcCoveredFrom, batchCrc);
@@ -136,7 +189,10 @@ export function writeEntryHead(
   }
 }
 
-/** Decodes an entry header of frame `version` (1: no producer fields, read as -1). */
+/**
+ * Decodes an entry header of frame `version` (1: no producer fields, read as -1, and no
+ * transaction flags, read as undefined).
+ */
 export function decodeEntryHeader(
   body: Buffer,
   version: number,
@@ -156,6 +212,7 @@ export function decodeEntryHeader(
     producerId: v1 ? -1n : body.readBigInt64BE(48),
     producerEpoch: v1 ? -1 : body.readInt16BE(56),
     baseSequence: v1 ? -1 : body.readInt32BE(58),
+    txn: v1 ? undefined : readTxnFields(body, 62),
   };
 }
 
@@ -181,8 +238,9 @@ export function encodeObjectTrailer(
     body.writeInt32BE(entry.baseSequence, at + 60);
     body.writeInt16BE(entry.producerEpoch, at + 64);
     body.writeUInt8(entry.entryVersion, at + 66);
-    body.writeUInt8(0, at + 67);
-    body.writeUInt32BE(0, at + 68);
+    writeTxnFields(body, at + 67, entry.txn);
+    body.writeUInt8(0, at + 69);
+    body.writeUInt16BE(0, at + 70);
     at += indexRecordBytes;
   }
   const footer = Buffer.alloc(footerBodyBytes);
@@ -237,6 +295,7 @@ export function decodeObjectIndex(data: Buffer, segmentId: number): WalEntryInfo
       producerId: v1 ? -1n : body.readBigInt64BE(at + 52),
       baseSequence: v1 ? -1 : body.readInt32BE(at + 60),
       producerEpoch: v1 ? -1 : body.readInt16BE(at + 64),
+      txn: v1 ? undefined : readTxnFields(body, at + 67),
       entryVersion: v1 ? 1 : body.readUInt8(at + 66),
     });
   }

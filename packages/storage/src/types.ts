@@ -22,6 +22,12 @@ export interface BatchMeta {
    */
   producer?: ProducerFields;
   /**
+   * The batch's transaction facts, from its header (and a control batch's record). Stored with
+   * the batch and given back after a restart (BatchEntry.txn) like `producer`; never
+   * interpreted. Absent: not recorded, and BatchEntry.txn is undefined.
+   */
+  txn?: TxnFields;
+  /**
    * Set only by a caller that has verified the batch's own CRC32C (record batch v2: the u32 at
    * byte 17 is the crc32c of bytes 21..end) and changes none of those bytes afterwards. Storage
    * then derives the frame crc from that field instead of reading the batch a second time; the
@@ -42,6 +48,19 @@ export const noProducerFields: Readonly<ProducerFields> = {
   producerEpoch: -1,
   baseSequence: -1,
 };
+
+/**
+ * Whether a batch is transactional and whether it is a control batch (Kafka: attributes bits 4
+ * and 5) and, for a control batch, its control record type (Kafka: 0 abort, 1 commit). Stored in
+ * the WAL entry header and object index so the broker can rebuild its transaction index without
+ * reading batches. Stored values of `controlType` are 0..254; anything else is stored, and read
+ * back, as -1 (unknown or not a control batch).
+ */
+export interface TxnFields {
+  readonly transactional: boolean;
+  readonly control: boolean;
+  readonly controlType: number;
+}
 
 export interface TopicRecord {
   name: string;

@@ -19,11 +19,14 @@ import { metadataHandler } from './metadata.ts';
 import { produceHandler } from './produce.ts';
 import { deleteGroupsHandler } from './delete-groups.ts';
 import { describeGroupsHandler } from './describe-groups.ts';
+import { describeProducersHandler } from './describe-producers.ts';
+import { describeTransactionsHandler } from './describe-transactions.ts';
 import { findCoordinatorHandler } from './find-coordinator.ts';
 import { heartbeatHandler } from './heartbeat.ts';
 import { joinGroupHandler } from './join-group.ts';
 import { leaveGroupHandler } from './leave-group.ts';
 import { listGroupsHandler } from './list-groups.ts';
+import { listTransactionsHandler } from './list-transactions.ts';
 import { offsetCommitHandler } from './offset-commit.ts';
 import { offsetDeleteHandler } from './offset-delete.ts';
 import { offsetFetchHandler } from './offset-fetch.ts';
@@ -60,4 +63,7 @@ export const allHandlers: readonly Handler[] = [
   addOffsetsToTxnHandler,
   endTxnHandler,
   txnOffsetCommitHandler,
+  describeProducersHandler,
+  describeTransactionsHandler,
+  listTransactionsHandler,
 ];

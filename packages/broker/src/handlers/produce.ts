@@ -38,7 +38,7 @@ import { toKafkaError } from '../kafka-errors.ts';
 import type { BatchHandle, SequencedBatch } from '../producers/partition-producer-state.ts';
 import { producerStateOf } from '../producers/producer-state-registry.ts';
 import { topicConfigOf } from '../topic-config-cache.ts';
-import { loadedTxnIndex } from '../transactions/partition-txn-index.ts';
+import { loadedTxnIndex, txnFieldsOf } from '../transactions/partition-txn-index.ts';
 
 type PartitionData = ProduceRequest['topicData'][number]['partitionData'][number];
 
@@ -131,13 +131,15 @@ function producePartition(
   return settle(log, data, appends, appendTimeMs);
 }
 
-/** What storage keeps about a batch, producer numbers included (for recovery). */
+/** What storage keeps about a batch, producer numbers and txn flags included (for recovery). */
 function batchMetaOf(batch: Buffer): BatchMeta {
   const header = readBatchHeader(batch);
   const meta: BatchMeta = {
     lastOffsetDelta: header.lastOffsetDelta,
     maxTimestamp: header.maxTimestamp,
     recordCount: header.recordCount,
+    // Control batches from clients are rejected before this; only the runtime writes markers.
+    txn: txnFieldsOf(header.isTransactional, header.isControl && 'unknown'),
   };
   if (header.producerId >= 0n) {
     const { producerId, producerEpoch, baseSequence } = header;

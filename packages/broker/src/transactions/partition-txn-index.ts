@@ -9,14 +9,16 @@
  * about to assign) until its marker is durable (`end`). So the LSO never passes data whose fate
  * is unknown. The aborted list is ordered by marker offset.
  *
- * Restart: `txnIndexOf(log)` builds the index once per PartitionLog by reading the partition's
- * batches (storage keeps producer numbers but not the transactional/control flags in its index),
- * only when the partition holds any batch with a producer id. Until it is built, `loadedTxnIndex`
- * answers undefined; everything that changes the index (AddPartitionsToTxn before a produce can
- * follow, the marker writer) awaits `txnIndexOf` first.
+ * Restart: `txnIndexOf(log)` builds the index once per PartitionLog from storage's batch index
+ * (`log.batches`), only when the partition holds any batch with a producer id. Entries carry the
+ * transactional/control flags and marker type stored with them (BatchMeta.txn); only batches
+ * stored without them (data written before storage kept them) are read and parsed. A batch
+ * without a producer id is never transactional, so it is skipped unread. Until the index is
+ * built, `loadedTxnIndex` answers undefined; everything that changes the index
+ * (AddPartitionsToTxn before a produce can follow, the marker writer) awaits `txnIndexOf` first.
  */
 import { readBatchHeader, readControlRecordType } from '@tributary/protocol';
-import type { PartitionLog } from '@tributary/storage';
+import type { BatchEntry, PartitionLog, TxnFields } from '@tributary/storage';
 
 export interface AbortedTransaction {
   readonly producerId: bigint;
@@ -25,7 +27,33 @@ export interface AbortedTransaction {
   readonly lastOffset: bigint;
 }
 
+/** Kafka's control record types (the i16 after the key version); storage keeps them opaque. */
+export const controlTypeAbort = 0;
+export const controlTypeCommit = 1;
+
+/** BatchMeta.txn for a batch header's flags; `control` batches also need their record type. */
+export function txnFieldsOf(
+  transactional: boolean,
+  control: 'commit' | 'abort' | 'unknown' | false,
+): TxnFields {
+  if (control === false) return transactional ? transactionalData : nonTransactional;
+  const controlType =
+    control === 'commit' ? controlTypeCommit : control === 'abort' ? controlTypeAbort : -1;
+  return { transactional, control: true, controlType };
+}
+
 const rebuildReadMaxBytes = 1024 * 1024;
+
+const nonTransactional: TxnFields = Object.freeze({
+  transactional: false,
+  control: false,
+  controlType: -1,
+});
+const transactionalData: TxnFields = Object.freeze({
+  transactional: true,
+  control: false,
+  controlType: -1,
+});
 
 export class PartitionTxnIndex {
   readonly #open = new Map<bigint, bigint>();
@@ -85,9 +113,47 @@ export function loadedTxnIndex(log: PartitionLog): PartitionTxnIndex | undefined
 
 async function rebuild(log: PartitionLog): Promise<PartitionTxnIndex> {
   const index = new PartitionTxnIndex();
-  if (!log.batches.some((entry) => entry.producerId >= 0n)) return index;
-  let offset = log.logStartOffset;
-  const end = log.highWatermark;
+  // One snapshot (a copy): appends during the awaits below are the produce path's to track.
+  const entries = log.batches;
+  if (!entries.some((entry) => entry.producerId >= 0n)) return index;
+  let i = 0;
+  while (i < entries.length) {
+    const entry = entries[i];
+    if (entry === undefined) break;
+    if (entry.txn !== undefined || entry.producerId < 0n) {
+      if (entry.producerId >= 0n && entry.txn !== undefined) apply(index, entry, entry.txn);
+      i += 1;
+      continue;
+    }
+    // A run of batches stored without flags: read them in large chunks, as before flags.
+    let end = i + 1;
+    while (end < entries.length && entries[end]?.txn === undefined) end += 1;
+    const lastOffset = entries[end - 1]?.lastOffset ?? entry.lastOffset;
+    await replayFromBytes(log, index, entry.baseOffset, lastOffset + 1n);
+    i = end;
+  }
+  return index;
+}
+
+function apply(index: PartitionTxnIndex, entry: BatchEntry, txn: TxnFields): void {
+  if (!txn.transactional) return;
+  if (!txn.control) index.begin(entry.producerId, entry.baseOffset);
+  else if (txn.controlType === controlTypeCommit) {
+    index.end(entry.producerId, entry.baseOffset, 'commit');
+  } else if (txn.controlType === controlTypeAbort) {
+    index.end(entry.producerId, entry.baseOffset, 'abort');
+  }
+}
+
+/** Reads and parses the batches holding offsets [from, end) and applies them to `index`. */
+async function replayFromBytes(
+  log: PartitionLog,
+  index: PartitionTxnIndex,
+  from: bigint,
+  end: bigint,
+): Promise<void> {
+  // Retention or DeleteRecords may have moved the log start meanwhile.
+  let offset = from > log.logStartOffset ? from : log.logStartOffset;
   while (offset < end) {
     const batches = await log.read(offset, rebuildReadMaxBytes, end);
     if (batches.length === 0) break;
@@ -103,5 +169,4 @@ async function rebuild(log: PartitionLog): Promise<PartitionTxnIndex> {
       if (type !== null) index.end(header.producerId, header.baseOffset, type);
     }
   }
-  return index;
 }

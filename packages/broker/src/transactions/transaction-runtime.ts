@@ -21,7 +21,7 @@ import type { LogStorage, PartitionLog } from '@tributary/storage';
 import type { GroupRuntime } from '../groups/group-runtime.ts';
 import { appendKeyedRecords, replayKeyedRecords, type KeyedRecord } from '../internal-log.ts';
 import type { Logger } from '../logger.ts';
-import { txnIndexOf } from './partition-txn-index.ts';
+import { txnFieldsOf, txnIndexOf } from './partition-txn-index.ts';
 import {
   TransactionCoordinator,
   type TransactionCommand,
@@ -293,6 +293,8 @@ async function writeMarker(
     recordCount: 1,
     // Base sequence -1 marks a control batch for the idempotent-producer rebuild.
     producer: { producerId, producerEpoch, baseSequence: -1 },
+    // Lets the transaction index be rebuilt after a restart without reading this batch.
+    txn: txnFieldsOf(true, completion.result),
   });
   index.end(producerId, baseOffset, completion.result);
 }
