@@ -13,3 +13,9 @@ export interface CommandIo {
 export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
+
+/** node:util parseArgs rejects unknown or malformed options with ERR_PARSE_ARGS_* codes. */
+export function isParseArgsError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_');
+}

@@ -5,7 +5,7 @@
  * code: 0 done, 1 an error from the broker or the connection, 2 bad usage.
  */
 import { parseArgs } from 'node:util';
-import { UsageError, type CommandIo } from './command-io.ts';
+import { isParseArgsError, UsageError, type CommandIo } from './command-io.ts';
 import { parseEndpoint } from './endpoint.ts';
 import { GroupAdminError, listGroups } from './group-admin.ts';
 import { describeGroupCommand } from './group-description.ts';
@@ -63,11 +63,6 @@ function joinNegativeValues(args: readonly string[]): string[] {
     }
   }
   return joined;
-}
-
-function isParseArgsError(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_');
 }
 
 async function dispatch(args: readonly string[], io: CommandIo): Promise<number> {

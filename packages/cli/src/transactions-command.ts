@@ -8,7 +8,7 @@
  * code: 0 done, 1 an error from the broker or the connection, 2 bad usage.
  */
 import { parseArgs } from 'node:util';
-import { UsageError, type CommandIo } from './command-io.ts';
+import { isParseArgsError, UsageError, type CommandIo } from './command-io.ts';
 import { parseEndpoint } from './endpoint.ts';
 import { KafkaConnection, KafkaConnectionError } from './kafka-connection.ts';
 import { formatTable } from './text-table.ts';
@@ -64,11 +64,6 @@ export async function runTransactionsCommand(
     io.err(`tributary transactions: ${message}\n`);
     return 1;
   }
-}
-
-function isParseArgsError(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_');
 }
 
 async function dispatch(args: readonly string[], io: CommandIo): Promise<number> {
