@@ -2,7 +2,9 @@
  * Workload 2: end-to-end latency at a fixed rate (issue 5: 5,000 records/s for 30 s). The
  * producer stamps each value with its intended send time; the consumer (assigned to the
  * partition, long-polling Fetch) subtracts it on receipt, so latency includes any time the
- * producer spent behind schedule: no coordinated omission.
+ * producer spent behind schedule: no coordinated omission. The peers (Redis Streams with
+ * appendfsync always, NATS JetStream file storage) run the same rate, record size and duration
+ * with the suite's paced raw clients (peer-latency.ts), each on a fresh private server.
  */
 import {
   bottleneckNote,
@@ -14,7 +16,7 @@ import {
   withBroker,
   type BenchContext,
 } from './bench-context.ts';
-import type { WorkloadReport } from './bench-report.ts';
+import type { BenchFigure, WorkloadReport } from './bench-report.ts';
 import {
   consumeResult,
   createTopic,
@@ -25,11 +27,84 @@ import {
   startConsumer,
   startPaced,
 } from './kafka-drivers.ts';
+import {
+  natsPacedLatency,
+  redisPacedLatency,
+  type PacedLatencyOptions,
+  type PeerLatencyResult,
+} from './peer-latency.ts';
+import { startNats, startRedis, type PeerServer } from './peer-servers.ts';
+
+interface PeerLatencyRun {
+  system: string;
+  /** What the producer's ack and the consumer's delivery mean for this peer. */
+  meaning: string;
+  result: PeerLatencyResult;
+}
+
+async function runPeerLatencies(
+  context: BenchContext,
+  rate: number,
+  seconds: number,
+): Promise<PeerLatencyRun[]> {
+  const attempts: Array<
+    [
+      string,
+      string,
+      () => Promise<PeerServer>,
+      (options: PacedLatencyOptions) => Promise<PeerLatencyResult>,
+    ]
+  > = [
+    [
+      'redis streams, appendfsync always',
+      'XADD reply and the blocked XREAD reply (second connection) both leave after the ' +
+        "event-loop round's AOF write+fsync",
+      () => startRedis(context.dataParentDir, 'always'),
+      redisPacedLatency,
+    ],
+    [
+      'nats jetstream, file storage',
+      'PUB ack once written to the block file (no fsync); ephemeral push consumer, ack ' +
+        'policy none',
+      () => startNats(context.dataParentDir),
+      natsPacedLatency,
+    ],
+  ];
+  const runs: PeerLatencyRun[] = [];
+  for (const [system, meaning, start, measure] of attempts) {
+    context.log(`latency: peer ${system}`);
+    try {
+      const server = await start();
+      try {
+        const result = await measure({ port: server.port, valueBytes: 1024, rate, seconds });
+        runs.push({ system, meaning, result });
+      } finally {
+        await server.stop();
+      }
+    } catch (error: unknown) {
+      context.log(`peer ${system} failed: ${String(error)}`);
+    }
+  }
+  return runs;
+}
+
+function peerLatencyFigures(run: PeerLatencyRun, expect: number): BenchFigure[] {
+  const base = { system: run.system, client: 'bench raw client, paced' };
+  const { e2eMs, ackMs } = run.result;
+  return [
+    { ...base, metric: 'e2e p50', value: e2eMs.p50, unit: 'ms' },
+    { ...base, metric: 'e2e p99', value: e2eMs.p99, unit: 'ms' },
+    { ...base, metric: 'e2e p99.9', value: e2eMs.p999, unit: 'ms' },
+    { ...base, metric: 'e2e max', value: e2eMs.max, unit: 'ms' },
+    { ...base, metric: 'producer ack p99 (from intended)', value: ackMs.p99, unit: 'ms' },
+    { ...base, metric: 'records delivered', value: run.result.delivered, unit: `of ${expect}` },
+  ];
+}
 
 export async function runLatencyBench(context: BenchContext): Promise<WorkloadReport> {
   const rate = 5000;
   const seconds = context.quick ? 8 : 30;
-  return withBroker(context, {}, async (broker) => {
+  const measured = await withBroker(context, {}, async (broker) => {
     const topic = uniqueTopic('bench-latency');
     await createTopic(broker.bootstrap, topic, 1);
     const expect = rate * seconds;
@@ -54,8 +129,10 @@ export async function runLatencyBench(context: BenchContext): Promise<WorkloadRe
     });
     const paced = pacedResult(await producer.summary);
     const consumed = consumeResult(await consumer.summary);
-    return latencyReport({ rate, seconds, expect, paced, consumed, use: cpu() });
+    return { rate, seconds, expect, paced, consumed, use: cpu() };
   });
+  const peers = await runPeerLatencies(context, rate, seconds);
+  return latencyReport({ ...measured, peers });
 }
 
 interface LatencyMeasurements {
@@ -65,10 +142,11 @@ interface LatencyMeasurements {
   paced: PacedResult;
   consumed: ConsumeResult;
   use: CpuUse;
+  peers: PeerLatencyRun[];
 }
 
 function latencyReport(m: LatencyMeasurements): WorkloadReport {
-  const { rate, seconds, expect, paced, consumed, use } = m;
+  const { rate, seconds, expect, paced, consumed, use, peers } = m;
   const cpuSeconds = use.brokerCpuSeconds;
   const e2e = consumed.e2eMs;
   const base = { system: 'tributary', client: librdkafkaClient };
@@ -101,12 +179,18 @@ function latencyReport(m: LatencyMeasurements): WorkloadReport {
         unit: `of ${expect}`,
         perCpuSecond: records,
       },
+      ...peers.flatMap((peer) => peerLatencyFigures(peer, expect)),
     ],
     notes: [
       'Latency runs from the intended send time (CLOCK_MONOTONIC in the value) to the ' +
         'consumer receiving the record: no coordinated omission.',
       `Consumer: assign mode on the single partition, fetch.wait.max.ms 20; producer linger.ms 1. ` +
         `Producer errors: ${paced.errors}.`,
+      'Peers: same rate, 1 KiB records and duration, a paced producer and a consumer on two ' +
+        'connections of the suite process, timed from the intended send time; what ack and ' +
+        'delivery mean: ' +
+        (peers.map((peer) => `${peer.system}: ${peer.meaning}`).join('; ') || 'none ran') +
+        '. Only tributary (acks=all after the WAL fsync) and redis-always ack after fsync.',
       `Broker CPU ${cpuSeconds.toFixed(2)} s over the run. ${bottleneckNote(use)}`,
       paced.ackMs.p99 >= 0.7 * e2e.p99
         ? `The tail is on the produce path: producer ack p99 from intended ` +
@@ -124,6 +208,7 @@ function latencyReport(m: LatencyMeasurements): WorkloadReport {
         { label: 'p99', value: e2e.p99, target: 10 },
         { label: 'p99.9', value: e2e.p999 },
         { label: 'max', value: e2e.max },
+        ...peers.map((peer) => ({ label: `${peer.system} p99`, value: peer.result.e2eMs.p99 })),
       ],
     },
   };

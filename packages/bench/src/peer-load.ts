@@ -23,7 +23,7 @@ interface Protocol {
   parse(buffer: Buffer): { acked: number[]; errors: number; rest: Buffer };
 }
 
-function openSocket(port: number): Promise<Socket> {
+export function openSocket(port: number): Promise<Socket> {
   return new Promise((resolvePromise, reject) => {
     const socket = connect({ host: '127.0.0.1', port }, () => resolvePromise(socket));
     socket.once('error', reject);
@@ -132,7 +132,7 @@ export async function redisXaddLoad(
 }
 
 /** Splits NATS protocol lines; MSG payloads are skipped by their declared size. */
-function parseNats(
+export function parseNats(
   buffer: Buffer,
   onMsg: (subject: string, payload: string) => void,
   onPing: () => void,
