@@ -106,8 +106,13 @@ function producePartition(
   const maxMessageBytes = Number(config['max.message.bytes']);
   const logAppendTime = config['message.timestamp.type'] === 'LogAppendTime';
   const now = BigInt(runtime.now());
-  for (const batch of split.batches) {
-    const problem = batchProblem(batch, { maxMessageBytes, logAppendTime, now, config });
+  // Parsed once: the in-place edits below touch only the leader epoch (outside the header fields
+  // read here) and, for LogAppendTime, the timestamps, which batchMetaOf takes from `now`.
+  const headers = split.batches.map(readBatchHeader);
+  for (const [i, batch] of split.batches.entries()) {
+    const header = headers[i];
+    assert.ok(header !== undefined);
+    const problem = batchProblem(batch, header, { maxMessageBytes, logAppendTime, now, config });
     if (problem !== undefined) return Promise.resolve(failure(data, problem.code, problem.message));
   }
   for (const batch of split.batches) {
@@ -119,24 +124,27 @@ function producePartition(
       topic: topic.name,
       partition: data.index,
     });
-  const sequenced = sequenceBatches(log, split.batches, verify);
+  const sequenced = sequenceBatches(log, headers, verify);
   if (sequenced.kind === 'error') {
     return Promise.resolve(failure(data, sequenced.errorCode, sequenced.message));
   }
   const appendTimeMs = logAppendTime ? now : -1n;
   if (sequenced.kind === 'duplicate')
     return answerDuplicate(log, data, sequenced.batch, appendTimeMs);
-  const appends = split.batches.map((batch) => log.append(batch, batchMetaOf(batch)));
+  const appends = split.batches.map((batch, i) => {
+    const header = headers[i];
+    assert.ok(header !== undefined);
+    return log.append(batch, batchMetaOf(header, logAppendTime ? now : null));
+  });
   trackAppends(log, sequenced.handles, appends);
   return settle(log, data, appends, appendTimeMs);
 }
 
 /** What storage keeps about a batch, producer numbers and txn flags included (for recovery). */
-function batchMetaOf(batch: Buffer): BatchMeta {
-  const header = readBatchHeader(batch);
+function batchMetaOf(header: BatchHeader, logAppendTime: bigint | null): BatchMeta {
   const meta: BatchMeta = {
     lastOffsetDelta: header.lastOffsetDelta,
-    maxTimestamp: header.maxTimestamp,
+    maxTimestamp: logAppendTime ?? header.maxTimestamp,
     recordCount: header.recordCount,
     // Control batches from clients are rejected before this; only the runtime writes markers.
     txn: txnFieldsOf(header.isTransactional, header.isControl && 'unknown'),
@@ -161,15 +169,14 @@ type Sequencing =
  */
 function sequenceBatches(
   log: PartitionLog,
-  batches: readonly Buffer[],
+  headers: readonly BatchHeader[],
   verifyTransactional: (header: BatchHeader) => number,
 ): Sequencing {
   const handles: (BatchHandle | undefined)[] = [];
   const opened: { producerId: bigint; offset: bigint }[] = [];
   let baseOffset = log.logEndOffset;
   let outcome: Sequencing | undefined;
-  for (const batch of batches) {
-    const header = readBatchHeader(batch);
+  for (const header of headers) {
     const offset = baseOffset;
     baseOffset += BigInt(header.lastOffsetDelta) + 1n;
     if (header.producerId < 0n) {
@@ -301,6 +308,7 @@ interface BatchLimits {
 
 function batchProblem(
   batch: Buffer,
+  header: BatchHeader,
   limits: BatchLimits,
 ): { code: number; message: string } | undefined {
   if (batch.length > limits.maxMessageBytes) {
@@ -309,7 +317,6 @@ function batchProblem(
       message: `batch of ${batch.length} bytes exceeds max.message.bytes ${limits.maxMessageBytes}`,
     };
   }
-  const header = readBatchHeader(batch);
   if (header.isControl) {
     return { code: ErrorCode.INVALID_RECORD, message: 'clients may not write control batches' };
   }
