@@ -15,8 +15,9 @@ export interface ApiVersionRange {
 const ranges: readonly ApiVersionRange[] = [
   // Produce: v3 is the first with record batches v2; min 0 is advertised because librdkafka's
   // feature map (and KAFKA-18659) expects it; v0-2 carry message formats 0/1, refused per batch.
-  // Max 11: v12 only matters for transactions v2.
-  { apiKey: ApiKey.Produce, minVersion: 0, maxVersion: 11 },
+  // v12: transactional batches add their partition to the transaction (KIP-890 part 2); no
+  // target client goes past 11.
+  { apiKey: ApiKey.Produce, minVersion: 0, maxVersion: 12 },
   // Fetch: v4 is the first that returns record batches v2; v13+ address topics by id.
   { apiKey: ApiKey.Fetch, minVersion: 4, maxVersion: 17 },
   // ListOffsets: librdkafka needs v1 in range for offsets-by-time.
@@ -50,12 +51,13 @@ const ranges: readonly ApiVersionRange[] = [
   { apiKey: ApiKey.DeleteGroups, minVersion: 0, maxVersion: 2 },
   { apiKey: ApiKey.OffsetDelete, minVersion: 0, maxVersion: 0 },
   // Transactions (transactions/). AddPartitionsToTxn max 3: v4+ is the batched broker form, which
-  // platformatic would send if advertised (CLIENTS.md §3.3). EndTxn and TxnOffsetCommit stop
-  // before their KIP-890 part 2 versions (EndTxn v5, TxnOffsetCommit v5).
+  // platformatic would send if advertised (CLIENTS.md §3.3); transaction version 2 clients add
+  // partitions through Produce v12 instead. EndTxn v5 and TxnOffsetCommit v5 are KIP-890 part 2
+  // (the feature `transaction.version` 2 that ApiVersions finalizes); the target clients stop at 4.
   { apiKey: ApiKey.AddPartitionsToTxn, minVersion: 0, maxVersion: 3 },
   { apiKey: ApiKey.AddOffsetsToTxn, minVersion: 0, maxVersion: 4 },
-  { apiKey: ApiKey.EndTxn, minVersion: 0, maxVersion: 4 },
-  { apiKey: ApiKey.TxnOffsetCommit, minVersion: 0, maxVersion: 4 },
+  { apiKey: ApiKey.EndTxn, minVersion: 0, maxVersion: 5 },
+  { apiKey: ApiKey.TxnOffsetCommit, minVersion: 0, maxVersion: 5 },
   // Transaction operator APIs (kafka-transactions.sh, `tributary transactions`).
   { apiKey: ApiKey.DescribeProducers, minVersion: 0, maxVersion: 0 },
   { apiKey: ApiKey.DescribeTransactions, minVersion: 0, maxVersion: 0 },

@@ -79,6 +79,15 @@ export type AdminCommand =
       readonly request: OffsetDeleteRequest;
     }
   | {
+      /** KIP-447: may this consumer's identity commit offsets inside a transaction? */
+      readonly kind: 'txnOffsetCheck';
+      readonly caller: Caller;
+      readonly groupId: string;
+      readonly generationId: number;
+      readonly memberId: string;
+      readonly groupInstanceId: string | null;
+    }
+  | {
       /** A committed transaction's offsets (TxnOffsetCommit), checked when they were sent. */
       readonly kind: 'txnOffsetApply';
       readonly caller: Caller;
@@ -113,6 +122,8 @@ export function applyAdminCommand(context: ApplyContext, command: AdminCommand):
       return respond(context, id, deleteGroups(context, command.groupIds));
     case 'offsetDelete':
       return respond(context, id, offsetDelete(context, command.request));
+    case 'txnOffsetCheck':
+      return respond(context, id, { errorCode: txnOffsetCheck(context, command) });
     case 'txnOffsetApply':
       return respond(context, id, txnOffsetApply(context, command.offsets));
   }
@@ -163,6 +174,25 @@ function leave(
 
 function answer(errorCode: number) {
   return (identity: LeavingMember) => ({ ...identity, errorCode });
+}
+
+/**
+ * KIP-447 zombie fencing through the group, as Kafka's validateOffsetCommit for a transactional
+ * commit: a consumer identity (a generation, member id or instance id; TxnOffsetCommit v3+) must
+ * be a current member of the group at its generation. Without one (older clients) the producer
+ * epoch is the only fence, and the check passes.
+ */
+function txnOffsetCheck(
+  context: ApplyContext,
+  identity: Extract<AdminCommand, { kind: 'txnOffsetCheck' }>,
+): number {
+  const { generationId, memberId, groupInstanceId } = identity;
+  if (generationId < 0 && memberId === '' && groupInstanceId === null) return ErrorCode.NONE;
+  const group = context.groups.get(identity.groupId);
+  if (group === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
+  const error = memberError(group, memberId, groupInstanceId);
+  if (error !== ErrorCode.NONE) return error;
+  return generationId === group.generationId ? ErrorCode.NONE : ErrorCode.ILLEGAL_GENERATION;
 }
 
 /** Stores a committed transaction's offsets, creating the group if it is gone (as Kafka). */

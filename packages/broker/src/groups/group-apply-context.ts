@@ -30,7 +30,13 @@ export type AdminResponse =
   | DescribeGroupsResponseInit
   | ListGroupsResponseInit
   | DeleteGroupsResponseInit
-  | OffsetDeleteResponseInit;
+  | OffsetDeleteResponseInit
+  | TxnOffsetCheckAnswer;
+
+/** The verdict on a transactional commit's consumer identity (KIP-447). */
+export interface TxnOffsetCheckAnswer {
+  readonly errorCode: number;
+}
 
 export type GroupResponse = JoinGroupResponseInit | SyncGroupResponseInit | AdminResponse;
 

@@ -18,7 +18,9 @@
  * Transactional batches (KIP-890 part 1): accepted only from a producer whose transaction is
  * Ongoing with the batch's epoch and includes the partition (AddPartitionsToTxn), else
  * INVALID_TXN_STATE (INVALID_PRODUCER_EPOCH for an older epoch). The first one of a transaction
- * on a partition opens it in the partition's LSO index, in the same synchronous step.
+ * on a partition opens it in the partition's LSO index, in the same synchronous step. From v12
+ * (KIP-890 part 2) the produce adds the partition to the transaction itself first
+ * (transactions/implicit-add.ts); produces to a partition wait behind an add in flight there.
  */
 import assert from 'node:assert/strict';
 import {
@@ -33,11 +35,17 @@ import {
 } from '@tributary/protocol';
 import type { BatchMeta, PartitionLog, TopicRecord } from '@tributary/storage';
 import type { BrokerRuntime } from '../broker-runtime.ts';
-import { defineHandler, noResponse } from '../handler.ts';
+import { defineHandler, noResponse, type RequestContext } from '../handler.ts';
 import { toKafkaError } from '../kafka-errors.ts';
 import type { BatchHandle, SequencedBatch } from '../producers/partition-producer-state.ts';
 import { producerStateOf } from '../producers/producer-state-registry.ts';
 import { topicConfigOf } from '../topic-config-cache.ts';
+import {
+  addImplicitly,
+  gateOf,
+  implicitAddProduceVersion,
+  needingImplicitAdd,
+} from '../transactions/implicit-add.ts';
 import { loadedTxnIndex, txnFieldsOf } from '../transactions/partition-txn-index.ts';
 
 type PartitionData = ProduceRequest['topicData'][number]['partitionData'][number];
@@ -60,7 +68,7 @@ export const produceHandler = defineHandler(produceApi, async (context, request)
       const topic = runtime.storage.getTopic(topicData.name);
       const answers = topicData.partitionData.map((data) =>
         VALID_ACKS.has(request.acks)
-          ? producePartition(runtime, topic, data, context.apiVersion)
+          ? producePartition(context, topic, data, request.transactionalId)
           : Promise.resolve(
               failure(data, ErrorCode.INVALID_REQUIRED_ACKS, 'acks must be -1, 0 or 1'),
             ),
@@ -77,11 +85,12 @@ export const produceHandler = defineHandler(produceApi, async (context, request)
  * await before `append`), so requests pipelined on one connection keep their order in the log.
  */
 function producePartition(
-  runtime: BrokerRuntime,
+  context: RequestContext,
   topic: TopicRecord | undefined,
   data: PartitionData,
-  apiVersion: number,
+  transactionalId: string | null,
 ): Promise<PartitionAnswer> {
+  const { runtime, apiVersion } = context;
   const log =
     topic === undefined ? undefined : runtime.storage.partition(topic.topicId, data.index);
   if (topic === undefined || log === undefined) {
@@ -119,6 +128,39 @@ function producePartition(
     setPartitionLeaderEpoch(batch, 0);
     if (logAppendTime) setLogAppendTime(batch, now);
   }
+  const target = { topic: topic.name, partition: data.index };
+  const adding =
+    apiVersion >= implicitAddProduceVersion && transactionalId !== null
+      ? needingImplicitAdd(context, headers, target)
+      : undefined;
+  const gate = gateOf(log);
+  const append = () => appendPartition(runtime, log, topic, data, split.batches, headers, now);
+  if (adding === undefined && gate === undefined) return append();
+  const ready =
+    adding === undefined || transactionalId === null
+      ? gate
+      : addImplicitly(context, log, transactionalId, adding, target);
+  return Promise.resolve(ready).then((errorCode) =>
+    typeof errorCode === 'number' && errorCode !== ErrorCode.NONE
+      ? failure(data, errorCode, 'partition could not be added to the transaction')
+      : append(),
+  );
+}
+
+/**
+ * Checks the validated batches against the producer and transaction state and appends them, in
+ * one synchronous step up to the appends.
+ */
+function appendPartition(
+  runtime: BrokerRuntime,
+  log: PartitionLog,
+  topic: TopicRecord,
+  data: PartitionData,
+  batches: readonly Buffer[],
+  headers: readonly BatchHeader[],
+  now: bigint,
+): Promise<PartitionAnswer> {
+  const logAppendTime = topicConfigOf(topic)['message.timestamp.type'] === 'LogAppendTime';
   const verify = (header: BatchHeader): number =>
     runtime.transactions.coordinator.verifyPartition(header.producerId, header.producerEpoch, {
       topic: topic.name,
@@ -131,7 +173,7 @@ function producePartition(
   const appendTimeMs = logAppendTime ? now : -1n;
   if (sequenced.kind === 'duplicate')
     return answerDuplicate(log, data, sequenced.batch, appendTimeMs);
-  const appends = split.batches.map((batch, i) => {
+  const appends = batches.map((batch, i) => {
     const header = headers[i];
     assert.ok(header !== undefined);
     return log.append(batch, batchMetaOf(header, logAppendTime ? now : null));

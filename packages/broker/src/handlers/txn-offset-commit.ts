@@ -1,16 +1,24 @@
 /**
- * TxnOffsetCommit (key 28), v0-4: offsets a transactional producer commits for a consumer group
+ * TxnOffsetCommit (key 28), v0-5: offsets a transactional producer commits for a consumer group
  * (sendOffsetsToTransaction). They are held in the transaction's state and applied to the group
- * only if the transaction commits. Not checked (yet): the v3+ group generation and member id
- * (KIP-447 zombie fencing through the group); the transaction's producer epoch fences instead.
- * Unknown topics or partitions get UNKNOWN_TOPIC_OR_PARTITION and are not held.
+ * only if the transaction commits.
+ *
+ * v3+ carry the consumer's generation, member id and instance id (KIP-447): when present they
+ * must name a current member at the group's generation, else ILLEGAL_GENERATION,
+ * UNKNOWN_MEMBER_ID or FENCED_INSTANCE_ID, so a consumer that lost its partitions in a
+ * rebalance cannot commit offsets for them. v5 (KIP-890 part 2) also adds the group to the
+ * transaction, starting it if needed, in place of AddOffsetsToTxn. Unknown topics or partitions
+ * get UNKNOWN_TOPIC_OR_PARTITION and are not held.
  */
-import { ErrorCode, txnOffsetCommitApi } from '@tributary/protocol';
-import { defineHandler } from '../handler.ts';
+import { ErrorCode, txnOffsetCommitApi, type TxnOffsetCommitRequest } from '@tributary/protocol';
+import { submitGroupCommand } from '../groups/group-request.ts';
+import { defineHandler, type RequestContext } from '../handler.ts';
 import {
   submitTransactionCommand,
   versionedError,
 } from '../transactions/submit-transaction-command.ts';
+
+const implicitAddVersion = 5;
 
 export const txnOffsetCommitHandler = defineHandler(
   txnOffsetCommitApi,
@@ -20,6 +28,20 @@ export const txnOffsetCommitHandler = defineHandler(
       const count = storage.getTopic(name)?.partitionCount;
       return count !== undefined && partition >= 0 && partition < count;
     };
+    const answer = (errorCode: number) => ({
+      throttleTimeMs: 0,
+      topics: request.topics.map((topic) => ({
+        name: topic.name,
+        partitions: topic.partitions.map(({ partitionIndex }) => ({
+          partitionIndex,
+          errorCode: known(topic.name, partitionIndex)
+            ? errorCode
+            : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+        })),
+      })),
+    });
+    const memberError = await consumerIdentityError(context, request);
+    if (memberError !== ErrorCode.NONE) return answer(memberError);
     const offsets = request.topics.flatMap((topic) =>
       topic.partitions
         .filter((p) => known(topic.name, p.partitionIndex))
@@ -38,23 +60,30 @@ export const txnOffsetCommitHandler = defineHandler(
       producerEpoch: request.producerEpoch,
       groupId: request.groupId,
       offsets,
+      implicitAdd: context.apiVersion >= implicitAddVersion,
     });
-    const errorCode = versionedError(
-      typeof result === 'number' ? result : result.errorCode,
-      context.apiVersion,
-      2,
-    );
-    return {
-      throttleTimeMs: 0,
-      topics: request.topics.map((topic) => ({
-        name: topic.name,
-        partitions: topic.partitions.map(({ partitionIndex }) => ({
-          partitionIndex,
-          errorCode: known(topic.name, partitionIndex)
-            ? errorCode
-            : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
-        })),
-      })),
-    };
+    const errorCode = typeof result === 'number' ? result : result.errorCode;
+    return answer(versionedError(errorCode, context.apiVersion, 2));
   },
 );
+
+/** KIP-447: the group's verdict on the consumer identity the request carries. */
+async function consumerIdentityError(
+  context: RequestContext,
+  request: TxnOffsetCommitRequest,
+): Promise<number> {
+  const { generationId, memberId, groupInstanceId } = request;
+  if (generationId < 0 && memberId === '' && groupInstanceId === null) return ErrorCode.NONE;
+  const verdict = await submitGroupCommand(context, (caller) => ({
+    kind: 'txnOffsetCheck',
+    caller,
+    groupId: request.groupId,
+    generationId,
+    memberId,
+    groupInstanceId,
+  }));
+  if (typeof verdict === 'number') return verdict;
+  return 'errorCode' in verdict && typeof verdict.errorCode === 'number'
+    ? verdict.errorCode
+    : ErrorCode.UNKNOWN_SERVER_ERROR;
+}

@@ -2,7 +2,9 @@
  * PartitionTxnIndex: per partition, the transactions that are open on it (producer id -> first
  * offset) and the aborted ones (producer id, first offset, offset of the abort marker). From it
  * come the last stable offset (the first offset of the earliest open transaction, or the high
- * watermark) and the aborted-transactions list of a read_committed Fetch.
+ * watermark) and the aborted-transactions list of a read_committed Fetch. Aborted transactions
+ * whose marker fell below the log start (retention, DeleteRecords) are dropped: no Fetch can ask
+ * for them any more.
  *
  * Invariants: a transaction is open from the synchronous step that starts the append of its
  * first batch on the partition (the produce handler calls `begin` with the offset the log is
@@ -58,6 +60,12 @@ const transactionalData: TxnFields = Object.freeze({
 export class PartitionTxnIndex {
   readonly #open = new Map<bigint, bigint>();
   readonly #aborted: AbortedTransaction[] = [];
+  readonly #logStartOffset: () => bigint;
+
+  /** `logStartOffset` reads the partition's current log start. */
+  constructor(logStartOffset: () => bigint = () => 0n) {
+    this.#logStartOffset = logStartOffset;
+  }
 
   /** Records `producerId`'s transaction as open from `offset` unless it already is. */
   begin(producerId: bigint, offset: bigint): void {
@@ -72,6 +80,7 @@ export class PartitionTxnIndex {
     if (result === 'abort') {
       this.#aborted.push({ producerId, firstOffset, lastOffset: markerOffset });
     }
+    this.#dropDeleted();
   }
 
   lastStableOffset(highWatermark: bigint): bigint {
@@ -82,11 +91,25 @@ export class PartitionTxnIndex {
 
   /** Aborted transactions overlapping [fromOffset, toOffset). */
   abortedBetween(fromOffset: bigint, toOffset: bigint): AbortedTransaction[] {
+    this.#dropDeleted();
     return this.#aborted.filter((t) => t.lastOffset >= fromOffset && t.firstOffset < toOffset);
   }
 
   get openTransactions(): ReadonlyMap<bigint, bigint> {
     return this.#open;
+  }
+
+  /** How many aborted transactions are remembered (tests, metrics). */
+  get abortedCount(): number {
+    return this.#aborted.length;
+  }
+
+  /** The list is in marker order, so the deleted ones are a prefix. */
+  #dropDeleted(): void {
+    const logStart = this.#logStartOffset();
+    let deleted = 0;
+    while ((this.#aborted[deleted]?.lastOffset ?? logStart) < logStart) deleted += 1;
+    if (deleted > 0) this.#aborted.splice(0, deleted);
   }
 }
 
@@ -112,7 +135,7 @@ export function loadedTxnIndex(log: PartitionLog): PartitionTxnIndex | undefined
 }
 
 async function rebuild(log: PartitionLog): Promise<PartitionTxnIndex> {
-  const index = new PartitionTxnIndex();
+  const index = new PartitionTxnIndex(() => log.logStartOffset);
   // One snapshot (a copy): appends during the awaits below are the produce path's to track.
   const entries = log.batches;
   if (!entries.some((entry) => entry.producerId >= 0n)) return index;

@@ -1,11 +1,17 @@
 /**
  * TransactionCoordinator: the state of every transactional id, as a pure state machine (no I/O,
  * no clock, no id allocation: time and fresh producer ids are passed in). It follows Kafka's
- * classic (transaction version 0/1) TransactionCoordinator:
+ * TransactionCoordinator:
  *
  *   Empty / CompleteCommit / CompleteAbort --AddPartitions|AddOffsets--> Ongoing
  *   Ongoing --EndTxn(commit)--> PrepareCommit --markers written--> CompleteCommit
  *   Ongoing --EndTxn(abort) | timeout | new InitProducerId--> PrepareAbort --> CompleteAbort
+ *
+ * Transaction version 2 (KIP-890 part 2) is served beside the classic protocol: a transaction is
+ * started implicitly by the client's first transactional Produce (v12) or TxnOffsetCommit (v5),
+ * and every EndTxn v5 bumps the producer epoch (its markers carry the bumped epoch, which the
+ * client continues with; an exhausted epoch moves to a fresh producer id). A retried EndTxn v5
+ * is recognised by its epoch being the one before the bump.
  *
  * `apply` returns the records to persist (the whole new state of the transactional id) and, on
  * entering a Prepare state, a `TransactionCompletion`: the markers the runtime must write to
@@ -46,14 +52,28 @@ export type TransactionCommand =
       /** A never-used producer id, taken if the transactional id is new or its epoch ran out. */
       readonly freshProducerId: bigint;
     })
-  | (Producer & { readonly kind: 'addPartitions'; readonly partitions: readonly TopicPartition[] })
+  | (Producer & {
+      readonly kind: 'addPartitions';
+      readonly partitions: readonly TopicPartition[];
+      /** 2 when a Produce v12 adds the partition implicitly (KIP-890 part 2). */
+      readonly transactionVersion?: number;
+    })
   | (Producer & { readonly kind: 'addOffsets'; readonly groupId: string })
   | (Producer & {
       readonly kind: 'txnOffsetCommit';
       readonly groupId: string;
       readonly offsets: readonly Omit<PendingOffset, 'groupId'>[];
+      /** TxnOffsetCommit v5 adds the group itself (KIP-890 part 2: no AddOffsetsToTxn). */
+      readonly implicitAdd: boolean;
     })
-  | (Producer & { readonly kind: 'endTxn'; readonly committed: boolean })
+  | (Producer & {
+      readonly kind: 'endTxn';
+      readonly committed: boolean;
+      /** 2 for EndTxn v5: bump the epoch. */
+      readonly transactionVersion: number;
+      /** A never-used producer id, for a version-2 EndTxn whose epoch is exhausted; else -1. */
+      readonly freshProducerId: bigint;
+    })
   /** Internal: the markers and offsets of a completion are durable. */
   | (Producer & { readonly kind: 'complete' })
   | { readonly kind: 'tick' };
@@ -72,7 +92,7 @@ export interface TransactionCompletion {
 
 export interface TransactionResult {
   readonly errorCode: number;
-  /** InitProducerId's answer. */
+  /** InitProducerId's answer, and EndTxn v5's: the id and epoch the producer continues with. */
   readonly producerId: bigint;
   readonly producerEpoch: number;
   readonly records: TransactionRecord[];
@@ -97,6 +117,17 @@ export class TransactionCoordinator {
     return this.#transactions;
   }
 
+  /** Does this producer's EndTxn v5 need a fresh producer id (its epoch is exhausted)? */
+  endNeedsFreshProducerId(transactionalId: string): boolean {
+    const txn = this.#transactions.get(transactionalId);
+    return txn !== undefined && txn.state === 'Ongoing' && epochExhausted(txn.producerEpoch);
+  }
+
+  /** Is the partition in this producer's Ongoing transaction already (no implicit add needed)? */
+  isInTransaction(producerId: bigint, producerEpoch: number, target: TopicPartition): boolean {
+    return this.verifyPartition(producerId, producerEpoch, target) === ErrorCode.NONE;
+  }
+
   apply(command: TransactionCommand, now: number): TransactionResult {
     const result: MutableResult = {
       errorCode: ErrorCode.NONE,
@@ -111,8 +142,10 @@ export class TransactionCoordinator {
         this.#initProducerId(result, command, now);
         break;
       case 'addPartitions':
+        this.#add(result, command, now, command.transactionVersion ?? 0);
+        break;
       case 'addOffsets':
-        this.#add(result, command, now);
+        this.#add(result, command, now, 0);
         break;
       case 'txnOffsetCommit':
         this.#txnOffsetCommit(result, command, now);
@@ -203,20 +236,20 @@ export class TransactionCoordinator {
     if (txn.state === 'Ongoing') {
       // Fence the old session and abort what it left open; the client retries and then gets
       // its new epoch (Kafka answers CONCURRENT_TRANSACTIONS the same way).
-      this.#prepare(
-        result,
-        { ...txn, producerEpoch: bumpedEpoch(txn.producerEpoch) },
-        'abort',
-        now,
-      );
+      this.#prepare(result, { ...txn, producerEpoch: fencedEpoch(txn) }, 'abort', now);
       result.errorCode = ErrorCode.CONCURRENT_TRANSACTIONS;
       return;
     }
-    const exhausted = txn.producerEpoch >= producerEpochMax - 1;
+    const exhausted = epochExhausted(txn.producerEpoch);
     const producerId = exhausted ? command.freshProducerId : txn.producerId;
     const producerEpoch = exhausted ? 0 : txn.producerEpoch + 1;
     const next = emptyTransaction(txn.transactionalId, producerId, producerEpoch);
-    this.#save(result, { ...next, timeoutMs: command.timeoutMs, lastUpdateTimestampMs: now });
+    this.#save(result, {
+      ...next,
+      timeoutMs: command.timeoutMs,
+      lastUpdateTimestampMs: now,
+      previousProducerId: exhausted ? txn.producerId : -1n,
+    });
     result.producerId = producerId;
     result.producerEpoch = producerEpoch;
   }
@@ -237,6 +270,8 @@ export class TransactionCoordinator {
     result: MutableResult,
     command: Extract<TransactionCommand, { kind: 'addPartitions' | 'addOffsets' }>,
     now: number,
+    /** The protocol of a transaction this starts. */
+    transactionVersion: number,
   ): void {
     const txn = this.#transactions.get(command.transactionalId);
     result.errorCode = this.#producerError(txn, command);
@@ -245,6 +280,7 @@ export class TransactionCoordinator {
     if (txn.state !== 'Ongoing') {
       Object.assign(draft, { state: 'Ongoing', txnStartTimestampMs: now });
       Object.assign(draft, { partitions: [], groupIds: [], pendingOffsets: [] });
+      draft.transactionVersion = transactionVersion;
     }
     if (command.kind === 'addOffsets') {
       if (!draft.groupIds.includes(command.groupId)) {
@@ -267,9 +303,17 @@ export class TransactionCoordinator {
     command: Extract<TransactionCommand, { kind: 'txnOffsetCommit' }>,
     now: number,
   ): void {
-    const txn = this.#transactions.get(command.transactionalId);
+    let txn = this.#transactions.get(command.transactionalId);
     result.errorCode = this.#producerError(txn, command);
     if (txn === undefined || result.errorCode !== ErrorCode.NONE) return;
+    if (
+      command.implicitAdd &&
+      (txn.state !== 'Ongoing' || !txn.groupIds.includes(command.groupId))
+    ) {
+      this.#add(result, { ...command, kind: 'addOffsets' }, now, 2);
+      txn = this.#transactions.get(command.transactionalId);
+      if (txn === undefined) return;
+    }
     if (txn.state !== 'Ongoing' || !txn.groupIds.includes(command.groupId)) {
       result.errorCode = ErrorCode.INVALID_TXN_STATE;
       return;
@@ -289,23 +333,48 @@ export class TransactionCoordinator {
     now: number,
   ): void {
     const txn = this.#transactions.get(command.transactionalId);
+    const preparing = command.committed ? 'PrepareCommit' : 'PrepareAbort';
+    const done = command.committed ? 'CompleteCommit' : 'CompleteAbort';
+    if (txn !== undefined && isRetriedEndTxnV2(txn, command)) {
+      if (txn.state === preparing || txn.state === done) {
+        Object.assign(result, continuingProducer(txn));
+        result.awaitCompletion = txn.state === preparing;
+      } else {
+        result.errorCode = ErrorCode.INVALID_TXN_STATE;
+      }
+      return;
+    }
     const error = this.#producerError(txn, command);
-    const retryOfPrepared =
-      error === ErrorCode.CONCURRENT_TRANSACTIONS &&
-      txn?.state === (command.committed ? 'PrepareCommit' : 'PrepareAbort');
+    const retryOfPrepared = error === ErrorCode.CONCURRENT_TRANSACTIONS && txn?.state === preparing;
     if (txn === undefined || error !== ErrorCode.NONE) {
       // A retried EndTxn while its own completion runs waits for that completion.
       result.errorCode = retryOfPrepared ? ErrorCode.NONE : error;
       result.awaitCompletion = retryOfPrepared;
       return;
     }
-    const done = command.committed ? 'CompleteCommit' : 'CompleteAbort';
-    if (txn.state === done) return; // a retry after completion: same answer
+    // A classic retry after completion gets the same answer; after a version-2 completion the
+    // epoch moved on, so the current epoch ending again names no transaction.
+    if (txn.state === done && txn.transactionVersion !== 2) return;
     if (txn.state !== 'Ongoing') {
       result.errorCode = ErrorCode.INVALID_TXN_STATE;
       return;
     }
-    this.#prepare(result, txn, command.committed ? 'commit' : 'abort', now);
+    let ending: TransactionMetadata = txn;
+    if (command.transactionVersion === 2) {
+      const exhausted = epochExhausted(txn.producerEpoch);
+      if (exhausted && command.freshProducerId < 0n) {
+        result.errorCode = ErrorCode.CONCURRENT_TRANSACTIONS;
+        return;
+      }
+      ending = {
+        ...txn,
+        transactionVersion: 2,
+        producerEpoch: txn.producerEpoch + 1,
+        nextProducerId: exhausted ? command.freshProducerId : -1n,
+      };
+    }
+    this.#prepare(result, ending, command.committed ? 'commit' : 'abort', now);
+    Object.assign(result, continuingProducer(ending));
     result.awaitCompletion = true;
   }
 
@@ -327,8 +396,12 @@ export class TransactionCoordinator {
     }
     const state: TransactionState =
       txn.state === 'PrepareCommit' ? 'CompleteCommit' : 'CompleteAbort';
+    const moved = txn.nextProducerId >= 0n;
     this.#save(result, {
       ...txn,
+      ...continuingProducer(txn),
+      nextProducerId: -1n,
+      previousProducerId: moved ? txn.producerId : txn.previousProducerId,
       state,
       partitions: [],
       groupIds: [],
@@ -342,12 +415,7 @@ export class TransactionCoordinator {
   #expire(result: MutableResult, now: number): void {
     for (const txn of this.#transactions.values()) {
       if (txn.state !== 'Ongoing' || txn.txnStartTimestampMs + txn.timeoutMs > now) continue;
-      this.#prepare(
-        result,
-        { ...txn, producerEpoch: bumpedEpoch(txn.producerEpoch) },
-        'abort',
-        now,
-      );
+      this.#prepare(result, { ...txn, producerEpoch: fencedEpoch(txn) }, 'abort', now);
     }
   }
 
@@ -388,12 +456,58 @@ function emptyTransaction(
     pendingOffsets: [],
     txnStartTimestampMs: -1,
     lastUpdateTimestampMs: -1,
+    transactionVersion: 0,
+    nextProducerId: -1n,
+    previousProducerId: -1n,
   };
+}
+
+/** Kafka never hands out the last epoch, so a fencing bump is always possible. */
+function epochExhausted(epoch: number): boolean {
+  return epoch >= producerEpochMax - 1;
 }
 
 /** The fencing bump; at the last epoch Kafka keeps it (the next session gets a new id). */
 function bumpedEpoch(epoch: number): number {
   return epoch < producerEpochMax ? epoch + 1 : epoch;
+}
+
+/**
+ * The epoch a fencing abort (timeout, new session) writes its markers with. A version-2
+ * transaction is bumped twice, as Kafka does, so the fenced client's EndTxn, one epoch behind,
+ * is not taken for the retry of a completed EndTxn v5.
+ */
+function fencedEpoch(txn: TransactionMetadata): number {
+  const once = bumpedEpoch(txn.producerEpoch);
+  return txn.transactionVersion === 2 ? bumpedEpoch(once) : once;
+}
+
+/** The id and epoch the producer goes on with once `txn`'s completion is durable. */
+function continuingProducer(txn: TransactionMetadata): {
+  producerId: bigint;
+  producerEpoch: number;
+} {
+  return txn.nextProducerId >= 0n
+    ? { producerId: txn.nextProducerId, producerEpoch: 0 }
+    : { producerId: txn.producerId, producerEpoch: txn.producerEpoch };
+}
+
+/**
+ * Is this EndTxn the retry of one that completed (or is completing) a version-2 transaction? Its
+ * epoch is the one before the bump, or, when the bump ran out of epochs, the last epoch of the
+ * producer id the transaction moved away from.
+ */
+function isRetriedEndTxnV2(txn: TransactionMetadata, command: Producer): boolean {
+  if (txn.transactionVersion !== 2 || txn.state === 'Ongoing' || txn.state === 'Empty') {
+    return false;
+  }
+  const bumped =
+    txn.producerId === command.producerId && txn.producerEpoch === command.producerEpoch + 1;
+  const overflowed =
+    txn.previousProducerId === command.producerId &&
+    command.producerEpoch === producerEpochMax - 1 &&
+    txn.producerEpoch === 0;
+  return bumped || overflowed;
 }
 
 function completionOf(txn: TransactionMetadata): TransactionCompletion {

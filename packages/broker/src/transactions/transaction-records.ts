@@ -43,6 +43,15 @@ export interface TransactionMetadata {
   /** When the transaction became Ongoing; -1 outside a transaction. */
   readonly txnStartTimestampMs: number;
   readonly lastUpdateTimestampMs: number;
+  /**
+   * The transaction protocol of the client driving it: 0 (classic) or 2 (KIP-890 part 2, every
+   * EndTxn bumps the epoch). Set when a transaction starts or completes.
+   */
+  readonly transactionVersion: number;
+  /** While completing a version-2 transaction whose epoch ran out: the id it continues with. */
+  readonly nextProducerId: bigint;
+  /** After such a completion: the id before it, so a retried EndTxn is still recognised. */
+  readonly previousProducerId: bigint;
 }
 
 export interface TransactionRecord {
@@ -68,6 +77,8 @@ export function encodeTransactionRecordValue(record: TransactionRecord): Buffer 
   const body = {
     ...value,
     producerId: value.producerId.toString(),
+    nextProducerId: value.nextProducerId.toString(),
+    previousProducerId: value.previousProducerId.toString(),
     pendingOffsets: value.pendingOffsets.map((o) => ({ ...o, offset: o.offset.toString() })),
   };
   const version = Buffer.alloc(2);
@@ -108,6 +119,10 @@ export function decodeTransactionRecord(key: Buffer, value: Buffer | null): Tran
       })),
       txnStartTimestampMs: Number(body['txnStartTimestampMs']),
       lastUpdateTimestampMs: Number(body['lastUpdateTimestampMs']),
+      // Absent in records written before KIP-890 part 2 was served.
+      transactionVersion: Number(body['transactionVersion'] ?? 0),
+      nextProducerId: BigInt(String(body['nextProducerId'] ?? -1)),
+      previousProducerId: BigInt(String(body['previousProducerId'] ?? -1)),
     },
   };
 }

@@ -1,0 +1,102 @@
+/**
+ * KIP-890 part 2 (transaction version 2): a Produce v12 carrying transactional batches adds their
+ * partition to the producer's transaction itself (starting the transaction if needed), where a
+ * classic client sends AddPartitionsToTxn first. Kafka's partition leader asks the coordinator
+ * the same way (AddPartitionsToTxn v5 without verify_only) before it appends.
+ *
+ * The add is persisted in `__transaction_state` before the batch is appended, so the partition is
+ * in the transaction before any of its data can be. Order per partition is kept: while an add is
+ * in flight for a partition, later produce requests to it wait behind it (`gateOf`), since the
+ * handler's append order is the log order.
+ */
+import { ErrorCode, type BatchHeader } from '@tributary/protocol';
+import type { PartitionLog } from '@tributary/storage';
+import type { RequestContext } from '../handler.ts';
+import { txnIndexOf } from './partition-txn-index.ts';
+import { submitTransactionCommand } from './submit-transaction-command.ts';
+import type { TopicPartition } from './transaction-records.ts';
+
+/** The first Produce version whose transactional batches add their partition implicitly. */
+export const implicitAddProduceVersion = 12;
+
+const gates = new WeakMap<PartitionLog, Promise<unknown>>();
+
+/** Settles when the implicit adds in flight for this partition have; undefined if none are. */
+export function gateOf(log: PartitionLog): Promise<unknown> | undefined {
+  return gates.get(log);
+}
+
+/** The transactional batch that needs its partition added, if any. */
+export function needingImplicitAdd(
+  context: RequestContext,
+  headers: readonly BatchHeader[],
+  target: TopicPartition,
+): BatchHeader | undefined {
+  const { coordinator } = context.runtime.transactions;
+  return headers.find(
+    (h) => h.isTransactional && !coordinator.isInTransaction(h.producerId, h.producerEpoch, target),
+  );
+}
+
+/**
+ * Adds `target` to the transaction of `header`'s producer, after every add already in flight on
+ * the partition. Resolves to NONE or the error the produce answers with.
+ */
+export function addImplicitly(
+  context: RequestContext,
+  log: PartitionLog,
+  transactionalId: string,
+  header: BatchHeader,
+  target: TopicPartition,
+): Promise<number> {
+  const before = gates.get(log) ?? Promise.resolve();
+  const added = before.then(() => add(context, log, transactionalId, header, target));
+  const gate = added.catch(() => undefined);
+  gates.set(log, gate);
+  void gate.then(() => {
+    if (gates.get(log) === gate) gates.delete(log);
+  });
+  return added;
+}
+
+async function add(
+  context: RequestContext,
+  log: PartitionLog,
+  transactionalId: string,
+  header: BatchHeader,
+  target: TopicPartition,
+): Promise<number> {
+  try {
+    await txnIndexOf(log);
+  } catch {
+    return ErrorCode.NOT_ENOUGH_REPLICAS;
+  }
+  const result = await submitTransactionCommand(context, {
+    kind: 'addPartitions',
+    transactionalId,
+    producerId: header.producerId,
+    producerEpoch: header.producerEpoch,
+    partitions: [target],
+    transactionVersion: 2,
+  });
+  return produceError(typeof result === 'number' ? result : result.errorCode);
+}
+
+/**
+ * The coordinator's answer as a Produce error, as Kafka maps it: a fenced producer is
+ * INVALID_PRODUCER_EPOCH, and the retriable coordinator errors become NOT_ENOUGH_REPLICAS, which
+ * every client retries without refreshing metadata.
+ */
+function produceError(errorCode: number): number {
+  switch (errorCode) {
+    case ErrorCode.PRODUCER_FENCED:
+      return ErrorCode.INVALID_PRODUCER_EPOCH;
+    case ErrorCode.CONCURRENT_TRANSACTIONS:
+    case ErrorCode.COORDINATOR_LOAD_IN_PROGRESS:
+    case ErrorCode.COORDINATOR_NOT_AVAILABLE:
+    case ErrorCode.NOT_COORDINATOR:
+      return ErrorCode.NOT_ENOUGH_REPLICAS;
+    default:
+      return errorCode;
+  }
+}
