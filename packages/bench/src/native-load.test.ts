@@ -1,0 +1,92 @@
+/**
+ * The C load generator against an in-process broker: records it produces come back, counted
+ * and sized exactly, through a consumer group and through a plain assignment of every partition.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { startBroker, type RunningBroker } from '@tributary/broker';
+import {
+  buildFailureMessage,
+  consumeRate,
+  startNativeConsume,
+  startNativeProduce,
+  type NativeConsumeResult,
+} from './native-load.ts';
+
+const records = 20_000;
+const size = 100;
+let broker: RunningBroker;
+
+before(async () => {
+  broker = await startBroker({
+    port: 0,
+    host: '127.0.0.1',
+    inMemory: true,
+    quiet: true,
+    config: { numPartitions: 3 },
+  });
+});
+
+after(async () => {
+  await broker.close();
+});
+
+test('produce, then consume back in group mode and in assign mode', async () => {
+  const topic = 'native-load';
+  const bootstrap = broker.bootstrap;
+  const produced = await (await startNativeProduce({ bootstrap, topic, records, size })).result;
+  assert.equal(produced.errors, 0, produced.firstError ?? '');
+  assert.equal(produced.acked, records);
+  assert.equal(produced.ackMs.samples, records);
+  assert.ok(produced.ackMs.p50 > 0 && produced.ackMs.p50 <= produced.ackMs.p99);
+
+  const expected = { records, bytes: records * size, errors: 0 };
+  const grouped = await (
+    await startNativeConsume({ bootstrap, topic, group: 'native-load-group', records })
+  ).result;
+  assert.deepEqual(pick(grouped), { ...expected, assignment: 'group', stopped: 'records' });
+  assert.ok(grouped.firstNs >= grouped.startNs && grouped.lastNs >= grouped.firstNs);
+  assert.ok(consumeRate(grouped) > 0);
+
+  // Without a record limit the assign-mode reader stops when the topic has nothing more.
+  const assigned = await (await startNativeConsume({ bootstrap, topic, idleMs: 1500 })).result;
+  assert.deepEqual(pick(assigned), { ...expected, assignment: 'assign', stopped: 'idle' });
+});
+
+test('paced produce measures every ack from its due time', async () => {
+  const run = await startNativeProduce({
+    bootstrap: broker.bootstrap,
+    topic: 'native-load-paced',
+    records: 400,
+    size: 512,
+    ratePerSecond: 1000,
+    lingerMs: 1,
+  });
+  const paced = await run.result;
+  assert.equal(paced.acked, 400);
+  // 400 records due over 0.4 s: pacing holds the run to at least that long.
+  assert.ok(paced.elapsedSeconds >= 0.399, `elapsed ${paced.elapsedSeconds}`);
+  const consumed = await (
+    await startNativeConsume({
+      bootstrap: broker.bootstrap,
+      topic: 'native-load-paced',
+      group: 'paced-readers',
+      records: 400,
+      isolation: 'read_uncommitted',
+    })
+  ).result;
+  assert.equal(consumed.bytes, 400 * 512);
+});
+
+test('a missing librdkafka header or library names the package to install', () => {
+  const header = 't.c:1:10: fatal error: librdkafka/rdkafka.h: No such file or directory';
+  const library = '/usr/bin/ld: cannot find -lrdkafka: No such file or directory';
+  assert.match(buildFailureMessage(header), /apt-get install librdkafka-dev/);
+  assert.match(buildFailureMessage(library), /apt-get install librdkafka-dev/);
+  assert.doesNotMatch(buildFailureMessage("t.c:3: error: expected ';'"), /librdkafka-dev/);
+});
+
+function pick(result: NativeConsumeResult): Record<string, unknown> {
+  const { assignment, stopped, bytes, errors } = result;
+  return { records: result.records, bytes, errors, assignment, stopped };
+}
