@@ -1,10 +1,11 @@
 /**
  * DeleteRecords (key 21), v0-2: moves a partition's log start offset forward. Offset -1 means the
  * high watermark; an offset past it is OFFSET_OUT_OF_RANGE. Answers with the new low watermark once
- * the move is durable.
+ * the move is durable. Internal topics are refused (INVALID_TOPIC_EXCEPTION).
  */
 import { ErrorCode, deleteRecordsApi } from '@tributary/protocol';
 import { defineHandler } from '../handler.ts';
+import { isInternalTopic } from '../internal-topics.ts';
 import { toKafkaError } from '../kafka-errors.ts';
 
 export const deleteRecordsHandler = defineHandler(deleteRecordsApi, async (context, request) => {
@@ -21,6 +22,13 @@ export const deleteRecordsHandler = defineHandler(deleteRecordsApi, async (conte
               partitionIndex,
               lowWatermark: -1n,
               errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+            };
+          }
+          if (isInternalTopic(wanted.name)) {
+            return {
+              partitionIndex,
+              lowWatermark: -1n,
+              errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION,
             };
           }
           const target = offset === -1n ? log.highWatermark : offset;

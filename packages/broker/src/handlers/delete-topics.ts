@@ -1,11 +1,13 @@
 /**
  * DeleteTopics (key 20), v1-6. v0-5 name topics; v6 names them or gives their ids. The topic
- * disappears at once; storage collects its bytes in the background.
+ * disappears at once; storage collects its bytes in the background. Internal topics are refused
+ * (INVALID_TOPIC_EXCEPTION).
  */
 import { ErrorCode, deleteTopicsApi, type DeleteTopicsRequest } from '@tributary/protocol';
 import type { TopicId, TopicRecord } from '@tributary/storage';
 import type { BrokerRuntime } from '../broker-runtime.ts';
 import { defineHandler } from '../handler.ts';
+import { isInternalTopic } from '../internal-topics.ts';
 import { toKafkaError } from '../kafka-errors.ts';
 
 interface Target {
@@ -39,6 +41,14 @@ async function deleteOne(runtime: BrokerRuntime, target: Target) {
       topicId: target.topicId,
       errorCode: byId ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
       errorMessage: 'topic does not exist',
+    };
+  }
+  if (isInternalTopic(topic.name)) {
+    return {
+      name: topic.name,
+      topicId: topic.topicId,
+      errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION,
+      errorMessage: 'internal topics cannot be deleted',
     };
   }
   try {

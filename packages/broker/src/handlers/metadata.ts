@@ -10,10 +10,9 @@
 import { ErrorCode, metadataApi, type MetadataRequest } from '@tributary/protocol';
 import type { TopicId, TopicRecord } from '@tributary/storage';
 import type { BrokerRuntime } from '../broker-runtime.ts';
-import { consumerOffsetsTopic } from '../groups/group-runtime.ts';
 import { defineHandler } from '../handler.ts';
 import { toKafkaError } from '../kafka-errors.ts';
-import { transactionStateTopic } from '../transactions/transaction-runtime.ts';
+import { isInternalTopic } from '../internal-topics.ts';
 import { topicNameError } from '../topic-names.ts';
 
 const OPERATIONS_NOT_REQUESTED = -2147483648;
@@ -123,7 +122,7 @@ function describeTopic(runtime: BrokerRuntime, topic: TopicRecord): TopicAnswer 
     errorCode: ErrorCode.NONE,
     name: topic.name,
     topicId: topic.topicId,
-    isInternal: topic.name === consumerOffsetsTopic || topic.name === transactionStateTopic,
+    isInternal: isInternalTopic(topic.name),
     partitions: Array.from({ length: topic.partitionCount }, (_, partitionIndex) => ({
       errorCode: ErrorCode.NONE,
       partitionIndex,

@@ -21,6 +21,9 @@
  * on a partition opens it in the partition's LSO index, in the same synchronous step. From v12
  * (KIP-890 part 2) the produce adds the partition to the transaction itself first
  * (transactions/implicit-add.ts); produces to a partition wait behind an add in flight there.
+ *
+ * Internal topics (the coordinators' logs) are written by the broker only: a client's produce
+ * there is INVALID_TOPIC_EXCEPTION, as in Kafka.
  */
 import assert from 'node:assert/strict';
 import {
@@ -36,6 +39,7 @@ import {
 import type { BatchMeta, PartitionLog, TopicRecord } from '@tributary/storage';
 import type { BrokerRuntime } from '../broker-runtime.ts';
 import { defineHandler, noResponse, type RequestContext } from '../handler.ts';
+import { isInternalTopic } from '../internal-topics.ts';
 import { toKafkaError } from '../kafka-errors.ts';
 import type { BatchHandle, SequencedBatch } from '../producers/partition-producer-state.ts';
 import { producerStateOf } from '../producers/producer-state-registry.ts';
@@ -95,6 +99,11 @@ function producePartition(
     topic === undefined ? undefined : runtime.storage.partition(topic.topicId, data.index);
   if (topic === undefined || log === undefined) {
     return Promise.resolve(failure(data, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION));
+  }
+  if (isInternalTopic(topic.name)) {
+    return Promise.resolve(
+      failure(data, ErrorCode.INVALID_TOPIC_EXCEPTION, 'cannot append to an internal topic'),
+    );
   }
   if (apiVersion < 3) {
     return Promise.resolve(

@@ -1,7 +1,7 @@
 /**
  * Admin operations the per-client scenario does not cover, through kafkajs 2.2.4's admin client:
- * CreatePartitions, DeleteRecords (log start offset moves, ListOffsets earliest follows) and
- * cluster description.
+ * CreatePartitions, DeleteRecords (log start offset moves, ListOffsets earliest follows),
+ * cluster description, and the internal topics' protection.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -71,4 +71,31 @@ test('describeCluster names this broker as the only broker and the controller', 
   assert.equal(cluster.brokers.length, 1);
   assert.equal(cluster.brokers[0]?.port, broker.port);
   assert.equal(cluster.controller, broker.nodeId);
+});
+
+test('internal topics refuse appends, deletion and DeleteRecords', async () => {
+  const internal = ['__consumer_offsets', '__transaction_state'];
+  const listed = await admin.listTopics();
+  for (const topic of internal) assert.ok(listed.includes(topic), `${topic} exists`);
+  await assert.rejects(
+    producer.send({ topic: '__consumer_offsets', acks: -1, messages: [{ value: 'forged' }] }),
+    /topic/i,
+  );
+  await assert.rejects(
+    admin.deleteTopicRecords({
+      topic: '__transaction_state',
+      partitions: [{ partition: 0, offset: '-1' }],
+    }),
+    (error: unknown) =>
+      JSON.stringify((error as { cause?: { partitions?: unknown } }).cause?.partitions).includes(
+        'INVALID_TOPIC_EXCEPTION',
+      ),
+  );
+  await assert.rejects(admin.deleteTopics({ topics: internal, timeout: 2000 }));
+  const [offsets] = await admin.fetchTopicOffsets('__consumer_offsets');
+  assert.equal(offsets?.high, offsets?.low, 'nothing was appended to __consumer_offsets');
+  assert.deepEqual(
+    (await admin.listTopics()).filter((topic) => internal.includes(topic)).toSorted(),
+    internal.toSorted(),
+  );
 });
