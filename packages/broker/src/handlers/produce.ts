@@ -148,7 +148,7 @@ function producePartition(
   const ready =
     adding === undefined || transactionalId === null
       ? gate
-      : addImplicitly(context, log, transactionalId, adding, target);
+      : addImplicitly(context, log, { transactionalId, header: adding, target });
   return Promise.resolve(ready).then((errorCode) =>
     typeof errorCode === 'number' && errorCode !== ErrorCode.NONE
       ? failure(data, errorCode, 'partition could not be added to the transaction')

@@ -38,19 +38,24 @@ export function needingImplicitAdd(
   );
 }
 
+/** One implicit add: the produce's transactional id, its first batch needing it, the partition. */
+export interface ImplicitAdd {
+  readonly transactionalId: string;
+  readonly header: BatchHeader;
+  readonly target: TopicPartition;
+}
+
 /**
- * Adds `target` to the transaction of `header`'s producer, after every add already in flight on
- * the partition. Resolves to NONE or the error the produce answers with.
+ * Adds the partition to the transaction of the batch's producer, after every add already in
+ * flight on the partition. Resolves to NONE or the error the produce answers with.
  */
 export function addImplicitly(
   context: RequestContext,
   log: PartitionLog,
-  transactionalId: string,
-  header: BatchHeader,
-  target: TopicPartition,
+  wanted: ImplicitAdd,
 ): Promise<number> {
   const before = gates.get(log) ?? Promise.resolve();
-  const added = before.then(() => add(context, log, transactionalId, header, target));
+  const added = before.then(() => add(context, log, wanted));
   const gate = added.catch(() => undefined);
   gates.set(log, gate);
   void gate.then(() => {
@@ -59,13 +64,7 @@ export function addImplicitly(
   return added;
 }
 
-async function add(
-  context: RequestContext,
-  log: PartitionLog,
-  transactionalId: string,
-  header: BatchHeader,
-  target: TopicPartition,
-): Promise<number> {
+async function add(context: RequestContext, log: PartitionLog, wanted: ImplicitAdd) {
   try {
     await txnIndexOf(log);
   } catch {
@@ -73,10 +72,10 @@ async function add(
   }
   const result = await submitTransactionCommand(context, {
     kind: 'addPartitions',
-    transactionalId,
-    producerId: header.producerId,
-    producerEpoch: header.producerEpoch,
-    partitions: [target],
+    transactionalId: wanted.transactionalId,
+    producerId: wanted.header.producerId,
+    producerEpoch: wanted.header.producerEpoch,
+    partitions: [wanted.target],
     transactionVersion: 2,
   });
   return produceError(typeof result === 'number' ? result : result.errorCode);
