@@ -30,6 +30,11 @@ const reader = fileURLToPath(new URL('./python/read_topic.py', import.meta.url))
 const topic = 'tv2';
 const transactionalId = 'tv2-txn';
 
+const retriable: ReadonlySet<number> = new Set([
+  ErrorCode.CONCURRENT_TRANSACTIONS,
+  ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
+]);
+
 interface Producer {
   producerId: bigint;
   producerEpoch: number;
@@ -76,10 +81,11 @@ async function initProducer(connection: KafkaConnection): Promise<Producer> {
       producerEpoch: -1,
     });
     if (answer.errorCode === ErrorCode.NONE) return answer;
-    assert.equal(answer.errorCode, ErrorCode.CONCURRENT_TRANSACTIONS);
+    // Retriable: the previous session's abort is completing, or the coordinator is loading.
+    assert.ok(retriable.has(answer.errorCode), `InitProducerId error ${answer.errorCode}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  throw new Error('InitProducerId kept answering CONCURRENT_TRANSACTIONS');
+  throw new Error('InitProducerId kept answering with a retriable error');
 }
 
 async function readAll(bootstrap: string, isolation: string): Promise<string[]> {
