@@ -6,7 +6,7 @@
  *   tributary-load consume --bootstrap H:P --topic T [--group G] [--records N] [--idle-ms MS]
  *                          [--timeout-ms MS] [--isolation read_committed|read_uncommitted]
  *   tributary-load produce --bootstrap H:P --topic T --records N [--size BYTES] [--linger-ms MS]
- *                          [--partition P] [--rate PER_SECOND]
+ *                          [--partition P] [--rate PER_SECOND] [--producers N]
  *
  * consume: with --group, subscribes as that group from the earliest offset; without it, assigns
  * every partition of the topic from the beginning. Reads until N records, until no record came
@@ -15,7 +15,9 @@
  * produce: N records of --size bytes, acks=all. Flat out by default: ack latency runs from the
  * moment librdkafka accepted the record to its delivery report. With --rate, record i is due at
  * start + i/rate and its latency runs from that due time, so a stall delays every record behind
- * it and shows in the percentiles (no coordinated omission).
+ * it and shows in the percentiles (no coordinated omission). --producers N spreads the records
+ * round robin over N producer instances, each with its own connection (many small producers);
+ * --rate is then the total rate, and delivery reports are served every half millisecond.
  *
  * Prints one JSON object on stdout ("type":"summary", as the Python drivers name theirs). Times
  * are CLOCK_MONOTONIC nanoseconds, printed as strings so they survive JSON parsing exactly.
@@ -45,6 +47,7 @@ struct options {
   int64_t timeout_ms;
   int64_t linger_ms;
   int32_t partition;
+  int64_t producers;
   double rate;
 };
 
@@ -77,7 +80,8 @@ static int64_t parse_int(const char *name, const char *text) {
 static void parse_options(int argc, char **argv, struct options *o) {
   if (argc < 2) die("usage: tributary-load consume|produce --bootstrap H:P --topic T ...");
   *o = (struct options){.mode = argv[1], .records = INT64_MAX, .size = 1024, .idle_ms = 10000,
-                        .timeout_ms = 600000, .linger_ms = 5, .partition = RD_KAFKA_PARTITION_UA};
+                        .timeout_ms = 600000, .linger_ms = 5, .partition = RD_KAFKA_PARTITION_UA,
+                        .producers = 1};
   for (int i = 2; i < argc; i += 2) {
     const char *name = argv[i];
     if (i + 1 >= argc) die("%s needs a value", name);
@@ -93,9 +97,11 @@ static void parse_options(int argc, char **argv, struct options *o) {
     else if (strcmp(name, "--linger-ms") == 0) o->linger_ms = parse_int(name, value);
     else if (strcmp(name, "--partition") == 0) o->partition = (int32_t)parse_int(name, value);
     else if (strcmp(name, "--rate") == 0) o->rate = strtod(value, NULL);
+    else if (strcmp(name, "--producers") == 0) o->producers = parse_int(name, value);
     else die("unknown option %s", name);
   }
   if (o->bootstrap == NULL || o->topic == NULL) die("--bootstrap and --topic are required");
+  if (o->producers < 1) die("--producers must be at least 1");
 }
 
 static void set(rd_kafka_conf_t *conf, const char *name, const char *value) {
@@ -308,15 +314,25 @@ static rd_kafka_conf_t *producer_conf(const struct options *o, struct produce_st
   return conf;
 }
 
-/* Blocks until `due_ns`, serving delivery reports meanwhile (to the millisecond, then sleeping). */
-static void wait_until(rd_kafka_t *rk, int64_t due_ns) {
+static void poll_all(rd_kafka_t **producers, int64_t count, int timeout_ms) {
+  for (int64_t j = 0; j < count; j++) rd_kafka_poll(producers[j], timeout_ms);
+}
+
+/*
+ * Blocks until `due_ns`, serving delivery reports meanwhile. One producer: polls it, blocking up
+ * to the millisecond, then sleeps. Several: polls each without blocking every half millisecond.
+ */
+static void wait_until(rd_kafka_t **producers, int64_t count, int64_t due_ns) {
   for (int64_t now = now_ns(); now < due_ns; now = now_ns()) {
-    int64_t remaining_ms = (due_ns - now) / 1000000;
-    if (remaining_ms > 0) {
-      rd_kafka_poll(rk, (int)(remaining_ms > 100 ? 100 : remaining_ms));
+    int64_t remaining_ns = due_ns - now;
+    if (count == 1 && remaining_ns >= 1000000) {
+      int64_t remaining_ms = remaining_ns / 1000000;
+      rd_kafka_poll(producers[0], (int)(remaining_ms > 100 ? 100 : remaining_ms));
       continue;
     }
-    struct timespec until = {.tv_sec = due_ns / 1000000000, .tv_nsec = due_ns % 1000000000};
+    if (count > 1) poll_all(producers, count, 0);
+    int64_t until_ns = count > 1 && remaining_ns > 500000 ? now + 500000 : due_ns;
+    struct timespec until = {.tv_sec = until_ns / 1000000000, .tv_nsec = until_ns % 1000000000};
     clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL);
   }
 }
@@ -372,35 +388,53 @@ static void warm_up(rd_kafka_t *rk, const char *topic) {
   rd_kafka_topic_destroy(handle);
 }
 
+/* Every producer's delivery reports, until all are in or `timeout_ms` passed. */
+static rd_kafka_resp_err_t flush_all(rd_kafka_t **producers, int64_t count, int timeout_ms) {
+  rd_kafka_resp_err_t result = RD_KAFKA_RESP_ERR_NO_ERROR;
+  int64_t deadline_ns = now_ns() + (int64_t)timeout_ms * 1000000;
+  for (int64_t j = 0; j < count; j++) {
+    int64_t left_ms = (deadline_ns - now_ns()) / 1000000;
+    rd_kafka_resp_err_t err = rd_kafka_flush(producers[j], left_ms > 0 ? (int)left_ms : 0);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) result = err;
+  }
+  return result;
+}
+
 static int run_produce(const struct options *o) {
   if (o->records == INT64_MAX) die("produce needs --records");
   struct produce_state s = {0};
   s.from_ns = malloc((size_t)o->records * sizeof(int64_t));
   s.latency_ns = malloc((size_t)o->records * sizeof(int64_t));
   char *payload = malloc((size_t)o->size + 1);
-  if (s.from_ns == NULL || s.latency_ns == NULL || payload == NULL) die("out of memory");
+  rd_kafka_t **producers = malloc((size_t)o->producers * sizeof(rd_kafka_t *));
+  if (s.from_ns == NULL || s.latency_ns == NULL || payload == NULL || producers == NULL) {
+    die("out of memory");
+  }
   memset(payload, 'v', (size_t)o->size);
-  rd_kafka_t *rk = new_client(RD_KAFKA_PRODUCER, producer_conf(o, &s));
-  /* Metadata and the connection are set up before the clock starts. */
-  warm_up(rk, o->topic);
+  /* Metadata and the connections are set up before the clock starts. */
+  for (int64_t j = 0; j < o->producers; j++) {
+    producers[j] = new_client(RD_KAFKA_PRODUCER, producer_conf(o, &s));
+    warm_up(producers[j], o->topic);
+  }
   int64_t start_ns = now_ns();
   double interval_ns = o->rate > 0 ? 1e9 / o->rate : 0;
   for (int64_t i = 0; i < o->records; i++) {
+    rd_kafka_t *rk = producers[i % o->producers];
     if (o->rate > 0) {
       s.from_ns[i] = start_ns + (int64_t)((double)i * interval_ns);
-      wait_until(rk, s.from_ns[i]);
+      wait_until(producers, o->producers, s.from_ns[i]);
     }
     produce_one(rk, o, &s, payload, i);
     rd_kafka_poll(rk, 0);
   }
-  rd_kafka_resp_err_t err = rd_kafka_flush(rk, 120000);
+  rd_kafka_resp_err_t err = flush_all(producers, o->producers, 120000);
   int64_t end_ns = now_ns();
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR && s.first_error[0] == '\0') {
     snprintf(s.first_error, sizeof s.first_error, "flush: %s", rd_kafka_err2str(err));
   }
   print_produce(o, &s, start_ns, end_ns);
   fflush(stdout);
-  rd_kafka_destroy(rk);
+  for (int64_t j = 0; j < o->producers; j++) rd_kafka_destroy(producers[j]);
   return 0;
 }
 

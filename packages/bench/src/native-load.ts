@@ -16,6 +16,9 @@ import { driverPercentiles, type DriverLine, type DriverPercentiles } from './py
 const sourcePath = resolve(import.meta.dirname, '../native/tributary-load.c');
 const buildDir = resolve(import.meta.dirname, '../.build');
 export const nativeLoadPath = resolve(buildDir, 'tributary-load');
+
+/** How report rows name this client. */
+export const nativeClient = 'librdkafka C (tributary-load, librdkafka-dev 2.0.2)';
 const buildTimeoutMs = 120_000;
 /** Beyond the tool's own deadline: time to leave the group and print its summary. */
 const exitGraceMs = 30_000;
@@ -111,6 +114,17 @@ export function buildNativeLoad(): Promise<string> {
     throw error;
   });
   return building;
+}
+
+/** Whether the C load generator can be built here; says why not through `log`. */
+export async function nativeLoadAvailable(log: (line: string) => void): Promise<boolean> {
+  try {
+    await buildNativeLoad();
+    return true;
+  } catch (error: unknown) {
+    log(`C load generator unavailable, using python3-confluent-kafka: ${String(error)}`);
+    return false;
+  }
 }
 
 export interface NativeRun<T> {
@@ -235,6 +249,8 @@ export interface NativeProduceOptions {
   partition?: number;
   /** Paced: record i is due at start + i / rate and its latency counts from then. */
   ratePerSecond?: number;
+  /** Producer instances (one connection each), records spread round robin; default 1. */
+  producers?: number;
   timeoutMs?: number;
 }
 
@@ -256,6 +272,7 @@ function produceArgs(options: NativeProduceOptions): string[] {
   args.push('--linger-ms', String(options.lingerMs ?? 5));
   if (options.partition !== undefined) args.push('--partition', String(options.partition));
   if (options.ratePerSecond !== undefined) args.push('--rate', String(options.ratePerSecond));
+  if (options.producers !== undefined) args.push('--producers', String(options.producers));
   return args;
 }
 

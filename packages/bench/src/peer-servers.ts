@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { trackChild } from './broker-child.ts';
 
@@ -39,6 +39,14 @@ function killGroup(group: number): void {
   } catch {
     // Already gone.
   }
+}
+
+export function openSocket(port: number): Promise<Socket> {
+  return new Promise((resolvePromise, reject) => {
+    const socket = connect({ host: '127.0.0.1', port }, () => resolvePromise(socket));
+    socket.once('error', reject);
+    socket.setNoDelay(true);
+  });
 }
 
 export function freePort(): Promise<number> {

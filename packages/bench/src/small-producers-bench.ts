@@ -1,80 +1,237 @@
 /**
- * Workload 6: many small producers. 200 @platformatic/kafka producers, each on its own
- * connection, each sending one 1 KiB record every 20 ms (50 records/s; 10,000 records/s in
- * total), acks=all; ack latency from the intended send time.
+ * Workload 6: many small producers. 200 producers, each on its own connection, together sending
+ * 10,000 records/s of 1 KiB (50 records/s each), acks=all; ack latency from the intended send
+ * time. The C load generator (200 librdkafka producer instances in one process, native-load.ts)
+ * gives the figure that measures the broker; the full run adds 200 @platformatic/kafka
+ * producers in the suite's Node process, the Node view, which saturates that process first.
+ * The peers (peer-small-producers.ts) get the same 200 connections and rates from the suite's
+ * raw clients, for fewer seconds in --quick.
  */
 import {
   bottleneckNote,
   cpuUseWindow,
   perCpu,
   uniqueTopic,
+  type CpuUse,
   withBroker,
   type BenchContext,
 } from './bench-context.ts';
-import type { WorkloadReport } from './bench-report.ts';
+import type { BenchFigure, WorkloadReport } from './bench-report.ts';
 import { createTopic } from './kafka-drivers.ts';
+import { peerSmallProducers, type PeerSmallProducersRun } from './peer-small-producers.ts';
+import { peersFor, runOnPeers, summarizePeers, type PeerOutcome } from './peer-systems.ts';
+import { nativeClient, nativeLoadAvailable, startNativeProduce } from './native-load.ts';
 import { platformaticClient, runSmallProducers } from './platformatic-load.ts';
+import type { BrokerChild } from './broker-child.ts';
+
+const producers = 200;
+const ratePerProducer = 50;
+
+/** The bottleneck, naming the load generator when the suite's one process nears a core. */
+function generatorBottleneck(use: CpuUse, generatorSeconds: number): string {
+  const generatorCores = generatorSeconds / use.wallSeconds;
+  if (generatorCores < 0.85) return bottleneckNote(use);
+  return (
+    `Bottleneck: the load generator, one Node process at ${generatorCores.toFixed(2)} cores, ` +
+    `saturates before the server (${bottleneckNote(use).replace(/^Bottleneck: /, '')}). ` +
+    `Splitting the ${producers} producers over processes needs cores this machine does not have.`
+  );
+}
+
+function peerFigures(outcome: PeerOutcome<PeerSmallProducersRun>): BenchFigure[] {
+  const run = outcome.result;
+  if (run === undefined) return [];
+  const client = `${outcome.peer.client.name}, ${producers} connections`;
+  return ackFigures({ system: outcome.peer.system, client }, run.result, run.use);
+}
+
+/** The acked rate and the ack latency percentiles of one run. */
+function ackFigures(
+  base: { system: string; client: string },
+  result: { acked: number; seconds: number; ackMs: { p50: number; p99: number; max: number } },
+  use: CpuUse,
+): BenchFigure[] {
+  return [
+    {
+      ...base,
+      metric: 'acked rate',
+      value: result.acked / result.seconds,
+      unit: `rec/s of ${producers * ratePerProducer}`,
+      perCpuSecond: perCpu(result.acked, use.brokerCpuSeconds),
+    },
+    { ...base, metric: 'ack p50 (from intended)', value: result.ackMs.p50, unit: 'ms' },
+    { ...base, metric: 'ack p99 (from intended)', value: result.ackMs.p99, unit: 'ms' },
+    { ...base, metric: 'ack max', value: result.ackMs.max, unit: 'ms' },
+  ];
+}
+
+function peerNotes(
+  outcomes: ReadonlyArray<PeerOutcome<PeerSmallProducersRun>>,
+  seconds: number,
+): string[] {
+  const { ran, failures } = summarizePeers(outcomes);
+  return [
+    `Peers: ${producers} connections from the suite's process, each sending one 1 KiB ` +
+      `message every ${1000 / ratePerProducer} ms (staggered), ${seconds} s; ack from the ` +
+      'intended send time. What the ack means: ' +
+      (ran.map(({ peer }) => `${peer.system}: ${peer.ack}`).join('; ') || 'none ran') +
+      '.',
+    ...ran.map(
+      ({ peer, run }) =>
+        `${peer.system}: errors ${run.result.errors}, server CPU ` +
+        `${run.use.brokerCpuSeconds.toFixed(2)} s, load generator CPU ` +
+        `${run.generatorSeconds.toFixed(2)} s. ${generatorBottleneck(run.use, run.generatorSeconds)}`,
+    ),
+    ...failures,
+  ];
+}
+
+/** One client's run against the broker, in the report's terms. */
+interface TributaryRun {
+  client: string;
+  acked: number;
+  errors: number;
+  firstError: string | null;
+  seconds: number;
+  ackMs: { p50: number; p99: number; max: number };
+  use: CpuUse;
+  /** CPU of the load generator, when it is this process (platformatic). */
+  generatorSeconds: number | undefined;
+}
+
+async function runNative(broker: BrokerChild, topic: string, seconds: number) {
+  const cpu = cpuUseWindow(broker.pid);
+  const run = await startNativeProduce({
+    bootstrap: broker.bootstrap,
+    topic,
+    records: producers * ratePerProducer * seconds,
+    size: 1024,
+    lingerMs: 0,
+    ratePerSecond: producers * ratePerProducer,
+    producers,
+    timeoutMs: (seconds + 120) * 1000,
+  });
+  const result = await run.result;
+  return {
+    client: `${nativeClient}, ${producers} producer instances`,
+    acked: result.acked,
+    errors: result.errors,
+    firstError: result.firstError,
+    seconds: result.elapsedSeconds,
+    ackMs: result.ackMs,
+    use: cpu(),
+    generatorSeconds: undefined,
+  };
+}
+
+async function runPlatformatic(broker: BrokerChild, topic: string, seconds: number) {
+  const cpu = cpuUseWindow(broker.pid);
+  const generator = process.cpuUsage();
+  const result = await runSmallProducers({
+    bootstrap: broker.bootstrap,
+    topic,
+    producers,
+    ratePerProducer,
+    seconds,
+    valueBytes: 1024,
+  });
+  const use = cpu();
+  const used = process.cpuUsage(generator);
+  return {
+    client: platformaticClient,
+    acked: result.acked,
+    errors: result.errors,
+    firstError: result.firstError,
+    seconds: result.seconds,
+    ackMs: {
+      p50: result.ackLatency.p50Ms,
+      p99: result.ackLatency.p99Ms,
+      max: result.ackLatency.maxMs,
+    },
+    use,
+    generatorSeconds: (used.user + used.system) / 1e6,
+  };
+}
+
+function tributaryFigures(run: TributaryRun): BenchFigure[] {
+  return ackFigures({ system: 'tributary', client: run.client }, run, run.use);
+}
+
+function tributaryNote(run: TributaryRun, seconds: number): string {
+  const where =
+    run.generatorSeconds === undefined
+      ? `${producers} librdkafka producer instances in one C process (one connection each, ` +
+        'linger 0, delivery reports served every 0.5 ms)'
+      : `${producers} Producer instances in the suite's own Node process (one connection each)`;
+  const generator =
+    run.generatorSeconds === undefined
+      ? bottleneckNote(run.use)
+      : `load generator CPU ${run.generatorSeconds.toFixed(2)} s. ` +
+        generatorBottleneck(run.use, run.generatorSeconds);
+  return (
+    `${run.client}: ${where}, 8 partitions, ${seconds} s; errors ${run.errors}` +
+    (run.firstError === null ? '' : ` (first: ${run.firstError})`) +
+    `; broker CPU ${run.use.brokerCpuSeconds.toFixed(2)} s; ${generator}`
+  );
+}
 
 export async function runSmallProducersBench(context: BenchContext): Promise<WorkloadReport> {
-  const producers = 200;
-  const ratePerProducer = 50;
   const seconds = context.quick ? 6 : 20;
-  return withBroker(context, {}, async (broker) => {
-    const topic = uniqueTopic('bench-small');
-    await createTopic(broker.bootstrap, topic, 8);
-    context.log(`small producers: ${producers} x ${ratePerProducer}/s for ${seconds} s`);
-    const cpu = cpuUseWindow(broker.pid);
-    const generator = process.cpuUsage();
-    const result = await runSmallProducers({
-      bootstrap: broker.bootstrap,
-      topic,
-      producers,
-      ratePerProducer,
-      seconds,
-      valueBytes: 1024,
-    });
-    const use = cpu();
-    const cpuSeconds = use.brokerCpuSeconds;
-    const used = process.cpuUsage(generator);
-    const generatorSeconds = (used.user + used.system) / 1e6;
-    const rate = result.acked / result.seconds;
-    const base = { system: 'tributary', client: platformaticClient };
-    return {
-      name: 'small-producers',
-      title: `${producers} producers x ${ratePerProducer} records/s (1 KiB, acks=all)`,
-      figures: [
-        {
-          ...base,
-          metric: 'acked rate',
-          value: rate,
-          unit: `rec/s of ${producers * ratePerProducer}`,
-          perCpuSecond: perCpu(result.acked, cpuSeconds),
-        },
-        { ...base, metric: 'ack p50 (from intended)', value: result.ackLatency.p50Ms, unit: 'ms' },
-        { ...base, metric: 'ack p99 (from intended)', value: result.ackLatency.p99Ms, unit: 'ms' },
-        { ...base, metric: 'ack max', value: result.ackLatency.maxMs, unit: 'ms' },
-      ],
-      notes: [
-        `${producers} Producer instances in the suite's own Node process (one connection each), ` +
-          `8 partitions, ${seconds} s; errors ${result.errors}` +
-          (result.firstError === null ? '' : ` (first: ${result.firstError})`) +
-          `; broker CPU ${cpuSeconds.toFixed(2)} s, load generator CPU ${generatorSeconds.toFixed(2)} s.`,
-        generatorSeconds / use.wallSeconds >= 0.85
-          ? `Bottleneck: the load generator, one Node process at ` +
-            `${(generatorSeconds / use.wallSeconds).toFixed(2)} cores, saturates before the ` +
-            `broker (${bottleneckNote(use).replace(/^Bottleneck: /, '')}). Splitting the 200 ` +
-            'producers over processes needs cores this machine does not have.'
-          : bottleneckNote(use),
-      ],
-      chart: {
-        title: `Workload 6: ${producers} small producers, ack latency (ms)`,
-        unit: 'ms',
-        bars: [
-          { label: 'ack p50', value: result.ackLatency.p50Ms },
-          { label: 'ack p99', value: result.ackLatency.p99Ms },
-          { label: 'ack max', value: result.ackLatency.maxMs },
-        ],
-      },
-    };
+  const runs = await withBroker(context, {}, async (broker) => {
+    const done: TributaryRun[] = [];
+    const native = await nativeLoadAvailable(context.log);
+    for (const client of ['native', 'platformatic'] as const) {
+      if (client === 'native' && !native) continue;
+      if (client === 'platformatic' && context.quick && native) continue;
+      const topic = uniqueTopic('bench-small');
+      await createTopic(broker.bootstrap, topic, 8);
+      context.log(`small producers (${client}): ${producers} x ${ratePerProducer}/s, ${seconds} s`);
+      done.push(
+        client === 'native'
+          ? await runNative(broker, topic, seconds)
+          : await runPlatformatic(broker, topic, seconds),
+      );
+    }
+    return done;
   });
+  const report: WorkloadReport = {
+    name: 'small-producers',
+    title: `${producers} producers x ${ratePerProducer} records/s (1 KiB, acks=all)`,
+    figures: runs.flatMap(tributaryFigures),
+    notes: runs.map((run) => tributaryNote(run, seconds)),
+    chart: {
+      title: `Workload 6: ${producers} small producers, ack latency (ms)`,
+      unit: 'ms',
+      bars: runs.flatMap((run) => {
+        const who = run.generatorSeconds === undefined ? 'C' : 'platformatic';
+        return [
+          { label: `${who} ack p50`, value: run.ackMs.p50 },
+          { label: `${who} ack p99`, value: run.ackMs.p99 },
+        ];
+      }),
+    },
+  };
+  const peerSeconds = context.quick ? 2 : 20;
+  const outcomes = await runOnPeers(context, 'small producers', peersFor(context), (peer, server) =>
+    peerSmallProducers(peer, server, { producers, ratePerProducer, seconds: peerSeconds }),
+  );
+  return {
+    ...report,
+    figures: [...report.figures, ...outcomes.flatMap(peerFigures)],
+    notes: [...report.notes, ...peerNotes(outcomes, peerSeconds)],
+    chart: {
+      ...report.chart,
+      bars: [
+        ...report.chart.bars.map((bar) => ({ ...bar, label: `tributary ${bar.label}` })),
+        ...outcomes.flatMap((outcome) =>
+          outcome.result === undefined
+            ? []
+            : [
+                { label: `${outcome.peer.system} p50`, value: outcome.result.result.ackMs.p50 },
+                { label: `${outcome.peer.system} p99`, value: outcome.result.result.ackMs.p99 },
+              ],
+        ),
+      ],
+    },
+  };
 }

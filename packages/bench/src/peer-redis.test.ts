@@ -2,17 +2,20 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
   parseResp,
-  payloadStamp,
-  percentiles,
+  redisXaddProtocol,
   respCommand,
-  stampedPayload,
+  respReplyEnd,
   xreadEntries,
-} from './peer-latency.ts';
+} from './peer-redis.ts';
 
-test('stampedPayload keeps the record size and round-trips the intended time', () => {
-  const payload = stampedPayload(12345.678, 1024);
-  assert.equal(payload.length, 1024);
-  assert.equal(payloadStamp(payload), 12345.678);
+test('respReplyEnd finds complete RESP replies and waits for partial bulk strings', () => {
+  const buffer = Buffer.from('$15\r\n1700000000000-0\r\n-ERR x\r\n$15\r\n17000');
+  const first = respReplyEnd(buffer, 0);
+  assert.deepEqual(first, { end: 22, error: false });
+  const second = respReplyEnd(buffer, first.end);
+  assert.deepEqual(second, { end: 30, error: true });
+  assert.equal(respReplyEnd(buffer, second.end).end, -1);
+  assert.deepEqual(respReplyEnd(Buffer.from('+OK\r\n'), 0), { end: 5, error: false });
 });
 
 test('parseResp reads nested XREAD replies and waits for incomplete ones', () => {
@@ -37,11 +40,12 @@ test('respCommand encodes bulk strings with byte lengths', () => {
   assert.equal(respCommand(['XADD', 'é']).toString(), '*2\r\n$4\r\nXADD\r\n$2\r\né\r\n');
 });
 
-test('percentiles include p99.9 and max', () => {
-  const samples = Array.from({ length: 1000 }, (_, index) => index + 1);
-  const summary = percentiles(samples);
-  assert.equal(summary.samples, 1000);
-  assert.equal(summary.p50, 501);
-  assert.equal(summary.p999, 999);
-  assert.equal(summary.max, 1000);
+test('redisXaddProtocol numbers replies in order across partial reads', () => {
+  const protocol = redisXaddProtocol();
+  const first = protocol.parse(Buffer.from('$3\r\n1-0\r\n-ERR full\r\n$3\r\n2-'));
+  assert.deepEqual(first.acked, [0]);
+  assert.equal(first.errors, 1);
+  const second = protocol.parse(Buffer.concat([first.rest, Buffer.from('0\r\n')]));
+  assert.deepEqual(second.acked, [2]);
+  assert.equal(second.rest.length, 0);
 });

@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import {
+  payloadStamp,
+  percentiles,
+  runPacedLanes,
+  stampedPayload,
+  type LaneAcks,
+} from './peer-paced.ts';
+
+test('stampedPayload keeps the record size and round-trips the intended time', () => {
+  const payload = stampedPayload(12345.678, 1024);
+  assert.equal(payload.length, 1024);
+  assert.equal(payloadStamp(payload), 12345.678);
+});
+
+test('percentiles include p99.9 and max', () => {
+  const samples = Array.from({ length: 1000 }, (_, index) => index + 1);
+  const summary = percentiles(samples);
+  assert.equal(summary.samples, 1000);
+  assert.equal(summary.p50, 501);
+  assert.equal(summary.p999, 999);
+  assert.equal(summary.max, 1000);
+});
+
+test('runPacedLanes sends every lane its share on schedule and times acks from intent', async () => {
+  const seen: Array<{ lane: number; seq: number; stamp: number }> = [];
+  const lanes = [0, 1].map((lane) => (acks: LaneAcks) => ({
+    send: (items: ReadonlyArray<{ seq: number; payload: string }>) => {
+      for (const item of items) {
+        seen.push({ lane, seq: item.seq, stamp: payloadStamp(item.payload) });
+        // Lane 1 fails its first message; everything else is acked at once.
+        if (lane === 1 && item.seq === 0) acks.failed();
+        else acks.acked(item.seq);
+      }
+    },
+  }));
+  const result = await runPacedLanes(lanes, { ratePerLane: 100, seconds: 0.1, valueBytes: 32 });
+  assert.equal(result.sent, 20);
+  assert.equal(result.acked, 19);
+  assert.equal(result.errors, 1);
+  assert.equal(result.samples.length, 19);
+  const lane1 = seen.filter((entry) => entry.lane === 1).map((entry) => entry.stamp);
+  const lane0 = seen.filter((entry) => entry.lane === 0).map((entry) => entry.stamp);
+  // 10 ms apart within a lane; lane 1 is offset by half an interval.
+  assert.ok(Math.abs((lane0[1] ?? 0) - (lane0[0] ?? 0) - 10) < 0.01);
+  assert.ok(Math.abs((lane1[0] ?? 0) - (lane0[0] ?? 0) - 5) < 0.01);
+  assert.ok(result.samples.every(([, ms]) => ms >= 0));
+});
