@@ -5,8 +5,10 @@
  * independent client) and samples the broker's CPU time from /proc over each phase.
  *
  * Phases: `throughput` produces as fast as the client's bounded queue allows (latency there is
- * queueing latency at saturation); `latency` produces at a fixed low rate, where ack latency is
- * close to the broker's own cost per durable append.
+ * queueing latency at saturation); `throughput-c` does the same with the C load generator
+ * (native-load.ts), whose client takes far less CPU than the Python one, where it builds;
+ * `latency` produces at a fixed low rate, where ack latency is close to the broker's own cost per
+ * durable append.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -15,6 +17,7 @@ import { join, resolve } from 'node:path';
 import { startBrokerChild, trackChild, type BrokerChild } from './broker-child.ts';
 import { cpuUseWindow, type CpuUse } from './bench-context.ts';
 import { probeDiskSync, type DiskSyncResult } from './disk-sync-probe.ts';
+import { nativeLoadAvailable, startNativeProduce } from './native-load.ts';
 import { processCpuTimes, type CpuTimes } from './process-cpu.ts';
 import {
   summarizeCpuProfile,
@@ -34,11 +37,13 @@ export interface ProduceBenchOptions {
   latencyRatePerSecond?: number;
   /** Run the broker under `--cpu-prof` and summarize its top self-time functions. */
   cpuProfile?: boolean;
+  /** Records for the C throughput phase; omitted, the phase is skipped. */
+  nativeRecords?: number;
   log?: (line: string) => void;
 }
 
 export interface ProducePhaseResult {
-  name: 'throughput' | 'latency';
+  name: 'throughput' | 'throughput-c' | 'latency';
   rateLimitPerSecond: number;
   /** librdkafka linger.ms of the phase. */
   lingerMs: number;
@@ -68,6 +73,8 @@ export interface ProduceBenchResult {
   recordBytes: number;
   disk: DiskSyncResult;
   phases: ProducePhaseResult[];
+  /** The C client's flat-out phase, when it ran. */
+  nativeThroughput: ProducePhaseResult | undefined;
   /** Throughput-phase produce MB/s divided by the 1 MiB fdatasync MB/s. */
   produceToFdatasyncRatio: number;
   /** Top self-time functions of the broker over both phases (empty unless `cpuProfile`). */
@@ -102,6 +109,10 @@ export async function runProduceBench(options: ProduceBenchOptions): Promise<Pro
       recordBytes,
       log,
     });
+    const nativeThroughput =
+      options.nativeRecords !== undefined && (await nativeLoadAvailable(log))
+        ? await runNativePhase(broker, options.nativeRecords, recordBytes, log)
+        : undefined;
     const latency = await runPhase(broker, {
       name: 'latency',
       seconds: options.quick ? 5 : 10,
@@ -121,6 +132,7 @@ export async function runProduceBench(options: ProduceBenchOptions): Promise<Pro
       recordBytes,
       disk,
       phases: [throughput, latency],
+      nativeThroughput,
       produceToFdatasyncRatio: throughput.megabytesPerSecond / disk.bandwidthMBps,
       hotspots: readHotspots(profileDir),
     };
@@ -208,6 +220,50 @@ async function runPhase(broker: BrokerChild, phase: PhaseOptions): Promise<Produ
     brokerCpuUserSeconds: userSeconds,
     brokerCpuSystemSeconds: systemSeconds,
     recordsPerBrokerCpuSecond: cpu > 0 ? summary.acked / cpu : 0,
+    cpuUse,
+  };
+}
+
+/** Flat out with the C load generator, linger 2 ms as the Python phase. */
+async function runNativePhase(
+  broker: BrokerChild,
+  records: number,
+  recordBytes: number,
+  log: (line: string) => void,
+): Promise<ProducePhaseResult> {
+  log(`phase throughput-c: ${records} records flat out`);
+  const before = processCpuTimes(broker.pid);
+  const closeUse = cpuUseWindow(broker.pid);
+  const run = await startNativeProduce({
+    bootstrap: broker.bootstrap,
+    topic: `bench-throughput-c-${Date.now()}`,
+    records,
+    size: recordBytes,
+    lingerMs: 2,
+  });
+  const result = await run.result;
+  const cpuUse = closeUse();
+  const after = processCpuTimes(broker.pid);
+  const userSeconds = after.userSeconds - before.userSeconds;
+  const systemSeconds = after.systemSeconds - before.systemSeconds;
+  const cpu = userSeconds + systemSeconds;
+  return {
+    name: 'throughput-c',
+    rateLimitPerSecond: 0,
+    lingerMs: 2,
+    recordsAcked: result.acked,
+    errors: result.errors,
+    firstError: result.firstError,
+    seconds: result.elapsedSeconds,
+    megabytesPerSecond: (result.acked * recordBytes) / 1e6 / result.elapsedSeconds,
+    recordsPerSecond: result.acked / result.elapsedSeconds,
+    ackLatencyP50Ms: result.ackMs.p50,
+    ackLatencyP99Ms: result.ackMs.p99,
+    ackLatencyMaxMs: result.ackMs.max,
+    brokerCpuSeconds: cpu,
+    brokerCpuUserSeconds: userSeconds,
+    brokerCpuSystemSeconds: systemSeconds,
+    recordsPerBrokerCpuSecond: cpu > 0 ? result.acked / cpu : 0,
     cpuUse,
   };
 }
