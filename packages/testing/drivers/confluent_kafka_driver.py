@@ -1,30 +1,23 @@
 """python3-confluent-kafka (librdkafka 2.0.2) driver for the client integration tests.
 
-Reads one JSON command from stdin, runs it against the broker through confluent-kafka and writes
-one JSON answer to stdout: {"ok": true, "result": ...} or {"ok": false, "error": "..."}.
-Keys, values and header values are base64 strings (null for a null field), so binary data
-survives the JSON hop. Every wait is bounded by the command's timeout_ms; the TypeScript side
-also kills the process if it overruns.
+Runs one command (driver_protocol.py) against the broker through confluent-kafka. Every wait is
+bounded by the command's timeout_ms; the TypeScript side also kills the process if it overruns.
 
 Run it with /usr/bin/python3: Debian's confluent-kafka is installed for that interpreter only.
 """
 
-import base64
-import json
+import os
 import sys
 import time
-import traceback
 
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
 
-
-def b64(data):
-    return None if data is None else base64.b64encode(data).decode("ascii")
-
-
-def unb64(text):
-    return None if text is None else base64.b64decode(text)
+# driver_protocol.py sits beside this file; put it on the path whatever the working directory,
+# and leave no __pycache__ in the source tree.
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from driver_protocol import serve, unb64, wire_record  # noqa: E402
 
 
 def base_config(cmd):
@@ -108,14 +101,14 @@ def op_consume(cmd, timeout_s):
                 if message.error() is not None:
                     raise RuntimeError(str(message.error()))
                 records.append(
-                    {
-                        "partition": message.partition(),
-                        "offset": message.offset(),
-                        "key": b64(message.key()),
-                        "value": b64(message.value()),
-                        "headers": [[k, b64(v)] for k, v in (message.headers() or [])],
-                        "timestamp": message.timestamp()[1],
-                    }
+                    wire_record(
+                        message.partition(),
+                        message.offset(),
+                        message.key(),
+                        message.value(),
+                        message.headers(),
+                        message.timestamp()[1],
+                    )
                 )
     finally:
         consumer.close()
@@ -183,18 +176,5 @@ OPS = {
 }
 
 
-def main():
-    cmd = json.loads(sys.stdin.read())
-    timeout_s = cmd.get("timeout_ms", 30000) / 1000.0
-    try:
-        result = OPS[cmd["op"]](cmd, timeout_s)
-        answer = {"ok": True, "result": result}
-    except (KafkaException, RuntimeError, ValueError, KeyError, TypeError) as error:
-        traceback.print_exc(file=sys.stderr)
-        answer = {"ok": False, "error": "%s: %s" % (type(error).__name__, error)}
-    sys.stdout.write(json.dumps(answer))
-    sys.stdout.flush()
-
-
 if __name__ == "__main__":
-    main()
+    serve(OPS, (KafkaException,))

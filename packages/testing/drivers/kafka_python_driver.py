@@ -1,10 +1,8 @@
 """kafka-python 2.0.2 driver for the client integration tests.
 
-Reads one JSON command from stdin, runs it against the broker through kafka-python (pure Python,
-its own protocol code: ApiVersions v0, Produce v7, Fetch v4, Metadata v1) and writes one JSON
-answer to stdout: {"ok": true, "result": ...} or {"ok": false, "error": "..."}. Keys, values and
-header values are base64 strings (null for a null field). Every wait is bounded by the command's
-timeout_ms; the TypeScript side also kills the process if it overruns.
+Runs one command (driver_protocol.py) against the broker through kafka-python (pure Python, its
+own protocol code: ApiVersions v0, Produce v7, Fetch v4, Metadata v1). Every wait is bounded by
+the command's timeout_ms; the TypeScript side also kills the process if it overruns.
 
 Codecs: gzip is built in; snappy, lz4 and zstd need python3-snappy, python3-lz4 and
 python3-zstandard (Debian), which .ci/run installs. "codecs" reports which are available.
@@ -12,27 +10,23 @@ python3-zstandard (Debian), which .ci/run installs. "codecs" reports which are a
 Run it with /usr/bin/python3: Debian's kafka-python is installed for that interpreter only.
 """
 
-import base64
-import json
 import logging
+import os
 import sys
 import time
-import traceback
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka import codec
 from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
 from kafka.errors import KafkaError, for_code
 
+# driver_protocol.py sits beside this file; put it on the path whatever the working directory,
+# and leave no __pycache__ in the source tree.
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from driver_protocol import serve, unb64, wire_record  # noqa: E402
+
 logging.basicConfig(level=logging.CRITICAL)
-
-
-def b64(data):
-    return None if data is None else base64.b64encode(data).decode("ascii")
-
-
-def unb64(text):
-    return None if text is None else base64.b64decode(text)
 
 
 def base_config(cmd, timeout_s):
@@ -95,14 +89,14 @@ def op_consume(cmd, timeout_s):
             for messages in batches.values():
                 for message in messages:
                     records.append(
-                        {
-                            "partition": message.partition,
-                            "offset": message.offset,
-                            "key": b64(message.key),
-                            "value": b64(message.value),
-                            "headers": [[k, b64(v)] for k, v in (message.headers or [])],
-                            "timestamp": message.timestamp,
-                        }
+                        wire_record(
+                            message.partition,
+                            message.offset,
+                            message.key,
+                            message.value,
+                            message.headers,
+                            message.timestamp,
+                        )
                     )
     finally:
         consumer.close(autocommit=False)
@@ -185,18 +179,5 @@ OPS = {
 }
 
 
-def main():
-    cmd = json.loads(sys.stdin.read())
-    timeout_s = cmd.get("timeout_ms", 30000) / 1000.0
-    try:
-        result = OPS[cmd["op"]](cmd, timeout_s)
-        answer = {"ok": True, "result": result}
-    except (KafkaError, RuntimeError, ValueError, KeyError, TypeError, AssertionError) as error:
-        traceback.print_exc(file=sys.stderr)
-        answer = {"ok": False, "error": "%s: %s" % (type(error).__name__, error)}
-    sys.stdout.write(json.dumps(answer))
-    sys.stdout.flush()
-
-
 if __name__ == "__main__":
-    main()
+    serve(OPS, (KafkaError, AssertionError))

@@ -47,6 +47,24 @@ export interface ClientCapabilities {
   readonly nullKeyWithNullValue: boolean;
 }
 
+/** A client that can express every record the scenario generates. */
+export const fullCapabilities: ClientCapabilities = {
+  timestamps: true,
+  headersPerRecord: true,
+  emptyDistinctFromNull: true,
+  binarySafe: true,
+  nullHeaderValues: true,
+  nullKeyWithNullValue: true,
+};
+
+export interface ClientDriverOptions {
+  readonly bootstrap: string;
+  /** Bound for each operation. Default `defaultOperationTimeoutMs`. */
+  readonly operationTimeoutMs?: number;
+}
+
+export const defaultOperationTimeoutMs = 60_000;
+
 export type DriverOperation =
   | 'createTopic'
   | 'produce'

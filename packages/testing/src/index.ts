@@ -3,29 +3,26 @@ export {
   allCompressions,
   type ClientCapabilities,
   type ClientDriver,
+  type ClientDriverOptions,
   type ClientHeader,
   type ConsumedRecord,
   type DriverOperation,
   type ProduceOptions,
   type ProduceRecord,
 } from './client-driver.ts';
-export {
-  createKafkajsDriver,
-  registerKafkajsCodecs,
-  type KafkajsDriverOptions,
-} from './kafkajs-driver.ts';
+export { createKafkajsDriver, registerKafkajsCodecs } from './kafkajs-driver.ts';
 export { createKcatDriver, kcatPath, type KcatDriverOptions } from './kcat-driver.ts';
-export { createPlatformaticDriver, type PlatformaticDriverOptions } from './platformatic-driver.ts';
+export { createPlatformaticDriver } from './platformatic-driver.ts';
 export {
   createConfluentKafkaDriver,
   createKafkaPythonDriver,
   runPythonDriver,
   systemPython,
-  type PythonDriverOptions,
 } from './python-client-driver.ts';
 export { runCommand, type CommandResult, type RunCommandOptions } from './run-command.ts';
 export {
   cliMainPath,
+  RestartableBroker,
   spawnBroker,
   type BrokerExit,
   type SpawnBrokerOptions,

@@ -19,23 +19,22 @@ import kafkajs, {
   type Producer,
 } from 'kafkajs';
 import { compress, decompress, type CompressionType } from '@tributary/protocol';
-import type {
-  ClientDriver,
-  ClientHeader,
-  ConsumedRecord,
-  DriverOperation,
-  ProduceRecord,
+import {
+  allCompressions,
+  defaultOperationTimeoutMs,
+  fullCapabilities,
+  type ClientDriver,
+  type ClientDriverOptions,
+  type ClientHeader,
+  type ConsumedRecord,
+  type DriverOperation,
+  type ProduceRecord,
 } from './client-driver.ts';
-import { allCompressions } from './client-driver.ts';
+import { readPartitions, type FetchedPartition } from './read-partitions.ts';
 
 // kafkajs is CommonJS and its export list is not statically detectable (it spreads its errors
 // into module.exports), so Node's ESM loader only offers the default export.
 const { CompressionCodecs, CompressionTypes, ConfigResourceTypes, logLevel } = kafkajs;
-
-export interface KafkajsDriverOptions {
-  readonly bootstrap: string;
-  readonly operationTimeoutMs?: number;
-}
 
 const decompressMaxBytes = 256 * 1024 * 1024;
 const fetchMaxBytes = 16 * 1024 * 1024;
@@ -74,16 +73,14 @@ interface KafkajsFetchedMessage {
   headers: Record<string, Buffer | null | (Buffer | null)[]>;
   isControlRecord: boolean;
 }
+interface KafkajsFetchedPartition {
+  partition: number;
+  errorCode: number;
+  highWatermark: string;
+  messages: KafkajsFetchedMessage[];
+}
 interface KafkajsFetchResponse {
-  responses: {
-    topicName: string;
-    partitions: {
-      partition: number;
-      errorCode: number;
-      highWatermark: string;
-      messages: KafkajsFetchedMessage[];
-    }[];
-  }[];
+  responses: { topicName: string; partitions: KafkajsFetchedPartition[] }[];
 }
 interface KafkajsBroker {
   fetch(request: {
@@ -157,23 +154,16 @@ class KafkajsDriver implements ClientDriver {
   readonly name = 'kafkajs 2.2.4';
   readonly compressions = allCompressions;
   readonly delegated = new Map<DriverOperation, string>();
-  readonly capabilities = {
-    timestamps: true,
-    headersPerRecord: true,
-    emptyDistinctFromNull: true,
-    binarySafe: true,
-    nullHeaderValues: false,
-    nullKeyWithNullValue: true,
-  };
+  readonly capabilities = { ...fullCapabilities, nullHeaderValues: false };
   readonly #kafka: Kafka;
   readonly #timeoutMs: number;
   #producer: Producer | undefined;
   #admin: Admin | undefined;
   #cluster: KafkajsCluster | undefined;
 
-  constructor(options: KafkajsDriverOptions) {
+  constructor(options: ClientDriverOptions) {
     registerKafkajsCodecs();
-    this.#timeoutMs = options.operationTimeoutMs ?? 60_000;
+    this.#timeoutMs = options.operationTimeoutMs ?? defaultOperationTimeoutMs;
     this.#kafka = new kafkajs.Kafka({
       clientId: 'tributary-test-kafkajs',
       brokers: [options.bootstrap],
@@ -236,12 +226,8 @@ class KafkajsDriver implements ClientDriver {
     await cluster.addTargetTopic(topic);
     await cluster.refreshMetadata();
     const all = Array.from({ length: partitions }, (_, index) => index);
-    const next = new Map(all.map((partition) => [partition, 0n]));
-    const highWatermarks = new Map(all.map((partition) => [partition, -1n]));
-    const records: ConsumedRecord[] = [];
-    const deadline = Date.now() + this.#timeoutMs;
-    while (records.length < expected && Date.now() < deadline) {
-      const before = records.length;
+    const fetchRound = async (next: readonly bigint[]): Promise<FetchedPartition[]> => {
+      const fetched: FetchedPartition[] = [];
       const leaders = cluster.findLeaderForPartitions(topic, all);
       for (const [nodeId, led] of Object.entries(leaders)) {
         const broker = await cluster.findBroker({ nodeId });
@@ -254,30 +240,12 @@ class KafkajsDriver implements ClientDriver {
           topics: [{ topic, partitions: led.map((partition) => fetchPartition(partition, next)) }],
         });
         for (const answer of response.responses.flatMap((entry) => entry.partitions)) {
-          if (answer.errorCode !== 0) {
-            throw new Error(
-              `kafkajs fetch ${topic}/${answer.partition}: error ${answer.errorCode}`,
-            );
-          }
-          highWatermarks.set(answer.partition, BigInt(answer.highWatermark));
-          const from = next.get(answer.partition) ?? 0n;
-          for (const message of answer.messages) {
-            const offset = BigInt(message.offset);
-            // A compressed batch comes back whole, so records before the fetch offset repeat.
-            if (offset < from || message.isControlRecord) continue;
-            records.push(fromMessage(answer.partition, message));
-            next.set(answer.partition, offset + 1n);
-          }
+          fetched.push(fetchedPartition(topic, answer));
         }
       }
-      // Everything up to the high watermark is read and nothing new came: stop early, so a
-      // short read fails fast instead of waiting for the whole timeout.
-      const caughtUp = all.every(
-        (partition) => (next.get(partition) ?? 0n) >= (highWatermarks.get(partition) ?? 0n),
-      );
-      if (records.length === before && caughtUp) break;
-    }
-    return records;
+      return fetched;
+    };
+    return readPartitions({ partitions, expected, timeoutMs: this.#timeoutMs, fetchRound });
   }
 
   async listOffsetsByTimestamp(
@@ -339,12 +307,22 @@ class KafkajsDriver implements ClientDriver {
 
 function fetchPartition(
   partition: number,
-  next: ReadonlyMap<number, bigint>,
+  next: readonly bigint[],
 ): { partition: number; fetchOffset: string; maxBytes: number } {
-  const fetchOffset = (next.get(partition) ?? 0n).toString();
+  const fetchOffset = (next[partition] ?? 0n).toString();
   return { partition, fetchOffset, maxBytes: fetchMaxBytes };
 }
 
-export function createKafkajsDriver(options: KafkajsDriverOptions): ClientDriver {
+function fetchedPartition(topic: string, answer: KafkajsFetchedPartition): FetchedPartition {
+  if (answer.errorCode !== 0) {
+    throw new Error(`kafkajs fetch ${topic}/${answer.partition}: error ${answer.errorCode}`);
+  }
+  const records = answer.messages
+    .filter((message) => !message.isControlRecord)
+    .map((message) => fromMessage(answer.partition, message));
+  return { partition: answer.partition, highWatermark: BigInt(answer.highWatermark), records };
+}
+
+export function createKafkajsDriver(options: ClientDriverOptions): ClientDriver {
   return new KafkajsDriver(options);
 }

@@ -12,23 +12,23 @@
  * `admin` driver given at creation; `delegated` says so.
  */
 import type { CompressionType } from '@tributary/protocol';
-import type {
-  ClientDriver,
-  ClientHeader,
-  ConsumedRecord,
-  DriverOperation,
-  ProduceRecord,
+import {
+  allCompressions,
+  defaultOperationTimeoutMs,
+  type ClientDriver,
+  type ClientDriverOptions,
+  type ClientHeader,
+  type ConsumedRecord,
+  type DriverOperation,
+  type ProduceRecord,
 } from './client-driver.ts';
-import { allCompressions } from './client-driver.ts';
 import { runCommand, type CommandResult } from './run-command.ts';
 
 export const kcatPath = '/usr/bin/kcat';
 
-export interface KcatDriverOptions {
-  readonly bootstrap: string;
+export interface KcatDriverOptions extends ClientDriverOptions {
   /** Does the admin operations kcat lacks. */
   readonly admin: ClientDriver;
-  readonly operationTimeoutMs?: number;
 }
 
 interface KcatJsonMessage {
@@ -114,7 +114,7 @@ class KcatDriver implements ClientDriver {
   constructor(options: KcatDriverOptions) {
     this.#bootstrap = options.bootstrap;
     this.#admin = options.admin;
-    this.#timeoutMs = options.operationTimeoutMs ?? 60_000;
+    this.#timeoutMs = options.operationTimeoutMs ?? defaultOperationTimeoutMs;
     const reason = `kcat has no admin API; done with ${options.admin.name}`;
     this.delegated = new Map<DriverOperation, string>([
       ['createTopic', reason],

@@ -14,19 +14,18 @@ import {
   type MessageToProduce,
 } from '@platformatic/kafka';
 import type { CompressionType } from '@tributary/protocol';
-import type {
-  ClientDriver,
-  ClientHeader,
-  ConsumedRecord,
-  DriverOperation,
-  ProduceRecord,
+import {
+  allCompressions,
+  defaultOperationTimeoutMs,
+  fullCapabilities,
+  type ClientDriver,
+  type ClientDriverOptions,
+  type ClientHeader,
+  type ConsumedRecord,
+  type DriverOperation,
+  type ProduceRecord,
 } from './client-driver.ts';
-import { allCompressions } from './client-driver.ts';
-
-export interface PlatformaticDriverOptions {
-  readonly bootstrap: string;
-  readonly operationTimeoutMs?: number;
-}
+import { readPartitions, type FetchedPartition } from './read-partitions.ts';
 
 const fetchMaxBytes = 16 * 1024 * 1024;
 const produceChunkRecords = 500;
@@ -66,23 +65,16 @@ class PlatformaticDriver implements ClientDriver {
   readonly name = '@platformatic/kafka 2.12';
   readonly compressions = allCompressions;
   readonly delegated = new Map<DriverOperation, string>();
-  readonly capabilities = {
-    timestamps: true,
-    headersPerRecord: true,
-    emptyDistinctFromNull: true,
-    binarySafe: true,
-    nullHeaderValues: false,
-    nullKeyWithNullValue: true,
-  };
+  readonly capabilities = { ...fullCapabilities, nullHeaderValues: false };
   readonly #bootstrap: string;
   readonly #timeoutMs: number;
   #producer: Producer | undefined;
   #admin: Admin | undefined;
   #consumer: Consumer | undefined;
 
-  constructor(options: PlatformaticDriverOptions) {
+  constructor(options: ClientDriverOptions) {
     this.#bootstrap = options.bootstrap;
-    this.#timeoutMs = options.operationTimeoutMs ?? 60_000;
+    this.#timeoutMs = options.operationTimeoutMs ?? defaultOperationTimeoutMs;
   }
 
   get #adminClient(): Admin {
@@ -123,12 +115,8 @@ class PlatformaticDriver implements ClientDriver {
     const metadata = await consumer.metadata({ topics: [topic], forceUpdate: true });
     const described = metadata.topics.get(topic);
     if (described === undefined) throw new Error(`platformatic metadata: no topic ${topic}`);
-    const next = Array.from({ length: partitions }, () => 0n);
-    const highWatermarks = Array.from({ length: partitions }, () => -1n);
-    const records: ConsumedRecord[] = [];
-    const deadline = Date.now() + this.#timeoutMs;
-    while (records.length < expected && Date.now() < deadline) {
-      const before = records.length;
+    const fetchRound = async (next: readonly bigint[]): Promise<FetchedPartition[]> => {
+      const fetched: FetchedPartition[] = [];
       for (let partition = 0; partition < partitions; partition++) {
         const node = described.partitions[partition]?.leader ?? 0;
         const response = await consumer.fetch({
@@ -156,22 +144,15 @@ class PlatformaticDriver implements ClientDriver {
           if (answer.errorCode !== 0) {
             throw new Error(`platformatic fetch ${topic}/${partition}: error ${answer.errorCode}`);
           }
-          highWatermarks[partition] = answer.highWatermark;
-          for (const batch of answer.records ?? []) {
-            if ((batch.attributes & controlBatchFlag) !== 0) continue;
-            for (const record of batch.records) {
-              const offset = batch.firstOffset + BigInt(record.offsetDelta);
-              if (offset < (next[partition] ?? 0n)) continue;
-              records.push(consumed(partition, offset, batch.firstTimestamp, record));
-              next[partition] = offset + 1n;
-            }
-          }
+          const records = (answer.records ?? [])
+            .filter((batch) => (batch.attributes & controlBatchFlag) === 0)
+            .flatMap((batch) => batch.records.map((record) => consumed(partition, batch, record)));
+          fetched.push({ partition, highWatermark: answer.highWatermark, records });
         }
       }
-      const caughtUp = next.every((offset, index) => offset >= (highWatermarks[index] ?? 0n));
-      if (records.length === before && caughtUp) break;
-    }
-    return records;
+      return fetched;
+    };
+    return readPartitions({ partitions, expected, timeoutMs: this.#timeoutMs, fetchRound });
   }
 
   async listOffsetsByTimestamp(
@@ -224,9 +205,9 @@ class PlatformaticDriver implements ClientDriver {
 
 function consumed(
   partition: number,
-  offset: bigint,
-  firstTimestamp: bigint,
+  batch: { firstOffset: bigint; firstTimestamp: bigint },
   record: {
+    offsetDelta: number;
     timestampDelta: bigint;
     key: Buffer | null;
     value: Buffer | null;
@@ -239,14 +220,14 @@ function consumed(
   }));
   return {
     partition,
-    offset,
+    offset: batch.firstOffset + BigInt(record.offsetDelta),
     key: record.key,
     value: record.value,
     headers,
-    timestamp: firstTimestamp + record.timestampDelta,
+    timestamp: batch.firstTimestamp + record.timestampDelta,
   };
 }
 
-export function createPlatformaticDriver(options: PlatformaticDriverOptions): ClientDriver {
+export function createPlatformaticDriver(options: ClientDriverOptions): ClientDriver {
   return new PlatformaticDriver(options);
 }

@@ -2,22 +2,25 @@
  * Drivers for the two Python clients, python3-confluent-kafka (librdkafka 2.0.2) and
  * kafka-python 2.0.2. Each operation runs one short-lived `/usr/bin/python3` process with a
  * driver script from packages/testing/drivers/: a JSON command on stdin, a JSON answer on
- * stdout, bytes as base64. A process per operation keeps the drivers stateless, so a client
+ * stdout, bytes as base64 (drivers/driver_protocol.py). A process per operation keeps the drivers stateless, so a client
  * bug cannot leak from one step into the next.
  *
  * Every call is bounded: the script gets `timeout_ms` and is SIGKILLed a little after it.
  */
 import { fileURLToPath } from 'node:url';
 import type { CompressionType } from '@tributary/protocol';
-import type {
-  ClientCapabilities,
-  ClientDriver,
-  ClientHeader,
-  ConsumedRecord,
-  DriverOperation,
-  ProduceRecord,
+import {
+  allCompressions,
+  defaultOperationTimeoutMs,
+  fullCapabilities,
+  type ClientCapabilities,
+  type ClientDriver,
+  type ClientDriverOptions,
+  type ClientHeader,
+  type ConsumedRecord,
+  type DriverOperation,
+  type ProduceRecord,
 } from './client-driver.ts';
-import { allCompressions } from './client-driver.ts';
 import { runCommand } from './run-command.ts';
 
 /** Debian's python3-* Kafka packages exist for this interpreter, not for a pyenv on PATH. */
@@ -25,12 +28,6 @@ export const systemPython = '/usr/bin/python3';
 
 const driversDir = fileURLToPath(new URL('../drivers/', import.meta.url));
 const killGraceMs = 10_000;
-
-export interface PythonDriverOptions {
-  readonly bootstrap: string;
-  /** Bound for each operation, inside the script. Default 60 s. */
-  readonly operationTimeoutMs?: number;
-}
 
 type WireHeader = [key: string, value: string | null];
 
@@ -102,15 +99,6 @@ function fromWire(record: WireRecord): ConsumedRecord {
   };
 }
 
-const fullCapabilities: ClientCapabilities = {
-  timestamps: true,
-  headersPerRecord: true,
-  emptyDistinctFromNull: true,
-  binarySafe: true,
-  nullHeaderValues: true,
-  nullKeyWithNullValue: true,
-};
-
 class PythonClientDriver implements ClientDriver {
   readonly delegated = new Map<DriverOperation, string>();
   readonly #script: string;
@@ -125,7 +113,7 @@ class PythonClientDriver implements ClientDriver {
     name: string,
     compressions: readonly CompressionType[],
     script: string,
-    options: PythonDriverOptions,
+    options: ClientDriverOptions,
   ) {
     this.name = name;
     this.compressions = compressions;
@@ -135,7 +123,7 @@ class PythonClientDriver implements ClientDriver {
     this.capabilities = { ...fullCapabilities, nullKeyWithNullValue: full, nullHeaderValues: full };
     this.#script = script;
     this.#bootstrap = options.bootstrap;
-    this.#timeoutMs = options.operationTimeoutMs ?? 60_000;
+    this.#timeoutMs = options.operationTimeoutMs ?? defaultOperationTimeoutMs;
   }
 
   #run(op: string, fields: Record<string, unknown>): Promise<unknown> {
@@ -192,7 +180,7 @@ class PythonClientDriver implements ClientDriver {
 }
 
 /** python3-confluent-kafka 1.7.0 on librdkafka 2.0.2, which has every codec built in. */
-export function createConfluentKafkaDriver(options: PythonDriverOptions): ClientDriver {
+export function createConfluentKafkaDriver(options: ClientDriverOptions): ClientDriver {
   const name = 'python3-confluent-kafka 1.7.0 (librdkafka 2.0.2)';
   return new PythonClientDriver(name, allCompressions, 'confluent_kafka_driver.py', options);
 }
@@ -201,7 +189,7 @@ export function createConfluentKafkaDriver(options: PythonDriverOptions): Client
  * kafka-python 2.0.2. Its snappy/lz4/zstd codecs need optional Python modules, so the codecs
  * are asked from the script (gzip is always there).
  */
-export async function createKafkaPythonDriver(options: PythonDriverOptions): Promise<ClientDriver> {
+export async function createKafkaPythonDriver(options: ClientDriverOptions): Promise<ClientDriver> {
   const available = (await runPythonDriver(
     'kafka_python_driver.py',
     { op: 'codecs', bootstrap: options.bootstrap },

@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { spawnBroker, type SpawnedBroker } from './spawn-broker.ts';
+import { RestartableBroker, spawnBroker, type SpawnedBroker } from './spawn-broker.ts';
 import { tempDir, type TempDir } from './temp-dir.ts';
 
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -46,4 +46,21 @@ test('spawnBroker fails with the process stderr when the broker cannot start', a
     spawnBroker({ dataDir: notADirectory, readyTimeoutMs: 15_000 }),
     /broker did not start[\s\S]*stderr:/,
   );
+});
+
+test('RestartableBroker starts again on the same port with the same identity', async () => {
+  const dir = await scratch();
+  const broker = new RestartableBroker({ dataDir: dir.path });
+  cleanups.push(() => broker.kill());
+  const first = await broker.start();
+  assert.ok(first.alive());
+  assert.ok((first.rssBytes() ?? 0) > 0);
+  await broker.kill();
+  assert.equal(first.alive(), false);
+  assert.equal(first.rssBytes(), undefined);
+  const second = await broker.start();
+  assert.notEqual(second.pid, first.pid);
+  assert.equal(second.port, first.port);
+  assert.equal(broker.bootstrap, first.bootstrap);
+  assert.deepEqual([second.clusterId, second.nodeId], [first.clusterId, first.nodeId]);
 });

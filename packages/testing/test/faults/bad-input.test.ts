@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { BrokerProcess } from './broker-process.ts';
+import { RestartableBroker } from '../../src/index.ts';
 import { checkAckedRecords } from './durability-check.ts';
 import {
   ByteWriter,
@@ -27,7 +27,7 @@ import {
   withBadCrc,
   type Outcome,
 } from './kafka-wire.ts';
-import { DriverProcess, isRecord, runDriver } from './python-driver.ts';
+import { createTopic, readTopic, startProducer, type DriverProcess } from './python-driver.ts';
 
 const backgroundTopic = 'bad-input-background';
 const targetTopic = 'bad-input-target';
@@ -40,7 +40,7 @@ const PRODUCE = 0;
 const LIST_OFFSETS = 2;
 
 const dataDir = mkdtempSync(join(tmpdir(), 'tributary-bad-input-'));
-const broker = new BrokerProcess({ dataDir });
+const broker = new RestartableBroker({ dataDir });
 let producer: DriverProcess | undefined;
 let correlationId = 1;
 
@@ -50,32 +50,15 @@ before(async () => {
     [backgroundTopic, 2],
     [targetTopic, 1],
   ] as const) {
-    await runDriver(
-      [
-        'create-topic',
-        '--bootstrap',
-        broker.bootstrap,
-        '--topic',
-        topic,
-        '--partitions',
-        String(partitions),
-      ],
-      30_000,
-    );
+    await createTopic(broker.bootstrap, topic, partitions);
   }
-  producer = new DriverProcess([
-    'produce',
-    '--bootstrap',
-    broker.bootstrap,
-    '--topic',
-    backgroundTopic,
-    '--partitions',
-    '2',
-    '--rate',
-    '100',
-    '--prefix',
-    'bg',
-  ]);
+  producer = startProducer({
+    bootstrap: broker.bootstrap,
+    topic: backgroundTopic,
+    partitions: 2,
+    ratePerSecond: 100,
+    prefix: 'bg',
+  });
   const running = producer;
   await running.waitFor(() => running.acks().length >= 10, 30_000, 'first background acks');
 });
@@ -97,10 +80,9 @@ function nextCorrelationId(): number {
 
 /** The broker process is up, a fresh ApiVersions v0 succeeds, and the producer gets new acks. */
 async function assertServing(label: string): Promise<void> {
-  assert.ok(
-    broker.alive(),
-    `${label}: broker process exited; output:\n${broker.output.slice(-3000)}`,
-  );
+  const child = broker.current;
+  const output = `${child.stdout()}${child.stderr()}`;
+  assert.ok(child.alive(), `${label}: broker process exited; output:\n${output.slice(-3000)}`);
   const connection = await open();
   try {
     const id = nextCorrelationId();
@@ -199,12 +181,12 @@ async function latestOffset(partition = 0): Promise<bigint> {
 }
 
 test('frame size above socket.request.max.bytes closes without allocating', async () => {
-  const rssBefore = broker.rssBytes() ?? 0;
+  const rssBefore = broker.current.rssBytes() ?? 0;
   for (const size of [socketRequestMaxBytes + 1, 0x7fffffff, 0x7fffffff, 0x7fffffff]) {
     const outcome = await sendRaw(Buffer.concat([sizePrefix(size), Buffer.alloc(1024, 7)]));
     assert.equal(outcome.kind, 'closed', `size ${size}: expected close, got ${outcome.kind}`);
   }
-  const rssAfter = broker.rssBytes() ?? 0;
+  const rssAfter = broker.current.rssBytes() ?? 0;
   assert.ok(
     rssAfter - rssBefore < rssGrowthMaxBytes,
     `RSS grew ${(rssAfter - rssBefore) / 1048576} MiB after oversize prefixes`,
@@ -213,7 +195,7 @@ test('frame size above socket.request.max.bytes closes without allocating', asyn
 });
 
 test('many concurrent oversize prefixes are closed without allocating', async () => {
-  const rssBefore = broker.rssBytes() ?? 0;
+  const rssBefore = broker.current.rssBytes() ?? 0;
   const connectionCount = 50;
   const outcomes = await Promise.all(
     Array.from({ length: connectionCount }, () =>
@@ -226,7 +208,7 @@ test('many concurrent oversize prefixes are closed without allocating', async ()
     kinds.map(() => 'closed'),
     'every oversize connection must be closed',
   );
-  const rssAfter = broker.rssBytes() ?? 0;
+  const rssAfter = broker.current.rssBytes() ?? 0;
   assert.ok(
     rssAfter - rssBefore < rssGrowthMaxBytes,
     `RSS grew ${(rssAfter - rssBefore) / 1048576} MiB after ${connectionCount} oversize prefixes`,
@@ -235,7 +217,7 @@ test('many concurrent oversize prefixes are closed without allocating', async ()
 });
 
 test('lying length prefixes inside a request never allocate or store', async () => {
-  const rssBefore = broker.rssBytes() ?? 0;
+  const rssBefore = broker.current.rssBytes() ?? 0;
   const offsetBefore = await latestOffset();
   const bodies: Array<[string, 7 | 9, Buffer]> = [
     // Topic array count 2^31-1 with no elements behind it.
@@ -304,7 +286,7 @@ test('lying length prefixes inside a request never allocate or store', async () 
     assertClosedOrAnswered(outcome, label);
   }
   assert.equal(await latestOffset(), offsetBefore, 'a malformed Produce stored something');
-  const rssAfter = broker.rssBytes() ?? 0;
+  const rssAfter = broker.current.rssBytes() ?? 0;
   assert.ok(
     rssAfter - rssBefore < rssGrowthMaxBytes,
     `RSS grew ${(rssAfter - rssBefore) / 1048576} MiB after lying length prefixes`,
@@ -498,18 +480,7 @@ test('background producer data is intact', { timeout: 120_000 }, async (t) => {
   const acks = running.acks();
   const errors = running.lines.filter((line) => line.type === 'error');
   assert.deepEqual(errors, [], 'background producer saw delivery errors');
-  const lines = await runDriver(
-    ['consume', '--bootstrap', broker.bootstrap, '--topic', backgroundTopic, '--timeout-s', '60'],
-    90_000,
-  );
-  const end = lines.find((line) => line.type === 'end');
-  const summary = JSON.stringify(lines.filter((line) => line.type !== 'record'));
-  assert.deepEqual(
-    end?.['incomplete'],
-    [],
-    `read-back did not reach the high watermark: ${summary}`,
-  );
-  const records = lines.filter(isRecord);
+  const records = await readTopic(broker.bootstrap, backgroundTopic);
   assert.deepEqual(checkAckedRecords(acks, records), [], 'background data damaged');
   t.diagnostic(`${acks.length} background acks, ${records.length} records read back`);
 });

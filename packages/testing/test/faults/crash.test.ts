@@ -12,9 +12,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { BrokerProcess } from './broker-process.ts';
+import { RestartableBroker, type SpawnedBroker } from '../../src/index.ts';
 import { checkAckedRecords, checkLogContinued } from './durability-check.ts';
-import { DriverProcess, isRecord, runDriver, type RecordLine } from './python-driver.ts';
+import {
+  createTopic,
+  readTopic,
+  runDriver,
+  startProducer,
+  type DriverProcess,
+} from './python-driver.ts';
 
 const topic = 'crash-durability';
 const partitionCount = 3;
@@ -22,7 +28,7 @@ const killRounds = 4;
 const producerRatePerSecond = 1000;
 
 const dataDir = mkdtempSync(join(tmpdir(), 'tributary-crash-'));
-const broker = new BrokerProcess({ dataDir });
+const broker = new RestartableBroker({ dataDir });
 let producer: DriverProcess | undefined;
 
 after(async () => {
@@ -32,16 +38,13 @@ after(async () => {
 });
 
 interface Identity {
-  clusterId: string | undefined;
-  nodeId: number | undefined;
+  clusterId: string;
+  nodeId: number;
   metadataClusterId: unknown;
   brokerIds: unknown;
 }
 
-async function identity(ready: {
-  clusterId: string | undefined;
-  nodeId: number | undefined;
-}): Promise<Identity> {
+async function identity(ready: SpawnedBroker): Promise<Identity> {
   const lines = await runDriver(['metadata', '--bootstrap', broker.bootstrap], 30_000);
   const metadata = lines.find((line) => line.type === 'metadata');
   assert.ok(metadata, 'metadata driver printed no metadata line');
@@ -66,33 +69,14 @@ test(
   { timeout: 240_000 },
   async (t) => {
     const identities = [await identity(await broker.start())];
-    await runDriver(
-      [
-        'create-topic',
-        '--bootstrap',
-        broker.bootstrap,
-        '--topic',
-        topic,
-        '--partitions',
-        String(partitionCount),
-      ],
-      30_000,
-    );
-    producer = new DriverProcess([
-      'produce',
-      '--bootstrap',
-      broker.bootstrap,
-      '--topic',
+    await createTopic(broker.bootstrap, topic, partitionCount);
+    producer = startProducer({
+      bootstrap: broker.bootstrap,
       topic,
-      '--partitions',
-      String(partitionCount),
-      '--rate',
-      String(producerRatePerSecond),
-      '--prefix',
-      'crash',
-      '--message-timeout-ms',
-      '60000',
-    ]);
+      partitions: partitionCount,
+      ratePerSecond: producerRatePerSecond,
+      prefix: 'crash',
+    });
     const running = producer;
     /** Number of acks seen when each kill happened; acks after index k arrived after kill k. */
     const acksAtKill: number[] = [];
@@ -132,7 +116,7 @@ test(
     checkIdentities(identities);
     const acks = running.acks();
     assert.deepEqual(checkLogContinued(acks, acksAtKill), [], 'the log did not continue');
-    const records = await readAll();
+    const records = await readTopic(broker.bootstrap, topic);
     assert.deepEqual(checkAckedRecords(acks, records), [], 'durability violations');
     t.diagnostic(`${acks.length} acks, ${records.length} records read back`);
   },
@@ -148,22 +132,4 @@ function checkIdentities(identities: Identity[]): void {
   for (const [index, next] of identities.entries()) {
     assert.deepEqual(next, first, `identity changed after restart ${index}`);
   }
-}
-
-/** Offsets acknowledged after kill k must lie past every offset acknowledged before it. */
-async function readAll(): Promise<RecordLine[]> {
-  const lines = await runDriver(
-    ['consume', '--bootstrap', broker.bootstrap, '--topic', topic, '--timeout-s', '60'],
-    90_000,
-  );
-  const end = lines.find((line) => line.type === 'end');
-  assert.ok(end, 'consumer printed no end line');
-  assert.deepEqual(
-    end['incomplete'],
-    [],
-    `consumer did not reach the high watermark: ${JSON.stringify(
-      lines.find((line) => line.type === 'watermarks'),
-    )}`,
-  );
-  return lines.filter(isRecord);
 }

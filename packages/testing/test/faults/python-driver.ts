@@ -143,3 +143,52 @@ export async function runDriver(
     clearTimeout(timer);
   }
 }
+
+/** Creates `topic` with `partitions` partitions through the driver. */
+export async function createTopic(
+  bootstrap: string,
+  topic: string,
+  partitions: number,
+): Promise<void> {
+  const args = ['--bootstrap', bootstrap, '--topic', topic, '--partitions', String(partitions)];
+  await runDriver(['create-topic', ...args], 30_000);
+}
+
+export interface ProducerOptions {
+  readonly bootstrap: string;
+  readonly topic: string;
+  readonly partitions: number;
+  readonly ratePerSecond: number;
+  /** Keys are `<prefix>-<n>`. */
+  readonly prefix: string;
+}
+
+/** Starts a background acks=all producer that runs until `stop` or `kill`. */
+export function startProducer(options: ProducerOptions): DriverProcess {
+  return new DriverProcess([
+    'produce',
+    '--bootstrap',
+    options.bootstrap,
+    '--topic',
+    options.topic,
+    '--partitions',
+    String(options.partitions),
+    '--rate',
+    String(options.ratePerSecond),
+    '--prefix',
+    options.prefix,
+  ]);
+}
+
+/** Reads every partition of `topic` up to its high watermark; throws when it cannot get there. */
+export async function readTopic(bootstrap: string, topic: string): Promise<RecordLine[]> {
+  const args = ['--bootstrap', bootstrap, '--topic', topic, '--timeout-s', '60'];
+  const lines = await runDriver(['consume', ...args], 90_000);
+  const end = lines.find((line) => line.type === 'end');
+  const incomplete = end?.['incomplete'];
+  if (!Array.isArray(incomplete) || incomplete.length > 0) {
+    const summary = JSON.stringify(lines.filter((line) => line.type !== 'record'));
+    throw new Error(`read-back did not reach the high watermark: ${summary}`);
+  }
+  return lines.filter(isRecord);
+}

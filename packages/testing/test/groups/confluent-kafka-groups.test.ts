@@ -6,9 +6,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { startBroker } from '@tributary/broker';
 import { tempDir } from '../../src/index.ts';
-import { groupConsume, produceValues } from './group-helpers.ts';
-
-const quickGroups = { initialRebalanceDelayMs: 100 };
+import { groupConsume, produceValues, startGroupBroker } from './group-helpers.ts';
 
 test('three members share six partitions and together read every record', async (t) => {
   const dir = await tempDir('groups-share');
@@ -45,7 +43,7 @@ test('three members share six partitions and together read every record', async 
 test('committed offsets survive a restart and a new member resumes after them', async (t) => {
   const dir = await tempDir('groups-restart');
   t.after(() => dir.remove());
-  let broker = await startBroker({ port: 0, dataDir: dir.path, quiet: true, groups: quickGroups });
+  let broker = await startGroupBroker(dir.path);
   const first = Array.from({ length: 30 }, (_, i) => `first-${i}`);
   try {
     await produceValues(broker.bootstrap, 'resume', 3, first);
@@ -60,7 +58,7 @@ test('committed offsets survive a restart and a new member resumes after them', 
   } finally {
     await broker.close();
   }
-  broker = await startBroker({ port: 0, dataDir: dir.path, quiet: true, groups: quickGroups });
+  broker = await startGroupBroker(dir.path);
   try {
     const second = Array.from({ length: 9 }, (_, i) => `second-${i}`);
     await produceValues(broker.bootstrap, 'resume', 3, second, false);
@@ -80,12 +78,7 @@ test('committed offsets survive a restart and a new member resumes after them', 
 test('when a member leaves, its partitions move to the one that stays', async (t) => {
   const dir = await tempDir('groups-leave');
   t.after(() => dir.remove());
-  const broker = await startBroker({
-    port: 0,
-    dataDir: dir.path,
-    quiet: true,
-    groups: quickGroups,
-  });
+  const broker = await startGroupBroker(dir.path);
   try {
     await produceValues(broker.bootstrap, 'moving', 4, ['x0', 'x1', 'x2', 'x3']);
     const staying = groupConsume({

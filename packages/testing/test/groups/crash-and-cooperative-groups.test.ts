@@ -4,9 +4,9 @@
 // giving up every partition.
 import assert from 'node:assert/strict';
 import { type TestContext, test } from 'node:test';
-import { type RunningBroker, startBroker } from '@tributary/broker';
+import type { RunningBroker } from '@tributary/broker';
 import { tempDir } from '../../src/index.ts';
-import { produceValues } from './group-helpers.ts';
+import { produceValues, startGroupBroker } from './group-helpers.ts';
 import {
   type LiveMember,
   type LiveMemberOptions,
@@ -14,7 +14,6 @@ import {
   waitUntil,
 } from './live-group-member.ts';
 
-const quickGroups = { initialRebalanceDelayMs: 100 };
 const sessionTimeoutMs = 6000;
 
 /** A broker and a way to start members; the after hook ends members before the broker. */
@@ -23,12 +22,7 @@ async function setUp(
   name: string,
 ): Promise<{ broker: RunningBroker; start: (options: LiveMemberOptions) => LiveMember }> {
   const dir = await tempDir(name);
-  const broker = await startBroker({
-    port: 0,
-    dataDir: dir.path,
-    quiet: true,
-    groups: quickGroups,
-  });
+  const broker = await startGroupBroker(dir.path);
   const members: LiveMember[] = [];
   t.after(async () => {
     await Promise.all(members.map((member) => member.end()));

@@ -1,9 +1,20 @@
 /**
- * Shared pieces of the consumer-group tests: topic setup and produce through kafkajs, and the
+ * Shared pieces of the consumer-group tests: a broker whose groups rebalance quickly, topic
+ * setup and produce through kafkajs, and the
  * python3-confluent-kafka group consumer (drivers/group_consumer_driver.py), one process per
  * member, so members run concurrently and a crash is a real process exit.
  */
+import { startBroker, type RunningBroker } from '@tributary/broker';
 import { createKafkajsDriver, runPythonDriver } from '../../src/index.ts';
+
+/** The first rebalance waits 100 ms for more members, not Kafka's 3 s, to keep the tests short. */
+const quickGroups = { initialRebalanceDelayMs: 100 };
+
+/** An in-process broker with quick groups; in memory unless `dataDir` is given. */
+export function startGroupBroker(dataDir?: string): Promise<RunningBroker> {
+  const storage = dataDir === undefined ? { inMemory: true } : { dataDir };
+  return startBroker({ port: 0, quiet: true, groups: quickGroups, ...storage });
+}
 
 export interface GroupConsumeCommand {
   readonly bootstrap: string;

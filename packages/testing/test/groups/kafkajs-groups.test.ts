@@ -3,9 +3,9 @@
 // same group resumes after their commits.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { startBroker } from '@tributary/broker';
 import kafkajs, { type Consumer } from 'kafkajs';
-import { produceValues } from './group-helpers.ts';
+import { produceValues, startGroupBroker } from './group-helpers.ts';
+import { waitUntil } from './live-group-member.ts';
 
 const { Kafka, logLevel } = kafkajs;
 
@@ -23,21 +23,8 @@ async function consumeInto(
   });
 }
 
-async function waitFor(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 test('kafkajs consumers share a group, read everything and resume after commits', async () => {
-  const broker = await startBroker({
-    port: 0,
-    inMemory: true,
-    quiet: true,
-    groups: { initialRebalanceDelayMs: 100 },
-  });
+  const broker = await startGroupBroker();
   const kafka = new Kafka({
     clientId: 'groups-kafkajs',
     brokers: [broker.bootstrap],
@@ -51,7 +38,11 @@ test('kafkajs consumers share a group, read everything and resume after commits'
       kafka.consumer({ groupId: 'g-kjs', sessionTimeout: 10_000, heartbeatInterval: 500 }),
     );
     await Promise.all(members.map((consumer) => consumeInto(consumer, 'kjs', seen)));
-    await waitFor(() => seen.size === values.length, 30_000, 'every record');
+    await waitUntil(
+      () => seen.size === values.length,
+      30_000,
+      () => 'every record',
+    );
     assert.deepEqual([...seen.keys()].toSorted(), values.toSorted());
     await Promise.all(members.map((consumer) => consumer.disconnect()));
 
@@ -60,7 +51,11 @@ test('kafkajs consumers share a group, read everything and resume after commits'
     const later = new Map<string, string>();
     const resumed = kafka.consumer({ groupId: 'g-kjs', sessionTimeout: 10_000 });
     await consumeInto(resumed, 'kjs', later);
-    await waitFor(() => later.size >= more.length, 30_000, 'the new records');
+    await waitUntil(
+      () => later.size >= more.length,
+      30_000,
+      () => 'the new records',
+    );
     await new Promise((resolve) => setTimeout(resolve, 500));
     await resumed.disconnect();
     assert.deepEqual([...later.keys()].toSorted(), more.toSorted());

@@ -2,9 +2,8 @@
 // stable) and together read every record, those written before they joined and after.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { startBroker } from '@tributary/broker';
 import kafkajs, { type Consumer } from 'kafkajs';
-import { produceValues } from './group-helpers.ts';
+import { produceValues, startGroupBroker } from './group-helpers.ts';
 import { waitUntil } from './live-group-member.ts';
 
 const { Kafka, logLevel } = kafkajs;
@@ -33,12 +32,7 @@ async function startMember(consumer: Consumer, topic: string): Promise<Member> {
 }
 
 test('three kafkajs members share six partitions and read every record', async (t) => {
-  const broker = await startBroker({
-    port: 0,
-    inMemory: true,
-    quiet: true,
-    groups: { initialRebalanceDelayMs: 100 },
-  });
+  const broker = await startGroupBroker();
   const kafka = new Kafka({
     clientId: 'groups-kafkajs-three',
     brokers: [broker.bootstrap],

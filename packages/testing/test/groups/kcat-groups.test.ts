@@ -5,9 +5,8 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { test } from 'node:test';
-import { startBroker } from '@tributary/broker';
 import { kcatPath, runCommand, tempDir } from '../../src/index.ts';
-import { produceValues } from './group-helpers.ts';
+import { produceValues, startGroupBroker } from './group-helpers.ts';
 import { waitUntil } from './live-group-member.ts';
 
 const stopGraceMs = 10_000;
@@ -76,12 +75,7 @@ function describe(members: readonly KcatMember[]): string {
 
 test('two kcat -G consumers share six partitions, read everything and commit', async (t) => {
   const dir = await tempDir('groups-kcat');
-  const broker = await startBroker({
-    port: 0,
-    dataDir: dir.path,
-    quiet: true,
-    groups: { initialRebalanceDelayMs: 100 },
-  });
+  const broker = await startGroupBroker(dir.path);
   const members: KcatMember[] = [];
   t.after(async () => {
     await Promise.all(members.map(stopKcat));

@@ -2,14 +2,13 @@
 // keys, JoinGroup v6-9, OffsetCommit/OffsetFetch v8-9 with batched groups).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { startBroker } from '@tributary/broker';
 import {
   Consumer,
   MessagesStreamFallbackModes,
   MessagesStreamModes,
   stringDeserializers,
 } from '@platformatic/kafka';
-import { produceValues } from './group-helpers.ts';
+import { produceValues, startGroupBroker } from './group-helpers.ts';
 
 async function waitFor(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -42,12 +41,7 @@ async function consumeInto(consumer: ReturnType<typeof member>, sink: Set<string
 }
 
 test('@platformatic/kafka consumers share a group and resume after commits', async () => {
-  const broker = await startBroker({
-    port: 0,
-    inMemory: true,
-    quiet: true,
-    groups: { initialRebalanceDelayMs: 100 },
-  });
+  const broker = await startGroupBroker();
   try {
     const values = Array.from({ length: 40 }, (_, i) => `m${i}`);
     await produceValues(broker.bootstrap, 'plt', 4, values);

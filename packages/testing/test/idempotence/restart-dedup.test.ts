@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { buildRecordBatch, ErrorCode } from '@tributary/protocol';
 import { Kafka, logLevel } from 'kafkajs';
-import { BrokerProcess } from '../faults/broker-process.ts';
+import { RestartableBroker } from '../../src/index.ts';
 import {
   ByteReader,
   ByteWriter,
@@ -23,7 +23,7 @@ import {
 
 const topic = 'restart-dedup';
 const dataDir = mkdtempSync(join(tmpdir(), 'tributary-idempotence-'));
-const broker = new BrokerProcess({ dataDir });
+const broker = new RestartableBroker({ dataDir });
 let correlationId = 0;
 
 after(async () => {

@@ -6,8 +6,13 @@
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { after, test } from 'node:test';
-import { runCommand, systemPython, tempDir, type TempDir } from '../../src/index.ts';
-import { BrokerProcess } from '../faults/broker-process.ts';
+import {
+  RestartableBroker,
+  runCommand,
+  systemPython,
+  tempDir,
+  type TempDir,
+} from '../../src/index.ts';
 
 const script = fileURLToPath(new URL('./python/kill_scenario.py', import.meta.url));
 const cleanup: (() => Promise<void>)[] = [];
@@ -35,7 +40,7 @@ async function phase(bootstrap: string, name: string): Promise<unknown> {
 test('SIGKILL with an open transaction: it stays invisible and is aborted', async () => {
   const dir: TempDir = await tempDir('txn-kill');
   cleanup.push(() => dir.remove());
-  const broker = new BrokerProcess({ dataDir: dir.path });
+  const broker = new RestartableBroker({ dataDir: dir.path });
   cleanup.push(() => broker.kill());
   await broker.start();
   await phase(broker.bootstrap, 'before');

@@ -11,13 +11,7 @@
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { after, test } from 'node:test';
-import {
-  runCommand,
-  spawnBroker,
-  systemPython,
-  tempDir,
-  type SpawnedBroker,
-} from '../../src/index.ts';
+import { RestartableBroker, runCommand, systemPython, tempDir } from '../../src/index.ts';
 
 const copierScript = fileURLToPath(new URL('./python/eos_copy.py', import.meta.url));
 const readerScript = fileURLToPath(new URL('./python/read_topic.py', import.meta.url));
@@ -40,11 +34,6 @@ after(async () => {
 });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-interface Broker {
-  current: SpawnedBroker;
-  readonly bootstrap: string;
-}
 
 async function python(args: readonly string[], timeoutMs: number) {
   return runCommand(systemPython, args, { timeoutMs, env: pythonEnv });
@@ -76,15 +65,15 @@ async function copyUntilDone(bootstrap: string, deadline: number): Promise<strin
 }
 
 /** SIGKILLs the broker after each delay and restarts it on the same port and data dir. */
-async function crashLoop(broker: Broker, dataDir: string, stopped: () => boolean): Promise<number> {
+async function crashLoop(broker: RestartableBroker, stopped: () => boolean): Promise<number> {
   let kills = 0;
   for (const delayMs of killDelaysMs) {
     await sleep(delayMs);
     if (stopped()) break;
-    await broker.current.kill();
+    await broker.kill();
     kills++;
     await sleep(restartDownMs);
-    broker.current = await spawnBroker({ dataDir, listen: broker.bootstrap });
+    await broker.start();
   }
   return kills;
 }
@@ -93,9 +82,9 @@ test('consume-transform-produce copies exactly once across broker SIGKILLs', asy
   const deadline = Date.now() + testDeadlineMs;
   const dir = await tempDir('eos-copy');
   cleanup.push(() => dir.remove());
-  const first = await spawnBroker({ dataDir: dir.path });
-  const broker: Broker = { current: first, bootstrap: first.bootstrap };
-  cleanup.push(() => broker.current.kill());
+  const broker = new RestartableBroker({ dataDir: dir.path });
+  cleanup.push(() => broker.kill());
+  await broker.start();
 
   const seeded = await python(
     [copierScript, 'seed', broker.bootstrap, inputTopic, outputTopic, `${recordCount}`],
@@ -104,7 +93,7 @@ test('consume-transform-produce copies exactly once across broker SIGKILLs', asy
   assert.equal(seeded.code, 0, seeded.stderr);
 
   let copying = true;
-  const crashes = crashLoop(broker, dir.path, () => !copying);
+  const crashes = crashLoop(broker, () => !copying);
   const log = await copyUntilDone(broker.bootstrap, deadline).finally(() => (copying = false));
   const kills = await crashes;
   t.diagnostic(`${kills} broker kills during the copy\n${log.join('\n')}`);

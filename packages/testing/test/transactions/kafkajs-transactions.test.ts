@@ -7,14 +7,11 @@
  * proves nothing aborted is hiding past the records the group saw.
  */
 import assert from 'node:assert/strict';
-import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
-import { startBroker } from '@tributary/broker';
 import kafkajs, { type Kafka, type Producer } from 'kafkajs';
-import { runCommand, systemPython } from '../../src/index.ts';
+import { labels, readAll, startTransactionBroker } from './transaction-helpers.ts';
 
 const { logLevel } = kafkajs;
-const reader = fileURLToPath(new URL('./python/read_topic.py', import.meta.url));
 
 /** Values `label-0..2` on partitions 0,1,0 of `topic`. */
 function batch(topic: string, label: string) {
@@ -22,24 +19,6 @@ function batch(topic: string, label: string) {
     topic,
     messages: [0, 1, 2].map((i) => ({ value: `${label}-${i}`, partition: i % 2 })),
   };
-}
-
-function labels(...names: string[]): string[] {
-  return names.flatMap((name) => [0, 1, 2].map((i) => `${name}-${i}`)).toSorted();
-}
-
-async function readAll(
-  bootstrap: string,
-  topic: string,
-  isolation: 'read_committed' | 'read_uncommitted',
-): Promise<string[]> {
-  const run = await runCommand(systemPython, [reader, bootstrap, topic, '2', isolation], {
-    timeoutMs: 60_000,
-    env: { PYTHONDONTWRITEBYTECODE: '1' },
-  });
-  assert.equal(run.code, 0, run.stderr);
-  const parsed = JSON.parse(run.stdout.trim()) as { values: string[] };
-  return parsed.values.toSorted();
 }
 
 function transactionalProducer(kafka: Kafka, transactionalId: string): Producer {
@@ -70,22 +49,14 @@ async function readWithGroup(kafka: Kafka, topic: string, expected: number): Pro
 }
 
 test('kafkajs transactions: commit, abort, sendOffsets, fencing', async () => {
-  const broker = await startBroker({
-    port: 0,
-    host: '127.0.0.1',
-    inMemory: true,
-    quiet: true,
-    groups: { initialRebalanceDelayMs: 100 },
-  });
+  const [a, b] = ['kjs-txn-a', 'kjs-txn-b'];
+  const broker = await startTransactionBroker([a, b]);
   const kafka = new kafkajs.Kafka({
     clientId: 'txn-kafkajs',
     brokers: [broker.bootstrap],
     logLevel: logLevel.NOTHING,
   });
-  const [a, b] = ['kjs-txn-a', 'kjs-txn-b'];
   try {
-    await broker.storage.createTopic({ name: a, partitionCount: 2, configs: {} });
-    await broker.storage.createTopic({ name: b, partitionCount: 2, configs: {} });
     const producer = transactionalProducer(kafka, 'kjs-t1');
     await producer.connect();
 

@@ -6,9 +6,7 @@
  * whole time, and librdkafka in both isolation levels up to partition EOF.
  */
 import assert from 'node:assert/strict';
-import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
-import { startBroker } from '@tributary/broker';
 import {
   Admin,
   Consumer,
@@ -18,26 +16,12 @@ import {
   stringSerializers,
   type Message,
 } from '@platformatic/kafka';
-import { runCommand, systemPython } from '../../src/index.ts';
+import { labels, readAll, startTransactionBroker } from './transaction-helpers.ts';
 
-const reader = fileURLToPath(new URL('./python/read_topic.py', import.meta.url));
 const groupId = 'plt-ctp';
 
 function batch(topic: string, label: string) {
   return [0, 1, 2].map((i) => ({ topic, value: `${label}-${i}`, partition: i % 2 }));
-}
-
-function labels(...names: string[]): string[] {
-  return names.flatMap((name) => [0, 1, 2].map((i) => `${name}-${i}`)).toSorted();
-}
-
-async function readAll(bootstrap: string, topic: string, isolation: string): Promise<string[]> {
-  const run = await runCommand(systemPython, [reader, bootstrap, topic, '2', isolation], {
-    timeoutMs: 60_000,
-    env: { PYTHONDONTWRITEBYTECODE: '1' },
-  });
-  assert.equal(run.code, 0, run.stderr);
-  return (JSON.parse(run.stdout.trim()) as { values: string[] }).values.toSorted();
 }
 
 function transactionalProducer(bootstrap: string, transactionalId: string) {
@@ -72,14 +56,8 @@ async function groupOffsets(bootstrap: string, topic: string): Promise<Map<numbe
 }
 
 test('@platformatic/kafka transactions: commit, abort, offsets', async () => {
-  const broker = await startBroker({
-    port: 0,
-    host: '127.0.0.1',
-    inMemory: true,
-    quiet: true,
-    groups: { initialRebalanceDelayMs: 100 },
-  });
   const [a, b] = ['plt-txn-a', 'plt-txn-b'];
+  const broker = await startTransactionBroker([a, b]);
   const producer = transactionalProducer(broker.bootstrap, 'plt-t1');
   const consumer = new Consumer({
     clientId: 'plt-ctp-member',
@@ -90,8 +68,6 @@ test('@platformatic/kafka transactions: commit, abort, offsets', async () => {
     heartbeatInterval: 500,
   });
   try {
-    await broker.storage.createTopic({ name: a, partitionCount: 2, configs: {} });
-    await broker.storage.createTopic({ name: b, partitionCount: 2, configs: {} });
     const first = await producer.beginTransaction();
     await first.send({ messages: [...batch(a, 'commit-1'), ...batch(b, 'commit-1b')] });
     await first.commit();

@@ -17,9 +17,10 @@ see, and the per-step errors.
 import json
 import sys
 import time
-import uuid
 
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+
+from read_topic import read
 
 
 def producer(bootstrap, txn_id, timeout_ms=60000):
@@ -46,28 +47,8 @@ def committed(p, topic, label):
 
 
 def consume(bootstrap, topic, isolation):
-    c = Consumer({
-        "bootstrap.servers": bootstrap,
-        "group.id": f"check-{uuid.uuid4()}",
-        "enable.auto.commit": False,
-        "isolation.level": isolation,
-        "enable.partition.eof": True,
-        "auto.offset.reset": "earliest",
-    })
-    c.assign([TopicPartition(topic, p, -2) for p in (0, 1)])
-    values, eof = [], set()
-    deadline = time.time() + 20
-    while len(eof) < 2 and time.time() < deadline:
-        msg = c.poll(0.5)
-        if msg is None:
-            continue
-        if msg.error():
-            if msg.error().code() == -191:  # _PARTITION_EOF
-                eof.add(msg.partition())
-            continue
-        values.append(msg.value().decode())
-    c.close()
-    return sorted(values)
+    by_partition = read(bootstrap, topic, 2, isolation, timeout_s=20)
+    return sorted(value for values in by_partition.values() for value in values)
 
 
 def offsets_step(bootstrap, topic):
