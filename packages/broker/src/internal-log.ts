@@ -6,7 +6,7 @@
  * batches and keyless records.
  */
 import { buildRecordBatch, decodeRecords, readBatchHeader } from '@tributary/protocol';
-import type { PartitionLog } from '@tributary/storage';
+import type { LogStorage, PartitionLog } from '@tributary/storage';
 
 export interface KeyedRecord {
   readonly key: Buffer;
@@ -31,6 +31,20 @@ export function appendKeyedRecords(
     maxTimestamp: timestamp,
     recordCount: records.length,
   });
+}
+
+/** The internal topic's one compacted partition, created on first start. */
+export async function openInternalLog(storage: LogStorage, name: string): Promise<PartitionLog> {
+  const topic =
+    storage.getTopic(name) ??
+    (await storage.createTopic({
+      name,
+      partitionCount: 1,
+      configs: { 'cleanup.policy': 'compact' },
+    }));
+  const log = storage.partition(topic.topicId, 0);
+  if (log === undefined) throw new Error(`${name} has no partition 0`);
+  return log;
 }
 
 /** Calls `onRecord` for every keyed record up to the high watermark; returns how many. */

@@ -15,7 +15,12 @@
 import { randomUUID } from 'node:crypto';
 import { ErrorCode } from '@tributary/protocol';
 import type { LogStorage, PartitionLog } from '@tributary/storage';
-import { appendKeyedRecords, replayKeyedRecords, type KeyedRecord } from '../internal-log.ts';
+import {
+  appendKeyedRecords,
+  openInternalLog,
+  replayKeyedRecords,
+  type KeyedRecord,
+} from '../internal-log.ts';
 import type { Logger } from '../logger.ts';
 import type { GroupResponse } from './group-apply-context.ts';
 import {
@@ -182,16 +187,7 @@ export class GroupRuntime {
   }
 
   async #load(): Promise<void> {
-    const { storage } = this.#options;
-    const topic =
-      storage.getTopic(consumerOffsetsTopic) ??
-      (await storage.createTopic({
-        name: consumerOffsetsTopic,
-        partitionCount: 1,
-        configs: { 'cleanup.policy': 'compact' },
-      }));
-    const log = storage.partition(topic.topicId, 0);
-    if (log === undefined) throw new Error(`${consumerOffsetsTopic} has no partition 0`);
+    const log = await openInternalLog(this.#options.storage, consumerOffsetsTopic);
     const count = await replayKeyedRecords(
       log,
       this.#options.decompressedBatchMaxBytes,

@@ -19,7 +19,12 @@
 import { ErrorCode, buildControlBatch } from '@tributary/protocol';
 import type { LogStorage, PartitionLog } from '@tributary/storage';
 import type { GroupRuntime } from '../groups/group-runtime.ts';
-import { appendKeyedRecords, replayKeyedRecords, type KeyedRecord } from '../internal-log.ts';
+import {
+  appendKeyedRecords,
+  openInternalLog,
+  replayKeyedRecords,
+  type KeyedRecord,
+} from '../internal-log.ts';
 import type { Logger } from '../logger.ts';
 import { txnFieldsOf, txnIndexOf } from './partition-txn-index.ts';
 import {
@@ -217,16 +222,7 @@ export class TransactionRuntime {
   }
 
   async #load(): Promise<void> {
-    const { storage } = this.#options;
-    const topic =
-      storage.getTopic(transactionStateTopic) ??
-      (await storage.createTopic({
-        name: transactionStateTopic,
-        partitionCount: 1,
-        configs: { 'cleanup.policy': 'compact' },
-      }));
-    const log = storage.partition(topic.topicId, 0);
-    if (log === undefined) throw new Error(`${transactionStateTopic} has no partition 0`);
+    const log = await openInternalLog(this.#options.storage, transactionStateTopic);
     const count = await replayKeyedRecords(
       log,
       this.#options.decompressedBatchMaxBytes,
