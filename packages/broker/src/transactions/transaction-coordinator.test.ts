@@ -15,9 +15,10 @@ import {
 } from './transaction-records.ts';
 
 const transactionalId = 'tx';
+const coordinatorOptions = { maxTimeoutMs: 900_000, idExpirationMs: 86_400_000 };
 
 function setup() {
-  const coordinator = new TransactionCoordinator({ maxTimeoutMs: 900_000 });
+  const coordinator = new TransactionCoordinator(coordinatorOptions);
   let nextId = 100n;
   const run = (command: TransactionCommand, now = 0): TransactionResult =>
     coordinator.apply(command, now);
@@ -170,7 +171,7 @@ test('replaying the records rebuilds the state, and Prepare states are finished 
   const me = producer(first);
   records.push(...run({ kind: 'addPartitions', ...me, partitions: [p1] }).records);
   records.push(...run({ kind: 'endTxn', ...me, ...classicEnd, committed: true }).records);
-  const replayed = new TransactionCoordinator({ maxTimeoutMs: 900_000 });
+  const replayed = new TransactionCoordinator(coordinatorOptions);
   for (const record of records) {
     const key = encodeTransactionRecordKey(record);
     replayed.replay(decodeTransactionRecord(key, encodeTransactionRecordValue(record)));
@@ -322,4 +323,21 @@ test('partition index: aborted transactions below the log start are forgotten', 
   assert.equal(index.abortedCount, 1);
   logStart = 9n; // the marker itself is still there
   assert.equal(index.abortedBetween(9n, 20n).length, 1);
+});
+
+test('an idle transactional id expires after transactional.id.expiration.ms', () => {
+  const { coordinator, run, init } = setup();
+  const me = producer(init(0));
+  run({ kind: 'addPartitions', ...me, partitions: [p0] }, 10);
+  // An open transaction never expires (it times out and is aborted instead).
+  assert.equal(run({ kind: 'tick' }, 5_000).records.length, 0);
+  run({ kind: 'endTxn', ...me, ...classicEnd, committed: true }, 6_000);
+  run({ kind: 'complete', ...me }, 6_001);
+  assert.equal(run({ kind: 'tick' }, 6_001 + 86_399_999).records.length, 0);
+  const expired = run({ kind: 'tick' }, 6_001 + 86_400_000);
+  assert.deepEqual(expired.records, [{ transactionalId, value: null }]);
+  assert.equal(coordinator.transactions.has(transactionalId), false);
+  const again = init(100_000_000);
+  assert.deepEqual([again.errorCode, again.producerEpoch], [ErrorCode.NONE, 0]);
+  assert.notEqual(again.producerId, me.producerId, 'a new producer id');
 });

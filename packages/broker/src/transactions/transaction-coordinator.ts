@@ -37,6 +37,11 @@ const producerEpochMax = 0x7fff;
 export interface TransactionCoordinatorOptions {
   /** transaction.max.timeout.ms: a producer asking for more gets INVALID_TRANSACTION_TIMEOUT. */
   readonly maxTimeoutMs: number;
+  /**
+   * transactional.id.expiration.ms: a transactional id with no transaction open and no request
+   * for this long is forgotten (a tombstone), as Kafka does; its next InitProducerId starts over.
+   */
+  readonly idExpirationMs: number;
 }
 
 interface Producer {
@@ -411,9 +416,18 @@ export class TransactionCoordinator {
     });
   }
 
-  /** transaction.timeout.ms: abort (and fence) transactions open for longer. */
+  /**
+   * transaction.timeout.ms: abort (and fence) transactions open for longer; forget idle
+   * transactional ids after transactional.id.expiration.ms.
+   */
   #expire(result: MutableResult, now: number): void {
     for (const txn of this.#transactions.values()) {
+      if (isIdle(txn) && txn.lastUpdateTimestampMs + this.#options.idExpirationMs <= now) {
+        const tombstone = { transactionalId: txn.transactionalId, value: null };
+        this.replay(tombstone);
+        result.records.push(tombstone);
+        continue;
+      }
       if (txn.state !== 'Ongoing' || txn.txnStartTimestampMs + txn.timeoutMs > now) continue;
       this.#prepare(result, { ...txn, producerEpoch: fencedEpoch(txn) }, 'abort', now);
     }
@@ -460,6 +474,11 @@ function emptyTransaction(
     nextProducerId: -1n,
     previousProducerId: -1n,
   };
+}
+
+/** No transaction open or completing: the id may expire. */
+function isIdle(txn: TransactionMetadata): boolean {
+  return txn.state === 'Empty' || txn.state === 'CompleteCommit' || txn.state === 'CompleteAbort';
 }
 
 /** Kafka never hands out the last epoch, so a fencing bump is always possible. */

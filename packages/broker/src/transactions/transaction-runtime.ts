@@ -45,6 +45,8 @@ export const transactionStateTopic = '__transaction_state';
 export interface TransactionSettings {
   /** transaction.max.timeout.ms (Kafka's default, 15 minutes). */
   readonly maxTimeoutMs: number;
+  /** transactional.id.expiration.ms (Kafka's default, 7 days). */
+  readonly idExpirationMs: number;
   /** How often transaction timeouts are checked (Kafka: 10 s; shorter keeps tests fast). */
   readonly tickIntervalMs: number;
   /** Wait before retrying a failed completion step. */
@@ -53,6 +55,7 @@ export interface TransactionSettings {
 
 export const defaultTransactionSettings: TransactionSettings = {
   maxTimeoutMs: 900_000,
+  idExpirationMs: 604_800_000,
   tickIntervalMs: 1_000,
   completionRetryMs: 1_000,
 };
@@ -92,7 +95,10 @@ export class TransactionRuntime {
 
   constructor(options: TransactionRuntimeOptions) {
     this.#options = options;
-    this.#coordinator = new TransactionCoordinator({ maxTimeoutMs: options.maxTimeoutMs });
+    this.#coordinator = new TransactionCoordinator({
+      maxTimeoutMs: options.maxTimeoutMs,
+      idExpirationMs: options.idExpirationMs,
+    });
   }
 
   get coordinator(): TransactionCoordinator {
