@@ -20,7 +20,13 @@ import {
   type OffsetDeleteResponseInit,
   type OffsetFetchResponseGroupInit,
 } from '@tributary/protocol';
-import { emptyBytes, memberError, respond, type ApplyContext } from './group-apply-context.ts';
+import {
+  emptyBytes,
+  forgetGroup,
+  memberError,
+  respond,
+  type ApplyContext,
+} from './group-apply-context.ts';
 
 export type { AdminResponse, OffsetFetchAnswer } from './group-apply-context.ts';
 import type { Caller } from './group-state.ts';
@@ -375,17 +381,7 @@ function deleteGroups(
     const group = context.groups.get(groupId);
     if (group === undefined) return { groupId, errorCode: ErrorCode.GROUP_ID_NOT_FOUND };
     if (group.members.size > 0) return { groupId, errorCode: ErrorCode.NON_EMPTY_GROUP };
-    for (const entry of group.offsets.values()) {
-      context.records.push({
-        type: 'offset',
-        groupId,
-        topic: entry.topic,
-        partition: entry.partition,
-        value: null,
-      });
-    }
-    context.records.push({ type: 'group', groupId, value: null });
-    context.groups.delete(groupId);
+    forgetGroup(context, group);
     return { groupId, errorCode: ErrorCode.NONE };
   });
   return { results };

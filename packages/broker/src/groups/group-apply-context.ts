@@ -68,6 +68,16 @@ export function respond(context: ApplyContext, requestId: number, response: Grou
   context.completions.push({ requestId, response });
 }
 
+/** Deletes the group and all its offsets, with the tombstones that make it durable. */
+export function forgetGroup(context: ApplyContext, group: Group): void {
+  const { groupId } = group;
+  for (const { topic, partition } of group.offsets.values()) {
+    context.records.push({ type: 'offset', groupId, topic, partition, value: null });
+  }
+  context.records.push({ type: 'group', groupId, value: null });
+  context.groups.delete(groupId);
+}
+
 /** NONE, or the error for a request naming this member (and maybe a static instance id). */
 export function memberError(group: Group, memberId: string, instanceId: string | null): number {
   if (instanceId !== null) {

@@ -44,6 +44,7 @@ class Harness {
       minSessionTimeoutMs: 1_000,
       maxSessionTimeoutMs: 60_000,
       newMemberId: (clientId) => `${clientId}-${this.#nextMember++}`,
+      offsetsRetentionMs: 86_400_000,
     });
   }
 
@@ -329,4 +330,47 @@ test('a live group cannot be deleted and its subscribed topics keep their offset
   });
   assert.equal(h.coordinator.groups.get('g')?.state, 'Empty');
   assert.equal(h.coordinator.groups.get('g')?.generationId, 2);
+});
+
+test('a group empty and uncommitted-to for offsets.retention.minutes is forgotten', () => {
+  const h = new Harness();
+  h.run({
+    kind: 'offsetCommit',
+    caller: h.caller(8),
+    partitionCount: () => 1,
+    request: {
+      groupId: 'standalone',
+      generationIdOrMemberEpoch: -1,
+      memberId: '',
+      groupInstanceId: null,
+      retentionTimeMs: -1n,
+      topics: [
+        {
+          name: 't',
+          partitions: [
+            {
+              partitionIndex: 0,
+              committedOffset: 42n,
+              committedLeaderEpoch: -1,
+              commitTimestamp: -1n,
+              committedMetadata: null,
+            },
+          ],
+        },
+      ],
+    },
+  });
+  assert.ok(h.coordinator.groups.has('standalone'));
+  h.run({ kind: 'tick' }); // the coordinator's clock for the empty group starts here
+  h.records.length = 0;
+  h.now += 86_400_000 - 1;
+  h.run({ kind: 'tick' });
+  assert.ok(h.coordinator.groups.has('standalone'), 'kept until the retention has passed');
+  h.now += 1;
+  h.run({ kind: 'tick' });
+  assert.equal(h.coordinator.groups.has('standalone'), false);
+  assert.deepEqual(h.records, [
+    { type: 'offset', groupId: 'standalone', topic: 't', partition: 0, value: null },
+    { type: 'group', groupId: 'standalone', value: null },
+  ]);
 });

@@ -21,6 +21,7 @@ import {
 } from '@tributary/protocol';
 import type { GroupRecord, GroupValue } from './group-records.ts';
 import {
+  forgetGroup,
   groupRecord,
   memberError,
   respond,
@@ -49,6 +50,11 @@ export interface GroupCoordinatorOptions {
   readonly maxSessionTimeoutMs: number;
   /** A fresh, unique member id for a client (randomness is injected). */
   newMemberId(clientId: string): string;
+  /**
+   * offsets.retention.minutes (KIP-211): a group without members is forgotten, offsets and all,
+   * once it has been empty and uncommitted-to for this long.
+   */
+  readonly offsetsRetentionMs: number;
 }
 
 export type GroupCommand =
@@ -388,6 +394,23 @@ export class GroupCoordinator {
         if (!waiting && now >= member.sessionDeadlineMs) this.removeMember(context, group, member);
       }
       this.#maybeCompleteJoin(context, group);
+      this.#maybeExpire(context, group);
+    }
+  }
+
+  /** Forgets a group that has had no members, and no commit, for offsets.retention.minutes. */
+  #maybeExpire(context: ApplyContext, group: Group): void {
+    if (group.state !== 'Empty' || group.members.size > 0) {
+      group.emptySinceMs = undefined;
+      return;
+    }
+    group.emptySinceMs ??= context.now;
+    let lastActivityMs = group.emptySinceMs;
+    for (const { value } of group.offsets.values()) {
+      if (value.commitTimestampMs > lastActivityMs) lastActivityMs = value.commitTimestampMs;
+    }
+    if (context.now >= lastActivityMs + this.#options.offsetsRetentionMs) {
+      forgetGroup(context, group);
     }
   }
 

@@ -53,6 +53,8 @@ export interface GroupSettings {
   readonly maxSessionTimeoutMs: number;
   /** How often sessions and rebalance deadlines are checked. */
   readonly tickIntervalMs: number;
+  /** offsets.retention.minutes (Kafka's default, 7 days), in milliseconds. */
+  readonly offsetsRetentionMs: number;
 }
 
 export const defaultGroupSettings: GroupSettings = {
@@ -60,6 +62,7 @@ export const defaultGroupSettings: GroupSettings = {
   minSessionTimeoutMs: 6_000,
   maxSessionTimeoutMs: 1_800_000,
   tickIntervalMs: 100,
+  offsetsRetentionMs: 604_800_000,
 };
 
 export interface GroupRuntimeOptions extends GroupSettings {
@@ -104,6 +107,7 @@ export class GroupRuntime {
       minSessionTimeoutMs: options.minSessionTimeoutMs,
       maxSessionTimeoutMs: options.maxSessionTimeoutMs,
       newMemberId: (clientId) => `${clientId}-${randomUUID()}`,
+      offsetsRetentionMs: options.offsetsRetentionMs,
     };
     this.#coordinator = new GroupCoordinator(coordinatorOptions);
   }

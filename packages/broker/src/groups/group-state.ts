@@ -52,6 +52,11 @@ export interface Group {
   rebalanceDeadlineMs: number;
   /** While the first rebalance of an empty group waits for more members to arrive. */
   initialDelayUntilMs: number | undefined;
+  /**
+   * When the coordinator first saw the group without members (not persisted: after a restart
+   * the clock starts again, so offsets are never forgotten earlier than Kafka would).
+   */
+  emptySinceMs: number | undefined;
 }
 
 export function newGroup(groupId: string): Group {
@@ -68,6 +73,7 @@ export function newGroup(groupId: string): Group {
     offsets: new Map(),
     rebalanceDeadlineMs: 0,
     initialDelayUntilMs: undefined,
+    emptySinceMs: undefined,
   };
 }
 

@@ -1,6 +1,7 @@
 /**
  * OffsetCommit (key 8), v0-9. The v2-4 retention time is accepted and ignored (offsets are kept
- * until the group or the offset is deleted); commit metadata is stored and returned by
+ * until the group or the offset is deleted, or the group expires: groups/group-coordinator.ts,
+ * offsets.retention.minutes); commit metadata is stored and returned by
  * OffsetFetch. Commits for unknown topics or partitions get UNKNOWN_TOPIC_OR_PARTITION.
  */
 import { offsetCommitApi, type OffsetCommitResponseInit } from '@tributary/protocol';
