@@ -5,8 +5,9 @@
  * restart would rebuild: batches still being appended are not in it yet. A marker batch (base
  * sequence -1) updates the epoch, last timestamp and coordinator epoch but not the sequence;
  * a new epoch resets the last sequence to -1. The open transaction's first offset comes from
- * the partition's transaction index. Producers are never expired (Kafka drops them after
- * producer.id.expiration.ms).
+ * the partition's transaction index. Producers are listed while their batches are retained:
+ * unlike Kafka, this view does not drop those idle past producer.id.expiration.ms (the
+ * produce path's sequence state does).
  */
 import { ErrorCode, describeProducersApi } from '@tributary/protocol';
 import type { PartitionLog } from '@tributary/storage';

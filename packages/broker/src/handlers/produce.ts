@@ -41,7 +41,11 @@ import type { BrokerRuntime } from '../broker-runtime.ts';
 import { defineHandler, noResponse, type RequestContext } from '../handler.ts';
 import { isInternalTopic } from '../internal-topics.ts';
 import { toKafkaError } from '../kafka-errors.ts';
-import type { BatchHandle, SequencedBatch } from '../producers/partition-producer-state.ts';
+import type {
+  BatchHandle,
+  PartitionProducerState,
+  SequencedBatch,
+} from '../producers/partition-producer-state.ts';
 import { producerStateOf } from '../producers/producer-state-registry.ts';
 import { topicConfigOf } from '../topic-config-cache.ts';
 import {
@@ -175,7 +179,7 @@ function appendPartition(
       topic: topic.name,
       partition: data.index,
     });
-  const sequenced = sequenceBatches(log, headers, verify);
+  const sequenced = sequenceBatches(log, headers, verify, Number(now));
   if (sequenced.kind === 'error') {
     return Promise.resolve(failure(data, sequenced.errorCode, sequenced.message));
   }
@@ -187,7 +191,7 @@ function appendPartition(
     assert.ok(header !== undefined);
     return log.append(batch, batchMetaOf(header, logAppendTime ? now : null));
   });
-  trackAppends(log, sequenced.handles, appends);
+  trackAppends(sequenced.producers, sequenced.handles, appends);
   return settle(log, data, appends, appendTimeMs);
 }
 
@@ -208,7 +212,12 @@ function batchMetaOf(header: BatchHeader, logAppendTime: bigint | null): BatchMe
 }
 
 type Sequencing =
-  | { kind: 'append'; handles: (BatchHandle | undefined)[] }
+  | {
+      kind: 'append';
+      handles: (BatchHandle | undefined)[];
+      /** The partition's producer state, if any batch has a producer id. */
+      producers: PartitionProducerState | undefined;
+    }
   | { kind: 'duplicate'; batch: SequencedBatch }
   | { kind: 'error'; errorCode: number; message: string };
 
@@ -222,8 +231,11 @@ function sequenceBatches(
   log: PartitionLog,
   headers: readonly BatchHeader[],
   verifyTransactional: (header: BatchHeader) => number,
+  nowMs: number,
 ): Sequencing {
   const handles: (BatchHandle | undefined)[] = [];
+  // Looked up only for batches with a producer id: building it reads the partition's index.
+  let producers: PartitionProducerState | undefined;
   const opened: { producerId: bigint; offset: bigint }[] = [];
   let baseOffset = log.logEndOffset;
   let outcome: Sequencing | undefined;
@@ -242,21 +254,21 @@ function sequenceBatches(
       }
       opened.push({ producerId: header.producerId, offset });
     }
-    const state = producerStateOf(log);
-    const verdict = state.check(header);
+    producers ??= producerStateOf(log, nowMs);
+    const verdict = producers.check(header);
     if (verdict.kind !== 'append') {
       outcome = verdict;
       break;
     }
-    handles.push(state.begin(header, offset));
+    handles.push(producers.begin(header, offset, nowMs));
   }
   if (outcome === undefined) {
     const index = loadedTxnIndex(log);
     for (const { producerId, offset } of opened) index?.begin(producerId, offset);
-    return { kind: 'append', handles };
+    return { kind: 'append', handles, producers };
   }
   for (const handle of handles.toReversed()) {
-    if (handle !== undefined) producerStateOf(log).abort(handle);
+    if (handle !== undefined) producers?.abort(handle);
   }
   return outcome;
 }
@@ -284,7 +296,7 @@ function transactionalProblem(
 
 /** Lets retries wait for in-flight batches, and rolls the state back if an append fails. */
 function trackAppends(
-  log: PartitionLog,
+  producers: PartitionProducerState | undefined,
   handles: readonly (BatchHandle | undefined)[],
   appends: readonly Promise<{ baseOffset: bigint }>[],
 ): void {
@@ -297,7 +309,7 @@ function trackAppends(
         handle.batch.pending = undefined;
       },
       (error: unknown) => {
-        producerStateOf(log).abort(handle);
+        producers?.abort(handle);
         throw error;
       },
     );

@@ -11,9 +11,9 @@ function batch(baseSequence: number, records = 1, producerEpoch = 0, producerId 
   return { producerId, producerEpoch, baseSequence, lastOffsetDelta: records - 1 };
 }
 
-function accept(state: PartitionProducerState, b: ProducerBatch, baseOffset: bigint) {
+function accept(state: PartitionProducerState, b: ProducerBatch, baseOffset: bigint, nowMs = 0) {
   assert.deepEqual(state.check(b), { kind: 'append' });
-  return state.begin(b, baseOffset);
+  return state.begin(b, baseOffset, nowMs);
 }
 
 function errorOf(state: PartitionProducerState, b: ProducerBatch): number | undefined {
@@ -80,13 +80,30 @@ describe('PartitionProducerState', () => {
   });
 
   it('rebuilds from durable batches, skipping those without a producer', () => {
-    const state = PartitionProducerState.rebuild([
-      { ...batch(0, 2), baseOffset: 0n },
-      { ...batch(-1, 1, -1, -1n), baseOffset: 2n },
-      { ...batch(2, 2), baseOffset: 3n },
-    ]);
+    const state = PartitionProducerState.rebuild(
+      [
+        { ...batch(0, 2), baseOffset: 0n },
+        { ...batch(-1, 1, -1, -1n), baseOffset: 2n },
+        { ...batch(2, 2), baseOffset: 3n },
+      ],
+      0,
+    );
     const verdict = state.check(batch(2, 2));
     assert.equal(verdict.kind === 'duplicate' ? verdict.batch.baseOffset : -1n, 3n);
     assert.deepEqual(state.check(batch(4)), { kind: 'append' });
+  });
+
+  it('forgets a producer idle for producer.id.expiration.ms, keeping busy ones', () => {
+    const state = new PartitionProducerState();
+    accept(state, batch(0, 1, 0, 1n), 0n, 0);
+    const busy = accept(state, batch(0, 1, 0, 2n), 1n, 0);
+    busy.batch.pending = new Promise(() => undefined);
+    accept(state, batch(0, 1, 0, 3n), 2n, 500);
+    state.expireIdle(999, 1000);
+    assert.equal(state.producerCount, 3);
+    state.expireIdle(1000, 1000);
+    assert.equal(state.producerCount, 2, 'producer 1 went; 2 has a batch in flight; 3 is fresh');
+    // A forgotten producer is new again: any sequence is accepted.
+    assert.deepEqual(state.check(batch(57, 1, 0, 1n)), { kind: 'append' });
   });
 });

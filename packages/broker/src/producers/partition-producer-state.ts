@@ -11,6 +11,8 @@
  *   otherwise OUT_OF_ORDER_SEQUENCE_NUMBER.
  * - A producer id with no state (new, or its batches were all removed by retention) is accepted
  *   at any sequence: since KIP-360 Kafka no longer answers UNKNOWN_PRODUCER_ID here.
+ * - A producer that appended nothing for producer.id.expiration.ms is forgotten
+ *   (`expireIdle`), as Kafka does, so state does not grow with every producer session ever seen.
  *
  * Invariant: the state covers every batch that was appended or is being appended. A batch is
  * recorded by `begin` before its append starts (so pipelined requests are checked against the
@@ -50,6 +52,8 @@ export type SequenceVerdict =
 
 interface ProducerEntry {
   epoch: number;
+  /** The caller's clock at the producer's last `begin` (at the rebuild for restored state). */
+  lastAppendMs: number;
   /** Oldest first, at most producerBatchWindowSize. */
   batches: SequencedBatch[];
 }
@@ -77,13 +81,24 @@ export class PartitionProducerState {
   /** Rebuilds the state from durable batches, oldest first (after a restart). */
   static rebuild(
     batches: Iterable<ProducerBatch & { baseOffset: bigint }>,
+    nowMs: number,
   ): PartitionProducerState {
     const state = new PartitionProducerState();
     for (const batch of batches) {
       if (batch.producerId < 0n) continue;
-      state.begin(batch, batch.baseOffset);
+      state.begin(batch, batch.baseOffset, nowMs);
     }
     return state;
+  }
+
+  /** Forgets producers whose last append is `maxIdleMs` old, unless a batch is in flight. */
+  expireIdle(nowMs: number, maxIdleMs: number): void {
+    for (const [producerId, entry] of this.#producers) {
+      const idle = entry.lastAppendMs + maxIdleMs <= nowMs;
+      if (idle && entry.batches.every((batch) => batch.pending === undefined)) {
+        this.#producers.delete(producerId);
+      }
+    }
   }
 
   /** Number of producers with state (metrics, tests). */
@@ -124,11 +139,12 @@ export class PartitionProducerState {
   }
 
   /** Records a batch that `check` accepted, about to be appended at `baseOffset`. */
-  begin(batch: ProducerBatch, baseOffset: bigint): BatchHandle {
+  begin(batch: ProducerBatch, baseOffset: bigint, nowMs: number): BatchHandle {
     const current = this.#producers.get(batch.producerId);
     const before =
-      current === undefined ? undefined : { epoch: current.epoch, batches: [...current.batches] };
-    const entry = current ?? { epoch: batch.producerEpoch, batches: [] };
+      current === undefined ? undefined : { ...current, batches: [...current.batches] };
+    const entry = current ?? { epoch: batch.producerEpoch, lastAppendMs: nowMs, batches: [] };
+    entry.lastAppendMs = nowMs;
     if (entry.epoch !== batch.producerEpoch) {
       entry.epoch = batch.producerEpoch;
       entry.batches = [];

@@ -7,28 +7,47 @@
  * new logs and so fresh state. Built lazily and synchronously, before any idempotent append
  * to the partition went through this state, so it never misses a batch: every later batch is
  * recorded by the produce handler itself.
+ *
+ * Idle producers are swept out lazily, at most once a minute per partition, when the partition
+ * is produced to (producer.id.expiration.ms, Kafka's default of one day). A partition nobody
+ * produces to does not grow, so it needs no sweep.
  */
 import type { PartitionLog } from '@tributary/storage';
 import { PartitionProducerState } from './partition-producer-state.ts';
 
-const states = new WeakMap<PartitionLog, PartitionProducerState>();
+/** producer.id.expiration.ms (Kafka's default). */
+export const producerIdExpirationMs = 86_400_000;
+const sweepIntervalMs = 60_000;
 
-export function producerStateOf(log: PartitionLog): PartitionProducerState {
-  let state = states.get(log);
-  if (state === undefined) {
-    state = PartitionProducerState.rebuild(
-      // Transaction markers (base sequence -1) carry the producer id but no sequences.
-      log.batches
-        .filter((entry) => entry.producerId < 0n || entry.baseSequence >= 0)
-        .map((entry) => ({
-          producerId: entry.producerId,
-          producerEpoch: entry.producerEpoch,
-          baseSequence: entry.baseSequence,
-          lastOffsetDelta: Number(entry.lastOffset - entry.baseOffset),
-          baseOffset: entry.baseOffset,
-        })),
-    );
-    states.set(log, state);
+const states = new WeakMap<PartitionLog, PartitionProducerState>();
+const lastSweepMs = new WeakMap<PartitionProducerState, number>();
+
+/** The partition's producer state, built on first use; `nowMs` is the broker's clock. */
+export function producerStateOf(log: PartitionLog, nowMs: number): PartitionProducerState {
+  const state = states.get(log);
+  if (state === undefined) return build(log, nowMs);
+  if (nowMs - (lastSweepMs.get(state) ?? nowMs) >= sweepIntervalMs) {
+    state.expireIdle(nowMs, producerIdExpirationMs);
+    lastSweepMs.set(state, nowMs);
   }
+  return state;
+}
+
+function build(log: PartitionLog, nowMs: number): PartitionProducerState {
+  const state = PartitionProducerState.rebuild(
+    // Transaction markers (base sequence -1) carry the producer id but no sequences.
+    log.batches
+      .filter((entry) => entry.producerId < 0n || entry.baseSequence >= 0)
+      .map((entry) => ({
+        producerId: entry.producerId,
+        producerEpoch: entry.producerEpoch,
+        baseSequence: entry.baseSequence,
+        lastOffsetDelta: Number(entry.lastOffset - entry.baseOffset),
+        baseOffset: entry.baseOffset,
+      })),
+    nowMs,
+  );
+  states.set(log, state);
+  lastSweepMs.set(state, nowMs);
   return state;
 }
