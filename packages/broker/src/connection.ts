@@ -11,6 +11,7 @@
  *   past that limit the socket stops reading until responses drain.
  */
 import type { Socket } from 'node:net';
+import { releaseReadBuffers } from '@tributary/storage';
 import type { BrokerRuntime } from './broker-runtime.ts';
 import type { RequestRouter } from './request-router.ts';
 
@@ -151,7 +152,7 @@ export class Connection {
       if (slot?.frames === undefined) continue;
       if (!wrote) this.#socket.cork();
       wrote = true;
-      for (const frame of slot.frames) this.#socket.write(frame);
+      this.#writeResponse(slot.frames);
     }
     if (wrote) this.#socket.uncork();
     if (this.#draining) {
@@ -159,6 +160,19 @@ export class Connection {
     } else if (this.#pending.length < this.#runtime.config.connectionInFlightMaxRequests) {
       this.#socket.resume();
     }
+  }
+
+  /**
+   * Writes one response. Its frames may be views of pooled read buffers (fetched batches): they
+   * go back to the pool once the socket has taken the last frame (so all of them), never before.
+   */
+  #writeResponse(frames: readonly Buffer[]): void {
+    const last = frames.length - 1;
+    if (last < 0) return;
+    for (let i = 0; i < last; i++) this.#socket.write(frames[i] as Buffer);
+    this.#socket.write(frames[last] as Buffer, (error) => {
+      if (!(error instanceof Error)) releaseReadBuffers(frames);
+    });
   }
 
   #checkDrained(): void {

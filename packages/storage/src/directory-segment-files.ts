@@ -3,13 +3,16 @@
  * removing a file fsyncs the directory so the entry itself survives a crash; reads go through a
  * bounded FileHandleCache.
  */
-import { mkdir, open, readFile, readdir, rm, truncate } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { type FileHandle, mkdir, open, readFile, readdir, rm, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FileHandleCache } from './file-handle-cache.ts';
 import type { SegmentFiles, SegmentWriter } from './segment-files.ts';
 import { segmentFileName } from './segment-format.ts';
 
 const suffix = '.wal';
+const dsyncCreateFlags =
+  constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_DSYNC;
 
 export async function syncDirectory(path: string): Promise<void> {
   const handle = await open(path, 'r');
@@ -38,15 +41,22 @@ export class DirectorySegmentFiles implements SegmentFiles {
       .toSorted((a, b) => a - b);
   }
 
+  /**
+   * The new segment is opened O_DSYNC: each write returns once its bytes are durable, as a write
+   * followed by fdatasync would, but in one thread-pool round trip instead of two (the group
+   * commit waits for both, and on a busy machine each hand-off to a pool thread costs a wake-up).
+   * So `sync` has nothing left to do.
+   */
   async create(segmentId: number): Promise<SegmentWriter> {
     await mkdir(this.#directory, { recursive: true });
-    const writer = await this.#open(segmentId, 'wx');
+    const handle = await open(this.pathOf(segmentId), dsyncCreateFlags);
     await syncDirectory(this.#directory);
-    return writer;
+    return writerOf(handle, () => Promise.resolve());
   }
 
-  openForWrite(segmentId: number): Promise<SegmentWriter> {
-    return this.#open(segmentId, 'r+');
+  async openForWrite(segmentId: number): Promise<SegmentWriter> {
+    const handle = await open(this.pathOf(segmentId), 'r+');
+    return writerOf(handle, () => handle.datasync());
   }
 
   readAll(segmentId: number): Promise<Buffer> {
@@ -86,27 +96,26 @@ export class DirectorySegmentFiles implements SegmentFiles {
   close(): Promise<void> {
     return this.#readers.close();
   }
+}
 
-  async #open(segmentId: number, flags: string): Promise<SegmentWriter> {
-    const handle = await open(this.pathOf(segmentId), flags);
-    return {
-      async writev(buffers, position) {
-        // Usually one call writes everything; only a partial write builds a new list.
-        let remaining = buffers;
-        let at = position;
-        let left = 0;
-        for (const buffer of buffers) left += buffer.length;
-        while (left > 0) {
-          const { bytesWritten } = await handle.writev(remaining, at);
-          at += bytesWritten;
-          left -= bytesWritten;
-          if (left > 0) remaining = skipBytes(remaining, bytesWritten);
-        }
-      },
-      sync: () => handle.datasync(),
-      close: () => handle.close(),
-    };
-  }
+function writerOf(handle: FileHandle, sync: () => Promise<void>): SegmentWriter {
+  return {
+    async writev(buffers, position) {
+      // Usually one call writes everything; only a partial write builds a new list.
+      let remaining = buffers;
+      let at = position;
+      let left = 0;
+      for (const buffer of buffers) left += buffer.length;
+      while (left > 0) {
+        const { bytesWritten } = await handle.writev(remaining, at);
+        at += bytesWritten;
+        left -= bytesWritten;
+        if (left > 0) remaining = skipBytes(remaining, bytesWritten);
+      }
+    },
+    sync,
+    close: () => handle.close(),
+  };
 }
 
 /** The buffers left after the first `count` bytes were written (writev may write partially). */

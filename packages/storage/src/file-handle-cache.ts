@@ -4,6 +4,7 @@
  * closes when its last user releases it. At most `maxOpenFiles` idle handles stay open.
  */
 import { type FileHandle, open } from 'node:fs/promises';
+import { readBuffers } from './read-buffer-pool.ts';
 
 interface CachedHandle {
   handle: FileHandle;
@@ -19,11 +20,14 @@ export class FileHandleCache {
     this.#maxOpenFiles = maxOpenFiles;
   }
 
-  /** Reads `length` bytes at `position` of `path`; a short file yields a short buffer. */
+  /**
+   * Reads `length` bytes at `position` of `path`; a short file yields a short buffer. The buffer
+   * is leased from `readBuffers`: whoever is done with it last may release it there.
+   */
   async read(path: string, position: number, length: number): Promise<Buffer> {
     const cached = await this.#acquire(path);
     try {
-      const buffer = Buffer.allocUnsafe(length);
+      const buffer = readBuffers.acquire(length);
       let done = 0;
       while (done < length) {
         const { bytesRead } = await cached.handle.read(
@@ -35,7 +39,7 @@ export class FileHandleCache {
         if (bytesRead === 0) break;
         done += bytesRead;
       }
-      return done === length ? buffer : buffer.subarray(0, done);
+      return buffer.subarray(0, done);
     } finally {
       this.#release(cached);
     }

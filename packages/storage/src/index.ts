@@ -6,6 +6,7 @@
 export { LogStorage, type StorageOptions, type StorageStats } from './log-storage.ts';
 export type { PartitionLog, BatchEntry } from './partition-log.ts';
 export { StorageError, type StorageErrorCode } from './storage-error.ts';
+export { releaseReadBuffers } from './read-buffer-pool.ts';
 export {
   type TopicId,
   type BatchMeta,

@@ -334,7 +334,7 @@ export class LogStorage {
     const context = {
       wal: this.#wal,
       tailCache: this.#tailCache,
-      readBatch: (entry: BatchEntry) => this.#readBatch(entry),
+      readBatches: (run: readonly BatchEntry[]) => this.#readBatches(run),
       persistLogStart: (topicId: TopicId, index: number, offset: bigint) =>
         this.#metadata.setLogStartOffset(topicId, index, offset),
       checkOpen: () => this.#checkOpen(),
@@ -348,36 +348,41 @@ export class LogStorage {
 
   /** Reads a batch from its object or WAL segment, verifying the WAL entry frame's crc. */
   async #readBatch(entry: BatchEntry): Promise<Buffer> {
-    const batchOffset = entryBatchOffsetOf(entry.entryVersion);
-    const position = entry.position - batchOffset;
-    const length = entry.sizeBytes + batchOffset;
+    const batches = await this.#readBatches([entry]);
+    return batches[0] as Buffer;
+  }
+
+  /**
+   * Reads batches stored back to back in one segment (see PartitionLog's `readBatches`) with one
+   * read, then checks each WAL entry frame's crc and returns each batch as a view of that read.
+   */
+  async #readBatches(run: readonly BatchEntry[]): Promise<Buffer[]> {
+    const first = run[0];
+    const last = run.at(-1);
+    if (first === undefined || last === undefined) return [];
+    const start = first.position - entryBatchOffsetOf(first.entryVersion);
+    const length = last.position + last.sizeBytes - start;
+    const segmentId = first.segmentId;
     const fromObject = (): Promise<Buffer> =>
-      this.#store.get(objectNameOf(entry.segmentId), position, length);
-    const fromWal = (): Promise<Buffer> => this.#wal.read(entry.segmentId, position, length);
-    const [first, second] = this.#objects.has(entry.segmentId)
+      this.#store.get(objectNameOf(segmentId), start, length);
+    const fromWal = (): Promise<Buffer> => this.#wal.read(segmentId, start, length);
+    const [primary, secondary] = this.#objects.has(segmentId)
       ? [fromObject, fromWal]
       : [fromWal, fromObject];
     let data: Buffer;
     try {
-      data = await first().catch((error: unknown) => {
+      data = await primary().catch((error: unknown) => {
         // The segment may have moved into the object store while this read started.
-        if (isNotFound(error)) return second();
+        if (isNotFound(error)) return secondary();
         throw error;
       });
     } catch (error: unknown) {
       if (isNotFound(error)) {
         throw new StorageError('OFFSET_OUT_OF_RANGE', 'the data was deleted by retention');
       }
-      throw asStorageError(error, `reading segment ${entry.segmentId}`);
+      throw asStorageError(error, `reading segment ${segmentId}`);
     }
-    const frame = readFrame(data, 0);
-    if (frame.kind !== 'frame' || frame.type !== FrameType.walEntry) {
-      throw new StorageError(
-        'CORRUPT_DATA',
-        `batch at offset ${entry.baseOffset} in segment ${entry.segmentId} fails its checksum`,
-      );
-    }
-    return data.subarray(batchOffset);
+    return run.map((entry) => batchOfFrame(data, start, entry));
   }
 
   async #recover(): Promise<void> {
@@ -631,6 +636,20 @@ async function closeQuietly(components: Components): Promise<void> {
   await components.store.close().catch(() => undefined);
   await components.metadata.close().catch(() => undefined);
   await components.lock?.release().catch(() => undefined);
+}
+
+/** The batch of `entry` inside `data` (read from `start` of its segment), its frame checked. */
+function batchOfFrame(data: Buffer, start: number, entry: BatchEntry): Buffer {
+  const frameStart = entry.position - entryBatchOffsetOf(entry.entryVersion) - start;
+  const batchEnd = entry.position + entry.sizeBytes - start;
+  const frame = readFrame(data.subarray(0, batchEnd), frameStart);
+  if (frame.kind !== 'frame' || frame.type !== FrameType.walEntry || frame.end !== batchEnd) {
+    throw new StorageError(
+      'CORRUPT_DATA',
+      `batch at offset ${entry.baseOffset} in segment ${entry.segmentId} fails its checksum`,
+    );
+  }
+  return data.subarray(entry.position - start, batchEnd);
 }
 
 function rangeHolds(range: ObjectRange, entry: WalEntryInfo): boolean {

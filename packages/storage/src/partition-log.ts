@@ -7,7 +7,7 @@
  * batches always form a prefix. Reads never see past the high watermark. The batch index is in
  * memory (one small record per batch); batch bytes come from the tail cache or positional reads.
  */
-import type { WalEntryInfo } from './segment-format.ts';
+import { type WalEntryInfo, entryBatchOffsetOf, viewOf } from './segment-format.ts';
 import { StorageError } from './storage-error.ts';
 import type { CachedBatch, TailCache } from './tail-cache.ts';
 import type { BatchMeta, TopicId, TxnFields } from './types.ts';
@@ -75,12 +75,18 @@ export interface BatchEntry extends CachedBatch {
 export interface PartitionLogContext {
   wal: WriteAheadLog;
   tailCache: TailCache;
-  /** Reads a batch that is not cached, from its segment or object. */
-  readBatch(entry: BatchEntry): Promise<Buffer>;
+  /**
+   * Reads batches that are not cached, stored back to back in one segment or object (each
+   * entry's frame starts where the previous batch ends), with one read; one buffer per batch.
+   */
+  readBatches(run: readonly BatchEntry[]): Promise<Buffer[]>;
   persistLogStart(topicId: TopicId, index: number, offset: bigint): Promise<void>;
   /** Throws CLOSED after LogStorage.close. */
   checkOpen(): void;
 }
+
+/** Upper bound on one read of batches stored back to back (PartitionLogContext.readBatches). */
+export const readRunMaxBytes = 8 * 1024 * 1024;
 
 export function entryFromWal(info: WalEntryInfo): BatchEntry {
   return {
@@ -169,7 +175,7 @@ export class IndexedPartitionLog implements PartitionLog {
       throw new StorageError('STORAGE_FAILURE', 'malformed batch passed to append');
     }
     const baseOffset = this.#logEndOffset;
-    batch.writeBigInt64BE(baseOffset, 0);
+    viewOf(batch).setBigInt64(0, baseOffset);
     this.#logEndOffset = baseOffset + BigInt(meta.lastOffsetDelta) + 1n;
     const info = await this.#context.wal.append({
       topicId: this.topicId,
@@ -216,7 +222,10 @@ export class IndexedPartitionLog implements PartitionLog {
       chosen.push(entry);
       bytes += entry.sizeBytes;
     }
-    return Promise.all(chosen.map((entry) => this.#bytesOf(entry)));
+    const cached = cachedBytesOf(chosen);
+    if (cached !== undefined) return cached;
+    const parts = await Promise.all(runsOf(chosen).map((run) => this.#bytesOfRun(run)));
+    return parts.flat();
   }
 
   async batchForTimestamp(timestamp: bigint): Promise<Buffer | undefined> {
@@ -360,7 +369,13 @@ export class IndexedPartitionLog implements PartitionLog {
   #bytesOf(entry: BatchEntry): Promise<Buffer> {
     return entry.cached !== undefined
       ? Promise.resolve(entry.cached)
-      : this.#context.readBatch(entry);
+      : this.#context.readBatches([entry]).then((batches) => batches[0] as Buffer);
+  }
+
+  #bytesOfRun(run: readonly BatchEntry[]): Promise<Buffer[]> {
+    const first = run[0];
+    if (run.length === 1 && first?.cached !== undefined) return Promise.resolve([first.cached]);
+    return this.#context.readBatches(run);
   }
 
   #notify(): void {
@@ -372,4 +387,50 @@ export class IndexedPartitionLog implements PartitionLog {
       }
     }
   }
+}
+
+/** The cached bytes of every entry, or undefined when one of them is not cached (a tail read). */
+function cachedBytesOf(entries: readonly BatchEntry[]): Buffer[] | undefined {
+  const bytes: Buffer[] = [];
+  for (const entry of entries) {
+    if (entry.cached === undefined) return undefined;
+    bytes.push(entry.cached);
+  }
+  return bytes;
+}
+
+/**
+ * Splits `entries` (in offset order) into runs to read at once: each cached batch alone, and
+ * uncached batches stored back to back in one segment together, up to `readRunMaxBytes`.
+ */
+function runsOf(entries: readonly BatchEntry[]): BatchEntry[][] {
+  const runs: BatchEntry[][] = [];
+  let run: BatchEntry[] = [];
+  let runBytes = 0;
+  for (const entry of entries) {
+    const previous = run.at(-1);
+    const joins =
+      previous !== undefined &&
+      previous.cached === undefined &&
+      entry.cached === undefined &&
+      follows(previous, entry) &&
+      runBytes + entry.sizeBytes <= readRunMaxBytes;
+    if (!joins && run.length > 0) {
+      runs.push(run);
+      run = [];
+      runBytes = 0;
+    }
+    run.push(entry);
+    runBytes += entry.sizeBytes;
+  }
+  if (run.length > 0) runs.push(run);
+  return runs;
+}
+
+/** Whether `next`'s frame starts right where `previous`'s batch ends, in the same segment. */
+function follows(previous: BatchEntry, next: BatchEntry): boolean {
+  return (
+    previous.segmentId === next.segmentId &&
+    next.position - entryBatchOffsetOf(next.entryVersion) === previous.position + previous.sizeBytes
+  );
 }

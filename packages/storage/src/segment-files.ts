@@ -7,7 +7,10 @@
 export interface SegmentWriter {
   /** Writes all buffers contiguously at `position`. */
   writev(buffers: readonly Buffer[], position: number): Promise<void>;
-  /** Makes every byte written so far durable (fdatasync). */
+  /**
+   * Makes every byte written so far durable (fdatasync). A writer whose writes are already
+   * durable when `writev` resolves (O_DSYNC) resolves it at once.
+   */
   sync(): Promise<void>;
   close(): Promise<void>;
 }

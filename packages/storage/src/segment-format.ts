@@ -12,13 +12,7 @@ import {
   sealFrameHead,
 } from './frame.ts';
 import { StorageError } from './storage-error.ts';
-import {
-  type TopicId,
-  type TxnFields,
-  topicIdBytes,
-  topicIdFromBytes,
-  topicIdToBytes,
-} from './types.ts';
+import { type TopicId, type TxnFields, topicIdBytes, topicIdFromBytes } from './types.ts';
 
 export const segmentMagic = Buffer.from('TRBW', 'latin1');
 export const objectMagic = Buffer.from('TRBO', 'latin1');
@@ -53,6 +47,15 @@ const transactionalTxnFields: TxnFields = Object.freeze({
   control: false,
   controlType: -1,
 });
+
+/**
+ * A DataView over `buffer`, for 64-bit fields: its BigInt accessors are compiled intrinsics,
+ * while Buffer#writeBigInt64BE splits the value with BigInt arithmetic that allocates (garbage
+ * on the append path). Same big-endian bytes.
+ */
+export function viewOf(buffer: Buffer): DataView {
+  return new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+}
 
 /** Offset of the batch bytes from the start of an entry frame of `version`. */
 export function entryBatchOffsetOf(version: number): number {
@@ -171,13 +174,14 @@ export function writeEntryHead(
   if (idBytes !== topicIdBytes || fields.topicId.length !== topicIdChars) {
     throw new Error(`bad topic id ${fields.topicId}`);
   }
+  const view = viewOf(target);
   target.writeUInt32BE(fields.partition, at + 16);
-  target.writeBigInt64BE(fields.baseOffset, at + 20);
+  view.setBigInt64(at + 20, fields.baseOffset);
   target.writeInt32BE(fields.lastOffsetDelta, at + 28);
-  target.writeBigInt64BE(fields.maxTimestamp, at + 32);
+  view.setBigInt64(at + 32, fields.maxTimestamp);
   target.writeInt32BE(fields.recordCount, at + 40);
   target.writeUInt32BE(syncedPosition, at + 44);
-  target.writeBigInt64BE(fields.producerId, at + 48);
+  view.setBigInt64(at + 48, fields.producerId);
   target.writeInt16BE(fields.producerEpoch, at + 56);
   target.writeInt32BE(fields.baseSequence, at + 58);
   writeTxnFields(target, at + 62, fields.txn);
@@ -201,15 +205,16 @@ export function decodeEntryHeader(
   if (body.length < (v1 ? entryHeaderBytesV1 : entryHeaderBytes)) {
     throw new StorageError('CORRUPT_DATA', 'short WAL entry');
   }
+  const view = viewOf(body);
   return {
     topicId: topicIdFromBytes(body.subarray(0, 16)),
     partition: body.readUInt32BE(16),
-    baseOffset: body.readBigInt64BE(20),
+    baseOffset: view.getBigInt64(20),
     lastOffsetDelta: body.readInt32BE(28),
-    maxTimestamp: body.readBigInt64BE(32),
+    maxTimestamp: view.getBigInt64(32),
     recordCount: body.readInt32BE(40),
     syncedPosition: body.readUInt32BE(44),
-    producerId: v1 ? -1n : body.readBigInt64BE(48),
+    producerId: v1 ? -1n : view.getBigInt64(48),
     producerEpoch: v1 ? -1 : body.readInt16BE(56),
     baseSequence: v1 ? -1 : body.readInt32BE(58),
     txn: v1 ? undefined : readTxnFields(body, 62),
@@ -222,33 +227,78 @@ export function encodeObjectTrailer(
   entries: readonly WalEntryInfo[],
   indexPosition: number,
 ): Buffer {
+  const body = indexBodyFor(entries);
+  writeIndexRecords(body, entries, 0, entries.length);
+  return trailerOf(segmentId, body, indexPosition);
+}
+
+/** Index records encoded per event-loop turn by encodeObjectTrailerInSlices. */
+const trailerSliceEntries = 2048;
+
+/**
+ * The same bytes as encodeObjectTrailer, encoded `trailerSliceEntries` records at a time with
+ * `pause()` awaited between slices: sealing a segment of many small batches would otherwise hold
+ * the event loop (and every produce and fetch behind it) for tens of milliseconds.
+ */
+export async function encodeObjectTrailerInSlices(
+  segmentId: number,
+  entries: readonly WalEntryInfo[],
+  indexPosition: number,
+  pause: () => Promise<void>,
+): Promise<Buffer> {
+  const body = indexBodyFor(entries);
+  for (let from = 0; from < entries.length; from += trailerSliceEntries) {
+    if (from > 0) await pause();
+    writeIndexRecords(body, entries, from, Math.min(entries.length, from + trailerSliceEntries));
+  }
+  return trailerOf(segmentId, body, indexPosition);
+}
+
+function indexBodyFor(entries: readonly WalEntryInfo[]): Buffer {
   const body = Buffer.allocUnsafe(4 + entries.length * indexRecordBytes);
   body.writeUInt32BE(entries.length, 0);
-  let at = 4;
-  for (const entry of entries) {
-    topicIdToBytes(entry.topicId).copy(body, at);
+  return body;
+}
+
+/** Writes the index records of `entries[from..to)` into their places in `body`. */
+function writeIndexRecords(
+  body: Buffer,
+  entries: readonly WalEntryInfo[],
+  from: number,
+  to: number,
+): void {
+  const view = viewOf(body);
+  for (let i = from; i < to; i++) {
+    const entry = entries[i] as WalEntryInfo;
+    const at = 4 + i * indexRecordBytes;
+    // Decoded straight into place: a buffer per entry made sealing a big segment block for ms.
+    if (body.write(entry.topicId, at, topicIdBytes, 'base64url') !== topicIdBytes) {
+      throw new Error(`bad topic id ${entry.topicId}`);
+    }
     body.writeUInt32BE(entry.partition, at + 16);
-    body.writeBigInt64BE(entry.baseOffset, at + 20);
+    view.setBigInt64(at + 20, entry.baseOffset);
     body.writeInt32BE(entry.lastOffsetDelta, at + 28);
-    body.writeBigInt64BE(entry.maxTimestamp, at + 32);
+    view.setBigInt64(at + 32, entry.maxTimestamp);
     body.writeInt32BE(entry.recordCount, at + 40);
     body.writeUInt32BE(entry.position, at + 44);
     body.writeUInt32BE(entry.sizeBytes, at + 48);
-    body.writeBigInt64BE(entry.producerId, at + 52);
+    view.setBigInt64(at + 52, entry.producerId);
     body.writeInt32BE(entry.baseSequence, at + 60);
     body.writeInt16BE(entry.producerEpoch, at + 64);
     body.writeUInt8(entry.entryVersion, at + 66);
     writeTxnFields(body, at + 67, entry.txn);
     body.writeUInt8(0, at + 69);
     body.writeUInt16BE(0, at + 70);
-    at += indexRecordBytes;
   }
+}
+
+function trailerOf(segmentId: number, indexBody: Buffer, indexPosition: number): Buffer {
   const footer = Buffer.alloc(footerBodyBytes);
   objectMagic.copy(footer, 0);
   footer.writeUInt32BE(indexPosition, 4);
   footer.writeBigUInt64BE(BigInt(segmentId), 8);
   return Buffer.concat([
-    encodeFrameBuffer(FrameType.objectIndex, body),
+    encodeFrameBuffer(FrameType.objectIndex, indexBody),
     encodeFrameBuffer(FrameType.objectFooter, footer),
   ]);
 }
@@ -280,19 +330,20 @@ export function decodeObjectIndex(data: Buffer, segmentId: number): WalEntryInfo
   if (body.length !== 4 + count * recordBytes) {
     throw new StorageError('CORRUPT_DATA', `bad object index length in segment ${segmentId}`);
   }
+  const view = viewOf(body);
   const entries: WalEntryInfo[] = [];
   for (let at = 4; at < body.length; at += recordBytes) {
     entries.push({
       topicId: topicIdFromBytes(body.subarray(at, at + 16)),
       partition: body.readUInt32BE(at + 16),
-      baseOffset: body.readBigInt64BE(at + 20),
+      baseOffset: view.getBigInt64(at + 20),
       lastOffsetDelta: body.readInt32BE(at + 28),
-      maxTimestamp: body.readBigInt64BE(at + 32),
+      maxTimestamp: view.getBigInt64(at + 32),
       recordCount: body.readInt32BE(at + 40),
       segmentId,
       position: body.readUInt32BE(at + 44),
       sizeBytes: body.readUInt32BE(at + 48),
-      producerId: v1 ? -1n : body.readBigInt64BE(at + 52),
+      producerId: v1 ? -1n : view.getBigInt64(at + 52),
       baseSequence: v1 ? -1 : body.readInt32BE(at + 60),
       producerEpoch: v1 ? -1 : body.readInt16BE(at + 64),
       txn: v1 ? undefined : readTxnFields(body, at + 67),

@@ -13,7 +13,12 @@
 import type { MetadataStore, ObjectRange, ObjectRecord } from './metadata-store.ts';
 import type { ObjectStore } from './object-store.ts';
 import type { SegmentFiles } from './segment-files.ts';
-import { type WalEntryInfo, encodeObjectTrailer, segmentFileName } from './segment-format.ts';
+import { setImmediate } from 'node:timers/promises';
+import {
+  type WalEntryInfo,
+  encodeObjectTrailerInSlices,
+  segmentFileName,
+} from './segment-format.ts';
 import { partitionKey } from './types.ts';
 import type { WalSegmentInfo } from './write-ahead-log.ts';
 
@@ -21,35 +26,43 @@ export function objectNameOf(segmentId: number): string {
   return segmentFileName(segmentId, '.obj');
 }
 
-/** Per-partition ranges of a segment's entries, for partitions `isLive` accepts. */
+/**
+ * Per-partition ranges of a segment's entries, for partitions `isLive` accepts (asked once per
+ * partition). Runs of one partition's entries are the common case: they skip the map lookup.
+ */
 export function rangesOf(
   entries: readonly WalEntryInfo[],
   isLive: (entry: WalEntryInfo) => boolean,
 ): ObjectRange[] {
   const ranges = new Map<string, ObjectRange>();
+  let current: ObjectRange | undefined;
   for (const entry of entries) {
-    if (!isLive(entry)) continue;
-    const key = partitionKey(entry.topicId, entry.partition);
-    const lastOffset = entry.baseOffset + BigInt(entry.lastOffsetDelta);
-    const end = entry.position + entry.sizeBytes;
-    const range = ranges.get(key);
-    if (range === undefined) {
-      ranges.set(key, {
-        topicId: entry.topicId,
-        partition: entry.partition,
-        baseOffset: entry.baseOffset,
-        lastOffset,
-        position: entry.position,
-        sizeBytes: entry.sizeBytes,
-        maxTimestamp: entry.maxTimestamp,
-      });
-      continue;
+    if (current?.partition !== entry.partition || current.topicId !== entry.topicId) {
+      const key = partitionKey(entry.topicId, entry.partition);
+      const known = ranges.get(key);
+      if (known === undefined) {
+        if (isLive(entry)) ranges.set(key, (current = rangeOf(entry)));
+        continue;
+      }
+      current = known;
     }
-    range.lastOffset = lastOffset;
-    range.sizeBytes = end - range.position;
-    if (entry.maxTimestamp > range.maxTimestamp) range.maxTimestamp = entry.maxTimestamp;
+    current.lastOffset = entry.baseOffset + BigInt(entry.lastOffsetDelta);
+    current.sizeBytes = entry.position + entry.sizeBytes - current.position;
+    if (entry.maxTimestamp > current.maxTimestamp) current.maxTimestamp = entry.maxTimestamp;
   }
   return [...ranges.values()];
+}
+
+function rangeOf(entry: WalEntryInfo): ObjectRange {
+  return {
+    topicId: entry.topicId,
+    partition: entry.partition,
+    baseOffset: entry.baseOffset,
+    lastOffset: entry.baseOffset + BigInt(entry.lastOffsetDelta),
+    position: entry.position,
+    sizeBytes: entry.sizeBytes,
+    maxTimestamp: entry.maxTimestamp,
+  };
 }
 
 /** Step 3, idempotent: moves or copies segment `segmentId` into the store as `name`. */
@@ -148,7 +161,12 @@ export class SegmentUploader {
       await files.remove(segment.segmentId);
       return;
     }
-    const trailer = encodeObjectTrailer(segment.segmentId, segment.entries, segment.endPosition);
+    const trailer = await encodeObjectTrailerInSlices(
+      segment.segmentId,
+      segment.entries,
+      segment.endPosition,
+      () => setImmediate(),
+    );
     const writer = await files.openForWrite(segment.segmentId);
     try {
       await writer.writev([trailer], segment.endPosition);

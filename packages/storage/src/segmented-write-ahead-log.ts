@@ -8,6 +8,10 @@
  * durable when it was written. Recovery uses that to tell a torn tail from corruption: a bad
  * frame followed by a valid entry whose syncedPosition lies beyond it was durable, so the
  * segment is corrupt (docs/FORMATS.md, "Recovery").
+ *
+ * Rolls: the next segment is created (header synced) in the background while the active one
+ * fills, so a roll does no I/O inside the commit loop. Recovery therefore first drops the newest
+ * segments that hold no entry; the one before them is the segment that was being written.
  */
 import { FrameType, framePrefixBytes, frameVersion, readFrame } from './frame.ts';
 import type { SegmentFiles, SegmentWriter } from './segment-files.ts';
@@ -54,6 +58,7 @@ export class SegmentedWriteAheadLog implements WriteAheadLog {
   readonly #listeners: ((segment: WalSegmentInfo) => void)[] = [];
   #queue: PendingAppend[] = [];
   #active: ActiveSegment | undefined;
+  #next: { segmentId: number; segment: Promise<ActiveSegment> } | undefined;
   #running = false;
   #rollRequested = false;
   #failure: StorageError | undefined;
@@ -71,7 +76,7 @@ export class SegmentedWriteAheadLog implements WriteAheadLog {
   }
 
   async recover(): Promise<WalSegmentInfo[]> {
-    const ids = await this.files.list();
+    const ids = await this.#dropUnusedTail(await this.files.list());
     const segments: WalSegmentInfo[] = [];
     for (const [i, segmentId] of ids.entries()) {
       const data = await this.files.readAll(segmentId);
@@ -86,8 +91,23 @@ export class SegmentedWriteAheadLog implements WriteAheadLog {
     return segments;
   }
 
+  /**
+   * Removes the newest segments that never received an entry (the successor prepared ahead of
+   * time, or one created just before a crash): the segment before them is the one being written.
+   */
+  async #dropUnusedTail(ids: readonly number[]): Promise<number[]> {
+    const kept = [...ids];
+    for (let last = kept.at(-1); last !== undefined; last = kept.at(-1)) {
+      if (!holdsNoEntries(await this.files.readAll(last))) break;
+      await this.files.remove(last);
+      kept.pop();
+    }
+    return kept;
+  }
+
   async start(firstSegmentId: number): Promise<void> {
     this.#active = await this.#createSegment(firstSegmentId);
+    this.#prepareNextSegment(firstSegmentId + 1);
   }
 
   append(entry: WalAppend): Promise<WalEntryInfo> {
@@ -129,6 +149,9 @@ export class SegmentedWriteAheadLog implements WriteAheadLog {
     const active = this.#active;
     this.#active = undefined;
     if (active !== undefined) await active.writer.close().catch(() => undefined);
+    const prepared = await this.#next?.segment.catch(() => undefined);
+    this.#next = undefined;
+    await prepared?.writer.close().catch(() => undefined);
   }
 
   #kick(): void {
@@ -176,8 +199,10 @@ export class SegmentedWriteAheadLog implements WriteAheadLog {
     this.#rollRequested = false;
     if (active.entries.length === 0 || !(full || old || requested)) return;
     // Every byte of the active segment is already synced: the loop syncs before it returns here.
-    await active.writer.close();
-    this.#active = await this.#createSegment(active.segmentId + 1);
+    // The successor was created and synced in the background, so rolling costs no I/O here.
+    this.#active = await this.#takeNextSegment(active.segmentId + 1);
+    this.#prepareNextSegment(active.segmentId + 2);
+    void active.writer.close().catch(() => undefined);
     const sealed = {
       segmentId: active.segmentId,
       entries: active.entries,
@@ -218,6 +243,27 @@ export class SegmentedWriteAheadLog implements WriteAheadLog {
       active.entries.push(info);
       (group[i] as PendingAppend).resolve(info);
     }
+  }
+
+  /**
+   * Creates segment `segmentId` (header written and synced) in the background, so that the roll
+   * to it does no I/O inside the commit loop. Recovery drops such a segment while it holds no
+   * entries (see `recover`).
+   */
+  #prepareNextSegment(segmentId: number): void {
+    const segment = this.#createSegment(segmentId);
+    // Observed here so a failure is not unhandled; the roll that takes it rethrows it.
+    void segment.catch(() => undefined);
+    this.#next = { segmentId, segment };
+  }
+
+  async #takeNextSegment(segmentId: number): Promise<ActiveSegment> {
+    const next = this.#next;
+    this.#next = undefined;
+    if (next === undefined || next.segmentId !== segmentId) return this.#createSegment(segmentId);
+    const segment = await next.segment;
+    segment.createdAtMs = this.#now();
+    return segment;
   }
 
   async #createSegment(segmentId: number): Promise<ActiveSegment> {
@@ -302,6 +348,13 @@ export function scanSegment(
     position = frame.end;
   }
   return { segmentId, entries, endPosition: position };
+}
+
+/** True for a segment whose header is missing or torn, or with nothing but zeros after it. */
+function holdsNoEntries(data: Buffer): boolean {
+  const header = readFrame(data, 0);
+  if (header.kind !== 'frame' || header.type !== FrameType.segmentHeader) return true;
+  return isAllZero(data, header.end);
 }
 
 function checkTornTail(

@@ -54,11 +54,14 @@ class GatedFiles extends MemorySegmentFiles {
   /** After a simulated power loss the old process is gone: its I/O fails. */
   dead = false;
 
+  /** Syncs of segment 1 only (the WAL also syncs the next segment it prepares ahead). */
+  firstSegmentSyncs = 0;
+
   override async create(segmentId: number): Promise<SegmentWriter> {
-    return this.#wrap(await super.create(segmentId));
+    return this.#wrap(await super.create(segmentId), segmentId);
   }
 
-  #wrap(writer: SegmentWriter): SegmentWriter {
+  #wrap(writer: SegmentWriter, segmentId: number): SegmentWriter {
     return {
       writev: (buffers, position) => {
         if (this.dead) return Promise.reject(new Error('process is dead'));
@@ -67,6 +70,7 @@ class GatedFiles extends MemorySegmentFiles {
       },
       sync: async () => {
         this.syncs += 1;
+        if (segmentId === 1) this.firstSegmentSyncs += 1;
         await this.gate;
         if (this.slowSync) await new Promise((resolve) => setImmediate(resolve));
         if (this.dead) throw new Error('process is dead');
@@ -83,12 +87,23 @@ const append = (wal: SegmentedWriteAheadLog, label: string) => {
   return wal.append({ topicId, partition: 0, baseOffset: 0n, meta: metaOf(batch), batch });
 };
 
+/** Appends `count` batches of 60 bytes, one after the other, at offsets 0..count-1. */
+async function appendNumbered(wal: SegmentedWriteAheadLog, label: string, count: number) {
+  const infos = [];
+  for (let i = 0; i < count; i++) {
+    const batch = fakeBatch(`${label}${i}`, 1, 60);
+    const baseOffset = BigInt(i);
+    infos.push(await wal.append({ topicId, partition: 0, baseOffset, meta: metaOf(batch), batch }));
+  }
+  return infos;
+}
+
 describe('SegmentedWriteAheadLog group commit', () => {
   it('writes everything queued during a sync in one writev, resolved after the next sync', async () => {
     const files = new GatedFiles();
     const wal = new SegmentedWriteAheadLog(files);
     await wal.start(1);
-    const syncsAtStart = files.syncs;
+    const syncsAtStart = files.firstSegmentSyncs;
     const { promise: gate, resolve: release } = Promise.withResolvers<void>();
     files.gate = gate;
     const first = append(wal, 'first');
@@ -101,7 +116,11 @@ describe('SegmentedWriteAheadLog group commit', () => {
     release();
     await first;
     await Promise.all(rest);
-    assert.equal(files.syncs - syncsAtStart, 2, 'one sync for the first, one for the rest');
+    assert.equal(
+      files.firstSegmentSyncs - syncsAtStart,
+      2,
+      'one sync for the first, one for the rest',
+    );
     // Two buffers per entry (frame head, then the batch itself).
     assert.equal(files.writes.at(-1), 20, 'the ten queued entries went out in one writev');
     await wal.close();
@@ -160,6 +179,29 @@ describe('SegmentedWriteAheadLog power loss', () => {
   });
 });
 
+describe('SegmentedWriteAheadLog rolls', () => {
+  it('creates the next segment ahead, and recovery drops it while it holds no entry', async () => {
+    const segments = new MemorySegmentFiles();
+    const wal = new MemoryWriteAheadLog({ segmentMaxBytes: 300 }, segments);
+    await wal.start(1);
+    await appendNumbered(wal, 'n', 6);
+    await wal.close();
+    const ids = await segments.list();
+    const used = ids.slice(0, -1);
+    assert.ok(used.length >= 3, 'the appends rolled');
+    // The newest segment was being written: a torn tail there is cut, not taken for corruption.
+    const newest = used.at(-1) ?? 0;
+    await segments.truncate(newest, (await segments.readAll(newest)).length - 3);
+    const recovered = await new MemoryWriteAheadLog({}, segments).recover();
+    assert.deepEqual(
+      recovered.map((segment) => segment.segmentId),
+      used,
+    );
+    assert.deepEqual(await segments.list(), used, 'the prepared segment is gone');
+    assert.equal(recovered.flatMap((segment) => segment.entries).length, 5);
+  });
+});
+
 describe('FileWriteAheadLog torn tails', () => {
   it('recovers exactly the whole entries before a cut at random points', async () => {
     const source = await mkdtemp(join(tmpdir(), 'tributary-torn-'));
@@ -207,19 +249,7 @@ describe('FileWriteAheadLog torn tails', () => {
     const segments = new MemorySegmentFiles();
     const wal = new MemoryWriteAheadLog({ segmentMaxBytes: 300 }, segments);
     await wal.start(1);
-    const infos = [];
-    for (let i = 0; i < 10; i++) {
-      const batch = fakeBatch(`s${i}`, 1, 60);
-      infos.push(
-        await wal.append({
-          topicId,
-          partition: 0,
-          baseOffset: BigInt(i),
-          meta: metaOf(batch),
-          batch,
-        }),
-      );
-    }
+    const infos = await appendNumbered(wal, 's', 10);
     await wal.close();
     const lastOfFirst = infos.filter((info) => info.segmentId === 1).at(-1);
     assert.ok(lastOfFirst !== undefined && (await segments.list()).length > 1);
