@@ -5,8 +5,9 @@
  *
  *   tributary-load consume --bootstrap H:P --topic T [--group G] [--records N] [--idle-ms MS]
  *                          [--timeout-ms MS] [--isolation read_committed|read_uncommitted]
+ *                          [--stamped 1]
  *   tributary-load produce --bootstrap H:P --topic T --records N [--size BYTES] [--linger-ms MS]
- *                          [--partition P] [--rate PER_SECOND] [--producers N]
+ *                          [--partition P] [--rate PER_SECOND] [--producers N] [--stamped 1]
  *
  * consume: with --group, subscribes as that group from the earliest offset; without it, assigns
  * every partition of the topic from the beginning. Reads until N records, until no record came
@@ -18,6 +19,11 @@
  * it and shows in the percentiles (no coordinated omission). --producers N spreads the records
  * round robin over N producer instances, each with its own connection (many small producers);
  * --rate is then the total rate, and delivery reports are served every half millisecond.
+ *
+ * --stamped 1 (end-to-end latency): the producer writes into each value's first 8 bytes the time
+ * its latency counts from (the due time with --rate), as a big-endian CLOCK_MONOTONIC ns count,
+ * and the consumer reports the percentiles of receive time minus that stamp (same machine, same
+ * clock).
  *
  * Prints one JSON object on stdout ("type":"summary", as the Python drivers name theirs). Times
  * are CLOCK_MONOTONIC nanoseconds, printed as strings so they survive JSON parsing exactly.
@@ -48,6 +54,7 @@ struct options {
   int64_t linger_ms;
   int32_t partition;
   int64_t producers;
+  int stamped;
   double rate;
 };
 
@@ -98,10 +105,13 @@ static void parse_options(int argc, char **argv, struct options *o) {
     else if (strcmp(name, "--partition") == 0) o->partition = (int32_t)parse_int(name, value);
     else if (strcmp(name, "--rate") == 0) o->rate = strtod(value, NULL);
     else if (strcmp(name, "--producers") == 0) o->producers = parse_int(name, value);
+    else if (strcmp(name, "--stamped") == 0) o->stamped = parse_int(name, value) != 0;
     else die("unknown option %s", name);
   }
   if (o->bootstrap == NULL || o->topic == NULL) die("--bootstrap and --topic are required");
   if (o->producers < 1) die("--producers must be at least 1");
+  if (o->stamped && o->size < 8) die("--stamped needs --size of at least 8");
+  if (o->stamped && o->records == INT64_MAX) die("--stamped needs --records");
 }
 
 static void set(rd_kafka_conf_t *conf, const char *name, const char *value) {
@@ -141,6 +151,26 @@ static void print_first_error(const char *first_error) {
   else print_json_string(first_error);
 }
 
+static int compare_int64(const void *a, const void *b) {
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return (x > y) - (x < y);
+}
+
+static double percentile_ms(const int64_t *sorted, int64_t count, double fraction) {
+  if (count == 0) return 0;
+  int64_t index = (int64_t)(fraction * (double)(count - 1) + 0.5);
+  return (double)sorted[index] / 1e6;
+}
+
+/* Sorts `samples` and prints them as ,"NAME":{"samples":..,"p50":..,"p99":..,"p999":..,"max":..}. */
+static void print_percentiles(const char *name, int64_t *samples, int64_t count) {
+  qsort(samples, (size_t)count, sizeof(int64_t), compare_int64);
+  printf(",\"%s\":{\"samples\":%" PRId64, name, count);
+  printf(",\"p50\":%.3f,\"p99\":%.3f,\"p999\":%.3f,\"max\":%.3f}",
+         percentile_ms(samples, count, 0.5), percentile_ms(samples, count, 0.99),
+         percentile_ms(samples, count, 0.999), percentile_ms(samples, count, 1.0));
+}
+
 /* ---------------------------------------------------------------- consume */
 
 struct consume_result {
@@ -149,6 +179,8 @@ struct consume_result {
   int64_t records, bytes, errors;
   int64_t start_ns, first_ns, last_ns, end_ns;
   char first_error[ERROR_TEXT_MAX];
+  /* With --stamped: receive time minus the producer's stamp, per record read. */
+  int64_t *e2e_ns;
 };
 
 static rd_kafka_conf_t *consumer_conf(const struct options *o) {
@@ -221,6 +253,12 @@ static void count_record(struct consume_result *r, const rd_kafka_message_t *mes
   }
   if (r->records == 0) r->first_ns = received_ns;
   r->last_ns = received_ns;
+  if (r->e2e_ns != NULL && message->len >= 8) {
+    const unsigned char *value = message->payload;
+    int64_t stamp = 0;
+    for (int i = 0; i < 8; i++) stamp = (stamp << 8) | value[i];
+    r->e2e_ns[r->records] = received_ns - stamp;
+  }
   r->records++;
   r->bytes += (int64_t)message->len;
 }
@@ -257,13 +295,19 @@ static void print_consume(const struct consume_result *r) {
   print_first_error(r->first_error);
   printf(",\"start_ns\":\"%" PRId64 "\",\"first_ns\":\"%" PRId64 "\",\"last_ns\":\"%" PRId64 "\"",
          r->start_ns, r->first_ns, r->last_ns);
-  printf(",\"elapsed_s\":%.6f}\n", (double)(r->end_ns - r->start_ns) / 1e9);
+  printf(",\"elapsed_s\":%.6f", (double)(r->end_ns - r->start_ns) / 1e9);
+  if (r->e2e_ns != NULL) print_percentiles("e2e_ms", r->e2e_ns, r->records);
+  printf("}\n");
 }
 
 static int run_consume(const struct options *o) {
   rd_kafka_t *rk = new_client(RD_KAFKA_CONSUMER, consumer_conf(o));
   rd_kafka_poll_set_consumer(rk);
   struct consume_result r = {0};
+  if (o->stamped) {
+    r.e2e_ns = malloc((size_t)o->records * sizeof(int64_t));
+    if (r.e2e_ns == NULL) die("out of memory");
+  }
   r.start_ns = now_ns();
   r.assignment = o->group != NULL ? subscribe(rk, o->topic) : assign_all(rk, o->topic);
   read_until_done(rk, o, &r);
@@ -341,30 +385,24 @@ static void produce_one(rd_kafka_t *rk, const struct options *o, struct produce_
                         char *payload, int64_t index) {
   for (;;) {
     if (o->rate <= 0) s->from_ns[index] = now_ns();
-    rd_kafka_resp_err_t err =
-        rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(o->topic), RD_KAFKA_V_PARTITION(o->partition),
-                          RD_KAFKA_V_VALUE(payload, (size_t)o->size),
-                          RD_KAFKA_V_OPAQUE((void *)(intptr_t)index), RD_KAFKA_V_END);
+    /* Stamped values differ per record, so librdkafka copies them; plain ones share one buffer. */
+    if (o->stamped) {
+      uint64_t stamp = (uint64_t)s->from_ns[index];
+      for (int i = 7; i >= 0; i--, stamp >>= 8) payload[i] = (char)(stamp & 0xff);
+    }
+    rd_kafka_resp_err_t err = rd_kafka_producev(
+        rk, RD_KAFKA_V_TOPIC(o->topic), RD_KAFKA_V_PARTITION(o->partition),
+        RD_KAFKA_V_VALUE(payload, (size_t)o->size),
+        RD_KAFKA_V_MSGFLAGS(o->stamped ? RD_KAFKA_MSG_F_COPY : 0),
+        RD_KAFKA_V_OPAQUE((void *)(intptr_t)index), RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return;
     if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) die("produce: %s", rd_kafka_err2str(err));
     rd_kafka_poll(rk, 1);
   }
 }
 
-static int compare_int64(const void *a, const void *b) {
-  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-  return (x > y) - (x < y);
-}
-
-static double percentile_ms(const int64_t *sorted, int64_t count, double fraction) {
-  if (count == 0) return 0;
-  int64_t index = (int64_t)(fraction * (double)(count - 1) + 0.5);
-  return (double)sorted[index] / 1e6;
-}
-
 static void print_produce(const struct options *o, struct produce_state *s, int64_t start_ns,
                           int64_t end_ns) {
-  qsort(s->latency_ns, (size_t)s->acked, sizeof(int64_t), compare_int64);
   printf("{\"type\":\"summary\",\"mode\":\"produce\"");
   printf(",\"records\":%" PRId64 ",\"size\":%" PRId64 ",\"rate\":%.3f", o->records, o->size,
          o->rate);
@@ -372,11 +410,8 @@ static void print_produce(const struct options *o, struct produce_state *s, int6
   print_first_error(s->first_error);
   printf(",\"start_ns\":\"%" PRId64 "\",\"elapsed_s\":%.6f", start_ns,
          (double)(end_ns - start_ns) / 1e9);
-  printf(",\"ack_ms\":{\"samples\":%" PRId64, s->acked);
-  const int64_t *sorted = s->latency_ns;
-  printf(",\"p50\":%.3f,\"p99\":%.3f,\"p999\":%.3f,\"max\":%.3f}}\n",
-         percentile_ms(sorted, s->acked, 0.5), percentile_ms(sorted, s->acked, 0.99),
-         percentile_ms(sorted, s->acked, 0.999), percentile_ms(sorted, s->acked, 1.0));
+  print_percentiles("ack_ms", s->latency_ns, s->acked);
+  printf("}\n");
 }
 
 static void warm_up(rd_kafka_t *rk, const char *topic) {

@@ -78,6 +78,35 @@ test('paced produce measures every ack from its due time', async () => {
   assert.equal(consumed.bytes, 400 * 512);
 });
 
+test('stamped records give the consumer their end-to-end latency', async () => {
+  const topic = 'native-load-stamped';
+  // Assign mode reads the partitions from metadata: the topic must exist first.
+  await broker.storage.createTopic({ name: topic, partitionCount: 1, configs: {} });
+  const reader = await startNativeConsume({
+    bootstrap: broker.bootstrap,
+    topic,
+    records: 300,
+    stamped: true,
+    idleMs: 20_000,
+  });
+  const writer = await startNativeProduce({
+    bootstrap: broker.bootstrap,
+    topic,
+    records: 300,
+    size: 64,
+    ratePerSecond: 1000,
+    lingerMs: 1,
+    stamped: true,
+  });
+  assert.equal((await writer.result).acked, 300);
+  const read = await reader.result;
+  assert.equal(read.records, 300);
+  const e2e = read.e2eMs;
+  assert.ok(e2e !== undefined && e2e.samples === 300, 'one latency sample per record');
+  // Received after it was due, and not absurdly later on a local broker.
+  assert.ok(e2e.p50 > 0 && e2e.max < 30_000, `e2e ${JSON.stringify(e2e)}`);
+});
+
 test('a missing librdkafka header or library names the package to install', () => {
   const header = 't.c:1:10: fatal error: librdkafka/rdkafka.h: No such file or directory';
   const library = '/usr/bin/ld: cannot find -lrdkafka: No such file or directory';

@@ -181,6 +181,8 @@ export interface NativeConsumeOptions {
   /** Hard bound on the read. Default 600 s. */
   timeoutMs?: number;
   isolation?: 'read_committed' | 'read_uncommitted';
+  /** Report end-to-end latency from the stamps a `stamped` producer wrote; needs `records`. */
+  stamped?: boolean;
 }
 
 export interface NativeConsumeResult {
@@ -197,6 +199,8 @@ export interface NativeConsumeResult {
   lastNs: bigint;
   /** From consumer creation to the end of the read loop. */
   elapsedSeconds: number;
+  /** Receive time minus the producer's stamp, when `stamped`. */
+  e2eMs: DriverPercentiles | undefined;
 }
 
 function consumeArgs(options: NativeConsumeOptions): string[] {
@@ -206,6 +210,7 @@ function consumeArgs(options: NativeConsumeOptions): string[] {
   if (options.idleMs !== undefined) args.push('--idle-ms', String(options.idleMs));
   if (options.timeoutMs !== undefined) args.push('--timeout-ms', String(options.timeoutMs));
   if (options.isolation !== undefined) args.push('--isolation', options.isolation);
+  if (options.stamped === true) args.push('--stamped', '1');
   return args;
 }
 
@@ -221,6 +226,7 @@ function consumeResult(line: DriverLine): NativeConsumeResult {
     firstNs: nanosecondsField(line, 'first_ns'),
     lastNs: nanosecondsField(line, 'last_ns'),
     elapsedSeconds: numberField(line, 'elapsed_s'),
+    e2eMs: line['e2e_ms'] === undefined ? undefined : driverPercentiles(line, 'e2e_ms'),
   };
 }
 
@@ -251,6 +257,8 @@ export interface NativeProduceOptions {
   ratePerSecond?: number;
   /** Producer instances (one connection each), records spread round robin; default 1. */
   producers?: number;
+  /** Write each record's latency start into its first 8 bytes, for a `stamped` consumer. */
+  stamped?: boolean;
   timeoutMs?: number;
 }
 
@@ -273,6 +281,7 @@ function produceArgs(options: NativeProduceOptions): string[] {
   if (options.partition !== undefined) args.push('--partition', String(options.partition));
   if (options.ratePerSecond !== undefined) args.push('--rate', String(options.ratePerSecond));
   if (options.producers !== undefined) args.push('--producers', String(options.producers));
+  if (options.stamped === true) args.push('--stamped', '1');
   return args;
 }
 

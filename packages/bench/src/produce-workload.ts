@@ -22,13 +22,15 @@ import type { BenchFigure, WorkloadReport } from './bench-report.ts';
 import type { BarChart, ChartBar } from './bar-chart-svg.ts';
 import { librdkafkaClient } from './kafka-drivers.ts';
 import { nativeClient } from './native-load.ts';
+import type { PipelinedResult } from './peer-load.ts';
 import {
-  natsJetStreamLoad,
-  rabbitStreamLoad,
-  redisXaddLoad,
-  type PipelinedResult,
-} from './peer-load.ts';
-import { startNats, startRabbitmq, startRedis, type PeerServer } from './peer-servers.ts';
+  natsFile,
+  rabbitStream,
+  redisAlways,
+  redisEverysec,
+  runOnPeers,
+  summarizePeers,
+} from './peer-systems.ts';
 import {
   platformaticClient,
   runPipelinedKafka,
@@ -41,36 +43,20 @@ import {
 } from './produce-bench.ts';
 
 const window = 256;
-const rawClient = `bench raw client, ${window} in flight`;
 
 interface PeerRun {
   system: string;
   ack: string;
+  client: string;
   result: PipelinedResult;
   cpuSeconds: number;
-}
-
-async function runPeer(
-  system: string,
-  ack: string,
-  start: () => Promise<PeerServer>,
-  load: (port: number) => Promise<PipelinedResult>,
-): Promise<PeerRun> {
-  const server = await start();
-  try {
-    const cpu = cpuWindow(server.pid);
-    const result = await load(server.port);
-    return { system, ack, result, cpuSeconds: cpu() };
-  } finally {
-    await server.stop();
-  }
 }
 
 function peerFigure(run: PeerRun): BenchFigure {
   const rate = run.result.acked / run.result.seconds;
   return {
     system: run.system,
-    client: run.system.startsWith('rabbitmq') ? `amqplib 2.3, ${window} unconfirmed` : rawClient,
+    client: run.client,
     metric: `throughput (ack p99 ${run.result.ackLatency.p99Ms.toFixed(1)} ms)`,
     value: (rate * 1024) / 1e6,
     unit: 'MB/s',
@@ -78,46 +64,27 @@ function peerFigure(run: PeerRun): BenchFigure {
   };
 }
 
+/**
+ * Every peer loaded by its client with `window` unacknowledged; Redis both ways, since its
+ * fsync setting is the comparison that matters here. RabbitMQ (seconds to start) only in the
+ * full run.
+ */
 async function runPeers(context: BenchContext, seconds: number): Promise<PeerRun[]> {
-  const ms = seconds * 1000;
-  const runs: PeerRun[] = [];
-  const attempts: Array<
-    [string, string, () => Promise<PeerServer>, (port: number) => Promise<PipelinedResult>]
-  > = [
-    [
-      'redis streams, appendfsync always',
-      'AOF fsync before reply',
-      () => startRedis(context.dataParentDir, 'always'),
-      (port) => redisXaddLoad(port, 1024, ms, window),
-    ],
-    [
-      'redis streams, appendfsync everysec',
-      'written, fsync ~1 s later',
-      () => startRedis(context.dataParentDir, 'everysec'),
-      (port) => redisXaddLoad(port, 1024, ms, window),
-    ],
-    [
-      'nats jetstream, file storage',
-      'written to file, no fsync',
-      () => startNats(context.dataParentDir),
-      (port) => natsJetStreamLoad(port, 1024, ms, window),
-    ],
-    [
-      'rabbitmq stream queue',
-      'confirm after the write to the stream segment, no fsync',
-      () => startRabbitmq(context.dataParentDir),
-      (port) => rabbitStreamLoad(port, 1024, ms, window),
-    ],
-  ];
-  for (const [system, ack, start, load] of attempts) {
-    context.log(`produce: peer ${system}`);
-    try {
-      runs.push(await runPeer(system, ack, start, load));
-    } catch (error: unknown) {
-      context.log(`peer ${system} failed: ${String(error)}`);
-    }
-  }
-  return runs;
+  const peers = context.quick
+    ? [redisAlways, redisEverysec, natsFile]
+    : [redisAlways, redisEverysec, natsFile, rabbitStream];
+  const outcomes = await runOnPeers(context, 'produce', peers, async (peer, server) => {
+    const cpu = cpuWindow(server.pid);
+    const limits = { durationMs: seconds * 1000, window, maxRecords: Number.POSITIVE_INFINITY };
+    const result = await peer.client.load(server.port, limits);
+    return { cpuSeconds: cpu(), result };
+  });
+  return summarizePeers(outcomes).ran.map(({ peer, run }) => ({
+    system: peer.system,
+    ack: peer.ack,
+    client: `${peer.client.name}, ${window} ${peer === rabbitStream ? 'unconfirmed' : 'in flight'}`,
+    ...run,
+  }));
 }
 
 interface PipelinedRun {
@@ -248,7 +215,7 @@ function produceNotes(m: ProduceMeasurements): string[] {
     `platformatic single-record row: broker CPU ${m.pipelined.cpuSeconds.toFixed(2)} s, ` +
       `load generator (this Node process) CPU ${m.pipelined.generatorSeconds.toFixed(2)} s ` +
       `over ${m.pipelined.run.seconds.toFixed(1)} s.`,
-    'RabbitMQ: a private node of the Debian package (own node name, ports, data; the system ' +
+    'RabbitMQ (full run only): a private node of the Debian package (own node name, ports, data; the system ' +
       'node on 5672 untouched) with one stream queue, loaded by amqplib with publisher ' +
       'confirms; streams do not fsync per message (they rely on replication, one node here).',
     `Broker CPU profile under this workload (share of busy main-thread time, top frames): ` +
