@@ -212,6 +212,8 @@ function produceNotes(m: ProduceMeasurements): string[] {
       `reply inbox), ${window} requests in flight on one connection, ${m.seconds} s each; the ` +
       'same shape as the platformatic single-record row. librdkafka batches (linger 2 ms), so ' +
       'its row is the batched best case.',
+    'The ratio to Redis appendfsync always takes the better of the two librdkafka rows; the C ' +
+      "phase shows the broker's main thread near one core, so the profile below is what bounds it.",
     `platformatic single-record row: broker CPU ${m.pipelined.cpuSeconds.toFixed(2)} s, ` +
       `load generator (this Node process) CPU ${m.pipelined.generatorSeconds.toFixed(2)} s ` +
       `over ${m.pipelined.run.seconds.toFixed(1)} s.`,

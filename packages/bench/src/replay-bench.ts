@@ -262,6 +262,12 @@ function replayReport(m: ReplayMeasurements): WorkloadReport {
           ? ' (counts records, no per-record work; 16 MiB per-partition fetches).'
           : '; one Python process handling each record caps the measurable rate near 500 ' +
             'MB/s on this machine.'),
+      'What moves the live ack tail during a catch-up: the catch-up Fetches share the ' +
+        "broker's one event loop with the live produce path (the frame CRC check of every " +
+        'batch read, at about 5 GB/s some 16% of the main thread at 800 MB/s, and assembling ' +
+        'large responses). Verifying CRCs off the main thread (or, as Kafka does, not again on ' +
+        'fetch), bounding catch-up bytes per event-loop turn, or serving catch-up reads from a ' +
+        'worker thread would.',
     ],
     chart: {
       title: 'Workload 4: replay catch-up MB/s and live ack p99 (ms)',
