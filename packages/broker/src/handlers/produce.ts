@@ -203,6 +203,10 @@ function batchMetaOf(header: BatchHeader, logAppendTime: bigint | null): BatchMe
     recordCount: header.recordCount,
     // Control batches from clients are rejected before this; only the runtime writes markers.
     txn: txnFieldsOf(header.isTransactional, header.isControl && 'unknown'),
+    // splitBatches verified the batch CRC and setLogAppendTime rewrites it with the bytes it
+    // covers; the other in-place edits (base offset, leader epoch) are outside what it covers.
+    // So storage derives its frame crc from that field instead of a second pass over the batch.
+    crcChecked: true,
   };
   if (header.producerId >= 0n) {
     const { producerId, producerEpoch, baseSequence } = header;
