@@ -222,6 +222,29 @@ test('a static member restarting gets its assignment back without a rebalance', 
   assert.equal(fenced.errorCode, ErrorCode.FENCED_INSTANCE_ID);
 });
 
+/** A commit outside group membership (generation -1, no member id) of offset 42 on topic t. */
+function simpleCommit(groupId: string, partitions: number[], committedMetadata: string | null) {
+  return {
+    groupId,
+    generationIdOrMemberEpoch: -1,
+    memberId: '',
+    groupInstanceId: null,
+    retentionTimeMs: -1n,
+    topics: [
+      {
+        name: 't',
+        partitions: partitions.map((partitionIndex) => ({
+          partitionIndex,
+          committedOffset: 42n,
+          committedLeaderEpoch: -1,
+          commitTimestamp: -1n,
+          committedMetadata,
+        })),
+      },
+    ],
+  };
+}
+
 test('offsets: simple commits, fetch, replay, delete rules', () => {
   const h = new Harness();
   const commit = h.caller();
@@ -229,25 +252,7 @@ test('offsets: simple commits, fetch, replay, delete rules', () => {
     kind: 'offsetCommit',
     caller: commit,
     partitionCount: (topic) => (topic === 't' ? 2 : undefined),
-    request: {
-      groupId: 'simple',
-      generationIdOrMemberEpoch: -1,
-      memberId: '',
-      groupInstanceId: null,
-      retentionTimeMs: -1n,
-      topics: [
-        {
-          name: 't',
-          partitions: [0, 5].map((partitionIndex) => ({
-            partitionIndex,
-            committedOffset: 42n,
-            committedLeaderEpoch: -1,
-            commitTimestamp: -1n,
-            committedMetadata: 'meta',
-          })),
-        },
-      ],
-    },
+    request: simpleCommit('simple', [0, 5], 'meta'),
   });
   const errors = h.answers.get(commit.requestId) as {
     topics: { partitions: { errorCode: number }[] }[];
@@ -338,27 +343,7 @@ test('a group empty and uncommitted-to for offsets.retention.minutes is forgotte
     kind: 'offsetCommit',
     caller: h.caller(8),
     partitionCount: () => 1,
-    request: {
-      groupId: 'standalone',
-      generationIdOrMemberEpoch: -1,
-      memberId: '',
-      groupInstanceId: null,
-      retentionTimeMs: -1n,
-      topics: [
-        {
-          name: 't',
-          partitions: [
-            {
-              partitionIndex: 0,
-              committedOffset: 42n,
-              committedLeaderEpoch: -1,
-              commitTimestamp: -1n,
-              committedMetadata: null,
-            },
-          ],
-        },
-      ],
-    },
+    request: simpleCommit('standalone', [0], null),
   });
   assert.ok(h.coordinator.groups.has('standalone'));
   h.run({ kind: 'tick' }); // the coordinator's clock for the empty group starts here
