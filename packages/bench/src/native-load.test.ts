@@ -7,7 +7,6 @@ import { after, before, test } from 'node:test';
 import { startBroker, type RunningBroker } from '@tributary/broker';
 import {
   buildFailureMessage,
-  consumeRate,
   startNativeConsume,
   startNativeProduce,
   type NativeConsumeResult,
@@ -46,7 +45,7 @@ test('produce, then consume back in group mode and in assign mode', async () => 
   ).result;
   assert.deepEqual(pick(grouped), { ...expected, assignment: 'group', stopped: 'records' });
   assert.ok(grouped.firstNs >= grouped.startNs && grouped.lastNs >= grouped.firstNs);
-  assert.ok(consumeRate(grouped) > 0);
+  assert.ok(grouped.lastNs >= grouped.firstNs && grouped.firstNs > 0n);
 
   // Without a record limit the assign-mode reader stops when the topic has nothing more.
   const assigned = await (await startNativeConsume({ bootstrap, topic, idleMs: 1500 })).result;

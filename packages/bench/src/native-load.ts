@@ -15,7 +15,7 @@ import { driverPercentiles, type DriverLine, type DriverPercentiles } from './py
 
 const sourcePath = resolve(import.meta.dirname, '../native/tributary-load.c');
 const buildDir = resolve(import.meta.dirname, '../.build');
-export const nativeLoadPath = resolve(buildDir, 'tributary-load');
+const nativeLoadPath = resolve(buildDir, 'tributary-load');
 
 /** How report rows name this client. */
 export const nativeClient = 'librdkafka C (tributary-load, librdkafka-dev 2.0.2)';
@@ -235,12 +235,6 @@ export function startNativeConsume(
 ): Promise<NativeRun<NativeConsumeResult>> {
   const timeoutMs = (options.timeoutMs ?? 600_000) + exitGraceMs;
   return startNativeLoad(consumeArgs(options), timeoutMs, consumeResult);
-}
-
-/** Records per second between the first and the last record received. */
-export function consumeRate(result: NativeConsumeResult): number {
-  const seconds = Number(result.lastNs - result.firstNs) / 1e9;
-  return seconds > 0 ? result.records / seconds : 0;
 }
 
 export interface NativeProduceOptions {

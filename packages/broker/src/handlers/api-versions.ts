@@ -13,7 +13,7 @@ import { ErrorCode, apiVersionsApi } from '@tributary/protocol';
 import { advertisedApiVersions } from '../api-version-ranges.ts';
 import { defineHandler } from '../handler.ts';
 
-export const transactionVersionFeature = 'transaction.version';
+const transactionVersionFeature = 'transaction.version';
 const transactionVersion = 2;
 
 export const apiVersionsHandler = defineHandler(apiVersionsApi, () => ({

@@ -73,7 +73,6 @@ async function consumerIdentityError(
   request: TxnOffsetCommitRequest,
 ): Promise<number> {
   const { generationId, memberId, groupInstanceId } = request;
-  if (generationId < 0 && memberId === '' && groupInstanceId === null) return ErrorCode.NONE;
   const verdict = await submitGroupCommand(context, (caller) => ({
     kind: 'txnOffsetCheck',
     caller,

@@ -16,7 +16,7 @@ import type { PartitionLog } from '@tributary/storage';
 import { PartitionProducerState } from './partition-producer-state.ts';
 
 /** producer.id.expiration.ms (Kafka's default). */
-export const producerIdExpirationMs = 86_400_000;
+const producerIdExpirationMs = 86_400_000;
 const sweepIntervalMs = 60_000;
 
 const states = new WeakMap<PartitionLog, PartitionProducerState>();
