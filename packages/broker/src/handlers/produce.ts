@@ -55,6 +55,7 @@ import {
   needingImplicitAdd,
 } from '../transactions/implicit-add.ts';
 import { loadedTxnIndex, txnFieldsOf } from '../transactions/partition-txn-index.ts';
+import type { TopicPartition } from '../transactions/transaction-records.ts';
 
 type PartitionData = ProduceRequest['topicData'][number]['partitionData'][number];
 
@@ -144,15 +145,14 @@ function producePartition(
   const target = { topic: topic.name, partition: data.index };
   const adding =
     apiVersion >= implicitAddProduceVersion && transactionalId !== null
-      ? needingImplicitAdd(context, headers, target)
+      ? needingImplicitAdd(context, transactionalId, headers, target)
       : undefined;
   const gate = gateOf(log);
-  const append = () => appendPartition(runtime, log, topic, data, split.batches, headers, now);
+  const appendTime = logAppendTime ? now : null;
+  const append = () =>
+    appendPartition(runtime, log, target, data, split.batches, headers, appendTime);
   if (adding === undefined && gate === undefined) return append();
-  const ready =
-    adding === undefined || transactionalId === null
-      ? gate
-      : addImplicitly(context, log, { transactionalId, header: adding, target });
+  const ready = adding === undefined ? gate : addImplicitly(context, log, adding);
   return Promise.resolve(ready).then((errorCode) =>
     typeof errorCode === 'number' && errorCode !== ErrorCode.NONE
       ? failure(data, errorCode, 'partition could not be added to the transaction')
@@ -167,29 +167,30 @@ function producePartition(
 function appendPartition(
   runtime: BrokerRuntime,
   log: PartitionLog,
-  topic: TopicRecord,
+  target: TopicPartition,
   data: PartitionData,
   batches: readonly Buffer[],
   headers: readonly BatchHeader[],
-  now: bigint,
+  /** The broker's clock for a LogAppendTime topic, else null. */
+  appendTime: bigint | null,
 ): Promise<PartitionAnswer> {
-  const logAppendTime = topicConfigOf(topic)['message.timestamp.type'] === 'LogAppendTime';
   const verify = (header: BatchHeader): number =>
-    runtime.transactions.coordinator.verifyPartition(header.producerId, header.producerEpoch, {
-      topic: topic.name,
-      partition: data.index,
-    });
-  const sequenced = sequenceBatches(log, headers, verify, Number(now));
+    runtime.transactions.coordinator.verifyPartition(
+      header.producerId,
+      header.producerEpoch,
+      target,
+    );
+  const sequenced = sequenceBatches(log, headers, verify, runtime.now());
   if (sequenced.kind === 'error') {
     return Promise.resolve(failure(data, sequenced.errorCode, sequenced.message));
   }
-  const appendTimeMs = logAppendTime ? now : -1n;
+  const appendTimeMs = appendTime ?? -1n;
   if (sequenced.kind === 'duplicate')
     return answerDuplicate(log, data, sequenced.batch, appendTimeMs);
   const appends = batches.map((batch, i) => {
     const header = headers[i];
     assert.ok(header !== undefined);
-    return log.append(batch, batchMetaOf(header, logAppendTime ? now : null));
+    return log.append(batch, batchMetaOf(header, appendTime));
   });
   trackAppends(sequenced.producers, sequenced.handles, appends);
   return settle(log, data, appends, appendTimeMs);

@@ -26,16 +26,18 @@ export function gateOf(log: PartitionLog): Promise<unknown> | undefined {
   return gates.get(log);
 }
 
-/** The transactional batch that needs its partition added, if any. */
+/** The add a Produce v12 needs before its batches, if a transactional one is not covered yet. */
 export function needingImplicitAdd(
   context: RequestContext,
+  transactionalId: string,
   headers: readonly BatchHeader[],
   target: TopicPartition,
-): BatchHeader | undefined {
+): ImplicitAdd | undefined {
   const { coordinator } = context.runtime.transactions;
-  return headers.find(
+  const header = headers.find(
     (h) => h.isTransactional && !coordinator.isInTransaction(h.producerId, h.producerEpoch, target),
   );
+  return header === undefined ? undefined : { transactionalId, header, target };
 }
 
 /** One implicit add: the produce's transactional id, its first batch needing it, the partition. */
