@@ -10,23 +10,20 @@
  * `latency` produces at a fixed low rate, where ack latency is close to the broker's own cost per
  * durable append.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { startBrokerChild, trackChild, type BrokerChild } from './broker-child.ts';
+import { join } from 'node:path';
+import { startBrokerChild, type BrokerChild } from './broker-child.ts';
 import { cpuUseWindow, type CpuUse } from './bench-context.ts';
 import { probeDiskSync, type DiskSyncResult } from './disk-sync-probe.ts';
 import { nativeLoadAvailable, startNativeProduce } from './native-load.ts';
 import { processCpuTimes, type CpuTimes } from './process-cpu.ts';
+import { produceDriverPath, startPythonDriver } from './python-driver.ts';
 import {
   summarizeCpuProfile,
   type CpuProfile,
   type ProfileHotspot,
 } from './cpu-profile-summary.ts';
-
-const driverPath = resolve(import.meta.dirname, 'python/produce_bench.py');
-const pythonPath = '/usr/bin/python3';
 
 export interface ProduceBenchOptions {
   quick: boolean;
@@ -171,7 +168,6 @@ async function runPhase(broker: BrokerChild, phase: PhaseOptions): Promise<Produ
   phase.log(`phase ${phase.name}: ${phase.seconds} s, rate ${phase.rate || 'unlimited'}`);
   const topic = `bench-${phase.name}-${Date.now()}`;
   const args = [
-    driverPath,
     '--bootstrap',
     broker.bootstrap,
     '--topic',
@@ -190,7 +186,8 @@ async function runPhase(broker: BrokerChild, phase: PhaseOptions): Promise<Produ
   let cpuEnd = zero;
   let closeUse = cpuUseWindow(broker.pid);
   let cpuUse = closeUse();
-  const summary = await runDriver(args, (1 + phase.seconds + 90) * 1000, (type) => {
+  const timeoutMs = (1 + phase.seconds + 90) * 1000;
+  const run = startPythonDriver(produceDriverPath, args, timeoutMs, ({ type }) => {
     if (type === 'started') {
       cpuStart = processCpuTimes(broker.pid);
       closeUse = cpuUseWindow(broker.pid);
@@ -200,6 +197,7 @@ async function runPhase(broker: BrokerChild, phase: PhaseOptions): Promise<Produ
       cpuUse = closeUse();
     }
   });
+  const summary = (await run.summary) as unknown as Summary;
   const userSeconds = cpuEnd.userSeconds - cpuStart.userSeconds;
   const systemSeconds = cpuEnd.systemSeconds - cpuStart.systemSeconds;
   const cpu = userSeconds + systemSeconds;
@@ -266,40 +264,4 @@ async function runNativePhase(
     recordsPerBrokerCpuSecond: cpu > 0 ? result.acked / cpu : 0,
     cpuUse,
   };
-}
-
-/** Runs the python driver; `onLine` sees each line's type as it arrives. Bounded by `timeoutMs`. */
-function runDriver(
-  args: string[],
-  timeoutMs: number,
-  onLine: (type: string) => void,
-): Promise<Summary> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(pythonPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    trackChild(child);
-    let pending = '';
-    let stderr = '';
-    let summary: Summary | undefined;
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr = (stderr + chunk.toString()).slice(-5_000);
-    });
-    child.stdout.on('data', (chunk: Buffer) => {
-      pending += chunk.toString();
-      const lines = pending.split('\n');
-      pending = lines.pop() ?? '';
-      for (const line of lines) {
-        if (line.trim() === '') continue;
-        const parsed = JSON.parse(line) as { type: string } & Partial<Summary>;
-        onLine(parsed.type);
-        if (parsed.type === 'summary') summary = parsed as Summary;
-      }
-    });
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      if (summary !== undefined && code === 0) resolvePromise(summary);
-      else
-        reject(new Error(`bench driver exited (${code ?? signal}) without a summary:\n${stderr}`));
-    });
-  });
 }
