@@ -13,6 +13,16 @@ import { assertRabbitStream, rabbitConnect, rabbitQueue } from './peer-rabbit.ts
 import { redisXaddProtocol } from './peer-redis.ts';
 import { openSocket } from './peer-servers.ts';
 
+/** 1 KiB values, as every workload uses. */
+const valueBytes = 1024;
+
+/** How long a load runs, how many requests it keeps unacknowledged, and when it stops early. */
+export interface PipelinedLimits {
+  durationMs: number;
+  window: number;
+  maxRecords: number;
+}
+
 export interface PipelinedResult {
   acked: number;
   errors: number;
@@ -23,9 +33,9 @@ export interface PipelinedResult {
 async function runPipelined(
   socket: Socket,
   protocol: PipelineProtocol,
-  payload: string,
-  limits: { durationMs: number; window: number; maxRecords: number },
+  limits: PipelinedLimits,
 ): Promise<PipelinedResult> {
+  const payload = 'v'.repeat(valueBytes);
   const sentAt = new Map<number, number>();
   const latencies: number[] = [];
   let nextSeq = 0;
@@ -78,18 +88,11 @@ async function runPipelined(
 
 export async function redisXaddLoad(
   port: number,
-  valueBytes: number,
-  durationMs: number,
-  window: number,
-  maxRecords = Number.POSITIVE_INFINITY,
+  limits: PipelinedLimits,
 ): Promise<PipelinedResult> {
   const socket = await openSocket(port);
   try {
-    return await runPipelined(socket, redisXaddProtocol(), 'v'.repeat(valueBytes), {
-      durationMs,
-      window,
-      maxRecords,
-    });
+    return await runPipelined(socket, redisXaddProtocol(), limits);
   } finally {
     socket.destroy();
   }
@@ -97,20 +100,12 @@ export async function redisXaddLoad(
 
 export async function natsJetStreamLoad(
   port: number,
-  valueBytes: number,
-  durationMs: number,
-  window: number,
-  maxRecords = Number.POSITIVE_INFINITY,
+  limits: PipelinedLimits,
 ): Promise<PipelinedResult> {
   const inbox = '_INBOX.b';
   const socket = await natsPublisher(port, inbox);
   try {
-    const protocol = natsPublishProtocol(socket, inbox);
-    return await runPipelined(socket, protocol, 'v'.repeat(valueBytes), {
-      durationMs,
-      window,
-      maxRecords,
-    });
+    return await runPipelined(socket, natsPublishProtocol(socket, inbox), limits);
   } finally {
     socket.destroy();
   }
@@ -122,11 +117,9 @@ export async function natsJetStreamLoad(
  */
 export async function rabbitStreamLoad(
   port: number,
-  valueBytes: number,
-  durationMs: number,
-  window: number,
-  maxRecords = Number.POSITIVE_INFINITY,
+  limits: PipelinedLimits,
 ): Promise<PipelinedResult> {
+  const { durationMs, window, maxRecords } = limits;
   const connection = await rabbitConnect(port);
   try {
     const channel = await connection.createConfirmChannel();

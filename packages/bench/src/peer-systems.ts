@@ -9,6 +9,7 @@ import {
   natsJetStreamLoad,
   rabbitStreamLoad,
   redisXaddLoad,
+  type PipelinedLimits,
   type PipelinedResult,
 } from './peer-load.ts';
 import { createNatsPullConsumer, openNatsLane, readNatsPull } from './peer-nats.ts';
@@ -27,10 +28,7 @@ export interface PeerClient {
   /** Client named in the report rows. */
   name: string;
   /** Producer that keeps `window` messages unacknowledged, up to `maxRecords`. */
-  load(
-    port: number,
-    limits: { durationMs: number; window: number; maxRecords: number },
-  ): Promise<PipelinedResult>;
+  load(port: number, limits: PipelinedLimits): Promise<PipelinedResult>;
   /** One paced producer connection. */
   openLane(port: number): Promise<OpenedLane>;
   /** Creates a consumer group that will read from the first record. */
@@ -48,21 +46,9 @@ export interface PeerSystem {
   client: PeerClient;
 }
 
-type PositionalLoad = (
-  port: number,
-  valueBytes: number,
-  durationMs: number,
-  window: number,
-  maxRecords: number,
-) => Promise<PipelinedResult>;
-
-function withLimits(load: PositionalLoad): PeerClient['load'] {
-  return (port, limits) => load(port, 1024, limits.durationMs, limits.window, limits.maxRecords);
-}
-
 const redisClient: PeerClient = {
   name: 'bench raw RESP client',
-  load: withLimits(redisXaddLoad),
+  load: redisXaddLoad,
   openLane: openRedisLane,
   createGroup: createRedisGroup,
   readGroup: readRedisGroup,
@@ -70,7 +56,7 @@ const redisClient: PeerClient = {
 
 const natsClient: PeerClient = {
   name: 'bench raw NATS client',
-  load: withLimits(natsJetStreamLoad),
+  load: natsJetStreamLoad,
   openLane: openNatsLane,
   createGroup: createNatsPullConsumer,
   readGroup: readNatsPull,
@@ -78,7 +64,7 @@ const natsClient: PeerClient = {
 
 const rabbitClient: PeerClient = {
   name: 'amqplib 2.3',
-  load: withLimits(rabbitStreamLoad),
+  load: rabbitStreamLoad,
   openLane: openRabbitLane,
   createGroup: async (port) => {
     const connection = await rabbitConnect(port);
