@@ -17,7 +17,7 @@ export interface KeyedRecord {
 /** Bytes read per step while replaying. */
 const replayReadMaxBytes = 1024 * 1024;
 
-export function appendKeyedRecords(
+function appendKeyedRecords(
   log: PartitionLog,
   records: readonly KeyedRecord[],
   nowMs: number,
@@ -31,6 +31,29 @@ export function appendKeyedRecords(
     maxTimestamp: timestamp,
     recordCount: records.length,
   });
+}
+
+/**
+ * Appends keyed records in call order and resolves each append only once it and every earlier
+ * one are durable, which is when a coordinator may answer for them. An append with no records
+ * still waits for the earlier ones. A failed append fails only its own callers.
+ */
+export class OrderedAppender {
+  #durable: Promise<unknown> = Promise.resolve();
+
+  append(log: PartitionLog, records: readonly KeyedRecord[], nowMs: number): Promise<unknown> {
+    const ready =
+      records.length === 0
+        ? this.#durable
+        : Promise.all([this.#durable, appendKeyedRecords(log, records, nowMs)]);
+    this.#durable = ready.catch(() => undefined);
+    return ready;
+  }
+
+  /** Settles once every append so far has (for close). */
+  settled(): Promise<unknown> {
+    return this.#durable;
+  }
 }
 
 /** The internal topic's one compacted partition, created on first start. */

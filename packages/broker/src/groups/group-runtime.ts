@@ -16,7 +16,7 @@ import { randomUUID } from 'node:crypto';
 import { ErrorCode } from '@tributary/protocol';
 import type { LogStorage, PartitionLog } from '@tributary/storage';
 import {
-  appendKeyedRecords,
+  OrderedAppender,
   openInternalLog,
   replayKeyedRecords,
   type KeyedRecord,
@@ -95,7 +95,7 @@ export class GroupRuntime {
   readonly #waiters = new Map<number, Waiter>();
   #nextRequestId = 1;
   #log: PartitionLog | undefined;
-  #durable: Promise<unknown> = Promise.resolve();
+  readonly #appender = new OrderedAppender();
   #loading: Promise<void> | undefined;
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
@@ -152,7 +152,7 @@ export class GroupRuntime {
     this.#closed = true;
     if (this.#timer !== undefined) clearInterval(this.#timer);
     await this.#loading;
-    await this.#durable;
+    await this.#appender.settled();
   }
 
   #run(command: GroupCommand): void {
@@ -160,14 +160,7 @@ export class GroupRuntime {
     if (log === undefined) return;
     const now = this.#options.now();
     const result = this.#coordinator.apply(command, now);
-    const ready =
-      result.records.length === 0
-        ? this.#durable
-        : Promise.all([
-            this.#durable,
-            appendKeyedRecords(log, result.records.map(keyedRecordOf), now),
-          ]);
-    this.#durable = ready.catch(() => undefined);
+    const ready = this.#appender.append(log, result.records.map(keyedRecordOf), now);
     if (result.completions.length === 0) return;
     const waiters = result.completions.map((completion) => {
       const waiter = this.#waiters.get(completion.requestId);

@@ -20,7 +20,7 @@ import { ErrorCode, buildControlBatch } from '@tributary/protocol';
 import type { LogStorage, PartitionLog } from '@tributary/storage';
 import type { GroupRuntime } from '../groups/group-runtime.ts';
 import {
-  appendKeyedRecords,
+  OrderedAppender,
   openInternalLog,
   replayKeyedRecords,
   type KeyedRecord,
@@ -88,7 +88,7 @@ export class TransactionRuntime {
   /** The running completion per transactional id; resolves when it is durable. */
   readonly #running = new Map<string, Promise<void>>();
   #log: PartitionLog | undefined;
-  #durable: Promise<unknown> = Promise.resolve();
+  readonly #appender = new OrderedAppender();
   #loading: Promise<void> | undefined;
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
@@ -144,18 +144,11 @@ export class TransactionRuntime {
     this.#closed = true;
     if (this.#timer !== undefined) clearInterval(this.#timer);
     await this.#loading;
-    await this.#durable;
+    await this.#appender.settled();
   }
 
   #persist(log: PartitionLog, result: TransactionResult, now: number): Promise<unknown> {
-    const ready =
-      result.records.length === 0
-        ? this.#durable
-        : Promise.all([
-            this.#durable,
-            appendKeyedRecords(log, result.records.map(keyedRecordOf), now),
-          ]);
-    this.#durable = ready.catch(() => undefined);
+    const ready = this.#appender.append(log, result.records.map(keyedRecordOf), now);
     return ready.catch((error: unknown) => {
       this.#options.log.error('persisting transaction records failed', { error: String(error) });
       throw new TransactionUnavailableError(
