@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, open, readdir, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { LogStorage, type StorageOptions } from './log-storage.ts';
@@ -11,6 +10,7 @@ import { MemoryWriteAheadLog } from './memory-write-ahead-log.ts';
 import type { PartitionLog } from './partition-log.ts';
 import { StorageError } from './storage-error.ts';
 import { fakeBatch, labelOf, metaOf } from './testing/fake-batch.ts';
+import { requirePartition, withTempDir } from './testing/storage-fixtures.ts';
 
 async function produce(log: PartitionLog, label: string, records = 1, timestamp = 0n) {
   const batch = fakeBatch(label, records);
@@ -19,23 +19,6 @@ async function produce(log: PartitionLog, label: string, records = 1, timestamp 
 
 async function labels(log: PartitionLog, from: bigint, maxBytes = 1 << 20): Promise<string[]> {
   return (await log.read(from, maxBytes)).map(labelOf);
-}
-
-async function withTempDir<T>(work: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await mkdtemp(join(tmpdir(), 'tributary-storage-'));
-  try {
-    return await work(dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
-
-function requirePartition(storage: LogStorage, name: string, index = 0): PartitionLog {
-  const topic = storage.getTopic(name);
-  assert.ok(topic !== undefined, `topic ${name}`);
-  const log = storage.partition(topic.topicId, index);
-  assert.ok(log !== undefined, `partition ${name}/${index}`);
-  return log;
 }
 
 const isCode = (code: string) => (error: unknown) =>

@@ -4,34 +4,14 @@
  * they existed) stays readable, with -1 producer numbers.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { crc32c } from '@node-rs/crc32';
-import { FrameType } from './frame.ts';
 import { LogStorage, type StorageOptions } from './log-storage.ts';
 import type { PartitionLog } from './partition-log.ts';
 import { segmentFileName } from './segment-format.ts';
 import { fakeBatch, labelOf, metaOf } from './testing/fake-batch.ts';
-import { topicIdToBytes, type TopicId } from './types.ts';
-
-async function withTempDir(work: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'tributary-producer-'));
-  try {
-    await work(dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
-
-function partitionOf(storage: LogStorage, name: string): PartitionLog {
-  const topic = storage.getTopic(name);
-  assert.ok(topic !== undefined);
-  const log = storage.partition(topic.topicId, 0);
-  assert.ok(log !== undefined);
-  return log;
-}
+import { requirePartition, segmentV1, withTempDir } from './testing/storage-fixtures.ts';
 
 async function append(log: PartitionLog, label: string, sequence: number): Promise<bigint> {
   const batch = fakeBatch(label, 2);
@@ -43,38 +23,13 @@ function producerNumbers(log: PartitionLog): [bigint, number, number][] {
   return log.batches.map((b) => [b.producerId, b.producerEpoch, b.baseSequence]);
 }
 
-/** A frame as version 1 wrote it. */
-function frameV1(type: number, body: Buffer): Buffer {
-  const covered = Buffer.concat([Buffer.from([1, type]), body]);
-  const prefix = Buffer.alloc(8);
-  prefix.writeUInt32BE(covered.length, 0);
-  prefix.writeUInt32BE(crc32c(covered) >>> 0, 4);
-  return Buffer.concat([prefix, covered]);
-}
-
-/** A version-1 WAL segment holding one entry (48-byte entry header, no producer fields). */
-function segmentV1(segmentId: number, topicId: TopicId, baseOffset: bigint, batch: Buffer) {
-  const header = Buffer.alloc(20);
-  header.write('TRBW', 0, 'latin1');
-  header.writeBigUInt64BE(BigInt(segmentId), 4);
-  const entry = Buffer.alloc(48);
-  topicIdToBytes(topicId).copy(entry, 0);
-  entry.writeBigInt64BE(baseOffset, 20);
-  entry.writeInt32BE(0, 28);
-  entry.writeInt32BE(1, 40);
-  const first = frameV1(FrameType.segmentHeader, header);
-  entry.writeUInt32BE(first.length, 44);
-  batch.writeBigInt64BE(baseOffset, 0);
-  return Buffer.concat([first, frameV1(FrameType.walEntry, Buffer.concat([entry, batch]))]);
-}
-
 describe('producer numbers in storage', () => {
   it('come back after a restart from objects and from the WAL', () =>
     withTempDir(async (dataDir) => {
       const options: StorageOptions = { dataDir, tailCacheMaxBytes: 0 };
       const first = await LogStorage.open(options);
       await first.createTopic({ name: 't', partitionCount: 1, configs: {} });
-      const log = partitionOf(first, 't');
+      const log = requirePartition(first, 't');
       await append(log, 'a', 0);
       await append(log, 'b', 2);
       await first.sealActiveSegment();
@@ -85,7 +40,7 @@ describe('producer numbers in storage', () => {
       await first.close();
 
       const second = await LogStorage.open(options);
-      const reopened = partitionOf(second, 't');
+      const reopened = requirePartition(second, 't');
       assert.deepEqual(producerNumbers(reopened), [
         [42n, 3, 0],
         [42n, 3, 2],
@@ -103,7 +58,7 @@ describe('producer numbers in storage', () => {
       await first.createTopic({ name: 'old', partitionCount: 1, configs: {} });
       const topicId = first.getTopic('old')?.topicId;
       assert.ok(topicId !== undefined);
-      await append(partitionOf(first, 'old'), 'new', 0);
+      await append(requirePartition(first, 'old'), 'new', 0);
       await first.close();
       const walDir = join(dataDir, 'wal');
       const ids = (await readdir(walDir)).map((name) => Number.parseInt(name, 10));
@@ -112,14 +67,14 @@ describe('producer numbers in storage', () => {
       await writeFile(join(walDir, segmentFileName(nextId, '.wal')), v1);
 
       const second = await LogStorage.open({ dataDir, tailCacheMaxBytes: 0 });
-      const log = partitionOf(second, 'old');
+      const log = requirePartition(second, 'old');
       assert.deepEqual((await log.read(0n, 1 << 20)).map(labelOf), ['new', 'old-format']);
       assert.deepEqual(producerNumbers(log).at(-1), [-1n, -1, -1]);
       await second.sealActiveSegment();
       await second.close();
 
       const third = await LogStorage.open({ dataDir, tailCacheMaxBytes: 0 });
-      const again = partitionOf(third, 'old');
+      const again = requirePartition(third, 'old');
       assert.deepEqual((await again.read(0n, 1 << 20)).map(labelOf), ['new', 'old-format']);
       assert.ok(third.stats().objectCount >= 1);
       await third.close();
