@@ -2,7 +2,7 @@
  * The admin requests behind `tributary groups`, each one Kafka API at a fixed version over a
  * KafkaConnection: list and describe groups, read and commit a group's offsets, look up a
  * partition's log start, log end and offset for a timestamp, and read the timestamp of the
- * first record at an offset. Any Kafka error code in a response becomes a GroupAdminError
+ * first record at an offset. Any Kafka error code in a response becomes a KafkaAdminError
  * carrying the error's name, so the command can print it as Kafka's tools do.
  * Requests all go to the one broker connected to: with a single broker it is both the group
  * coordinator and every partition's leader.
@@ -11,7 +11,6 @@ import {
   ErrorCode,
   decodeRecords,
   describeGroupsApi,
-  errorName,
   fetchApi,
   listGroupsApi,
   listOffsetsApi,
@@ -21,18 +20,8 @@ import {
   readBatchHeader,
   type DescribeGroupsResponseDescribedGroup,
 } from '@tributary/protocol';
+import { KafkaAdminError, checkErrorCode } from './kafka-admin-error.ts';
 import type { KafkaConnection } from './kafka-connection.ts';
-
-/** A Kafka error code answered by the broker, with what was being done. */
-export class GroupAdminError extends Error {
-  override readonly name = 'GroupAdminError';
-  readonly errorCode: number;
-
-  constructor(action: string, errorCode: number) {
-    super(`${action}: ${errorName(errorCode)}`);
-    this.errorCode = errorCode;
-  }
-}
 
 export interface ListedGroup {
   readonly groupId: string;
@@ -51,13 +40,9 @@ const fetchMaxBytes = 1024 * 1024;
 const decompressedMaxBytes = 64 * 1024 * 1024;
 const timestampFetchMaxAttempts = 5;
 
-function check(action: string, errorCode: number): void {
-  if (errorCode !== ErrorCode.NONE) throw new GroupAdminError(action, errorCode);
-}
-
 export async function listGroups(connection: KafkaConnection): Promise<ListedGroup[]> {
   const response = await connection.request(listGroupsApi, 4, { statesFilter: [] });
-  check('ListGroups', response.errorCode);
+  checkErrorCode('ListGroups', response.errorCode);
   return response.groups
     .map((group) => ({
       groupId: group.groupId,
@@ -75,7 +60,7 @@ export async function describeGroup(
   const response = await connection.request(describeGroupsApi, 5, { groups: [groupId] });
   const group = response.groups.find((described) => described.groupId === groupId);
   if (group === undefined) throw new Error(`DescribeGroups answered nothing for '${groupId}'`);
-  check(`DescribeGroups '${groupId}'`, group.errorCode);
+  checkErrorCode(`DescribeGroups '${groupId}'`, group.errorCode);
   return group;
 }
 
@@ -84,12 +69,12 @@ export async function fetchCommittedOffsets(
   groupId: string,
 ): Promise<CommittedOffsets> {
   const response = await connection.request(offsetFetchApi, 7, { groupId, topics: null });
-  check(`OffsetFetch '${groupId}'`, response.errorCode);
+  checkErrorCode(`OffsetFetch '${groupId}'`, response.errorCode);
   const offsets: CommittedOffsets = new Map();
   for (const topic of response.topics) {
     const partitions = new Map<number, bigint>();
     for (const partition of topic.partitions) {
-      check(`OffsetFetch ${topic.name}-${partition.partitionIndex}`, partition.errorCode);
+      checkErrorCode(`OffsetFetch ${topic.name}-${partition.partitionIndex}`, partition.errorCode);
       if (partition.committedOffset >= 0n) {
         partitions.set(partition.partitionIndex, partition.committedOffset);
       }
@@ -110,9 +95,9 @@ export async function topicPartitions(
   });
   const found = response.topics.find((candidate) => candidate.name === topic);
   if (found === undefined) {
-    throw new GroupAdminError(`Metadata '${topic}'`, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+    throw new KafkaAdminError(`Metadata '${topic}'`, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
   }
-  check(`Metadata '${topic}'`, found.errorCode);
+  checkErrorCode(`Metadata '${topic}'`, found.errorCode);
   return found.partitions.map((partition) => partition.partitionIndex).toSorted((a, b) => a - b);
 }
 
@@ -143,7 +128,7 @@ export async function listOffsets(
   const result = new Map<number, bigint | null>();
   for (const answered of response.topics) {
     for (const partition of answered.partitions) {
-      check(`ListOffsets ${topic}-${partition.partitionIndex}`, partition.errorCode);
+      checkErrorCode(`ListOffsets ${topic}-${partition.partitionIndex}`, partition.errorCode);
       result.set(partition.partitionIndex, partition.offset < 0n ? null : partition.offset);
     }
   }
@@ -181,7 +166,10 @@ export async function commitOffsets(
   });
   for (const answered of response.topics) {
     for (const partition of answered.partitions) {
-      check(`OffsetCommit ${answered.name}-${partition.partitionIndex}`, partition.errorCode);
+      checkErrorCode(
+        `OffsetCommit ${answered.name}-${partition.partitionIndex}`,
+        partition.errorCode,
+      );
     }
   }
 }
@@ -231,10 +219,10 @@ async function fetchRecords(
       },
     ],
   });
-  check('Fetch', response.errorCode);
+  checkErrorCode('Fetch', response.errorCode);
   const data = response.responses[0]?.partitions[0];
   if (data === undefined) return null;
-  check(`Fetch ${topic}-${partition}`, data.errorCode);
+  checkErrorCode(`Fetch ${topic}-${partition}`, data.errorCode);
   return data.records;
 }
 

@@ -7,7 +7,8 @@
 import { parseArgs } from 'node:util';
 import { isParseArgsError, UsageError, type CommandIo } from './command-io.ts';
 import { parseEndpoint } from './endpoint.ts';
-import { GroupAdminError, listGroups } from './group-admin.ts';
+import { listGroups } from './group-admin.ts';
+import { KafkaAdminError } from './kafka-admin-error.ts';
 import { describeGroupCommand } from './group-description.ts';
 import { KafkaConnection, KafkaConnectionError } from './kafka-connection.ts';
 import { resetOffsetsCommand, resetOffsetsOptions } from './offset-reset-command.ts';
@@ -36,7 +37,7 @@ export async function runGroupsCommand(args: readonly string[], io: CommandIo): 
       io.err(`tributary groups: ${(error as Error).message}\n${groupsUsage}\n`);
       return 2;
     }
-    if (error instanceof GroupAdminError || error instanceof KafkaConnectionError) {
+    if (error instanceof KafkaAdminError || error instanceof KafkaConnectionError) {
       io.err(`tributary groups: ${error.message}\n`);
       return 1;
     }

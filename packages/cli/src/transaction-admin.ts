@@ -1,31 +1,19 @@
 /**
  * The admin requests behind `tributary transactions`, each one Kafka API at a fixed version over
  * a KafkaConnection: ListTransactions v1, DescribeTransactions v0 and DescribeProducers v0. Any
- * Kafka error code in a response becomes a TransactionAdminError carrying the error's name. With
+ * Kafka error code in a response becomes a KafkaAdminError carrying the error's name. With
  * a single broker, the one connected to is the coordinator and every partition's leader.
  */
 import {
-  ErrorCode,
   describeProducersApi,
   describeTransactionsApi,
-  errorName,
   listTransactionsApi,
   type DescribeProducersResponseProducerState,
   type DescribeTransactionsResponseTransactionState,
   type ListTransactionsResponseTransactionState,
 } from '@tributary/protocol';
+import { checkErrorCode } from './kafka-admin-error.ts';
 import type { KafkaConnection } from './kafka-connection.ts';
-
-/** A Kafka error code answered by the broker, with what was being done. */
-export class TransactionAdminError extends Error {
-  override readonly name = 'TransactionAdminError';
-  readonly errorCode: number;
-
-  constructor(action: string, errorCode: number) {
-    super(`${action}: ${errorName(errorCode)}`);
-    this.errorCode = errorCode;
-  }
-}
 
 export interface TransactionListFilters {
   readonly states: readonly string[];
@@ -54,9 +42,7 @@ export async function listTransactions(
   if (response.unknownStateFilters.length > 0) {
     throw new Error(`unknown transaction state ${response.unknownStateFilters.join(', ')}`);
   }
-  if (response.errorCode !== ErrorCode.NONE) {
-    throw new TransactionAdminError('ListTransactions', response.errorCode);
-  }
+  checkErrorCode('ListTransactions', response.errorCode);
   return response.transactionStates.toSorted((a, b) =>
     a.transactionalId.localeCompare(b.transactionalId),
   );
@@ -73,12 +59,7 @@ export async function describeTransaction(
   if (described === undefined) {
     throw new Error(`DescribeTransactions answered nothing for '${transactionalId}'`);
   }
-  if (described.errorCode !== ErrorCode.NONE) {
-    throw new TransactionAdminError(
-      `DescribeTransactions '${transactionalId}'`,
-      described.errorCode,
-    );
-  }
+  checkErrorCode(`DescribeTransactions '${transactionalId}'`, described.errorCode);
   return described;
 }
 
@@ -95,12 +76,10 @@ export async function describeProducersOf(
   const found: PartitionProducer[] = [];
   for (const topic of response.topics) {
     for (const partition of topic.partitions) {
-      if (partition.errorCode !== ErrorCode.NONE) {
-        throw new TransactionAdminError(
-          `DescribeProducers ${topic.name}-${partition.partitionIndex}`,
-          partition.errorCode,
-        );
-      }
+      checkErrorCode(
+        `DescribeProducers ${topic.name}-${partition.partitionIndex}`,
+        partition.errorCode,
+      );
       for (const producer of partition.activeProducers) {
         if (producer.producerId !== producerId) continue;
         found.push({ ...producer, topic: topic.name, partition: partition.partitionIndex });

@@ -12,12 +12,8 @@ import { isParseArgsError, UsageError, type CommandIo } from './command-io.ts';
 import { parseEndpoint } from './endpoint.ts';
 import { KafkaConnection, KafkaConnectionError } from './kafka-connection.ts';
 import { formatTable } from './text-table.ts';
-import {
-  TransactionAdminError,
-  describeProducersOf,
-  describeTransaction,
-  listTransactions,
-} from './transaction-admin.ts';
+import { describeProducersOf, describeTransaction, listTransactions } from './transaction-admin.ts';
+import { KafkaAdminError } from './kafka-admin-error.ts';
 
 export const transactionsUsage = `usage:
   tributary transactions list [--state STATE]... [--producer-id ID] [--duration-ms MS]
@@ -59,7 +55,7 @@ export async function runTransactionsCommand(
       io.err(`tributary transactions: ${(error as Error).message}\n${transactionsUsage}\n`);
       return 2;
     }
-    const known = error instanceof TransactionAdminError || error instanceof KafkaConnectionError;
+    const known = error instanceof KafkaAdminError || error instanceof KafkaConnectionError;
     const message = known || error instanceof Error ? error.message : String(error);
     io.err(`tributary transactions: ${message}\n`);
     return 1;
