@@ -1,6 +1,6 @@
 /**
  * The API versions this broker advertises in ApiVersions, and therefore accepts. Each range is
- * chosen from ../shared/CLIENTS.md: what the real clients send, and the librdkafka 2.0.2 feature
+ * chosen from what the real clients send, and the librdkafka 2.0.2 feature
  * checks that switch whole features off when a range does not overlap an exact version.
  * docs/protocol-support.md explains each choice; keep the two in step.
  */

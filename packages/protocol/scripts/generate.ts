@@ -1,6 +1,6 @@
 /**
  * Generates packages/protocol/src/generated/ from Apache Kafka's JSON message definitions in
- * <repo>/../shared/kafka-protocol (with legacy-3.9.0/ for versions Kafka 4.0 removed): one file
+ * packages/protocol/spec (with legacy-3.9.0/ for versions Kafka 4.0 removed): one file
  * per broker API (request and response), the request and response headers, an `apis.ts` registry
  * and an index. Output is deterministic and prettier-formatted.
  *
@@ -13,11 +13,10 @@ import { fileURLToPath } from 'node:url';
 import * as prettier from 'prettier';
 import { CodecEmitter, type Imports } from './emit-codec.ts';
 import { loadMessageSchema, readRawMessage, type MessageSchema } from './message-schema.ts';
+import { legacySpecDirectory as legacyDirectory, specDirectory } from './spec-directory.ts';
 
 const scriptDirectory = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(scriptDirectory, '../../..');
-const specDirectory = resolve(repoRoot, '../shared/kafka-protocol');
-const legacyDirectory = join(specDirectory, 'legacy-3.9.0');
 const outputDirectory = resolve(scriptDirectory, '../src/generated');
 const scriptPath = 'packages/protocol/scripts/generate.ts';
 

@@ -4,7 +4,6 @@
  * generated codecs never do. Values stay inside what the wire can carry (int16 range, string
  * byte lengths, valid uuids), and fields absent from the version are left out.
  */
-import { join, resolve } from 'node:path';
 import fc from 'fast-check';
 import {
   loadMessageSchema,
@@ -12,13 +11,12 @@ import {
   type MessageSchema,
   type StructSchema,
 } from './message-schema.ts';
-
-const specDirectory = resolve(import.meta.dirname, '../../../../shared/kafka-protocol');
+import { legacySpecDirectory, specDirectory } from './spec-directory.ts';
 
 export function loadSchema(fileName: string): MessageSchema {
   return loadMessageSchema({
     directory: specDirectory,
-    legacyDirectory: join(specDirectory, 'legacy-3.9.0'),
+    legacyDirectory: legacySpecDirectory,
     fileName,
   });
 }
