@@ -10,6 +10,12 @@
  * - admin: its Admin client.
  * kafkajs returns headers as an object keyed by header name, so the order between different
  * keys survives only for non-numeric keys (object key order), and repeated keys are grouped.
+ *
+ * Every process that uses kafkajs on Node 24 prints `TimeoutNegativeWarning: -17... is a negative
+ * number` once: kafkajs's RequestQueue.scheduleCheckPendingRequests sets a timer to
+ * `throttledUntil - Date.now()` with throttledUntil starting at -1 when nothing is throttled
+ * (tulios/kafkajs#1751, fixes unmerged). The broker answers throttle_time_ms 0; Node clamps the
+ * delay to 1 ms. It is the client's, left visible: no test filters warnings.
  */
 import kafkajs, {
   type Admin,
