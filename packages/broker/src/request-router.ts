@@ -3,9 +3,13 @@
  * version against what this broker advertises, runs the handler and frames its response.
  *
  * A request this broker cannot parse, or an API/version it does not advertise, rejects the returned
- * promise: the connection logs it and closes, as Kafka does. The one exception is ApiVersions at an
- * unsupported version, which gets a v0 response with UNSUPPORTED_VERSION and the supported ranges so
- * that the client can retry at a version both sides know (KIP-511).
+ * promise: the connection logs it and closes, as Kafka does. Kafka checks the header before the
+ * body (SocketServer.parseRequestHeader): a known API at a version outside its range is an
+ * UnsupportedVersionException there, and any exception at that stage closes the connection
+ * (processChannelException); no error response is built, whether or not the body would decode.
+ * The one exception is ApiVersions at an unsupported version (ApiKeys.isVersionEnabled accepts any
+ * ApiVersions version), which gets a v0 response with UNSUPPORTED_VERSION and the supported ranges
+ * so that the client can retry at a version both sides know (KIP-511).
  */
 import {
   ApiKey,
