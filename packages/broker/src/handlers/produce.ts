@@ -24,6 +24,9 @@
  *
  * Internal topics (the coordinators' logs) are written by the broker only: a client's produce
  * there is INVALID_TOPIC_EXCEPTION, as in Kafka.
+ *
+ * Compacted topics are the one place records are decoded: a record without a key is refused with
+ * INVALID_RECORD and per-record errors (compacted-key-check.ts), as Kafka's LogValidator does.
  */
 import assert from 'node:assert/strict';
 import {
@@ -39,6 +42,7 @@ import {
 import type { BatchMeta, PartitionLog, TopicRecord } from '@tributary/storage';
 import type { BrokerRuntime } from '../broker-runtime.ts';
 import { defineHandler, noResponse, type RequestContext } from '../handler.ts';
+import { compactedKeyProblem, isCompactedTopic, type RecordError } from '../compacted-key-check.ts';
 import { isInternalTopic } from '../internal-topics.ts';
 import { toKafkaError } from '../kafka-errors.ts';
 import type {
@@ -63,6 +67,7 @@ interface PartitionAnswer {
   index: number;
   errorCode: number;
   errorMessage?: string | null;
+  recordErrors?: RecordError[];
   baseOffset?: bigint;
   logAppendTimeMs?: bigint;
   logStartOffset?: bigint;
@@ -137,6 +142,15 @@ function producePartition(
     assert.ok(header !== undefined);
     const problem = batchProblem(batch, header, { maxMessageBytes, logAppendTime, now, config });
     if (problem !== undefined) return Promise.resolve(failure(data, problem.code, problem.message));
+  }
+  if (isCompactedTopic(config)) {
+    const maxDecompressedBytes = runtime.config.decompressedBatchMaxBytes;
+    const target = { topic: topic.name, partition: data.index, maxDecompressedBytes };
+    const keys = compactedKeyProblem(split.batches, target);
+    if (keys !== undefined) {
+      const answer = failure(data, keys.errorCode, keys.errorMessage);
+      return Promise.resolve({ ...answer, recordErrors: keys.recordErrors });
+    }
   }
   for (const batch of split.batches) {
     setPartitionLeaderEpoch(batch, 0);
