@@ -11,13 +11,14 @@
  * run at a time (the machine has 2 cores and the client tests start brokers and processes).
  */
 import { spawn } from 'node:child_process';
-import { glob } from 'node:fs/promises';
+import { glob, rm } from 'node:fs/promises';
 import { relative, resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '..');
 const patterns = ['packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts'];
 const testConcurrency = 2;
 const testTimeoutMs = 10 * 60 * 1000;
+const compatibilityResults = resolve(root, '.tmp/compatibility/results.jsonl');
 
 async function findTestFiles(filters: readonly string[]): Promise<string[]> {
   const files = new Set<string>();
@@ -31,6 +32,15 @@ async function findTestFiles(filters: readonly string[]): Promise<string[]> {
   return all.filter((file) => filters.some((filter) => file.includes(filter)));
 }
 
+/** Writes docs/compatibility.md from this run; a failure here is reported, not fatal. */
+async function renderCompatibilityDoc(): Promise<void> {
+  const child = spawn(process.execPath, [resolve(root, 'scripts/compatibility.ts')], {
+    cwd: root,
+    stdio: 'inherit',
+  });
+  await new Promise((resolvePromise) => child.once('exit', resolvePromise));
+}
+
 async function main(): Promise<number> {
   const filters = process.argv.slice(2).filter((arg) => !arg.startsWith('-'));
   const nodeOptions = process.argv.slice(2).filter((arg) => arg.startsWith('-'));
@@ -40,6 +50,10 @@ async function main(): Promise<number> {
     return 1;
   }
   process.stdout.write(`running ${files.length} test files\n`);
+  // A full run starts the compatibility results afresh and renders docs/compatibility.md at the
+  // end; a filtered run adds to the results of the last full run and leaves the doc alone.
+  const fullRun = filters.length === 0;
+  if (fullRun) await rm(compatibilityResults, { force: true });
   const args = [
     '--test',
     `--test-concurrency=${testConcurrency}`,
@@ -52,9 +66,11 @@ async function main(): Promise<number> {
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signal, () => child.kill(signal));
   }
-  return new Promise((resolvePromise) => {
+  const exitCode = await new Promise<number>((resolvePromise) => {
     child.once('exit', (code) => resolvePromise(code ?? 1));
   });
+  if (fullRun) await renderCompatibilityDoc();
+  return exitCode;
 }
 
 process.exitCode = await main();

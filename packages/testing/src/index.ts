@@ -10,8 +10,32 @@ export {
   type ProduceOptions,
   type ProduceRecord,
 } from './client-driver.ts';
+export {
+  compatibilityResultsPath,
+  recordStep,
+  type CompatibilityCell,
+  type CompatibilityLine,
+  type StepResult,
+} from './compatibility-record.ts';
 export { createKafkajsDriver, registerKafkajsCodecs } from './kafkajs-driver.ts';
 export { createKcatDriver, kcatPath, type KcatDriverOptions } from './kcat-driver.ts';
+export {
+  LineClientDriver,
+  LineDriverError,
+  LineDriverProcess,
+  type CommittedOffset,
+  type DriverCommand,
+  type GroupDescription,
+  type GroupListing,
+  type GroupRecord,
+  type IsolationLevel,
+  type LineClientDriverOptions,
+  type PollResult,
+  type SubscribeOptions,
+  type TopicPartition,
+  type TopicPartitionOffset,
+  type TransactionSpec,
+} from './line-driver.ts';
 export { createPlatformaticDriver } from './platformatic-driver.ts';
 export {
   createConfluentKafkaDriver,

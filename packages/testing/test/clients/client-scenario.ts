@@ -17,8 +17,10 @@ import { after, before, describe, test, type TestContext } from 'node:test';
 import { startBroker, type RunningBroker } from '@tributary/broker';
 import type { CompressionType } from '@tributary/protocol';
 import {
+  recordStep,
   tempDir,
   type ClientDriver,
+  type CompatibilityCell,
   type ClientHeader,
   type ConsumedRecord,
   type DriverOperation,
@@ -30,7 +32,22 @@ export interface ClientScenarioOptions {
   /** Creates the driver once the broker is up. */
   readonly createDriver: (bootstrap: string) => Promise<ClientDriver> | ClientDriver;
   readonly recordsPerCodec?: number;
+  /**
+   * The docs/compatibility.md cell a step's result goes to. Default: the title is the client,
+   * the driver's name its version.
+   */
+  readonly cell?: (
+    driver: ClientDriver | undefined,
+    scenario: string,
+  ) => CompatibilityCell | undefined;
 }
+
+/** The docs/compatibility.md columns this scenario fills. */
+export const scenarioColumns = {
+  produceConsume: 'produce/consume (codecs, headers)',
+  offsetsByTime: 'offsets by time',
+  topicAdmin: 'admin (topics, configs)',
+} as const;
 
 const partitionCount = 6;
 const defaultRecordsPerCodec = 600;
@@ -40,6 +57,10 @@ const alteredRetentionMs = '86400000';
 const topicGoneTimeoutMs = 15_000;
 
 export function clientScenario(title: string, options: ClientScenarioOptions): void {
+  const cellFor =
+    options.cell ??
+    ((client: ClientDriver | undefined, scenario: string): CompatibilityCell | undefined =>
+      client === undefined ? undefined : { client: title, version: client.name, scenario });
   describe(title, { timeout: 10 * stepTimeoutMs }, () => {
     let dir: TempDir | undefined;
     let broker: RunningBroker | undefined;
@@ -47,6 +68,9 @@ export function clientScenario(title: string, options: ClientScenarioOptions): v
     const topic = `scenario-${process.pid}-${Date.now()}`;
     const produced: ProduceRecord[] = [];
     let consumed: ConsumedRecord[] = [];
+    const cell = (scenario: string) => () => cellFor(driver, scenario);
+    const { produceConsume, offsetsByTime, topicAdmin } = scenarioColumns;
+    const delegation = (operation: DriverOperation) => () => driver?.delegated.get(operation);
     const need = (): ClientDriver => {
       assert.ok(driver !== undefined, 'driver not created (see the before hook error)');
       return driver;
@@ -64,34 +88,44 @@ export function clientScenario(title: string, options: ClientScenarioOptions): v
       await dir?.remove();
     });
 
-    test('creates a topic with 6 partitions', { timeout: stepTimeoutMs }, async (t) => {
-      note(t, need(), 'createTopic');
-      await need().createTopic(topic, partitionCount);
-      await waitForTopic(need(), topic, true);
-    });
+    test('creates a topic with 6 partitions', { timeout: stepTimeoutMs }, (t) =>
+      recordStep(
+        t,
+        cell(topicAdmin),
+        async () => {
+          note(t, need(), 'createTopic');
+          await need().createTopic(topic, partitionCount);
+          await waitForTopic(need(), topic, true);
+        },
+        delegation('createTopic'),
+      ),
+    );
 
-    test('produces with every codec the client has', { timeout: stepTimeoutMs }, async (t) => {
-      const client = need();
-      t.diagnostic(`codecs: ${client.compressions.join(', ')}`);
-      const recordsPerCodec = options.recordsPerCodec ?? defaultRecordsPerCodec;
-      const base = BigInt(Date.now()) - 3_600_000n;
-      for (const [round, compression] of client.compressions.entries()) {
-        const records = generateRecords(client, { round, compression, recordsPerCodec, base });
-        await client.produce(topic, records, { compression });
-        produced.push(...records);
-      }
-    });
+    test('produces with every codec the client has', { timeout: stepTimeoutMs }, (t) =>
+      recordStep(t, cell(produceConsume), async () => {
+        const client = need();
+        t.diagnostic(`codecs: ${client.compressions.join(', ')}`);
+        const recordsPerCodec = options.recordsPerCodec ?? defaultRecordsPerCodec;
+        const base = BigInt(Date.now()) - 3_600_000n;
+        for (const [round, compression] of client.compressions.entries()) {
+          const records = generateRecords(client, { round, compression, recordsPerCodec, base });
+          await client.produce(topic, records, { compression });
+          produced.push(...records);
+        }
+      }),
+    );
 
     test(
       'reads everything back byte-exact, in order, offsets contiguous',
       {
         timeout: stepTimeoutMs,
       },
-      async () => {
-        assert.ok(produced.length > 0, 'nothing was produced');
-        consumed = await need().consumeAll(topic, partitionCount, produced.length);
-        checkConsumed(need(), produced, consumed);
-      },
+      (t) =>
+        recordStep(t, cell(produceConsume), async () => {
+          assert.ok(produced.length > 0, 'nothing was produced');
+          consumed = await need().consumeAll(topic, partitionCount, produced.length);
+          checkConsumed(need(), produced, consumed);
+        }),
     );
 
     test(
@@ -99,30 +133,45 @@ export function clientScenario(title: string, options: ClientScenarioOptions): v
       {
         timeout: stepTimeoutMs,
       },
-      async () => {
-        assert.ok(consumed.length > 0, 'nothing consumed');
-        for (const partition of [0, 1, 2]) {
-          await checkListOffsets(need(), topic, partition, consumed);
-        }
-      },
+      (t) =>
+        recordStep(t, cell(offsetsByTime), async () => {
+          assert.ok(consumed.length > 0, 'nothing consumed');
+          for (const partition of [0, 1, 2]) {
+            await checkListOffsets(need(), topic, partition, consumed);
+          }
+        }),
     );
 
-    test('describes and alters topic configs', { timeout: stepTimeoutMs }, async (t) => {
-      const client = need();
-      note(t, client, 'describeConfigs');
-      note(t, client, 'alterConfigs');
-      const initial = await client.describeConfigs(topic);
-      assert.equal(initial.get('retention.ms'), defaultRetentionMs, 'default retention.ms');
-      await client.alterConfigs(topic, new Map([['retention.ms', alteredRetentionMs]]));
-      const altered = await client.describeConfigs(topic);
-      assert.equal(altered.get('retention.ms'), alteredRetentionMs, 'retention.ms after alter');
-    });
+    test('describes and alters topic configs', { timeout: stepTimeoutMs }, (t) =>
+      recordStep(
+        t,
+        cell(topicAdmin),
+        async () => {
+          const client = need();
+          note(t, client, 'describeConfigs');
+          note(t, client, 'alterConfigs');
+          const initial = await client.describeConfigs(topic);
+          assert.equal(initial.get('retention.ms'), defaultRetentionMs, 'default retention.ms');
+          await client.alterConfigs(topic, new Map([['retention.ms', alteredRetentionMs]]));
+          const altered = await client.describeConfigs(topic);
+          assert.equal(altered.get('retention.ms'), alteredRetentionMs, 'retention.ms after alter');
+        },
+        delegation('alterConfigs'),
+      ),
+    );
 
-    test('deletes the topic, which leaves the metadata', { timeout: stepTimeoutMs }, async (t) => {
-      note(t, need(), 'deleteTopic');
-      await need().deleteTopic(topic);
-      await waitForTopic(need(), topic, false);
-    });
+    test('deletes the topic, which leaves the metadata', { timeout: stepTimeoutMs }, (t) =>
+      recordStep(
+        t,
+        cell(topicAdmin),
+        async () => {
+          note(t, need(), 'deleteTopic');
+          await need().deleteTopic(topic);
+          await waitForTopic(need(), topic, false);
+        },
+        delegation('deleteTopic'),
+      ),
+    );
   });
 }
 

@@ -1,0 +1,137 @@
+/**
+ * Writes docs/compatibility.md from the results the client scenarios recorded during a test run
+ * (`.tmp/compatibility/results.jsonl`, see packages/testing/src/compatibility-record.ts): one row
+ * per client and version, one column per scenario. A cell passes when every recorded step of
+ * that scenario passed; a failed step names itself in the notes below the table. Nothing in the
+ * table is typed by hand: a scenario a client did not run shows as "not run".
+ *
+ *   node scripts/compatibility.ts [--results FILE] [--out FILE]
+ *
+ * `npm test` runs it after a full run (no filter).
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import * as prettier from 'prettier';
+
+interface Line {
+  readonly client: string;
+  readonly version: string;
+  readonly scenario: string;
+  readonly step: string;
+  readonly result: 'pass' | 'fail' | 'unsupported' | 'delegated';
+  readonly detail?: string;
+}
+
+const root = resolve(import.meta.dirname, '..');
+export const defaultResultsPath = resolve(root, '.tmp/compatibility/results.jsonl');
+const defaultOutPath = resolve(root, 'docs/compatibility.md');
+
+/** Column order; scenarios not listed here follow in the order first seen. */
+const knownScenarios = [
+  'produce/consume (codecs, headers)',
+  'offsets by time',
+  'admin (topics, configs)',
+  'consumer group (classic)',
+  'consumer group (consumer)',
+  'idempotent producer',
+  'transactions (read_committed)',
+  'admin (offsets, records, groups)',
+];
+
+const symbols = {
+  pass: 'pass',
+  fail: '**FAIL**',
+  unsupported: 'n/a (client)',
+  delegated: 'n/a (done by another client)',
+} as const;
+
+function readLines(path: string): Line[] {
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((text) => text.trim() !== '')
+    .map((text) => JSON.parse(text) as Line);
+}
+
+function cellResult(lines: readonly Line[]): Line['result'] {
+  if (lines.some((line) => line.result === 'fail')) return 'fail';
+  if (lines.every((line) => line.result === 'unsupported')) return 'unsupported';
+  if (lines.some((line) => line.result === 'delegated')) return 'delegated';
+  return 'pass';
+}
+
+export function renderCompatibility(lines: readonly Line[], runAt: string): string {
+  const scenarios = [...knownScenarios];
+  for (const line of lines) if (!scenarios.includes(line.scenario)) scenarios.push(line.scenario);
+  const used = scenarios.filter((scenario) => lines.some((line) => line.scenario === scenario));
+  const rows = new Map<string, Line[]>();
+  for (const line of lines) {
+    const row = `${line.client} | ${line.version}`;
+    rows.set(row, [...(rows.get(row) ?? []), line]);
+  }
+  const header = `| client | version | ${used.join(' | ')} |`;
+  const rule = `|${' --- |'.repeat(used.length + 2)}`;
+  const body = [...rows.keys()].toSorted().map((row) => {
+    const cells = used.map((scenario) => {
+      const cell = (rows.get(row) ?? []).filter((line) => line.scenario === scenario);
+      return cell.length === 0 ? 'not run' : symbols[cellResult(cell)];
+    });
+    return `| ${row} | ${cells.join(' | ')} |`;
+  });
+  const failures = lines
+    .filter((line) => line.result === 'fail' || line.result === 'unsupported')
+    .map((line) => {
+      const why = line.detail === undefined ? '' : `: ${line.detail.split('\n')[0]}`;
+      return `- ${line.client} ${line.version}, ${line.scenario}, "${line.step}": ${line.result}${why}`;
+    });
+  return [
+    '# Client compatibility',
+    '',
+    `Written by \`scripts/compatibility.ts\` from the full \`npm test\` run of ${runAt}: each`,
+    'cell is what the real client did against Tributary in that run, not a claim typed by hand.',
+    'The scenarios are in `packages/testing/test/clients/` (`client-scenario.ts` for every',
+    'client, `full-scenario.ts` for the clients driven through the line driver protocol).',
+    '"n/a (client)" means the client library has no such feature; "not run" means no test of',
+    'this table drives that scenario with that client yet (their own tests may still cover it:',
+    'see `packages/testing/test/groups/` and `transactions/`).',
+    '',
+    header,
+    rule,
+    ...body,
+    '',
+    ...(failures.length === 0
+      ? ['Every recorded step passed.']
+      : ['Steps that did not pass:', '', ...failures]),
+    '',
+  ].join('\n');
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      results: { type: 'string', default: defaultResultsPath },
+      out: { type: 'string', default: defaultOutPath },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help === true) {
+    process.stdout.write('usage: node scripts/compatibility.ts [--results FILE] [--out FILE]\n');
+    return;
+  }
+  if (!existsSync(values.results)) {
+    process.stderr.write(`compatibility: no results at ${values.results} (run npm test first)\n`);
+    process.exitCode = 1;
+    return;
+  }
+  const lines = readLines(values.results);
+  const runAt = new Date().toISOString().slice(0, 10);
+  const config = (await prettier.resolveConfig(values.out)) ?? {};
+  const text = await prettier.format(renderCompatibility(lines, runAt), {
+    ...config,
+    parser: 'markdown',
+  });
+  writeFileSync(values.out, text);
+  process.stdout.write(`compatibility: ${lines.length} results written to ${values.out}\n`);
+}
+
+if (import.meta.main) await main();
