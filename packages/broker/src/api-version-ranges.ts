@@ -50,6 +50,9 @@ const ranges: readonly ApiVersionRange[] = [
   { apiKey: ApiKey.ListGroups, minVersion: 0, maxVersion: 5 },
   { apiKey: ApiKey.DeleteGroups, minVersion: 0, maxVersion: 2 },
   { apiKey: ApiKey.OffsetDelete, minVersion: 0, maxVersion: 0 },
+  // KIP-848 consumer groups (groups/consumer-group-heartbeat.ts); v1 adds topic regexes.
+  { apiKey: ApiKey.ConsumerGroupHeartbeat, minVersion: 0, maxVersion: 1 },
+  { apiKey: ApiKey.ConsumerGroupDescribe, minVersion: 0, maxVersion: 1 },
   // Transactions (transactions/). AddPartitionsToTxn max 3: v4+ is the batched broker form, which
   // platformatic would send if advertised (CLIENTS.md §3.3); transaction version 2 clients add
   // partitions through Produce v12 instead. EndTxn v5 and TxnOffsetCommit v5 are KIP-890 part 2

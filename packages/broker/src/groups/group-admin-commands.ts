@@ -31,12 +31,15 @@ import {
 export type { AdminResponse, OffsetFetchAnswer } from './group-apply-context.ts';
 import type { Caller } from './group-state.ts';
 import {
+  groupType,
+  hasNoMembers,
   newGroup,
   offsetKey,
   selectedMetadata,
   subscribedTopics,
   type Group,
 } from './group-state.ts';
+import { consumerGroupState, type ConsumerGroupData } from './consumer-group-state.ts';
 
 /** Kafka's offset.metadata.max.bytes default. */
 const offsetMetadataMaxBytes = 4096;
@@ -48,6 +51,9 @@ export interface LeavingMember {
 
 export interface FetchGroup {
   readonly groupId: string;
+  /** v9 (KIP-848): the fetching member and its epoch; null and -1 from admin tools. */
+  readonly memberId?: string | null;
+  readonly memberEpoch?: number;
   readonly topics: readonly { name: string; partitionIndexes: readonly number[] }[] | null;
 }
 
@@ -117,7 +123,11 @@ export function applyAdminCommand(context: ApplyContext, command: AdminCommand):
     case 'leave':
       return respond(context, id, leave(context, command.groupId, command.members));
     case 'offsetCommit':
-      return respond(context, id, offsetCommit(context, command.request, command.partitionCount));
+      return respond(
+        context,
+        id,
+        offsetCommit(context, command.request, command.partitionCount, command.caller.apiVersion),
+      );
     case 'offsetFetch':
       return respond(context, id, { groups: command.groups.map((g) => fetchOffsets(context, g)) });
     case 'describe':
@@ -196,6 +206,9 @@ function txnOffsetCheck(
   if (generationId < 0 && memberId === '' && groupInstanceId === null) return ErrorCode.NONE;
   const group = context.groups.get(identity.groupId);
   if (group === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
+  if (group.consumer !== undefined) {
+    return consumerMemberError(group.consumer, memberId, generationId);
+  }
   const error = memberError(group, memberId, groupInstanceId);
   if (error !== ErrorCode.NONE) return error;
   return generationId === group.generationId ? ErrorCode.NONE : ErrorCode.ILLEGAL_GENERATION;
@@ -225,11 +238,38 @@ function txnOffsetApply(
   return { topics: [] };
 }
 
+/**
+ * A commit or fetch naming a KIP-848 member, as Kafka's ConsumerGroup.validateOffsetCommit: a
+ * negative epoch without members passes (admin tools, simple consumers); else the member must
+ * exist at exactly this epoch (STALE_MEMBER_EPOCH), and a non-transactional commit must use
+ * OffsetCommit v9+ (which carries the member epoch).
+ */
+function consumerMemberError(
+  data: ConsumerGroupData,
+  memberId: string | null,
+  memberEpoch: number,
+  commitVersion?: number,
+): number {
+  if (memberEpoch < 0 && (data.members.size === 0 || memberId === null)) return ErrorCode.NONE;
+  const member = memberId === null ? undefined : data.members.get(memberId);
+  if (member === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
+  if (commitVersion !== undefined && commitVersion < 9) return ErrorCode.UNSUPPORTED_VERSION;
+  return memberEpoch === member.memberEpoch ? ErrorCode.NONE : ErrorCode.STALE_MEMBER_EPOCH;
+}
+
 /** The error for every partition of a commit, or NONE when the commit may proceed. */
-function commitError(context: ApplyContext, request: OffsetCommitRequest): number {
+function commitError(
+  context: ApplyContext,
+  request: OffsetCommitRequest,
+  apiVersion: number,
+): number {
   const group = context.groups.get(request.groupId);
   const simple = request.generationIdOrMemberEpoch < 0 && request.memberId === '';
   if (request.groupId === '') return ErrorCode.INVALID_GROUP_ID;
+  if (group?.consumer !== undefined) {
+    const { memberId, generationIdOrMemberEpoch } = request;
+    return consumerMemberError(group.consumer, memberId, generationIdOrMemberEpoch, apiVersion);
+  }
   // As Kafka: a simple commit needs a group without members; a member commit to a group the
   // coordinator does not know names a generation that does not exist.
   if (simple && (group === undefined || group.members.size === 0)) return ErrorCode.NONE;
@@ -247,8 +287,9 @@ function offsetCommit(
   context: ApplyContext,
   request: OffsetCommitRequest,
   partitionCount: (topic: string) => number | undefined,
+  apiVersion: number,
 ): OffsetCommitResponseInit {
-  const groupError = commitError(context, request);
+  const groupError = commitError(context, request, apiVersion);
   let group = context.groups.get(request.groupId);
   if (groupError === ErrorCode.NONE && group === undefined) {
     group = newGroup(request.groupId);
@@ -298,6 +339,11 @@ function offsetCommit(
 
 function fetchOffsets(context: ApplyContext, wanted: FetchGroup): OffsetFetchResponseGroupInit {
   const group = context.groups.get(wanted.groupId);
+  if (group?.consumer !== undefined) {
+    const memberId = wanted.memberId ?? null;
+    const error = consumerMemberError(group.consumer, memberId, wanted.memberEpoch ?? -1);
+    if (error !== ErrorCode.NONE) return { groupId: wanted.groupId, topics: [], errorCode: error };
+  }
   const stored = [...(group?.offsets.values() ?? [])];
   const requested =
     wanted.topics ??
@@ -324,7 +370,8 @@ function fetchOffsets(context: ApplyContext, wanted: FetchGroup): OffsetFetchRes
 function describe(context: ApplyContext, groupIds: readonly string[]): DescribeGroupsResponseInit {
   const groups = groupIds.map((groupId) => {
     const group = context.groups.get(groupId);
-    if (group === undefined) {
+    // A consumer group is no classic group: Kafka describes it as Dead here.
+    if (group === undefined || group.consumer !== undefined) {
       return {
         errorCode: ErrorCode.NONE,
         groupId,
@@ -362,14 +409,14 @@ function list(
   const states = new Set(statesFilter.map((state) => state.toLowerCase()));
   const types = new Set(typesFilter.map((type) => type.toLowerCase()));
   const groups = [...context.groups.values()]
-    .filter((group) => states.size === 0 || states.has(group.state.toLowerCase()))
-    .filter(() => types.size === 0 || types.has('classic'))
     .map((group) => ({
       groupId: group.groupId,
-      protocolType: group.protocolType ?? '',
-      groupState: group.state,
-      groupType: 'classic',
-    }));
+      protocolType: group.consumer === undefined ? (group.protocolType ?? '') : 'consumer',
+      groupState: group.consumer === undefined ? group.state : consumerGroupState(group.consumer),
+      groupType: groupType(group),
+    }))
+    .filter((group) => states.size === 0 || states.has(group.groupState.toLowerCase()))
+    .filter((group) => types.size === 0 || types.has(group.groupType));
   return { errorCode: ErrorCode.NONE, groups };
 }
 
@@ -380,7 +427,7 @@ function deleteGroups(
   const results = groupIds.map((groupId) => {
     const group = context.groups.get(groupId);
     if (group === undefined) return { groupId, errorCode: ErrorCode.GROUP_ID_NOT_FOUND };
-    if (group.members.size > 0) return { groupId, errorCode: ErrorCode.NON_EMPTY_GROUP };
+    if (!hasNoMembers(group)) return { groupId, errorCode: ErrorCode.NON_EMPTY_GROUP };
     forgetGroup(context, group);
     return { groupId, errorCode: ErrorCode.NONE };
   });
@@ -418,6 +465,7 @@ function offsetDelete(
 
 /** Topics the live members subscribe to; undefined for a non-empty non-consumer group. */
 function subscriptions(group: Group): Set<string> | undefined {
+  if (group.consumer !== undefined) return new Set(group.consumer.subscribedTopics.keys());
   if (group.members.size === 0) return new Set();
   if (group.protocolType !== 'consumer') return undefined;
   const topics = new Set<string>();

@@ -3,6 +3,8 @@
  * small helpers both the membership code and the admin commands use to fill it.
  */
 import {
+  type ConsumerGroupDescribeResponseInit,
+  type ConsumerGroupHeartbeatResponseInit,
   type DeleteGroupsResponseInit,
   type DescribeGroupsResponseInit,
   ErrorCode,
@@ -15,6 +17,7 @@ import {
   type OffsetFetchResponseGroupInit,
   type SyncGroupResponseInit,
 } from '@tributary/protocol';
+import { consumerGroupTombstones } from './consumer-group-records.ts';
 import type { GroupRecord, GroupValue } from './group-records.ts';
 import { selectedMetadata, type Group, type Member } from './group-state.ts';
 
@@ -31,7 +34,9 @@ export type AdminResponse =
   | ListGroupsResponseInit
   | DeleteGroupsResponseInit
   | OffsetDeleteResponseInit
-  | TxnOffsetCheckAnswer;
+  | TxnOffsetCheckAnswer
+  | ConsumerGroupHeartbeatResponseInit
+  | ConsumerGroupDescribeResponseInit;
 
 /** The verdict on a transactional commit's consumer identity (KIP-447). */
 export interface TxnOffsetCheckAnswer {
@@ -74,6 +79,7 @@ export function forgetGroup(context: ApplyContext, group: Group): void {
   for (const { topic, partition } of group.offsets.values()) {
     context.records.push({ type: 'offset', groupId, topic, partition, value: null });
   }
+  if (group.consumer !== undefined) context.records.push(...consumerGroupTombstones(groupId));
   context.records.push({ type: 'group', groupId, value: null });
   context.groups.delete(groupId);
 }

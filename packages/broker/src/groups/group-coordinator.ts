@@ -31,6 +31,7 @@ import {
   type GroupResult,
 } from './group-apply-context.ts';
 import {
+  hasNoMembers,
   newGroup,
   offsetKey,
   selectedMetadata,
@@ -38,6 +39,15 @@ import {
   type Group,
   type Member,
 } from './group-state.ts';
+import { describeConsumerGroups } from './consumer-group-describe.ts';
+import {
+  consumerHeartbeat,
+  expireConsumerMembers,
+  type ConsumerGroupOptions,
+  type ConsumerHeartbeatCommand,
+} from './consumer-group-heartbeat.ts';
+import { consumerGroupTombstones, isConsumerRecord } from './consumer-group-records.ts';
+import { replayConsumerRecord } from './consumer-group-replay.ts';
 
 export type { Caller } from './group-state.ts';
 import { applyAdminCommand, type AdminCommand } from './group-admin-commands.ts';
@@ -55,20 +65,42 @@ export interface GroupCoordinatorOptions {
    * once it has been empty and uncommitted-to for this long.
    */
   readonly offsetsRetentionMs: number;
+  /** group.consumer.session.timeout.ms for KIP-848 members (Kafka's default 45 s). */
+  readonly consumerSessionTimeoutMs?: number;
+  /** group.consumer.heartbeat.interval.ms for KIP-848 members (Kafka's default 5 s). */
+  readonly consumerHeartbeatIntervalMs?: number;
 }
+
+export const defaultConsumerSessionTimeoutMs = 45_000;
+export const defaultConsumerHeartbeatIntervalMs = 5_000;
 
 export type GroupCommand =
   | { readonly kind: 'join'; readonly caller: Caller; readonly request: JoinGroupRequest }
   | { readonly kind: 'sync'; readonly caller: Caller; readonly request: SyncGroupRequest }
   | { readonly kind: 'tick' }
+  | ConsumerHeartbeatCommand
+  | {
+      readonly kind: 'consumerDescribe';
+      readonly caller: Caller;
+      readonly groupIds: readonly string[];
+      /** Topic names for the ids in assignments (read by the handler). */
+      topicName(topicId: string): string | undefined;
+    }
   | AdminCommand;
 
 export class GroupCoordinator {
   readonly #groups = new Map<string, Group>();
   readonly #options: GroupCoordinatorOptions;
+  readonly #consumerOptions: ConsumerGroupOptions;
 
   constructor(options: GroupCoordinatorOptions) {
     this.#options = options;
+    this.#consumerOptions = {
+      sessionTimeoutMs: options.consumerSessionTimeoutMs ?? defaultConsumerSessionTimeoutMs,
+      heartbeatIntervalMs:
+        options.consumerHeartbeatIntervalMs ?? defaultConsumerHeartbeatIntervalMs,
+      newMemberId: () => options.newMemberId(''),
+    };
   }
 
   /** Read-only view for tests and the operator tools. */
@@ -87,12 +119,22 @@ export class GroupCoordinator {
     if (command.kind === 'join') this.#join(context, command.caller, command.request);
     else if (command.kind === 'sync') this.#sync(context, command.caller, command.request);
     else if (command.kind === 'tick') this.#tick(context);
-    else applyAdminCommand(context, command);
+    else if (command.kind === 'consumerHeartbeat') {
+      const answer = consumerHeartbeat(context, this.#consumerOptions, command);
+      respond(context, command.caller.requestId, answer);
+    } else if (command.kind === 'consumerDescribe') {
+      const answer = describeConsumerGroups(context.groups, command.groupIds, command.topicName);
+      respond(context, command.caller.requestId, answer);
+    } else applyAdminCommand(context, command);
     return { records: context.records, completions: context.completions };
   }
 
   /** Rebuilds state from one persisted record, in log order. */
   replay(record: GroupRecord): void {
+    if (isConsumerRecord(record)) {
+      replayConsumerRecord(this.#groups, record);
+      return;
+    }
     if (record.type === 'offset') {
       const key = offsetKey(record.topic, record.partition);
       if (record.value === null) {
@@ -114,6 +156,7 @@ export class GroupCoordinator {
     }
     const group = this.#groups.get(record.groupId) ?? newGroup(record.groupId);
     this.#groups.set(record.groupId, group);
+    group.consumer = undefined;
     restoreGroup(group, record.value);
   }
 
@@ -135,6 +178,12 @@ export class GroupCoordinator {
       if (request.memberId !== '') return fail(ErrorCode.UNKNOWN_MEMBER_ID);
       group = newGroup(request.groupId);
       context.groups.set(request.groupId, group);
+    }
+    if (group.consumer !== undefined) {
+      // No classic members inside a consumer group (ADR 0007); an empty one turns classic.
+      if (group.consumer.members.size > 0) return fail(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+      context.records.push(...consumerGroupTombstones(group.groupId));
+      group.consumer = undefined;
     }
     if (!supportsProtocols(group, request)) return fail(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
     if (request.memberId === '') this.#joinUnknownMember(context, group, caller, request);
@@ -393,6 +442,7 @@ export class GroupCoordinator {
         const waiting = member.pendingJoin !== undefined && group.state === 'PreparingRebalance';
         if (!waiting && now >= member.sessionDeadlineMs) this.removeMember(context, group, member);
       }
+      expireConsumerMembers(context, group, this.#consumerOptions.sessionTimeoutMs);
       this.#maybeCompleteJoin(context, group);
       this.#maybeExpire(context, group);
     }
@@ -400,7 +450,7 @@ export class GroupCoordinator {
 
   /** Forgets a group that has had no members, and no commit, for offsets.retention.minutes. */
   #maybeExpire(context: ApplyContext, group: Group): void {
-    if (group.state !== 'Empty' || group.members.size > 0) {
+    if (group.state !== 'Empty' || !hasNoMembers(group)) {
       group.emptySinceMs = undefined;
       return;
     }

@@ -4,12 +4,20 @@
  * exactly what replay needs: the latest metadata record per group and the latest committed
  * offset per (group, topic, partition). A null value is a tombstone (deleted group or offset).
  *
- * Key:   int16 key type (1 = offset, 2 = group metadata, as Kafka numbers them), then strings as
- *        int16 length + UTF-8, and for offsets an int32 partition.
+ * Key:   int16 key type (1 = offset, 2 = group metadata, 3 = consumer group metadata, 5 = consumer
+ *        member, 6 = consumer target assignment epoch, 7 = consumer target assignment of a member,
+ *        8 = consumer current assignment of a member, as Kafka numbers them), then strings as
+ *        int16 length + UTF-8: the group id, then the topic and an int32 partition (offsets) or
+ *        the member id (5, 7, 8).
  * Value: int16 value version (0), then a UTF-8 JSON body; buffers are base64, 64-bit numbers are
  *        decimal strings. The record batch around it carries the CRC (docs/FORMATS.md).
  */
 import assert from 'node:assert/strict';
+import {
+  decodeConsumerRecord,
+  isConsumerRecord,
+  type ConsumerGroupRecord,
+} from './consumer-group-records.ts';
 
 export interface OffsetValue {
   readonly offset: bigint;
@@ -46,15 +54,27 @@ export type GroupRecord =
       readonly partition: number;
       readonly value: OffsetValue | null;
     }
-  | { readonly type: 'group'; readonly groupId: string; readonly value: GroupValue | null };
+  | { readonly type: 'group'; readonly groupId: string; readonly value: GroupValue | null }
+  | ConsumerGroupRecord;
 
 const OFFSET_KEY = 1;
 const GROUP_KEY = 2;
 const VALUE_VERSION = 0;
 
+const keyTypes: Readonly<Record<GroupRecord['type'], number>> = {
+  offset: OFFSET_KEY,
+  group: GROUP_KEY,
+  consumerGroup: 3,
+  consumerMember: 5,
+  consumerTargetEpoch: 6,
+  consumerTarget: 7,
+  consumerAssignment: 8,
+};
+
 export function encodeGroupRecordKey(record: GroupRecord): Buffer {
-  const parts: Buffer[] = [int16(record.type === 'offset' ? OFFSET_KEY : GROUP_KEY)];
+  const parts: Buffer[] = [int16(keyTypes[record.type])];
   parts.push(shortString(record.groupId));
+  if ('memberId' in record) parts.push(shortString(record.memberId));
   if (record.type === 'offset') {
     parts.push(shortString(record.topic));
     const partition = Buffer.alloc(4);
@@ -66,6 +86,9 @@ export function encodeGroupRecordKey(record: GroupRecord): Buffer {
 
 export function encodeGroupRecordValue(record: GroupRecord): Buffer | null {
   if (record.value === null) return null;
+  if (isConsumerRecord(record)) {
+    return Buffer.concat([int16(VALUE_VERSION), Buffer.from(JSON.stringify(record.value), 'utf8')]);
+  }
   const body =
     record.type === 'offset'
       ? { ...record.value, offset: record.value.offset.toString() }
@@ -95,8 +118,10 @@ export function decodeGroupRecord(key: Buffer, value: Buffer | null): GroupRecor
     const partition = key.readInt32BE(topicStart + 2 + Buffer.byteLength(topic));
     return { type: 'offset', groupId, topic, partition, value: body && offsetFromJson(body) };
   }
-  assert.equal(keyType, GROUP_KEY, `unknown group record key type ${keyType}`);
-  return { type: 'group', groupId, value: body && groupFromJson(body) };
+  if (keyType === GROUP_KEY) return { type: 'group', groupId, value: body && groupFromJson(body) };
+  const memberAt = 4 + Buffer.byteLength(groupId);
+  const memberId = () => readShortString(key, memberAt);
+  return decodeConsumerRecord({ keyType, groupId, memberId, body });
 }
 
 type JsonBody = Record<string, unknown>;

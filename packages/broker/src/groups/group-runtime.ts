@@ -55,6 +55,10 @@ export interface GroupSettings {
   readonly tickIntervalMs: number;
   /** offsets.retention.minutes (Kafka's default, 7 days), in milliseconds. */
   readonly offsetsRetentionMs: number;
+  /** group.consumer.session.timeout.ms: KIP-848 members are fenced after this silence. */
+  readonly consumerSessionTimeoutMs: number;
+  /** group.consumer.heartbeat.interval.ms: how often KIP-848 members are told to heartbeat. */
+  readonly consumerHeartbeatIntervalMs: number;
 }
 
 export const defaultGroupSettings: GroupSettings = {
@@ -63,6 +67,8 @@ export const defaultGroupSettings: GroupSettings = {
   maxSessionTimeoutMs: 1_800_000,
   tickIntervalMs: 100,
   offsetsRetentionMs: 604_800_000,
+  consumerSessionTimeoutMs: 45_000,
+  consumerHeartbeatIntervalMs: 5_000,
 };
 
 export interface GroupRuntimeOptions extends GroupSettings {
@@ -108,6 +114,8 @@ export class GroupRuntime {
       maxSessionTimeoutMs: options.maxSessionTimeoutMs,
       newMemberId: (clientId) => `${clientId}-${randomUUID()}`,
       offsetsRetentionMs: options.offsetsRetentionMs,
+      consumerSessionTimeoutMs: options.consumerSessionTimeoutMs,
+      consumerHeartbeatIntervalMs: options.consumerHeartbeatIntervalMs,
     };
     this.#coordinator = new GroupCoordinator(coordinatorOptions);
   }

@@ -7,6 +7,7 @@
  * group.instance.id to the one member id currently allowed to use it.
  */
 import type { JoinGroupRequestProtocol } from '@tributary/protocol';
+import type { ConsumerGroupData } from './consumer-group-state.ts';
 import type { OffsetValue } from './group-records.ts';
 
 export type GroupStateName =
@@ -57,6 +58,11 @@ export interface Group {
    * the clock starts again, so offsets are never forgotten earlier than Kafka would).
    */
   emptySinceMs: number | undefined;
+  /**
+   * Set for a KIP-848 "consumer" group (ConsumerGroupHeartbeat); its classic fields then stay
+   * empty. A group is one type or the other, never both (docs/adr/0007).
+   */
+  consumer: ConsumerGroupData | undefined;
 }
 
 export function newGroup(groupId: string): Group {
@@ -74,6 +80,7 @@ export function newGroup(groupId: string): Group {
     rebalanceDeadlineMs: 0,
     initialDelayUntilMs: undefined,
     emptySinceMs: undefined,
+    consumer: undefined,
   };
 }
 
@@ -114,4 +121,14 @@ export interface Caller {
   readonly apiVersion: number;
   readonly clientId: string;
   readonly clientHost: string;
+}
+
+/** Has the group no members of either protocol? */
+export function hasNoMembers(group: Group): boolean {
+  return group.members.size === 0 && (group.consumer?.members.size ?? 0) === 0;
+}
+
+/** The group type ListGroups v5 and the CLI show. */
+export function groupType(group: Group): 'classic' | 'consumer' {
+  return group.consumer === undefined ? 'classic' : 'consumer';
 }

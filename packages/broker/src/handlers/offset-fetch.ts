@@ -11,7 +11,12 @@ import { defineHandler } from '../handler.ts';
 export const offsetFetchHandler = defineHandler(offsetFetchApi, async (context, request) => {
   const batched = context.apiVersion >= 8;
   const groups = batched
-    ? request.groups.map(({ groupId, topics }) => ({ groupId, topics }))
+    ? request.groups.map(({ groupId, memberId, memberEpoch, topics }) => ({
+        groupId,
+        memberId,
+        memberEpoch,
+        topics,
+      }))
     : [{ groupId: request.groupId, topics: request.topics }];
   const answer = await submitGroupCommand(context, (caller) => ({
     kind: 'offsetFetch',

@@ -1,0 +1,31 @@
+/**
+ * ConsumerGroupHeartbeat (key 68), v0-1: the KIP-848 consumer group protocol (join, heartbeat,
+ * reconcile, leave in one API; groups/consumer-group-heartbeat.ts). v0 lets the coordinator
+ * choose a member id; v1 requires the client's own and adds SubscribedTopicRegex (matched as a
+ * JavaScript regular expression over whole topic names: ADR 0007). Server assignors: uniform
+ * (default) and range.
+ */
+import {
+  consumerGroupHeartbeatApi,
+  type ConsumerGroupHeartbeatResponseInit,
+} from '@tributary/protocol';
+import { submitGroupCommand } from '../groups/group-request.ts';
+import { defineHandler } from '../handler.ts';
+
+export const consumerGroupHeartbeatHandler = defineHandler(
+  consumerGroupHeartbeatApi,
+  async (context, request) => {
+    const { storage } = context.runtime;
+    const answer = await submitGroupCommand(context, (caller) => ({
+      kind: 'consumerHeartbeat',
+      caller,
+      request,
+      topics: {
+        topic: (name) => storage.getTopic(name),
+        topicNames: () => storage.listTopics().map((topic) => topic.name),
+      },
+    }));
+    if (typeof answer !== 'number') return answer as ConsumerGroupHeartbeatResponseInit;
+    return { errorCode: answer, memberEpoch: -1, heartbeatIntervalMs: 0 };
+  },
+);
