@@ -42,5 +42,13 @@ export type {
   PartitionRangeChange,
   PartitionStart,
 } from './metadata-store.ts';
+export {
+  aclBindingKey,
+  type AclBinding,
+  type ScramCredential,
+  type ScramCredentialChange,
+  type ScramCredentialKey,
+  type SecurityMetadata,
+} from './security-metadata.ts';
 export { SqliteMetadataStore, metadataSchemaVersion } from './sqlite-metadata-store.ts';
 export { MemoryMetadataStore } from './memory-metadata-store.ts';

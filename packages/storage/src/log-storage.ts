@@ -19,6 +19,7 @@ import { MemoryObjectStore } from './memory-object-store.ts';
 import { MemoryWriteAheadLog } from './memory-write-ahead-log.ts';
 import type { MetadataStore, ObjectRange, ObjectRecord } from './metadata-store.ts';
 import type { ObjectStore } from './object-store.ts';
+import type { AclBinding, ScramCredential, ScramCredentialChange } from './security-metadata.ts';
 import {
   buildCompactedObject,
   compactedSegmentIdBase,
@@ -170,6 +171,30 @@ export class LogStorage {
       return this.allocateProducerId();
     }
     return this.#producerIds.next++;
+  }
+
+  /**
+   * ACL bindings and SCRAM credentials, straight from the metadata store (SecurityMetadata's
+   * contract); serialized with the other admin changes.
+   */
+  listAcls(): Promise<AclBinding[]> {
+    return this.#admin(() => this.#metadata.listAcls());
+  }
+
+  createAcls(bindings: readonly AclBinding[]): Promise<void> {
+    return this.#admin(() => this.#metadata.createAcls(bindings));
+  }
+
+  deleteAcls(bindings: readonly AclBinding[]): Promise<AclBinding[]> {
+    return this.#admin(() => this.#metadata.deleteAcls(bindings));
+  }
+
+  listScramCredentials(): Promise<ScramCredential[]> {
+    return this.#admin(() => this.#metadata.listScramCredentials());
+  }
+
+  alterScramCredentials(change: ScramCredentialChange): Promise<void> {
+    return this.#admin(() => this.#metadata.alterScramCredentials(change));
   }
 
   listTopics(): TopicRecord[] {

@@ -6,6 +6,14 @@ import type {
   PartitionRangeChange,
   PartitionStart,
 } from './metadata-store.ts';
+import {
+  aclBindingKey,
+  compareAclBindings,
+  type AclBinding,
+  type ScramCredential,
+  type ScramCredentialChange,
+  type ScramCredentialKey,
+} from './security-metadata.ts';
 import { StorageError } from './storage-error.ts';
 import { type TopicId, type TopicRecord, partitionKey } from './types.ts';
 
@@ -14,6 +22,8 @@ export class MemoryMetadataStore implements MetadataStore {
   readonly #topics = new Map<string, TopicRecord>();
   readonly #starts = new Map<string, PartitionStart>();
   readonly #objects = new Map<string, ObjectRecord>();
+  readonly #acls = new Map<string, AclBinding>();
+  readonly #scram = new Map<string, ScramCredential>();
 
   #nextProducerId = 0n;
 
@@ -26,6 +36,40 @@ export class MemoryMetadataStore implements MetadataStore {
     const first = this.#nextProducerId;
     this.#nextProducerId += BigInt(count);
     return Promise.resolve(first);
+  }
+
+  listAcls(): Promise<AclBinding[]> {
+    const bindings = [...this.#acls.values()].map((binding) => ({ ...binding }));
+    return Promise.resolve(bindings.toSorted(compareAclBindings));
+  }
+
+  createAcls(bindings: readonly AclBinding[]): Promise<void> {
+    for (const binding of bindings) {
+      const key = aclBindingKey(binding);
+      if (!this.#acls.has(key)) this.#acls.set(key, { ...binding });
+    }
+    return Promise.resolve();
+  }
+
+  deleteAcls(bindings: readonly AclBinding[]): Promise<AclBinding[]> {
+    return Promise.resolve(bindings.filter((binding) => this.#acls.delete(aclBindingKey(binding))));
+  }
+
+  listScramCredentials(): Promise<ScramCredential[]> {
+    const credentials = [...this.#scram.values()].map(copyCredential);
+    return Promise.resolve(
+      credentials.toSorted((a, b) =>
+        a.user === b.user ? a.mechanism - b.mechanism : a.user < b.user ? -1 : 1,
+      ),
+    );
+  }
+
+  alterScramCredentials(change: ScramCredentialChange): Promise<void> {
+    for (const key of change.deletions) this.#scram.delete(scramKey(key));
+    for (const credential of change.upserts) {
+      this.#scram.set(scramKey(credential), copyCredential(credential));
+    }
+    return Promise.resolve();
   }
 
   listTopics(): Promise<TopicRecord[]> {
@@ -127,4 +171,17 @@ function copyTopic(topic: TopicRecord): TopicRecord {
 
 function copyObject(object: ObjectRecord): ObjectRecord {
   return { ...object, ranges: object.ranges.map((range) => ({ ...range })) };
+}
+
+function scramKey(key: ScramCredentialKey): string {
+  return JSON.stringify([key.user, key.mechanism]);
+}
+
+function copyCredential(credential: ScramCredential): ScramCredential {
+  return {
+    ...credential,
+    salt: Buffer.from(credential.salt),
+    storedKey: Buffer.from(credential.storedKey),
+    serverKey: Buffer.from(credential.serverKey),
+  };
 }

@@ -11,6 +11,16 @@ export interface MetadataHarness {
   cleanup(): Promise<void>;
 }
 
+const aclBinding = {
+  resourceType: 2,
+  resourceName: 'orders',
+  patternType: 3,
+  principal: 'User:alice',
+  host: '*',
+  operation: 3,
+  permissionType: 3,
+};
+
 function topic(name: string, partitionCount = 2): TopicRecord {
   return { name, topicId: newTopicId(), partitionCount, configs: { 'retention.ms': '1000' } };
 }
@@ -28,6 +38,56 @@ export function metadataStoreContract(
       assert.deepEqual(second, first);
       assert.deepEqual(first, { clusterId: 'AAAAAAAAAAAAAAAAAAAAAA', nodeId: 0 });
       await store.close();
+      await harness.cleanup();
+    });
+
+    it('stores ACL bindings as a set, deletes exact ones, also after a reopen', async () => {
+      const harness = await makeHarness();
+      const store = harness.open();
+      const read = { ...aclBinding, operation: 3 };
+      const write = { ...aclBinding, operation: 4 };
+      const prefixed = { ...aclBinding, resourceName: 'orders-', patternType: 4 };
+      await store.createAcls([write, read, read]);
+      await store.createAcls([prefixed, write]);
+      assert.deepEqual(await store.listAcls(), [read, write, prefixed]);
+      assert.deepEqual(await store.deleteAcls([write, { ...write, host: 'elsewhere' }]), [write]);
+      assert.deepEqual(await store.deleteAcls([write]), []);
+      await store.close();
+      if (harness.durable) {
+        const reopened = harness.open();
+        assert.deepEqual(await reopened.listAcls(), [read, prefixed]);
+        await reopened.close();
+      }
+      await harness.cleanup();
+    });
+
+    it('replaces and deletes SCRAM credentials by user and mechanism', async () => {
+      const harness = await makeHarness();
+      const store = harness.open();
+      const credential = (user: string, mechanism: number, iterations: number) => ({
+        user,
+        mechanism,
+        salt: Buffer.from(`salt-${user}`),
+        storedKey: Buffer.alloc(32, mechanism),
+        serverKey: Buffer.alloc(32, iterations % 256),
+        iterations,
+      });
+      await store.alterScramCredentials({
+        deletions: [],
+        upserts: [credential('bob', 2, 8192), credential('alice', 1, 4096)],
+      });
+      await store.alterScramCredentials({
+        deletions: [{ user: 'bob', mechanism: 2 }],
+        upserts: [credential('alice', 1, 5000), credential('alice', 2, 4096)],
+      });
+      const expected = [credential('alice', 1, 5000), credential('alice', 2, 4096)];
+      assert.deepEqual(await store.listScramCredentials(), expected);
+      await store.close();
+      if (harness.durable) {
+        const reopened = harness.open();
+        assert.deepEqual(await reopened.listScramCredentials(), expected);
+        await reopened.close();
+      }
       await harness.cleanup();
     });
 

@@ -3,6 +3,7 @@
  * start offsets and objects with the offset ranges they hold. Every method is atomic and durable
  * when its promise resolves. Objects not listed here are garbage, whatever the object store holds.
  */
+import type { SecurityMetadata } from './security-metadata.ts';
 import type { TopicId, TopicRecord } from './types.ts';
 
 export interface ClusterIdentity {
@@ -43,7 +44,8 @@ export interface PartitionStart {
   logStartOffset: bigint;
 }
 
-export interface MetadataStore {
+/** ACL bindings and SCRAM credentials: SecurityMetadata's methods (security-metadata.ts). */
+export interface MetadataStore extends SecurityMetadata {
   /** Stores `proposed` unless an identity exists; returns the stored identity. */
   initCluster(proposed: ClusterIdentity): Promise<ClusterIdentity>;
   /**

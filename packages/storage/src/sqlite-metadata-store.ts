@@ -2,7 +2,8 @@
  * SqliteMetadataStore: the MetadataStore in one SQLite file (node:sqlite), journal_mode=WAL and
  * synchronous=FULL so a committed transaction survives a power loss. The schema version is
  * PRAGMA user_version (docs/FORMATS.md, "Metadata store"); opening a newer version fails rather
- * than guessing. node:sqlite is synchronous: each call is one short transaction.
+ * than guessing, an older one is migrated at open. node:sqlite is synchronous: each call is one
+ * short transaction.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -15,10 +16,16 @@ import type {
   PartitionRangeChange,
   PartitionStart,
 } from './metadata-store.ts';
+import {
+  compareAclBindings,
+  type AclBinding,
+  type ScramCredential,
+  type ScramCredentialChange,
+} from './security-metadata.ts';
 import { StorageError } from './storage-error.ts';
 import type { TopicId, TopicRecord } from './types.ts';
 
-export const metadataSchemaVersion = 1;
+export const metadataSchemaVersion = 2;
 
 const schemaV1 = `
 CREATE TABLE cluster (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -36,6 +43,19 @@ CREATE TABLE object_ranges (
   base_offset INTEGER NOT NULL, last_offset INTEGER NOT NULL,
   position INTEGER NOT NULL, size_bytes INTEGER NOT NULL, max_timestamp INTEGER NOT NULL);
 CREATE INDEX object_ranges_by_object ON object_ranges (object_name);
+`;
+
+/** Version 2 adds ACL bindings and SCRAM credentials (docs/FORMATS.md, "Metadata store"). */
+const schemaV2 = `
+CREATE TABLE acls (
+  resource_type INTEGER NOT NULL, resource_name TEXT NOT NULL, pattern_type INTEGER NOT NULL,
+  principal TEXT NOT NULL, host TEXT NOT NULL, operation INTEGER NOT NULL,
+  permission_type INTEGER NOT NULL,
+  PRIMARY KEY (resource_type, resource_name, pattern_type, principal, host, operation,
+    permission_type));
+CREATE TABLE scram_credentials (
+  user TEXT NOT NULL, mechanism INTEGER NOT NULL, salt BLOB NOT NULL, stored_key BLOB NOT NULL,
+  server_key BLOB NOT NULL, iterations INTEGER NOT NULL, PRIMARY KEY (user, mechanism));
 `;
 
 type Row = Record<string, unknown>;
@@ -81,6 +101,60 @@ export class SqliteMetadataStore implements MetadataStore {
         String(first + BigInt(count)),
       );
       return first;
+    });
+  }
+
+  listAcls(): Promise<AclBinding[]> {
+    return this.#transaction(() =>
+      this.#prepare('SELECT * FROM acls').all().map(aclFromRow).toSorted(compareAclBindings),
+    );
+  }
+
+  createAcls(bindings: readonly AclBinding[]): Promise<void> {
+    return this.#transaction(() => {
+      const insert = this.#prepare('INSERT OR IGNORE INTO acls VALUES (?, ?, ?, ?, ?, ?, ?)');
+      for (const binding of bindings) insert.run(...aclColumns(binding));
+    });
+  }
+
+  deleteAcls(bindings: readonly AclBinding[]): Promise<AclBinding[]> {
+    return this.#transaction(() => {
+      const remove = this.#prepare(
+        'DELETE FROM acls WHERE resource_type = ? AND resource_name = ? AND pattern_type = ? ' +
+          'AND principal = ? AND host = ? AND operation = ? AND permission_type = ?',
+      );
+      return bindings.filter((binding) => Number(remove.run(...aclColumns(binding)).changes) !== 0);
+    });
+  }
+
+  listScramCredentials(): Promise<ScramCredential[]> {
+    return this.#transaction(() =>
+      this.#prepare('SELECT * FROM scram_credentials ORDER BY user, mechanism')
+        .all()
+        .map((row) => ({
+          user: String(row.user),
+          mechanism: Number(row.mechanism),
+          salt: Buffer.from(row.salt as Uint8Array),
+          storedKey: Buffer.from(row.stored_key as Uint8Array),
+          serverKey: Buffer.from(row.server_key as Uint8Array),
+          iterations: Number(row.iterations),
+        })),
+    );
+  }
+
+  alterScramCredentials(change: ScramCredentialChange): Promise<void> {
+    return this.#transaction(() => {
+      const remove = this.#prepare(
+        'DELETE FROM scram_credentials WHERE user = ? AND mechanism = ?',
+      );
+      for (const key of change.deletions) remove.run(key.user, key.mechanism);
+      const upsert = this.#prepare(
+        'INSERT OR REPLACE INTO scram_credentials VALUES (?, ?, ?, ?, ?, ?)',
+      );
+      for (const credential of change.upserts) {
+        const { user, mechanism, salt, storedKey, serverKey, iterations } = credential;
+        upsert.run(user, mechanism, salt, storedKey, serverKey, iterations);
+      }
     });
   }
 
@@ -259,12 +333,37 @@ function migrate(db: DatabaseSync): void {
       `metadata schema version ${version} is newer than this build (${metadataSchemaVersion})`,
     );
   }
-  if (version === 0) {
-    db.exec('BEGIN');
-    db.exec(schemaV1);
-    db.exec(`PRAGMA user_version = ${metadataSchemaVersion}`);
-    db.exec('COMMIT');
-  }
+  if (version === metadataSchemaVersion) return;
+  // Each version's statements run once, in order, in one transaction with the version bump.
+  db.exec('BEGIN');
+  if (version < 1) db.exec(schemaV1);
+  if (version < 2) db.exec(schemaV2);
+  db.exec(`PRAGMA user_version = ${metadataSchemaVersion}`);
+  db.exec('COMMIT');
+}
+
+function aclColumns(binding: AclBinding): [number, string, number, string, string, number, number] {
+  return [
+    binding.resourceType,
+    binding.resourceName,
+    binding.patternType,
+    binding.principal,
+    binding.host,
+    binding.operation,
+    binding.permissionType,
+  ];
+}
+
+function aclFromRow(row: Row): AclBinding {
+  return {
+    resourceType: Number(row.resource_type),
+    resourceName: String(row.resource_name),
+    patternType: Number(row.pattern_type),
+    principal: String(row.principal),
+    host: String(row.host),
+    operation: Number(row.operation),
+    permissionType: Number(row.permission_type),
+  };
 }
 
 function topicFromRow(row: Row): TopicRecord {
