@@ -1,7 +1,8 @@
 /**
  * Broker settings, named after Kafka's broker configs, with Kafka's defaults where Kafka has one.
- * Every limit carries its unit in its name. Values are plain data: the broker reads them once at
- * start, so a config object can be shared by tests without surprises.
+ * Every limit carries its unit in its name. Values are plain data, derived from the settings
+ * catalogue (config/setting-catalogue.ts); a dynamic change (max.connections) replaces the whole
+ * object, so one read of `runtime.config` is always consistent.
  */
 
 export interface BrokerConfig {
@@ -9,6 +10,8 @@ export interface BrokerConfig {
   readonly socketRequestMaxBytes: number;
   /** Requests read from one connection but not yet answered before reading pauses (`queued.max.requests`). */
   readonly connectionInFlightMaxRequests: number;
+  /** Client connections open at once; more are closed on accept (`max.connections`). */
+  readonly maxConnections: number;
   /** Idle connections are closed after this long (`connections.max.idle.ms`). */
   readonly connectionsMaxIdleMs: number;
   /** Metadata requests create unknown topics (`auto.create.topics.enable`). */
@@ -26,6 +29,7 @@ export interface BrokerConfig {
 export const defaultBrokerConfig: BrokerConfig = {
   socketRequestMaxBytes: 104_857_600,
   connectionInFlightMaxRequests: 500,
+  maxConnections: 2_147_483_647,
   connectionsMaxIdleMs: 600_000,
   autoCreateTopicsEnable: true,
   numPartitions: 1,

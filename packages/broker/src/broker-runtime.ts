@@ -4,6 +4,7 @@
  */
 import type { LogStorage } from '@tributary/storage';
 import type { BrokerConfig } from './broker-config.ts';
+import type { BrokerSettings } from './config/broker-settings.ts';
 import type { GroupRuntime } from './groups/group-runtime.ts';
 import type { Logger } from './logger.ts';
 import type { TransactionRuntime } from './transactions/transaction-runtime.ts';
@@ -15,7 +16,10 @@ export interface Endpoint {
 
 export interface BrokerRuntime {
   readonly storage: LogStorage;
+  /** The settings in force; `settings.config` (a new object after each dynamic change). */
   readonly config: BrokerConfig;
+  /** Every setting by Kafka name with its source; dynamic broker configs change it. */
+  readonly settings: BrokerSettings;
   readonly nodeId: number;
   readonly clusterId: string;
   /** The address clients are told to connect to (Metadata, DescribeCluster). */

@@ -8,7 +8,10 @@
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { LogStorage, type StorageOptions } from '@tributary/storage';
-import { defaultBrokerConfig, type BrokerConfig } from './broker-config.ts';
+import type { BrokerConfig } from './broker-config.ts';
+import { BrokerSettings } from './config/broker-settings.ts';
+import { loadDynamicBrokerConfigs } from './config/broker-config-changes.ts';
+import type { StaticSettings } from './config/static-settings.ts';
 import type { BrokerRuntime, Endpoint } from './broker-runtime.ts';
 import { Connection } from './connection.ts';
 import { GroupRuntime, type GroupSettings, defaultGroupSettings } from './groups/group-runtime.ts';
@@ -36,6 +39,12 @@ export interface StartBrokerOptions {
   inMemory?: boolean;
   /** Address given to clients; defaults to the listen host and the bound port. */
   advertisedListener?: Endpoint;
+  /**
+   * Settings by Kafka name (`tributary start` reads them from --config, TRIBUTARY_* and
+   * --override; config/static-settings.ts). DescribeConfigs reports them as static.
+   */
+  settings?: StaticSettings;
+  /** In-process overrides (tests), over `settings`; not reported by DescribeConfigs. */
   config?: Partial<BrokerConfig>;
   /** Storage tuning (segment sizes, retention interval, clock); tests shrink these. */
   storage?: Pick<
@@ -69,18 +78,34 @@ export interface RunningBroker {
 export async function startBroker(options: StartBrokerOptions = {}): Promise<RunningBroker> {
   const host = options.host ?? 'localhost';
   const log = options.logger ?? createLogger('broker', options.quiet ?? false);
-  const config: BrokerConfig = { ...defaultBrokerConfig, ...options.config };
+  const settings = new BrokerSettings({
+    staticSettings: options.settings ?? new Map(),
+    config: options.config ?? {},
+  });
+  const config = settings.config;
   const compactor = new BatchRecordCompactor(config);
+  const dataDir = options.inMemory === true ? undefined : options.dataDir;
   const storage = await LogStorage.open(
-    options.inMemory === true || options.dataDir === undefined
+    dataDir === undefined
       ? { ...options.storage, inMemory: true, compactor }
-      : { ...options.storage, dataDir: options.dataDir, compactor },
+      : { ...options.storage, dataDir, compactor },
   );
+  try {
+    await loadDynamicBrokerConfigs(storage, settings, log);
+  } catch (error: unknown) {
+    await storage.close();
+    throw error;
+  }
   const connections = new Set<Connection>();
+  const refusals = { count: 0, loggedAtMs: 0 };
   let router: RequestRouter | undefined;
   const onConnection = (socket: Socket): void => {
     if (router === undefined) {
       socket.destroy();
+      return;
+    }
+    if (connections.size >= settings.config.maxConnections) {
+      refuseConnection(socket, refusals, { log, maxConnections: settings.config.maxConnections });
       return;
     }
     const connection = new Connection(socket, runtime, router);
@@ -96,8 +121,13 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
   }
   const port = boundPort(servers);
   const advertised = options.advertisedListener ?? { host, port };
+  settings.setStartupValues({
+    'log.dirs': dataDir ?? null,
+    listeners: `PLAINTEXT://${hostPort(host, port)}`,
+    'advertised.listeners': `PLAINTEXT://${hostPort(advertised.host, advertised.port)}`,
+  });
   const groups = new GroupRuntime({
-    ...defaultGroupSettings,
+    ...settings.groupSettings(defaultGroupSettings),
     ...options.groups,
     storage,
     log,
@@ -106,7 +136,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
   });
   void groups.start();
   const transactions = new TransactionRuntime({
-    ...defaultTransactionSettings,
+    ...settings.transactionSettings(defaultTransactionSettings),
     ...options.transactions,
     storage,
     groups,
@@ -117,7 +147,10 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
   void transactions.start();
   const runtime: BrokerRuntime = {
     storage,
-    config,
+    get config() {
+      return settings.config;
+    },
+    settings,
     nodeId: storage.nodeId,
     clusterId: storage.clusterId,
     advertised,
@@ -139,16 +172,41 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
     })();
     return closing;
   };
-  const bootstrapHost = host.includes(':') ? `[${host}]` : host;
   return {
     host,
     port,
-    bootstrap: `${bootstrapHost}:${port}`,
+    bootstrap: hostPort(host, port),
     clusterId: storage.clusterId,
     nodeId: storage.nodeId,
     storage,
     close,
   };
+}
+
+function hostPort(host: string, port: number): string {
+  return `${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+/** Interval between log lines about connections refused by max.connections. */
+const refusalLogIntervalMs = 10_000;
+
+/** Closes a connection past max.connections, as Kafka's acceptor does; logs at most every 10 s. */
+function refuseConnection(
+  socket: Socket,
+  refusals: { count: number; loggedAtMs: number },
+  context: { log: Logger; maxConnections: number },
+): void {
+  const peer = socket.remoteAddress ?? 'unknown';
+  socket.destroy();
+  refusals.count++;
+  const now = Date.now();
+  if (now - refusals.loggedAtMs < refusalLogIntervalMs) return;
+  refusals.loggedAtMs = now;
+  context.log.warn('connection refused: max.connections reached', {
+    maxConnections: context.maxConnections,
+    refusedSoFar: refusals.count,
+    peer,
+  });
 }
 
 /** Listens on `host`, or on both loopback families for 'localhost', sharing one port. */

@@ -1,7 +1,10 @@
 /**
  * Kafka's numeric codes around configs: resource types (DescribeConfigs, AlterConfigs), config
- * sources and config types as DescribeConfigs reports them, and IncrementalAlterConfigs operations.
+ * sources and config types as DescribeConfigs reports them, and IncrementalAlterConfigs operations;
+ * and the one change-request shape both alter APIs are turned into.
  */
+import { ErrorCode } from '@tributary/protocol';
+import type { KafkaError } from './kafka-errors.ts';
 
 export const ConfigResourceType = { UNKNOWN: 0, TOPIC: 2, BROKER: 4, BROKER_LOGGER: 8 } as const;
 
@@ -30,4 +33,47 @@ const typeCodes: Readonly<Record<string, number>> = {
 
 export function configTypeCode(type: string | undefined): number {
   return type === undefined ? 0 : (typeCodes[type.toLowerCase()] ?? 0);
+}
+
+export interface ConfigChange {
+  readonly name: string;
+  readonly operation: number;
+  readonly value: string | null;
+}
+
+export interface ChangeRequest {
+  readonly resourceType: number;
+  readonly resourceName: string;
+  readonly changes: readonly ConfigChange[];
+  /** AlterConfigs semantics: values not named go back to their defaults. */
+  readonly replaceAll: boolean;
+  readonly validateOnly: boolean;
+}
+
+/** The new override value (null removes it), or an error. */
+export function resolveConfigValue(
+  change: ConfigChange,
+  current: string | undefined,
+): string | null | KafkaError {
+  switch (change.operation) {
+    case ConfigOperation.SET:
+      return change.value;
+    case ConfigOperation.DELETE:
+      return null;
+    case ConfigOperation.APPEND:
+    case ConfigOperation.SUBTRACT: {
+      const items = (current ?? '').split(',').filter((item) => item !== '');
+      const given = (change.value ?? '').split(',').filter((item) => item !== '');
+      const next =
+        change.operation === ConfigOperation.APPEND
+          ? [...items, ...given.filter((item) => !items.includes(item))]
+          : items.filter((item) => !given.includes(item));
+      return next.join(',');
+    }
+    default:
+      return {
+        errorCode: ErrorCode.INVALID_REQUEST,
+        errorMessage: `unknown operation ${change.operation}`,
+      };
+  }
 }

@@ -1,5 +1,20 @@
 // Public surface of @tributary/broker.
 export { startBroker, type RunningBroker, type StartBrokerOptions } from './broker.ts';
 export { defaultBrokerConfig, type BrokerConfig } from './broker-config.ts';
+export {
+  envNameOf,
+  expectedOf,
+  listenerPattern,
+  settingCatalogue,
+  type SettingDefinition,
+} from './config/setting-catalogue.ts';
+export {
+  parseOverride,
+  resolveStaticSettings,
+  SettingsError,
+  type SettingAssignment,
+  type StaticSetting,
+  type StaticSettings,
+} from './config/static-settings.ts';
 export { advertisedApiVersions, type ApiVersionRange } from './api-version-ranges.ts';
 export { createLogger, type Logger } from './logger.ts';

@@ -1,17 +1,26 @@
 /**
- * Effective topic configs (defaults plus overrides), computed once per TopicRecord. Storage
- * replaces a topic's record whenever its configs change, so a WeakMap keyed by the record is
- * always current and the produce path does not rebuild the config map per request.
+ * Effective topic configs (Kafka's defaults, the broker's defaults, the topic's overrides),
+ * computed once per TopicRecord and broker-defaults object. Storage replaces a topic's record
+ * whenever its configs change, and the broker replaces its defaults object whenever a dynamic
+ * broker config changes, so a cache keyed by both is always current and the produce path does
+ * not rebuild the config map per request.
  */
 import { effectiveTopicConfig, type TopicRecord } from '@tributary/storage';
 
-const cache = new WeakMap<TopicRecord, Readonly<Record<string, string>>>();
+type Configs = Readonly<Record<string, string>>;
 
-export function topicConfigOf(topic: TopicRecord): Readonly<Record<string, string>> {
-  let config = cache.get(topic);
+const cache = new WeakMap<Configs, WeakMap<TopicRecord, Configs>>();
+
+export function topicConfigOf(topic: TopicRecord, brokerDefaults: Configs): Configs {
+  let byTopic = cache.get(brokerDefaults);
+  if (byTopic === undefined) {
+    byTopic = new WeakMap();
+    cache.set(brokerDefaults, byTopic);
+  }
+  let config = byTopic.get(topic);
   if (config === undefined) {
-    config = effectiveTopicConfig(topic);
-    cache.set(topic, config);
+    config = effectiveTopicConfig(topic, brokerDefaults);
+    byTopic.set(topic, config);
   }
   return config;
 }

@@ -1,7 +1,6 @@
 /**
- * Applies AlterConfigs and IncrementalAlterConfigs to one resource. Only topic configs can change:
- * broker settings are static in Tributary (they come from the command line), so a broker resource
- * gets INVALID_REQUEST with that reason. Every value is validated against Kafka's topic config
+ * Applies AlterConfigs and IncrementalAlterConfigs to one resource. Broker resources go to
+ * config/broker-config-changes.ts (dynamic broker configs); topics are handled here. Every value is validated against Kafka's topic config
  * definitions before anything is written; unknown names (including any SASL/JAAS setting, see
  * CVE-2025-27819) are INVALID_CONFIG.
  */
@@ -12,23 +11,9 @@ import {
   validateTopicConfig,
 } from '@tributary/storage';
 import type { BrokerRuntime } from './broker-runtime.ts';
-import { ConfigOperation, ConfigResourceType } from './config-resources.ts';
+import { applyBrokerConfigChanges } from './config/broker-config-changes.ts';
+import { ConfigResourceType, resolveConfigValue, type ChangeRequest } from './config-resources.ts';
 import { toKafkaError, type KafkaError } from './kafka-errors.ts';
-
-export interface ConfigChange {
-  readonly name: string;
-  readonly operation: number;
-  readonly value: string | null;
-}
-
-export interface ChangeRequest {
-  readonly resourceType: number;
-  readonly resourceName: string;
-  readonly changes: readonly ConfigChange[];
-  /** AlterConfigs semantics: overrides not named are removed. */
-  readonly replaceAll: boolean;
-  readonly validateOnly: boolean;
-}
 
 const ok: KafkaError = { errorCode: ErrorCode.NONE, errorMessage: '' };
 
@@ -61,10 +46,13 @@ export async function applyConfigChanges(
   runtime: BrokerRuntime,
   request: ChangeRequest,
 ): Promise<KafkaError> {
+  if (request.resourceType === ConfigResourceType.BROKER) {
+    return applyBrokerConfigChanges(runtime, request);
+  }
   if (request.resourceType !== ConfigResourceType.TOPIC) {
     return {
       errorCode: ErrorCode.INVALID_REQUEST,
-      errorMessage: 'only topic configs can be altered; broker settings are static',
+      errorMessage: 'only topic and broker configs can be altered',
     };
   }
   const topic = runtime.storage.getTopic(request.resourceName);
@@ -74,7 +62,7 @@ export async function applyConfigChanges(
       errorMessage: 'topic does not exist',
     };
   }
-  const effective = effectiveTopicConfig(topic);
+  const effective = effectiveTopicConfig(topic, runtime.storage.topicConfigDefaults);
   const updates: Record<string, string | null> = {};
   if (request.replaceAll) for (const name of Object.keys(topic.configs)) updates[name] = null;
   for (const change of request.changes) {
@@ -84,7 +72,7 @@ export async function applyConfigChanges(
         errorMessage: `unknown config '${change.name}'`,
       };
     }
-    const value = resolveValue(change, effective[change.name]);
+    const value = resolveConfigValue(change, effective[change.name]);
     if (typeof value === 'object' && value !== null) return value;
     if (value !== null) {
       const problem = validateTopicConfig(change.name, value);
@@ -103,33 +91,5 @@ export async function applyConfigChanges(
     return ok;
   } catch (error: unknown) {
     return toKafkaError(error);
-  }
-}
-
-/** The new override value (null removes it), or an error. */
-function resolveValue(
-  change: ConfigChange,
-  current: string | undefined,
-): string | null | KafkaError {
-  switch (change.operation) {
-    case ConfigOperation.SET:
-      return change.value;
-    case ConfigOperation.DELETE:
-      return null;
-    case ConfigOperation.APPEND:
-    case ConfigOperation.SUBTRACT: {
-      const items = (current ?? '').split(',').filter((item) => item !== '');
-      const given = (change.value ?? '').split(',').filter((item) => item !== '');
-      const next =
-        change.operation === ConfigOperation.APPEND
-          ? [...items, ...given.filter((item) => !items.includes(item))]
-          : items.filter((item) => !given.includes(item));
-      return next.join(',');
-    }
-    default:
-      return {
-        errorCode: ErrorCode.INVALID_REQUEST,
-        errorMessage: `unknown operation ${change.operation}`,
-      };
   }
 }

@@ -1,52 +1,37 @@
 #!/usr/bin/env node
 /**
- * The `tributary` command. `start` runs the embedded broker:
- *   tributary start [--data-dir DIR] [--listen HOST:PORT] [--advertised-listener HOST:PORT]
- * Each flag may come from TRIBUTARY_DATA_DIR, TRIBUTARY_LISTEN, TRIBUTARY_ADVERTISED_LISTENER.
+ * The `tributary` command. `start` runs the embedded broker (start-command.ts: --config FILE,
+ * --override KEY=VALUE, TRIBUTARY_* variables, all by Kafka's setting names; --help lists them).
  * Prints one ready line on stdout once it accepts connections; SIGTERM/SIGINT close it cleanly.
  * `groups` is the consumer-group admin view (groups-command.ts): list, describe, reset-offsets.
  * `transactions` is the transaction admin view (transactions-command.ts): list, describe.
  */
-import { parseArgs } from 'node:util';
-import { resolve } from 'node:path';
-import { startBroker } from '@tributary/broker';
-import { parseEndpoint } from './endpoint.ts';
 import { groupsUsage, runGroupsCommand } from './groups-command.ts';
+import { runStartCommand, startHelp } from './start-command.ts';
 import { runTransactionsCommand, transactionsUsage } from './transactions-command.ts';
 
-const usage = `usage: tributary start [--data-dir DIR] [--listen HOST:PORT] [--advertised-listener HOST:PORT]`;
+const usage = `usage: tributary COMMAND ...
+commands:
+  start          run the embedded broker (tributary start --help lists every setting)
+  groups         consumer groups: list, describe, reset-offsets
+  transactions   transactions: list, describe`;
 
 async function start(args: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      'data-dir': { type: 'string' },
-      listen: { type: 'string' },
-      'advertised-listener': { type: 'string' },
-    },
+  const started = await runStartCommand(args, {
+    out: (text) => process.stdout.write(text),
+    err: (text) => process.stderr.write(text),
+    env: process.env,
   });
-  const dataDir = resolve(values['data-dir'] ?? process.env['TRIBUTARY_DATA_DIR'] ?? 'data');
-  const listen = parseEndpoint(
-    values.listen ?? process.env['TRIBUTARY_LISTEN'] ?? 'localhost:9092',
-  );
-  const advertisedText =
-    values['advertised-listener'] ?? process.env['TRIBUTARY_ADVERTISED_LISTENER'];
-  const broker = await startBroker({
-    host: listen.host,
-    port: listen.port,
-    dataDir,
-    ...(advertisedText === undefined ? {} : { advertisedListener: parseEndpoint(advertisedText) }),
-  });
-  process.stdout.write(
-    `tributary ready: listening on ${broker.bootstrap} (cluster ${broker.clusterId}, ` +
-      `node ${broker.nodeId}, data ${dataDir})\n`,
-  );
+  if (typeof started === 'number') {
+    process.exitCode = started;
+    return;
+  }
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
     stopping = true;
     process.stderr.write(`tributary: ${signal} received, closing\n`);
-    broker.close().then(
+    started.close().then(
       () => process.exit(0),
       (error: unknown) => {
         process.stderr.write(`tributary: close failed: ${String(error)}\n`);
@@ -81,8 +66,11 @@ async function main(argv: string[]): Promise<void> {
       return;
     case undefined:
     case '--help':
+    case '-h':
     case 'help':
-      process.stdout.write(`${usage}\n${groupsUsage}\n${transactionsUsage}\n`);
+      process.stdout.write(
+        `${usage}\n\n${startHelp()}\n\n${groupsUsage}\n\n${transactionsUsage}\n`,
+      );
       return;
     default:
       process.stderr.write(`tributary: unknown command '${command}'\n${usage}\n`);

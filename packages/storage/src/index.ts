@@ -36,6 +36,7 @@ export { DirectoryObjectStore } from './directory-object-store.ts';
 export { MemoryObjectStore } from './memory-object-store.ts';
 export type {
   MetadataStore,
+  BrokerConfigScope,
   ClusterIdentity,
   ObjectRecord,
   ObjectRange,

@@ -17,7 +17,12 @@ import { FrameType, readFrame } from './frame.ts';
 import { MemoryMetadataStore } from './memory-metadata-store.ts';
 import { MemoryObjectStore } from './memory-object-store.ts';
 import { MemoryWriteAheadLog } from './memory-write-ahead-log.ts';
-import type { MetadataStore, ObjectRange, ObjectRecord } from './metadata-store.ts';
+import type {
+  BrokerConfigScope,
+  MetadataStore,
+  ObjectRange,
+  ObjectRecord,
+} from './metadata-store.ts';
 import type { ObjectStore } from './object-store.ts';
 import type { AclBinding, ScramCredential, ScramCredentialChange } from './security-metadata.ts';
 import {
@@ -110,6 +115,7 @@ export class LogStorage {
   #nextCompactedId = compactedSegmentIdBase;
   #producerIds = { next: 0n, end: 0n };
   #producerIdBlock: Promise<bigint> | undefined;
+  #topicDefaults: Readonly<Record<string, string>> = Object.freeze({});
 
   private constructor(
     identity: { clusterId: string; nodeId: number },
@@ -286,6 +292,31 @@ export class LogStorage {
       this.#putTopic(updated);
       return updated;
     });
+  }
+
+  /**
+   * The broker's defaults for topic configs (retention.ms from log.retention.ms, ...), used by
+   * retention and compaction for every topic without its own value. A new object on each change,
+   * so callers may cache derived views keyed by it.
+   */
+  get topicConfigDefaults(): Readonly<Record<string, string>> {
+    return this.#topicDefaults;
+  }
+
+  /** Replaces the broker's topic config defaults; INVALID_CONFIG if a value is not valid. */
+  setTopicConfigDefaults(defaults: Readonly<Record<string, string>>): void {
+    checkConfigs(defaults);
+    this.#topicDefaults = Object.freeze({ ...defaults });
+  }
+
+  /** Dynamic broker settings by scope, as the metadata store holds them. */
+  listBrokerConfigs(): Promise<BrokerConfigScope[]> {
+    return this.#admin(() => this.#metadata.listBrokerConfigs());
+  }
+
+  /** Durably replaces one scope's dynamic broker settings ('' = cluster-wide default). */
+  setBrokerConfigs(scope: string, configs: Readonly<Record<string, string>>): Promise<void> {
+    return this.#admin(() => this.#metadata.setBrokerConfigs(scope, configs));
   }
 
   /** Seals the active WAL segment now and waits until it is an object (tests, shutdown tools). */
@@ -508,7 +539,7 @@ export class LogStorage {
   async #retentionPass(): Promise<void> {
     const now = BigInt(this.#now());
     for (const topic of this.#topicsByName.values()) {
-      const config = effectiveTopicConfig(topic);
+      const config = effectiveTopicConfig(topic, this.#topicDefaults);
       const policies = (config['cleanup.policy'] ?? 'delete').split(',').map((p) => p.trim());
       if (!policies.includes('delete')) continue;
       const retentionMs = BigInt(config['retention.ms'] ?? '-1');
@@ -529,7 +560,7 @@ export class LogStorage {
 
   async #compactAll(now: bigint, compactor: RecordCompactor): Promise<void> {
     for (const topic of this.#topicsByName.values()) {
-      const config = effectiveTopicConfig(topic);
+      const config = effectiveTopicConfig(topic, this.#topicDefaults);
       const policies = (config['cleanup.policy'] ?? '').split(',').map((p) => p.trim());
       if (!policies.includes('compact')) continue;
       for (let index = 0; index < topic.partitionCount; index++) {
@@ -686,7 +717,7 @@ function rangeHolds(range: ObjectRange, entry: WalEntryInfo): boolean {
   );
 }
 
-function checkConfigs(configs: Record<string, string>): void {
+function checkConfigs(configs: Readonly<Record<string, string>>): void {
   for (const [name, value] of Object.entries(configs)) {
     const problem = validateTopicConfig(name, value);
     if (problem !== undefined) throw new StorageError('INVALID_CONFIG', problem);

@@ -1,5 +1,6 @@
 /** MemoryMetadataStore: the MetadataStore contract over Maps, for tests. */
 import type {
+  BrokerConfigScope,
   ClusterIdentity,
   MetadataStore,
   ObjectRecord,
@@ -25,6 +26,7 @@ export class MemoryMetadataStore implements MetadataStore {
   readonly #acls = new Map<string, AclBinding>();
   readonly #scram = new Map<string, ScramCredential>();
 
+  readonly #brokerConfigs = new Map<string, Record<string, string>>();
   #nextProducerId = 0n;
 
   initCluster(proposed: ClusterIdentity): Promise<ClusterIdentity> {
@@ -147,6 +149,19 @@ export class MemoryMetadataStore implements MetadataStore {
 
   deleteObject(name: string): Promise<void> {
     this.#objects.delete(name);
+    return Promise.resolve();
+  }
+
+  listBrokerConfigs(): Promise<BrokerConfigScope[]> {
+    const scopes = [...this.#brokerConfigs.keys()].toSorted();
+    return Promise.resolve(
+      scopes.map((scope) => ({ scope, configs: { ...this.#brokerConfigs.get(scope) } })),
+    );
+  }
+
+  setBrokerConfigs(scope: string, configs: Readonly<Record<string, string>>): Promise<void> {
+    if (Object.keys(configs).length === 0) this.#brokerConfigs.delete(scope);
+    else this.#brokerConfigs.set(scope, { ...configs });
     return Promise.resolve();
   }
 

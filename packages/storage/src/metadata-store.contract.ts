@@ -41,6 +41,27 @@ export function metadataStoreContract(
       await harness.cleanup();
     });
 
+    it('keeps dynamic broker configs per scope, also after a reopen', async () => {
+      const harness = await makeHarness();
+      const store = harness.open();
+      await store.setBrokerConfigs('', { 'log.retention.ms': '1000' });
+      await store.setBrokerConfigs('0', { 'max.connections': '5', 'message.max.bytes': '2048' });
+      await store.setBrokerConfigs('7', { 'max.connections': '9' });
+      await store.setBrokerConfigs('7', {});
+      const expected = [
+        { scope: '', configs: { 'log.retention.ms': '1000' } },
+        { scope: '0', configs: { 'max.connections': '5', 'message.max.bytes': '2048' } },
+      ];
+      assert.deepEqual(await store.listBrokerConfigs(), expected);
+      await store.close();
+      if (harness.durable) {
+        const reopened = harness.open();
+        assert.deepEqual(await reopened.listBrokerConfigs(), expected);
+        await reopened.close();
+      }
+      await harness.cleanup();
+    });
+
     it('stores ACL bindings as a set, deletes exact ones, also after a reopen', async () => {
       const harness = await makeHarness();
       const store = harness.open();

@@ -44,6 +44,16 @@ export interface PartitionStart {
   logStartOffset: bigint;
 }
 
+/**
+ * Dynamic broker settings of one scope, by Kafka config name: scope '' is the cluster-wide
+ * default, any other scope is one broker's node id. Values are Kafka's text forms, validated by
+ * the broker before they get here.
+ */
+export interface BrokerConfigScope {
+  scope: string;
+  configs: Record<string, string>;
+}
+
 /** ACL bindings and SCRAM credentials: SecurityMetadata's methods (security-metadata.ts). */
 export interface MetadataStore extends SecurityMetadata {
   /** Stores `proposed` unless an identity exists; returns the stored identity. */
@@ -73,5 +83,9 @@ export interface MetadataStore extends SecurityMetadata {
   /** All objects, by segment id ascending. */
   listObjects(): Promise<ObjectRecord[]>;
   deleteObject(name: string): Promise<void>;
+  /** Every scope with at least one dynamic broker setting, by scope ascending. */
+  listBrokerConfigs(): Promise<BrokerConfigScope[]>;
+  /** Replaces the settings of one scope in one transaction; an empty map removes the scope. */
+  setBrokerConfigs(scope: string, configs: Readonly<Record<string, string>>): Promise<void>;
   close(): Promise<void>;
 }

@@ -9,6 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import type {
+  BrokerConfigScope,
   ClusterIdentity,
   MetadataStore,
   ObjectRange,
@@ -59,6 +60,9 @@ CREATE TABLE scram_credentials (
 `;
 
 type Row = Record<string, unknown>;
+
+/** Prefix of the `cluster` rows that hold dynamic broker settings, one per scope. */
+const brokerConfigsKey = 'broker_configs:';
 
 export class SqliteMetadataStore implements MetadataStore {
   readonly #db: DatabaseSync;
@@ -283,6 +287,36 @@ export class SqliteMetadataStore implements MetadataStore {
   deleteObject(name: string): Promise<void> {
     return this.#transaction(() => {
       this.#prepare('DELETE FROM objects WHERE name = ?').run(name);
+    });
+  }
+
+  /**
+   * Dynamic broker settings live in the `cluster` key/value table, one row per scope: key
+   * `broker_configs:<scope>`, value a JSON object of name to text value (docs/FORMATS.md).
+   * Rows of an existing table, so they need no schema change.
+   */
+  listBrokerConfigs(): Promise<BrokerConfigScope[]> {
+    return this.#transaction(() =>
+      this.#prepare('SELECT key, value FROM cluster WHERE substr(key, 1, ?) = ? ORDER BY key')
+        .all(brokerConfigsKey.length, brokerConfigsKey)
+        .map((row) => ({
+          scope: String(row.key).slice(brokerConfigsKey.length),
+          configs: JSON.parse(String(row.value)) as Record<string, string>,
+        })),
+    );
+  }
+
+  setBrokerConfigs(scope: string, configs: Readonly<Record<string, string>>): Promise<void> {
+    return this.#transaction(() => {
+      const key = brokerConfigsKey + scope;
+      if (Object.keys(configs).length === 0) {
+        this.#prepare('DELETE FROM cluster WHERE key = ?').run(key);
+      } else {
+        this.#prepare('INSERT OR REPLACE INTO cluster (key, value) VALUES (?, ?)').run(
+          key,
+          JSON.stringify(configs),
+        );
+      }
     });
   }
 

@@ -178,9 +178,18 @@ function checkValidValues(
   return bad === undefined ? undefined : `${invalid}: String must be one of: ${allowed.join(', ')}`;
 }
 
-/** Defaults overlaid with the topic's explicit overrides. */
-export function effectiveTopicConfig(topic: TopicRecord): Record<string, string> {
+/**
+ * Kafka's defaults, overlaid with the broker's defaults for topics (`brokerDefaults`, e.g.
+ * retention.ms from log.retention.ms; names that are not topic configs are ignored), overlaid
+ * with the topic's explicit overrides.
+ */
+export function effectiveTopicConfig(
+  topic: TopicRecord,
+  brokerDefaults: Readonly<Record<string, string>> = {},
+): Record<string, string> {
   const effective: Record<string, string> = {};
-  for (const definition of definitions) effective[definition.name] = definition.defaultValue;
+  for (const definition of definitions) {
+    effective[definition.name] = brokerDefaults[definition.name] ?? definition.defaultValue;
+  }
   return Object.assign(effective, topic.configs);
 }

@@ -7,6 +7,7 @@
 import { ErrorCode, createTopicsApi, type CreateTopicsRequest } from '@tributary/protocol';
 import { effectiveTopicConfig, validateTopicConfig, type TopicRecord } from '@tributary/storage';
 import type { BrokerRuntime } from '../broker-runtime.ts';
+import { ConfigSource } from '../config-resources.ts';
 import { defineHandler } from '../handler.ts';
 import { toKafkaError } from '../kafka-errors.ts';
 import { collidingTopic, topicNameError } from '../topic-names.ts';
@@ -28,9 +29,6 @@ interface CreateAnswer {
     isSensitive: boolean;
   }[];
 }
-
-const DEFAULT_CONFIG_SOURCE = 5;
-const TOPIC_CONFIG_SOURCE = 1;
 
 export const createTopicsHandler = defineHandler(createTopicsApi, async (context, request) => {
   const topics: CreateAnswer[] = [];
@@ -94,12 +92,12 @@ async function createOne(
     configs[config.name] = config.value;
   }
   if (validateOnly) {
-    return describeCreated(wanted.name, undefined, partitionCount, configs);
+    return describeCreated(runtime, wanted.name, undefined, { partitionCount, configs });
   }
   try {
     const topic = await runtime.storage.createTopic({ name: wanted.name, partitionCount, configs });
     runtime.log.info('created topic', { topic: topic.name, partitions: partitionCount });
-    return describeCreated(topic.name, topic, partitionCount, configs);
+    return describeCreated(runtime, topic.name, topic, { partitionCount, configs });
   } catch (error: unknown) {
     const { errorCode, errorMessage } = toKafkaError(error);
     return refuse(wanted.name, errorCode, errorMessage);
@@ -112,13 +110,15 @@ function partitionCountOf(runtime: BrokerRuntime, wanted: CreatableTopic): numbe
 }
 
 function describeCreated(
+  runtime: BrokerRuntime,
   name: string,
   topic: TopicRecord | undefined,
-  partitionCount: number,
-  overrides: Readonly<Record<string, string>>,
+  created: { partitionCount: number; configs: Readonly<Record<string, string>> },
 ): CreateAnswer {
+  const { partitionCount, configs: overrides } = created;
   const effective = effectiveTopicConfig(
     topic ?? { name, topicId: '' as TopicRecord['topicId'], partitionCount, configs: overrides },
+    runtime.storage.topicConfigDefaults,
   );
   return {
     name,
@@ -131,7 +131,10 @@ function describeCreated(
       name: configName,
       value,
       readOnly: false,
-      configSource: configName in overrides ? TOPIC_CONFIG_SOURCE : DEFAULT_CONFIG_SOURCE,
+      configSource:
+        configName in overrides
+          ? ConfigSource.DYNAMIC_TOPIC_CONFIG
+          : runtime.settings.topicDefaultSource(configName),
       isSensitive: false,
     })),
   };

@@ -1,11 +1,16 @@
 /**
  * DescribeConfigs (key 32), v1-4. Topics: every Kafka topic config with its effective value;
- * overrides have source DYNAMIC_TOPIC_CONFIG, the rest DEFAULT_CONFIG. Brokers: the broker
- * settings that clients commonly read, as STATIC_BROKER_CONFIG. Synonyms are not listed yet.
+ * overrides have source DYNAMIC_TOPIC_CONFIG, the rest the source of the broker setting behind
+ * their default (log.retention.ms ...: DYNAMIC_BROKER_CONFIG, DYNAMIC_DEFAULT_BROKER_CONFIG,
+ * STATIC_BROKER_CONFIG) or DEFAULT_CONFIG. Brokers: this broker's node id lists every setting of
+ * the catalogue (config/setting-catalogue.ts) with its source; "" (the cluster-wide default)
+ * lists only the dynamic defaults set there, as Kafka does. Synonyms (v1+, when asked for) list
+ * every layer that sets a broker setting, highest precedence first.
  */
 import { ErrorCode, describeConfigsApi } from '@tributary/protocol';
 import { effectiveTopicConfig, topicConfigDefinitions } from '@tributary/storage';
 import type { BrokerRuntime } from '../broker-runtime.ts';
+import type { DescribedSetting, SettingSynonym } from '../config/broker-settings.ts';
 import { defineHandler } from '../handler.ts';
 import { ConfigResourceType, ConfigSource, configTypeCode } from '../config-resources.ts';
 
@@ -15,7 +20,7 @@ interface ConfigEntry {
   readOnly: boolean;
   configSource: number;
   isSensitive: boolean;
-  synonyms: never[];
+  synonyms: SettingSynonym[];
   configType: number;
   documentation: string | null;
 }
@@ -30,81 +35,105 @@ export const describeConfigsHandler = defineHandler(describeConfigsApi, (context
       errorMessage: null,
     };
     const entries = describeResource(context.runtime, resource.resourceType, resource.resourceName);
-    if (typeof entries === 'number') {
-      return { ...base, errorCode: entries, errorMessage: 'no such resource', configs: [] };
-    }
+    if ('errorCode' in entries) return { ...base, ...entries, configs: [] };
     const keys = resource.configurationKeys;
     const configs =
       keys === null || keys.length === 0 ? entries : entries.filter((e) => keys.includes(e.name));
-    if (!request.includeDocumentation) for (const config of configs) config.documentation = null;
+    for (const config of configs) {
+      if (!request.includeDocumentation) config.documentation = null;
+      if (!request.includeSynonyms) config.synonyms = [];
+    }
     return { ...base, configs };
   }),
 }));
 
-/** The entries of one resource, or an error code. */
+/** The entries of one resource, or an error. */
 function describeResource(
   runtime: BrokerRuntime,
   type: number,
   name: string,
-): ConfigEntry[] | number {
+): ConfigEntry[] | { errorCode: number; errorMessage: string } {
   if (type === ConfigResourceType.TOPIC) {
     const topic = runtime.storage.getTopic(name);
-    if (topic === undefined) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
-    return Object.entries(effectiveTopicConfig(topic)).map(([configName, value]) => {
+    if (topic === undefined) {
+      return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: 'no such topic' };
+    }
+    const effective = effectiveTopicConfig(topic, runtime.storage.topicConfigDefaults);
+    return Object.entries(effective).map(([configName, value]) => {
       const definition = topicConfigDefinitions.get(configName);
-      return entry(configName, value, {
-        source:
-          configName in topic.configs
-            ? ConfigSource.DYNAMIC_TOPIC_CONFIG
-            : ConfigSource.DEFAULT_CONFIG,
-        type: definition?.type,
-        documentation: definition?.doc,
-      });
+      const source =
+        configName in topic.configs
+          ? ConfigSource.DYNAMIC_TOPIC_CONFIG
+          : runtime.settings.topicDefaultSource(configName);
+      return {
+        name: configName,
+        value,
+        readOnly: false,
+        configSource: source,
+        isSensitive: false,
+        synonyms: [],
+        configType: configTypeCode(definition?.type),
+        documentation: definition?.doc ?? null,
+      };
     });
   }
   if (type === ConfigResourceType.BROKER) {
-    if (name !== '' && name !== String(runtime.nodeId)) return ErrorCode.INVALID_REQUEST;
+    if (name === '') return clusterDefaultEntries(runtime);
+    if (name !== String(runtime.nodeId)) {
+      return {
+        errorCode: ErrorCode.INVALID_REQUEST,
+        errorMessage: `this broker is node ${runtime.nodeId}, not '${name}'`,
+      };
+    }
     return brokerEntries(runtime);
   }
-  return ErrorCode.INVALID_REQUEST;
+  return { errorCode: ErrorCode.INVALID_REQUEST, errorMessage: 'unsupported resource type' };
 }
 
 function brokerEntries(runtime: BrokerRuntime): ConfigEntry[] {
-  const { config } = runtime;
-  const values: [string, string, string][] = [
-    ['broker.id', String(runtime.nodeId), 'int'],
-    ['node.id', String(runtime.nodeId), 'int'],
-    ['auto.create.topics.enable', String(config.autoCreateTopicsEnable), 'boolean'],
-    ['num.partitions', String(config.numPartitions), 'int'],
-    ['default.replication.factor', '1', 'short'],
-    ['socket.request.max.bytes', String(config.socketRequestMaxBytes), 'int'],
-    ['queued.max.requests', String(config.connectionInFlightMaxRequests), 'int'],
-    ['connections.max.idle.ms', String(config.connectionsMaxIdleMs), 'long'],
-    ['fetch.max.bytes', String(config.fetchMaxBytes), 'int'],
-    ['message.max.bytes', '1048588', 'int'],
-  ];
-  return values.map(([name, value, type]) =>
-    entry(name, value, {
-      source: ConfigSource.STATIC_BROKER_CONFIG,
-      type,
-      documentation: undefined,
-    }),
-  );
-}
-
-function entry(
-  name: string,
-  value: string,
-  meta: { source: number; type: string | undefined; documentation: string | undefined },
-): ConfigEntry {
-  return {
+  const identity = ['node.id', 'broker.id'].map((name) => ({
     name,
-    value,
-    readOnly: meta.source === ConfigSource.STATIC_BROKER_CONFIG,
-    configSource: meta.source,
+    value: String(runtime.nodeId),
+    readOnly: true,
+    configSource: ConfigSource.STATIC_BROKER_CONFIG,
     isSensitive: false,
     synonyms: [],
-    configType: configTypeCode(meta.type),
-    documentation: meta.documentation ?? null,
+    configType: configTypeCode('int'),
+    documentation: "This broker's id, stored in the data directory on first start.",
+  }));
+  return [...identity, ...runtime.settings.describe().map(entryOf)];
+}
+
+/** The cluster-wide default resource shows only what is set there. */
+function clusterDefaultEntries(runtime: BrokerRuntime): ConfigEntry[] {
+  const set = Object.keys(runtime.settings.dynamic('cluster-default'));
+  return runtime.settings
+    .describe()
+    .filter((described) => set.includes(described.definition.name))
+    .map((described) => {
+      const synonyms = described.synonyms.filter(
+        (synonym) => synonym.source !== ConfigSource.DYNAMIC_BROKER_CONFIG,
+      );
+      const head = synonyms[0];
+      return entryOf({
+        ...described,
+        value: head?.value ?? null,
+        source: ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG,
+        synonyms,
+      });
+    });
+}
+
+function entryOf(described: DescribedSetting): ConfigEntry {
+  const { definition } = described;
+  return {
+    name: definition.name,
+    value: described.value,
+    readOnly: !definition.dynamic,
+    configSource: described.source,
+    isSensitive: false,
+    synonyms: [...described.synonyms],
+    configType: configTypeCode(definition.type),
+    documentation: definition.doc,
   };
 }

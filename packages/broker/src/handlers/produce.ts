@@ -130,7 +130,7 @@ function producePartition(
   const split = splitBatches(data.records);
   if ('error' in split)
     return Promise.resolve(failure(data, split.error.code, split.error.message));
-  const config = topicConfigOf(topic);
+  const config = topicConfigOf(topic, context.runtime.storage.topicConfigDefaults);
   const maxMessageBytes = Number(config['max.message.bytes']);
   const logAppendTime = config['message.timestamp.type'] === 'LogAppendTime';
   const now = BigInt(runtime.now());

@@ -1,0 +1,400 @@
+/**
+ * The broker settings catalogue: every setting `tributary start` takes, under Kafka's name, with
+ * Kafka's type, default, unit and dynamic update mode, and where its value goes. Parsing
+ * (server.properties, --override, TRIBUTARY_* variables), `tributary start --help`,
+ * DescribeConfigs on the BROKER resource and the dynamic alter path are all derived from this one
+ * list (docs/adr/0006-broker-settings.md).
+ *
+ * Values are kept as Kafka's text forms (as DescribeConfigs shows them); `checkSettingValue`
+ * validates and normalises a text once, at the edge, so everything behind it may parse without
+ * checking again.
+ */
+import type { BrokerConfig } from '../broker-config.ts';
+import type { GroupSettings } from '../groups/group-runtime.ts';
+import type { TransactionSettings } from '../transactions/transaction-runtime.ts';
+
+export type SettingType = 'boolean' | 'short' | 'int' | 'long' | 'string' | 'list';
+
+type NumericField<T> = { [K in keyof T]: T[K] extends number ? K : never }[keyof T];
+type BooleanField<T> = { [K in keyof T]: T[K] extends boolean ? K : never }[keyof T];
+
+/** Where an effective value goes. `scale` converts the setting's unit to the field's (ms). */
+export type SettingTarget =
+  | { readonly kind: 'broker'; readonly field: NumericField<BrokerConfig> }
+  | { readonly kind: 'broker-flag'; readonly field: BooleanField<BrokerConfig> }
+  | {
+      readonly kind: 'groups';
+      readonly field: NumericField<GroupSettings>;
+      readonly scale?: number;
+    }
+  | { readonly kind: 'transactions'; readonly field: NumericField<TransactionSettings> }
+  /** The broker's default for a topic config (topics without their own value). */
+  | { readonly kind: 'topic'; readonly config: string }
+  /** log.retention.minutes / hours: fall back for log.retention.ms, as Kafka resolves them. */
+  | { readonly kind: 'retention'; readonly msPerUnit: number }
+  /** Read before the broker starts: data directory and listeners. */
+  | { readonly kind: 'startup' }
+  /** Accepted and reported only (docs/adr/0002 for default.replication.factor). */
+  | { readonly kind: 'reported' };
+
+export interface SettingDefinition {
+  /** Kafka's name. */
+  readonly name: string;
+  readonly type: SettingType;
+  /** Kafka's default as DescribeConfigs shows it; null when Kafka leaves it unset. */
+  readonly defaultValue: string | null;
+  readonly unit?: 'ms' | 'minutes' | 'hours' | 'bytes';
+  /** Kafka's "cluster-wide" update mode: alterable at runtime, per broker or cluster default. */
+  readonly dynamic: boolean;
+  readonly doc: string;
+  readonly min?: bigint;
+  readonly max?: bigint;
+  readonly validValues?: readonly string[];
+  /** Extra validation of the (trimmed) text; a problem description or undefined. */
+  readonly check?: (value: string) => string | undefined;
+  readonly target: SettingTarget;
+  /** The `tributary start` flag that sets it, besides --override. */
+  readonly flag?: string;
+  /** Environment variables read besides `envNameOf(name)` (the names older releases read). */
+  readonly envAliases?: readonly string[];
+}
+
+const minuteMs = 60_000;
+const hourMs = 3_600_000;
+
+/** `PLAINTEXT://host:port` or `host:port`; the only listener kind this broker serves. */
+export const listenerPattern = /^(?:PLAINTEXT:\/\/)?(\[[^\]]+\]|[^:,/[\]]*):(\d{1,5})$/i;
+
+function checkListener(value: string): string | undefined {
+  if (value.includes(',')) return 'only one listener is supported';
+  const match = listenerPattern.exec(value);
+  if (match === null) return 'expected PLAINTEXT://HOST:PORT or HOST:PORT';
+  return Number(match[2]) > 65_535 ? 'port must be at most 65535' : undefined;
+}
+
+function checkOneDir(value: string): string | undefined {
+  if (value === '') return 'expected a directory';
+  return value.includes(',') ? 'only one data directory is supported' : undefined;
+}
+
+/** Kafka's settings in the order `--help` lists them: startup, broker, topics, groups, txns. */
+export const settingCatalogue: readonly SettingDefinition[] = [
+  {
+    name: 'log.dirs',
+    type: 'string',
+    defaultValue: 'data',
+    dynamic: false,
+    doc: 'The data directory (one; relative to the working directory).',
+    check: checkOneDir,
+    target: { kind: 'startup' },
+    flag: '--data-dir',
+    envAliases: ['TRIBUTARY_DATA_DIR'],
+  },
+  {
+    name: 'listeners',
+    type: 'string',
+    defaultValue: 'PLAINTEXT://localhost:9092',
+    dynamic: false,
+    doc: 'Address to listen on; localhost means 127.0.0.1 and ::1, port 0 a free one.',
+    check: checkListener,
+    target: { kind: 'startup' },
+    flag: '--listen',
+    envAliases: ['TRIBUTARY_LISTEN'],
+  },
+  {
+    name: 'advertised.listeners',
+    type: 'string',
+    defaultValue: null,
+    dynamic: false,
+    doc: 'Address given to clients; defaults to the listener.',
+    check: checkListener,
+    target: { kind: 'startup' },
+    flag: '--advertised-listener',
+    envAliases: ['TRIBUTARY_ADVERTISED_LISTENER'],
+  },
+  {
+    name: 'auto.create.topics.enable',
+    type: 'boolean',
+    defaultValue: 'true',
+    dynamic: false,
+    doc: 'Metadata requests create unknown topics (num.partitions partitions).',
+    target: { kind: 'broker-flag', field: 'autoCreateTopicsEnable' },
+  },
+  {
+    name: 'num.partitions',
+    type: 'int',
+    defaultValue: '1',
+    dynamic: false,
+    doc: 'Partitions of auto-created topics and of CreateTopics with -1.',
+    min: 1n,
+    target: { kind: 'broker', field: 'numPartitions' },
+  },
+  {
+    name: 'default.replication.factor',
+    type: 'short',
+    defaultValue: '1',
+    dynamic: false,
+    doc: 'Accepted and reported; every partition keeps one copy in the WAL and objects (ADR 0002).',
+    min: 1n,
+    target: { kind: 'reported' },
+  },
+  {
+    name: 'max.connections',
+    type: 'int',
+    defaultValue: '2147483647',
+    dynamic: true,
+    doc: 'Client connections open at once; connections past it are closed on accept.',
+    min: 0n,
+    target: { kind: 'broker', field: 'maxConnections' },
+  },
+  {
+    name: 'socket.request.max.bytes',
+    type: 'int',
+    defaultValue: '104857600',
+    unit: 'bytes',
+    dynamic: false,
+    doc: 'Largest request frame; bigger frames close the connection before any buffer exists.',
+    min: 1n,
+    target: { kind: 'broker', field: 'socketRequestMaxBytes' },
+  },
+  {
+    name: 'queued.max.requests',
+    type: 'int',
+    defaultValue: '500',
+    dynamic: false,
+    doc: 'Requests read from one connection but not yet answered before reading it pauses.',
+    min: 1n,
+    target: { kind: 'broker', field: 'connectionInFlightMaxRequests' },
+  },
+  {
+    name: 'connections.max.idle.ms',
+    type: 'long',
+    defaultValue: '600000',
+    unit: 'ms',
+    dynamic: false,
+    doc: 'Idle connections are closed after this long.',
+    min: 1n,
+    max: 2_147_483_647n,
+    target: { kind: 'broker', field: 'connectionsMaxIdleMs' },
+  },
+  {
+    name: 'fetch.max.bytes',
+    type: 'int',
+    defaultValue: '57671680',
+    unit: 'bytes',
+    dynamic: false,
+    doc: 'Cap on the bytes of one Fetch response (at least one batch is always returned).',
+    min: 1024n,
+    target: { kind: 'broker', field: 'fetchMaxBytes' },
+  },
+  {
+    name: 'message.max.bytes',
+    type: 'int',
+    defaultValue: '1048588',
+    unit: 'bytes',
+    dynamic: true,
+    doc: "Largest record batch; the default of topics' max.message.bytes.",
+    min: 0n,
+    target: { kind: 'topic', config: 'max.message.bytes' },
+  },
+  {
+    name: 'log.retention.ms',
+    type: 'long',
+    defaultValue: null,
+    unit: 'ms',
+    dynamic: true,
+    doc: 'Default retention.ms of topics (-1: forever); unset, minutes then hours apply.',
+    min: -1n,
+    target: { kind: 'topic', config: 'retention.ms' },
+  },
+  {
+    name: 'log.retention.minutes',
+    type: 'int',
+    defaultValue: null,
+    unit: 'minutes',
+    dynamic: false,
+    doc: 'Default retention in minutes, when log.retention.ms is unset.',
+    min: -1n,
+    target: { kind: 'retention', msPerUnit: minuteMs },
+  },
+  {
+    name: 'log.retention.hours',
+    type: 'int',
+    defaultValue: '168',
+    unit: 'hours',
+    dynamic: false,
+    doc: 'Default retention in hours, when log.retention.ms and .minutes are unset.',
+    min: -1n,
+    target: { kind: 'retention', msPerUnit: hourMs },
+  },
+  {
+    name: 'log.retention.bytes',
+    type: 'long',
+    defaultValue: '-1',
+    unit: 'bytes',
+    dynamic: true,
+    doc: 'Default retention.bytes of topics: bytes kept per partition (-1: no limit).',
+    min: -1n,
+    target: { kind: 'topic', config: 'retention.bytes' },
+  },
+  {
+    name: 'log.segment.bytes',
+    type: 'int',
+    defaultValue: '1073741824',
+    unit: 'bytes',
+    dynamic: true,
+    doc: 'Default segment.bytes of topics (reported; the shared WAL has its own segments).',
+    min: 14n,
+    target: { kind: 'topic', config: 'segment.bytes' },
+  },
+  {
+    name: 'log.cleanup.policy',
+    type: 'list',
+    defaultValue: 'delete',
+    dynamic: true,
+    doc: 'Default cleanup.policy of topics: delete and/or compact.',
+    validValues: ['delete', 'compact'],
+    target: { kind: 'topic', config: 'cleanup.policy' },
+  },
+  {
+    name: 'log.message.timestamp.type',
+    type: 'string',
+    defaultValue: 'CreateTime',
+    dynamic: true,
+    doc: 'Default message.timestamp.type of topics: CreateTime or LogAppendTime.',
+    validValues: ['CreateTime', 'LogAppendTime'],
+    target: { kind: 'topic', config: 'message.timestamp.type' },
+  },
+  {
+    name: 'offsets.retention.minutes',
+    type: 'int',
+    defaultValue: '10080',
+    unit: 'minutes',
+    dynamic: false,
+    doc: 'Committed offsets of an empty group expire after this long (KIP-211).',
+    min: 1n,
+    target: { kind: 'groups', field: 'offsetsRetentionMs', scale: minuteMs },
+  },
+  {
+    name: 'group.initial.rebalance.delay.ms',
+    type: 'int',
+    defaultValue: '250',
+    unit: 'ms',
+    dynamic: false,
+    doc: 'Wait for more members of a new group before its first rebalance (Kafka: 3000; ADR 0003).',
+    min: 0n,
+    target: { kind: 'groups', field: 'initialRebalanceDelayMs' },
+  },
+  {
+    name: 'group.min.session.timeout.ms',
+    type: 'int',
+    defaultValue: '6000',
+    unit: 'ms',
+    dynamic: false,
+    doc: 'Smallest session timeout a consumer may ask for.',
+    min: 0n,
+    target: { kind: 'groups', field: 'minSessionTimeoutMs' },
+  },
+  {
+    name: 'group.max.session.timeout.ms',
+    type: 'int',
+    defaultValue: '1800000',
+    unit: 'ms',
+    dynamic: false,
+    doc: 'Largest session timeout a consumer may ask for.',
+    min: 0n,
+    target: { kind: 'groups', field: 'maxSessionTimeoutMs' },
+  },
+  {
+    name: 'transaction.max.timeout.ms',
+    type: 'int',
+    defaultValue: '900000',
+    unit: 'ms',
+    dynamic: false,
+    doc: 'Largest transaction timeout a producer may ask for.',
+    min: 1n,
+    target: { kind: 'transactions', field: 'maxTimeoutMs' },
+  },
+  {
+    name: 'transactional.id.expiration.ms',
+    type: 'int',
+    defaultValue: '604800000',
+    unit: 'ms',
+    dynamic: false,
+    doc: 'A transactional id without transactions for this long is forgotten.',
+    min: 1n,
+    target: { kind: 'transactions', field: 'idExpirationMs' },
+  },
+];
+
+export const settingDefinitions: ReadonlyMap<string, SettingDefinition> = new Map(
+  settingCatalogue.map((definition) => [definition.name, definition]),
+);
+
+/** `num.partitions` -> `TRIBUTARY_NUM_PARTITIONS`. */
+export function envNameOf(settingName: string): string {
+  return `TRIBUTARY_${settingName.replaceAll('.', '_').replaceAll('-', '_').toUpperCase()}`;
+}
+
+const integerBits: Readonly<Record<string, bigint>> = { short: 16n, int: 32n, long: 64n };
+
+/** What a value of this setting must look like, for error messages and --help. */
+export function expectedOf(definition: SettingDefinition): string {
+  const bits = integerBits[definition.type];
+  if (bits !== undefined) {
+    const range = [
+      definition.min === undefined ? '' : ` >= ${definition.min}`,
+      definition.max === undefined ? '' : ` <= ${definition.max}`,
+    ].join('');
+    return `${definition.type} (${bits}-bit integer${range})`;
+  }
+  if (definition.type === 'boolean') return 'boolean (true or false)';
+  if (definition.validValues !== undefined) {
+    const what = definition.type === 'list' ? 'comma-separated list of' : 'one of';
+    return `${what} ${definition.validValues.join(', ')}`;
+  }
+  return definition.type;
+}
+
+export type CheckedValue = { readonly value: string } | { readonly problem: string };
+
+/** Validates `text` for `definition`; the value in Kafka's normal form, or what is wrong. */
+export function checkSettingValue(definition: SettingDefinition, text: string): CheckedValue {
+  const trimmed = text.trim();
+  const bits = integerBits[definition.type];
+  if (bits !== undefined) {
+    if (!/^[+-]?\d+$/.test(trimmed)) return { problem: `not a number of type ${definition.type}` };
+    const value = BigInt(trimmed);
+    const limit = 2n ** (bits - 1n);
+    if (value < -limit || value >= limit) {
+      return { problem: `out of range for type ${definition.type}` };
+    }
+    if (definition.min !== undefined && value < definition.min) {
+      return { problem: `value must be at least ${definition.min}` };
+    }
+    if (definition.max !== undefined && value > definition.max) {
+      return { problem: `value must be no more than ${definition.max}` };
+    }
+    return { value: String(value) };
+  }
+  if (definition.type === 'boolean') {
+    const lower = trimmed.toLowerCase();
+    return lower === 'true' || lower === 'false' ? { value: lower } : { problem: 'not a boolean' };
+  }
+  const items =
+    definition.type === 'list'
+      ? trimmed
+          .split(',')
+          .map((item) => item.trim())
+          .filter((item) => item !== '')
+      : [trimmed];
+  const allowed = definition.validValues;
+  const bad = allowed === undefined ? undefined : items.find((item) => !allowed.includes(item));
+  if (bad !== undefined) return { problem: `'${bad}' is not allowed` };
+  if (definition.type === 'list' && allowed !== undefined && items.length === 0) {
+    return { problem: 'empty list' };
+  }
+  const problem = definition.check?.(trimmed);
+  if (problem !== undefined) return { problem };
+  return { value: definition.type === 'list' ? items.join(',') : trimmed };
+}
