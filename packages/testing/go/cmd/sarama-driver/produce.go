@@ -1,0 +1,234 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/tributary/testing-go/internal/lineproto"
+)
+
+type produced struct {
+	Partition int32 `json:"partition"`
+	Offset    int64 `json:"offset"`
+}
+
+func codec(name string) (sarama.CompressionCodec, error) {
+	switch name {
+	case "", "none":
+		return sarama.CompressionNone, nil
+	case "gzip":
+		return sarama.CompressionGZIP, nil
+	case "snappy":
+		return sarama.CompressionSnappy, nil
+	case "lz4":
+		return sarama.CompressionLZ4, nil
+	case "zstd":
+		return sarama.CompressionZSTD, nil
+	}
+	return sarama.CompressionNone, fmt.Errorf("unknown compression %q", name)
+}
+
+// producerConfig: acks=all, each record to its own partition; idempotence needs one request in
+// flight per connection in sarama.
+func producerConfig(cmd *lineproto.Command, idempotent bool) *sarama.Config {
+	cfg := newConfig(cmd)
+	cfg.Producer.RequiredAcks = sarama.WaitForAll
+	cfg.Producer.Return.Successes = true
+	cfg.Producer.Return.Errors = true
+	cfg.Producer.Partitioner = sarama.NewManualPartitioner
+	cfg.Producer.Idempotent = idempotent
+	if idempotent {
+		cfg.Net.MaxOpenRequests = 1
+	}
+	return cfg
+}
+
+func toMessages(topic string, wire []lineproto.Record) ([]*sarama.ProducerMessage, error) {
+	messages := make([]*sarama.ProducerMessage, 0, len(wire))
+	for _, w := range wire {
+		message := &sarama.ProducerMessage{Topic: topic, Partition: w.Partition}
+		key, err := lineproto.Bytes(w.Key)
+		if err != nil {
+			return nil, err
+		}
+		if key != nil {
+			message.Key = sarama.ByteEncoder(key)
+		}
+		value, err := lineproto.Bytes(w.Value)
+		if err != nil {
+			return nil, err
+		}
+		if value != nil {
+			message.Value = sarama.ByteEncoder(value)
+		}
+		for _, h := range w.Headers {
+			if h[0] == nil {
+				return nil, errors.New("header without a name")
+			}
+			headerValue, err := lineproto.Bytes(h[1])
+			if err != nil {
+				return nil, err
+			}
+			message.Headers = append(message.Headers,
+				sarama.RecordHeader{Key: []byte(*h[0]), Value: headerValue})
+		}
+		if w.Timestamp != nil {
+			message.Timestamp = time.UnixMilli(*w.Timestamp)
+		}
+		messages = append(messages, message)
+	}
+	return messages, nil
+}
+
+func fromMessage(m *sarama.ConsumerMessage, withTopic bool) lineproto.Record {
+	wire := lineproto.Record{
+		Partition: m.Partition,
+		Offset:    lineproto.Int64(m.Offset),
+		Key:       lineproto.Text(m.Key),
+		Value:     lineproto.Text(m.Value),
+		Headers:   []lineproto.Header{},
+		Timestamp: lineproto.Int64(m.Timestamp.UnixMilli()),
+	}
+	if withTopic {
+		wire.Topic = m.Topic
+	}
+	for _, h := range m.Headers {
+		name := string(h.Key)
+		wire.Headers = append(wire.Headers, lineproto.Header{&name, lineproto.Text(h.Value)})
+	}
+	return wire
+}
+
+// produce keeps one SyncProducer per settings, so an idempotent producer keeps its id across
+// commands; a failed producer is dropped and rebuilt on the next command.
+func (d *driver) produce(cmd *lineproto.Command) (any, error) {
+	compression, err := codec(cmd.Compression)
+	if err != nil {
+		return nil, err
+	}
+	messages, err := toMessages(cmd.Topic, cmd.Records)
+	if err != nil {
+		return nil, err
+	}
+	key := producerKey{cmd.Bootstrap, cmd.Compression, cmd.IsIdempotent()}
+	producer, ok := d.producers[key]
+	if !ok {
+		cfg := producerConfig(cmd, key.idempotent)
+		cfg.Producer.Compression = compression
+		if producer, err = sarama.NewSyncProducer([]string{cmd.Bootstrap}, cfg); err != nil {
+			return nil, err
+		}
+		d.producers[key] = producer
+	}
+	if err := producer.SendMessages(messages); err != nil {
+		delete(d.producers, key)
+		_ = producer.Close()
+		return nil, err
+	}
+	answer := make([]produced, 0, len(messages))
+	for _, message := range messages {
+		answer = append(answer, produced{message.Partition, message.Offset})
+	}
+	return answer, nil
+}
+
+// collectDeadline leaves a little of the command's bound for answering before timeoutMs.
+func collectDeadline(cmd *lineproto.Command) time.Duration {
+	return cmd.Timeout() - min(cmd.Timeout()/10, 2*time.Second)
+}
+
+func isolation(cmd *lineproto.Command) sarama.IsolationLevel {
+	if cmd.ReadCommitted() {
+		return sarama.ReadCommitted
+	}
+	return sarama.ReadUncommitted
+}
+
+// consumeAll reads every partition from the oldest offset with one partition consumer each.
+func consumeAll(cmd *lineproto.Command) (any, error) {
+	deadline := time.After(collectDeadline(cmd))
+	cfg := newConfig(cmd)
+	cfg.Consumer.IsolationLevel = isolation(cmd)
+	consumer, err := sarama.NewConsumer([]string{cmd.Bootstrap}, cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = consumer.Close() }()
+	merged := make(chan *sarama.ConsumerMessage)
+	stop := make(chan struct{})
+	var forwarders sync.WaitGroup
+	defer forwarders.Wait()
+	defer close(stop)
+	for partition := range cmd.Partitions {
+		pc, err := consumer.ConsumePartition(cmd.Topic, partition, sarama.OffsetOldest)
+		if err != nil {
+			return nil, err
+		}
+		forwarders.Add(1)
+		go func() {
+			defer forwarders.Done()
+			defer func() { _ = pc.Close() }()
+			for {
+				select {
+				case message, ok := <-pc.Messages():
+					if !ok {
+						return
+					}
+					select {
+					case merged <- message:
+					case <-stop:
+						return
+					}
+				case <-stop:
+					return
+				}
+			}
+		}()
+	}
+	records := []lineproto.Record{}
+	for len(records) < cmd.ExpectedCount {
+		select {
+		case message := <-merged:
+			records = append(records, fromMessage(message, false))
+		case <-deadline:
+			return records, nil
+		}
+	}
+	return records, nil
+}
+
+// transactionalProduce runs one transactional producer: each element is one transaction, its
+// records sent synchronously and then committed or aborted.
+func transactionalProduce(cmd *lineproto.Command) error {
+	cfg := producerConfig(cmd, true)
+	cfg.Producer.Transaction.ID = cmd.TransactionalID
+	producer, err := sarama.NewSyncProducer([]string{cmd.Bootstrap}, cfg)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = producer.Close() }()
+	for i, transaction := range cmd.Transactions {
+		messages, err := toMessages(cmd.Topic, transaction.Records)
+		if err != nil {
+			return err
+		}
+		if err := producer.BeginTxn(); err != nil {
+			return fmt.Errorf("transaction %d: begin: %w", i, err)
+		}
+		if err := producer.SendMessages(messages); err != nil {
+			abortErr := producer.AbortTxn()
+			return fmt.Errorf("transaction %d: send: %w (abort: %v)", i, err, abortErr)
+		}
+		end := producer.AbortTxn
+		if transaction.Commit {
+			end = producer.CommitTxn
+		}
+		if err := end(); err != nil {
+			return fmt.Errorf("transaction %d: end (commit=%t): %w", i, transaction.Commit, err)
+		}
+	}
+	return nil
+}
