@@ -9,6 +9,7 @@
  */
 import {
   ErrorCode,
+  consumerGroupDescribeApi,
   decodeRecords,
   describeGroupsApi,
   fetchApi,
@@ -18,6 +19,7 @@ import {
   offsetCommitApi,
   offsetFetchApi,
   readBatchHeader,
+  type ConsumerGroupDescribeResponseDescribedGroup,
   type DescribeGroupsResponseDescribedGroup,
 } from '@tributary/protocol';
 import { KafkaAdminError, checkErrorCode } from './kafka-admin-error.ts';
@@ -25,11 +27,14 @@ import type { KafkaConnection } from './kafka-connection.ts';
 
 export interface ListedGroup {
   readonly groupId: string;
+  /** 'classic' or 'consumer' (KIP-848), from ListGroups v5. */
+  readonly type: string;
   readonly protocolType: string;
   readonly state: string;
 }
 
 export type DescribedGroup = DescribeGroupsResponseDescribedGroup;
+export type DescribedConsumerGroup = ConsumerGroupDescribeResponseDescribedGroup;
 
 /** Committed offsets by topic, then partition. */
 export type CommittedOffsets = Map<string, Map<number, bigint>>;
@@ -41,11 +46,15 @@ const decompressedMaxBytes = 64 * 1024 * 1024;
 const timestampFetchMaxAttempts = 5;
 
 export async function listGroups(connection: KafkaConnection): Promise<ListedGroup[]> {
-  const response = await connection.request(listGroupsApi, 4, { statesFilter: [] });
+  const response = await connection.request(listGroupsApi, 5, {
+    statesFilter: [],
+    typesFilter: [],
+  });
   checkErrorCode('ListGroups', response.errorCode);
   return response.groups
     .map((group) => ({
       groupId: group.groupId,
+      type: group.groupType,
       protocolType: group.protocolType,
       state: group.groupState,
     }))
@@ -61,6 +70,24 @@ export async function describeGroup(
   const group = response.groups.find((described) => described.groupId === groupId);
   if (group === undefined) throw new Error(`DescribeGroups answered nothing for '${groupId}'`);
   checkErrorCode(`DescribeGroups '${groupId}'`, group.errorCode);
+  return group;
+}
+
+/**
+ * Describes a KIP-848 consumer group with ConsumerGroupDescribe; undefined when the group is
+ * not one (GROUP_ID_NOT_FOUND: a classic group, or none at all).
+ */
+export async function describeConsumerGroup(
+  connection: KafkaConnection,
+  groupId: string,
+): Promise<DescribedConsumerGroup | undefined> {
+  const response = await connection.request(consumerGroupDescribeApi, 1, {
+    groupIds: [groupId],
+    includeAuthorizedOperations: false,
+  });
+  const group = response.groups.find((described) => described.groupId === groupId);
+  if (group === undefined || group.errorCode === ErrorCode.GROUP_ID_NOT_FOUND) return undefined;
+  checkErrorCode(`ConsumerGroupDescribe '${groupId}'`, group.errorCode);
   return group;
 }
 

@@ -1,6 +1,7 @@
 /**
- * `tributary groups describe GROUP`: the group's state and protocol, its members with their
- * decoded assignments, and per partition the committed offset, log end offset and lag, in
+ * `tributary groups describe GROUP`: the group's type (classic or KIP-848 consumer), state and
+ * protocol or epochs, its members with their decoded assignments (a consumer group's with their
+ * member epochs and target assignments), and per partition the committed offset, log end offset and lag, in
  * offsets and in seconds. Partitions shown are those the group has committed offsets for or a
  * member is assigned. Lag in seconds is now minus the timestamp of the first record after the
  * committed offset (0 when caught up, '-' when unknown), read with one Fetch per lagging
@@ -11,10 +12,12 @@ import type { CommandIo } from './command-io.ts';
 import {
   EARLIEST_TIMESTAMP,
   LATEST_TIMESTAMP,
+  describeConsumerGroup,
   describeGroup,
   fetchCommittedOffsets,
   firstRecordTimestamp,
   listOffsets,
+  type DescribedConsumerGroup,
   type DescribedGroup,
 } from './group-admin.ts';
 import type { KafkaConnection } from './kafka-connection.ts';
@@ -84,8 +87,13 @@ export async function describeGroupCommand(
   groupId: string,
   io: CommandIo,
 ): Promise<number> {
-  const group = await describeGroup(connection, groupId);
+  const consumerGroup = await describeConsumerGroup(connection, groupId);
   const committed = await fetchCommittedOffsets(connection, groupId);
+  if (consumerGroup !== undefined) {
+    const members = describeConsumerMembers(consumerGroup, io);
+    return printOffsets({ connection, io, groupId, committed, members });
+  }
+  const group = await describeGroup(connection, groupId);
   if (group.groupState === 'Dead' && committed.size === 0) {
     io.err(`tributary: consumer group '${groupId}' does not exist\n`);
     return 1;
@@ -93,8 +101,9 @@ export async function describeGroupCommand(
   const members = group.members.map((member) => memberView(group, member));
   const protocol = group.protocolData === '' ? '-' : group.protocolData;
   io.out(
-    `GROUP ${groupId}  STATE ${group.groupState}  PROTOCOL-TYPE ${group.protocolType || '-'}  ` +
-      `PROTOCOL ${protocol}  MEMBERS ${members.length}\n\n`,
+    `GROUP ${groupId}  TYPE classic  STATE ${group.groupState}  ` +
+      `PROTOCOL-TYPE ${group.protocolType || '-'}  PROTOCOL ${protocol}  ` +
+      `MEMBERS ${members.length}\n\n`,
   );
   if (members.length > 0) {
     const rows = members.map((m) => [
@@ -107,6 +116,79 @@ export async function describeGroupCommand(
     io.out(formatTable(['MEMBER-ID', 'INSTANCE-ID', 'CLIENT-ID', 'HOST', 'ASSIGNMENT'], rows));
     io.out('\n');
   }
+  return printOffsets({ connection, io, groupId, committed, members });
+}
+
+type ConsumerAssignment = DescribedConsumerGroup['members'][number]['assignment'];
+
+function assignmentByTopic(assignment: ConsumerAssignment): Map<string, number[]> {
+  const byTopic = new Map<string, number[]>();
+  for (const { topicId, topicName, partitions } of assignment.topicPartitions) {
+    const topic = topicName === '' ? topicId : topicName;
+    byTopic.set(
+      topic,
+      [...(byTopic.get(topic) ?? []), ...partitions].toSorted((a, b) => a - b),
+    );
+  }
+  return byTopic;
+}
+
+function topicsText(byTopic: Map<string, number[]>): string {
+  const text = [...byTopic]
+    .toSorted(([a], [b]) => a.localeCompare(b))
+    .map(([topic, partitions]) => `${topic}:${partitions.join(',')}`)
+    .join(' ');
+  return text === '' ? '-' : text;
+}
+
+/** Prints a KIP-848 group's header and members; returns the members for the offsets table. */
+function describeConsumerMembers(group: DescribedConsumerGroup, io: CommandIo): MemberView[] {
+  io.out(
+    `GROUP ${group.groupId}  TYPE consumer  STATE ${group.groupState}  ` +
+      `GROUP-EPOCH ${group.groupEpoch}  ASSIGNMENT-EPOCH ${group.assignmentEpoch}  ` +
+      `ASSIGNOR ${group.assignorName || '-'}  MEMBERS ${group.members.length}\n\n`,
+  );
+  const members = group.members.map((member) => {
+    const assignment = assignmentByTopic(member.assignment);
+    return {
+      memberId: member.memberId,
+      instanceId: member.instanceId ?? '-',
+      clientId: member.clientId,
+      host: member.clientHost,
+      assignment,
+      assignmentText: topicsText(assignment),
+      epoch: String(member.memberEpoch),
+      target: topicsText(assignmentByTopic(member.targetAssignment)),
+    };
+  });
+  if (members.length > 0) {
+    const headers = ['MEMBER-ID', 'INSTANCE-ID', 'EPOCH', 'CLIENT-ID', 'HOST'];
+    const rows = members.map((m) => [
+      m.memberId,
+      m.instanceId,
+      m.epoch,
+      m.clientId,
+      m.host,
+      m.assignmentText,
+      m.target,
+    ]);
+    io.out(formatTable([...headers, 'ASSIGNMENT', 'TARGET-ASSIGNMENT'], rows));
+    io.out('\n');
+  }
+  return members;
+}
+
+interface OffsetsInput {
+  readonly connection: KafkaConnection;
+  readonly io: CommandIo;
+  readonly groupId: string;
+  readonly committed: Map<string, Map<number, bigint>>;
+  readonly members: readonly MemberView[];
+}
+
+/** The per-partition table: committed offset, log end, lag and owner. */
+async function printOffsets(input: OffsetsInput): Promise<number> {
+  const { connection, io, groupId, committed, members } = input;
   const rows: string[][] = [];
   for (const [topic, partitions] of partitionsToShow(committed, members)) {
     rows.push(

@@ -135,7 +135,7 @@ test('after the consumer leaves: list and describe show lag in offsets and secon
   assert.equal(listed.code, 0, listed.stderr);
   assert.deepEqual(
     tableRows(listed.stdout, 'GROUP').find((row) => row[0] === group),
-    [group, 'Empty', 'consumer'],
+    [group, 'classic', 'Empty', 'consumer'],
   );
   const described = await cli('describe', group);
   assert.equal(described.code, 0, described.stderr);

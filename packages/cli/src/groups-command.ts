@@ -127,9 +127,10 @@ async function listCommand(connection: KafkaConnection, io: CommandIo): Promise<
   const groups = await listGroups(connection);
   const rows = groups.map((group) => [
     group.groupId,
+    group.type || '-',
     group.state || '-',
     group.protocolType || '-',
   ]);
-  io.out(formatTable(['GROUP', 'STATE', 'PROTOCOL-TYPE'], rows));
+  io.out(formatTable(['GROUP', 'TYPE', 'STATE', 'PROTOCOL-TYPE'], rows));
   return 0;
 }

@@ -11,6 +11,7 @@ import {
   EARLIEST_TIMESTAMP,
   LATEST_TIMESTAMP,
   commitOffsets,
+  describeConsumerGroup,
   describeGroup,
   fetchCommittedOffsets,
   listOffsets,
@@ -95,7 +96,9 @@ export async function resetOffsetsCommand(
   const spec = resetSpecFrom(values);
   const topics = (values.topic ?? []).map(parseTopicArgument);
   if (topics.length === 0) throw new UsageError('reset-offsets needs --topic TOPIC');
-  const group = await describeGroup(connection, groupId);
+  const group =
+    (await describeConsumerGroup(connection, groupId)) ??
+    (await describeGroup(connection, groupId));
   if ((group.groupState !== 'Empty' && group.groupState !== 'Dead') || group.members.length > 0) {
     io.err(
       `tributary: assignments can only be reset if the group '${groupId}' is inactive, but ` +

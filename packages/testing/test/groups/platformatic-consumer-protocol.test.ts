@@ -1,5 +1,7 @@
 // KIP-848 consumer groups (ConsumerGroupHeartbeat) with @platformatic/kafka 2.12 sending
-// group.protocol=consumer: server-side assignment, incremental rebalances on join and leave.
+// group.protocol=consumer: server-side assignment, incremental rebalances on join and leave,
+// committed offsets and group state across a broker crash, and `tributary groups` showing the
+// group with its member epochs and assignments.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
@@ -9,6 +11,7 @@ import {
   stringDeserializers,
 } from '@platformatic/kafka';
 import { startBroker } from '@tributary/broker';
+import { cliMainPath, RestartableBroker, runCommand, tempDir } from '../../src/index.ts';
 import { produceValues } from './group-helpers.ts';
 
 async function waitFor(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
@@ -79,5 +82,62 @@ test('two consumer-protocol members share six partitions and rebalance on join a
     await first.close();
   } finally {
     await broker.close();
+  }
+});
+
+async function groupsCli(bootstrap: string, ...args: string[]): Promise<string> {
+  const result = await runCommand(
+    process.execPath,
+    [cliMainPath, 'groups', ...args, '--bootstrap', bootstrap],
+    { timeoutMs: 20_000 },
+  );
+  assert.equal(result.code, 0, result.stderr);
+  return result.stdout;
+}
+
+test('committed offsets and the group survive a broker crash; the CLI shows the group', async () => {
+  await using dir = await tempDir('kip848-restart');
+  const broker = new RestartableBroker({ dataDir: dir.path });
+  await broker.start();
+  try {
+    const values = Array.from({ length: 12 }, (_, i) => `before${i}`);
+    await produceValues(broker.bootstrap, 'kip848-resume', 6, values);
+    const seen = new Set<string>();
+    const first = member(broker.bootstrap, 'kip848-first', 'g-kip848-resume');
+    const stream = await consumeInto(first, 'kip848-resume', seen);
+    await waitFor(() => seen.size === values.length, 30_000, 'the first records');
+    await new Promise((resolve) => setTimeout(resolve, 500)); // let autocommit run
+
+    const listed = await groupsCli(broker.bootstrap, 'list');
+    assert.match(listed, /^GROUP\s+TYPE\s+STATE\s+PROTOCOL-TYPE/m);
+    assert.match(listed, /^g-kip848-resume\s+consumer\s+Stable\s+consumer\s*$/m);
+    const described = await groupsCli(broker.bootstrap, 'describe', 'g-kip848-resume');
+    assert.match(described, /TYPE consumer {2}STATE Stable {2}GROUP-EPOCH 1 {2}ASSIGNMENT-EPOCH 1/);
+    assert.match(described, /ASSIGNOR uniform/);
+    const memberLine = described.split('\n').find((line) => line.includes('kip848-first'));
+    assert.match(
+      memberLine ?? '',
+      /\s1\s+kip848-first\s.*kip848-resume:0,1,2,3,4,5\s+kip848-resume:0,1,2,3,4,5/,
+    );
+
+    await stream.close();
+    await first.close();
+    await broker.kill();
+    await broker.start();
+
+    const more = Array.from({ length: 6 }, (_, i) => `after${i}`);
+    await produceValues(broker.bootstrap, 'kip848-resume', 6, more, false);
+    const later = new Set<string>();
+    const resumed = member(broker.bootstrap, 'kip848-resumed', 'g-kip848-resume');
+    const again = await consumeInto(resumed, 'kip848-resume', later);
+    await waitFor(() => later.size >= more.length, 30_000, 'the records after the restart');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.deepEqual([...later].toSorted(), more.toSorted(), 'resumed from the commits');
+    const after = await groupsCli(broker.bootstrap, 'describe', 'g-kip848-resume');
+    assert.match(after, /GROUP-EPOCH 3/, 'epochs continue after the restart (leave, join)');
+    await again.close();
+    await resumed.close();
+  } finally {
+    await broker.current.stop();
   }
 });
