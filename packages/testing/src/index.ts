@@ -17,6 +17,7 @@ export {
   type CompatibilityLine,
   type StepResult,
 } from './compatibility-record.ts';
+export { franzGoDriverCommand, saramaDriverCommand } from './go-driver.ts';
 export { createKafkajsDriver, registerKafkajsCodecs } from './kafkajs-driver.ts';
 export { createKcatDriver, kcatPath, type KcatDriverOptions } from './kcat-driver.ts';
 export {
