@@ -359,3 +359,26 @@ test('a group empty and uncommitted-to for offsets.retention.minutes is forgotte
     { type: 'group', groupId: 'standalone', value: null },
   ]);
 });
+
+test('static members leaving by identity (LeaveGroup v4+) are gone at once; delete succeeds', () => {
+  const h = new Harness();
+  const a = h.joinAnswer(h.join('', { groupInstanceId: 'pod-a' }))?.memberId ?? '';
+  const b = h.joinAnswer(h.join('', { groupInstanceId: 'pod-b' }))?.memberId ?? '';
+  h.tick(0);
+  h.sync(a, 1, [[a, 'A']]);
+  h.sync(b, 1);
+  for (const [memberId, groupInstanceId] of [
+    [a, 'pod-a'],
+    [b, 'pod-b'],
+  ] as const) {
+    const caller = h.caller(5);
+    h.run({ kind: 'leave', caller, groupId: 'g', members: [{ memberId, groupInstanceId }] });
+    const left = h.answers.get(caller.requestId) as { members: { errorCode: number }[] };
+    assert.equal(left.members[0]?.errorCode, ErrorCode.NONE);
+  }
+  assert.equal(h.coordinator.groups.get('g')?.members.size, 0);
+  const caller = h.caller();
+  h.run({ kind: 'deleteGroups', caller, groupIds: ['g'] });
+  const deleted = h.answers.get(caller.requestId) as { results: { errorCode: number }[] };
+  assert.equal(deleted.results[0]?.errorCode, ErrorCode.NONE);
+});
