@@ -18,6 +18,8 @@ export interface SpawnBrokerOptions {
   readonly listen?: string;
   /** Added to the parent's environment. */
   readonly env?: Readonly<Record<string, string>>;
+  /** More `tributary start` arguments (`--override num.partitions=4`, `--config FILE`). */
+  readonly args?: readonly string[];
   readonly readyTimeoutMs?: number;
 }
 
@@ -64,7 +66,7 @@ interface ReadyLine {
 
 export async function spawnBroker(options: SpawnBrokerOptions): Promise<SpawnedBroker> {
   const args = [cliMainPath, 'start', '--data-dir', options.dataDir];
-  args.push('--listen', options.listen ?? '127.0.0.1:0');
+  args.push('--listen', options.listen ?? '127.0.0.1:0', ...(options.args ?? []));
   const child = spawn(process.execPath, args, {
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
