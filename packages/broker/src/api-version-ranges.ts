@@ -65,6 +65,13 @@ const ranges: readonly ApiVersionRange[] = [
   { apiKey: ApiKey.DescribeProducers, minVersion: 0, maxVersion: 0 },
   { apiKey: ApiKey.DescribeTransactions, minVersion: 0, maxVersion: 0 },
   { apiKey: ApiKey.ListTransactions, minVersion: 0, maxVersion: 1 },
+  // ACL and SCRAM credential admin (security/): stored, not enforced yet. ACLs from v0, which
+  // librdkafka 2.0.2 sends (CLIENTS.md); Kafka 4 serves 1-3.
+  { apiKey: ApiKey.DescribeAcls, minVersion: 0, maxVersion: 3 },
+  { apiKey: ApiKey.CreateAcls, minVersion: 0, maxVersion: 3 },
+  { apiKey: ApiKey.DeleteAcls, minVersion: 0, maxVersion: 3 },
+  { apiKey: ApiKey.DescribeUserScramCredentials, minVersion: 0, maxVersion: 0 },
+  { apiKey: ApiKey.AlterUserScramCredentials, minVersion: 0, maxVersion: 0 },
 ];
 
 export const advertisedApiVersions: ReadonlyMap<number, ApiVersionRange> = new Map(

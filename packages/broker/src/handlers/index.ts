@@ -3,13 +3,17 @@ import type { Handler } from '../handler.ts';
 import { addOffsetsToTxnHandler } from './add-offsets-to-txn.ts';
 import { addPartitionsToTxnHandler } from './add-partitions-to-txn.ts';
 import { alterConfigsHandler } from './alter-configs.ts';
+import { alterUserScramCredentialsHandler } from './alter-user-scram-credentials.ts';
 import { apiVersionsHandler } from './api-versions.ts';
+import { createAclsHandler } from './create-acls.ts';
 import { createPartitionsHandler } from './create-partitions.ts';
 import { consumerGroupDescribeHandler } from './consumer-group-describe.ts';
 import { consumerGroupHeartbeatHandler } from './consumer-group-heartbeat.ts';
 import { createTopicsHandler } from './create-topics.ts';
+import { deleteAclsHandler } from './delete-acls.ts';
 import { deleteRecordsHandler } from './delete-records.ts';
 import { deleteTopicsHandler } from './delete-topics.ts';
+import { describeAclsHandler } from './describe-acls.ts';
 import { describeClusterHandler } from './describe-cluster.ts';
 import { describeConfigsHandler } from './describe-configs.ts';
 import { endTxnHandler } from './end-txn.ts';
@@ -23,6 +27,7 @@ import { deleteGroupsHandler } from './delete-groups.ts';
 import { describeGroupsHandler } from './describe-groups.ts';
 import { describeProducersHandler } from './describe-producers.ts';
 import { describeTransactionsHandler } from './describe-transactions.ts';
+import { describeUserScramCredentialsHandler } from './describe-user-scram-credentials.ts';
 import { findCoordinatorHandler } from './find-coordinator.ts';
 import { heartbeatHandler } from './heartbeat.ts';
 import { joinGroupHandler } from './join-group.ts';
@@ -70,4 +75,9 @@ export const allHandlers: readonly Handler[] = [
   describeProducersHandler,
   describeTransactionsHandler,
   listTransactionsHandler,
+  describeAclsHandler,
+  createAclsHandler,
+  deleteAclsHandler,
+  describeUserScramCredentialsHandler,
+  alterUserScramCredentialsHandler,
 ];
