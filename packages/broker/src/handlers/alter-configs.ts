@@ -1,6 +1,8 @@
 /**
- * AlterConfigs (key 33), v0-2: replaces a topic's whole set of overrides (configs not named go back
- * to their defaults), as Kafka's legacy AlterConfigs does. See topic-config-changes.ts.
+ * AlterConfigs (key 33), v0-2: replaces a topic's whole set of overrides, or a broker resource's
+ * whole set of dynamic settings ("" or this node id; configs not named go back to their
+ * defaults), as Kafka's legacy AlterConfigs does. See topic-config-changes.ts and
+ * config/broker-config-changes.ts.
  */
 import { alterConfigsApi } from '@tributary/protocol';
 import { ConfigOperation } from '../config-resources.ts';

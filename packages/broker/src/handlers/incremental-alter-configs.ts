@@ -1,7 +1,7 @@
 /**
  * IncrementalAlterConfigs (key 44), v0-1: SET, DELETE, APPEND and SUBTRACT on single topic
- * configs (APPEND/SUBTRACT treat the value as a comma-separated list, e.g. cleanup.policy).
- * See topic-config-changes.ts.
+ * configs and dynamic broker settings (APPEND/SUBTRACT treat the value as a comma-separated
+ * list, e.g. cleanup.policy). See topic-config-changes.ts and config/broker-config-changes.ts.
  */
 import { incrementalAlterConfigsApi } from '@tributary/protocol';
 import { defineHandler } from '../handler.ts';
