@@ -22,13 +22,19 @@ async function waitFor(check: () => boolean, timeoutMs: number, what: string): P
   }
 }
 
-function member(bootstrap: string, name: string, groupId: string) {
+function member(
+  bootstrap: string,
+  name: string,
+  groupId: string,
+  extra: { groupInstanceId?: string; groupRemoteAssignor?: string } = {},
+) {
   return new Consumer({
     clientId: name,
     groupId,
     groupProtocol: 'consumer',
     bootstrapBrokers: [bootstrap],
     deserializers: stringDeserializers,
+    ...extra,
   });
 }
 
@@ -80,6 +86,45 @@ test('two consumer-protocol members share six partitions and rebalance on join a
     await waitFor(() => owned(first).length === 6, 20_000, 'the partitions back after the leave');
     await firstStream.close();
     await first.close();
+  } finally {
+    await broker.close();
+  }
+});
+
+test('static members with the range assignor get contiguous ranges', async () => {
+  const broker = await startBroker({
+    port: 0,
+    quiet: true,
+    inMemory: true,
+    groups: { consumerHeartbeatIntervalMs: 200 },
+  });
+  try {
+    await produceValues(broker.bootstrap, 'kip848-range', 6, ['x']);
+    const options = (instance: string) => ({
+      groupInstanceId: instance,
+      groupRemoteAssignor: 'range',
+    });
+    const members = ['pod-1', 'pod-2'].map((instance) =>
+      member(broker.bootstrap, instance, 'g-kip848-range', options(instance)),
+    );
+    const streams = await Promise.all(
+      members.map((consumer) => consumeInto(consumer, 'kip848-range', new Set())),
+    );
+    await waitFor(
+      () => members.every((consumer) => owned(consumer).length === 3),
+      20_000,
+      'three partitions each',
+    );
+    const ranges = members.map(owned).toSorted((a, b) => (a[0] ?? 0) - (b[0] ?? 0));
+    assert.deepEqual(ranges, [
+      [0, 1, 2],
+      [3, 4, 5],
+    ]);
+    const described = await groupsCli(broker.bootstrap, 'describe', 'g-kip848-range');
+    assert.match(described, /ASSIGNOR range/);
+    assert.match(described, /\spod-1\s/);
+    await Promise.all(streams.map((stream) => stream.close()));
+    await Promise.all(members.map((consumer) => consumer.close()));
   } finally {
     await broker.close();
   }
