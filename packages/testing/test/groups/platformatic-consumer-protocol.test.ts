@@ -100,12 +100,11 @@ test('static members with the range assignor get contiguous ranges', async () =>
   });
   try {
     await produceValues(broker.bootstrap, 'kip848-range', 6, ['x']);
-    const options = (instance: string) => ({
-      groupInstanceId: instance,
-      groupRemoteAssignor: 'range',
-    });
     const members = ['pod-1', 'pod-2'].map((instance) =>
-      member(broker.bootstrap, instance, 'g-kip848-range', options(instance)),
+      member(broker.bootstrap, instance, 'g-kip848-range', {
+        groupInstanceId: instance,
+        groupRemoteAssignor: 'range',
+      }),
     );
     const streams = await Promise.all(
       members.map((consumer) => consumeInto(consumer, 'kip848-range', new Set())),
