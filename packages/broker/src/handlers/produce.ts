@@ -143,15 +143,8 @@ function producePartition(
     const problem = batchProblem(batch, header, { maxMessageBytes, logAppendTime, now, config });
     if (problem !== undefined) return Promise.resolve(failure(data, problem.code, problem.message));
   }
-  if (isCompactedTopic(config)) {
-    const maxDecompressedBytes = runtime.config.decompressedBatchMaxBytes;
-    const target = { topic: topic.name, partition: data.index, maxDecompressedBytes };
-    const keys = compactedKeyProblem(split.batches, target);
-    if (keys !== undefined) {
-      const answer = failure(data, keys.errorCode, keys.errorMessage);
-      return Promise.resolve({ ...answer, recordErrors: keys.recordErrors });
-    }
-  }
+  const keyRefusal = compactedKeyRefusal(runtime, topic.name, config, data, split.batches);
+  if (keyRefusal !== undefined) return Promise.resolve(keyRefusal);
   for (const batch of split.batches) {
     setPartitionLeaderEpoch(batch, 0);
     if (logAppendTime) setLogAppendTime(batch, now);
@@ -172,6 +165,21 @@ function producePartition(
       ? failure(data, errorCode, 'partition could not be added to the transaction')
       : append(),
   );
+}
+
+/** A compacted topic's refusal of keyless records (compacted-key-check.ts), or undefined. */
+function compactedKeyRefusal(
+  runtime: BrokerRuntime,
+  topic: string,
+  config: Readonly<Record<string, string>>,
+  data: PartitionData,
+  batches: readonly Buffer[],
+): PartitionAnswer | undefined {
+  if (!isCompactedTopic(config)) return undefined;
+  const maxDecompressedBytes = runtime.config.decompressedBatchMaxBytes;
+  const keys = compactedKeyProblem(batches, { topic, partition: data.index, maxDecompressedBytes });
+  if (keys === undefined) return undefined;
+  return { ...failure(data, keys.errorCode, keys.errorMessage), recordErrors: keys.recordErrors };
 }
 
 /**
