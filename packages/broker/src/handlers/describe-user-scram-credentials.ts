@@ -33,7 +33,8 @@ export const describeUserScramCredentialsHandler = defineHandler(
     const results = [...users].map(([user, duplicate]) => {
       const found = byUser.get(user);
       if (duplicate) {
-        const errorMessage = `Cannot describe SCRAM credentials for the same user twice in a single request: ${user}`;
+        const errorMessage =
+          'Cannot describe SCRAM credentials for the same user twice in a single request: ' + user;
         return { user, errorCode: ErrorCode.DUPLICATE_RESOURCE, errorMessage, credentialInfos: [] };
       }
       if (found === undefined) {

@@ -102,9 +102,10 @@ async function described(filter: Partial<Filter>) {
   });
   return resources
     .flatMap((resource) =>
-      resource.acls.map(
-        (entry) =>
-          `${resource.resourceName}/${resource.resourcePatternType}/${entry.principal}/${entry.operation}`,
+      resource.acls.map((entry) =>
+        [resource.resourceName, resource.resourcePatternType, entry.principal, entry.operation]
+          .map(String)
+          .join('/'),
       ),
     )
     .toSorted();
@@ -214,7 +215,7 @@ test('Kafka refusals: INVALID_REQUEST per creation and per filter', async () => 
   }
 });
 
-test('an explicit UNKNOWN (0) code fails the parse: the connection closes, as in Kafka', async () => {
+test('an UNKNOWN (0) code fails the parse and closes the connection, as in Kafka', async () => {
   const connection = new Connection('acl-unknown');
   await connection.connect(broker.host, broker.port);
   try {
@@ -282,7 +283,8 @@ print(json.dumps({
     "created": len(created["succeeded"]),
     "found": [[a.resource_pattern.resource_name, a.principal, a.operation.name] for a in found],
     "error": error.__name__ if isinstance(error, type) else str(error),
-    "deleted": [[a.resource_pattern.resource_name for (a, e) in matches] for (_, matches, _) in deleted],
+    "deleted": [[a.resource_pattern.resource_name for (a, e) in matches]
+                for (_, matches, _) in deleted],
     "after": len(found_after),
 }))
 admin.close()

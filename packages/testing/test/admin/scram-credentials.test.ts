@@ -98,7 +98,8 @@ test('credentials are stored as StoredKey and ServerKey, and described without t
     ['alice512', 0, null],
     ['bob', 0, null],
   ]);
-  // RFC 5802: StoredKey = H(HMAC(SaltedPassword, "Client Key")), ServerKey = HMAC(.., "Server Key").
+  // RFC 5802: StoredKey = H(HMAC(SaltedPassword, "Client Key")),
+  // ServerKey = HMAC(SaltedPassword, "Server Key").
   const stored = await broker.storage.listScramCredentials();
   const forAlice = stored.find((credential) => credential.user === 'alice');
   assert.ok(forAlice !== undefined);
