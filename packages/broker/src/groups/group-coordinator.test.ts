@@ -382,3 +382,24 @@ test('static members leaving by identity (LeaveGroup v4+) are gone at once; dele
   const deleted = h.answers.get(caller.requestId) as { results: { errorCode: number }[] };
   assert.equal(deleted.results[0]?.errorCode, ErrorCode.NONE);
 });
+
+test('session expiry: a silent member goes within one tick of session.timeout.ms, not before', () => {
+  const h = new Harness();
+  const a = h.newMember();
+  const b = h.newMember();
+  h.join(a);
+  h.join(b);
+  h.sync(a, 1, [[a, 'A']]);
+  h.sync(b, 1);
+  const lastSeen = h.now; // b's last contact (its SyncGroup); session 10 s
+  let goneAt: number | undefined;
+  for (let step = 0; step < 150 && goneAt === undefined; step++) {
+    h.tick(100);
+    if (step % 30 === 0) h.heartbeat(a, h.coordinator.groups.get('g')?.generationId ?? 1);
+    if (h.coordinator.groups.get('g')?.members.has(b) !== true) goneAt = h.now;
+  }
+  assert.ok(goneAt !== undefined, 'b was evicted');
+  const afterMs = goneAt - lastSeen;
+  assert.ok(afterMs >= 10_000 && afterMs <= 10_100, `evicted ${afterMs} ms after its last contact`);
+  assert.equal(h.coordinator.groups.get('g')?.members.has(a), true, 'a kept heartbeating');
+});
