@@ -5,6 +5,8 @@
  *
  * Offsets: a commit from a group member must carry its generation; a "simple" commit
  * (generation -1, empty member id) is accepted while the group has no members, as Kafka does.
+ * In a KIP-848 consumer group the generation field carries the member epoch instead, checked
+ * exactly (STALE_MEMBER_EPOCH), as are OffsetFetch v9's member id and epoch.
  */
 import {
   ErrorCode,

@@ -10,7 +10,9 @@
  * completions of the same `apply`, and send completions in order.
  *
  * Semantics follow Kafka's classic GroupCoordinator: generations, KIP-394 member ids, static
- * membership (KIP-345), an initial rebalance delay for empty groups, session expiry.
+ * membership (KIP-345), an initial rebalance delay for empty groups, session expiry. KIP-848
+ * consumer groups (ConsumerGroupHeartbeat) share the groups map, the offsets and the tick; their
+ * logic is in consumer-group-heartbeat.ts and a group is of one type only (docs/adr/0007).
  */
 import {
   ErrorCode,

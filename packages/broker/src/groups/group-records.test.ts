@@ -62,3 +62,63 @@ test('keys separate groups, topics and partitions so compaction keeps one per ke
   const keys = new Set([key('a', 'bc', 0), key('ab', 'c', 0), key('a', 'bc', 1)]);
   assert.equal(keys.size, 3);
 });
+
+test('KIP-848 consumer group records round-trip with Kafka’s key numbers', () => {
+  const records: GroupRecord[] = [
+    {
+      type: 'consumerGroup',
+      groupId: 'g',
+      value: {
+        groupEpoch: 7,
+        subscribedTopics: [
+          { name: 'orders', topicId: 'AAAAAAAAAAAAAAAAAAAAAQ', partitionCount: 6 },
+        ],
+      },
+    },
+    {
+      type: 'consumerMember',
+      groupId: 'g',
+      memberId: 'm-1',
+      value: {
+        instanceId: 'pod-1',
+        rackId: null,
+        clientId: 'c',
+        clientHost: '/127.0.0.1',
+        rebalanceTimeoutMs: 30_000,
+        subscribedTopicNames: ['orders'],
+        subscribedTopicRegex: null,
+        serverAssignor: 'range',
+      },
+    },
+    { type: 'consumerTargetEpoch', groupId: 'g', value: { assignmentEpoch: 7 } },
+    {
+      type: 'consumerTarget',
+      groupId: 'g',
+      memberId: 'm-1',
+      value: { partitions: [{ topicId: 'AAAAAAAAAAAAAAAAAAAAAQ', partitions: [0, 1] }] },
+    },
+    {
+      type: 'consumerAssignment',
+      groupId: 'g',
+      memberId: 'm-1',
+      value: {
+        memberEpoch: 6,
+        previousMemberEpoch: 5,
+        state: 'UNREVOKED_PARTITIONS',
+        assigned: [{ topicId: 'AAAAAAAAAAAAAAAAAAAAAQ', partitions: [0] }],
+        pendingRevocation: [{ topicId: 'AAAAAAAAAAAAAAAAAAAAAQ', partitions: [2] }],
+      },
+    },
+  ];
+  for (const record of records) {
+    assert.deepEqual(roundTrip(record), record);
+    assert.deepEqual(roundTrip({ ...record, value: null }), { ...record, value: null });
+  }
+  const keyTypes = records.map((record) => encodeGroupRecordKey(record).readInt16BE(0));
+  assert.deepEqual(keyTypes, [3, 5, 6, 7, 8]);
+  // Member-keyed: i16 type, str group id, str member id.
+  assert.equal(
+    encodeGroupRecordKey(records[1] as GroupRecord).toString('hex'),
+    '00050001670003' + '6d2d31',
+  );
+});
