@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sort"
 
 	"github.com/tributary/testing-go/internal/lineproto"
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -233,6 +235,13 @@ func describeGroup(ctx context.Context, adm *kadm.Client, groupID string) (any, 
 	if !ok {
 		return nil, fmt.Errorf("DescribeGroups answered without %s", groupID)
 	}
+	if errors.Is(group.Err, kerr.GroupIDNotFound) {
+		// A KIP-848 group is not a classic group, so DescribeGroups does not know it (as in
+		// Kafka 4); Java's admin then asks ConsumerGroupDescribe, and so does this driver.
+		if consumerGroup, err := describeConsumerGroup(ctx, adm, groupID); err == nil {
+			return consumerGroup, nil
+		}
+	}
 	if group.Err != nil {
 		return nil, group.Err
 	}
@@ -268,4 +277,35 @@ func groupOffsets(ctx context.Context, adm *kadm.Client, groupID string) (any, e
 		}
 	}
 	return offsets, nil
+}
+
+func describeConsumerGroup(ctx context.Context, adm *kadm.Client, groupID string) (any, error) {
+	groups, err := adm.DescribeConsumerGroups(ctx, groupID)
+	if err != nil {
+		return nil, err
+	}
+	group, ok := groups[groupID]
+	if !ok {
+		return nil, fmt.Errorf("ConsumerGroupDescribe answered without %s", groupID)
+	}
+	if group.Err != nil {
+		return nil, group.Err
+	}
+	described := describedGroup{GroupID: group.Group, State: group.State, Members: []describedMember{}}
+	for _, member := range group.Members {
+		assignment := []topicPartition{}
+		member.Assignment.Each(func(topic string, partition int32) {
+			assignment = append(assignment, topicPartition{topic, partition})
+		})
+		sort.Slice(assignment, func(i, j int) bool {
+			if assignment[i].Topic != assignment[j].Topic {
+				return assignment[i].Topic < assignment[j].Topic
+			}
+			return assignment[i].Partition < assignment[j].Partition
+		})
+		described.Members = append(described.Members, describedMember{
+			MemberID: member.MemberID, ClientID: member.ClientID, Assignment: assignment,
+		})
+	}
+	return described, nil
 }
