@@ -134,7 +134,7 @@ function failure({ errorCode, message }: Failure): ConsumerGroupHeartbeatRespons
     errorCode,
     errorMessage: message,
     memberId: null,
-    memberEpoch: -1,
+    memberEpoch: 0, // the defaults Kafka leaves in an error answer
     heartbeatIntervalMs: 0,
     assignment: null,
   };
@@ -553,7 +553,11 @@ export function expireConsumerMembers(
   const data = group.consumer;
   if (data === undefined) return;
   for (const member of data.members.values()) {
+    // Deadlines are not persisted: after a restart they start again from the first tick.
     if (member.sessionDeadlineMs < 0) member.sessionDeadlineMs = context.now + sessionTimeoutMs;
+    if (member.state === 'UNREVOKED_PARTITIONS' && member.revocationDeadlineMs === undefined) {
+      member.revocationDeadlineMs = context.now + member.rebalanceTimeoutMs;
+    }
     const sessionOver = context.now >= member.sessionDeadlineMs;
     const revocationOver =
       member.revocationDeadlineMs !== undefined && context.now >= member.revocationDeadlineMs;

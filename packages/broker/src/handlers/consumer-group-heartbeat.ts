@@ -26,6 +26,6 @@ export const consumerGroupHeartbeatHandler = defineHandler(
       },
     }));
     if (typeof answer !== 'number') return answer as ConsumerGroupHeartbeatResponseInit;
-    return { errorCode: answer, memberEpoch: -1, heartbeatIntervalMs: 0 };
+    return { errorCode: answer, memberEpoch: 0, heartbeatIntervalMs: 0 };
   },
 );
