@@ -345,3 +345,22 @@ test('the two protocols keep to their own groups; offsets check member epochs', 
   };
   assert.equal(again.results[0]?.errorCode, ErrorCode.NONE);
 });
+
+test('a member that does not revoke within its rebalance timeout is fenced', () => {
+  const h = new Harness();
+  h.join('a', { rebalanceTimeoutMs: 10_000 });
+  h.join('b');
+  assert.deepEqual(partitions(h.beat('a', 1, [0, 1, 2, 3, 4, 5])), [0, 1, 2]);
+  h.now += 5_000;
+  h.beat('a', 1, [0, 1, 2, 3, 4, 5]); // alive, but still holding 3-5
+  h.run({ kind: 'tick' });
+  assert.equal(h.beat('a', 1, [0, 1, 2, 3, 4, 5]).errorCode, ErrorCode.NONE);
+  h.now += 5_000;
+  h.run({ kind: 'tick' });
+  assert.equal(h.beat('a', 1, [0, 1, 2, 3, 4, 5]).errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
+  const b = h.beat('b', 2, []);
+  assert.equal(b.memberEpoch, 3, 'the group moved on without a');
+  assert.deepEqual(partitions(b), [0, 1, 2, 3, 4, 5]);
+});
+  assert.deepEqual(partitions(b), [0, 1, 2, 3, 4, 5]);
+});
