@@ -362,5 +362,3 @@ test('a member that does not revoke within its rebalance timeout is fenced', () 
   assert.equal(b.memberEpoch, 3, 'the group moved on without a');
   assert.deepEqual(partitions(b), [0, 1, 2, 3, 4, 5]);
 });
-  assert.deepEqual(partitions(b), [0, 1, 2, 3, 4, 5]);
-});

@@ -119,6 +119,6 @@ test('KIP-848 consumer group records round-trip with Kafka’s key numbers', () 
   // Member-keyed: i16 type, str group id, str member id.
   assert.equal(
     encodeGroupRecordKey(records[1] as GroupRecord).toString('hex'),
-    '00050001670003' + '6d2d31',
+    '000500016700036d2d31',
   );
 });
