@@ -83,19 +83,8 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
     config: options.config ?? {},
   });
   const config = settings.config;
-  const compactor = new BatchRecordCompactor(config);
   const dataDir = options.inMemory === true ? undefined : options.dataDir;
-  const storage = await LogStorage.open(
-    dataDir === undefined
-      ? { ...options.storage, inMemory: true, compactor }
-      : { ...options.storage, dataDir, compactor },
-  );
-  try {
-    await loadDynamicBrokerConfigs(storage, settings, log);
-  } catch (error: unknown) {
-    await storage.close();
-    throw error;
-  }
+  const storage = await openStorage(options, { dataDir, settings, log });
   const connections = new Set<Connection>();
   const refusals = { count: 0, loggedAtMs: 0 };
   let router: RequestRouter | undefined;
@@ -181,6 +170,27 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
     storage,
     close,
   };
+}
+
+/** Opens storage (memory without a data dir) and applies the stored dynamic broker configs. */
+async function openStorage(
+  options: StartBrokerOptions,
+  context: { dataDir: string | undefined; settings: BrokerSettings; log: Logger },
+): Promise<LogStorage> {
+  const { dataDir, settings } = context;
+  const compactor = new BatchRecordCompactor(settings.config);
+  const storage = await LogStorage.open(
+    dataDir === undefined
+      ? { ...options.storage, inMemory: true, compactor }
+      : { ...options.storage, dataDir, compactor },
+  );
+  try {
+    await loadDynamicBrokerConfigs(storage, settings, context.log);
+  } catch (error: unknown) {
+    await storage.close();
+    throw error;
+  }
+  return storage;
 }
 
 function hostPort(host: string, port: number): string {

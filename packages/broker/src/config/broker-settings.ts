@@ -41,7 +41,11 @@ export interface BrokerSettingsOptions {
   readonly staticSettings: StaticSettings;
   /** Values known only once the broker runs: the bound listener, the data dir. */
   readonly startupValues?: Readonly<Record<string, string | null>>;
-  /** Fields with no Kafka setting (fetchMaxWaitMs ...) and in-process overrides of tests. */
+  /**
+   * In-process settings (startBroker's `config`, tests): fields the catalogue maps become static
+   * settings (reported, and dynamic ones may be altered over them); the rest (fetchMaxWaitMs ...)
+   * have no Kafka name and are used as given.
+   */
   readonly config?: Partial<BrokerConfig>;
 }
 
@@ -58,9 +62,10 @@ export class BrokerSettings {
   #changes: Promise<unknown> = Promise.resolve();
 
   constructor(options: BrokerSettingsOptions) {
-    this.#static = options.staticSettings;
+    const split = splitConfig(options.config ?? {}, options.staticSettings);
+    this.#static = split.staticSettings;
     this.#startupValues = options.startupValues ?? {};
-    this.#configOverrides = options.config ?? {};
+    this.#configOverrides = split.rest;
     this.#config = this.#deriveConfig();
     this.#topicDefaults = this.#deriveTopicDefaults();
   }
@@ -230,4 +235,24 @@ export class BrokerSettings {
     }
     return '-1';
   }
+}
+
+/** Moves the fields of `config` that the catalogue maps into the static settings. */
+function splitConfig(
+  config: Partial<BrokerConfig>,
+  staticSettings: StaticSettings,
+): { staticSettings: StaticSettings; rest: Partial<BrokerConfig> } {
+  const rest: Record<string, unknown> = { ...config };
+  const merged = new Map(staticSettings);
+  for (const definition of settingCatalogue) {
+    const target = definition.target;
+    if (target.kind !== 'broker' && target.kind !== 'broker-flag') continue;
+    const value = config[target.field];
+    if (value === undefined) continue;
+    delete rest[target.field];
+    if (!merged.has(definition.name)) {
+      merged.set(definition.name, { value: String(value), origin: 'startBroker config' });
+    }
+  }
+  return { staticSettings: merged, rest: rest as Partial<BrokerConfig> };
 }

@@ -178,6 +178,20 @@ describe('BrokerSettings', () => {
     assert.equal(settings.config.maxConnections, 2_147_483_647);
   });
 
+  it('reports the mapped fields of an in-process config as static settings', () => {
+    const settings = new BrokerSettings({
+      staticSettings: new Map(),
+      config: { numPartitions: 3, fetchMaxWaitMs: 5, maxConnections: 10 },
+    });
+    assert.equal(settings.config.numPartitions, 3);
+    assert.equal(settings.config.fetchMaxWaitMs, 5);
+    const described = settings.describeOne(definitionOf('num.partitions'));
+    assert.equal(described.value, '3');
+    assert.equal(described.source, ConfigSource.STATIC_BROKER_CONFIG);
+    settings.setDynamic('broker', { 'max.connections': '20' });
+    assert.equal(settings.config.maxConnections, 20, 'a dynamic value wins over it');
+  });
+
   it('resolves retention as Kafka does: ms, else minutes, else hours', () => {
     assert.equal(staticOf('log.retention.hours=2').topicDefaults['retention.ms'], '7200000');
     assert.equal(
