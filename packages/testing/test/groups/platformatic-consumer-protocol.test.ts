@@ -140,7 +140,7 @@ async function groupsCli(bootstrap: string, ...args: string[]): Promise<string> 
 }
 
 test('committed offsets and the group survive a broker crash; the CLI shows the group', async () => {
-  await using dir = await tempDir('kip848-restart');
+  const dir = await tempDir('kip848-restart');
   const broker = new RestartableBroker({ dataDir: dir.path });
   await broker.start();
   try {
@@ -183,5 +183,6 @@ test('committed offsets and the group survive a broker crash; the CLI shows the 
     await resumed.close();
   } finally {
     await broker.current.stop();
+    await dir.remove();
   }
 });
