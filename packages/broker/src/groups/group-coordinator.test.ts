@@ -367,9 +367,11 @@ test('static members leaving by identity (LeaveGroup v4+) are gone at once; dele
   h.tick(0);
   h.sync(a, 1, [[a, 'A']]);
   h.sync(b, 1);
+  // a with its member id and instance id (a consumer's close), b by instance id alone (the
+  // admin's removeMembersFromConsumerGroup sends an empty member id).
   for (const [memberId, groupInstanceId] of [
     [a, 'pod-a'],
-    [b, 'pod-b'],
+    ['', 'pod-b'],
   ] as const) {
     const caller = h.caller(5);
     h.run({ kind: 'leave', caller, groupId: 'g', members: [{ memberId, groupInstanceId }] });
