@@ -18,6 +18,12 @@ export {
   type StepResult,
 } from './compatibility-record.ts';
 export { franzGoDriverCommand, saramaDriverCommand } from './go-driver.ts';
+export {
+  javaClasspath,
+  javaCommand,
+  javaDriverCommand,
+  javaWordCountMainClass,
+} from './java-driver.ts';
 export { createKafkajsDriver, registerKafkajsCodecs } from './kafkajs-driver.ts';
 export { createKcatDriver, kcatPath, type KcatDriverOptions } from './kcat-driver.ts';
 export {

@@ -5,6 +5,7 @@ import java.util.Arrays;
 import java.util.Locale;
 import java.util.Properties;
 import java.util.concurrent.CountDownLatch;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsBuilder;
@@ -26,6 +27,8 @@ import org.apache.kafka.streams.kstream.Produced;
  */
 public final class WordCount {
   private static final long commitIntervalMs = 200;
+  private static final int sessionMs = 10_000;
+  private static final int heartbeatMs = 1_000;
 
   private WordCount() {}
 
@@ -51,6 +54,11 @@ public final class WordCount {
     props.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, commitIntervalMs);
     props.put(StreamsConfig.DEFAULT_KEY_SERDE_CLASS_CONFIG, Serdes.StringSerde.class);
     props.put(StreamsConfig.DEFAULT_VALUE_SERDE_CLASS_CONFIG, Serdes.StringSerde.class);
+    // A SIGKILLed instance leaves the group after this, not after the 45 s default, so the test
+    // that kills and restarts the app does not wait on the session of a dead member.
+    props.put(StreamsConfig.consumerPrefix(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG), sessionMs);
+    props.put(
+        StreamsConfig.consumerPrefix(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG), heartbeatMs);
 
     KafkaStreams streams = new KafkaStreams(builder.build(), props);
     CountDownLatch done = new CountDownLatch(1);
