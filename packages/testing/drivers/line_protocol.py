@@ -103,6 +103,9 @@ def wire_record(partition, offset, key, value, headers, timestamp, topic=None):
     return record
 
 
+CLOSE_MARGIN_MS = 2000
+
+
 class Deadline:
     """`timeoutMs` bounds the whole command: each wait inside it gets what is left."""
 
@@ -165,3 +168,11 @@ def parse_command(line):
 def timeout_ms(command, default_ms=60000):
     value = command.get("timeoutMs")
     return default_ms if value is None else int(value)
+
+
+def command_deadline(command):
+    """The deadline a command's waits share: a little before `timeoutMs`, so that a command
+    ending by time (consumeAll with too few records) still closes its clients and answers
+    within the bound."""
+    bound_ms = timeout_ms(command)
+    return Deadline(bound_ms - min(CLOSE_MARGIN_MS, bound_ms // 10))

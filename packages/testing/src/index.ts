@@ -50,6 +50,7 @@ export {
   runPythonDriver,
   systemPython,
 } from './python-client-driver.ts';
+export { aiokafkaDriverCommand, confluentKafkaLineDriverCommand } from './python-venv-driver.ts';
 export { runCommand, type CommandResult, type RunCommandOptions } from './run-command.ts';
 export {
   cliMainPath,
