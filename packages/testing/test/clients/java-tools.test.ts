@@ -1,0 +1,250 @@
+/**
+ * Kafka's own command-line tools (kafka-tools 4.x, built by .ci/setup-java.sh) against an
+ * in-process broker, each run from its class as the kafka-*.sh scripts do:
+ *
+ * - kafka-topics (TopicCommand): --create with a config, --list, --describe, --alter
+ *   --partitions, --delete;
+ * - kafka-console-producer / kafka-console-consumer: keyed lines in, the same lines out through a
+ *   consumer group (classic protocol), which commits on exit;
+ * - kafka-consumer-groups (ConsumerGroupCommand): --list, --describe (offsets and lag), the
+ *   lag after --reset-offsets --to-earliest --execute and a consumer that then reads everything
+ *   again; a live KIP-848 member in --describe --members, --delete refused while it is there.
+ *
+ * Each step checks the tool's exit code and its output text, as an operator would read it. Steps
+ * share the topic and groups and run in order: the first failure is the one to read.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startBroker, type RunningBroker } from '@tributary/broker';
+import { javaCommand, runCommand, tempDir, type TempDir } from '../../src/index.ts';
+
+const topicCommand = 'org.apache.kafka.tools.TopicCommand';
+const groupCommand = 'org.apache.kafka.tools.consumer.group.ConsumerGroupCommand';
+const consoleProducer = 'org.apache.kafka.tools.ConsoleProducer';
+const consoleConsumer = 'org.apache.kafka.tools.consumer.ConsoleConsumer';
+
+const toolTimeoutMs = 90_000;
+const stepTimeoutMs = 240_000;
+const convergeTimeoutMs = 60_000;
+const retryPauseMs = 500;
+const lineCount = 40;
+
+describe('Kafka command-line tools (kafka-tools 4.x)', { timeout: 10 * stepTimeoutMs }, () => {
+  let dir: TempDir | undefined;
+  let broker: RunningBroker | undefined;
+  let bootstrap = '';
+  const topic = `tools-${process.pid}`;
+  const group = `tools-group-${process.pid}`;
+  const liveGroup = `tools-live-${process.pid}`;
+  const lines = Array.from({ length: lineCount }, (_, index) => `key-${index}:value-${index}`);
+  const opts = { timeout: stepTimeoutMs };
+
+  /** Runs one tool to completion; fails the step on a non-zero exit, with its output. */
+  async function tool(mainClass: string, args: readonly string[], input?: string) {
+    const java = javaCommand(mainClass, ['--bootstrap-server', bootstrap, ...args]);
+    const result = await runCommand(java.command, java.args, {
+      timeoutMs: toolTimeoutMs,
+      ...(input === undefined ? {} : { input }),
+    });
+    const shown = `${mainClass} ${args.join(' ')}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`;
+    assert.equal(result.timedOut, false, `killed after ${toolTimeoutMs} ms: ${shown}`);
+    assert.equal(result.code, 0, `exit ${result.code}: ${shown}`);
+    return { stdout: result.stdout, stderr: result.stderr, shown };
+  }
+
+  before(async () => {
+    javaCommand(topicCommand); // fails here, naming .ci/setup-java.sh, when nothing is built
+    dir = await tempDir('java-tools');
+    broker = await startBroker({ port: 0, host: '127.0.0.1', dataDir: dir.path, quiet: true });
+    bootstrap = broker.bootstrap;
+  });
+
+  after(async () => {
+    await broker?.close();
+    await dir?.remove();
+  });
+
+  test('kafka-topics --create, --list and --describe', opts, async () => {
+    const created = await tool(topicCommand, [
+      ...['--create', '--topic', topic, '--partitions', '3'],
+      ...['--config', 'retention.ms=3600000'],
+    ]);
+    assert.match(created.stdout, new RegExp(`Created topic ${topic}\\.`), created.shown);
+    const listed = await tool(topicCommand, ['--list', '--exclude-internal']);
+    assert.ok(listed.stdout.split('\n').includes(topic), listed.shown);
+    assert.ok(!listed.stdout.includes('__consumer_offsets'), `internal topic: ${listed.shown}`);
+    const described = await tool(topicCommand, ['--describe', '--topic', topic]);
+    assert.match(described.stdout, /PartitionCount: 3\s/, described.shown);
+    assert.match(described.stdout, /Configs: .*retention\.ms=3600000/, described.shown);
+    const partitions = described.stdout.match(/Partition: \d+\s+Leader: \d+/g) ?? [];
+    assert.equal(partitions.length, 3, `one line per partition, with a leader: ${described.shown}`);
+  });
+
+  test('kafka-topics --alter adds a partition', opts, async () => {
+    await tool(topicCommand, ['--alter', '--topic', topic, '--partitions', '4']);
+    const described = await tool(topicCommand, ['--describe', '--topic', topic]);
+    assert.match(described.stdout, /PartitionCount: 4\s/, described.shown);
+  });
+
+  test('kafka-console-producer writes keyed lines', opts, async () => {
+    await tool(
+      consoleProducer,
+      [
+        ...['--topic', topic, '--reader-property', 'parse.key=true'],
+        ...['--reader-property', 'key.separator=:'],
+      ],
+      `${lines.join('\n')}\n`,
+    );
+  });
+
+  test('kafka-console-consumer reads them back in a group', opts, async () => {
+    const read = await readInGroup(group);
+    assert.deepEqual(read.toSorted(), lines.toSorted(), 'the keyed lines, each once');
+  });
+
+  test('kafka-consumer-groups --list and --describe show the committed offsets', opts, async () => {
+    const listed = await tool(groupCommand, ['--list']);
+    assert.ok(listed.stdout.split('\n').includes(group), listed.shown);
+    const rows = await describeOffsets(group);
+    assert.equal(rows.length, 4, 'a row per partition');
+    assert.equal(sum(rows.map((row) => row.logEnd)), lineCount, 'log end offsets add up');
+    for (const row of rows) {
+      assert.equal(row.current, row.logEnd, `partition ${row.partition} fully committed`);
+      assert.equal(row.lag, 0, `partition ${row.partition} lag`);
+    }
+  });
+
+  test('kafka-consumer-groups --reset-offsets --to-earliest --execute', opts, async () => {
+    const reset = await tool(groupCommand, [
+      ...['--reset-offsets', '--group', group, '--topic', topic],
+      ...['--to-earliest', '--execute'],
+    ]);
+    const newOffsets = tableRows(reset.stdout, 'NEW-OFFSET');
+    assert.equal(newOffsets.length, 4, reset.shown);
+    assert.ok(
+      newOffsets.every((row) => row['NEW-OFFSET'] === '0'),
+      reset.shown,
+    );
+    const rows = await describeOffsets(group);
+    assert.ok(
+      rows.every((row) => row.current === 0 && row.lag === row.logEnd),
+      'offsets at 0',
+    );
+    assert.equal(sum(rows.map((row) => row.lag)), lineCount, 'the whole topic is lag again');
+    const again = await readInGroup(group);
+    assert.deepEqual(again.toSorted(), lines.toSorted(), 'the group reads everything again');
+  });
+
+  test('a live KIP-848 member: --describe --members, and --delete refused', opts, async () => {
+    const member = startLiveConsumer(liveGroup);
+    try {
+      const members = await waitFor(async () => {
+        const out = await tool(groupCommand, ['--describe', '--group', liveGroup, '--members']);
+        const rows = tableRows(out.stdout, '#PARTITIONS');
+        return rows.length === 1 && rows[0]?.['#PARTITIONS'] === '4' ? rows : undefined;
+      }, 'one member holding all 4 partitions');
+      assert.equal(members[0]?.['CLIENT-ID'], 'console-consumer');
+      const refused = await tool(groupCommand, ['--delete', '--group', liveGroup]);
+      assert.match(refused.stdout + refused.stderr, /GroupNotEmptyException/, refused.shown);
+    } finally {
+      await stopProcess(member);
+    }
+    await waitFor(async () => {
+      const out = await tool(groupCommand, ['--describe', '--group', liveGroup, '--state']);
+      return /\sEmpty\s+0\s*$/m.test(out.stdout) ? true : undefined;
+    }, 'the group empty once its member closed');
+    const deleted = await tool(groupCommand, ['--delete', '--group', liveGroup]);
+    assert.match(deleted.stdout, /was successful/, deleted.shown);
+    const listed = await tool(groupCommand, ['--list']);
+    assert.ok(!listed.stdout.split('\n').includes(liveGroup), listed.shown);
+  });
+
+  test('kafka-topics --delete', opts, async () => {
+    await tool(topicCommand, ['--delete', '--topic', topic]);
+    await waitFor(async () => {
+      const listed = await tool(topicCommand, ['--list']);
+      return listed.stdout.split('\n').includes(topic) ? undefined : true;
+    }, `${topic} gone from --list`);
+  });
+
+  async function readInGroup(groupId: string): Promise<string[]> {
+    const read = await tool(consoleConsumer, [
+      ...['--topic', topic, '--group', groupId, '--from-beginning'],
+      ...['--max-messages', String(lineCount), '--timeout-ms', String(convergeTimeoutMs)],
+      ...['--formatter-property', 'print.key=true', '--formatter-property', 'key.separator=:'],
+    ]);
+    assert.match(read.stderr, new RegExp(`Processed a total of ${lineCount} messages`), read.shown);
+    return read.stdout.split('\n').filter((line) => line !== '');
+  }
+
+  async function describeOffsets(groupId: string): Promise<OffsetRow[]> {
+    const out = await tool(groupCommand, ['--describe', '--group', groupId]);
+    return tableRows(out.stdout, 'LOG-END-OFFSET')
+      .filter((row) => row['TOPIC'] === topic)
+      .map((row) => ({
+        partition: Number(row['PARTITION']),
+        current: Number(row['CURRENT-OFFSET']),
+        logEnd: Number(row['LOG-END-OFFSET']),
+        lag: Number(row['LAG']),
+      }))
+      .toSorted((a, b) => a.partition - b.partition);
+  }
+
+  function startLiveConsumer(groupId: string): ChildProcess {
+    const java = javaCommand(consoleConsumer, [
+      ...['--bootstrap-server', bootstrap, '--topic', topic, '--group', groupId],
+      ...['--command-property', 'group.protocol=consumer'],
+    ]);
+    return spawn(java.command, [...java.args], { stdio: ['pipe', 'ignore', 'ignore'] });
+  }
+});
+
+interface OffsetRow {
+  readonly partition: number;
+  readonly current: number;
+  readonly logEnd: number;
+  readonly lag: number;
+}
+
+/** The rows of the tools' whitespace-aligned tables: the header line is the one naming `column`. */
+function tableRows(text: string, column: string): Record<string, string>[] {
+  const lines = text.split('\n').filter((line) => line.trim() !== '');
+  const rows: Record<string, string>[] = [];
+  let header: string[] | undefined;
+  for (const line of lines) {
+    const cells = line.trim().split(/\s+/);
+    if (cells.includes(column)) {
+      header = cells;
+    } else if (header !== undefined && cells.length === header.length) {
+      rows.push(Object.fromEntries(header.map((name, index) => [name, cells[index] ?? ''])));
+    }
+  }
+  return rows;
+}
+
+function sum(values: readonly number[]): number {
+  return values.reduce((total, value) => total + value, 0);
+}
+
+/** Retries `probe` until it returns a value, for at most `convergeTimeoutMs`. */
+async function waitFor<T>(probe: () => Promise<T | undefined>, what: string): Promise<T> {
+  const deadline = Date.now() + convergeTimeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) assert.fail(`not reached in ${convergeTimeoutMs} ms: ${what}`);
+    await sleep(retryPauseMs);
+  }
+}
+
+/** SIGTERM (the consumer's shutdown hook closes it and leaves the group), SIGKILL if stuck. */
+async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), toolTimeoutMs);
+  await exited;
+  clearTimeout(timer);
+}
