@@ -48,7 +48,8 @@ describe('Kafka command-line tools (kafka-tools 4.x)', { timeout: 10 * stepTimeo
       timeoutMs: toolTimeoutMs,
       ...(input === undefined ? {} : { input }),
     });
-    const shown = `${mainClass} ${args.join(' ')}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`;
+    const output = `stdout:\n${result.stdout}\nstderr:\n${result.stderr}`;
+    const shown = `${mainClass} ${args.join(' ')}\n${output}`;
     assert.equal(result.timedOut, false, `killed after ${toolTimeoutMs} ms: ${shown}`);
     assert.equal(result.code, 0, `exit ${result.code}: ${shown}`);
     return { stdout: result.stdout, stderr: result.stderr, shown };
@@ -68,8 +69,13 @@ describe('Kafka command-line tools (kafka-tools 4.x)', { timeout: 10 * stepTimeo
 
   test('kafka-topics --create, --list and --describe', opts, async () => {
     const created = await tool(topicCommand, [
-      ...['--create', '--topic', topic, '--partitions', '3'],
-      ...['--config', 'retention.ms=3600000'],
+      '--create',
+      '--topic',
+      topic,
+      '--partitions',
+      '3',
+      '--config',
+      'retention.ms=3600000',
     ]);
     assert.match(created.stdout, new RegExp(`Created topic ${topic}\\.`), created.shown);
     const listed = await tool(topicCommand, ['--list', '--exclude-internal']);
@@ -92,8 +98,12 @@ describe('Kafka command-line tools (kafka-tools 4.x)', { timeout: 10 * stepTimeo
     await tool(
       consoleProducer,
       [
-        ...['--topic', topic, '--reader-property', 'parse.key=true'],
-        ...['--reader-property', 'key.separator=:'],
+        '--topic',
+        topic,
+        '--reader-property',
+        'parse.key=true',
+        '--reader-property',
+        'key.separator=:',
       ],
       `${lines.join('\n')}\n`,
     );
@@ -118,8 +128,13 @@ describe('Kafka command-line tools (kafka-tools 4.x)', { timeout: 10 * stepTimeo
 
   test('kafka-consumer-groups --reset-offsets --to-earliest --execute', opts, async () => {
     const reset = await tool(groupCommand, [
-      ...['--reset-offsets', '--group', group, '--topic', topic],
-      ...['--to-earliest', '--execute'],
+      '--reset-offsets',
+      '--group',
+      group,
+      '--topic',
+      topic,
+      '--to-earliest',
+      '--execute',
     ]);
     const newOffsets = tableRows(reset.stdout, 'NEW-OFFSET');
     assert.equal(newOffsets.length, 4, reset.shown);
@@ -171,9 +186,19 @@ describe('Kafka command-line tools (kafka-tools 4.x)', { timeout: 10 * stepTimeo
 
   async function readInGroup(groupId: string): Promise<string[]> {
     const read = await tool(consoleConsumer, [
-      ...['--topic', topic, '--group', groupId, '--from-beginning'],
-      ...['--max-messages', String(lineCount), '--timeout-ms', String(convergeTimeoutMs)],
-      ...['--formatter-property', 'print.key=true', '--formatter-property', 'key.separator=:'],
+      '--topic',
+      topic,
+      '--group',
+      groupId,
+      '--from-beginning',
+      '--max-messages',
+      String(lineCount),
+      '--timeout-ms',
+      String(convergeTimeoutMs),
+      '--formatter-property',
+      'print.key=true',
+      '--formatter-property',
+      'key.separator=:',
     ]);
     assert.match(read.stderr, new RegExp(`Processed a total of ${lineCount} messages`), read.shown);
     return read.stdout.split('\n').filter((line) => line !== '');
@@ -194,8 +219,14 @@ describe('Kafka command-line tools (kafka-tools 4.x)', { timeout: 10 * stepTimeo
 
   function startLiveConsumer(groupId: string): ChildProcess {
     const java = javaCommand(consoleConsumer, [
-      ...['--bootstrap-server', bootstrap, '--topic', topic, '--group', groupId],
-      ...['--command-property', 'group.protocol=consumer'],
+      '--bootstrap-server',
+      bootstrap,
+      '--topic',
+      topic,
+      '--group',
+      groupId,
+      '--command-property',
+      'group.protocol=consumer',
     ]);
     return spawn(java.command, [...java.args], { stdio: ['pipe', 'ignore', 'ignore'] });
   }
