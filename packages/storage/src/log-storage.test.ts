@@ -173,6 +173,25 @@ describe('LogStorage on disk', () => {
       await second.close();
     }));
 
+  it('restarts after DeleteRecords cut inside a batch, which stays whole', () =>
+    withTempDir(async (dataDir) => {
+      const options: StorageOptions = { dataDir };
+      const first = await LogStorage.open(options);
+      await first.createTopic({ name: 'cut', partitionCount: 1 });
+      await produce(requirePartition(first, 'cut'), 'five', 5);
+      await produce(requirePartition(first, 'cut'), 'after', 2);
+      assert.equal(await requirePartition(first, 'cut').deleteRecordsBefore(2n), 2n);
+      await first.close();
+
+      const second = await LogStorage.open(options);
+      const log = requirePartition(second, 'cut');
+      assert.equal(log.logStartOffset, 2n);
+      assert.equal(log.highWatermark, 7n);
+      assert.deepEqual(await labels(log, 2n), ['five', 'after'], 'the cut batch is read whole');
+      assert.equal(await produce(log, 'next'), 7n);
+      await second.close();
+    }));
+
   it('keeps the data directory bounded under steady produce with retention', () =>
     withTempDir(async (dataDir) => {
       const storage = await LogStorage.open({

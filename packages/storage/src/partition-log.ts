@@ -156,7 +156,10 @@ export class IndexedPartitionLog implements PartitionLog {
   restore(info: WalEntryInfo): void {
     const entry = entryFromWal(info);
     if (entry.lastOffset < this.#logStartOffset) return;
-    if (entry.baseOffset < this.#logEndOffset) {
+    // The first live batch may start below the log start: DeleteRecords can cut inside a batch,
+    // and the batch stays whole. Every later batch must start past the one before it.
+    const first = this.#head === this.#entries.length;
+    if (!first && entry.baseOffset < this.#logEndOffset) {
       throw new StorageError(
         'CORRUPT_DATA',
         `partition ${this.topicId}/${this.index}: batch at ${entry.baseOffset} overlaps ` +
