@@ -21,22 +21,26 @@ import org.apache.kafka.streams.kstream.Produced;
  * through a repartition topic and a changelog topic that Streams creates itself, so the broker
  * serves Streams' admin calls, transactions across three topics and read_committed fetches.
  *
- * Args: bootstrap, input topic, output topic, application id, state dir. Runs until SIGTERM
- * (or stdin EOF), then closes cleanly. Prints `{"state":"RUNNING"}` (and each later state) as a
- * line on stdout so the test can wait for it; exits 1 if Streams dies.
+ * Args: bootstrap, input topic, output topic, application id, state dir, and optionally the
+ * commit interval in ms (default 200; a long one keeps transactions open for the test that
+ * kills the app inside one). Runs until SIGTERM (or stdin EOF), then closes cleanly. Prints
+ * `{"state":"RUNNING"}` (and each later state) as a line on stdout so the test can wait for it;
+ * exits 1 if Streams dies.
  */
 public final class WordCount {
-  private static final long commitIntervalMs = 200;
+  private static final long defaultCommitIntervalMs = 200;
   private static final int sessionMs = 10_000;
   private static final int heartbeatMs = 1_000;
 
   private WordCount() {}
 
   public static void main(String[] args) throws Exception {
-    if (args.length != 5) {
-      System.err.println("usage: WordCount <bootstrap> <input> <output> <app-id> <state-dir>");
+    if (args.length != 5 && args.length != 6) {
+      System.err.println(
+          "usage: WordCount <bootstrap> <input> <output> <app-id> <state-dir> [commit-ms]");
       System.exit(2);
     }
+    long commitIntervalMs = args.length == 6 ? Long.parseLong(args[5]) : defaultCommitIntervalMs;
     StreamsBuilder builder = new StreamsBuilder();
     builder.stream(args[1], Consumed.with(Serdes.String(), Serdes.String()))
         .flatMapValues(sentence -> Arrays.asList(sentence.toLowerCase(Locale.ROOT).split("\\W+")))
