@@ -44,6 +44,7 @@ const symbols = {
   fail: '**FAIL**',
   unsupported: 'n/a (client)',
   delegated: 'n/a (done by another client)',
+  partial: 'pass (some steps n/a)',
 } as const;
 
 function readLines(path: string): Line[] {
@@ -53,10 +54,11 @@ function readLines(path: string): Line[] {
     .map((text) => JSON.parse(text) as Line);
 }
 
-function cellResult(lines: readonly Line[]): Line['result'] {
+function cellResult(lines: readonly Line[]): Line['result'] | 'partial' {
   if (lines.some((line) => line.result === 'fail')) return 'fail';
   if (lines.every((line) => line.result === 'unsupported')) return 'unsupported';
   if (lines.some((line) => line.result === 'delegated')) return 'delegated';
+  if (lines.some((line) => line.result === 'unsupported')) return 'partial';
   return 'pass';
 }
 

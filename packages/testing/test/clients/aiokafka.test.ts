@@ -1,14 +1,13 @@
 // aiokafka (asyncio, its own protocol code) from the virtualenv (.ci/setup-python.sh) through its
-// line driver: every scenario of the full client scenario. aiokafka has no KIP-848 consumer, so
-// its groups run the classic protocol; ops its admin client lacks (DeleteGroups) answer
-// Unsupported and are recorded as such.
+// line driver: every scenario of the full client scenario. aiokafka has no KIP-848 consumer and
+// its admin client has no DeleteGroups: the driver answers Unsupported to those, and they are
+// recorded as such.
 import { aiokafkaDriverCommand } from '../../src/index.ts';
 import { fullClientScenario } from './full-scenario.ts';
 
 fullClientScenario({
   label: 'aiokafka',
   driver: aiokafkaDriverCommand,
-  groupProtocols: ['classic'],
   // AIOKafkaProducer.send asserts "Need at least one: key or value", like kafka-python.
   capabilities: {
     timestamps: true,
