@@ -5,6 +5,7 @@ import static dev.tributary.testing.WireRecords.JSON;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
@@ -14,13 +15,26 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
 import java.util.TreeMap;
+import java.util.TreeSet;
+import org.apache.kafka.clients.admin.AbstractOptions;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.AlterConfigOp;
+import org.apache.kafka.clients.admin.AlterConfigsOptions;
 import org.apache.kafka.clients.admin.Config;
 import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.admin.ConsumerGroupDescription;
+import org.apache.kafka.clients.admin.CreateTopicsOptions;
+import org.apache.kafka.clients.admin.DeleteConsumerGroupsOptions;
+import org.apache.kafka.clients.admin.DeleteRecordsOptions;
+import org.apache.kafka.clients.admin.DeleteTopicsOptions;
+import org.apache.kafka.clients.admin.DescribeConfigsOptions;
+import org.apache.kafka.clients.admin.DescribeConsumerGroupsOptions;
 import org.apache.kafka.clients.admin.GroupListing;
+import org.apache.kafka.clients.admin.ListConsumerGroupOffsetsOptions;
+import org.apache.kafka.clients.admin.ListGroupsOptions;
+import org.apache.kafka.clients.admin.ListOffsetsOptions;
+import org.apache.kafka.clients.admin.ListTopicsOptions;
 import org.apache.kafka.clients.admin.MemberDescription;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.OffsetSpec;
@@ -36,6 +50,8 @@ import org.apache.kafka.common.config.ConfigResource;
  * time, and each call also carries that bound as its own `timeoutMs` option.
  */
 final class AdminOps implements AutoCloseable {
+  private static final Duration closeTimeout = Duration.ofSeconds(5);
+
   private final Map<String, Admin> admins = new TreeMap<>();
 
   JsonNode run(Command command) throws Exception {
@@ -44,8 +60,7 @@ final class AdminOps implements AutoCloseable {
       case "createTopic":
         return createTopic(admin, command);
       case "deleteTopic":
-        await(admin.deleteTopics(List.of(command.text("topic"))).all(), command);
-        return JSON.nullNode();
+        return deleteTopic(admin, command);
       case "listTopics":
         return listTopics(admin, command);
       case "describeConfigs":
@@ -63,8 +78,7 @@ final class AdminOps implements AutoCloseable {
       case "groupOffsets":
         return groupOffsets(admin, command);
       case "deleteGroup":
-        await(admin.deleteConsumerGroups(List.of(command.text("groupId"))).all(), command);
-        return JSON.nullNode();
+        return deleteGroup(admin, command);
       default:
         return null;
     }
@@ -85,25 +99,40 @@ final class AdminOps implements AutoCloseable {
     return command.await(future);
   }
 
+  /** The Admin call itself expires with the command, so no call outlives it inside the client. */
+  private static <T extends AbstractOptions<T>> T bound(T options, Command command) {
+    return options.timeoutMs((int) Math.min(Integer.MAX_VALUE, command.remainingMs()));
+  }
+
   private static JsonNode createTopic(Admin admin, Command command) throws Exception {
     // No replication factor: the broker's default (-1 on the wire, CreateTopics v4+).
     NewTopic topic =
         new NewTopic(
             command.text("topic"), Optional.of(command.integer("partitions")), Optional.empty());
     topic.configs(command.stringMap("configs"));
-    await(admin.createTopics(List.of(topic)).all(), command);
+    var options = bound(new CreateTopicsOptions(), command);
+    await(admin.createTopics(List.of(topic), options).all(), command);
+    return JSON.nullNode();
+  }
+
+  private static JsonNode deleteTopic(Admin admin, Command command) throws Exception {
+    var options = bound(new DeleteTopicsOptions(), command);
+    await(admin.deleteTopics(List.of(command.text("topic")), options).all(), command);
     return JSON.nullNode();
   }
 
   private static JsonNode listTopics(Admin admin, Command command) throws Exception {
     ArrayNode names = JSON.arrayNode();
-    new java.util.TreeSet<>(await(admin.listTopics().names(), command)).forEach(names::add);
+    var options = bound(new ListTopicsOptions(), command);
+    new TreeSet<>(await(admin.listTopics(options).names(), command)).forEach(names::add);
     return names;
   }
 
   private static JsonNode describeConfigs(Admin admin, Command command) throws Exception {
     ConfigResource resource = new ConfigResource(ConfigResource.Type.TOPIC, command.text("topic"));
-    Config config = await(admin.describeConfigs(List.of(resource)).all(), command).get(resource);
+    var options = bound(new DescribeConfigsOptions(), command);
+    Config config = await(admin.describeConfigs(List.of(resource), options).all(), command)
+        .get(resource);
     ObjectNode result = JSON.objectNode();
     config.entries().stream()
         .sorted(Comparator.comparing(ConfigEntry::name))
@@ -119,7 +148,8 @@ final class AdminOps implements AutoCloseable {
         .forEach(
             (name, value) ->
                 ops.add(new AlterConfigOp(new ConfigEntry(name, value), AlterConfigOp.OpType.SET)));
-    await(admin.incrementalAlterConfigs(Map.of(resource, ops)).all(), command);
+    var options = bound(new AlterConfigsOptions(), command);
+    await(admin.incrementalAlterConfigs(Map.of(resource, ops), options).all(), command);
     return JSON.nullNode();
   }
 
@@ -136,9 +166,9 @@ final class AdminOps implements AutoCloseable {
     } else {
       throw new IllegalArgumentException("listOffsets spec: earliest, latest or a timestamp");
     }
-    long offset =
-        await(admin.listOffsets(Map.of(partition, offsetSpec)).partitionResult(partition), command)
-            .offset();
+    var options = bound(new ListOffsetsOptions(), command);
+    var result = admin.listOffsets(Map.of(partition, offsetSpec), options);
+    long offset = await(result.partitionResult(partition), command).offset();
     // The Admin client reports "no offset for this timestamp" as -1.
     return offset < 0 ? JSON.nullNode() : JSON.numberNode(offset);
   }
@@ -146,13 +176,15 @@ final class AdminOps implements AutoCloseable {
   private static JsonNode deleteRecords(Admin admin, Command command) throws Exception {
     TopicPartition partition = command.topicPartition();
     RecordsToDelete before = RecordsToDelete.beforeOffset(command.number("beforeOffset"));
-    var lowWatermarks = admin.deleteRecords(Map.of(partition, before)).lowWatermarks();
+    var options = bound(new DeleteRecordsOptions(), command);
+    var lowWatermarks = admin.deleteRecords(Map.of(partition, before), options).lowWatermarks();
     long lowWatermark = await(lowWatermarks.get(partition), command).lowWatermark();
     return JSON.numberNode(lowWatermark);
   }
 
   private static JsonNode listGroups(Admin admin, Command command) throws Exception {
-    List<GroupListing> listings = new ArrayList<>(await(admin.listGroups().all(), command));
+    var options = bound(new ListGroupsOptions(), command);
+    List<GroupListing> listings = new ArrayList<>(await(admin.listGroups(options).all(), command));
     listings.sort(Comparator.comparing(GroupListing::groupId));
     ArrayNode result = JSON.arrayNode();
     for (GroupListing listing : listings) {
@@ -170,7 +202,8 @@ final class AdminOps implements AutoCloseable {
 
   private static JsonNode describeGroup(Admin admin, Command command) throws Exception {
     String groupId = command.text("groupId");
-    var described = admin.describeConsumerGroups(List.of(groupId)).describedGroups();
+    var options = bound(new DescribeConsumerGroupsOptions(), command);
+    var described = admin.describeConsumerGroups(List.of(groupId), options).describedGroups();
     ConsumerGroupDescription description = await(described.get(groupId), command);
     ObjectNode result = JSON.objectNode().put("groupId", description.groupId());
     result.put("state", description.groupState().toString());
@@ -187,10 +220,10 @@ final class AdminOps implements AutoCloseable {
   }
 
   private static JsonNode groupOffsets(Admin admin, Command command) throws Exception {
+    var options = bound(new ListConsumerGroupOffsetsOptions(), command);
+    var listed = admin.listConsumerGroupOffsets(command.text("groupId"), options);
     Map<TopicPartition, OffsetAndMetadata> offsets =
-        await(
-            admin.listConsumerGroupOffsets(command.text("groupId")).partitionsToOffsetAndMetadata(),
-            command);
+        await(listed.partitionsToOffsetAndMetadata(), command);
     ArrayNode result = JSON.arrayNode();
     for (TopicPartition partition : WireRecords.sorted(offsets.keySet())) {
       OffsetAndMetadata committed = offsets.get(partition);
@@ -200,9 +233,15 @@ final class AdminOps implements AutoCloseable {
     return result;
   }
 
+  private static JsonNode deleteGroup(Admin admin, Command command) throws Exception {
+    var options = bound(new DeleteConsumerGroupsOptions(), command);
+    await(admin.deleteConsumerGroups(List.of(command.text("groupId")), options).all(), command);
+    return JSON.nullNode();
+  }
+
   @Override
   public void close() {
-    admins.values().forEach(Admin::close);
+    admins.values().forEach(admin -> admin.close(closeTimeout));
     admins.clear();
   }
 }

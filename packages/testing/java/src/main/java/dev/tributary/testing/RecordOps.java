@@ -12,6 +12,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.Future;
+import org.apache.kafka.clients.consumer.CloseOptions;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -30,7 +31,7 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * consumer each time, since it must start from the earliest offset with no group.
  */
 final class RecordOps implements AutoCloseable {
-  private static final long transactionCloseMs = 5_000;
+  private static final long closeMs = 5_000;
   private static final Duration consumePollMs = Duration.ofMillis(200);
 
   private final Map<String, KafkaProducer<byte[], byte[]>> producers = new HashMap<>();
@@ -47,7 +48,8 @@ final class RecordOps implements AutoCloseable {
     for (JsonNode record : command.json.path("records")) {
       sends.add(producer.send(WireRecords.toProducerRecord(topic, record)));
     }
-    producer.flush();
+    // No flush(): it has no bound, while each future is awaited within the command's deadline
+    // (linger.ms sends the last batch anyway).
     ArrayNode result = JSON.arrayNode();
     for (Future<RecordMetadata> send : sends) {
       RecordMetadata metadata = command.await(send);
@@ -62,26 +64,25 @@ final class RecordOps implements AutoCloseable {
     props.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, command.text("transactionalId"));
     props.put(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, (int) Math.max(command.timeoutMs, 1_000));
     String topic = command.text("topic");
-    try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(props)) {
-      try {
-        producer.initTransactions();
-        for (JsonNode transaction : command.json.path("transactions")) {
-          producer.beginTransaction();
-          for (JsonNode record : transaction.path("records")) {
-            producer.send(WireRecords.toProducerRecord(topic, record));
-          }
-          if (transaction.path("commit").asBoolean(true)) {
-            producer.commitTransaction();
-          } else {
-            // Flush first so the aborted records really reach the log: read_committed
-            // consumers must then skip them, which is the behaviour under test.
-            producer.flush();
-            producer.abortTransaction();
-          }
+    KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(props);
+    try {
+      producer.initTransactions();
+      for (JsonNode transaction : command.json.path("transactions")) {
+        producer.beginTransaction();
+        for (JsonNode record : transaction.path("records")) {
+          producer.send(WireRecords.toProducerRecord(topic, record));
         }
-      } finally {
-        producer.close(Duration.ofMillis(transactionCloseMs));
+        if (transaction.path("commit").asBoolean(true)) {
+          producer.commitTransaction();
+        } else {
+          // Flush first so the aborted records really reach the log: read_committed
+          // consumers must then skip them, which is the behaviour under test.
+          producer.flush();
+          producer.abortTransaction();
+        }
       }
+    } finally {
+      producer.close(Duration.ofMillis(closeMs));
     }
     return JSON.nullNode();
   }
@@ -111,7 +112,8 @@ final class RecordOps implements AutoCloseable {
       assignment.add(new TopicPartition(topic, partition));
     }
     ArrayNode result = JSON.arrayNode();
-    try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(props)) {
+    KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(props);
+    try {
       consumer.assign(assignment);
       consumer.seekToBeginning(assignment);
       while (result.size() < expected && !command.expired()) {
@@ -120,6 +122,9 @@ final class RecordOps implements AutoCloseable {
           result.add(WireRecords.fromConsumerRecord(record));
         }
       }
+    } finally {
+      // No group to leave: closing needs no more than a moment, not the 30 s default.
+      consumer.close(CloseOptions.timeout(Duration.ofMillis(closeMs)));
     }
     return result;
   }
@@ -137,7 +142,7 @@ final class RecordOps implements AutoCloseable {
 
   @Override
   public void close() {
-    producers.values().forEach(producer -> producer.close(Duration.ofMillis(transactionCloseMs)));
+    producers.values().forEach(producer -> producer.close(Duration.ofMillis(closeMs)));
     producers.clear();
   }
 }
