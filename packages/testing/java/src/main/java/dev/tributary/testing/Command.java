@@ -110,7 +110,7 @@ final class Command {
 
   Map<String, String> stringMap(String field) {
     Map<String, String> values = new LinkedHashMap<>();
-    json.path(field).fields().forEachRemaining(e -> values.put(e.getKey(), e.getValue().asText()));
+    json.path(field).properties().forEach(e -> values.put(e.getKey(), e.getValue().asText()));
     return values;
   }
 }
