@@ -8,7 +8,10 @@
  *   consumer group (classic protocol), which commits on exit;
  * - kafka-consumer-groups (ConsumerGroupCommand): --list, --describe (offsets and lag), the
  *   lag after --reset-offsets --to-earliest --execute and a consumer that then reads everything
- *   again; a live KIP-848 member in --describe --members, --delete refused while it is there.
+ *   again; a live KIP-848 member in --describe --members, --delete refused while it is there;
+ * - kafka-groups --list, kafka-configs (add, describe, delete a topic config), kafka-get-offsets,
+ *   kafka-delete-records, kafka-transactions describe-producers, and kafka-broker-api-versions
+ *   (every API the Java clients use is advertised in a usable version range).
  *
  * Each step checks the tool's exit code and its output text, as an operator would read it. Steps
  * share the topic and groups and run in order: the first failure is the one to read.
@@ -16,6 +19,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
+import { writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startBroker, type RunningBroker } from '@tributary/broker';
 import { javaCommand, runCommand, tempDir, type TempDir } from '../../src/index.ts';
@@ -24,6 +28,47 @@ const topicCommand = 'org.apache.kafka.tools.TopicCommand';
 const groupCommand = 'org.apache.kafka.tools.consumer.group.ConsumerGroupCommand';
 const consoleProducer = 'org.apache.kafka.tools.ConsoleProducer';
 const consoleConsumer = 'org.apache.kafka.tools.consumer.ConsoleConsumer';
+const configCommand = 'org.apache.kafka.tools.ConfigCommand';
+const getOffsetShell = 'org.apache.kafka.tools.GetOffsetShell';
+const deleteRecordsCommand = 'org.apache.kafka.tools.DeleteRecordsCommand';
+const transactionsCommand = 'org.apache.kafka.tools.TransactionsCommand';
+const groupsCommand = 'org.apache.kafka.tools.GroupsCommand';
+const apiVersionsCommand = 'org.apache.kafka.tools.BrokerApiVersionsCommand';
+
+/** APIs the Java producer, consumer (both group protocols), admin and tools here use. */
+const apisJavaClientsUse = [
+  'Produce',
+  'Fetch',
+  'ListOffsets',
+  'Metadata',
+  'OffsetCommit',
+  'OffsetFetch',
+  'FindCoordinator',
+  'JoinGroup',
+  'Heartbeat',
+  'LeaveGroup',
+  'SyncGroup',
+  'DescribeGroups',
+  'ListGroups',
+  'ApiVersions',
+  'CreateTopics',
+  'DeleteTopics',
+  'DeleteRecords',
+  'InitProducerId',
+  'AddPartitionsToTxn',
+  'AddOffsetsToTxn',
+  'EndTxn',
+  'TxnOffsetCommit',
+  'DescribeConfigs',
+  'IncrementalAlterConfigs',
+  'CreatePartitions',
+  'DeleteGroups',
+  'DescribeCluster',
+  'DescribeProducers',
+  'ListTransactions',
+  'ConsumerGroupHeartbeat',
+  'ConsumerGroupDescribe',
+];
 
 const toolTimeoutMs = 90_000;
 const stepTimeoutMs = 240_000;
@@ -109,6 +154,43 @@ describe('Kafka command-line tools (kafka-tools 4.x)', { timeout: 10 * stepTimeo
     );
   });
 
+  test('kafka-get-offsets: the latest offsets add up to the lines produced', opts, async () => {
+    const offsets = await getOffsets('-1');
+    assert.equal(offsets.size, 4, 'a line per partition');
+    assert.equal(sum([...offsets.values()]), lineCount);
+  });
+
+  test(
+    'kafka-transactions describe-producers: the console producer is idempotent',
+    opts,
+    async () => {
+      const offsets = await getOffsets('-1');
+      const partition = [...offsets].find(([, offset]) => offset > 0)?.[0] ?? 0;
+      const out = await tool(transactionsCommand, [
+        'describe-producers',
+        '--topic',
+        topic,
+        '--partition',
+        String(partition),
+      ]);
+      const producers = tableRows(out.stdout, 'ProducerId');
+      assert.equal(producers.length, 1, `one producer wrote partition ${partition}: ${out.shown}`);
+      assert.ok(Number(producers[0]?.['ProducerId']) >= 0, out.shown);
+      const lastSequence = Number(producers[0]?.['LastSequence']);
+      assert.equal(lastSequence, (offsets.get(partition) ?? 0) - 1, `last sequence: ${out.shown}`);
+    },
+  );
+
+  test('kafka-configs --alter --add-config, --describe, --delete-config', opts, async () => {
+    const entity = ['--entity-type', 'topics', '--entity-name', topic];
+    await tool(configCommand, [...entity, '--alter', '--add-config', 'retention.ms=7200000']);
+    const described = await tool(configCommand, [...entity, '--describe']);
+    assert.match(described.stdout, /^\s*retention\.ms=7200000 /m, described.shown);
+    await tool(configCommand, [...entity, '--alter', '--delete-config', 'retention.ms']);
+    const afterDelete = await tool(configCommand, [...entity, '--describe']);
+    assert.doesNotMatch(afterDelete.stdout, /retention\.ms=/, afterDelete.shown);
+  });
+
   test('kafka-console-consumer reads them back in a group', opts, async () => {
     const read = await readInGroup(group);
     assert.deepEqual(read.toSorted(), lines.toSorted(), 'the keyed lines, each once');
@@ -124,6 +206,12 @@ describe('Kafka command-line tools (kafka-tools 4.x)', { timeout: 10 * stepTimeo
       assert.equal(row.current, row.logEnd, `partition ${row.partition} fully committed`);
       assert.equal(row.lag, 0, `partition ${row.partition} lag`);
     }
+  });
+
+  test('kafka-groups --list shows the group as a classic consumer group', opts, async () => {
+    const out = await tool(groupsCommand, ['--list']);
+    const row = tableRows(out.stdout, 'PROTOCOL').find((cells) => cells['GROUP'] === group);
+    assert.deepEqual(row, { GROUP: group, TYPE: 'Classic', PROTOCOL: 'consumer' }, out.shown);
   });
 
   test('kafka-consumer-groups --reset-offsets --to-earliest --execute', opts, async () => {
@@ -176,6 +264,27 @@ describe('Kafka command-line tools (kafka-tools 4.x)', { timeout: 10 * stepTimeo
     assert.ok(!listed.stdout.split('\n').includes(liveGroup), listed.shown);
   });
 
+  test('kafka-delete-records moves the log start, as kafka-get-offsets shows', opts, async () => {
+    const latest = await getOffsets('-1');
+    const partition = [...latest].find(([, offset]) => offset > 1)?.[0] ?? 0;
+    const file = `${dir?.path ?? '.'}/delete-records.json`;
+    const spec = { version: 1, partitions: [{ topic, partition, offset: 1 }] };
+    await writeFile(file, JSON.stringify(spec));
+    const out = await tool(deleteRecordsCommand, ['--offset-json-file', file]);
+    const deleted = new RegExp(`partition: ${topic}-${partition}\\s+low_watermark: 1`);
+    assert.match(out.stdout, deleted, out.shown);
+    const earliest = await getOffsets('-2');
+    assert.equal(earliest.get(partition), 1, `log start of partition ${partition}`);
+  });
+
+  test('kafka-broker-api-versions: every API the Java clients use is usable', opts, async () => {
+    const out = await tool(apiVersionsCommand, []);
+    for (const api of apisJavaClientsUse) {
+      const usable = new RegExp(`\\b${api}\\(\\d+\\): [^\\n]*\\[usable: \\d+\\]`);
+      assert.match(out.stdout, usable, `${api} not usable by the Java client\n${out.shown}`);
+    }
+  });
+
   test('kafka-topics --delete', opts, async () => {
     await tool(topicCommand, ['--delete', '--topic', topic]);
     await waitFor(async () => {
@@ -202,6 +311,17 @@ describe('Kafka command-line tools (kafka-tools 4.x)', { timeout: 10 * stepTimeo
     ]);
     assert.match(read.stderr, new RegExp(`Processed a total of ${lineCount} messages`), read.shown);
     return read.stdout.split('\n').filter((line) => line !== '');
+  }
+
+  /** GetOffsetShell's `topic:partition:offset` lines for `--time` (-1 latest, -2 earliest). */
+  async function getOffsets(time: string): Promise<Map<number, number>> {
+    const out = await tool(getOffsetShell, ['--topic', topic, '--time', time]);
+    const offsets = new Map<number, number>();
+    for (const line of out.stdout.split('\n')) {
+      const match = /^(.+):(\d+):(\d+)$/.exec(line.trim());
+      if (match?.[1] === topic) offsets.set(Number(match[2]), Number(match[3]));
+    }
+    return offsets;
   }
 
   async function describeOffsets(groupId: string): Promise<OffsetRow[]> {
