@@ -149,10 +149,15 @@ public final class LineDriver implements AutoCloseable {
     return null;
   }
 
+  /** Closes every client; a client failing to close is logged, and the driver still exits 0. */
   @Override
   public void close() {
-    member.close();
-    records.close();
-    admin.close();
+    for (AutoCloseable client : new AutoCloseable[] {member, records, admin}) {
+      try {
+        client.close();
+      } catch (Exception error) {
+        System.err.println("closing " + client.getClass().getSimpleName() + ": " + error);
+      }
+    }
   }
 }
