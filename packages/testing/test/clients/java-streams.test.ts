@@ -11,7 +11,10 @@
  * The second step SIGKILLs the app as soon as its first write for a new batch shows in the
  * repartition topic (a 5 s commit interval keeps that transaction open) and restarts it on the
  * same state dir: exactly-once means the final counts are still exact (nothing counted twice
- * from the aborted transaction, nothing lost).
+ * from the aborted transaction, nothing lost). Then a second application runs as two instances
+ * sharing the tasks; one is SIGKILLed inside a transaction and the survivor, whose transactional
+ * id differs, takes its tasks over: the broker has to time the orphaned transaction out and
+ * abort it (Streams sets transaction.timeout.ms to 10 s), and the counts must again be exact.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -24,12 +27,14 @@ import {
   javaDriverCommand,
   javaWordCountMainClass,
   LineClientDriver,
+  runCommand,
   tempDir,
   type IsolationLevel,
   type ProduceRecord,
   type TempDir,
 } from '../../src/index.ts';
 
+const transactionsCommand = 'org.apache.kafka.tools.TransactionsCommand';
 const partitionCount = 3;
 const sentencesPerBatch = 300;
 const stepTimeoutMs = 300_000;
@@ -47,14 +52,14 @@ const vocabulary = (
   'kilo lima mike november oscar papa quebec romeo sierra tango'
 ).split(' ');
 
-describe('Kafka Streams word count, exactly_once_v2', { timeout: 3 * stepTimeoutMs }, () => {
+describe('Kafka Streams word count, exactly_once_v2', { timeout: 5 * stepTimeoutMs }, () => {
   let dir: TempDir | undefined;
   let broker: RunningBroker | undefined;
   let client: LineClientDriver | undefined;
-  let app: StreamsApp | undefined;
+  const apps: StreamsApp[] = [];
   const input = `words-in-${process.pid}`;
-  const output = `word-counts-${process.pid}`;
-  const applicationId = `word-count-${process.pid}`;
+  const single = deployment('single');
+  const pair = deployment('pair');
   const expected = new Map<string, number>();
   const random = seededRandom(0x5eed);
   const opts = { timeout: stepTimeoutMs };
@@ -62,15 +67,22 @@ describe('Kafka Streams word count, exactly_once_v2', { timeout: 3 * stepTimeout
     assert.ok(client !== undefined, 'driver not started (see the before hook error)');
     return client;
   };
+  const app = (index: number): StreamsApp => {
+    const found = apps[index];
+    assert.ok(found !== undefined, `app ${index} not started`);
+    return found;
+  };
+  const stderrOf = (): string => apps.map((each) => each.stderr()).join('\n---\n');
 
-  const repartition = `${applicationId}-word-counts-repartition`;
-  const startApp = async (commitIntervalMs: number): Promise<StreamsApp> => {
+  /** Starts one instance of `target` on its own state dir and waits until it is RUNNING. */
+  const startApp = async (target: Deployment, state: string, commitMs: number) => {
     assert.ok(broker !== undefined && dir !== undefined);
-    const state = `${dir.path}/streams-state`;
-    const commitMs = String(commitIntervalMs);
-    app = StreamsApp.start([broker.bootstrap, input, output, applicationId, state, commitMs]);
-    await app.waitForRunning();
-    return app;
+    const stateDir = `${dir.path}/${state}`;
+    const args = [broker.bootstrap, input, target.output, target.applicationId, stateDir];
+    const started = StreamsApp.start([...args, String(commitMs)]);
+    apps.push(started);
+    await started.waitForRunning();
+    return started;
   };
 
   /** Produces one batch of sentences and adds their words to the expected counts. */
@@ -85,14 +97,21 @@ describe('Kafka Streams word count, exactly_once_v2', { timeout: 3 * stepTimeout
       const sentence = `${words.join(index % 2 === 0 ? ' ' : ', ')}.`.replace(/^./, (c) =>
         c.toUpperCase(),
       );
-      records.push({
-        partition: index % partitionCount,
-        key: null,
-        value: Buffer.from(sentence),
-        headers: [],
-      });
+      const value = Buffer.from(sentence);
+      records.push({ partition: index % partitionCount, key: null, value, headers: [] });
     }
     await need().produce(input, records, { compression: 'none', idempotent: true });
+  };
+
+  /** Produces a batch and SIGKILLs `victim` as soon as the batch's first write shows. */
+  const killInsideTransaction = async (victim: StreamsApp, target: Deployment) => {
+    const watermarks = await highWatermarks(need(), target.repartition);
+    await produceBatch();
+    // The first write for this batch opens a transaction that commits up to
+    // longCommitIntervalMs later: kill as soon as it shows.
+    await waitForGrowth(need(), target.repartition, watermarks);
+    victim.kill();
+    await victim.exited;
   };
 
   before(async () => {
@@ -106,7 +125,7 @@ describe('Kafka Streams word count, exactly_once_v2', { timeout: 3 * stepTimeout
   });
 
   after(async () => {
-    await app?.stop();
+    await Promise.allSettled(apps.map((each) => each.stop()));
     await client?.close();
     await broker?.close();
     await dir?.remove();
@@ -114,36 +133,82 @@ describe('Kafka Streams word count, exactly_once_v2', { timeout: 3 * stepTimeout
 
   test('counts every word of a batch exactly', opts, async () => {
     await need().createTopic(input, partitionCount);
-    await need().createTopic(output, partitionCount);
+    await need().createTopic(single.output, partitionCount);
     // A long commit interval, so the next step can kill the app inside an open transaction.
-    await startApp(longCommitIntervalMs);
+    await startApp(single, 'single-state', longCommitIntervalMs);
     await produceBatch();
-    await waitForExactCounts(need(), output, expected, () => app?.stderr() ?? '');
+    await waitForExactCounts(need(), single.output, expected, stderrOf);
   });
 
   test('SIGKILLed inside a transaction and restarted: counts stay exact', opts, async (t) => {
-    const watermarks = await highWatermarks(need(), repartition);
+    await killInsideTransaction(app(0), single);
     await produceBatch();
-    // The app's first write for this batch opens a transaction that commits up to
-    // longCommitIntervalMs later: kill it as soon as that write shows.
-    await waitForGrowth(need(), repartition, watermarks);
-    app?.kill();
-    await app?.exited;
+    // The same state dir, so the same transactional id: InitProducerId fences the old one.
+    await startApp(single, 'single-state', shortCommitIntervalMs);
     await produceBatch();
-    await startApp(shortCommitIntervalMs);
-    await produceBatch();
-    await waitForExactCounts(need(), output, expected, () => app?.stderr() ?? '');
+    await waitForExactCounts(need(), single.output, expected, stderrOf);
     // Where the kill lands is up to the scheduler; say whether it cut a transaction short.
-    const aborted = await abortedRecords(need(), repartition);
-    t.diagnostic(`${aborted} records of the killed transaction aborted in ${repartition}`);
+    const aborted = await abortedRecords(need(), single.repartition);
+    t.diagnostic(`${aborted} records of the killed transaction aborted in ${single.repartition}`);
   });
 
   test('stops cleanly when asked (stdin closed)', opts, async () => {
-    assert.ok(app !== undefined);
-    const code = await app.stop();
-    assert.equal(code, 0, `exit code of a clean shutdown\n${app.stderr()}`);
+    const code = await app(1).stop();
+    assert.equal(code, 0, `exit code of a clean shutdown\n${app(1).stderr()}`);
+  });
+
+  test('two instances share the tasks and count everything exactly', opts, async () => {
+    await need().createTopic(pair.output, partitionCount);
+    await startApp(pair, 'pair-state-a', longCommitIntervalMs);
+    await startApp(pair, 'pair-state-b', longCommitIntervalMs);
+    await produceBatch();
+    // A new application id reads the input from the start: every batch so far.
+    await waitForExactCounts(need(), pair.output, expected, stderrOf);
+  });
+
+  test('one SIGKILLed inside a transaction: the other takes over exactly', opts, async (t) => {
+    // The survivor has its own transactional id, so nothing fences the victim's open
+    // transaction: the broker must abort it when it times out before read_committed readers
+    // (the survivor restoring the victim's changelog, this test) get past it.
+    await killInsideTransaction(app(2), pair);
+    await produceBatch();
+    await waitForExactCounts(need(), pair.output, expected, stderrOf);
+    // Which transactions the broker ended how (CompleteAbort: the victim's, timed out).
+    for (const row of await listTransactions(broker?.bootstrap ?? '', pair.applicationId)) {
+      t.diagnostic(`transaction ${row}`);
+    }
+    const code = await app(3).stop();
+    assert.equal(code, 0, `the survivor shuts down cleanly\n${app(3).stderr()}`);
   });
 });
+
+/** kafka-transactions list: `transactionalId state` of the transactions whose id has `prefix`. */
+async function listTransactions(bootstrap: string, prefix: string): Promise<string[]> {
+  const java = javaCommand(transactionsCommand, ['--bootstrap-server', bootstrap, 'list']);
+  const result = await runCommand(java.command, java.args, { timeoutMs: stopGraceMs });
+  assert.equal(result.code, 0, `kafka-transactions list: ${result.stdout}\n${result.stderr}`);
+  return result.stdout
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/))
+    .filter((cells) => cells[0]?.startsWith(prefix) === true)
+    .map((cells) => `${cells[0]} ${cells[3] ?? '?'}`);
+}
+
+interface Deployment {
+  readonly applicationId: string;
+  readonly output: string;
+  /** The repartition topic Streams creates for the count's groupBy (store `word-counts`). */
+  readonly repartition: string;
+}
+
+function deployment(name: string): Deployment {
+  const applicationId = `word-count-${name}-${process.pid}`;
+  return {
+    applicationId,
+    output: `word-counts-${name}-${process.pid}`,
+    repartition: `${applicationId}-word-counts-repartition`,
+  };
+}
 
 /** The WordCount JVM: its state lines on stdout, its stderr kept for failure messages. */
 class StreamsApp {
