@@ -7,6 +7,10 @@
  *   npm test                  every test
  *   npm test -- clients kcat  only files whose path contains "clients" or "kcat"
  *
+ * Before the tests of packages/testing, the Java, Go and Python-virtualenv client drivers are
+ * built (packages/testing/scripts/build-*-drivers.sh; each returns at once when up to date).
+ * A full run (no filter) renders docs/compatibility.md from the client scenarios' results.
+ *
  * Each test is capped (--test-timeout) so a hung test fails instead of hanging CI, and two files
  * run at a time (the machine has 2 cores and the client tests start brokers and processes).
  */
@@ -32,6 +36,30 @@ async function findTestFiles(filters: readonly string[]): Promise<string[]> {
   return all.filter((file) => filters.some((filter) => file.includes(filter)));
 }
 
+/**
+ * The Java, Go and Python-virtualenv client drivers the client tests run. Each build script is
+ * idempotent (it returns at once while its inputs are unchanged), so every run that includes the
+ * testing package calls all of them. A build that fails is reported and the run goes on: the
+ * tests of that client then fail with a message naming the script.
+ */
+const driverBuilds = ['java', 'go', 'python'].map((language) => ({
+  language,
+  script: resolve(root, `packages/testing/scripts/build-${language}-drivers.sh`),
+}));
+
+async function buildClientDrivers(): Promise<void> {
+  for (const { language, script } of driverBuilds) {
+    process.stdout.write(`preparing the ${language} client drivers (${relative(root, script)})\n`);
+    const child = spawn('bash', [script], { cwd: root, stdio: 'inherit' });
+    const code = await new Promise<number | null>((resolvePromise) =>
+      child.once('exit', resolvePromise),
+    );
+    if (code !== 0) {
+      process.stderr.write(`the ${language} client drivers did not build (exit ${code})\n`);
+    }
+  }
+}
+
 /** Writes docs/compatibility.md from this run; a failure here is reported, not fatal. */
 async function renderCompatibilityDoc(): Promise<void> {
   const child = spawn(process.execPath, [resolve(root, 'scripts/compatibility.ts')], {
@@ -54,6 +82,7 @@ async function main(): Promise<number> {
   // end; a filtered run adds to the results of the last full run and leaves the doc alone.
   const fullRun = filters.length === 0;
   if (fullRun) await rm(compatibilityResults, { force: true });
+  if (files.some((file) => file.startsWith('packages/testing/'))) await buildClientDrivers();
   const args = [
     '--test',
     `--test-concurrency=${testConcurrency}`,

@@ -1,5 +1,5 @@
 """Line driver (DRIVER-PROTOCOL.md) for aiokafka, the asyncio client with its own protocol code
-(no librdkafka). Run it with the virtualenv's python (.ci/setup-python.sh).
+(no librdkafka). Run it with the virtualenv's python (scripts/build-python-drivers.sh).
 
 Commands run one at a time on one event loop; stdin is read in a worker thread so the loop stays
 free between commands, and a group consumer keeps heartbeating while the test is busy elsewhere.

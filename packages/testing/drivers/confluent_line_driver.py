@@ -1,6 +1,6 @@
 """Line driver (DRIVER-PROTOCOL.md) for the current confluent-kafka from PyPI, whose wheel
 bundles a recent librdkafka (KIP-848 consumer groups, list_offsets, delete_records, incremental
-configs). Run it with the virtualenv's python (.ci/setup-python.sh); Debian's older
+configs). Run it with the virtualenv's python (scripts/build-python-drivers.sh); Debian's older
 python3-confluent-kafka keeps its own driver (confluent_kafka_driver.py).
 
 One process holds one AdminClient per bootstrap, one cached producer per (bootstrap, codec,

@@ -1,7 +1,8 @@
 /**
  * Line driver commands (DRIVER-PROTOCOL.md) for the Go clients: franz-go (kgo + kadm) and
- * IBM/sarama, two programs of the Go module in packages/testing/go that .ci/setup-go.sh builds
- * into packages/testing/go/bin/ (git-ignored; the script rebuilds only when the sources change).
+ * IBM/sarama, two programs of the Go module in packages/testing/go that
+ * packages/testing/scripts/build-go-drivers.sh builds into packages/testing/go/bin/ (git-ignored;
+ * the script rebuilds only when the sources change; npm test runs it first).
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -14,7 +15,8 @@ function goDriver(name: string): DriverCommand {
   const path = `${binDir}${name}`;
   if (!existsSync(path)) {
     throw new Error(
-      `no Go driver at ${path}: run .ci/setup-go.sh (it builds franz-driver and sarama-driver ` +
+      `no Go driver at ${path}: run packages/testing/scripts/build-go-drivers.sh ` +
+        '(it builds franz-driver and sarama-driver ' +
         'from packages/testing/go with the Go toolchain)',
     );
   }

@@ -1,5 +1,6 @@
 /**
- * Commands that run the Java test drivers built by .ci/setup-java.sh in packages/testing/java:
+ * Commands that run the Java test drivers in packages/testing/java, which
+ * packages/testing/scripts/build-java-drivers.sh builds (npm test runs it first):
  * the Apache Kafka Java client behind the line protocol (DRIVER-PROTOCOL.md), the Kafka Streams
  * word count, and Kafka's command-line tools by class name. Nothing is built at test time: when
  * the classpath is missing, these throw and say which script builds it.
@@ -32,7 +33,8 @@ export function javaClasspath(): string {
   const driverClass = join(classes, ...javaDriverMainClass.split('.')) + '.class';
   if (!existsSync(driverClass) || !existsSync(lib)) {
     throw new Error(
-      `the Java drivers are not built (no ${driverClass}): run .ci/setup-java.sh first`,
+      `the Java drivers are not built (no ${driverClass}): ` +
+        'run packages/testing/scripts/build-java-drivers.sh first',
     );
   }
   return `${classes}:${join(lib, '*')}`;

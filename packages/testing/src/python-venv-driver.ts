@@ -1,7 +1,7 @@
 /**
  * Line driver commands (DRIVER-PROTOCOL.md) for the current Python clients, which live in the
- * virtualenv packages/testing/.venv that .ci/setup-python.sh builds from
- * drivers/requirements.txt: confluent-kafka from PyPI (its wheel bundles a recent librdkafka) and
+ * virtualenv packages/testing/.venv that scripts/build-python-drivers.sh (npm test runs it first)
+ * builds from drivers/requirements.txt: confluent-kafka from PyPI (its wheel bundles a recent librdkafka) and
  * aiokafka. Debian's older clients keep their one-shot drivers in python-client-driver.ts.
  */
 import { existsSync } from 'node:fs';
@@ -16,7 +16,8 @@ const driversDir = `${testingDir}drivers/`;
 export function venvPythonPath(): string {
   if (!existsSync(venvPython)) {
     throw new Error(
-      `no Python virtualenv at ${venvPython}: run .ci/setup-python.sh (it installs the pinned ` +
+      `no Python virtualenv at ${venvPython}: run ` +
+        'packages/testing/scripts/build-python-drivers.sh (it installs the pinned ' +
         'confluent-kafka and aiokafka from packages/testing/drivers/requirements.txt)',
     );
   }

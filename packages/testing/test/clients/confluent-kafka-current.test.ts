@@ -1,6 +1,7 @@
 // The current confluent-kafka from PyPI, on the librdkafka its wheel bundles (2.16), through the
-// line driver in the virtualenv (.ci/setup-python.sh): every scenario of the full client
-// scenario, consumer groups with both the classic protocol and KIP-848 (group.protocol=consumer).
+// line driver in the virtualenv (scripts/build-python-drivers.sh): every scenario of the full
+// client scenario, consumer groups with both the classic protocol and KIP-848
+// (group.protocol=consumer).
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import {

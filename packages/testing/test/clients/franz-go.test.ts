@@ -1,8 +1,8 @@
-// franz-go (github.com/twmb/franz-go, kgo + kadm) through its Go line driver (.ci/setup-go.sh
-// builds it): every scenario of the full client scenario, consumer groups with both the classic
-// protocol and KIP-848's consumer protocol (franz-go's ServerSideBalancer). Then one case the
-// full scenario does not cover: franz-go packs a produce call into one batch, and a DeleteRecords
-// offset inside that batch must survive a broker restart.
+// franz-go (github.com/twmb/franz-go, kgo + kadm) through its Go line driver
+// (scripts/build-go-drivers.sh builds it): every scenario of the full client scenario, consumer
+// groups with both the classic protocol and KIP-848's consumer protocol (franz-go's
+// ServerSideBalancer). Then one case the full scenario does not cover: franz-go packs a produce
+// call into one batch, and a DeleteRecords offset inside that batch must survive a broker restart.
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import {

@@ -1,6 +1,6 @@
-// The Apache Kafka Java client (kafka-clients 4.x, built by .ci/setup-java.sh) through its line
-// driver: every scenario of the full client scenario, consumer groups with both the classic
-// protocol and KIP-848's consumer protocol (group.protocol=consumer).
+// The Apache Kafka Java client (kafka-clients 4.x, built by scripts/build-java-drivers.sh) through
+// its line driver: every scenario of the full client scenario, consumer groups with both the
+// classic protocol and KIP-848's consumer protocol (group.protocol=consumer).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { javaDriverCommand, LineDriverError, LineDriverProcess } from '../../src/index.ts';

@@ -1,6 +1,6 @@
 /**
- * Kafka's own command-line tools (kafka-tools 4.x, built by .ci/setup-java.sh) against an
- * in-process broker, each run from its class as the kafka-*.sh scripts do:
+ * Kafka's own command-line tools (kafka-tools 4.x, built by scripts/build-java-drivers.sh)
+ * against an in-process broker, each run from its class as the kafka-*.sh scripts do:
  *
  * - kafka-topics (TopicCommand): --create with a config, --list, --describe, --alter
  *   --partitions, --delete;
@@ -101,7 +101,8 @@ describe('Kafka command-line tools (kafka-tools 4.x)', { timeout: 10 * stepTimeo
   }
 
   before(async () => {
-    javaCommand(topicCommand); // fails here, naming .ci/setup-java.sh, when nothing is built
+    // Fails here, naming scripts/build-java-drivers.sh, when nothing is built.
+    javaCommand(topicCommand);
     dir = await tempDir('java-tools');
     broker = await startBroker({ port: 0, host: '127.0.0.1', dataDir: dir.path, quiet: true });
     bootstrap = broker.bootstrap;

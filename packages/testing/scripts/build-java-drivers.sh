@@ -5,17 +5,17 @@
 # while the pom and sources hash to the value the last build stamped into target/. Installs
 # Java 17 and Maven from Debian when missing; Maven downloads into ~/.m2 (about 150 MB).
 set -euo pipefail
-cd "$(dirname "$0")/../packages/testing/java"
+cd "$(dirname "$0")/../java"
 
 if ! command -v mvn >/dev/null || ! command -v javac >/dev/null; then
-  echo "setup-java: installing maven and openjdk-17-jdk-headless"
+  echo "build-java-drivers: installing maven and openjdk-17-jdk-headless"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q
   apt-get install -y -q --no-install-recommends maven openjdk-17-jdk-headless
 fi
 java_major=$(javac -version 2>&1 | sed -E 's/^javac ([0-9]+).*/\1/')
 if ((java_major < 17)); then
-  echo "setup-java: $(javac -version 2>&1) is older than Java 17" >&2
+  echo "build-java-drivers: $(javac -version 2>&1) is older than Java 17" >&2
   exit 1
 fi
 
@@ -30,7 +30,7 @@ hash=$( (
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$hash" ] &&
   [ -f target/classes/dev/tributary/testing/LineDriver.class ] && [ -d target/lib ] &&
   [ -z "$(find target/classes -newer "$stamp" -print -quit)" ]; then
-  echo "setup-java: drivers up to date"
+  echo "build-java-drivers: drivers up to date"
   exit 0
 fi
 
@@ -40,5 +40,5 @@ rm -rf target/lib target/classes
 # -q still leaves ANSI resets from Maven 3.8's console; strip them from the CI log.
 mvn -q -B -Dstyle.color=never package -DskipTests 2>&1 | sed -e 's/\x1b\[[0-9;]*m//g'
 echo "$hash" >"$stamp"
-echo "setup-java: built target/classes and target/lib ($(ls target/lib | wc -l) jars)" \
+echo "build-java-drivers: built target/classes and target/lib ($(ls target/lib | wc -l) jars)" \
   "in $(($(date +%s) - start)) s"

@@ -3,7 +3,7 @@
 # through the line protocol. Idempotent: the build is skipped while the Go sources, go.mod and
 # go.sum hash to the value the last build stamped. Modules come from the Go module proxy.
 set -euo pipefail
-cd "$(dirname "$0")/../packages/testing/go"
+cd "$(dirname "$0")/../go"
 
 required_minor=26
 # The Go tarball's usual home, for shells whose PATH does not list it.
@@ -11,12 +11,12 @@ if ! command -v go >/dev/null && [ -x /usr/local/go/bin/go ]; then
   export PATH="$PATH:/usr/local/go/bin"
 fi
 if ! command -v go >/dev/null; then
-  echo "setup-go: no go on PATH; install Go 1.${required_minor}+ (go.mod asks for it)" >&2
+  echo "build-go-drivers: no go on PATH; install Go 1.${required_minor}+ (go.mod asks for it)" >&2
   exit 1
 fi
 minor=$(go env GOVERSION | sed -E 's/^go1\.([0-9]+).*/\1/')
 if ((minor < required_minor)); then
-  echo "setup-go: $(go env GOVERSION) is older than go1.${required_minor}" >&2
+  echo "build-go-drivers: $(go env GOVERSION) is older than go1.${required_minor}" >&2
   exit 1
 fi
 
@@ -29,7 +29,7 @@ hash=$( (
 
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$hash" ] &&
   [ -x bin/franz-driver ] && [ -x bin/sarama-driver ]; then
-  echo "setup-go: drivers up to date"
+  echo "build-go-drivers: drivers up to date"
   exit 0
 fi
 
@@ -37,4 +37,4 @@ mkdir -p bin
 start=$(date +%s)
 go build -o bin/ ./cmd/...
 echo "$hash" >"$stamp"
-echo "setup-go: built bin/franz-driver and bin/sarama-driver in $(($(date +%s) - start)) s"
+echo "build-go-drivers: built bin/franz-driver and bin/sarama-driver in $(($(date +%s) - start)) s"

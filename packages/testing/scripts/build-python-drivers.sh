@@ -8,7 +8,7 @@
 # the venv holds its hash), so a second run costs a hash and a file read.
 set -euo pipefail
 
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
 venv="$root/packages/testing/.venv"
 requirements="$root/packages/testing/drivers/requirements.txt"
 stamp="$venv/.requirements.sha256"
@@ -32,16 +32,16 @@ if [ -d "$venv" ] && ! "$venv/bin/python" -c 'import sys' 2>/dev/null; then
 fi
 if [ ! -x "$venv/bin/python" ]; then
   python="$(pick_python)"
-  echo "setup-python: creating $venv with $python ($("$python" --version))"
+  echo "build-python-drivers: creating $venv with $python ($("$python" --version))"
   "$python" -m venv "$venv"
 fi
 
 want="$(sha256sum "$requirements" | cut -d' ' -f1)"
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
-  echo "setup-python: $venv is up to date"
+  echo "build-python-drivers: $venv is up to date"
   exit 0
 fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$requirements"
 "$venv/bin/python" -c 'import aiokafka, confluent_kafka, cramjam'
 echo "$want" >"$stamp"
-echo "setup-python: installed $(tr '\n' ' ' <<<"$(grep -v '^#' "$requirements")")"
+echo "build-python-drivers: installed $(tr '\n' ' ' <<<"$(grep -v '^#' "$requirements")")"
