@@ -2,8 +2,9 @@
  * Writes docs/compatibility.md from the results the client scenarios recorded during a test run
  * (`.tmp/compatibility/results.jsonl`, see packages/testing/src/compatibility-record.ts): one row
  * per client and version, one column per scenario. A cell passes when every recorded step of
- * that scenario passed; a failed step names itself in the notes below the table. Nothing in the
- * table is typed by hand: a scenario a client did not run shows as "not run".
+ * that scenario passed; a failed step names itself in the notes below the table, and a scenario
+ * the client library has no feature for is listed once with its reason. Nothing in the table is
+ * typed by hand: a scenario a client did not run shows as "not run".
  *
  *   node scripts/compatibility.ts [--results FILE] [--out FILE]
  *
@@ -62,6 +63,45 @@ function cellResult(lines: readonly Line[]): Line['result'] | 'partial' {
   return 'pass';
 }
 
+/** `kafkajs 2.2.4, idempotent producer`: the client is named once when its version repeats it. */
+function cellKey(line: Line): string {
+  const who = line.version.startsWith(line.client)
+    ? line.version
+    : `${line.client} ${line.version}`;
+  return `${who}, ${line.scenario}`;
+}
+
+/** One line per failed step; the same failure recorded by two runs is listed once. */
+function failureNotes(lines: readonly Line[]): string[] {
+  const notes = lines
+    .filter((line) => line.result === 'fail')
+    .map((line) => {
+      const why = line.detail === undefined ? '' : `: ${line.detail.split('\n')[0]}`;
+      return `- ${cellKey(line)}, "${line.step}"${why}`;
+    });
+  return [...new Set(notes)];
+}
+
+/**
+ * One line per client and scenario the library cannot do, with its reasons. When other steps of
+ * the same scenario passed, the steps that could not run are named.
+ */
+function unsupportedNotes(lines: readonly Line[]): string[] {
+  const cells = new Map<string, Line[]>();
+  for (const line of lines) cells.set(cellKey(line), [...(cells.get(cellKey(line)) ?? []), line]);
+  const notes: string[] = [];
+  for (const [key, cell] of cells) {
+    const unsupported = cell.filter((line) => line.result === 'unsupported');
+    if (unsupported.length === 0) continue;
+    const reasons = [...new Set(unsupported.map((line) => line.detail?.split('\n')[0]))];
+    const why = reasons.filter((reason) => reason !== undefined).join('; ') || 'no reason given';
+    const partial = cell.some((line) => line.result !== 'unsupported');
+    const steps = [...new Set(unsupported.map((line) => `"${line.step}"`))].join(', ');
+    notes.push(`- ${key}${partial ? ` (${steps})` : ''}: ${why}`);
+  }
+  return notes.toSorted();
+}
+
 export function renderCompatibility(lines: readonly Line[], runAt: string): string {
   const scenarios = [...knownScenarios];
   for (const line of lines) if (!scenarios.includes(line.scenario)) scenarios.push(line.scenario);
@@ -80,12 +120,8 @@ export function renderCompatibility(lines: readonly Line[], runAt: string): stri
     });
     return `| ${row} | ${cells.join(' | ')} |`;
   });
-  const failures = lines
-    .filter((line) => line.result === 'fail' || line.result === 'unsupported')
-    .map((line) => {
-      const why = line.detail === undefined ? '' : `: ${line.detail.split('\n')[0]}`;
-      return `- ${line.client} ${line.version}, ${line.scenario}, "${line.step}": ${line.result}${why}`;
-    });
+  const failures = failureNotes(lines);
+  const unsupported = unsupportedNotes(lines);
   return [
     '# Client compatibility',
     '',
@@ -94,8 +130,10 @@ export function renderCompatibility(lines: readonly Line[], runAt: string): stri
     'The scenarios are in `packages/testing/test/clients/` (`client-scenario.ts` for every',
     'client, `full-scenario.ts` for the clients driven through the line driver protocol).',
     '"n/a (client)" means the client library has no such feature; "not run" means no test of',
-    'this table drives that scenario with that client yet (their own tests may still cover it:',
-    'see `packages/testing/test/groups/` and `transactions/`).',
+    'this table drives that scenario with that client yet. kcat, python3-confluent-kafka,',
+    'kafka-python, kafkajs and @platformatic/kafka fill the columns after the first three from',
+    'their own tests in `packages/testing/test/groups/`, `transactions/`, `idempotence/` and',
+    '`admin/`.',
     '',
     header,
     rule,
@@ -103,7 +141,10 @@ export function renderCompatibility(lines: readonly Line[], runAt: string): stri
     '',
     ...(failures.length === 0
       ? ['Every recorded step passed.']
-      : ['Steps that did not pass:', '', ...failures]),
+      : ['Steps that failed:', '', ...failures]),
+    ...(unsupported.length === 0
+      ? []
+      : ['', '## Not supported by the client library', '', ...unsupported]),
     '',
   ].join('\n');
 }

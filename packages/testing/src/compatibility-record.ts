@@ -6,7 +6,8 @@
  * `{client, version, scenario, step, result}` to `.tmp/compatibility/results.jsonl` at the
  * repository root, then rethrows any failure so the test fails as before. A step the client
  * cannot do (the driver answered `Unsupported: ...`) is recorded as `unsupported` and skipped;
- * one the driver handed to another client (`delegatedTo`) is recorded as `delegated`.
+ * one the driver handed to another client (`delegatedTo`) is recorded as `delegated`. A whole
+ * scenario the client library has no feature for is recorded once with `recordUnsupported`.
  * Lines are small single appends, so test files running in parallel do not interleave them.
  */
 import { appendFileSync, mkdirSync } from 'node:fs';
@@ -33,6 +34,63 @@ export interface CompatibilityLine extends CompatibilityCell {
   readonly step: string;
   readonly result: StepResult;
   readonly detail?: string;
+}
+
+/**
+ * The clients whose own tests (test/groups/, transactions/, idempotence/, admin/) record into
+ * the table besides their basic scenario, named as that scenario names them: the title of
+ * their `clientScenario` and their driver's `name`. Kept here so every test writes the same row.
+ */
+export const compatibilityClients = {
+  kcat: { client: 'kcat', version: 'kcat 1.7.1 (librdkafka 2.0.2)' },
+  confluentKafka: {
+    client: 'python3-confluent-kafka',
+    version: 'python3-confluent-kafka 1.7.0 (librdkafka 2.0.2)',
+  },
+  kafkaPython: { client: 'kafka-python', version: 'kafka-python 2.0.2' },
+  kafkajs: { client: 'kafkajs', version: 'kafkajs 2.2.4' },
+  platformatic: { client: '@platformatic/kafka', version: '@platformatic/kafka 2.12' },
+} as const;
+
+export type CompatibilityClient = keyof typeof compatibilityClients;
+
+/** The docs/compatibility.md columns, in the words the table uses. */
+export const compatibilityScenarios = {
+  produceConsume: 'produce/consume (codecs, headers)',
+  offsetsByTime: 'offsets by time',
+  topicAdmin: 'admin (topics, configs)',
+  classicGroup: 'consumer group (classic)',
+  consumerGroup: 'consumer group (consumer)',
+  idempotence: 'idempotent producer',
+  transactions: 'transactions (read_committed)',
+  groupAdmin: 'admin (offsets, records, groups)',
+} as const;
+
+export function clientCell(client: CompatibilityClient, scenario: string): CompatibilityCell {
+  return { ...compatibilityClients[client], scenario };
+}
+
+/**
+ * clientScenario's `cell` option for one of `compatibilityClients`: its cell, after checking
+ * that the driver still reports the version written above (a bumped client would otherwise
+ * split into two rows of the table).
+ */
+export function driverCell(
+  client: CompatibilityClient,
+): (
+  driver: { readonly name: string } | undefined,
+  scenario: string,
+) => CompatibilityCell | undefined {
+  return (driver, scenario) => {
+    if (driver === undefined) return undefined;
+    const cell = clientCell(client, scenario);
+    if (driver.name !== cell.version) {
+      throw new Error(
+        `the driver reports ${driver.name}, compatibilityClients says ${cell.version}`,
+      );
+    }
+    return cell;
+  };
 }
 
 function append(line: CompatibilityLine): void {
@@ -64,8 +122,11 @@ export async function recordStep(
   } catch (error: unknown) {
     const where = cell();
     if (isUnsupported(error)) {
-      if (where !== undefined) append({ ...where, step: t.name, result: 'unsupported' });
-      t.skip(error instanceof Error ? error.message : String(error));
+      const reason = error instanceof Error ? error.message : String(error);
+      if (where !== undefined) {
+        append({ ...where, step: t.name, result: 'unsupported', detail: reason.slice(0, 300) });
+      }
+      t.skip(reason);
       return;
     }
     const detail = (error instanceof Error ? error.message : String(error)).slice(0, 300);
@@ -80,4 +141,13 @@ export async function recordStep(
       ? { ...where, step: t.name, result: 'pass' }
       : { ...where, step: t.name, result: 'delegated', detail: delegation },
   );
+}
+
+/**
+ * Records that the client library has no such feature at all (kafka-python 2.0.2 has no
+ * idempotent producer, say), so the table shows "n/a (client)" with `reason` instead of
+ * "not run". Called once per client and scenario, from the client's test file.
+ */
+export function recordUnsupported(cell: CompatibilityCell, step: string, reason: string): void {
+  append({ ...cell, step, result: 'unsupported', detail: reason });
 }

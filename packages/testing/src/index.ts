@@ -11,9 +11,15 @@ export {
   type ProduceRecord,
 } from './client-driver.ts';
 export {
+  clientCell,
+  compatibilityClients,
   compatibilityResultsPath,
+  compatibilityScenarios,
+  driverCell,
   recordStep,
+  recordUnsupported,
   type CompatibilityCell,
+  type CompatibilityClient,
   type CompatibilityLine,
   type StepResult,
 } from './compatibility-record.ts';
