@@ -7,10 +7,13 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
 import { startBroker, type RunningBroker } from '@tributary/broker';
+import { clientCell, compatibilityScenarios, recordStep } from '../../src/index.ts';
 
 let broker: RunningBroker;
 let admin: Admin;
 let producer: Producer;
+const { topicAdmin, groupAdmin } = compatibilityScenarios;
+const cell = (scenario: string) => () => clientCell('kafkajs', scenario);
 
 before(async () => {
   broker = await startBroker({ port: 0, host: '127.0.0.1', inMemory: true, quiet: true });
@@ -31,39 +34,45 @@ after(async () => {
   await broker.close();
 });
 
-test('CreatePartitions grows a topic, and refuses to shrink it', async () => {
-  await admin.createTopics({ topics: [{ topic: 'grow', numPartitions: 2 }] });
-  await admin.createPartitions({ topicPartitions: [{ topic: 'grow', count: 5 }] });
-  const metadata = await admin.fetchTopicMetadata({ topics: ['grow'] });
-  assert.equal(metadata.topics[0]?.partitions.length, 5);
-  await assert.rejects(
-    admin.createPartitions({ topicPartitions: [{ topic: 'grow', count: 3 }] }),
-    /partitions/i,
-  );
-  // The new partitions take writes.
-  const [sent] = await producer.send({
-    topic: 'grow',
-    acks: -1,
-    messages: [{ partition: 4, value: 'in a new partition' }],
-  });
-  assert.equal(sent?.errorCode, 0);
-});
+test('CreatePartitions grows a topic, and refuses to shrink it', (t) =>
+  recordStep(t, cell(topicAdmin), async () => {
+    await admin.createTopics({ topics: [{ topic: 'grow', numPartitions: 2 }] });
+    await admin.createPartitions({ topicPartitions: [{ topic: 'grow', count: 5 }] });
+    const metadata = await admin.fetchTopicMetadata({ topics: ['grow'] });
+    assert.equal(metadata.topics[0]?.partitions.length, 5);
+    await assert.rejects(
+      admin.createPartitions({ topicPartitions: [{ topic: 'grow', count: 3 }] }),
+      /partitions/i,
+    );
+    // The new partitions take writes.
+    const [sent] = await producer.send({
+      topic: 'grow',
+      acks: -1,
+      messages: [{ partition: 4, value: 'in a new partition' }],
+    });
+    assert.equal(sent?.errorCode, 0);
+  }));
 
-test('DeleteRecords moves the log start offset, and ListOffsets earliest follows', async () => {
-  await admin.createTopics({ topics: [{ topic: 'trim', numPartitions: 1 }] });
-  for (let i = 0; i < 10; i++) {
-    await producer.send({ topic: 'trim', acks: -1, messages: [{ partition: 0, value: `v${i}` }] });
-  }
-  // kafkajs looks the leader up in its metadata cache before it refreshes anything.
-  await admin.fetchTopicMetadata({ topics: ['trim'] });
-  await admin.deleteTopicRecords({ topic: 'trim', partitions: [{ partition: 0, offset: '6' }] });
-  const offsets = await admin.fetchTopicOffsets('trim');
-  assert.equal(offsets[0]?.low, '6');
-  assert.equal(offsets[0]?.high, '10');
-  await assert.rejects(
-    admin.deleteTopicRecords({ topic: 'trim', partitions: [{ partition: 0, offset: '99' }] }),
-  );
-});
+test('DeleteRecords moves the log start offset, and ListOffsets earliest follows', (t) =>
+  recordStep(t, cell(groupAdmin), async () => {
+    await admin.createTopics({ topics: [{ topic: 'trim', numPartitions: 1 }] });
+    for (let i = 0; i < 10; i++) {
+      await producer.send({
+        topic: 'trim',
+        acks: -1,
+        messages: [{ partition: 0, value: `v${i}` }],
+      });
+    }
+    // kafkajs looks the leader up in its metadata cache before it refreshes anything.
+    await admin.fetchTopicMetadata({ topics: ['trim'] });
+    await admin.deleteTopicRecords({ topic: 'trim', partitions: [{ partition: 0, offset: '6' }] });
+    const offsets = await admin.fetchTopicOffsets('trim');
+    assert.equal(offsets[0]?.low, '6');
+    assert.equal(offsets[0]?.high, '10');
+    await assert.rejects(
+      admin.deleteTopicRecords({ topic: 'trim', partitions: [{ partition: 0, offset: '99' }] }),
+    );
+  }));
 
 test('describeCluster names this broker as the only broker and the controller', async () => {
   const cluster = await admin.describeCluster();

@@ -11,8 +11,18 @@ import {
   stringDeserializers,
 } from '@platformatic/kafka';
 import { startBroker } from '@tributary/broker';
-import { cliMainPath, RestartableBroker, runCommand, tempDir } from '../../src/index.ts';
+import {
+  clientCell,
+  cliMainPath,
+  compatibilityScenarios,
+  recordStep,
+  RestartableBroker,
+  runCommand,
+  tempDir,
+} from '../../src/index.ts';
 import { produceValues } from './group-helpers.ts';
+
+const cell = () => clientCell('platformatic', compatibilityScenarios.consumerGroup);
 
 async function waitFor(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -55,79 +65,81 @@ async function consumeInto(consumer: Member, topic: string, sink: Set<string>) {
   return stream;
 }
 
-test('two consumer-protocol members share six partitions and rebalance on join and leave', async () => {
-  const broker = await startBroker({
-    port: 0,
-    quiet: true,
-    inMemory: true,
-    groups: { consumerHeartbeatIntervalMs: 200 },
-  });
-  try {
-    const values = Array.from({ length: 60 }, (_, i) => `m${i}`);
-    await produceValues(broker.bootstrap, 'kip848', 6, values);
-    const seen = new Set<string>();
-    const first = member(broker.bootstrap, 'kip848-a', 'g-kip848');
-    const firstStream = await consumeInto(first, 'kip848', seen);
-    await waitFor(() => owned(first).length === 6, 20_000, 'the first member to own all six');
-    const second = member(broker.bootstrap, 'kip848-b', 'g-kip848');
-    const secondStream = await consumeInto(second, 'kip848', seen);
-    await waitFor(
-      () => owned(first).length === 3 && owned(second).length === 3,
-      20_000,
-      'three partitions each',
-    );
-    assert.deepEqual(
-      [...owned(first), ...owned(second)].toSorted((a, b) => a - b),
-      [0, 1, 2, 3, 4, 5],
-    );
-    await waitFor(() => seen.size === values.length, 30_000, 'every record');
-    await secondStream.close();
-    await second.close();
-    await waitFor(() => owned(first).length === 6, 20_000, 'the partitions back after the leave');
-    await firstStream.close();
-    await first.close();
-  } finally {
-    await broker.close();
-  }
-});
+test('two consumer-protocol members share six partitions and rebalance on join and leave', (t) =>
+  recordStep(t, cell, async () => {
+    const broker = await startBroker({
+      port: 0,
+      quiet: true,
+      inMemory: true,
+      groups: { consumerHeartbeatIntervalMs: 200 },
+    });
+    try {
+      const values = Array.from({ length: 60 }, (_, i) => `m${i}`);
+      await produceValues(broker.bootstrap, 'kip848', 6, values);
+      const seen = new Set<string>();
+      const first = member(broker.bootstrap, 'kip848-a', 'g-kip848');
+      const firstStream = await consumeInto(first, 'kip848', seen);
+      await waitFor(() => owned(first).length === 6, 20_000, 'the first member to own all six');
+      const second = member(broker.bootstrap, 'kip848-b', 'g-kip848');
+      const secondStream = await consumeInto(second, 'kip848', seen);
+      await waitFor(
+        () => owned(first).length === 3 && owned(second).length === 3,
+        20_000,
+        'three partitions each',
+      );
+      assert.deepEqual(
+        [...owned(first), ...owned(second)].toSorted((a, b) => a - b),
+        [0, 1, 2, 3, 4, 5],
+      );
+      await waitFor(() => seen.size === values.length, 30_000, 'every record');
+      await secondStream.close();
+      await second.close();
+      await waitFor(() => owned(first).length === 6, 20_000, 'the partitions back after the leave');
+      await firstStream.close();
+      await first.close();
+    } finally {
+      await broker.close();
+    }
+  }));
 
-test('static members with the range assignor get contiguous ranges', async () => {
-  const broker = await startBroker({
-    port: 0,
-    quiet: true,
-    inMemory: true,
-    groups: { consumerHeartbeatIntervalMs: 200 },
-  });
-  try {
-    await produceValues(broker.bootstrap, 'kip848-range', 6, ['x']);
-    const members = ['pod-1', 'pod-2'].map((instance) =>
-      member(broker.bootstrap, instance, 'g-kip848-range', {
-        groupInstanceId: instance,
-        groupRemoteAssignor: 'range',
-      }),
-    );
-    const streams = await Promise.all(
-      members.map((consumer) => consumeInto(consumer, 'kip848-range', new Set())),
-    );
-    await waitFor(
-      () => members.every((consumer) => owned(consumer).length === 3),
-      20_000,
-      'three partitions each',
-    );
-    const ranges = members.map(owned).toSorted((a, b) => (a[0] ?? 0) - (b[0] ?? 0));
-    assert.deepEqual(ranges, [
-      [0, 1, 2],
-      [3, 4, 5],
-    ]);
-    const described = await groupsCli(broker.bootstrap, 'describe', 'g-kip848-range');
-    assert.match(described, /ASSIGNOR range/);
-    assert.match(described, /\spod-1\s/);
-    await Promise.all(streams.map((stream) => stream.close()));
-    await Promise.all(members.map((consumer) => consumer.close()));
-  } finally {
-    await broker.close();
-  }
-});
+test('static members with the range assignor get contiguous ranges', (t) =>
+  recordStep(t, cell, async () => {
+    const broker = await startBroker({
+      port: 0,
+      quiet: true,
+      inMemory: true,
+      groups: { consumerHeartbeatIntervalMs: 200 },
+    });
+    try {
+      await produceValues(broker.bootstrap, 'kip848-range', 6, ['x']);
+      const members = ['pod-1', 'pod-2'].map((instance) =>
+        member(broker.bootstrap, instance, 'g-kip848-range', {
+          groupInstanceId: instance,
+          groupRemoteAssignor: 'range',
+        }),
+      );
+      const streams = await Promise.all(
+        members.map((consumer) => consumeInto(consumer, 'kip848-range', new Set())),
+      );
+      await waitFor(
+        () => members.every((consumer) => owned(consumer).length === 3),
+        20_000,
+        'three partitions each',
+      );
+      const ranges = members.map(owned).toSorted((a, b) => (a[0] ?? 0) - (b[0] ?? 0));
+      assert.deepEqual(ranges, [
+        [0, 1, 2],
+        [3, 4, 5],
+      ]);
+      const described = await groupsCli(broker.bootstrap, 'describe', 'g-kip848-range');
+      assert.match(described, /ASSIGNOR range/);
+      assert.match(described, /\spod-1\s/);
+      await Promise.all(streams.map((stream) => stream.close()));
+      await Promise.all(members.map((consumer) => consumer.close()));
+    } finally {
+      await broker.close();
+    }
+  }));
 
 async function groupsCli(bootstrap: string, ...args: string[]): Promise<string> {
   const result = await runCommand(
@@ -139,50 +151,54 @@ async function groupsCli(bootstrap: string, ...args: string[]): Promise<string> 
   return result.stdout;
 }
 
-test('committed offsets and the group survive a broker crash; the CLI shows the group', async () => {
-  const dir = await tempDir('kip848-restart');
-  const broker = new RestartableBroker({ dataDir: dir.path });
-  await broker.start();
-  try {
-    const values = Array.from({ length: 12 }, (_, i) => `before${i}`);
-    await produceValues(broker.bootstrap, 'kip848-resume', 6, values);
-    const seen = new Set<string>();
-    const first = member(broker.bootstrap, 'kip848-first', 'g-kip848-resume');
-    const stream = await consumeInto(first, 'kip848-resume', seen);
-    await waitFor(() => seen.size === values.length, 30_000, 'the first records');
-    await new Promise((resolve) => setTimeout(resolve, 500)); // let autocommit run
-
-    const listed = await groupsCli(broker.bootstrap, 'list');
-    assert.match(listed, /^GROUP\s+TYPE\s+STATE\s+PROTOCOL-TYPE/m);
-    assert.match(listed, /^g-kip848-resume\s+consumer\s+Stable\s+consumer\s*$/m);
-    const described = await groupsCli(broker.bootstrap, 'describe', 'g-kip848-resume');
-    assert.match(described, /TYPE consumer {2}STATE Stable {2}GROUP-EPOCH 1 {2}ASSIGNMENT-EPOCH 1/);
-    assert.match(described, /ASSIGNOR uniform/);
-    const memberLine = described.split('\n').find((line) => line.includes('kip848-first'));
-    assert.match(
-      memberLine ?? '',
-      /\s1\s+kip848-first\s.*kip848-resume:0,1,2,3,4,5\s+kip848-resume:0,1,2,3,4,5/,
-    );
-
-    await stream.close();
-    await first.close();
-    await broker.kill();
+test('committed offsets and the group survive a broker crash; the CLI shows the group', (t) =>
+  recordStep(t, cell, async () => {
+    const dir = await tempDir('kip848-restart');
+    const broker = new RestartableBroker({ dataDir: dir.path });
     await broker.start();
+    try {
+      const values = Array.from({ length: 12 }, (_, i) => `before${i}`);
+      await produceValues(broker.bootstrap, 'kip848-resume', 6, values);
+      const seen = new Set<string>();
+      const first = member(broker.bootstrap, 'kip848-first', 'g-kip848-resume');
+      const stream = await consumeInto(first, 'kip848-resume', seen);
+      await waitFor(() => seen.size === values.length, 30_000, 'the first records');
+      await new Promise((resolve) => setTimeout(resolve, 500)); // let autocommit run
 
-    const more = Array.from({ length: 6 }, (_, i) => `after${i}`);
-    await produceValues(broker.bootstrap, 'kip848-resume', 6, more, false);
-    const later = new Set<string>();
-    const resumed = member(broker.bootstrap, 'kip848-resumed', 'g-kip848-resume');
-    const again = await consumeInto(resumed, 'kip848-resume', later);
-    await waitFor(() => later.size >= more.length, 30_000, 'the records after the restart');
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    assert.deepEqual([...later].toSorted(), more.toSorted(), 'resumed from the commits');
-    const after = await groupsCli(broker.bootstrap, 'describe', 'g-kip848-resume');
-    assert.match(after, /GROUP-EPOCH 3/, 'epochs continue after the restart (leave, join)');
-    await again.close();
-    await resumed.close();
-  } finally {
-    await broker.current.stop();
-    await dir.remove();
-  }
-});
+      const listed = await groupsCli(broker.bootstrap, 'list');
+      assert.match(listed, /^GROUP\s+TYPE\s+STATE\s+PROTOCOL-TYPE/m);
+      assert.match(listed, /^g-kip848-resume\s+consumer\s+Stable\s+consumer\s*$/m);
+      const described = await groupsCli(broker.bootstrap, 'describe', 'g-kip848-resume');
+      assert.match(
+        described,
+        /TYPE consumer {2}STATE Stable {2}GROUP-EPOCH 1 {2}ASSIGNMENT-EPOCH 1/,
+      );
+      assert.match(described, /ASSIGNOR uniform/);
+      const memberLine = described.split('\n').find((line) => line.includes('kip848-first'));
+      assert.match(
+        memberLine ?? '',
+        /\s1\s+kip848-first\s.*kip848-resume:0,1,2,3,4,5\s+kip848-resume:0,1,2,3,4,5/,
+      );
+
+      await stream.close();
+      await first.close();
+      await broker.kill();
+      await broker.start();
+
+      const more = Array.from({ length: 6 }, (_, i) => `after${i}`);
+      await produceValues(broker.bootstrap, 'kip848-resume', 6, more, false);
+      const later = new Set<string>();
+      const resumed = member(broker.bootstrap, 'kip848-resumed', 'g-kip848-resume');
+      const again = await consumeInto(resumed, 'kip848-resume', later);
+      await waitFor(() => later.size >= more.length, 30_000, 'the records after the restart');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.deepEqual([...later].toSorted(), more.toSorted(), 'resumed from the commits');
+      const after = await groupsCli(broker.bootstrap, 'describe', 'g-kip848-resume');
+      assert.match(after, /GROUP-EPOCH 3/, 'epochs continue after the restart (leave, join)');
+      await again.close();
+      await resumed.close();
+    } finally {
+      await broker.current.stop();
+      await dir.remove();
+    }
+  }));

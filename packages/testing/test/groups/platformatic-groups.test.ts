@@ -8,7 +8,10 @@ import {
   MessagesStreamModes,
   stringDeserializers,
 } from '@platformatic/kafka';
+import { clientCell, compatibilityScenarios, recordStep } from '../../src/index.ts';
 import { produceValues, startGroupBroker } from './group-helpers.ts';
+
+const cell = () => clientCell('platformatic', compatibilityScenarios.classicGroup);
 
 async function waitFor(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -40,31 +43,32 @@ async function consumeInto(consumer: ReturnType<typeof member>, sink: Set<string
   return stream;
 }
 
-test('@platformatic/kafka consumers share a group and resume after commits', async () => {
-  const broker = await startGroupBroker();
-  try {
-    const values = Array.from({ length: 40 }, (_, i) => `m${i}`);
-    await produceValues(broker.bootstrap, 'plt', 4, values);
-    const seen = new Set<string>();
-    const members = [member(broker.bootstrap, 'plt-a'), member(broker.bootstrap, 'plt-b')];
-    const streams = await Promise.all(members.map((consumer) => consumeInto(consumer, seen)));
-    await waitFor(() => seen.size === values.length, 30_000, 'every record');
-    await new Promise((resolve) => setTimeout(resolve, 500)); // let autocommit run
-    await Promise.all(streams.map((stream) => stream.close()));
-    await Promise.all(members.map((consumer) => consumer.close()));
-    assert.deepEqual([...seen].toSorted(), values.toSorted());
+test('@platformatic/kafka consumers share a group and resume after commits', (t) =>
+  recordStep(t, cell, async () => {
+    const broker = await startGroupBroker();
+    try {
+      const values = Array.from({ length: 40 }, (_, i) => `m${i}`);
+      await produceValues(broker.bootstrap, 'plt', 4, values);
+      const seen = new Set<string>();
+      const members = [member(broker.bootstrap, 'plt-a'), member(broker.bootstrap, 'plt-b')];
+      const streams = await Promise.all(members.map((consumer) => consumeInto(consumer, seen)));
+      await waitFor(() => seen.size === values.length, 30_000, 'every record');
+      await new Promise((resolve) => setTimeout(resolve, 500)); // let autocommit run
+      await Promise.all(streams.map((stream) => stream.close()));
+      await Promise.all(members.map((consumer) => consumer.close()));
+      assert.deepEqual([...seen].toSorted(), values.toSorted());
 
-    const more = ['n0', 'n1', 'n2', 'n3'];
-    await produceValues(broker.bootstrap, 'plt', 4, more, false);
-    const later = new Set<string>();
-    const resumed = member(broker.bootstrap, 'plt-c');
-    const stream = await consumeInto(resumed, later);
-    await waitFor(() => later.size >= more.length, 30_000, 'the new records');
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    await stream.close();
-    await resumed.close();
-    assert.deepEqual([...later].toSorted(), more.toSorted());
-  } finally {
-    await broker.close();
-  }
-});
+      const more = ['n0', 'n1', 'n2', 'n3'];
+      await produceValues(broker.bootstrap, 'plt', 4, more, false);
+      const later = new Set<string>();
+      const resumed = member(broker.bootstrap, 'plt-c');
+      const stream = await consumeInto(resumed, later);
+      await waitFor(() => later.size >= more.length, 30_000, 'the new records');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await stream.close();
+      await resumed.close();
+      assert.deepEqual([...later].toSorted(), more.toSorted());
+    } finally {
+      await broker.close();
+    }
+  }));

@@ -12,10 +12,12 @@ import { startBroker, type RunningBroker } from '@tributary/broker';
 import { decodeRecords } from '@tributary/protocol';
 import { Producer, stringSerializers } from '@platformatic/kafka';
 import { Kafka, logLevel } from 'kafkajs';
-import { runCommand } from '../../src/index.ts';
+import { clientCell, compatibilityScenarios, recordStep, runCommand } from '../../src/index.ts';
 import { CuttingProxy } from './cutting-proxy.ts';
 
 const partitionCount = 3;
+const cell = (client: 'confluentKafka' | 'kafkajs' | 'platformatic') => () =>
+  clientCell(client, compatibilityScenarios.idempotence);
 const pythonPath = '/usr/bin/python3';
 const producerScript = join(
   dirname(fileURLToPath(import.meta.url)),
@@ -79,105 +81,113 @@ describe(
     });
 
     const librdkafkaTitle = 'librdkafka (confluent-kafka, enable.idempotence): once, in order';
-    it(librdkafkaTitle, async (t) => {
-      const topic = 'idempotent-librdkafka';
-      await broker.storage.createTopic({ name: topic, partitionCount, configs: {} });
-      const cutsBefore = proxy.cuts;
-      proxy.allowMoreCuts();
-      const count = 3000;
-      const result = await runCommand(
-        pythonPath,
-        [
-          producerScript,
-          `127.0.0.1:${proxy.port}`,
-          topic,
-          String(partitionCount),
-          String(count),
-          'r',
-        ],
-        { timeoutMs: 150_000 },
-      );
-      t.diagnostic(
-        `proxy cut ${proxy.cuts - cutsBefore} connections; ${result.stderr.slice(-500)}`,
-      );
-      assert.equal(result.code, 0, result.stderr);
-      const summary = JSON.parse(result.stdout.trim().split('\n').at(-1) ?? '{}') as {
-        delivered: number;
-        errors: string[];
-      };
-      assert.deepEqual(summary.errors, []);
-      assert.equal(summary.delivered, count);
-      assert.ok(proxy.cuts > cutsBefore, 'the proxy cut no connection: the test proved nothing');
-      assert.deepEqual(await storedValues(broker, topic), expectedValues('r', count));
-    });
-
-    for (const maxInFlightRequests of [1, 5]) {
-      const title = `kafkajs (idempotent, maxInFlightRequests ${maxInFlightRequests}), in order`;
-      it(title, async (t) => {
-        const topic = `idempotent-kafkajs-${maxInFlightRequests}`;
+    it(librdkafkaTitle, (t) =>
+      recordStep(t, cell('confluentKafka'), async () => {
+        const topic = 'idempotent-librdkafka';
         await broker.storage.createTopic({ name: topic, partitionCount, configs: {} });
         const cutsBefore = proxy.cuts;
         proxy.allowMoreCuts();
-        const kafka = new Kafka({
+        const count = 3000;
+        const result = await runCommand(
+          pythonPath,
+          [
+            producerScript,
+            `127.0.0.1:${proxy.port}`,
+            topic,
+            String(partitionCount),
+            String(count),
+            'r',
+          ],
+          { timeoutMs: 150_000 },
+        );
+        t.diagnostic(
+          `proxy cut ${proxy.cuts - cutsBefore} connections; ${result.stderr.slice(-500)}`,
+        );
+        assert.equal(result.code, 0, result.stderr);
+        const summary = JSON.parse(result.stdout.trim().split('\n').at(-1) ?? '{}') as {
+          delivered: number;
+          errors: string[];
+        };
+        assert.deepEqual(summary.errors, []);
+        assert.equal(summary.delivered, count);
+        assert.ok(proxy.cuts > cutsBefore, 'the proxy cut no connection: the test proved nothing');
+        assert.deepEqual(await storedValues(broker, topic), expectedValues('r', count));
+      }),
+    );
+
+    for (const maxInFlightRequests of [1, 5]) {
+      const title = `kafkajs (idempotent, maxInFlightRequests ${maxInFlightRequests}), in order`;
+      it(title, (t) =>
+        recordStep(t, cell('kafkajs'), async () => {
+          const topic = `idempotent-kafkajs-${maxInFlightRequests}`;
+          await broker.storage.createTopic({ name: topic, partitionCount, configs: {} });
+          const cutsBefore = proxy.cuts;
+          proxy.allowMoreCuts();
+          const kafka = new Kafka({
+            clientId: 'idempotence-test',
+            brokers: [`127.0.0.1:${proxy.port}`],
+            logLevel: logLevel.NOTHING,
+            retry: { initialRetryTime: 20, retries: 30 },
+          });
+          const producer = kafka.producer({ idempotent: true, maxInFlightRequests });
+          await producer.connect();
+          const count = 600;
+          const batchSize = 10;
+          try {
+            // One send at a time: kafkajs serialises idempotent requests per broker anyway, and
+            // concurrent send() calls are unsafe in kafkajs 2.2.4 (a send whose connection broke
+            // gives its sequence numbers back while another send already took the broker lock,
+            // so the next batch reuses sequences of a batch the broker stored).
+            for (let start = 0; start < count; start += batchSize) {
+              const messages = [];
+              for (let i = start; i < start + batchSize; i++) {
+                messages.push({ value: `k-${i}`, partition: i % partitionCount });
+              }
+              await producer.send({ topic, acks: -1, messages });
+            }
+          } finally {
+            await producer.disconnect();
+          }
+          t.diagnostic(`proxy cut ${proxy.cuts - cutsBefore} connections`);
+          assert.ok(
+            proxy.cuts > cutsBefore,
+            'the proxy cut no connection: the test proved nothing',
+          );
+          assert.deepEqual(await storedValues(broker, topic), expectedValues('k', count));
+        }),
+      );
+    }
+
+    it('@platformatic/kafka (idempotent) stores every record once, in order', (t) =>
+      recordStep(t, cell('platformatic'), async () => {
+        const topic = 'idempotent-platformatic';
+        await broker.storage.createTopic({ name: topic, partitionCount, configs: {} });
+        const cutsBefore = proxy.cuts;
+        proxy.allowMoreCuts();
+        const producer = new Producer({
           clientId: 'idempotence-test',
-          brokers: [`127.0.0.1:${proxy.port}`],
-          logLevel: logLevel.NOTHING,
-          retry: { initialRetryTime: 20, retries: 30 },
+          bootstrapBrokers: [`127.0.0.1:${proxy.port}`],
+          idempotent: true,
+          retries: 30,
+          retryDelay: 20,
+          serializers: stringSerializers,
         });
-        const producer = kafka.producer({ idempotent: true, maxInFlightRequests });
-        await producer.connect();
         const count = 600;
         const batchSize = 10;
         try {
-          // One send at a time: kafkajs serialises idempotent requests per broker anyway, and
-          // concurrent send() calls are unsafe in kafkajs 2.2.4 (a send whose connection broke
-          // gives its sequence numbers back while another send already took the broker lock,
-          // so the next batch reuses sequences of a batch the broker stored).
           for (let start = 0; start < count; start += batchSize) {
             const messages = [];
             for (let i = start; i < start + batchSize; i++) {
-              messages.push({ value: `k-${i}`, partition: i % partitionCount });
+              messages.push({ topic, value: `p-${i}`, partition: i % partitionCount });
             }
-            await producer.send({ topic, acks: -1, messages });
+            await producer.send({ messages });
           }
         } finally {
-          await producer.disconnect();
+          await producer.close();
         }
         t.diagnostic(`proxy cut ${proxy.cuts - cutsBefore} connections`);
         assert.ok(proxy.cuts > cutsBefore, 'the proxy cut no connection: the test proved nothing');
-        assert.deepEqual(await storedValues(broker, topic), expectedValues('k', count));
-      });
-    }
-
-    it('@platformatic/kafka (idempotent) stores every record once, in order', async (t) => {
-      const topic = 'idempotent-platformatic';
-      await broker.storage.createTopic({ name: topic, partitionCount, configs: {} });
-      const cutsBefore = proxy.cuts;
-      proxy.allowMoreCuts();
-      const producer = new Producer({
-        clientId: 'idempotence-test',
-        bootstrapBrokers: [`127.0.0.1:${proxy.port}`],
-        idempotent: true,
-        retries: 30,
-        retryDelay: 20,
-        serializers: stringSerializers,
-      });
-      const count = 600;
-      const batchSize = 10;
-      try {
-        for (let start = 0; start < count; start += batchSize) {
-          const messages = [];
-          for (let i = start; i < start + batchSize; i++) {
-            messages.push({ topic, value: `p-${i}`, partition: i % partitionCount });
-          }
-          await producer.send({ messages });
-        }
-      } finally {
-        await producer.close();
-      }
-      t.diagnostic(`proxy cut ${proxy.cuts - cutsBefore} connections`);
-      assert.ok(proxy.cuts > cutsBefore, 'the proxy cut no connection: the test proved nothing');
-      assert.deepEqual(await storedValues(broker, topic), expectedValues('p', count));
-    });
+        assert.deepEqual(await storedValues(broker, topic), expectedValues('p', count));
+      }));
   },
 );

@@ -7,6 +7,9 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { after, test } from 'node:test';
 import {
+  clientCell,
+  compatibilityScenarios,
+  recordStep,
   RestartableBroker,
   runCommand,
   systemPython,
@@ -23,6 +26,7 @@ after(async () => {
 
 /** The scripts import each other; keep __pycache__ out of the source tree. */
 const noBytecode = { PYTHONDONTWRITEBYTECODE: '1' };
+const cell = () => clientCell('confluentKafka', compatibilityScenarios.transactions);
 
 function values(...labels: string[]): string[] {
   return labels.flatMap((label) => [0, 1, 2].map((i) => `${label}-${i}`)).toSorted();
@@ -37,19 +41,20 @@ async function phase(bootstrap: string, name: string): Promise<unknown> {
   return JSON.parse(run.stdout.trim().split('\n').at(-1) ?? '{}');
 }
 
-test('SIGKILL with an open transaction: it stays invisible and is aborted', async () => {
-  const dir: TempDir = await tempDir('txn-kill');
-  cleanup.push(() => dir.remove());
-  const broker = new RestartableBroker({ dataDir: dir.path });
-  cleanup.push(() => broker.kill());
-  await broker.start();
-  await phase(broker.bootstrap, 'before');
-  await broker.kill();
-  await broker.start();
-  const result = (await phase(broker.bootstrap, 'after')) as {
-    readCommitted: string[];
-    readUncommitted: string[];
-  };
-  assert.deepEqual(result.readCommitted, values('k-commit', 'k-after'));
-  assert.deepEqual(result.readUncommitted, values('k-commit', 'k-open', 'k-after'));
-});
+test('SIGKILL with an open transaction: it stays invisible and is aborted', (t) =>
+  recordStep(t, cell, async () => {
+    const dir: TempDir = await tempDir('txn-kill');
+    cleanup.push(() => dir.remove());
+    const broker = new RestartableBroker({ dataDir: dir.path });
+    cleanup.push(() => broker.kill());
+    await broker.start();
+    await phase(broker.bootstrap, 'before');
+    await broker.kill();
+    await broker.start();
+    const result = (await phase(broker.bootstrap, 'after')) as {
+      readCommitted: string[];
+      readUncommitted: string[];
+    };
+    assert.deepEqual(result.readCommitted, values('k-commit', 'k-after'));
+    assert.deepEqual(result.readUncommitted, values('k-commit', 'k-open', 'k-after'));
+  }));

@@ -11,7 +11,15 @@
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { after, test } from 'node:test';
-import { RestartableBroker, runCommand, systemPython, tempDir } from '../../src/index.ts';
+import {
+  clientCell,
+  compatibilityScenarios,
+  recordStep,
+  RestartableBroker,
+  runCommand,
+  systemPython,
+  tempDir,
+} from '../../src/index.ts';
 
 const copierScript = fileURLToPath(new URL('./python/eos_copy.py', import.meta.url));
 const readerScript = fileURLToPath(new URL('./python/read_topic.py', import.meta.url));
@@ -27,6 +35,7 @@ const restartDownMs = 500;
 const copierRunMaxMs = 60_000;
 const copierKillAfterMs = 7_000;
 const testDeadlineMs = 85_000;
+const cell = () => clientCell('confluentKafka', compatibilityScenarios.transactions);
 
 const cleanup: (() => Promise<unknown>)[] = [];
 after(async () => {
@@ -78,42 +87,43 @@ async function crashLoop(broker: RestartableBroker, stopped: () => boolean): Pro
   return kills;
 }
 
-test('consume-transform-produce copies exactly once across broker SIGKILLs', async (t) => {
-  const deadline = Date.now() + testDeadlineMs;
-  const dir = await tempDir('eos-copy');
-  cleanup.push(() => dir.remove());
-  const broker = new RestartableBroker({ dataDir: dir.path });
-  cleanup.push(() => broker.kill());
-  await broker.start();
+test('consume-transform-produce copies exactly once across broker SIGKILLs', (t) =>
+  recordStep(t, cell, async () => {
+    const deadline = Date.now() + testDeadlineMs;
+    const dir = await tempDir('eos-copy');
+    cleanup.push(() => dir.remove());
+    const broker = new RestartableBroker({ dataDir: dir.path });
+    cleanup.push(() => broker.kill());
+    await broker.start();
 
-  const seeded = await python(
-    [copierScript, 'seed', broker.bootstrap, inputTopic, outputTopic, `${recordCount}`],
-    30_000,
-  );
-  assert.equal(seeded.code, 0, seeded.stderr);
+    const seeded = await python(
+      [copierScript, 'seed', broker.bootstrap, inputTopic, outputTopic, `${recordCount}`],
+      30_000,
+    );
+    assert.equal(seeded.code, 0, seeded.stderr);
 
-  let copying = true;
-  const crashes = crashLoop(broker, () => !copying);
-  const log = await copyUntilDone(broker.bootstrap, deadline).finally(() => (copying = false));
-  const kills = await crashes;
-  t.diagnostic(`${kills} broker kills during the copy\n${log.join('\n')}`);
-  assert.equal(kills, killDelaysMs.length, 'every kill happened while the copy ran');
-  assert.match(log.join('\n'), /copier 1: SIGKILLed/, 'the first copier was killed mid-copy');
+    let copying = true;
+    const crashes = crashLoop(broker, () => !copying);
+    const log = await copyUntilDone(broker.bootstrap, deadline).finally(() => (copying = false));
+    const kills = await crashes;
+    t.diagnostic(`${kills} broker kills during the copy\n${log.join('\n')}`);
+    assert.equal(kills, killDelaysMs.length, 'every kill happened while the copy ran');
+    assert.match(log.join('\n'), /copier 1: SIGKILLed/, 'the first copier was killed mid-copy');
 
-  const read = await python(
-    [readerScript, broker.bootstrap, outputTopic, '3', 'read_committed'],
-    30_000,
-  );
-  assert.equal(read.code, 0, read.stderr);
-  const output = (JSON.parse(read.stdout.trim()) as { values: string[] }).values;
-  const counts = new Map<string, number>();
-  for (const value of output) counts.set(value, (counts.get(value) ?? 0) + 1);
-  const duplicates = [...counts].filter(([, n]) => n > 1).map(([value]) => value);
-  const expected = Array.from({ length: recordCount }, (_, n) => `copy:v-${n}`);
-  const missing = expected.filter((value) => !counts.has(value));
-  const context = `\n${log.join('\n')}`;
-  assert.deepEqual(duplicates.slice(0, 20), [], `${duplicates.length} duplicates${context}`);
-  assert.deepEqual(missing.slice(0, 20), [], `${missing.length} missing${context}`);
-  assert.equal(output.length, recordCount, context);
-  assert.deepEqual(new Set(output), new Set(expected));
-});
+    const read = await python(
+      [readerScript, broker.bootstrap, outputTopic, '3', 'read_committed'],
+      30_000,
+    );
+    assert.equal(read.code, 0, read.stderr);
+    const output = (JSON.parse(read.stdout.trim()) as { values: string[] }).values;
+    const counts = new Map<string, number>();
+    for (const value of output) counts.set(value, (counts.get(value) ?? 0) + 1);
+    const duplicates = [...counts].filter(([, n]) => n > 1).map(([value]) => value);
+    const expected = Array.from({ length: recordCount }, (_, n) => `copy:v-${n}`);
+    const missing = expected.filter((value) => !counts.has(value));
+    const context = `\n${log.join('\n')}`;
+    assert.deepEqual(duplicates.slice(0, 20), [], `${duplicates.length} duplicates${context}`);
+    assert.deepEqual(missing.slice(0, 20), [], `${missing.length} missing${context}`);
+    assert.equal(output.length, recordCount, context);
+    assert.deepEqual(new Set(output), new Set(expected));
+  }));
