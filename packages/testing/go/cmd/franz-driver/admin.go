@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 
 	"github.com/tributary/testing-go/internal/lineproto"
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -12,35 +11,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
-
-type topicPartition struct {
-	Topic     string `json:"topic"`
-	Partition int32  `json:"partition"`
-}
-
-type committedOffset struct {
-	Topic     string `json:"topic"`
-	Partition int32  `json:"partition"`
-	Offset    int64  `json:"offset"`
-}
-
-type listedGroup struct {
-	GroupID string  `json:"groupId"`
-	State   *string `json:"state"`
-	Type    *string `json:"type"`
-}
-
-type describedMember struct {
-	MemberID   string           `json:"memberId"`
-	ClientID   string           `json:"clientId"`
-	Assignment []topicPartition `json:"assignment"`
-}
-
-type describedGroup struct {
-	GroupID string            `json:"groupId"`
-	State   string            `json:"state"`
-	Members []describedMember `json:"members"`
-}
 
 func (d *driver) admin(ctx context.Context, cmd *lineproto.Command) (any, error) {
 	cl, err := d.adminClient(cmd.Bootstrap)
@@ -205,22 +175,17 @@ func deleteRecords(ctx context.Context, adm *kadm.Client, cmd *lineproto.Command
 	return response.LowWatermark, response.Err
 }
 
-func optional(text string) *string {
-	if text == "" {
-		return nil
-	}
-	return &text
-}
-
 func listGroups(ctx context.Context, adm *kadm.Client) (any, error) {
 	groups, err := adm.ListGroups(ctx)
 	if err != nil {
 		return nil, err
 	}
-	listed := []listedGroup{}
+	listed := []lineproto.ListedGroup{}
 	for _, group := range groups.Sorted() {
-		listed = append(listed, listedGroup{
-			GroupID: group.Group, State: optional(group.State), Type: optional(group.GroupType),
+		listed = append(listed, lineproto.ListedGroup{
+			GroupID: group.Group,
+			State:   lineproto.Optional(group.State),
+			Type:    lineproto.Optional(group.GroupType),
 		})
 	}
 	return listed, nil
@@ -245,17 +210,20 @@ func describeGroup(ctx context.Context, adm *kadm.Client, groupID string) (any, 
 	if group.Err != nil {
 		return nil, group.Err
 	}
-	described := describedGroup{GroupID: group.Group, State: group.State, Members: []describedMember{}}
+	described := lineproto.DescribedGroup{
+		GroupID: group.Group, State: group.State, Members: []lineproto.DescribedMember{},
+	}
 	for _, member := range group.Members {
-		assignment := []topicPartition{}
+		assignment := []lineproto.TopicPartition{}
 		if consumer, ok := member.Assigned.AsConsumer(); ok {
 			for _, topic := range consumer.Topics {
 				for _, partition := range topic.Partitions {
-					assignment = append(assignment, topicPartition{topic.Topic, partition})
+					assignment = append(assignment,
+						lineproto.TopicPartition{Topic: topic.Topic, Partition: partition})
 				}
 			}
 		}
-		described.Members = append(described.Members, describedMember{
+		described.Members = append(described.Members, lineproto.DescribedMember{
 			MemberID: member.MemberID, ClientID: member.ClientID, Assignment: assignment,
 		})
 	}
@@ -270,10 +238,12 @@ func groupOffsets(ctx context.Context, adm *kadm.Client, groupID string) (any, e
 	if err := responses.Error(); err != nil {
 		return nil, err
 	}
-	offsets := []committedOffset{}
+	offsets := []lineproto.CommittedOffset{}
 	for _, response := range responses.Sorted() {
 		if response.At >= 0 {
-			offsets = append(offsets, committedOffset{response.Topic, response.Partition, response.At})
+			offsets = append(offsets, lineproto.CommittedOffset{
+				Topic: response.Topic, Partition: response.Partition, Offset: response.At,
+			})
 		}
 	}
 	return offsets, nil
@@ -291,19 +261,17 @@ func describeConsumerGroup(ctx context.Context, adm *kadm.Client, groupID string
 	if group.Err != nil {
 		return nil, group.Err
 	}
-	described := describedGroup{GroupID: group.Group, State: group.State, Members: []describedMember{}}
+	described := lineproto.DescribedGroup{
+		GroupID: group.Group, State: group.State, Members: []lineproto.DescribedMember{},
+	}
 	for _, member := range group.Members {
-		assignment := []topicPartition{}
+		assignment := []lineproto.TopicPartition{}
 		member.Assignment.Each(func(topic string, partition int32) {
-			assignment = append(assignment, topicPartition{topic, partition})
+			assignment = append(assignment,
+				lineproto.TopicPartition{Topic: topic, Partition: partition})
 		})
-		sort.Slice(assignment, func(i, j int) bool {
-			if assignment[i].Topic != assignment[j].Topic {
-				return assignment[i].Topic < assignment[j].Topic
-			}
-			return assignment[i].Partition < assignment[j].Partition
-		})
-		described.Members = append(described.Members, describedMember{
+		lineproto.SortPartitions(assignment)
+		described.Members = append(described.Members, lineproto.DescribedMember{
 			MemberID: member.MemberID, ClientID: member.ClientID, Assignment: assignment,
 		})
 	}

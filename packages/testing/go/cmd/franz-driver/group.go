@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"sync"
 	"time"
 
@@ -20,11 +19,6 @@ type groupMember struct {
 	client   *kgo.Client
 	mu       sync.Mutex
 	assigned map[string]map[int32]bool
-}
-
-type polled struct {
-	Records    []lineproto.Record `json:"records"`
-	Assignment []topicPartition   `json:"assignment"`
 }
 
 func (m *groupMember) change(partitions map[string][]int32, add bool) {
@@ -44,21 +38,16 @@ func (m *groupMember) change(partitions map[string][]int32, add bool) {
 	}
 }
 
-func (m *groupMember) assignment() []topicPartition {
+func (m *groupMember) assignment() []lineproto.TopicPartition {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	list := []topicPartition{}
+	list := []lineproto.TopicPartition{}
 	for topic, partitions := range m.assigned {
 		for partition := range partitions {
-			list = append(list, topicPartition{topic, partition})
+			list = append(list, lineproto.TopicPartition{Topic: topic, Partition: partition})
 		}
 	}
-	sort.Slice(list, func(i, j int) bool {
-		if list[i].Topic != list[j].Topic {
-			return list[i].Topic < list[j].Topic
-		}
-		return list[i].Partition < list[j].Partition
-	})
+	lineproto.SortPartitions(list)
 	return list
 }
 
@@ -160,7 +149,7 @@ func (d *driver) poll(ctx context.Context, cmd *lineproto.Command) (any, error) 
 		logFetchErrors(fetches)
 		fetches.EachRecord(func(r *kgo.Record) { records = append(records, fromRecord(r, true)) })
 	}
-	return polled{Records: records, Assignment: member.assignment()}, nil
+	return lineproto.Polled{Records: records, Assignment: member.assignment()}, nil
 }
 
 func (d *driver) commit(ctx context.Context) error {

@@ -2,18 +2,11 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"time"
 
 	"github.com/tributary/testing-go/internal/lineproto"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
-
-type produced struct {
-	Partition int32 `json:"partition"`
-	Offset    int64 `json:"offset"`
-}
 
 func codec(name string) (kgo.CompressionCodec, error) {
 	switch name {
@@ -43,27 +36,18 @@ func producerOpts(bootstrap string, compression kgo.CompressionCodec) []kgo.Opt 
 func toRecords(topic string, wire []lineproto.Record) ([]*kgo.Record, error) {
 	records := make([]*kgo.Record, 0, len(wire))
 	for _, w := range wire {
-		key, err := lineproto.Bytes(w.Key)
+		decoded, err := w.Decode()
 		if err != nil {
 			return nil, err
 		}
-		value, err := lineproto.Bytes(w.Value)
-		if err != nil {
-			return nil, err
+		record := &kgo.Record{
+			Topic: topic, Partition: decoded.Partition, Key: decoded.Key, Value: decoded.Value,
 		}
-		record := &kgo.Record{Topic: topic, Partition: w.Partition, Key: key, Value: value}
-		for _, h := range w.Headers {
-			if h[0] == nil {
-				return nil, errors.New("header without a name")
-			}
-			headerValue, err := lineproto.Bytes(h[1])
-			if err != nil {
-				return nil, err
-			}
-			record.Headers = append(record.Headers, kgo.RecordHeader{Key: *h[0], Value: headerValue})
+		for _, h := range decoded.Headers {
+			record.Headers = append(record.Headers, kgo.RecordHeader{Key: h.Name, Value: h.Value})
 		}
-		if w.Timestamp != nil {
-			record.Timestamp = time.UnixMilli(*w.Timestamp)
+		if decoded.Timestamp != nil {
+			record.Timestamp = *decoded.Timestamp
 		}
 		records = append(records, record)
 	}
@@ -71,20 +55,12 @@ func toRecords(topic string, wire []lineproto.Record) ([]*kgo.Record, error) {
 }
 
 func fromRecord(r *kgo.Record, withTopic bool) lineproto.Record {
-	wire := lineproto.Record{
-		Partition: r.Partition,
-		Offset:    lineproto.Int64(r.Offset),
-		Key:       lineproto.Text(r.Key),
-		Value:     lineproto.Text(r.Value),
-		Headers:   []lineproto.Header{},
-		Timestamp: lineproto.Int64(r.Timestamp.UnixMilli()),
-	}
+	wire := lineproto.Consumed(r.Partition, r.Offset, r.Key, r.Value, r.Timestamp)
 	if withTopic {
 		wire.Topic = r.Topic
 	}
 	for _, h := range r.Headers {
-		name := h.Key
-		wire.Headers = append(wire.Headers, lineproto.Header{&name, lineproto.Text(h.Value)})
+		wire.AddHeader(h.Key, h.Value)
 	}
 	return wire
 }
@@ -113,22 +89,17 @@ func (d *driver) produce(ctx context.Context, cmd *lineproto.Command) (any, erro
 		d.producers[key] = cl
 	}
 	results := cl.ProduceSync(ctx, records...)
-	answer := make([]produced, 0, len(results))
+	answer := make([]lineproto.Produced, 0, len(results))
 	for _, result := range results {
 		if result.Err != nil {
 			delete(d.producers, key)
 			cl.Close()
 			return nil, result.Err
 		}
-		answer = append(answer, produced{result.Record.Partition, result.Record.Offset})
+		answer = append(answer,
+			lineproto.Produced{Partition: result.Record.Partition, Offset: result.Record.Offset})
 	}
 	return answer, nil
-}
-
-// collectDeadline leaves a little of the command's bound for answering before timeoutMs.
-func collectDeadline(cmd *lineproto.Command) time.Time {
-	margin := min(cmd.Timeout()/10, 2*time.Second)
-	return time.Now().Add(cmd.Timeout() - margin)
 }
 
 func isolation(cmd *lineproto.Command) kgo.IsolationLevel {
@@ -152,7 +123,7 @@ func consumeAll(ctx context.Context, cmd *lineproto.Command) (any, error) {
 		return nil, err
 	}
 	defer cl.Close()
-	ctx, cancel := context.WithDeadline(ctx, collectDeadline(cmd))
+	ctx, cancel := context.WithTimeout(ctx, cmd.CollectWindow())
 	defer cancel()
 	records := []lineproto.Record{}
 	for len(records) < cmd.ExpectedCount && ctx.Err() == nil {

@@ -8,35 +8,6 @@ import (
 	"github.com/tributary/testing-go/internal/lineproto"
 )
 
-type topicPartition struct {
-	Topic     string `json:"topic"`
-	Partition int32  `json:"partition"`
-}
-
-type committedOffset struct {
-	Topic     string `json:"topic"`
-	Partition int32  `json:"partition"`
-	Offset    int64  `json:"offset"`
-}
-
-type listedGroup struct {
-	GroupID string  `json:"groupId"`
-	State   *string `json:"state"`
-	Type    *string `json:"type"`
-}
-
-type describedMember struct {
-	MemberID   string           `json:"memberId"`
-	ClientID   string           `json:"clientId"`
-	Assignment []topicPartition `json:"assignment"`
-}
-
-type describedGroup struct {
-	GroupID string            `json:"groupId"`
-	State   string            `json:"state"`
-	Members []describedMember `json:"members"`
-}
-
 func (d *driver) admin(cmd *lineproto.Command) (any, error) {
 	client, admin, err := d.adminClient(cmd)
 	if err != nil {
@@ -146,20 +117,13 @@ func deleteRecords(
 	return client.GetOffset(cmd.Topic, cmd.Partition, sarama.OffsetOldest)
 }
 
-func optional(text string) *string {
-	if text == "" {
-		return nil
-	}
-	return &text
-}
-
 // listGroups sends ListGroups v5 to every broker itself: sarama's ListConsumerGroups sends the
 // same request but keeps only each group's protocol type, not its state and type.
 func listGroups(client sarama.Client, admin sarama.ClusterAdmin) (any, error) {
 	if _, err := admin.ListConsumerGroups(); err != nil {
 		return nil, err
 	}
-	listed := []listedGroup{}
+	listed := []lineproto.ListedGroup{}
 	for _, broker := range client.Brokers() {
 		if err := broker.Open(client.Config()); err != nil && err != sarama.ErrAlreadyConnected {
 			return nil, err
@@ -173,8 +137,10 @@ func listGroups(client sarama.Client, admin sarama.ClusterAdmin) (any, error) {
 		}
 		for groupID := range response.Groups {
 			data := response.GroupsData[groupID]
-			listed = append(listed, listedGroup{
-				GroupID: groupID, State: optional(data.GroupState), Type: optional(data.GroupType),
+			listed = append(listed, lineproto.ListedGroup{
+				GroupID: groupID,
+				State:   lineproto.Optional(data.GroupState),
+				Type:    lineproto.Optional(data.GroupType),
 			})
 		}
 	}
@@ -194,18 +160,21 @@ func describeGroup(admin sarama.ClusterAdmin, groupID string) (any, error) {
 	if err := errorOf(group.Err); err != nil {
 		return nil, err
 	}
-	described := describedGroup{GroupID: group.GroupId, State: group.State, Members: []describedMember{}}
+	described := lineproto.DescribedGroup{
+		GroupID: group.GroupId, State: group.State, Members: []lineproto.DescribedMember{},
+	}
 	for memberID, member := range group.Members {
-		assignment := []topicPartition{}
+		assignment := []lineproto.TopicPartition{}
 		if assigned, err := member.GetMemberAssignment(); err == nil && assigned != nil {
 			for topic, partitions := range assigned.Topics {
 				for _, partition := range partitions {
-					assignment = append(assignment, topicPartition{topic, partition})
+					assignment = append(assignment,
+						lineproto.TopicPartition{Topic: topic, Partition: partition})
 				}
 			}
 		}
-		sortPartitions(assignment)
-		described.Members = append(described.Members, describedMember{
+		lineproto.SortPartitions(assignment)
+		described.Members = append(described.Members, lineproto.DescribedMember{
 			MemberID: memberID, ClientID: member.ClientId, Assignment: assignment,
 		})
 	}
@@ -213,15 +182,6 @@ func describeGroup(admin sarama.ClusterAdmin, groupID string) (any, error) {
 		return described.Members[i].MemberID < described.Members[j].MemberID
 	})
 	return described, nil
-}
-
-func sortPartitions(list []topicPartition) {
-	sort.Slice(list, func(i, j int) bool {
-		if list[i].Topic != list[j].Topic {
-			return list[i].Topic < list[j].Topic
-		}
-		return list[i].Partition < list[j].Partition
-	})
 }
 
 func groupOffsets(admin sarama.ClusterAdmin, groupID string) (any, error) {
@@ -236,22 +196,19 @@ func groupOffsets(admin sarama.ClusterAdmin, groupID string) (any, error) {
 			blocks = group.Blocks
 		}
 	}
-	offsets := []committedOffset{}
+	offsets := []lineproto.CommittedOffset{}
 	for topic, partitions := range blocks {
 		for partition, block := range partitions {
 			if err := errorOf(block.Err); err != nil {
 				return nil, err
 			}
 			if block.Offset >= 0 {
-				offsets = append(offsets, committedOffset{topic, partition, block.Offset})
+				offsets = append(offsets, lineproto.CommittedOffset{
+					Topic: topic, Partition: partition, Offset: block.Offset,
+				})
 			}
 		}
 	}
-	sort.Slice(offsets, func(i, j int) bool {
-		if offsets[i].Topic != offsets[j].Topic {
-			return offsets[i].Topic < offsets[j].Topic
-		}
-		return offsets[i].Partition < offsets[j].Partition
-	})
+	lineproto.SortOffsets(offsets)
 	return offsets, nil
 }

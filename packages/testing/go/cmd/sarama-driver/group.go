@@ -150,11 +150,6 @@ func (d *driver) requireMember() (*groupMember, error) {
 	return d.member, nil
 }
 
-type polled struct {
-	Records    []lineproto.Record `json:"records"`
-	Assignment []topicPartition   `json:"assignment"`
-}
-
 // poll takes what the claims hand over for durationMs or until maxRecords, marking each returned
 // message consumed in its session, so commit covers exactly what the test saw.
 func (d *driver) poll(cmd *lineproto.Command) (any, error) {
@@ -180,16 +175,17 @@ collect:
 			break collect
 		}
 	}
-	assignment := []topicPartition{}
+	assignment := []lineproto.TopicPartition{}
 	if session := member.current(); session != nil {
 		for topic, partitions := range session.Claims() {
 			for _, partition := range partitions {
-				assignment = append(assignment, topicPartition{topic, partition})
+				assignment = append(assignment,
+					lineproto.TopicPartition{Topic: topic, Partition: partition})
 			}
 		}
 	}
-	sortPartitions(assignment)
-	return polled{Records: records, Assignment: assignment}, nil
+	lineproto.SortPartitions(assignment)
+	return lineproto.Polled{Records: records, Assignment: assignment}, nil
 }
 
 // commit commits the marked offsets through the current session (sarama's commit is
@@ -199,7 +195,7 @@ func (d *driver) commit(cmd *lineproto.Command) error {
 	if err != nil {
 		return err
 	}
-	deadline := time.Now().Add(collectDeadline(cmd))
+	deadline := time.Now().Add(cmd.CollectWindow())
 	session := member.current()
 	for session == nil && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -9,11 +8,6 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/tributary/testing-go/internal/lineproto"
 )
-
-type produced struct {
-	Partition int32 `json:"partition"`
-	Offset    int64 `json:"offset"`
-}
 
 func codec(name string) (sarama.CompressionCodec, error) {
 	switch name {
@@ -49,34 +43,24 @@ func producerConfig(cmd *lineproto.Command, idempotent bool) *sarama.Config {
 func toMessages(topic string, wire []lineproto.Record) ([]*sarama.ProducerMessage, error) {
 	messages := make([]*sarama.ProducerMessage, 0, len(wire))
 	for _, w := range wire {
-		message := &sarama.ProducerMessage{Topic: topic, Partition: w.Partition}
-		key, err := lineproto.Bytes(w.Key)
+		decoded, err := w.Decode()
 		if err != nil {
 			return nil, err
 		}
-		if key != nil {
-			message.Key = sarama.ByteEncoder(key)
+		message := &sarama.ProducerMessage{Topic: topic, Partition: decoded.Partition}
+		// A nil key or value stays a nil Encoder, so sarama sends null rather than empty bytes.
+		if decoded.Key != nil {
+			message.Key = sarama.ByteEncoder(decoded.Key)
 		}
-		value, err := lineproto.Bytes(w.Value)
-		if err != nil {
-			return nil, err
+		if decoded.Value != nil {
+			message.Value = sarama.ByteEncoder(decoded.Value)
 		}
-		if value != nil {
-			message.Value = sarama.ByteEncoder(value)
-		}
-		for _, h := range w.Headers {
-			if h[0] == nil {
-				return nil, errors.New("header without a name")
-			}
-			headerValue, err := lineproto.Bytes(h[1])
-			if err != nil {
-				return nil, err
-			}
+		for _, h := range decoded.Headers {
 			message.Headers = append(message.Headers,
-				sarama.RecordHeader{Key: []byte(*h[0]), Value: headerValue})
+				sarama.RecordHeader{Key: []byte(h.Name), Value: h.Value})
 		}
-		if w.Timestamp != nil {
-			message.Timestamp = time.UnixMilli(*w.Timestamp)
+		if decoded.Timestamp != nil {
+			message.Timestamp = *decoded.Timestamp
 		}
 		messages = append(messages, message)
 	}
@@ -84,20 +68,12 @@ func toMessages(topic string, wire []lineproto.Record) ([]*sarama.ProducerMessag
 }
 
 func fromMessage(m *sarama.ConsumerMessage, withTopic bool) lineproto.Record {
-	wire := lineproto.Record{
-		Partition: m.Partition,
-		Offset:    lineproto.Int64(m.Offset),
-		Key:       lineproto.Text(m.Key),
-		Value:     lineproto.Text(m.Value),
-		Headers:   []lineproto.Header{},
-		Timestamp: lineproto.Int64(m.Timestamp.UnixMilli()),
-	}
+	wire := lineproto.Consumed(m.Partition, m.Offset, m.Key, m.Value, m.Timestamp)
 	if withTopic {
 		wire.Topic = m.Topic
 	}
 	for _, h := range m.Headers {
-		name := string(h.Key)
-		wire.Headers = append(wire.Headers, lineproto.Header{&name, lineproto.Text(h.Value)})
+		wire.AddHeader(string(h.Key), h.Value)
 	}
 	return wire
 }
@@ -128,16 +104,12 @@ func (d *driver) produce(cmd *lineproto.Command) (any, error) {
 		_ = producer.Close()
 		return nil, err
 	}
-	answer := make([]produced, 0, len(messages))
+	answer := make([]lineproto.Produced, 0, len(messages))
 	for _, message := range messages {
-		answer = append(answer, produced{message.Partition, message.Offset})
+		answer = append(answer,
+			lineproto.Produced{Partition: message.Partition, Offset: message.Offset})
 	}
 	return answer, nil
-}
-
-// collectDeadline leaves a little of the command's bound for answering before timeoutMs.
-func collectDeadline(cmd *lineproto.Command) time.Duration {
-	return cmd.Timeout() - min(cmd.Timeout()/10, 2*time.Second)
 }
 
 func isolation(cmd *lineproto.Command) sarama.IsolationLevel {
@@ -149,7 +121,7 @@ func isolation(cmd *lineproto.Command) sarama.IsolationLevel {
 
 // consumeAll reads every partition from the oldest offset with one partition consumer each.
 func consumeAll(cmd *lineproto.Command) (any, error) {
-	deadline := time.After(collectDeadline(cmd))
+	deadline := time.After(cmd.CollectWindow())
 	cfg := newConfig(cmd)
 	cfg.Consumer.IsolationLevel = isolation(cmd)
 	consumer, err := sarama.NewConsumer([]string{cmd.Bootstrap}, cfg)
