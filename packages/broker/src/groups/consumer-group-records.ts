@@ -67,16 +67,28 @@ export type ConsumerGroupRecord =
   | MemberKeyed<'consumerTarget', ConsumerTargetValue>
   | MemberKeyed<'consumerAssignment', ConsumerAssignmentValue>;
 
-const consumerTypes = new Set<string>([
-  'consumerGroup',
+/** Kafka's key type of each record (group-records.ts frames the keys). */
+export const consumerKeyTypes: Readonly<Record<ConsumerGroupRecord['type'], number>> = {
+  consumerGroup: 3,
+  consumerMember: 5,
+  consumerTargetEpoch: 6,
+  consumerTarget: 7,
+  consumerAssignment: 8,
+};
+
+/** The types whose key carries a member id after the group id. */
+const memberKeyed: ReadonlySet<string> = new Set([
   'consumerMember',
-  'consumerTargetEpoch',
   'consumerTarget',
   'consumerAssignment',
 ]);
 
+const typeOfKey = new Map(
+  Object.entries(consumerKeyTypes).map(([type, key]) => [key, type as ConsumerGroupRecord['type']]),
+);
+
 export function isConsumerRecord(record: { readonly type: string }): record is ConsumerGroupRecord {
-  return consumerTypes.has(record.type);
+  return Object.hasOwn(consumerKeyTypes, record.type);
 }
 
 export interface ConsumerRecordParts {
@@ -89,43 +101,17 @@ export interface ConsumerRecordParts {
 
 /**
  * Decodes a consumer group record. The JSON is trusted as far as its shape (it was written by
- * this coordinator, under the batch CRC); an unknown key type throws, never skips.
+ * this coordinator, under the batch CRC), so the body is the value of its key's type; an unknown
+ * key type throws, never skips.
  */
 export function decodeConsumerRecord(parts: ConsumerRecordParts): ConsumerGroupRecord {
-  const { groupId, body } = parts;
-  switch (parts.keyType) {
-    case 3:
-      return { type: 'consumerGroup', groupId, value: body as ConsumerGroupValue | null };
-    case 5:
-      return {
-        type: 'consumerMember',
-        groupId,
-        memberId: parts.memberId(),
-        value: body as ConsumerMemberValue | null,
-      };
-    case 6:
-      return {
-        type: 'consumerTargetEpoch',
-        groupId,
-        value: body as ConsumerTargetEpochValue | null,
-      };
-    case 7:
-      return {
-        type: 'consumerTarget',
-        groupId,
-        memberId: parts.memberId(),
-        value: body as ConsumerTargetValue | null,
-      };
-    case 8:
-      return {
-        type: 'consumerAssignment',
-        groupId,
-        memberId: parts.memberId(),
-        value: body as ConsumerAssignmentValue | null,
-      };
-    default:
-      assert.fail(`unknown group record key type ${parts.keyType}`);
-  }
+  const type = typeOfKey.get(parts.keyType);
+  if (type === undefined) assert.fail(`unknown group record key type ${parts.keyType}`);
+  const { groupId, body: value } = parts;
+  const record = memberKeyed.has(type)
+    ? { type, groupId, memberId: parts.memberId(), value }
+    : { type, groupId, value };
+  return record as ConsumerGroupRecord;
 }
 
 // ---- Records from state --------------------------------------------------------------------

@@ -14,6 +14,7 @@
  */
 import assert from 'node:assert/strict';
 import {
+  consumerKeyTypes,
   decodeConsumerRecord,
   isConsumerRecord,
   type ConsumerGroupRecord,
@@ -64,11 +65,7 @@ const VALUE_VERSION = 0;
 const keyTypes: Readonly<Record<GroupRecord['type'], number>> = {
   offset: OFFSET_KEY,
   group: GROUP_KEY,
-  consumerGroup: 3,
-  consumerMember: 5,
-  consumerTargetEpoch: 6,
-  consumerTarget: 7,
-  consumerAssignment: 8,
+  ...consumerKeyTypes,
 };
 
 export function encodeGroupRecordKey(record: GroupRecord): Buffer {
