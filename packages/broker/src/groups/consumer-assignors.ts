@@ -97,14 +97,7 @@ export function assignRange(input: AssignorInput): Map<string, Assignment> {
   const result = new Map<string, Assignment>(
     input.members.map((member) => [member.memberId, new Map()]),
   );
-  const topicNames = [...input.topics.keys()].toSorted();
-  for (const name of topicNames) {
-    const topic = input.topics.get(name);
-    if (topic === undefined) continue;
-    const subscribers = input.members
-      .filter((member) => member.topics.includes(name))
-      .map((member) => member.memberId)
-      .toSorted();
+  for (const { topic, subscribers } of topicsWithSubscribers(input)) {
     if (subscribers.length === 0) continue;
     const base = Math.floor(topic.partitionCount / subscribers.length);
     const extra = topic.partitionCount % subscribers.length;
@@ -122,18 +115,27 @@ export function assignRange(input: AssignorInput): Map<string, Assignment> {
 /** Every partition of every subscribed topic, with the members that may own it. */
 function partitionSlots(input: AssignorInput): Slot[] {
   const slots: Slot[] = [];
-  for (const name of [...input.topics.keys()].toSorted()) {
-    const topic = input.topics.get(name);
-    if (topic === undefined) continue;
-    const eligible = input.members
-      .filter((member) => member.topics.includes(name))
-      .map((member) => member.memberId)
-      .toSorted();
+  for (const { topic, subscribers } of topicsWithSubscribers(input)) {
     for (let partition = 0; partition < topic.partitionCount; partition++) {
-      slots.push({ topicId: topic.topicId, partition, eligible });
+      slots.push({ topicId: topic.topicId, partition, eligible: subscribers });
     }
   }
   return slots;
+}
+
+/** The subscribed topics by name, each with the ids of its subscribers, sorted. */
+function topicsWithSubscribers(
+  input: AssignorInput,
+): { readonly topic: SubscribedTopic; readonly subscribers: readonly string[] }[] {
+  return [...input.topics.keys()].toSorted().flatMap((name) => {
+    const topic = input.topics.get(name);
+    if (topic === undefined) return [];
+    const subscribers = input.members
+      .filter((member) => member.topics.includes(name))
+      .map((member) => member.memberId)
+      .toSorted();
+    return [{ topic, subscribers }];
+  });
 }
 
 /** The eligible member with the fewest partitions; ties go to the smallest member id. */
