@@ -27,14 +27,17 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from line_protocol import (  # noqa: E402
     CommandError,
-    Deadline,
     ProtocolOutput,
     command_deadline,
+    handler_for,
     Unsupported,
     kafka_error_name,
     parse_command,
+    poll_bounds,
     timeout_ms,
+    topic_partitions,
     unb64,
+    unb64_headers,
     wire_record,
 )
 
@@ -82,10 +85,6 @@ def record_of(message, with_topic=False):
     )
 
 
-def topic_partitions(partitions):
-    return [{"topic": tp.topic, "partition": tp.partition} for tp in partitions]
-
-
 def member_assignment(data):
     """The partitions in a member's ConsumerProtocol assignment bytes (empty before sync)."""
     if not data:
@@ -109,7 +108,7 @@ async def send_all(producer, topic, records):
                 key=unb64(record.get("key")),
                 partition=record.get("partition"),
                 timestamp_ms=record.get("timestamp"),
-                headers=[(name, unb64(value)) for name, value in record.get("headers") or []],
+                headers=unb64_headers(record.get("headers")),
             )
         )
     sent = await asyncio.gather(*futures)
@@ -339,8 +338,7 @@ class AiokafkaDriver:
 
     async def op_poll(self, command, deadline):
         consumer = self.group_consumer()
-        until = Deadline(min(command.get("durationMs", 1000), timeout_ms(command)))
-        max_records = command.get("maxRecords") or 1_000_000
+        until, max_records = poll_bounds(command)
         records = []
         while len(records) < max_records and not until.passed():
             wait_ms = int(min(POLL_SLICE_MS, until.remaining() * 1000))
@@ -390,9 +388,7 @@ async def run_command(driver, output, line):
     command_id = None
     try:
         command_id, op, command = parse_command(line)
-        handler = getattr(driver, "op_" + op, None)
-        if handler is None:
-            raise Unsupported("aiokafka driver has no op %r" % op)
+        handler = handler_for(driver, op, "aiokafka")
         bound_ms = timeout_ms(command)
         running = handler(command, command_deadline(command))
         try:

@@ -17,7 +17,7 @@ from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
 # and leave no __pycache__ in the source tree.
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from driver_protocol import serve, unb64, wire_record  # noqa: E402
+from driver_protocol import serve, unb64, unb64_headers, wire_record  # noqa: E402
 
 
 def base_config(cmd):
@@ -61,7 +61,7 @@ def op_produce(cmd, timeout_s):
             "partition": record["partition"],
             "key": unb64(record["key"]),
             "value": unb64(record["value"]),
-            "headers": [(k, unb64(v)) for k, v in record["headers"]],
+            "headers": unb64_headers(record["headers"]),
             "on_delivery": on_delivery,
         }
         if record.get("timestamp") is not None:

@@ -38,14 +38,16 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from line_protocol import (  # noqa: E402
     CommandError,
-    Deadline,
     ProtocolOutput,
     command_deadline,
-    Unsupported,
+    handler_for,
     kafka_error_name,
     parse_command,
+    poll_bounds,
     timeout_ms,
+    topic_partitions,
     unb64,
+    unb64_headers,
     wire_record,
 )
 
@@ -108,10 +110,6 @@ def group_state(state):
     return None if state is None else GROUP_STATES.get(state.name)
 
 
-def topic_partitions(partitions):
-    return [{"topic": tp.topic, "partition": tp.partition} for tp in partitions or []]
-
-
 def raise_fatal(error):
     """Message-level errors: fatal ones end the command, transient ones go to the log."""
     if error.fatal():
@@ -149,7 +147,7 @@ def produce_all(producer, topic, records, deadline):
         kwargs = {
             "key": unb64(record.get("key")),
             "value": unb64(record.get("value")),
-            "headers": [(name, unb64(value)) for name, value in record.get("headers") or []],
+            "headers": unb64_headers(record.get("headers")),
             "on_delivery": on_delivery_at(index),
         }
         if record.get("partition") is not None:
@@ -427,8 +425,7 @@ class ConfluentDriver:
 
     def op_poll(self, command, deadline):
         consumer = self.group_consumer()
-        until = Deadline(min(command.get("durationMs", 1000), timeout_ms(command)))
-        max_records = command.get("maxRecords") or 1_000_000
+        until, max_records = poll_bounds(command)
         records = []
         while len(records) < max_records and not until.passed():
             want = min(CONSUME_BATCH, max_records - len(records))
@@ -500,9 +497,7 @@ def main():
         command_id = None
         try:
             command_id, op, command = parse_command(line)
-            handler = getattr(driver, "op_" + op, None)
-            if handler is None:
-                raise Unsupported("confluent-kafka driver has no op %r" % op)
+            handler = handler_for(driver, op, "confluent-kafka")
             deadline = command_deadline(command)
             output.answer(command_id, handler(command, deadline))
         except Exception as error:  # noqa: BLE001 - a failed command is an answer, never a crash

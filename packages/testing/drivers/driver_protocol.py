@@ -22,9 +22,10 @@ def unb64(text):
     return None if text is None else base64.b64decode(text)
 
 
-def wire_record(partition, offset, key, value, headers, timestamp):
-    """A consumed record as the TypeScript side reads it; headers are (name, bytes) pairs."""
-    return {
+def wire_record(partition, offset, key, value, headers, timestamp, topic=None):
+    """A consumed record as the TypeScript side reads it; headers are (name, bytes|None) pairs.
+    The topic is carried only when given (the line protocol's poll answers name it)."""
+    record = {
         "partition": partition,
         "offset": offset,
         "key": b64(key),
@@ -32,6 +33,14 @@ def wire_record(partition, offset, key, value, headers, timestamp):
         "headers": [[name, b64(data)] for name, data in (headers or [])],
         "timestamp": timestamp,
     }
+    if topic is not None:
+        record["topic"] = topic
+    return record
+
+
+def unb64_headers(headers):
+    """A record's wire headers ([name, base64|null] pairs, or null) as (name, bytes|None)."""
+    return [(name, unb64(data)) for name, data in headers or []]
 
 
 def serve(ops, client_errors):

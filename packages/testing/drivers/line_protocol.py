@@ -7,12 +7,15 @@ file descriptor 1 to stderr, so whatever a library prints (Python or C) lands in
 Every failure becomes an answer: `{"ok": false, "error": "<Type>: <message>", "code": <name>}`.
 """
 
-import base64
 import json
 import os
 import sys
 import time
 import traceback
+
+# Records are encoded as in the older one-command protocol (driver_protocol.py, beside this file
+# on the drivers' sys.path), so every Python driver carries them alike.
+from driver_protocol import unb64, unb64_headers, wire_record  # noqa: F401 - re-exported
 
 # Kafka's error names by code, -1 (UNKNOWN_SERVER_ERROR) to 133, as in Kafka's Errors enum and
 # packages/protocol/src/error-codes.ts. Clients know older names for some codes (librdkafka's
@@ -80,27 +83,9 @@ class CommandError(Exception):
         self.code = code
 
 
-def b64(data):
-    return None if data is None else base64.b64encode(bytes(data)).decode("ascii")
-
-
-def unb64(text):
-    return None if text is None else base64.b64decode(text)
-
-
-def wire_record(partition, offset, key, value, headers, timestamp, topic=None):
-    """A consumed record as the protocol carries it; headers are (name, bytes|None) pairs."""
-    record = {
-        "partition": partition,
-        "offset": offset,
-        "key": b64(key),
-        "value": b64(value),
-        "headers": [[name, b64(data)] for name, data in (headers or [])],
-        "timestamp": timestamp,
-    }
-    if topic is not None:
-        record["topic"] = topic
-    return record
+def topic_partitions(partitions):
+    """An assignment as the protocol carries it: [{"topic", "partition"}]."""
+    return [{"topic": tp.topic, "partition": tp.partition} for tp in partitions or []]
 
 
 CLOSE_MARGIN_MS = 2000
@@ -163,6 +148,20 @@ def parse_command(line):
     if not isinstance(command, dict) or not isinstance(command.get("op"), str):
         raise CommandError("a command is a JSON object with an op")
     return command.get("id"), command["op"], command
+
+
+def handler_for(driver, op, client):
+    """The driver's op_<op> method; an op it lacks is answered "Unsupported"."""
+    handler = getattr(driver, "op_" + op, None)
+    if handler is None:
+        raise Unsupported("%s driver has no op %r" % (client, op))
+    return handler
+
+
+def poll_bounds(command):
+    """poll's bounds: a Deadline after durationMs (at most timeoutMs) and the most records."""
+    until = Deadline(min(command.get("durationMs", 1000), timeout_ms(command)))
+    return until, command.get("maxRecords") or 1_000_000
 
 
 def timeout_ms(command, default_ms=60000):
