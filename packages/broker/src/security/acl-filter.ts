@@ -10,7 +10,7 @@
  *   ("Unknown patternFilter." / "Unknown entryFilter."), a DescribeAcls filter matches nothing;
  * - a CreateAcls binding that is not a concrete binding gets INVALID_REQUEST for that creation.
  */
-import { ProtocolError } from '@tributary/protocol';
+import { ProtocolError, type DeleteAclsRequestDeleteAclsFilter } from '@tributary/protocol';
 import type { AclBinding } from '@tributary/storage';
 import {
   AclOperation,
@@ -23,16 +23,11 @@ import {
   wildcardResourceName,
 } from './acl-codes.ts';
 
-/** A filter as DescribeAcls and DeleteAcls carry it: null strings match anything. */
-export interface AclBindingFilter {
-  resourceTypeFilter: number;
-  resourceNameFilter: string | null;
-  patternTypeFilter: number;
-  principalFilter: string | null;
-  hostFilter: string | null;
-  operation: number;
-  permissionType: number;
-}
+/**
+ * A filter as DeleteAcls carries it; a DescribeAcls request has the same fields, so it is one
+ * too. Null strings match anything.
+ */
+export type AclBindingFilter = DeleteAclsRequestDeleteAclsFilter;
 
 /**
  * Throws the parse failure Kafka's request constructors raise for an explicit UNKNOWN (0) code;
