@@ -20,12 +20,12 @@ import {
   fullCapabilities,
   type ClientCapabilities,
   type ClientDriver,
-  type ClientHeader,
   type ConsumedRecord,
   type DriverOperation,
   type ProduceOptions,
   type ProduceRecord,
 } from './client-driver.ts';
+import { recordFromWire, recordToWire, type WireRecord } from './wire-record.ts';
 
 /** How to start a driver: the program and its arguments. */
 export interface DriverCommand {
@@ -201,18 +201,6 @@ export class LineDriverProcess {
   }
 }
 
-type WireHeader = [name: string, value: string | null];
-
-interface WireRecord {
-  readonly topic?: string;
-  readonly partition: number;
-  readonly offset: number;
-  readonly key: string | null;
-  readonly value: string | null;
-  readonly headers: readonly WireHeader[];
-  readonly timestamp: number;
-}
-
 export interface TopicPartition {
   readonly topic: string;
   readonly partition: number;
@@ -270,32 +258,6 @@ export interface LineClientDriverOptions {
   readonly capabilities?: ClientCapabilities;
   readonly compressions?: readonly CompressionType[];
   readonly operationTimeoutMs?: number;
-}
-
-const b64 = (data: Buffer | null): string | null =>
-  data === null ? null : data.toString('base64');
-const unb64 = (text: string | null): Buffer | null =>
-  text === null ? null : Buffer.from(text, 'base64');
-
-function toWire(record: ProduceRecord): Record<string, unknown> {
-  return {
-    partition: record.partition,
-    key: b64(record.key),
-    value: b64(record.value),
-    headers: record.headers.map((header): WireHeader => [header.key, b64(header.value)]),
-    ...(record.timestamp === undefined ? {} : { timestamp: Number(record.timestamp) }),
-  };
-}
-
-function fromWire(record: WireRecord): ConsumedRecord {
-  return {
-    partition: record.partition,
-    offset: BigInt(record.offset),
-    key: unb64(record.key),
-    value: unb64(record.value),
-    headers: record.headers.map(([key, value]): ClientHeader => ({ key, value: unb64(value) })),
-    timestamp: BigInt(record.timestamp),
-  };
 }
 
 /** A real client in a driver process, as a `ClientDriver` plus the full scenario's operations. */
@@ -360,7 +322,7 @@ export class LineClientDriver implements ClientDriver {
   ): Promise<TopicPartitionOffset[]> {
     const result = await this.call('produce', {
       topic,
-      records: records.map(toWire),
+      records: records.map(recordToWire),
       compression: options.compression,
       idempotent: options.idempotent ?? false,
     });
@@ -375,7 +337,7 @@ export class LineClientDriver implements ClientDriver {
   ): Promise<ConsumedRecord[]> {
     const fields = { topic, partitions, expectedCount, isolationLevel };
     const result = (await this.call('consumeAll', fields)) as WireRecord[];
-    return result.map(fromWire);
+    return result.map(recordFromWire);
   }
 
   async listOffsetsByTimestamp(
@@ -443,7 +405,10 @@ export class LineClientDriver implements ClientDriver {
       assignment: TopicPartition[];
     };
     return {
-      records: result.records.map((record) => ({ ...fromWire(record), topic: record.topic ?? '' })),
+      records: result.records.map((record) => ({
+        ...recordFromWire(record),
+        topic: record.topic ?? '',
+      })),
       assignment: result.assignment,
     };
   }
@@ -466,7 +431,7 @@ export class LineClientDriver implements ClientDriver {
       transactionalId,
       transactions: transactions.map((spec) => ({
         commit: spec.commit,
-        records: spec.records.map(toWire),
+        records: spec.records.map(recordToWire),
       })),
     });
   }

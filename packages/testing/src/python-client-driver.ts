@@ -16,29 +16,18 @@ import {
   type ClientCapabilities,
   type ClientDriver,
   type ClientDriverOptions,
-  type ClientHeader,
   type ConsumedRecord,
   type DriverOperation,
   type ProduceRecord,
 } from './client-driver.ts';
 import { runCommand } from './run-command.ts';
+import { recordFromWire, recordToWire, type WireRecord } from './wire-record.ts';
 
 /** Debian's python3-* Kafka packages exist for this interpreter, not for a pyenv on PATH. */
 export const systemPython = '/usr/bin/python3';
 
 const driversDir = fileURLToPath(new URL('../drivers/', import.meta.url));
 const killGraceMs = 10_000;
-
-type WireHeader = [key: string, value: string | null];
-
-interface WireRecord {
-  partition: number;
-  offset: number;
-  key: string | null;
-  value: string | null;
-  headers: WireHeader[];
-  timestamp: number;
-}
 
 type Answer = { ok: true; result: unknown } | { ok: false; error: string };
 
@@ -67,36 +56,6 @@ export async function runPythonDriver(
 
 function tail(text: string): string {
   return text.length > 4000 ? `...${text.slice(-4000)}` : text;
-}
-
-const b64 = (data: Buffer | null): string | null =>
-  data === null ? null : data.toString('base64');
-const unb64 = (text: string | null): Buffer | null =>
-  text === null ? null : Buffer.from(text, 'base64');
-
-function toWire(record: ProduceRecord): Record<string, unknown> {
-  return {
-    partition: record.partition,
-    key: b64(record.key),
-    value: b64(record.value),
-    headers: record.headers.map((header) => [header.key, b64(header.value)]),
-    timestamp: record.timestamp === undefined ? null : Number(record.timestamp),
-  };
-}
-
-function fromWire(record: WireRecord): ConsumedRecord {
-  const headers: ClientHeader[] = record.headers.map((header) => ({
-    key: header[0],
-    value: unb64(header[1]),
-  }));
-  return {
-    partition: record.partition,
-    offset: BigInt(record.offset),
-    key: unb64(record.key),
-    value: unb64(record.value),
-    headers,
-    timestamp: BigInt(record.timestamp),
-  };
 }
 
 class PythonClientDriver implements ClientDriver {
@@ -140,13 +99,13 @@ class PythonClientDriver implements ClientDriver {
     records: readonly ProduceRecord[],
     options: { compression: CompressionType },
   ): Promise<void> {
-    const wire = records.map(toWire);
+    const wire = records.map(recordToWire);
     await this.#run('produce', { topic, records: wire, compression: options.compression });
   }
 
   async consumeAll(topic: string, partitions: number, expected: number): Promise<ConsumedRecord[]> {
     const result = (await this.#run('consume', { topic, partitions, expected })) as WireRecord[];
-    return result.map(fromWire);
+    return result.map(recordFromWire);
   }
 
   async listOffsetsByTimestamp(
