@@ -45,6 +45,7 @@ export type {
 } from './metadata-store.ts';
 export {
   aclBindingKey,
+  scramCredentialKey,
   type AclBinding,
   type ScramCredential,
   type ScramCredentialChange,

@@ -10,10 +10,10 @@ import type {
 import {
   aclBindingKey,
   compareAclBindings,
+  scramCredentialKey,
   type AclBinding,
   type ScramCredential,
   type ScramCredentialChange,
-  type ScramCredentialKey,
 } from './security-metadata.ts';
 import { StorageError } from './storage-error.ts';
 import { type TopicId, type TopicRecord, partitionKey } from './types.ts';
@@ -67,9 +67,9 @@ export class MemoryMetadataStore implements MetadataStore {
   }
 
   alterScramCredentials(change: ScramCredentialChange): Promise<void> {
-    for (const key of change.deletions) this.#scram.delete(scramKey(key));
+    for (const key of change.deletions) this.#scram.delete(scramCredentialKey(key));
     for (const credential of change.upserts) {
-      this.#scram.set(scramKey(credential), copyCredential(credential));
+      this.#scram.set(scramCredentialKey(credential), copyCredential(credential));
     }
     return Promise.resolve();
   }
@@ -186,10 +186,6 @@ function copyTopic(topic: TopicRecord): TopicRecord {
 
 function copyObject(object: ObjectRecord): ObjectRecord {
   return { ...object, ranges: object.ranges.map((range) => ({ ...range })) };
-}
-
-function scramKey(key: ScramCredentialKey): string {
-  return JSON.stringify([key.user, key.mechanism]);
 }
 
 function copyCredential(credential: ScramCredential): ScramCredential {

@@ -56,9 +56,11 @@ export interface SecurityMetadata {
   alterScramCredentials(change: ScramCredentialChange): Promise<void>;
 }
 
-/** The identity of a binding as one string, for sets and maps. */
-export function aclBindingKey(binding: AclBinding): string {
-  return JSON.stringify([
+/** A binding's fields in listAcls' order: the columns of its identity. */
+export function aclBindingFields(
+  binding: AclBinding,
+): [number, string, number, string, string, number, number] {
+  return [
     binding.resourceType,
     binding.resourceName,
     binding.patternType,
@@ -66,7 +68,17 @@ export function aclBindingKey(binding: AclBinding): string {
     binding.host,
     binding.operation,
     binding.permissionType,
-  ]);
+  ];
+}
+
+/** The identity of a binding as one string, for sets and maps. */
+export function aclBindingKey(binding: AclBinding): string {
+  return JSON.stringify(aclBindingFields(binding));
+}
+
+/** The identity of a credential (user and mechanism) as one string, for sets and maps. */
+export function scramCredentialKey(key: ScramCredentialKey): string {
+  return JSON.stringify([key.user, key.mechanism]);
 }
 
 /** listAcls' order. */

@@ -18,6 +18,7 @@ import type {
   PartitionStart,
 } from './metadata-store.ts';
 import {
+  aclBindingFields,
   compareAclBindings,
   type AclBinding,
   type ScramCredential,
@@ -117,7 +118,7 @@ export class SqliteMetadataStore implements MetadataStore {
   createAcls(bindings: readonly AclBinding[]): Promise<void> {
     return this.#transaction(() => {
       const insert = this.#prepare('INSERT OR IGNORE INTO acls VALUES (?, ?, ?, ?, ?, ?, ?)');
-      for (const binding of bindings) insert.run(...aclColumns(binding));
+      for (const binding of bindings) insert.run(...aclBindingFields(binding));
     });
   }
 
@@ -127,7 +128,9 @@ export class SqliteMetadataStore implements MetadataStore {
         'DELETE FROM acls WHERE resource_type = ? AND resource_name = ? AND pattern_type = ? ' +
           'AND principal = ? AND host = ? AND operation = ? AND permission_type = ?',
       );
-      return bindings.filter((binding) => Number(remove.run(...aclColumns(binding)).changes) !== 0);
+      return bindings.filter(
+        (binding) => Number(remove.run(...aclBindingFields(binding)).changes) !== 0,
+      );
     });
   }
 
@@ -374,18 +377,6 @@ function migrate(db: DatabaseSync): void {
   if (version < 2) db.exec(schemaV2);
   db.exec(`PRAGMA user_version = ${metadataSchemaVersion}`);
   db.exec('COMMIT');
-}
-
-function aclColumns(binding: AclBinding): [number, string, number, string, string, number, number] {
-  return [
-    binding.resourceType,
-    binding.resourceName,
-    binding.patternType,
-    binding.principal,
-    binding.host,
-    binding.operation,
-    binding.permissionType,
-  ];
 }
 
 function aclFromRow(row: Row): AclBinding {

@@ -20,7 +20,11 @@ import {
   alterUserScramCredentialsApi,
   type AlterUserScramCredentialsRequest,
 } from '@tributary/protocol';
-import type { ScramCredential, ScramCredentialKey } from '@tributary/storage';
+import {
+  scramCredentialKey,
+  type ScramCredential,
+  type ScramCredentialKey,
+} from '@tributary/storage';
 import { defineHandler } from '../handler.ts';
 import { toKafkaError } from '../kafka-errors.ts';
 import { scramKeys, scramMaxIterations, scramMechanismOf } from '../security/scram-formatter.ts';
@@ -43,7 +47,7 @@ export const alterUserScramCredentialsHandler = defineHandler(
     const { storage } = context.runtime;
     let existing: Set<string>;
     try {
-      existing = new Set((await storage.listScramCredentials()).map(keyOf));
+      existing = new Set((await storage.listScramCredentials()).map(scramCredentialKey));
     } catch (error: unknown) {
       const failure = toKafkaError(error);
       const users = [...request.deletions, ...request.upsertions].map((change) => change.name);
@@ -63,7 +67,7 @@ export const alterUserScramCredentialsHandler = defineHandler(
       }
       const problem =
         nameOrMechanismProblem(name, mechanism) ??
-        (existing.has(keyOf({ user: name, mechanism }))
+        (existing.has(scramCredentialKey({ user: name, mechanism }))
           ? undefined
           : {
               errorCode: ErrorCode.RESOURCE_NOT_FOUND,
@@ -102,10 +106,6 @@ export const alterUserScramCredentialsHandler = defineHandler(
     return { throttleTimeMs: 0, results };
   },
 );
-
-function keyOf(key: ScramCredentialKey): string {
-  return JSON.stringify([key.user, key.mechanism]);
-}
 
 const unknownMechanism: UserError = {
   errorCode: ErrorCode.UNSUPPORTED_SASL_MECHANISM,
