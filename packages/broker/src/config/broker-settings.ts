@@ -51,6 +51,16 @@ export interface BrokerSettingsOptions {
 
 type Layer = Readonly<Record<string, string>>;
 
+const retentionMsName = 'log.retention.ms';
+
+/** The settings log.retention.ms falls back to, in the catalogue's order, with ms per unit. */
+const retentionFallbacks: readonly (readonly [string, bigint])[] = settingCatalogue.flatMap(
+  (definition) =>
+    definition.target.kind === 'retention'
+      ? [[definition.name, BigInt(definition.target.msPerUnit)] as const]
+      : [],
+);
+
 export class BrokerSettings {
   readonly #static: StaticSettings;
   #startupValues: Readonly<Record<string, string | null>>;
@@ -137,11 +147,8 @@ export class BrokerSettings {
   describeOne(definition: SettingDefinition): DescribedSetting {
     const layers = this.#layers(definition.name);
     const synonyms = [...layers];
-    if (definition.name === 'log.retention.ms') {
-      synonyms.push(
-        ...this.#layers('log.retention.minutes'),
-        ...this.#layers('log.retention.hours'),
-      );
+    if (definition.name === retentionMsName) {
+      for (const [name] of retentionFallbacks) synonyms.push(...this.#layers(name));
     }
     const head = layers[0];
     const startup = this.#startupValues[definition.name];
@@ -222,12 +229,7 @@ export class BrokerSettings {
 
   /** Kafka's resolution: log.retention.ms, else .minutes, else .hours; negative means -1. */
   #retentionMs(): string {
-    const candidates: [string, bigint][] = [
-      ['log.retention.ms', 1n],
-      ['log.retention.minutes', 60_000n],
-      ['log.retention.hours', 3_600_000n],
-    ];
-    for (const [name, scale] of candidates) {
+    for (const [name, scale] of [[retentionMsName, 1n] as const, ...retentionFallbacks]) {
       const value = this.value(name);
       if (value === null) continue;
       const ms = BigInt(value) * scale;
