@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, type TestContext } from 'node:test';
 import { startBroker, type RunningBroker } from '@tributary/broker';
 import { decodeRecords } from '@tributary/protocol';
 import { Producer, stringSerializers } from '@platformatic/kafka';
@@ -80,13 +80,36 @@ describe(
       await broker.close();
     });
 
+    /** Creates the topic and lets the proxy cut connections again; returns the cuts so far. */
+    async function startCutting(topic: string): Promise<number> {
+      await broker.storage.createTopic({ name: topic, partitionCount, configs: {} });
+      const cutsBefore = proxy.cuts;
+      proxy.allowMoreCuts();
+      return cutsBefore;
+    }
+
+    /**
+     * The proxy must have cut a connection since `cutsBefore` (else the test proved nothing) and
+     * the log must hold `${prefix}-0` .. `${prefix}-${count - 1}` once each, in send order per
+     * partition.
+     */
+    async function assertStoredOnce(
+      t: TestContext,
+      cutsBefore: number,
+      topic: string,
+      prefix: string,
+      count: number,
+    ): Promise<void> {
+      t.diagnostic(`proxy cut ${proxy.cuts - cutsBefore} connections`);
+      assert.ok(proxy.cuts > cutsBefore, 'the proxy cut no connection: the test proved nothing');
+      assert.deepEqual(await storedValues(broker, topic), expectedValues(prefix, count));
+    }
+
     const librdkafkaTitle = 'librdkafka (confluent-kafka, enable.idempotence): once, in order';
     it(librdkafkaTitle, (t) =>
       recordStep(t, cell('confluentKafka'), async () => {
         const topic = 'idempotent-librdkafka';
-        await broker.storage.createTopic({ name: topic, partitionCount, configs: {} });
-        const cutsBefore = proxy.cuts;
-        proxy.allowMoreCuts();
+        const cutsBefore = await startCutting(topic);
         const count = 3000;
         const result = await runCommand(
           pythonPath,
@@ -100,9 +123,7 @@ describe(
           ],
           { timeoutMs: 150_000 },
         );
-        t.diagnostic(
-          `proxy cut ${proxy.cuts - cutsBefore} connections; ${result.stderr.slice(-500)}`,
-        );
+        t.diagnostic(result.stderr.slice(-500));
         assert.equal(result.code, 0, result.stderr);
         const summary = JSON.parse(result.stdout.trim().split('\n').at(-1) ?? '{}') as {
           delivered: number;
@@ -110,8 +131,7 @@ describe(
         };
         assert.deepEqual(summary.errors, []);
         assert.equal(summary.delivered, count);
-        assert.ok(proxy.cuts > cutsBefore, 'the proxy cut no connection: the test proved nothing');
-        assert.deepEqual(await storedValues(broker, topic), expectedValues('r', count));
+        await assertStoredOnce(t, cutsBefore, topic, 'r', count);
       }),
     );
 
@@ -120,9 +140,7 @@ describe(
       it(title, (t) =>
         recordStep(t, cell('kafkajs'), async () => {
           const topic = `idempotent-kafkajs-${maxInFlightRequests}`;
-          await broker.storage.createTopic({ name: topic, partitionCount, configs: {} });
-          const cutsBefore = proxy.cuts;
-          proxy.allowMoreCuts();
+          const cutsBefore = await startCutting(topic);
           const kafka = new Kafka({
             clientId: 'idempotence-test',
             brokers: [`127.0.0.1:${proxy.port}`],
@@ -148,12 +166,7 @@ describe(
           } finally {
             await producer.disconnect();
           }
-          t.diagnostic(`proxy cut ${proxy.cuts - cutsBefore} connections`);
-          assert.ok(
-            proxy.cuts > cutsBefore,
-            'the proxy cut no connection: the test proved nothing',
-          );
-          assert.deepEqual(await storedValues(broker, topic), expectedValues('k', count));
+          await assertStoredOnce(t, cutsBefore, topic, 'k', count);
         }),
       );
     }
@@ -161,9 +174,7 @@ describe(
     it('@platformatic/kafka (idempotent) stores every record once, in order', (t) =>
       recordStep(t, cell('platformatic'), async () => {
         const topic = 'idempotent-platformatic';
-        await broker.storage.createTopic({ name: topic, partitionCount, configs: {} });
-        const cutsBefore = proxy.cuts;
-        proxy.allowMoreCuts();
+        const cutsBefore = await startCutting(topic);
         const producer = new Producer({
           clientId: 'idempotence-test',
           bootstrapBrokers: [`127.0.0.1:${proxy.port}`],
@@ -185,9 +196,7 @@ describe(
         } finally {
           await producer.close();
         }
-        t.diagnostic(`proxy cut ${proxy.cuts - cutsBefore} connections`);
-        assert.ok(proxy.cuts > cutsBefore, 'the proxy cut no connection: the test proved nothing');
-        assert.deepEqual(await storedValues(broker, topic), expectedValues('p', count));
+        await assertStoredOnce(t, cutsBefore, topic, 'p', count);
       }));
   },
 );
