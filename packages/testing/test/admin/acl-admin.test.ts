@@ -19,6 +19,7 @@ import {
 import { Kafka, logLevel } from 'kafkajs';
 import { startBroker, type RunningBroker } from '@tributary/broker';
 import { runCommand, systemPython, tempDir, type TempDir } from '@tributary/testing';
+import { answerOf } from './answer-of.ts';
 
 // Kafka's codes (ResourceType, PatternType, AclOperation, AclPermissionType).
 const TOPIC = 2;
@@ -312,14 +313,3 @@ test('ACL bindings survive a restart', async () => {
   await start();
   assert.deepEqual(await described({}), stored);
 });
-
-/** A response whose per-entry errors the client raised as a ResponseError, or the response. */
-async function answerOf<T>(request: Promise<T>): Promise<T> {
-  try {
-    return await request;
-  } catch (error: unknown) {
-    const response = (error as { response?: T }).response;
-    if (response === undefined) throw error;
-    return response;
-  }
-}

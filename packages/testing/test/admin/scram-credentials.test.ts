@@ -15,6 +15,7 @@ import {
 } from '@platformatic/kafka';
 import { startBroker, type RunningBroker } from '@tributary/broker';
 import { tempDir, type TempDir } from '@tributary/testing';
+import { answerOf } from './answer-of.ts';
 
 const SHA_256 = 1;
 const SHA_512 = 2;
@@ -54,17 +55,6 @@ function upsertion(name: string, mechanism: number, password: string, iterations
   const hash = mechanism === SHA_512 ? 'sha512' : 'sha256';
   const saltedPassword = pbkdf2Sync(password, salt, iterations, hash === 'sha512' ? 64 : 32, hash);
   return { name, mechanism, iterations, salt, saltedPassword };
-}
-
-/** The response, also when the client raised its per-user errors as a ResponseError. */
-async function answerOf<T>(request: Promise<T>): Promise<T> {
-  try {
-    return await request;
-  } catch (error: unknown) {
-    const response = (error as { response?: T }).response;
-    if (response === undefined) throw error;
-    return response;
-  }
 }
 
 function alter(
