@@ -14,31 +14,16 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as prettier from 'prettier';
+import {
+  compatibilityResultsPath,
+  compatibilityScenarios,
+  type CompatibilityLine as Line,
+} from '@tributary/testing';
 
-interface Line {
-  readonly client: string;
-  readonly version: string;
-  readonly scenario: string;
-  readonly step: string;
-  readonly result: 'pass' | 'fail' | 'unsupported' | 'delegated';
-  readonly detail?: string;
-}
+const defaultOutPath = resolve(import.meta.dirname, '../docs/compatibility.md');
 
-const root = resolve(import.meta.dirname, '..');
-export const defaultResultsPath = resolve(root, '.tmp/compatibility/results.jsonl');
-const defaultOutPath = resolve(root, 'docs/compatibility.md');
-
-/** Column order; scenarios not listed here follow in the order first seen. */
-const knownScenarios = [
-  'produce/consume (codecs, headers)',
-  'offsets by time',
-  'admin (topics, configs)',
-  'consumer group (classic)',
-  'consumer group (consumer)',
-  'idempotent producer',
-  'transactions (read_committed)',
-  'admin (offsets, records, groups)',
-];
+/** Column order (the recorders' own list); scenarios not listed follow in the order first seen. */
+const knownScenarios: readonly string[] = Object.values(compatibilityScenarios);
 
 const symbols = {
   pass: 'pass',
@@ -87,10 +72,8 @@ function failureNotes(lines: readonly Line[]): string[] {
  * the same scenario passed, the steps that could not run are named.
  */
 function unsupportedNotes(lines: readonly Line[]): string[] {
-  const cells = new Map<string, Line[]>();
-  for (const line of lines) cells.set(cellKey(line), [...(cells.get(cellKey(line)) ?? []), line]);
   const notes: string[] = [];
-  for (const [key, cell] of cells) {
+  for (const [key, cell] of Map.groupBy(lines, cellKey)) {
     const unsupported = cell.filter((line) => line.result === 'unsupported');
     if (unsupported.length === 0) continue;
     const reasons = [...new Set(unsupported.map((line) => line.detail?.split('\n')[0]))];
@@ -106,11 +89,7 @@ export function renderCompatibility(lines: readonly Line[], runAt: string): stri
   const scenarios = [...knownScenarios];
   for (const line of lines) if (!scenarios.includes(line.scenario)) scenarios.push(line.scenario);
   const used = scenarios.filter((scenario) => lines.some((line) => line.scenario === scenario));
-  const rows = new Map<string, Line[]>();
-  for (const line of lines) {
-    const row = `${line.client} | ${line.version}`;
-    rows.set(row, [...(rows.get(row) ?? []), line]);
-  }
+  const rows = Map.groupBy(lines, (line) => `${line.client} | ${line.version}`);
   const header = `| client | version | ${used.join(' | ')} |`;
   const rule = `|${' --- |'.repeat(used.length + 2)}`;
   const body = [...rows.keys()].toSorted().map((row) => {
@@ -152,7 +131,7 @@ export function renderCompatibility(lines: readonly Line[], runAt: string): stri
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      results: { type: 'string', default: defaultResultsPath },
+      results: { type: 'string', default: compatibilityResultsPath },
       out: { type: 'string', default: defaultOutPath },
       help: { type: 'boolean', short: 'h' },
     },
