@@ -128,15 +128,20 @@ async function endChild(child: ChildProcess, exited: Promise<void>): Promise<voi
   clearTimeout(timer);
 }
 
-/** Polls `check` every 50 ms until it holds; throws naming `what` after `timeoutMs`. */
+/**
+ * Polls `check` every 50 ms until it holds; throws naming `what` after `timeoutMs` (a function
+ * when the name should show the state at that moment).
+ */
 export async function waitUntil(
   check: () => boolean,
   timeoutMs: number,
-  what: () => string,
+  what: string | (() => string),
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what()}`);
+    if (Date.now() > deadline) {
+      throw new Error(`timed out waiting for ${typeof what === 'string' ? what : what()}`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }

@@ -21,16 +21,9 @@ import {
   tempDir,
 } from '../../src/index.ts';
 import { produceValues } from './group-helpers.ts';
+import { waitUntil } from './live-group-member.ts';
 
 const cell = () => clientCell('platformatic', compatibilityScenarios.consumerGroup);
-
-async function waitFor(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 function member(
   bootstrap: string,
@@ -79,10 +72,10 @@ test('two consumer-protocol members share six partitions and rebalance on join a
       const seen = new Set<string>();
       const first = member(broker.bootstrap, 'kip848-a', 'g-kip848');
       const firstStream = await consumeInto(first, 'kip848', seen);
-      await waitFor(() => owned(first).length === 6, 20_000, 'the first member to own all six');
+      await waitUntil(() => owned(first).length === 6, 20_000, 'the first member to own all six');
       const second = member(broker.bootstrap, 'kip848-b', 'g-kip848');
       const secondStream = await consumeInto(second, 'kip848', seen);
-      await waitFor(
+      await waitUntil(
         () => owned(first).length === 3 && owned(second).length === 3,
         20_000,
         'three partitions each',
@@ -91,10 +84,14 @@ test('two consumer-protocol members share six partitions and rebalance on join a
         [...owned(first), ...owned(second)].toSorted((a, b) => a - b),
         [0, 1, 2, 3, 4, 5],
       );
-      await waitFor(() => seen.size === values.length, 30_000, 'every record');
+      await waitUntil(() => seen.size === values.length, 30_000, 'every record');
       await secondStream.close();
       await second.close();
-      await waitFor(() => owned(first).length === 6, 20_000, 'the partitions back after the leave');
+      await waitUntil(
+        () => owned(first).length === 6,
+        20_000,
+        'the partitions back after the leave',
+      );
       await firstStream.close();
       await first.close();
     } finally {
@@ -121,7 +118,7 @@ test('static members with the range assignor get contiguous ranges', (t) =>
       const streams = await Promise.all(
         members.map((consumer) => consumeInto(consumer, 'kip848-range', new Set())),
       );
-      await waitFor(
+      await waitUntil(
         () => members.every((consumer) => owned(consumer).length === 3),
         20_000,
         'three partitions each',
@@ -162,7 +159,7 @@ test('committed offsets and the group survive a broker crash; the CLI shows the 
       const seen = new Set<string>();
       const first = member(broker.bootstrap, 'kip848-first', 'g-kip848-resume');
       const stream = await consumeInto(first, 'kip848-resume', seen);
-      await waitFor(() => seen.size === values.length, 30_000, 'the first records');
+      await waitUntil(() => seen.size === values.length, 30_000, 'the first records');
       await new Promise((resolve) => setTimeout(resolve, 500)); // let autocommit run
 
       const listed = await groupsCli(broker.bootstrap, 'list');
@@ -190,7 +187,7 @@ test('committed offsets and the group survive a broker crash; the CLI shows the 
       const later = new Set<string>();
       const resumed = member(broker.bootstrap, 'kip848-resumed', 'g-kip848-resume');
       const again = await consumeInto(resumed, 'kip848-resume', later);
-      await waitFor(() => later.size >= more.length, 30_000, 'the records after the restart');
+      await waitUntil(() => later.size >= more.length, 30_000, 'the records after the restart');
       await new Promise((resolve) => setTimeout(resolve, 300));
       assert.deepEqual([...later].toSorted(), more.toSorted(), 'resumed from the commits');
       const after = await groupsCli(broker.bootstrap, 'describe', 'g-kip848-resume');

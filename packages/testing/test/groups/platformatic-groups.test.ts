@@ -10,16 +10,9 @@ import {
 } from '@platformatic/kafka';
 import { clientCell, compatibilityScenarios, recordStep } from '../../src/index.ts';
 import { produceValues, startGroupBroker } from './group-helpers.ts';
+import { waitUntil } from './live-group-member.ts';
 
 const cell = () => clientCell('platformatic', compatibilityScenarios.classicGroup);
-
-async function waitFor(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 function member(bootstrap: string, name: string) {
   return new Consumer({
@@ -52,7 +45,7 @@ test('@platformatic/kafka consumers share a group and resume after commits', (t)
       const seen = new Set<string>();
       const members = [member(broker.bootstrap, 'plt-a'), member(broker.bootstrap, 'plt-b')];
       const streams = await Promise.all(members.map((consumer) => consumeInto(consumer, seen)));
-      await waitFor(() => seen.size === values.length, 30_000, 'every record');
+      await waitUntil(() => seen.size === values.length, 30_000, 'every record');
       await new Promise((resolve) => setTimeout(resolve, 500)); // let autocommit run
       await Promise.all(streams.map((stream) => stream.close()));
       await Promise.all(members.map((consumer) => consumer.close()));
@@ -63,7 +56,7 @@ test('@platformatic/kafka consumers share a group and resume after commits', (t)
       const later = new Set<string>();
       const resumed = member(broker.bootstrap, 'plt-c');
       const stream = await consumeInto(resumed, later);
-      await waitFor(() => later.size >= more.length, 30_000, 'the new records');
+      await waitUntil(() => later.size >= more.length, 30_000, 'the new records');
       await new Promise((resolve) => setTimeout(resolve, 300));
       await stream.close();
       await resumed.close();

@@ -18,6 +18,7 @@ import {
 } from '@platformatic/kafka';
 import { clientCell, compatibilityScenarios, recordStep } from '../../src/index.ts';
 import { labels, readAll, startTransactionBroker } from './transaction-helpers.ts';
+import { waitUntil } from '../groups/live-group-member.ts';
 
 const groupId = 'plt-ctp';
 const cell = () => clientCell('platformatic', compatibilityScenarios.transactions);
@@ -36,14 +37,6 @@ function transactionalProducer(bootstrap: string, transactionalId: string) {
     retries: 3,
     retryDelay: 100,
   });
-}
-
-async function waitFor(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 async function groupOffsets(bootstrap: string, topic: string): Promise<Map<number, bigint>> {
@@ -85,7 +78,7 @@ test('@platformatic/kafka transactions: commit, abort, offsets', (t) =>
         autocommit: false,
       });
       stream.on('data', (message) => seen.push(message));
-      await waitFor(() => seen.length >= 3, 30_000, 'the first committed transaction');
+      await waitUntil(() => seen.length >= 3, 30_000, 'the first committed transaction');
       const onPartition = (partition: number) => {
         const found = seen.find((m) => m.partition === partition);
         assert.ok(found, `a message on partition ${partition}`);
@@ -113,7 +106,7 @@ test('@platformatic/kafka transactions: commit, abort, offsets', (t) =>
       await last.commit();
 
       const committedA = labels('commit-1', 'commit-2', 'commit-3');
-      await waitFor(() => seen.length >= committedA.length, 30_000, 'every committed record');
+      await waitUntil(() => seen.length >= committedA.length, 30_000, 'every committed record');
       await new Promise((resolve) => setTimeout(resolve, 500));
       await stream.close();
       assert.deepEqual(seen.map((m) => m.value).toSorted(), committedA);
