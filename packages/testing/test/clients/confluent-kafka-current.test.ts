@@ -4,19 +4,18 @@
 // (group.protocol=consumer), then DeleteRecords inside a batch and a restart (found with this
 // client).
 import { confluentKafkaLineDriverCommand } from '../../src/index.ts';
-import { deleteInsideBatchScenario } from './delete-inside-batch.ts';
-import { fullClientScenario } from './full-scenario.ts';
+import {
+  deleteInsideBatchScenario,
+  fullClientScenario,
+  type FullScenarioOptions,
+} from './full-scenario.ts';
 
-fullClientScenario({
+const options: FullScenarioOptions = {
   label: 'confluent-kafka (Python)',
   driver: confluentKafkaLineDriverCommand,
   groupProtocols: ['classic', 'consumer'],
-});
+};
 
+fullClientScenario(options);
 // librdkafka sends both records as one batch.
-deleteInsideBatchScenario({
-  label: 'confluent-kafka (Python)',
-  driver: confluentKafkaLineDriverCommand,
-  key: Buffer.from('k'),
-  values: ['first', 'second'],
-});
+deleteInsideBatchScenario(options, { key: Buffer.from('k'), values: ['first', 'second'] });

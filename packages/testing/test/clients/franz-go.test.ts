@@ -4,18 +4,17 @@
 // ServerSideBalancer). Then one case the full scenario does not cover: franz-go packs a produce
 // call into one batch, and a DeleteRecords offset inside that batch must survive a broker restart.
 import { franzGoDriverCommand } from '../../src/index.ts';
-import { deleteInsideBatchScenario } from './delete-inside-batch.ts';
-import { fullClientScenario } from './full-scenario.ts';
+import {
+  deleteInsideBatchScenario,
+  fullClientScenario,
+  type FullScenarioOptions,
+} from './full-scenario.ts';
 
-fullClientScenario({
+const options: FullScenarioOptions = {
   label: 'franz-go',
   driver: franzGoDriverCommand,
   groupProtocols: ['classic', 'consumer'],
-});
+};
 
-deleteInsideBatchScenario({
-  label: 'franz-go',
-  driver: franzGoDriverCommand,
-  key: null,
-  values: ['a', 'b', 'c'],
-});
+fullClientScenario(options);
+deleteInsideBatchScenario(options, { key: null, values: ['a', 'b', 'c'] });

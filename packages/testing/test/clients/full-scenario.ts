@@ -15,6 +15,9 @@
  * - admin: topic with configs, ListOffsets earliest/latest, DeleteRecords, DeleteGroups refused
  *   while a member is in the group (NON_EMPTY_GROUP) and accepted after it leaves.
  *
+ * `deleteInsideBatchScenario` is an extra some clients' files add (unrecorded): DeleteRecords
+ * inside a produced batch, then a broker restart.
+ *
  * Brokers here are separate processes through the real CLI (RestartableBroker), so restarts are
  * real. Steps in a describe share state and run in order: the first failure is the one to read.
  */
@@ -459,6 +462,58 @@ function adminScenario(options: FullScenarioOptions, cellOf: CellOf): void {
         await admin.deleteTopic(topic);
       }),
     );
+  });
+}
+
+/** The records of `deleteInsideBatchScenario`, as each client's case produced them. */
+export interface BatchToCut {
+  readonly key: Buffer | null;
+  /** Record values, produced in one call (one batch); DeleteRecords cuts before the second. */
+  readonly values: readonly string[];
+}
+
+/**
+ * A case the full scenario does not cover, found with librdkafka and run also with franz-go: both
+ * clients pack one produce call into one batch, and DeleteRecords at an offset inside that batch
+ * moves the log start into it. Storage recovery must accept a batch that straddles the log start
+ * offset: the broker must restart on that data dir and serve the partition from the new log start.
+ */
+export function deleteInsideBatchScenario(options: FullScenarioOptions, batch: BatchToCut): void {
+  describe(`${options.label}: DeleteRecords inside a batch, then a broker restart`, () => {
+    const bench = new ScenarioBench();
+    after(() => bench.close());
+
+    test('the restarted broker keeps the new log start', opts(), async () => {
+      await bench.start('delete-inside-batch');
+      const driver = await bench.driver(options, 'admin');
+      const topic = 'delete-inside-batch';
+      await driver.createTopic(topic, 1);
+      const records = batch.values.map((value) => ({
+        partition: 0,
+        key: batch.key,
+        value: Buffer.from(value),
+        headers: [],
+      }));
+      const offsets = await driver.produceWithOffsets(topic, records, { compression: 'none' });
+      assert.deepEqual(
+        offsets.map((o) => o.offset),
+        batch.values.map((_, index) => index),
+      );
+      assert.equal(await driver.deleteRecords(topic, 0, 1), 1n, 'low watermark inside the batch');
+      assert.ok(bench.broker !== undefined);
+      await bench.broker.current.stop();
+      await bench.broker.start().catch((error: Error) => {
+        assert.fail(
+          `broker refused to restart after DeleteRecords inside a batch: ${error.message}`,
+        );
+      });
+      assert.equal(await driver.listOffsets(topic, 0, 'earliest'), 1n, 'log start after restart');
+      const read = await driver.consumeAll(topic, 1, batch.values.length - 1);
+      assert.deepEqual(
+        read.map((record) => [record.offset, record.value?.toString()]),
+        batch.values.slice(1).map((value, index) => [BigInt(index + 1), value]),
+      );
+    });
   });
 }
 
