@@ -87,13 +87,13 @@ export class LineDriverProcess {
   private constructor(
     child: ChildProcessWithoutNullStreams,
     ready: ReadyLine,
-    state: { label: string; stderr: () => string },
+    state: { label: string; stderr: string },
   ) {
     this.#child = child;
     this.client = ready.client;
     this.version = ready.version;
     this.#label = state.label;
-    this.#stderrTail = state.stderr();
+    this.#stderrTail = state.stderr;
   }
 
   /** Starts the driver and waits (bounded) for its ready line. */
@@ -130,7 +130,7 @@ export class LineDriverProcess {
         }
       });
     });
-    const driverProcess = new LineDriverProcess(child, ready, { label, stderr: () => stderr });
+    const driverProcess = new LineDriverProcess(child, ready, { label, stderr });
     child.stderr.off('data', onStderr);
     child.stderr.on('data', (chunk: Buffer) => driverProcess.#appendStderr(chunk));
     lines.on('line', (line) => driverProcess.#onLine(line));
