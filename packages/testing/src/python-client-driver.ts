@@ -1,8 +1,8 @@
 /**
- * Drivers for the two Python clients, python3-confluent-kafka (librdkafka 2.0.2) and
- * kafka-python 2.0.2. Each operation runs one short-lived `/usr/bin/python3` process with a
- * driver script from packages/testing/drivers/: a JSON command on stdin, a JSON answer on
- * stdout, bytes as base64 (drivers/driver_protocol.py). A process per operation keeps the drivers stateless, so a client
+ * Drivers for the two Python clients, python3-confluent-kafka (librdkafka 2.0.2) and kafka-python
+ * 2.0.2. Each operation runs one short-lived `/usr/bin/python3` process with a driver script from
+ * packages/testing/drivers/: a JSON command on stdin, a JSON answer on stdout, bytes as base64
+ * (drivers/driver_protocol.py). A process per operation keeps the drivers stateless, so a client
  * bug cannot leak from one step into the next.
  *
  * Every call is bounded: the script gets `timeout_ms` and is SIGKILLed a little after it.

@@ -1,8 +1,9 @@
 /**
  * Line driver commands (DRIVER-PROTOCOL.md) for the current Python clients, which live in the
  * virtualenv packages/testing/.venv that scripts/build-python-drivers.sh (npm test runs it first)
- * builds from drivers/requirements.txt: confluent-kafka from PyPI (its wheel bundles a recent librdkafka) and
- * aiokafka. Debian's older clients keep their one-shot drivers in python-client-driver.ts.
+ * builds from drivers/requirements.txt: confluent-kafka from PyPI (its wheel bundles a recent
+ * librdkafka) and aiokafka. Debian's older clients keep their one-shot drivers in
+ * python-client-driver.ts.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

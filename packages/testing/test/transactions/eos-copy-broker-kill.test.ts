@@ -1,12 +1,12 @@
 /**
  * Exactly-once consume-transform-produce across broker crashes, a scaled-down Kafka
- * transactions_test (RELIABILITY.md §2.1, workload W3). An idempotent producer seeds 5,000
- * unique values over 2 input partitions; a librdkafka copier (read_committed group member plus
- * a transactional producer that commits each batch together with the group offsets) copies them
- * to a 3-partition output topic while the broker, a CLI process, is SIGKILLed and restarted
- * three times on the same data dir, and the first copier is SIGKILLed too. A copier that dies
- * or gives up is replaced by a new one with the same transactional.id. At the end a read_committed reader must see every input value exactly
- * once in the output: no loss, no duplicates.
+ * transactions_test (RELIABILITY.md §2.1, workload W3). An idempotent producer seeds 5,000 unique
+ * values over 2 input partitions; a librdkafka copier (read_committed group member plus a
+ * transactional producer that commits each batch together with the group offsets) copies them to a
+ * 3-partition output topic while the broker, a CLI process, is SIGKILLed and restarted three times
+ * on the same data dir, and the first copier is SIGKILLed too. A copier that dies or gives up is
+ * replaced by a new one with the same transactional.id. At the end a read_committed reader must see
+ * every input value exactly once in the output: no loss, no duplicates.
  */
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';

@@ -1,8 +1,8 @@
 /**
  * @platformatic/kafka 2.12 transactional producer (beginTransaction / send / commit / abort,
- * addConsumer + addOffset for consume-transform-produce) against an in-process broker:
- * transactions over two topics commit or abort atomically, offsets of a consumed message reach
- * the group only on commit. Reads: a @platformatic/kafka group member (read_committed is its default) that runs the
+ * addConsumer + addOffset for consume-transform-produce) against an in-process broker: transactions
+ * over two topics commit or abort atomically, offsets of a consumed message reach the group only on
+ * commit. Reads: a @platformatic/kafka group member (read_committed is its default) that runs the
  * whole time, and librdkafka in both isolation levels up to partition EOF.
  */
 import assert from 'node:assert/strict';
