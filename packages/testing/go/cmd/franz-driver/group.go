@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -78,7 +77,7 @@ func (d *driver) requireKIP848(ctx context.Context, bootstrap string) error {
 
 func (d *driver) subscribe(ctx context.Context, cmd *lineproto.Command) error {
 	if d.member != nil {
-		return errors.New("IllegalState: this driver already has a group consumer")
+		return lineproto.ErrHasConsumer
 	}
 	member := &groupMember{assigned: map[string]map[int32]bool{}}
 	opts := append(baseOpts(cmd.Bootstrap),
@@ -122,7 +121,7 @@ func (d *driver) subscribe(ctx context.Context, cmd *lineproto.Command) error {
 
 func (d *driver) requireMember() (*groupMember, error) {
 	if d.member == nil {
-		return nil, errors.New("IllegalState: no group consumer; send subscribe first")
+		return nil, lineproto.ErrNoConsumer
 	}
 	return d.member, nil
 }

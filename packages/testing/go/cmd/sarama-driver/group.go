@@ -113,7 +113,7 @@ func (m *groupMember) takeErrors() []error {
 
 func (d *driver) subscribe(cmd *lineproto.Command) error {
 	if d.member != nil {
-		return errors.New("IllegalState: this driver already has a group consumer")
+		return lineproto.ErrHasConsumer
 	}
 	switch cmd.GroupProtocol {
 	case "", "classic":
@@ -145,7 +145,7 @@ func (d *driver) subscribe(cmd *lineproto.Command) error {
 
 func (d *driver) requireMember() (*groupMember, error) {
 	if d.member == nil {
-		return nil, errors.New("IllegalState: no group consumer; send subscribe first")
+		return nil, lineproto.ErrNoConsumer
 	}
 	return d.member, nil
 }

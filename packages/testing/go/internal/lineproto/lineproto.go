@@ -228,3 +228,9 @@ func Int64(n int64) *int64 { return &n }
 
 // ErrUnknownOp answers an op this driver does not know.
 func ErrUnknownOp(op string) error { return &Unsupported{Reason: "unknown op " + op} }
+
+// ErrNoConsumer answers a group op sent before subscribe (or after closeConsumer).
+var ErrNoConsumer = errors.New("IllegalState: no group consumer; send subscribe first")
+
+// ErrHasConsumer answers a subscribe while this driver already has its one group consumer.
+var ErrHasConsumer = errors.New("IllegalState: this driver already has a group consumer")
