@@ -1,9 +1,15 @@
 /**
  * Shared pieces of the consumer-group tests: a broker whose groups rebalance quickly, topic
- * setup and produce through kafkajs, and the
+ * setup and produce through kafkajs, a @platformatic/kafka member's record stream, and the
  * python3-confluent-kafka group consumer (drivers/group_consumer_driver.py), one process per
  * member, so members run concurrently and a crash is a real process exit.
  */
+import {
+  MessagesStreamFallbackModes,
+  MessagesStreamModes,
+  type Consumer,
+  type MessagesStream,
+} from '@platformatic/kafka';
 import { startBroker, type RunningBroker } from '@tributary/broker';
 import { createKafkajsDriver, runPythonDriver } from '../../src/index.ts';
 
@@ -85,4 +91,25 @@ export async function produceValues(
   } finally {
     await driver.close();
   }
+}
+
+type StringConsumer = Consumer<string, string, string, string>;
+
+/**
+ * Streams a @platformatic/kafka member's record values of `topic` into `sink`: from the committed
+ * offsets (the earliest where the group has none), autocommitting every 100 ms.
+ */
+export async function platformaticConsumeInto(
+  consumer: StringConsumer,
+  topic: string,
+  sink: Set<string>,
+): Promise<MessagesStream<string, string, string, string>> {
+  const stream = await consumer.consume({
+    topics: [topic],
+    mode: MessagesStreamModes.COMMITTED,
+    fallbackMode: MessagesStreamFallbackModes.EARLIEST,
+    autocommit: 100,
+  });
+  stream.on('data', (message) => sink.add(message.value));
+  return stream;
 }

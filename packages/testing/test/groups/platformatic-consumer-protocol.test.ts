@@ -4,12 +4,7 @@
 // group with its member epochs and assignments.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import {
-  Consumer,
-  MessagesStreamFallbackModes,
-  MessagesStreamModes,
-  stringDeserializers,
-} from '@platformatic/kafka';
+import { Consumer, stringDeserializers } from '@platformatic/kafka';
 import { startBroker } from '@tributary/broker';
 import {
   clientCell,
@@ -20,7 +15,7 @@ import {
   runCommand,
   tempDir,
 } from '../../src/index.ts';
-import { produceValues } from './group-helpers.ts';
+import { platformaticConsumeInto, produceValues } from './group-helpers.ts';
 import { waitUntil } from './live-group-member.ts';
 
 const cell = () => clientCell('platformatic', compatibilityScenarios.consumerGroup);
@@ -47,17 +42,6 @@ function owned(consumer: Member): number[] {
   return (consumer.assignments ?? []).flatMap((a) => a.partitions).toSorted((a, b) => a - b);
 }
 
-async function consumeInto(consumer: Member, topic: string, sink: Set<string>) {
-  const stream = await consumer.consume({
-    topics: [topic],
-    mode: MessagesStreamModes.COMMITTED,
-    fallbackMode: MessagesStreamFallbackModes.EARLIEST,
-    autocommit: 100,
-  });
-  stream.on('data', (message) => sink.add(message.value));
-  return stream;
-}
-
 test('two consumer-protocol members share six partitions and rebalance on join and leave', (t) =>
   recordStep(t, cell, async () => {
     const broker = await startBroker({
@@ -71,10 +55,10 @@ test('two consumer-protocol members share six partitions and rebalance on join a
       await produceValues(broker.bootstrap, 'kip848', 6, values);
       const seen = new Set<string>();
       const first = member(broker.bootstrap, 'kip848-a', 'g-kip848');
-      const firstStream = await consumeInto(first, 'kip848', seen);
+      const firstStream = await platformaticConsumeInto(first, 'kip848', seen);
       await waitUntil(() => owned(first).length === 6, 20_000, 'the first member to own all six');
       const second = member(broker.bootstrap, 'kip848-b', 'g-kip848');
-      const secondStream = await consumeInto(second, 'kip848', seen);
+      const secondStream = await platformaticConsumeInto(second, 'kip848', seen);
       await waitUntil(
         () => owned(first).length === 3 && owned(second).length === 3,
         20_000,
@@ -116,7 +100,7 @@ test('static members with the range assignor get contiguous ranges', (t) =>
         }),
       );
       const streams = await Promise.all(
-        members.map((consumer) => consumeInto(consumer, 'kip848-range', new Set())),
+        members.map((consumer) => platformaticConsumeInto(consumer, 'kip848-range', new Set())),
       );
       await waitUntil(
         () => members.every((consumer) => owned(consumer).length === 3),
@@ -158,7 +142,7 @@ test('committed offsets and the group survive a broker crash; the CLI shows the 
       await produceValues(broker.bootstrap, 'kip848-resume', 6, values);
       const seen = new Set<string>();
       const first = member(broker.bootstrap, 'kip848-first', 'g-kip848-resume');
-      const stream = await consumeInto(first, 'kip848-resume', seen);
+      const stream = await platformaticConsumeInto(first, 'kip848-resume', seen);
       await waitUntil(() => seen.size === values.length, 30_000, 'the first records');
       await new Promise((resolve) => setTimeout(resolve, 500)); // let autocommit run
 
@@ -186,7 +170,7 @@ test('committed offsets and the group survive a broker crash; the CLI shows the 
       await produceValues(broker.bootstrap, 'kip848-resume', 6, more, false);
       const later = new Set<string>();
       const resumed = member(broker.bootstrap, 'kip848-resumed', 'g-kip848-resume');
-      const again = await consumeInto(resumed, 'kip848-resume', later);
+      const again = await platformaticConsumeInto(resumed, 'kip848-resume', later);
       await waitUntil(() => later.size >= more.length, 30_000, 'the records after the restart');
       await new Promise((resolve) => setTimeout(resolve, 300));
       assert.deepEqual([...later].toSorted(), more.toSorted(), 'resumed from the commits');

@@ -2,14 +2,9 @@
 // keys, JoinGroup v6-9, OffsetCommit/OffsetFetch v8-9 with batched groups).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import {
-  Consumer,
-  MessagesStreamFallbackModes,
-  MessagesStreamModes,
-  stringDeserializers,
-} from '@platformatic/kafka';
+import { Consumer, stringDeserializers } from '@platformatic/kafka';
 import { clientCell, compatibilityScenarios, recordStep } from '../../src/index.ts';
-import { produceValues, startGroupBroker } from './group-helpers.ts';
+import { platformaticConsumeInto, produceValues, startGroupBroker } from './group-helpers.ts';
 import { waitUntil } from './live-group-member.ts';
 
 const cell = () => clientCell('platformatic', compatibilityScenarios.classicGroup);
@@ -25,17 +20,6 @@ function member(bootstrap: string, name: string) {
   });
 }
 
-async function consumeInto(consumer: ReturnType<typeof member>, sink: Set<string>) {
-  const stream = await consumer.consume({
-    topics: ['plt'],
-    mode: MessagesStreamModes.COMMITTED,
-    fallbackMode: MessagesStreamFallbackModes.EARLIEST,
-    autocommit: 100,
-  });
-  stream.on('data', (message) => sink.add(message.value));
-  return stream;
-}
-
 test('@platformatic/kafka consumers share a group and resume after commits', (t) =>
   recordStep(t, cell, async () => {
     const broker = await startGroupBroker();
@@ -44,7 +28,9 @@ test('@platformatic/kafka consumers share a group and resume after commits', (t)
       await produceValues(broker.bootstrap, 'plt', 4, values);
       const seen = new Set<string>();
       const members = [member(broker.bootstrap, 'plt-a'), member(broker.bootstrap, 'plt-b')];
-      const streams = await Promise.all(members.map((consumer) => consumeInto(consumer, seen)));
+      const streams = await Promise.all(
+        members.map((consumer) => platformaticConsumeInto(consumer, 'plt', seen)),
+      );
       await waitUntil(() => seen.size === values.length, 30_000, 'every record');
       await new Promise((resolve) => setTimeout(resolve, 500)); // let autocommit run
       await Promise.all(streams.map((stream) => stream.close()));
@@ -55,7 +41,7 @@ test('@platformatic/kafka consumers share a group and resume after commits', (t)
       await produceValues(broker.bootstrap, 'plt', 4, more, false);
       const later = new Set<string>();
       const resumed = member(broker.bootstrap, 'plt-c');
-      const stream = await consumeInto(resumed, later);
+      const stream = await platformaticConsumeInto(resumed, 'plt', later);
       await waitUntil(() => later.size >= more.length, 30_000, 'the new records');
       await new Promise((resolve) => setTimeout(resolve, 300));
       await stream.close();
