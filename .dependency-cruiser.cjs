@@ -1,7 +1,7 @@
 /**
  * Package boundaries from docs/ARCHITECTURE.md: protocol <- broker -> storage; storage and
  * protocol depend on nothing of ours; cli, testing, bench sit on top. No deep imports across
- * packages: only '@tributary/<name>' (each package's `exports`).
+ * packages: only '@tributary/<name>' (each package's `exports`; '<name>/testing' for test kits).
  * It parses with swc (it cannot load TypeScript 7), and its walker does not know `using`
  * declarations: write cleanup with try/finally or the test context's `after` instead.
  */
@@ -36,7 +36,11 @@ module.exports = {
       from: { path: '^packages/([^/]+)/' },
       to: {
         path: '^packages/([^/]+)/',
-        pathNot: ['^packages/$1/', '^packages/[^/]+/src/index\\.ts$'],
+        pathNot: [
+          '^packages/$1/',
+          '^packages/[^/]+/src/index\\.ts$',
+          '^packages/[^/]+/src/testing/index\\.ts$',
+        ],
       },
     },
     {
