@@ -17,6 +17,7 @@ import { after, before, describe, test, type TestContext } from 'node:test';
 import { startBroker, type RunningBroker } from '@tributary/broker';
 import type { CompressionType } from '@tributary/protocol';
 import {
+  compatibilityScenarios,
   recordStep,
   tempDir,
   type ClientDriver,
@@ -42,13 +43,6 @@ export interface ClientScenarioOptions {
   ) => CompatibilityCell | undefined;
 }
 
-/** The docs/compatibility.md columns this scenario fills. */
-export const scenarioColumns = {
-  produceConsume: 'produce/consume (codecs, headers)',
-  offsetsByTime: 'offsets by time',
-  topicAdmin: 'admin (topics, configs)',
-} as const;
-
 const partitionCount = 6;
 const defaultRecordsPerCodec = 600;
 const stepTimeoutMs = 180_000;
@@ -69,7 +63,7 @@ export function clientScenario(title: string, options: ClientScenarioOptions): v
     const produced: ProduceRecord[] = [];
     let consumed: ConsumedRecord[] = [];
     const cell = (scenario: string) => () => cellFor(driver, scenario);
-    const { produceConsume, offsetsByTime, topicAdmin } = scenarioColumns;
+    const { produceConsume, offsetsByTime, topicAdmin } = compatibilityScenarios;
     const delegation = (operation: DriverOperation) => () => driver?.delegated.get(operation);
     const need = (): ClientDriver => {
       assert.ok(driver !== undefined, 'driver not created (see the before hook error)');

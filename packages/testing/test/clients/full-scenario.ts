@@ -29,6 +29,7 @@ import {
   LineClientDriver,
   LineDriverError,
   RestartableBroker,
+  compatibilityScenarios,
   recordStep,
   tempDir,
   type ClientCapabilities,
@@ -183,7 +184,10 @@ function splitEvenly(members: readonly Member[]): boolean {
 }
 
 function groupScenario(options: FullScenarioOptions, protocol: GroupProtocol, cellOf: CellOf) {
-  const scenario = `consumer group (${protocol})`;
+  const scenario =
+    protocol === 'classic'
+      ? compatibilityScenarios.classicGroup
+      : compatibilityScenarios.consumerGroup;
   describe(`${options.label}: ${scenario}`, { timeout: 10 * stepTimeoutMs }, () => {
     const bench = new ScenarioBench();
     const topic = `group-${protocol}-${process.pid}`;
@@ -297,7 +301,7 @@ function groupScenario(options: FullScenarioOptions, protocol: GroupProtocol, ce
 }
 
 function idempotenceScenario(options: FullScenarioOptions, cellOf: CellOf): void {
-  const scenario = 'idempotent producer';
+  const scenario = compatibilityScenarios.idempotence;
   describe(`${options.label}: ${scenario}`, { timeout: 10 * stepTimeoutMs }, () => {
     const bench = new ScenarioBench();
     const topic = `idempotent-${process.pid}`;
@@ -354,7 +358,7 @@ async function activeProducers(bootstrap: string, topic: string, partitions: num
 }
 
 function transactionScenario(options: FullScenarioOptions, cellOf: CellOf): void {
-  const scenario = 'transactions (read_committed)';
+  const scenario = compatibilityScenarios.transactions;
   describe(`${options.label}: ${scenario}`, { timeout: 10 * stepTimeoutMs }, () => {
     const bench = new ScenarioBench();
     const topic = `transactions-${process.pid}`;
@@ -401,7 +405,7 @@ function transactionScenario(options: FullScenarioOptions, cellOf: CellOf): void
 }
 
 function adminScenario(options: FullScenarioOptions, cellOf: CellOf): void {
-  const scenario = 'admin (offsets, records, groups)';
+  const scenario = compatibilityScenarios.groupAdmin;
   describe(`${options.label}: ${scenario}`, { timeout: 10 * stepTimeoutMs }, () => {
     const bench = new ScenarioBench();
     const topic = `admin-${process.pid}`;
