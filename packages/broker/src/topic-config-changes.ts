@@ -1,8 +1,8 @@
 /**
  * Applies AlterConfigs and IncrementalAlterConfigs to one resource. Broker resources go to
- * config/broker-config-changes.ts (dynamic broker configs); topics are handled here. Every value is validated against Kafka's topic config
- * definitions before anything is written; unknown names (including any SASL/JAAS setting, see
- * CVE-2025-27819) are INVALID_CONFIG.
+ * config/broker-config-changes.ts (dynamic broker configs); topics are handled here. Every value
+ * is validated against Kafka's topic config definitions before anything is written; unknown
+ * names (including any SASL/JAAS setting, see CVE-2025-27819) are INVALID_CONFIG.
  */
 import { ErrorCode } from '@tributary/protocol';
 import {

@@ -1,11 +1,11 @@
 /**
  * `tributary groups describe GROUP`: the group's type (classic or KIP-848 consumer), state and
  * protocol or epochs, its members with their decoded assignments (a consumer group's with their
- * member epochs and target assignments), and per partition the committed offset, log end offset and lag, in
- * offsets and in seconds. Partitions shown are those the group has committed offsets for or a
- * member is assigned. Lag in seconds is now minus the timestamp of the first record after the
- * committed offset (0 when caught up, '-' when unknown), read with one Fetch per lagging
- * partition.
+ * member epochs and target assignments), and per partition the committed offset, log end offset
+ * and lag, in offsets and in seconds. Partitions shown are those the group has committed offsets
+ * for or a member is assigned. Lag in seconds is now minus the timestamp of the first record
+ * after the committed offset (0 when caught up, '-' when unknown), read with one Fetch per
+ * lagging partition.
  */
 import { decodeConsumerAssignment } from './consumer-assignment.ts';
 import type { CommandIo } from './command-io.ts';

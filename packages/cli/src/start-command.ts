@@ -26,8 +26,9 @@ import {
 import { isParseArgsError, UsageError } from './command-io.ts';
 import { parseEndpoint, type Endpoint } from './endpoint.ts';
 
-export const startUsage = `usage: tributary start [--config FILE] [--override KEY=VALUE]... [--data-dir DIR]
-                       [--listen HOST:PORT] [--advertised-listener HOST:PORT]`;
+export const startUsage =
+  'usage: tributary start [--config FILE] [--override KEY=VALUE]... [--data-dir DIR]\n' +
+  '                       [--listen HOST:PORT] [--advertised-listener HOST:PORT]';
 
 const startOptions = {
   config: { type: 'string' },

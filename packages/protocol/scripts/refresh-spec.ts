@@ -22,7 +22,8 @@ const mavenCentral = 'https://repo1.maven.org/maven2/org/apache/kafka/kafka-clie
 const usage = `usage: node packages/protocol/scripts/refresh-spec.ts --kafka-version VERSION
 
 Replaces packages/protocol/spec/ with the message definitions of Apache Kafka VERSION (from the
-kafka-clients jar on Maven Central); legacy-3.9.0/ is refreshed from kafka-clients ${legacyKafkaVersion}.
+kafka-clients jar on Maven Central); legacy-3.9.0/ is refreshed from kafka-clients
+${legacyKafkaVersion}.
 `;
 
 async function downloadJar(version: string, directory: string): Promise<string> {

@@ -193,7 +193,7 @@ test('session expiry fences a silent member', () => {
   assert.deepEqual(partitions(a), [0, 1, 2, 3, 4, 5]);
 });
 
-test('a static member leaves with -2, keeps its partitions and comes back without a rebalance', () => {
+test('a static member leaving with -2 keeps its partitions and returns without a rebalance', () => {
   const h = new Harness();
   h.join('a', { instanceId: 'i-a' });
   h.join('b', { instanceId: 'i-b' });

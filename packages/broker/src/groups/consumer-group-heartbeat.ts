@@ -182,7 +182,9 @@ function validate(request: ConsumerGroupHeartbeatRequest, apiVersion: number): F
     if (compileRegex(request.subscribedTopicRegex) === undefined) {
       return {
         errorCode: ErrorCode.INVALID_REGULAR_EXPRESSION,
-        message: `SubscribedTopicRegex ${request.subscribedTopicRegex} is not a valid regular expression.`,
+        message:
+          `SubscribedTopicRegex ${request.subscribedTopicRegex} ` +
+          'is not a valid regular expression.',
       };
     }
   }
@@ -254,7 +256,9 @@ function findMember(
     if (existing.memberId !== memberId) {
       return {
         errorCode: ErrorCode.FENCED_INSTANCE_ID,
-        message: `Static member ${memberId} with instance id ${instanceId} was fenced by member ${existing.memberId}.`,
+        message:
+          `Static member ${memberId} with instance id ${instanceId} ` +
+          `was fenced by member ${existing.memberId}.`,
       };
     }
     if (memberEpoch === 0) return { member: rejoined(existing), isNew: false };
@@ -270,7 +274,9 @@ function findMember(
   if (existing.memberEpoch !== leaveGroupStaticMemberEpoch) {
     return {
       errorCode: ErrorCode.UNRELEASED_INSTANCE_ID,
-      message: `Static member ${memberId} with instance id ${instanceId} cannot join the group because the instance id is owned by ${existing.memberId} member.`,
+      message:
+        `Static member ${memberId} with instance id ${instanceId} cannot join the group ` +
+        `because the instance id is owned by ${existing.memberId} member.`,
     };
   }
   // The instance came back (possibly with a new member id): it takes over the old member's
@@ -315,7 +321,10 @@ function epochError(
 ): Failure | undefined {
   const fenced = (relation: string): Failure => ({
     errorCode: ErrorCode.FENCED_MEMBER_EPOCH,
-    message: `The consumer group member has a ${relation} member epoch (${received}) than the one known by the group coordinator (${member.memberEpoch}). The member must abandon all its partitions and rejoin.`,
+    message:
+      `The consumer group member has a ${relation} member epoch (${received}) than the one ` +
+      `known by the group coordinator (${member.memberEpoch}). ` +
+      'The member must abandon all its partitions and rejoin.',
   });
   if (received > member.memberEpoch) return fenced('greater');
   if (received < member.memberEpoch) {
@@ -520,7 +529,9 @@ function leave(
   if (member.memberId !== memberId) {
     return failure({
       errorCode: ErrorCode.FENCED_INSTANCE_ID,
-      message: `Static member ${memberId} with instance id ${instanceId} was fenced by member ${member.memberId}.`,
+      message:
+        `Static member ${memberId} with instance id ${instanceId} ` +
+        `was fenced by member ${member.memberId}.`,
     });
   }
   const answer = (memberEpoch: number): ConsumerGroupHeartbeatResponseInit => ({

@@ -360,7 +360,7 @@ test('a group empty and uncommitted-to for offsets.retention.minutes is forgotte
   ]);
 });
 
-test('static members leaving by identity (LeaveGroup v4+) are gone at once; delete succeeds', () => {
+test('static members leaving by identity (LeaveGroup v4+) go at once; delete succeeds', () => {
   const h = new Harness();
   const a = h.joinAnswer(h.join('', { groupInstanceId: 'pod-a' }))?.memberId ?? '';
   const b = h.joinAnswer(h.join('', { groupInstanceId: 'pod-b' }))?.memberId ?? '';
@@ -385,7 +385,7 @@ test('static members leaving by identity (LeaveGroup v4+) are gone at once; dele
   assert.equal(deleted.results[0]?.errorCode, ErrorCode.NONE);
 });
 
-test('session expiry: a silent member goes within one tick of session.timeout.ms, not before', () => {
+test('session expiry: a silent member goes within a tick of session.timeout.ms, not before', () => {
   const h = new Harness();
   const a = h.newMember();
   const b = h.newMember();
