@@ -16,6 +16,7 @@ import {
   tempDir,
   type TempDir,
 } from '../../src/index.ts';
+import { labels } from './transaction-helpers.ts';
 
 const script = fileURLToPath(new URL('./python/kill_scenario.py', import.meta.url));
 const cleanup: (() => Promise<void>)[] = [];
@@ -27,10 +28,6 @@ after(async () => {
 /** The scripts import each other; keep __pycache__ out of the source tree. */
 const noBytecode = { PYTHONDONTWRITEBYTECODE: '1' };
 const cell = () => clientCell('confluentKafka', compatibilityScenarios.transactions);
-
-function values(...labels: string[]): string[] {
-  return labels.flatMap((label) => [0, 1, 2].map((i) => `${label}-${i}`)).toSorted();
-}
 
 async function phase(bootstrap: string, name: string): Promise<unknown> {
   const run = await runCommand(systemPython, [script, bootstrap, 'txn-kill', name], {
@@ -55,6 +52,6 @@ test('SIGKILL with an open transaction: it stays invisible and is aborted', (t) 
       readCommitted: string[];
       readUncommitted: string[];
     };
-    assert.deepEqual(result.readCommitted, values('k-commit', 'k-after'));
-    assert.deepEqual(result.readUncommitted, values('k-commit', 'k-open', 'k-after'));
+    assert.deepEqual(result.readCommitted, labels('k-commit', 'k-after'));
+    assert.deepEqual(result.readUncommitted, labels('k-commit', 'k-open', 'k-after'));
   }));

@@ -19,16 +19,13 @@ import {
   systemPython,
   tempDir,
 } from '../../src/index.ts';
+import { labels } from './transaction-helpers.ts';
 
 const script = fileURLToPath(new URL('./python/txn_scenario.py', import.meta.url));
 
 /** The scripts import each other; keep __pycache__ out of the source tree. */
 const noBytecode = { PYTHONDONTWRITEBYTECODE: '1' };
 const cell = () => clientCell('confluentKafka', compatibilityScenarios.transactions);
-
-function values(...labels: string[]): string[] {
-  return labels.flatMap((label) => [0, 1, 2].map((i) => `${label}-${i}`)).toSorted();
-}
 
 test('librdkafka transactions: commit, abort, fencing, timeout, restart', (t) =>
   recordStep(t, cell, async () => {
@@ -58,11 +55,11 @@ test('librdkafka transactions: commit, abort, fencing, timeout, restart', (t) =>
       };
       assert.deepEqual(result.errors, []);
       assert.equal(result.groupOffset, 5, 'offsets of the committed transaction only');
-      const committedValues = values('commit-1', 'commit-2', 'commit-3', 'commit-4');
+      const committedValues = labels('commit-1', 'commit-2', 'commit-3', 'commit-4');
       assert.deepEqual(result.readCommitted, committedValues);
       assert.deepEqual(
         result.readUncommitted,
-        values(
+        labels(
           'commit-1',
           'abort-1',
           'fenced-1',
