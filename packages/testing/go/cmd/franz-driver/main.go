@@ -17,20 +17,14 @@ import (
 
 const clientID = "franz-driver"
 
-// producerKey names a cached producer: its settings are fixed when the client is built.
-type producerKey struct {
-	bootstrap, compression string
-	idempotent             bool
-}
-
 type driver struct {
 	admins    map[string]*kgo.Client
-	producers map[producerKey]*kgo.Client
+	producers map[lineproto.ProducerKey]*kgo.Client
 	member    *groupMember
 }
 
 func main() {
-	d := &driver{admins: map[string]*kgo.Client{}, producers: map[producerKey]*kgo.Client{}}
+	d := &driver{admins: map[string]*kgo.Client{}, producers: map[lineproto.ProducerKey]*kgo.Client{}}
 	version := lineproto.ModuleVersion("github.com/twmb/franz-go")
 	lineproto.Serve("franz-go", version, d.handle, describe, d.closeAll)
 }

@@ -76,11 +76,11 @@ func (d *driver) produce(ctx context.Context, cmd *lineproto.Command) (any, erro
 	if err != nil {
 		return nil, err
 	}
-	key := producerKey{cmd.Bootstrap, cmd.Compression, cmd.IsIdempotent()}
+	key := cmd.ProducerKey()
 	cl, ok := d.producers[key]
 	if !ok {
 		opts := producerOpts(cmd.Bootstrap, compression)
-		if !key.idempotent {
+		if !key.Idempotent {
 			opts = append(opts, kgo.DisableIdempotentWrite())
 		}
 		if cl, err = kgo.NewClient(opts...); err != nil {

@@ -20,15 +20,10 @@ const clientID = "sarama-driver"
 // rather than negotiating through ApiVersions.
 var kafkaVersion = sarama.MaxVersion
 
-type producerKey struct {
-	bootstrap, compression string
-	idempotent             bool
-}
-
 type driver struct {
 	admins    map[string]sarama.ClusterAdmin
 	clients   map[string]sarama.Client
-	producers map[producerKey]sarama.SyncProducer
+	producers map[lineproto.ProducerKey]sarama.SyncProducer
 	member    *groupMember
 }
 
@@ -37,7 +32,7 @@ func main() {
 	d := &driver{
 		admins:    map[string]sarama.ClusterAdmin{},
 		clients:   map[string]sarama.Client{},
-		producers: map[producerKey]sarama.SyncProducer{},
+		producers: map[lineproto.ProducerKey]sarama.SyncProducer{},
 	}
 	version := lineproto.ModuleVersion("github.com/IBM/sarama")
 	lineproto.Serve("sarama", version, d.handleBounded, describe, d.closeAll)

@@ -89,10 +89,10 @@ func (d *driver) produce(cmd *lineproto.Command) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	key := producerKey{cmd.Bootstrap, cmd.Compression, cmd.IsIdempotent()}
+	key := cmd.ProducerKey()
 	producer, ok := d.producers[key]
 	if !ok {
-		cfg := producerConfig(cmd, key.idempotent)
+		cfg := producerConfig(cmd, key.Idempotent)
 		cfg.Producer.Compression = compression
 		if producer, err = sarama.NewSyncProducer([]string{cmd.Bootstrap}, cfg); err != nil {
 			return nil, err

@@ -76,6 +76,18 @@ func (c *Command) ReadCommitted() bool { return c.IsolationLevel != "read_uncomm
 // IsIdempotent is the produce flag; absent means the client's default, idempotent.
 func (c *Command) IsIdempotent() bool { return c.Idempotent == nil || *c.Idempotent }
 
+// ProducerKey names a cached producer: its settings are fixed when the client is built, so a
+// produce with other settings needs another producer.
+type ProducerKey struct {
+	Bootstrap, Compression string
+	Idempotent             bool
+}
+
+// ProducerKey is the cached producer a produce command uses.
+func (c *Command) ProducerKey() ProducerKey {
+	return ProducerKey{c.Bootstrap, c.Compression, c.IsIdempotent()}
+}
+
 // OffsetSpec is listOffsets' spec: "earliest", "latest" or a timestamp.
 type OffsetSpec struct {
 	Earliest, Latest bool
