@@ -21,8 +21,7 @@ const clientID = "sarama-driver"
 var kafkaVersion = sarama.MaxVersion
 
 type driver struct {
-	admins    map[string]sarama.ClusterAdmin
-	clients   map[string]sarama.Client
+	admins    map[string]adminPair
 	producers map[lineproto.ProducerKey]sarama.SyncProducer
 	member    *groupMember
 }
@@ -30,8 +29,7 @@ type driver struct {
 func main() {
 	sarama.Logger = log.New(os.Stderr, "[sarama] ", log.LstdFlags|log.Lmicroseconds)
 	d := &driver{
-		admins:    map[string]sarama.ClusterAdmin{},
-		clients:   map[string]sarama.Client{},
+		admins:    map[string]adminPair{},
 		producers: map[lineproto.ProducerKey]sarama.SyncProducer{},
 	}
 	version := lineproto.ModuleVersion("github.com/IBM/sarama")
@@ -98,9 +96,16 @@ func newConfig(cmd *lineproto.Command) *sarama.Config {
 	return cfg
 }
 
+// adminPair is one long-lived admin per bootstrap and the client it runs on (sarama's
+// ClusterAdmin does not hand its client out; closing the admin closes the client).
+type adminPair struct {
+	client sarama.Client
+	admin  sarama.ClusterAdmin
+}
+
 func (d *driver) adminClient(cmd *lineproto.Command) (sarama.Client, sarama.ClusterAdmin, error) {
-	if admin, ok := d.admins[cmd.Bootstrap]; ok {
-		return d.clients[cmd.Bootstrap], admin, nil
+	if pair, ok := d.admins[cmd.Bootstrap]; ok {
+		return pair.client, pair.admin, nil
 	}
 	client, err := sarama.NewClient([]string{cmd.Bootstrap}, newConfig(cmd))
 	if err != nil {
@@ -111,8 +116,7 @@ func (d *driver) adminClient(cmd *lineproto.Command) (sarama.Client, sarama.Clus
 		_ = client.Close()
 		return nil, nil, err
 	}
-	d.clients[cmd.Bootstrap] = client
-	d.admins[cmd.Bootstrap] = admin
+	d.admins[cmd.Bootstrap] = adminPair{client, admin}
 	return client, admin, nil
 }
 
@@ -123,8 +127,8 @@ func (d *driver) closeAll() {
 	for _, producer := range d.producers {
 		_ = producer.Close()
 	}
-	for _, admin := range d.admins {
-		_ = admin.Close()
+	for _, pair := range d.admins {
+		_ = pair.admin.Close()
 	}
 }
 
