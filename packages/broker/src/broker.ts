@@ -82,7 +82,6 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
     staticSettings: options.settings ?? new Map(),
     config: options.config ?? {},
   });
-  const config = settings.config;
   const dataDir = options.inMemory === true ? undefined : options.dataDir;
   const storage = await openStorage(options, { dataDir, settings, log });
   const connections = new Set<Connection>();
@@ -115,25 +114,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
     listeners: `PLAINTEXT://${hostPort(host, port)}`,
     'advertised.listeners': `PLAINTEXT://${hostPort(advertised.host, advertised.port)}`,
   });
-  const groups = new GroupRuntime({
-    ...settings.groupSettings(defaultGroupSettings),
-    ...options.groups,
-    storage,
-    log,
-    now: () => Date.now(),
-    decompressedBatchMaxBytes: config.decompressedBatchMaxBytes,
-  });
-  void groups.start();
-  const transactions = new TransactionRuntime({
-    ...settings.transactionSettings(defaultTransactionSettings),
-    ...options.transactions,
-    storage,
-    groups,
-    log,
-    now: () => Date.now(),
-    decompressedBatchMaxBytes: config.decompressedBatchMaxBytes,
-  });
-  void transactions.start();
+  const { groups, transactions } = startCoordinators(options, { storage, settings, log });
   const runtime: BrokerRuntime = {
     storage,
     get config() {
@@ -170,6 +151,35 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
     storage,
     close,
   };
+}
+
+/** The group and transaction coordinators, started; the catalogue's settings, then `options`. */
+function startCoordinators(
+  options: StartBrokerOptions,
+  context: { storage: LogStorage; settings: BrokerSettings; log: Logger },
+): { groups: GroupRuntime; transactions: TransactionRuntime } {
+  const { storage, settings, log } = context;
+  const { decompressedBatchMaxBytes } = settings.config;
+  const groups = new GroupRuntime({
+    ...settings.groupSettings(defaultGroupSettings),
+    ...options.groups,
+    storage,
+    log,
+    now: () => Date.now(),
+    decompressedBatchMaxBytes,
+  });
+  void groups.start();
+  const transactions = new TransactionRuntime({
+    ...settings.transactionSettings(defaultTransactionSettings),
+    ...options.transactions,
+    storage,
+    groups,
+    log,
+    now: () => Date.now(),
+    decompressedBatchMaxBytes,
+  });
+  void transactions.start();
+  return { groups, transactions };
 }
 
 /** Opens storage (memory without a data dir) and applies the stored dynamic broker configs. */
