@@ -54,3 +54,7 @@ export {
 } from './security-metadata.ts';
 export { SqliteMetadataStore, metadataSchemaVersion } from './sqlite-metadata-store.ts';
 export { MemoryMetadataStore } from './memory-metadata-store.ts';
+export {
+  PostgresMetadataStore,
+  type PostgresMetadataStoreOptions,
+} from './postgres-metadata-store.ts';

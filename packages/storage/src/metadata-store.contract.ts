@@ -5,7 +5,8 @@ import type { MetadataStore, ObjectRecord } from './metadata-store.ts';
 import { type TopicRecord, newTopicId } from './types.ts';
 
 export interface MetadataHarness {
-  open(): MetadataStore;
+  /** A store on the harness's data; stores that connect somewhere open asynchronously. */
+  open(): MetadataStore | Promise<MetadataStore>;
   /** Whether a second `open` sees what the first one wrote. */
   durable: boolean;
   cleanup(): Promise<void>;
@@ -32,7 +33,7 @@ export function metadataStoreContract(
   describe(`MetadataStore contract: ${name}`, () => {
     it('keeps the first cluster identity', async () => {
       const harness = await makeHarness();
-      const store = harness.open();
+      const store = await harness.open();
       const first = await store.initCluster({ clusterId: 'AAAAAAAAAAAAAAAAAAAAAA', nodeId: 0 });
       const second = await store.initCluster({ clusterId: 'BBBBBBBBBBBBBBBBBBBBBB', nodeId: 5 });
       assert.deepEqual(second, first);
@@ -43,7 +44,7 @@ export function metadataStoreContract(
 
     it('keeps dynamic broker configs per scope, also after a reopen', async () => {
       const harness = await makeHarness();
-      const store = harness.open();
+      const store = await harness.open();
       await store.setBrokerConfigs('', { 'log.retention.ms': '1000' });
       await store.setBrokerConfigs('0', { 'max.connections': '5', 'message.max.bytes': '2048' });
       await store.setBrokerConfigs('7', { 'max.connections': '9' });
@@ -55,7 +56,7 @@ export function metadataStoreContract(
       assert.deepEqual(await store.listBrokerConfigs(), expected);
       await store.close();
       if (harness.durable) {
-        const reopened = harness.open();
+        const reopened = await harness.open();
         assert.deepEqual(await reopened.listBrokerConfigs(), expected);
         await reopened.close();
       }
@@ -64,7 +65,7 @@ export function metadataStoreContract(
 
     it('stores ACL bindings as a set, deletes exact ones, also after a reopen', async () => {
       const harness = await makeHarness();
-      const store = harness.open();
+      const store = await harness.open();
       const read = { ...aclBinding, operation: 3 };
       const write = { ...aclBinding, operation: 4 };
       const prefixed = { ...aclBinding, resourceName: 'orders-', patternType: 4 };
@@ -75,7 +76,7 @@ export function metadataStoreContract(
       assert.deepEqual(await store.deleteAcls([write]), []);
       await store.close();
       if (harness.durable) {
-        const reopened = harness.open();
+        const reopened = await harness.open();
         assert.deepEqual(await reopened.listAcls(), [read, prefixed]);
         await reopened.close();
       }
@@ -84,7 +85,7 @@ export function metadataStoreContract(
 
     it('replaces and deletes SCRAM credentials by user and mechanism', async () => {
       const harness = await makeHarness();
-      const store = harness.open();
+      const store = await harness.open();
       const credential = (user: string, mechanism: number, iterations: number) => ({
         user,
         mechanism,
@@ -105,7 +106,7 @@ export function metadataStoreContract(
       assert.deepEqual(await store.listScramCredentials(), expected);
       await store.close();
       if (harness.durable) {
-        const reopened = harness.open();
+        const reopened = await harness.open();
         assert.deepEqual(await reopened.listScramCredentials(), expected);
         await reopened.close();
       }
@@ -114,13 +115,13 @@ export function metadataStoreContract(
 
     it('allocates disjoint producer id blocks, also after a reopen', async () => {
       const harness = await makeHarness();
-      const store = harness.open();
+      const store = await harness.open();
       const first = await store.allocateProducerIds(10);
       const second = await store.allocateProducerIds(5);
       assert.equal(second, first + 10n);
       await store.close();
       if (harness.durable) {
-        const reopened = harness.open();
+        const reopened = await harness.open();
         assert.equal(await reopened.allocateProducerIds(1), second + 5n);
         await reopened.close();
       }
@@ -129,7 +130,7 @@ export function metadataStoreContract(
 
     it('creates, updates and deletes topics with their partitions', async () => {
       const harness = await makeHarness();
-      const store = harness.open();
+      const store = await harness.open();
       const orders = topic('orders');
       await store.createTopic(orders);
       await assert.rejects(store.createTopic({ ...orders, topicId: newTopicId() }), {
@@ -155,7 +156,7 @@ export function metadataStoreContract(
 
     it('only raises log start offsets', async () => {
       const harness = await makeHarness();
-      const store = harness.open();
+      const store = await harness.open();
       const events = topic('events', 1);
       await store.createTopic(events);
       await store.setLogStartOffset(events.topicId, 0, 9_000_000_000n);
@@ -168,7 +169,7 @@ export function metadataStoreContract(
 
     it('records objects with ranges and survives a reopen', async () => {
       const harness = await makeHarness();
-      const store = harness.open();
+      const store = await harness.open();
       const events = topic('events', 1);
       await store.createTopic(events);
       const object: ObjectRecord = {
@@ -196,7 +197,7 @@ export function metadataStoreContract(
       );
       if (harness.durable) {
         await store.close();
-        const reopened = harness.open();
+        const reopened = await harness.open();
         assert.deepEqual((await reopened.listObjects())[0], object);
         assert.equal((await reopened.listTopics())[0]?.name, 'events');
         await reopened.deleteObject(object.name);
@@ -211,7 +212,7 @@ export function metadataStoreContract(
 
     it("replaces one partition's ranges atomically (compaction)", async () => {
       const harness = await makeHarness();
-      const store = harness.open();
+      const store = await harness.open();
       const t = topic('t', 2);
       const range = (partition: number, baseOffset: bigint) => ({
         topicId: t.topicId,

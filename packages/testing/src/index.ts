@@ -51,6 +51,11 @@ export {
 } from './line-driver.ts';
 export { createPlatformaticDriver } from './platformatic-driver.ts';
 export {
+  startPostgresServer,
+  type PostgresServer,
+  type PostgresServerOptions,
+} from './postgres-server.ts';
+export {
   createConfluentKafkaDriver,
   createKafkaPythonDriver,
   runPythonDriver,
