@@ -401,7 +401,7 @@ export class PostgresMetadataStore implements MetadataStore {
 
   /**
    * Runs `work` in one transaction (READ COMMITTED, with row locks where a method reads what it
-   * writes) on one pooled connection. Any error rolls back; a connection whose rollback fails is
+   * writes) on one pooled connection. Any error rolls back; a connection that did not answer is
    * destroyed, not returned to the pool. A COMMIT whose reply is lost leaves the outcome unknown,
    * and the error says so.
    */
@@ -425,11 +425,16 @@ export class PostgresMetadataStore implements MetadataStore {
       client.release();
       return result;
     } catch (error: unknown) {
-      const broken = await client.query('ROLLBACK').then(
-        () => false,
-        () => true,
-      );
-      client.release(broken);
+      // The server's own errors and ours leave the connection usable: roll back and reuse it.
+      // Anything else (no reply, a broken socket) destroys it, and the server rolls back.
+      const usable = error instanceof StorageError || error instanceof pg.DatabaseError;
+      const rolledBack =
+        usable &&
+        (await client.query('ROLLBACK').then(
+          () => true,
+          () => false,
+        ));
+      client.release(!rolledBack);
       const context = committing ? `${operation} (commit outcome unknown)` : operation;
       throw storageErrorOf(error, context, this.#server);
     }

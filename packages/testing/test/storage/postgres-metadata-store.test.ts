@@ -76,6 +76,36 @@ describe('PostgresMetadataStore', () => {
     });
   });
 
+  it('rolls a failed compaction commit back whole', async () => {
+    const store = await PostgresMetadataStore.open({ url: await freshDatabase('rollback') });
+    const topicId = newTopicId();
+    const range = {
+      topicId,
+      partition: 0,
+      baseOffset: 0n,
+      lastOffset: 9n,
+      position: 0,
+      sizeBytes: 100,
+      maxTimestamp: 1n,
+    };
+    await store.addObject({ name: 'a.obj', segmentId: 1, sizeBytes: 100, ranges: [range] });
+    // The new object's name is taken: the ranges already removed from a.obj must come back.
+    const change = {
+      object: { name: 'a.obj', segmentId: 2, sizeBytes: 100, ranges: [range] },
+      topicId,
+      partition: 0,
+      replacedObjects: ['a.obj'],
+    };
+    await assert.rejects(store.replacePartitionRanges(change), {
+      code: 'STORAGE_FAILURE',
+      message: /object a\.obj exists/,
+    });
+    assert.deepEqual(await store.listObjects(), [
+      { name: 'a.obj', segmentId: 1, sizeBytes: 100, ranges: [range] },
+    ]);
+    await store.close();
+  });
+
   it('rejects calls after close with CLOSED', async () => {
     const store = await PostgresMetadataStore.open({ url: await freshDatabase('closed') });
     await store.close();
@@ -121,6 +151,11 @@ describe('PostgresMetadataStore', () => {
         code: 'STORAGE_FAILURE',
         message: /no answer in time/,
       });
+      const topic = { name: 'late', topicId: newTopicId(), partitionCount: 1, configs: {} };
+      await assert.rejects(store.createTopic(topic), {
+        code: 'STORAGE_FAILURE',
+        message: /createTopic failed: no answer in time/,
+      });
       await assert.rejects(PostgresMetadataStore.open({ url, connectTimeoutMs: 1_000 }), {
         code: 'STORAGE_FAILURE',
         message: /no answer in time/,
@@ -128,7 +163,8 @@ describe('PostgresMetadataStore', () => {
     } finally {
       server.resume();
     }
-    // Once the server answers again, the store works again (the hung connection was dropped).
+    // Once the server answers again, the store works again (the hung connections were
+    // dropped), and the transaction that got no answer left nothing behind.
     assert.deepEqual(await store.listTopics(), []);
     await store.close();
   });
