@@ -3,6 +3,7 @@ export { startBroker, type RunningBroker, type StartBrokerOptions } from './brok
 export { defaultBrokerConfig, type BrokerConfig } from './broker-config.ts';
 export {
   envNameOf,
+  envNamesOf,
   expectedOf,
   listenerPattern,
   settingCatalogue,

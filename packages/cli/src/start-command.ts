@@ -10,7 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
-  envNameOf,
+  envNamesOf,
   expectedOf,
   listenerPattern,
   parseOverride,
@@ -150,7 +150,7 @@ function settingHelp(definition: SettingDefinition): string[] {
     `default ${definition.defaultValue ?? '(unset)'}${unitOf(definition)}`,
     ...(definition.dynamic ? ['dynamic'] : []),
   ];
-  const env = [...(definition.envAliases ?? []), envNameOf(definition.name)];
+  const env = envNamesOf(definition);
   return [
     `  ${definition.name}`,
     `      ${definition.doc}`,

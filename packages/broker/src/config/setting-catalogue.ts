@@ -356,6 +356,11 @@ export function envNameOf(settingName: string): string {
   return `TRIBUTARY_${settingName.replaceAll('.', '_').replaceAll('-', '_').toUpperCase()}`;
 }
 
+/** Every variable that sets this setting: the older names first, then `envNameOf(name)`. */
+export function envNamesOf(definition: SettingDefinition): string[] {
+  return [...(definition.envAliases ?? []), envNameOf(definition.name)];
+}
+
 const integerBits: Readonly<Record<string, bigint>> = { short: 16n, int: 32n, long: 64n };
 
 /** What a value of this setting must look like, for error messages and --help. */

@@ -9,7 +9,7 @@
  */
 import {
   checkSettingValue,
-  envNameOf,
+  envNamesOf,
   expectedOf,
   settingCatalogue,
   settingDefinitions,
@@ -122,7 +122,7 @@ function envAssignments(env: Readonly<Record<string, string | undefined>>): Sett
   const assignments: SettingAssignment[] = [];
   const known = new Set<string>(otherCommandsEnv);
   for (const definition of settingCatalogue) {
-    const names = [...(definition.envAliases ?? []), envNameOf(definition.name)];
+    const names = envNamesOf(definition);
     const set = names.filter((name) => env[name] !== undefined);
     for (const name of names) known.add(name);
     const [first, second] = set;
