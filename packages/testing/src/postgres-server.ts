@@ -56,7 +56,8 @@ const host = '127.0.0.1';
 const superuser = 'tributary';
 const defaultStartTimeoutMs = 60_000;
 const defaultStopTimeoutMs = 10_000;
-const createDatabaseTimeoutMs = 30_000;
+/** Bound on one createdb or psql run. */
+const clientCommandTimeoutMs = 30_000;
 /** A port found free can be taken before the server binds it: this many tries. */
 const bindAttempts = 3;
 const debianBinRoot = '/usr/lib/postgresql';
@@ -92,14 +93,14 @@ export async function startPostgresServer(
     const createDatabase = async (name: string): Promise<string> => {
       if (!databaseNamePattern.test(name)) throw new Error(`bad database name ${name}`);
       const args = ['-h', host, '-p', String(port), '-U', superuser, name];
-      await mustRun(join(bin, 'createdb'), args, createDatabaseTimeoutMs);
+      await mustRun(join(bin, 'createdb'), args, clientCommandTimeoutMs);
       return `postgres://${superuser}@${host}:${port}/${name}`;
     };
     const url = await createDatabase(options.database ?? 'tributary');
     const psql = async (database: string, sql: string): Promise<string> => {
       const args = ['-h', host, '-p', String(port), '-U', superuser, '-d', database];
       args.push('-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-c', sql);
-      return (await mustRun(join(bin, 'psql'), args, createDatabaseTimeoutMs)).trim();
+      return (await mustRun(join(bin, 'psql'), args, clientCommandTimeoutMs)).trim();
     };
     let stopping: Promise<void> | undefined;
     const stop = (): Promise<void> => {
