@@ -24,6 +24,7 @@ import {
   assignmentFromWire,
   assignmentToWire,
   assignmentsEqual,
+  deleteConsumerMember,
   isSubset,
   leaveGroupMemberEpoch,
   leaveGroupStaticMemberEpoch,
@@ -591,10 +592,7 @@ export function removeConsumerMember(
   if (data === undefined) return;
   const { groupId } = group;
   const { memberId } = member;
-  data.members.delete(memberId);
-  if (member.instanceId !== null && data.staticMembers.get(member.instanceId) === memberId) {
-    data.staticMembers.delete(member.instanceId);
-  }
+  deleteConsumerMember(data, member);
   data.targetAssignment.delete(memberId);
   context.records.push(
     { type: 'consumerAssignment', groupId, memberId, value: null },

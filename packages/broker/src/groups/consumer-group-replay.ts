@@ -8,6 +8,7 @@
 import type { ConsumerGroupRecord } from './consumer-group-records.ts';
 import {
   assignmentFromWire,
+  deleteConsumerMember,
   newConsumerGroupData,
   newConsumerMember,
   type ConsumerGroupData,
@@ -67,14 +68,7 @@ function replayMember(
   const { memberId, value } = record;
   if (value === null) {
     const gone = data.members.get(memberId);
-    data.members.delete(memberId);
-    if (
-      gone !== undefined &&
-      gone.instanceId !== null &&
-      data.staticMembers.get(gone.instanceId) === memberId
-    ) {
-      data.staticMembers.delete(gone.instanceId);
-    }
+    if (gone !== undefined) deleteConsumerMember(data, gone);
     return;
   }
   const member = memberOf(data, memberId);

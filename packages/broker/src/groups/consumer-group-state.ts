@@ -103,6 +103,14 @@ export function newConsumerMember(memberId: string): ConsumerMember {
   };
 }
 
+/** Drops a member and, if its instance id still points at it, that static mapping. */
+export function deleteConsumerMember(data: ConsumerGroupData, member: ConsumerMember): void {
+  data.members.delete(member.memberId);
+  if (member.instanceId !== null && data.staticMembers.get(member.instanceId) === member.memberId) {
+    data.staticMembers.delete(member.instanceId);
+  }
+}
+
 /** Kafka's ConsumerGroup.maybeUpdateGroupState, derived rather than stored. */
 export function consumerGroupState(data: ConsumerGroupData): ConsumerGroupStateName {
   if (data.members.size === 0) return 'Empty';
