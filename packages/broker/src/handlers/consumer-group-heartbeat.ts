@@ -16,13 +16,15 @@ export const consumerGroupHeartbeatHandler = defineHandler(
   consumerGroupHeartbeatApi,
   async (context, request) => {
     const { storage } = context.runtime;
+    // The coordinator asks once per regex member, within one synchronous apply: list them once.
+    let names: string[] | undefined;
     const answer = await submitGroupCommand(context, (caller) => ({
       kind: 'consumerHeartbeat',
       caller,
       request,
       topics: {
         topic: (name) => storage.getTopic(name),
-        topicNames: () => storage.listTopics().map((topic) => topic.name),
+        topicNames: () => (names ??= storage.listTopics().map((topic) => topic.name)),
       },
     }));
     if (typeof answer !== 'number') return answer as ConsumerGroupHeartbeatResponseInit;
