@@ -129,7 +129,12 @@ def with_admin(cmd, timeout_s, action):
 
 
 def op_create_topic(cmd, timeout_s):
-    topic = NewTopic(cmd["topic"], num_partitions=cmd["partitions"], replication_factor=1)
+    topic = NewTopic(
+        cmd["topic"],
+        num_partitions=cmd["partitions"],
+        replication_factor=1,
+        topic_configs=cmd.get("configs") or {},
+    )
     timeout_ms = int(timeout_s * 1000)
     with_admin(cmd, timeout_s, lambda admin: admin.create_topics([topic], timeout_ms=timeout_ms))
     return None
@@ -166,6 +171,67 @@ def op_list_topics(cmd, timeout_s):
     return sorted(with_admin(cmd, timeout_s, lambda admin: admin.list_topics()))
 
 
+def op_list_offsets(cmd, timeout_s):
+    # KafkaAdminClient 2.0.2 has no list_offsets: the consumer's beginning_offsets/end_offsets
+    # send ListOffsets (earliest -2 / latest -1) for it.
+    consumer = KafkaConsumer(**base_config(cmd, timeout_s))
+    try:
+        partition = TopicPartition(cmd["topic"], cmd["partition"])
+        if cmd["spec"] == "earliest":
+            return consumer.beginning_offsets([partition])[partition]
+        return consumer.end_offsets([partition])[partition]
+    finally:
+        consumer.close(autocommit=False)
+
+
+def op_list_groups(cmd, timeout_s):
+    groups = with_admin(cmd, timeout_s, lambda admin: admin.list_consumer_groups())
+    return [{"group_id": group_id, "protocol_type": kind} for group_id, kind in sorted(groups)]
+
+
+def op_describe_group(cmd, timeout_s):
+    described = with_admin(
+        cmd, timeout_s, lambda admin: admin.describe_consumer_groups([cmd["group"]])
+    )
+    group = described[0]
+    members = [
+        {
+            "member_id": member.member_id,
+            "client_id": member.client_id,
+            "partitions": sorted(
+                partition
+                for topic, partitions in member.member_assignment.assignment
+                for partition in partitions
+            )
+            if member.member_assignment
+            else [],
+        }
+        for member in group.members
+    ]
+    return {"group_id": group.group, "state": group.state, "members": members}
+
+
+def op_group_offsets(cmd, timeout_s):
+    offsets = with_admin(
+        cmd, timeout_s, lambda admin: admin.list_consumer_group_offsets(cmd["group"])
+    )
+    return [
+        {"topic": tp.topic, "partition": tp.partition, "offset": answer.offset}
+        for tp, answer in sorted(offsets.items())
+    ]
+
+
+def op_delete_group(cmd, timeout_s):
+    # delete_consumer_groups returns (group_id, error class) pairs instead of raising.
+    results = with_admin(
+        cmd, timeout_s, lambda admin: admin.delete_consumer_groups([cmd["group"]])
+    )
+    for group_id, error_type in results:
+        if error_type is not for_code(0):
+            raise RuntimeError("%s: DeleteGroups %s" % (error_type.__name__, group_id))
+    return None
+
+
 OPS = {
     "codecs": op_codecs,
     "produce": op_produce,
@@ -176,6 +242,11 @@ OPS = {
     "describe_configs": op_describe_configs,
     "alter_configs": op_alter_configs,
     "list_topics": op_list_topics,
+    "list_offsets": op_list_offsets,
+    "list_groups": op_list_groups,
+    "describe_group": op_describe_group,
+    "group_offsets": op_group_offsets,
+    "delete_group": op_delete_group,
 }
 
 
