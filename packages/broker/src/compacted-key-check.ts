@@ -37,11 +37,6 @@ export interface KeyCheckTarget {
 /** Kafka's LogValidator shows at most this many record errors in the partition's message. */
 const shownRecordErrors = 3;
 
-export function isCompactedTopic(config: Readonly<Record<string, string>>): boolean {
-  const policy = config['cleanup.policy'] ?? '';
-  return policy.split(',').some((entry) => entry.trim() === 'compact');
-}
-
 /** Why these batches may not go to a compacted topic, or undefined when every record has a key. */
 export function compactedKeyProblem(
   batches: readonly Buffer[],

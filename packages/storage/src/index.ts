@@ -20,6 +20,7 @@ export {
   topicConfigDefinitions,
   validateTopicConfig,
   effectiveTopicConfig,
+  hasCleanupPolicy,
   type TopicConfigDefinition,
   type TopicConfigType,
 } from './topic-config.ts';

@@ -47,7 +47,7 @@ import { SegmentUploader, handOffSegment, objectNameOf, rangesOf } from './segme
 import { SqliteMetadataStore } from './sqlite-metadata-store.ts';
 import { StorageError, asStorageError } from './storage-error.ts';
 import { TailCache } from './tail-cache.ts';
-import { effectiveTopicConfig, validateTopicConfig } from './topic-config.ts';
+import { effectiveTopicConfig, hasCleanupPolicy, validateTopicConfig } from './topic-config.ts';
 import {
   type RecordCompactor,
   type TopicId,
@@ -540,8 +540,7 @@ export class LogStorage {
     const now = BigInt(this.#now());
     for (const topic of this.#topicsByName.values()) {
       const config = effectiveTopicConfig(topic, this.#topicDefaults);
-      const policies = (config['cleanup.policy'] ?? 'delete').split(',').map((p) => p.trim());
-      if (!policies.includes('delete')) continue;
+      if (!hasCleanupPolicy(config, 'delete')) continue;
       const retentionMs = BigInt(config['retention.ms'] ?? '-1');
       const retentionBytes = BigInt(config['retention.bytes'] ?? '-1');
       for (let index = 0; index < topic.partitionCount; index++) {
@@ -561,8 +560,7 @@ export class LogStorage {
   async #compactAll(now: bigint, compactor: RecordCompactor): Promise<void> {
     for (const topic of this.#topicsByName.values()) {
       const config = effectiveTopicConfig(topic, this.#topicDefaults);
-      const policies = (config['cleanup.policy'] ?? '').split(',').map((p) => p.trim());
-      if (!policies.includes('compact')) continue;
+      if (!hasCleanupPolicy(config, 'compact')) continue;
       for (let index = 0; index < topic.partitionCount; index++) {
         const partition = this.#partitions.get(partitionKey(topic.topicId, index));
         if (partition !== undefined) await this.#compact(partition, config, now, compactor);

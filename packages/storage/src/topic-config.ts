@@ -193,3 +193,11 @@ export function effectiveTopicConfig(
   }
   return Object.assign(effective, topic.configs);
 }
+
+/** Does an (effective) config's cleanup.policy list `policy`? Kafka's default is delete. */
+export function hasCleanupPolicy(
+  config: Readonly<Record<string, string>>,
+  policy: 'delete' | 'compact',
+): boolean {
+  return (config['cleanup.policy'] ?? 'delete').split(',').some((entry) => entry.trim() === policy);
+}

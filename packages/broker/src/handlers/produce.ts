@@ -39,10 +39,15 @@ import {
   type BatchHeader,
   type ProduceRequest,
 } from '@tributary/protocol';
-import type { BatchMeta, PartitionLog, TopicRecord } from '@tributary/storage';
+import {
+  hasCleanupPolicy,
+  type BatchMeta,
+  type PartitionLog,
+  type TopicRecord,
+} from '@tributary/storage';
 import type { BrokerRuntime } from '../broker-runtime.ts';
 import { defineHandler, noResponse, type RequestContext } from '../handler.ts';
-import { compactedKeyProblem, isCompactedTopic, type RecordError } from '../compacted-key-check.ts';
+import { compactedKeyProblem, type RecordError } from '../compacted-key-check.ts';
 import { isInternalTopic } from '../internal-topics.ts';
 import { toKafkaError } from '../kafka-errors.ts';
 import type {
@@ -175,7 +180,7 @@ function compactedKeyRefusal(
   data: PartitionData,
   batches: readonly Buffer[],
 ): PartitionAnswer | undefined {
-  if (!isCompactedTopic(config)) return undefined;
+  if (!hasCleanupPolicy(config, 'compact')) return undefined;
   const maxDecompressedBytes = runtime.config.decompressedBatchMaxBytes;
   const keys = compactedKeyProblem(batches, { topic, partition: data.index, maxDecompressedBytes });
   if (keys === undefined) return undefined;
