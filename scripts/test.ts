@@ -37,25 +37,30 @@ async function findTestFiles(filters: readonly string[]): Promise<string[]> {
 }
 
 /**
- * The Java, Go and Python-virtualenv client drivers the client tests run. Each build script is
- * idempotent (it returns at once while its inputs are unchanged), so every run that includes the
- * testing package calls all of them. A build that fails is reported and the run goes on: the
- * tests of that client then fail with a message naming the script.
+ * The Java, Go and Python-virtualenv client drivers the client tests run, and the S3 server the
+ * object store tests start. Each build script is idempotent (it returns at once while its inputs
+ * are unchanged), so every run that includes the testing package calls all of them. A build that
+ * fails is reported and the run goes on: the tests of that client then fail with a message naming
+ * the script.
  */
-const driverBuilds = ['java', 'go', 'python'].map((language) => ({
-  language,
-  script: resolve(root, `packages/testing/scripts/build-${language}-drivers.sh`),
-}));
+const driverBuilds = [
+  ...['java', 'go', 'python'].map((language) => ({
+    what: `${language} client drivers`,
+    script: resolve(root, `packages/testing/scripts/build-${language}-drivers.sh`),
+  })),
+  // The S3-compatible server the object store tests start (docs/adr/0009-s3-test-server.md).
+  { what: 'S3 test server', script: resolve(root, 'packages/testing/scripts/build-s3-server.sh') },
+];
 
 async function buildClientDrivers(): Promise<void> {
-  for (const { language, script } of driverBuilds) {
-    process.stdout.write(`preparing the ${language} client drivers (${relative(root, script)})\n`);
+  for (const { what, script } of driverBuilds) {
+    process.stdout.write(`preparing the ${what} (${relative(root, script)})\n`);
     const child = spawn('bash', [script], { cwd: root, stdio: 'inherit' });
     const code = await new Promise<number | null>((resolvePromise) =>
       child.once('exit', resolvePromise),
     );
     if (code !== 0) {
-      process.stderr.write(`the ${language} client drivers did not build (exit ${code})\n`);
+      process.stderr.write(`the ${what} did not build (exit ${code})\n`);
     }
   }
 }

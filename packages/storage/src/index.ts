@@ -35,6 +35,12 @@ export { MemorySegmentFiles } from './memory-segment-files.ts';
 export type { ObjectStore, ObjectInfo } from './object-store.ts';
 export { DirectoryObjectStore } from './directory-object-store.ts';
 export { MemoryObjectStore } from './memory-object-store.ts';
+export {
+  S3ObjectStore,
+  s3ObjectStoreDefaults,
+  type S3ObjectStoreOptions,
+} from './s3-object-store.ts';
+export { parseObjectStoreUrl, type S3Location } from './object-store-url.ts';
 export type {
   MetadataStore,
   BrokerConfigScope,

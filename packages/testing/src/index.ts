@@ -63,6 +63,7 @@ export {
 } from './python-client-driver.ts';
 export { aiokafkaDriverCommand, confluentKafkaLineDriverCommand } from './python-venv-driver.ts';
 export { runCommand, type CommandResult, type RunCommandOptions } from './run-command.ts';
+export { startS3Server, weedPath, type S3Server, type S3ServerOptions } from './s3-server.ts';
 export {
   cliMainPath,
   RestartableBroker,
