@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { connect, createServer, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { HeadObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { S3ObjectStore, StorageError, type S3ObjectStoreOptions } from '@tributary/storage';
@@ -132,6 +133,82 @@ test('a paused server gives STORAGE_FAILURE after the request timeout, not a han
   assert.equal((await store.getAll('before.obj')).toString(), 'kept');
   await store.close();
 });
+
+test('a PUT whose reply was lost is retried and finds its own bytes: success', async () => {
+  const proxy = await replyDroppingProxy(server.port);
+  prefixes += 1;
+  const url = `s3://${server.bucket}/lost-${prefixes}?endpoint=${proxy.endpoint}&region=us-east-1`;
+  const credentials = { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey };
+  const store = S3ObjectStore.fromUrl(url, credentials);
+  try {
+    const data = Buffer.from('the first attempt stored these bytes');
+    proxy.dropNextPutReply();
+    await store.put('lost.obj', data);
+    assert.equal(proxy.droppedReplies(), 1, 'the first reply was dropped and the SDK retried');
+    assert.ok((await store.getAll('lost.obj')).equals(data));
+    proxy.dropNextPutReply();
+    await assert.rejects(store.put('lost.obj', Buffer.from('other bytes')), isStorageFailure);
+    assert.equal(proxy.droppedReplies(), 2);
+    assert.ok((await store.getAll('lost.obj')).equals(data), 'never overwritten');
+  } finally {
+    await store.close();
+    await proxy.close();
+  }
+});
+
+interface ReplyDroppingProxy {
+  endpoint: string;
+  /** The next PUT's request reaches the server, but its reply is cut off (connection reset). */
+  dropNextPutReply(): void;
+  droppedReplies(): number;
+  close(): Promise<void>;
+}
+
+/** A TCP proxy to the S3 server that can lose a PUT's reply after the server has acted on it. */
+async function replyDroppingProxy(upstreamPort: number): Promise<ReplyDroppingProxy> {
+  let dropNext = false;
+  let dropped = 0;
+  const sockets = new Set<Socket>();
+  const proxy = createServer((client) => {
+    const upstream = connect(upstreamPort, '127.0.0.1');
+    let dropThisReply = false;
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('error', () => undefined); // a reset is the point of this proxy
+      socket.on('close', () => sockets.delete(socket));
+    }
+    client.on('data', (chunk: Buffer) => {
+      if (dropNext && chunk.subarray(0, 4).toString() === 'PUT ') {
+        dropNext = false;
+        dropThisReply = true;
+      }
+      upstream.write(chunk);
+    });
+    upstream.on('data', (chunk: Buffer) => {
+      if (dropThisReply) {
+        dropped += 1;
+        client.resetAndDestroy();
+        upstream.destroy();
+        return;
+      }
+      client.write(chunk);
+    });
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  const address = proxy.address();
+  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    dropNextPutReply: () => (dropNext = true),
+    droppedReplies: () => dropped,
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => proxy.close(resolve));
+    },
+  };
+}
 
 async function rawEtag(store: S3ObjectStore, name: string): Promise<string> {
   const client = new S3Client({
