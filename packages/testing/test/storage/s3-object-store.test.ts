@@ -2,13 +2,20 @@
  * S3ObjectStore against a real S3-compatible server (SeaweedFS on loopback, started per file):
  * the ObjectStore contract suite every implementation passes, then what only S3 has: multipart
  * uploads above the threshold, ranged GETs across part boundaries, and a server that is down or
- * paused, which must give a typed error after a bounded number of tries instead of a hang.
+ * paused, which must give a typed error after a bounded number of tries instead of a hang. A
+ * TCP proxy in front of the server loses replies after the server has acted, as a network can:
+ * a retried PUT must recognise its own object, and a failed multipart upload must be aborted.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { connect, createServer, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { HeadObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import {
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  S3Client,
+  S3ServiceException,
+} from '@aws-sdk/client-s3';
 import { S3ObjectStore, StorageError, type S3ObjectStoreOptions } from '@tributary/storage';
 import { objectStoreContract } from '@tributary/storage/testing';
 import { startS3Server, type S3Server } from '@tributary/testing';
@@ -142,11 +149,11 @@ test('a PUT whose reply was lost is retried and finds its own bytes: success', a
   const store = S3ObjectStore.fromUrl(url, credentials);
   try {
     const data = Buffer.from('the first attempt stored these bytes');
-    proxy.dropNextPutReply();
+    proxy.dropNextPutReplies(1);
     await store.put('lost.obj', data);
     assert.equal(proxy.droppedReplies(), 1, 'the first reply was dropped and the SDK retried');
     assert.ok((await store.getAll('lost.obj')).equals(data));
-    proxy.dropNextPutReply();
+    proxy.dropNextPutReplies(1);
     await assert.rejects(store.put('lost.obj', Buffer.from('other bytes')), isStorageFailure);
     assert.equal(proxy.droppedReplies(), 2);
     assert.ok((await store.getAll('lost.obj')).equals(data), 'never overwritten');
@@ -156,17 +163,45 @@ test('a PUT whose reply was lost is retried and finds its own bytes: success', a
   }
 });
 
+test('a multipart upload whose parts keep failing is aborted: no object, no parts', async () => {
+  const proxy = await replyDroppingProxy(server.port);
+  prefixes += 1;
+  const prefix = `abort-${prefixes}`;
+  const url = `s3://${server.bucket}/${prefix}?endpoint=${proxy.endpoint}&region=us-east-1`;
+  const store = S3ObjectStore.fromUrl(url, {
+    accessKeyId: server.accessKeyId,
+    secretAccessKey: server.secretAccessKey,
+    multipartThresholdBytes: 5 * mib,
+    partSizeBytes: 5 * mib,
+    maxAttempts: 2,
+  });
+  try {
+    proxy.dropNextPutReplies(Number.MAX_SAFE_INTEGER);
+    await assert.rejects(store.put('big.obj', randomBytes(6 * mib)), isStorageFailure);
+    proxy.dropNextPutReplies(0);
+    assert.ok(proxy.droppedReplies() >= 2, 'every try of a part lost its reply');
+    assert.equal(await store.head('big.obj'), undefined);
+    const uploads = await withRawClient((client) =>
+      client.send(new ListMultipartUploadsCommand({ Bucket: server.bucket, Prefix: prefix })),
+    );
+    assert.deepEqual(uploads.Uploads ?? [], [], 'the upload was aborted');
+  } finally {
+    await store.close();
+    await proxy.close();
+  }
+});
+
 interface ReplyDroppingProxy {
   endpoint: string;
-  /** The next PUT's request reaches the server, but its reply is cut off (connection reset). */
-  dropNextPutReply(): void;
+  /** The next `count` PUTs reach the server, but their replies are cut off (connection reset). */
+  dropNextPutReplies(count: number): void;
   droppedReplies(): number;
   close(): Promise<void>;
 }
 
 /** A TCP proxy to the S3 server that can lose a PUT's reply after the server has acted on it. */
 async function replyDroppingProxy(upstreamPort: number): Promise<ReplyDroppingProxy> {
-  let dropNext = false;
+  let dropBudget = 0;
   let dropped = 0;
   const sockets = new Set<Socket>();
   const proxy = createServer((client) => {
@@ -178,8 +213,8 @@ async function replyDroppingProxy(upstreamPort: number): Promise<ReplyDroppingPr
       socket.on('close', () => sockets.delete(socket));
     }
     client.on('data', (chunk: Buffer) => {
-      if (dropNext && chunk.subarray(0, 4).toString() === 'PUT ') {
-        dropNext = false;
+      if (dropBudget > 0 && chunk.subarray(0, 4).toString() === 'PUT ') {
+        dropBudget -= 1;
         dropThisReply = true;
       }
       upstream.write(chunk);
@@ -201,7 +236,7 @@ async function replyDroppingProxy(upstreamPort: number): Promise<ReplyDroppingPr
   const port = typeof address === 'object' && address !== null ? address.port : 0;
   return {
     endpoint: `http://127.0.0.1:${port}`,
-    dropNextPutReply: () => (dropNext = true),
+    dropNextPutReplies: (count) => (dropBudget = count),
     droppedReplies: () => dropped,
     close: async () => {
       for (const socket of sockets) socket.destroy();
@@ -211,6 +246,15 @@ async function replyDroppingProxy(upstreamPort: number): Promise<ReplyDroppingPr
 }
 
 async function rawEtag(store: S3ObjectStore, name: string): Promise<string> {
+  const key = `${store.location.prefix}/${name}`;
+  const reply = await withRawClient((client) =>
+    client.send(new HeadObjectCommand({ Bucket: server.bucket, Key: key })),
+  );
+  return reply.ETag ?? '';
+}
+
+/** A plain SDK client on the server, for what the ObjectStore interface does not show. */
+async function withRawClient<T>(use: (client: S3Client) => Promise<T>): Promise<T> {
   const client = new S3Client({
     endpoint: server.endpoint,
     region: server.region,
@@ -218,9 +262,7 @@ async function rawEtag(store: S3ObjectStore, name: string): Promise<string> {
     credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey },
   });
   try {
-    const key = `${store.location.prefix}/${name}`;
-    const reply = await client.send(new HeadObjectCommand({ Bucket: server.bucket, Key: key }));
-    return reply.ETag ?? '';
+    return await use(client);
   } finally {
     client.destroy();
   }
