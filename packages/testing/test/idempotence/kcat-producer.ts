@@ -3,7 +3,7 @@
  * transaction tests: `kcat -P` reads "key<TAB>value" lines from a stdin the test keeps open, so
  * one producer session (one producer id, one transaction) spans as many writes as the test wants.
  * Closing stdin ends the session (with transactional.id set, kcat commits its transaction then);
- * SIGINT and then the end of stdin interrupt it (kcat aborts an open transaction). The broker's
+ * SIGINT and then the end of stdin interrupt it (see `interrupt`). The broker's
  * high watermarks are read over the wire (ListOffsets latest), to know when what was written has
  * reached the log.
  *
@@ -32,7 +32,12 @@ export interface KcatProducer {
   write(lines: readonly (readonly [string, string])[]): void;
   /** Closes stdin and waits for kcat to flush (and commit) and exit. */
   end(): Promise<KcatExit>;
-  /** SIGINT (Ctrl-C), then the end of stdin (fread restarts after the signal), and the exit. */
+  /**
+   * SIGINT (Ctrl-C), the end of stdin (fread restarts after the signal) and the exit. kcat aborts
+   * its transaction only when the signal finds it between messages; with lines still buffered (as
+   * when it waits for input, see above) it exits 1 at the next one ("Program terminated while
+   * producing") and leaves the transaction open.
+   */
   interrupt(): Promise<KcatExit>;
   /** SIGKILL if still running; for after hooks. */
   kill(): void;
