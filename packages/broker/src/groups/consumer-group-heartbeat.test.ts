@@ -251,6 +251,23 @@ test('new partitions, new topics matching a regex and deleted topics change the 
   );
 });
 
+test('subscription regexes use RE2 syntax and cannot stall the broker', () => {
+  const h = new Harness();
+  // A backtracking engine takes exponential time on this pattern against a name of 40 'a's
+  // (hours); RE2 is linear, so this test finishes at once.
+  h.topics.set('a'.repeat(40), { topicId: otherTopicId, partitionCount: 1 });
+  const evil = h.join('a', { subscribedTopicNames: [], subscribedTopicRegex: '(a|a)+b' });
+  assert.equal(evil.errorCode, ErrorCode.NONE);
+  assert.deepEqual(evil.assignment?.topicPartitions, [], 'nothing matches');
+  // Lookahead is JavaScript, not RE2/J: Kafka refuses it, and so does this broker.
+  assert.equal(
+    h.join('b', { subscribedTopicRegex: 'ord(?=ers)' }).errorCode,
+    ErrorCode.INVALID_REGULAR_EXPRESSION,
+  );
+  const anchored = h.join('c', { subscribedTopicNames: [], subscribedTopicRegex: 'order' });
+  assert.deepEqual(anchored.assignment?.topicPartitions, [], 'the whole name must match');
+});
+
 test('bad requests get INVALID_REQUEST', () => {
   const h = new Harness();
   assert.equal(h.join('').errorCode, ErrorCode.INVALID_REQUEST, 'v1 needs a member id');

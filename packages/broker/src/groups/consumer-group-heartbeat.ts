@@ -13,6 +13,7 @@
  * assignment. Removals (leave, session expiry) only bump the group epoch: the next heartbeat of
  * any member computes the new target.
  */
+import { RE2JS } from 're2js';
 import {
   ErrorCode,
   type ConsumerGroupHeartbeatRequest,
@@ -192,13 +193,20 @@ function validate(request: ConsumerGroupHeartbeatRequest, apiVersion: number): F
   return undefined;
 }
 
+/** A compiled subscription regex: `matches` is true when it matches the whole topic name. */
+export interface TopicRegex {
+  matches(topicName: string): boolean;
+}
+
 /**
- * The subscription regex as a JavaScript RegExp matching whole topic names (RE2/J `matches()`).
- * ADR 0007: JS syntax, which accepts the common RE2 subset; undefined when it does not compile.
+ * The subscription regex compiled with re2js, a port of RE2/J (the engine Kafka uses), matching
+ * whole topic names as RE2/J's `matches()` does; undefined when it does not compile. RE2 runs
+ * in time linear in the name, so no client regex can stall the event loop (a backtracking
+ * engine takes exponential time on patterns like `(a|a)+b`). ADR 0007.
  */
-export function compileRegex(source: string): RegExp | undefined {
+export function compileRegex(source: string): TopicRegex | undefined {
   try {
-    return new RegExp(`^(?:${source})$`);
+    return RE2JS.compile(source);
   } catch {
     return undefined;
   }
@@ -382,7 +390,7 @@ export function memberTopics(member: ConsumerMember, catalog: TopicCatalog): str
     member.subscribedTopicRegex === null ? undefined : compileRegex(member.subscribedTopicRegex);
   if (regex !== undefined) {
     for (const name of catalog.topicNames()) {
-      if (!internalTopics.has(name) && regex.test(name)) names.add(name);
+      if (!internalTopics.has(name) && regex.matches(name)) names.add(name);
     }
   }
   return [...names].toSorted();
