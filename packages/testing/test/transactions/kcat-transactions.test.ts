@@ -58,7 +58,7 @@ async function committedRun(bootstrap: string, label: string): Promise<void> {
 
 const values = (records: readonly { value: string }[]) => records.map((r) => r.value).toSorted();
 
-test('commit, abort, commit: read_committed sees only committed records', (t) =>
+test('commit, interrupted (aborted), commit: read_committed sees only the committed', (t) =>
   recordStep(t, cell, async () => {
     const broker = await startTransactionBroker([topic]);
     const running: KcatProducer[] = [];
