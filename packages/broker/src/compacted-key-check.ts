@@ -7,14 +7,16 @@
  * record of the first batch that has any (batchIndex = the record's index in its batch, message
  * "Compacted topic cannot accept message without key in topic partition <topic>-<partition>"),
  * and the partition's error message naming the count and up to three of them. Nothing of that
- * partition's data is stored.
+ * partition's data is stored. One difference: Kafka lists every keyless record, which for a
+ * batch of millions of tiny records is a response of hundreds of megabytes; this broker lists
+ * the first `recordErrorsMaxCount` (the message still gives the total).
  *
  * Only compacted topics get here, so the non-compacted hot path decodes no records. Decoding is
  * bounded by `maxDecompressedBytes`; a batch whose records do not decode is refused with the
  * decoder's code (CORRUPT_MESSAGE, or MESSAGE_TOO_LARGE past the bound), since compaction would
  * later have to decode it too.
  */
-import { ErrorCode, decodeRecords } from '@tributary/protocol';
+import { ErrorCode, findKeylessRecords } from '@tributary/protocol';
 import { toKafkaError } from './kafka-errors.ts';
 
 export interface RecordError {
@@ -36,6 +38,8 @@ export interface KeyCheckTarget {
 
 /** Kafka's LogValidator shows at most this many record errors in the partition's message. */
 const shownRecordErrors = 3;
+/** RecordErrors listed in one partition's answer; the message counts all of them. */
+export const recordErrorsMaxCount = 1000;
 
 /** Why these batches may not go to a compacted topic, or undefined when every record has a key. */
 export function compactedKeyProblem(
@@ -46,16 +50,18 @@ export function compactedKeyProblem(
     'Compacted topic cannot accept message without key in topic partition ' +
     `${target.topic}-${target.partition}`;
   for (const batch of batches) {
-    let keyless: number[];
+    let keyless: { count: number; indexes: number[] };
     try {
-      const records = decodeRecords(batch, { maxDecompressedBytes: target.maxDecompressedBytes });
-      keyless = records.flatMap((record, index) => (record.key === null ? [index] : []));
+      keyless = findKeylessRecords(batch, {
+        maxDecompressedBytes: target.maxDecompressedBytes,
+        maxIndexes: recordErrorsMaxCount,
+      });
     } catch (error: unknown) {
       const { errorCode, errorMessage } = toKafkaError(error);
       return { errorCode, errorMessage, recordErrors: [] };
     }
-    if (keyless.length === 0) continue;
-    const recordErrors = keyless.map((batchIndex) => ({
+    if (keyless.count === 0) continue;
+    const recordErrors = keyless.indexes.map((batchIndex) => ({
       batchIndex,
       batchIndexErrorMessage: message,
     }));
@@ -65,7 +71,7 @@ export function compactedKeyProblem(
     return {
       errorCode: ErrorCode.INVALID_RECORD,
       errorMessage:
-        `One or more records have been rejected due to ${recordErrors.length} record errors ` +
+        `One or more records have been rejected due to ${keyless.count} record errors ` +
         `in total, and only showing the first three errors at most: [${shown.join(', ')}]`,
       recordErrors,
     };

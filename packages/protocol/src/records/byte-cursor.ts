@@ -71,6 +71,21 @@ export class ByteCursor {
     return this.#data.subarray(start, this.position);
   }
 
+  /** Skips a varlong without building it (scans that only need the record's shape). */
+  skipVarlong(): void {
+    for (let i = 0; i < 10; i++) if ((this.#byte() & 0x80) === 0) return;
+    throw corrupt('varlong longer than 10 bytes');
+  }
+
+  /** Skips what `nullableBytes` would read; true when it was null. Allocates nothing. */
+  skipNullableBytes(what: string): boolean {
+    const length = this.varint();
+    if (length === -1) return true;
+    if (length < 0 || length > this.remaining) throw corrupt(`invalid ${what} length ${length}`);
+    this.position += length;
+    return false;
+  }
+
   #byte(): number {
     if (this.position >= this.end) throw corrupt('record truncated');
     return this.#data[this.position++] ?? 0;

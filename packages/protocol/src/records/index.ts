@@ -23,11 +23,13 @@ export * from './record-batch.ts';
 export {
   buildRecordBatch,
   decodeRecords,
+  findKeylessRecords,
   findOffsetForTimestamp,
   retainRecords,
   type BuildBatchOptions,
   type DecodeOptions,
   type KafkaRecord,
+  type KeylessRecords,
   type RecordHeader,
   type RecordInput,
 } from './records.ts';

@@ -10,6 +10,7 @@ import { RecordBatchError } from './record-batch-error.ts';
 import {
   buildRecordBatch,
   decodeRecords,
+  findKeylessRecords,
   findOffsetForTimestamp,
   retainRecords,
   type RecordInput,
@@ -277,6 +278,63 @@ test('property: decodeRecords on mutated batches throws only RecordBatchError', 
       } catch (error: unknown) {
         if (!(error instanceof RecordBatchError)) throw error;
       }
+    }),
+    { numRuns: 3000 },
+  );
+});
+
+/** decodeRecords' verdict on a batch: its keyless indexes, or the error code it threw. */
+function keylessByDecoding(bytes: Buffer, maxDecompressedBytes: number): number[] | string {
+  try {
+    const records = decodeRecords(bytes, { maxDecompressedBytes });
+    return records.flatMap((record, index) => (record.key === null ? [index] : []));
+  } catch (error: unknown) {
+    if (!(error instanceof RecordBatchError)) throw error;
+    return error.code;
+  }
+}
+
+test('findKeylessRecords counts keyless records, lists the first maxIndexes', () => {
+  const records = Array.from({ length: 50 }, (_, i) => ({
+    key: i % 3 === 0 ? null : Buffer.from(`k${i}`),
+    value: Buffer.from('v'),
+  }));
+  for (const compression of codecs) {
+    const batch = buildRecordBatch({ records, compression });
+    const found = findKeylessRecords(batch, { ...opts, maxIndexes: 5 });
+    assert.equal(found.count, 17, compression);
+    assert.deepEqual(found.indexes, [0, 3, 6, 9, 12], compression);
+  }
+});
+
+test('property: findKeylessRecords agrees with decodeRecords on mutated batches', () => {
+  const batches = codecs.map((compression) => buildRecordBatch({ records: inputs, compression }));
+  const mutated = fc
+    .tuple(
+      fc.constantFrom(...batches),
+      fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 4 }),
+    )
+    .map(([batch, edits]) => {
+      const copy = Buffer.from(batch);
+      for (const [index, byte] of edits) copy[12 + (index % (copy.length - 12))] = byte;
+      return copy;
+    });
+  fc.assert(
+    fc.property(mutated, (bytes) => {
+      const expected = keylessByDecoding(bytes, 64 * 1024);
+      let actual: number[] | string;
+      try {
+        const found = findKeylessRecords(bytes, {
+          maxDecompressedBytes: 64 * 1024,
+          maxIndexes: 99,
+        });
+        assert.equal(found.count, found.indexes.length);
+        actual = found.indexes;
+      } catch (error: unknown) {
+        if (!(error instanceof RecordBatchError)) throw error;
+        actual = error.code;
+      }
+      assert.deepEqual(actual, expected);
     }),
     { numRuns: 3000 },
   );

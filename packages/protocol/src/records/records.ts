@@ -68,8 +68,11 @@ export interface DecodeOptions {
   maxDecompressedBytes: number;
 }
 
-/** Decodes every record of a v2 batch. Throws RecordBatchError on any inconsistency. */
-export function decodeRecords(batch: Buffer, opts: DecodeOptions): KafkaRecord[] {
+/** A batch's header and a cursor over its (decompressed) records. */
+function openRecords(
+  batch: Buffer,
+  opts: DecodeOptions,
+): { header: BatchHeader; cursor: ByteCursor } {
   const header = readBatchHeader(batch);
   const end = LOG_OVERHEAD + header.batchLength;
   if (header.magic !== CURRENT_MAGIC) throw corrupt(`cannot decode magic ${header.magic}`);
@@ -81,11 +84,67 @@ export function decodeRecords(batch: Buffer, opts: DecodeOptions): KafkaRecord[]
     header.compression === 'none'
       ? payload
       : decompress(header.compression, payload, opts.maxDecompressedBytes);
-  const cursor = new ByteCursor(data);
+  return { header, cursor: new ByteCursor(data) };
+}
+
+/** Decodes every record of a v2 batch. Throws RecordBatchError on any inconsistency. */
+export function decodeRecords(batch: Buffer, opts: DecodeOptions): KafkaRecord[] {
+  const { header, cursor } = openRecords(batch, opts);
   const records: KafkaRecord[] = [];
   for (let i = 0; i < header.recordCount; i++) records.push(decodeRecord(cursor, header));
   if (cursor.remaining !== 0) throw corrupt(`${cursor.remaining} bytes after the last record`);
   return records;
+}
+
+export interface KeylessRecords {
+  /** How many records of the batch have a null key. */
+  readonly count: number;
+  /** The batch indexes of the first `maxIndexes` of them, ascending. */
+  readonly indexes: number[];
+}
+
+/**
+ * The records of a v2 batch that have no key (compacted topics refuse them). Checks every
+ * record's structure as `decodeRecords` does, but builds nothing per record, so a batch of
+ * millions of tiny records costs its decompressed bytes and no more.
+ */
+export function findKeylessRecords(
+  batch: Buffer,
+  opts: DecodeOptions & { readonly maxIndexes: number },
+): KeylessRecords {
+  const { header, cursor } = openRecords(batch, opts);
+  const indexes: number[] = [];
+  let count = 0;
+  for (let i = 0; i < header.recordCount; i++) {
+    if (!recordHasKey(cursor)) {
+      count++;
+      if (indexes.length < opts.maxIndexes) indexes.push(i);
+    }
+  }
+  if (cursor.remaining !== 0) throw corrupt(`${cursor.remaining} bytes after the last record`);
+  return { count, indexes };
+}
+
+/** Walks one record as `decodeRecord` reads it, keeping only whether it has a key. */
+function recordHasKey(cursor: ByteCursor): boolean {
+  const length = cursor.varint();
+  if (length < 0 || length > cursor.remaining) throw corrupt(`invalid record length ${length}`);
+  const batchEnd = cursor.end;
+  cursor.end = cursor.position + length;
+  cursor.int8();
+  cursor.skipVarlong();
+  cursor.varint();
+  const keyless = cursor.skipNullableBytes('key');
+  cursor.skipNullableBytes('value');
+  const headerCount = cursor.varint();
+  if (headerCount < 0) throw corrupt(`invalid header count ${headerCount}`);
+  for (let i = 0; i < headerCount; i++) {
+    if (cursor.skipNullableBytes('header key')) throw corrupt('null header key');
+    cursor.skipNullableBytes('header value');
+  }
+  if (cursor.remaining !== 0) throw corrupt(`${cursor.remaining} bytes left in a record`);
+  cursor.end = batchEnd;
+  return !keyless;
 }
 
 function decodeRecord(cursor: ByteCursor, header: BatchHeader): KafkaRecord {
