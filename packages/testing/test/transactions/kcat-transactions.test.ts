@@ -31,7 +31,7 @@ const transactionalId = 'kcat-txn';
 const cell = () => clientCell('kcat', compatibilityScenarios.transactions);
 
 /**
- * kcat holds back about the last 500 bytes written while stdin is open (kcat-producer.ts): long
+ * kcat holds back the last few hundred bytes written while stdin is open (kcat-producer.ts): long
  * values keep that to a few records.
  */
 const filler = 'x'.repeat(240);
