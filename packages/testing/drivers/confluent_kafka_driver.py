@@ -42,7 +42,10 @@ def op_produce(cmd, timeout_s):
         {
             "acks": "all",
             "compression.type": cmd["compression"],
-            "linger.ms": 5,
+            # One produce command is one batch per partition: flush() below sends at once, and a
+            # long linger keeps a slow (loaded) interpreter from splitting the records into
+            # batches, which tests of whole-batch refusal (compacted topics) depend on.
+            "linger.ms": 1000,
             "message.timeout.ms": int(timeout_s * 1000),
         }
     )
