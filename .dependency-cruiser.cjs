@@ -1,6 +1,8 @@
 /**
  * Package boundaries from docs/ARCHITECTURE.md: protocol <- broker -> storage; storage and
- * protocol depend on nothing of ours; cli, testing, bench sit on top. No deep imports across
+ * protocol depend on nothing of ours; cli, testing, bench sit on top. local-services (the
+ * PostgreSQL and S3 servers a local cluster runs on) depends on nothing of ours and is used by
+ * cli (`tributary cluster up`) and testing only. No deep imports across
  * packages: only '@tributary/<name>' (each package's `exports`; '<name>/testing' for test kits).
  * It parses with swc (it cannot load TypeScript 7), and its walker does not know `using`
  * declarations: write cleanup with try/finally or the test context's `after` instead.
@@ -27,7 +29,21 @@ module.exports = {
       comment: 'the broker never depends on the CLI, the test kit or the benchmarks',
       severity: 'error',
       from: { path: '^packages/broker/' },
-      to: { path: '^packages/(cli|testing|bench)/' },
+      to: { path: '^packages/(cli|testing|bench|local-services)/' },
+    },
+    {
+      name: 'local-services-is-independent',
+      comment: 'the local service starters run processes; they know no package of ours',
+      severity: 'error',
+      from: { path: '^packages/local-services/' },
+      to: { path: '^packages/(protocol|storage|broker|cli|testing|bench)/' },
+    },
+    {
+      name: 'local-services-for-tools',
+      comment: 'only the CLI and the test kit start local services',
+      severity: 'error',
+      from: { path: '^packages/(protocol|storage|broker|bench)/' },
+      to: { path: '^packages/local-services/' },
     },
     {
       name: 'no-deep-imports',

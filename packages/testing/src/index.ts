@@ -54,7 +54,7 @@ export {
   startPostgresServer,
   type PostgresServer,
   type PostgresServerOptions,
-} from './postgres-server.ts';
+} from '@tributary/local-services';
 export {
   createConfluentKafkaDriver,
   createKafkaPythonDriver,
@@ -63,7 +63,12 @@ export {
 } from './python-client-driver.ts';
 export { aiokafkaDriverCommand, confluentKafkaLineDriverCommand } from './python-venv-driver.ts';
 export { runCommand, type CommandResult, type RunCommandOptions } from './run-command.ts';
-export { startS3Server, weedPath, type S3Server, type S3ServerOptions } from './s3-server.ts';
+export {
+  startS3Server,
+  weedPath,
+  type S3Server,
+  type S3ServerOptions,
+} from '@tributary/local-services';
 export {
   cliMainPath,
   RestartableBroker,

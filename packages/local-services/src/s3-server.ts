@@ -1,22 +1,25 @@
 /**
- * A private S3-compatible server for a test: `startS3Server` runs SeaweedFS (`weed server` with
- * its master, volume server, filer and S3 gateway in one process; docs/adr/0009) in a fresh temp
- * dir, every port a free loopback port, with one identity holding fixed keys, waits until the
- * S3 endpoint answers signed requests, and creates a bucket through the S3 API. The binary is
- * built by packages/testing/scripts/build-s3-server.sh (`npm test` runs it), or is the one named
- * by TRIBUTARY_WEED_BIN.
+ * A private S3-compatible server: `startS3Server` runs SeaweedFS (`weed server` with its master,
+ * volume server, filer and S3 gateway in one process; docs/adr/0009) on loopback, with one
+ * identity holding fixed keys, waits until the S3 endpoint answers signed requests, and creates
+ * a bucket through the S3 API. Its directory is a fresh temp dir removed by `stop` (tests), or
+ * one given in `dir` and kept, so a later start serves the same objects (`tributary cluster
+ * up`); a server of an earlier run that still holds a kept dir is killed first. Every port is a
+ * free loopback port, except the S3 port when `port` names one. The binary is built by
+ * packages/testing/scripts/build-s3-server.sh (`npm test` runs it) into packages/testing/.tools,
+ * or is the one named by TRIBUTARY_WEED_BIN.
  *
  * Invariants: every wait is bounded (start, bucket creation, stop); `stop` resumes a paused
- * server, sends SIGTERM, falls back to SIGKILL after `stopTimeoutMs`, then removes the dir, and
- * is safe to call twice. A test process that exits without `stop` still kills its servers (an
+ * server, sends SIGTERM, falls back to SIGKILL after `stopTimeoutMs`, then removes a temp dir,
+ * and is safe to call twice. A process that exits without `stop` still kills its servers (an
  * `exit` hook), so a failed test leaves no server running.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { constants } from 'node:fs';
-import { access, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve as resolvePath } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +29,7 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
+import { MissingToolError } from './missing-tool-error.ts';
 
 export interface S3ServerOptions {
   /** The bucket created at start. Default `tributary`. */
@@ -34,6 +38,14 @@ export interface S3ServerOptions {
   readonly startTimeoutMs?: number;
   /** Bound on the SIGTERM shutdown before the server is killed. */
   readonly stopTimeoutMs?: number;
+  /** A directory to keep the data in, reused by the next start. Default a fresh temp dir. */
+  readonly dir?: string;
+  /** The S3 port. Default a free one. */
+  readonly port?: number;
+  /** The weed binary. Default TRIBUTARY_WEED_BIN, else the one build-s3-server.sh builds. */
+  readonly weedPath?: string;
+  /** Progress lines worth showing a user (a stale server killed). */
+  readonly log?: (line: string) => void;
 }
 
 export interface S3Server extends AsyncDisposable {
@@ -44,6 +56,8 @@ export interface S3Server extends AsyncDisposable {
   readonly bucket: string;
   readonly accessKeyId: string;
   readonly secretAccessKey: string;
+  /** The directory that holds its data and its pid file. */
+  readonly dir: string;
   /** The server's pid: SIGSTOP makes it a hung S3 server. */
   readonly pid: number;
   /** How long the start and the first bucket took. */
@@ -58,9 +72,14 @@ export interface S3Server extends AsyncDisposable {
   stop(): Promise<void>;
 }
 
-export const weedPath =
-  process.env['TRIBUTARY_WEED_BIN'] ??
-  fileURLToPath(new URL('../.tools/bin/weed', import.meta.url));
+/** Where packages/testing/scripts/build-s3-server.sh puts the binary it builds. */
+export const builtWeedPath = fileURLToPath(
+  new URL('../../testing/.tools/bin/weed', import.meta.url),
+);
+/** The weed binary a start uses by default: TRIBUTARY_WEED_BIN, else the built one. */
+export const weedPath = process.env['TRIBUTARY_WEED_BIN'] ?? builtWeedPath;
+/** The command that builds the binary, from the repository root; for error messages. */
+export const weedBuildCommand = 'bash packages/testing/scripts/build-s3-server.sh';
 
 const host = '127.0.0.1';
 const region = 'us-east-1';
@@ -76,6 +95,9 @@ const defaultStopTimeoutMs = 3_000;
 const readyPollMs = 200;
 const electionTimeoutMs = 1_000;
 const readyKey = 'tributary-ready-check';
+const pidFileName = 'weed.pid';
+/** Bound on the wait for a killed stale server to go. */
+const staleKillWaitMs = 5_000;
 /** Ports found free can be taken before the server binds them: this many tries. */
 const bindAttempts = 3;
 /** Keeps a test server's disk use small: volumes are files that grow up to this size. */
@@ -90,49 +112,129 @@ process.once('exit', () => {
 });
 
 export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Server> {
-  await access(weedPath, constants.X_OK).catch(() => {
-    throw new Error(
-      `no SeaweedFS binary at ${weedPath}: run packages/testing/scripts/build-s3-server.sh ` +
-        '(needs Go 1.26+ and the Go module proxy) or set TRIBUTARY_WEED_BIN',
+  const weed = options.weedPath ?? process.env['TRIBUTARY_WEED_BIN'] ?? builtWeedPath;
+  await access(weed, constants.X_OK).catch(() => {
+    throw new MissingToolError(
+      `the S3 server (SeaweedFS's weed) is not installed: no executable at ${weed}. ` +
+        `Build it with \`${weedBuildCommand}\` from the repository root (needs Go 1.26+ ` +
+        'and the Go module proxy; a few minutes), or set TRIBUTARY_WEED_BIN to a weed binary',
     );
   });
   const startTimeoutMs = options.startTimeoutMs ?? defaultStartTimeoutMs;
   const started = performance.now();
+  const kept = options.dir !== undefined;
+  if (options.dir !== undefined) await killStaleServer(resolvePath(options.dir), options);
   let lastError: unknown;
-  for (let attempt = 1; attempt <= bindAttempts; attempt++) {
-    const dir = await mkdtemp(join(tmpdir(), 'tributary-s3-'));
+  const attempts = options.port === undefined ? bindAttempts : 1;
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    const dir =
+      options.dir === undefined
+        ? await mkdtemp(join(tmpdir(), 'tributary-s3-'))
+        : resolvePath(options.dir);
     try {
-      const server = await launch(dir, options, startTimeoutMs, started);
-      return server;
+      const launched = { dir, kept, weed, startTimeoutMs, started };
+      return await launch(launched, options);
     } catch (error: unknown) {
       lastError = error;
-      await rm(dir, { recursive: true, force: true });
+      if (!kept) await rm(dir, { recursive: true, force: true });
     }
   }
   throw lastError;
 }
 
-async function launch(
-  dir: string,
-  options: S3ServerOptions,
-  startTimeoutMs: number,
-  started: number,
-): Promise<S3Server> {
-  const ports = await freePorts(8);
-  const [s3, s3Grpc, master, masterGrpc, volume, volumeGrpc, filer, filerGrpc] = ports as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
+/** The weed of an earlier run whose parent was killed still holds the dir: kill it first. */
+async function killStaleServer(dir: string, options: S3ServerOptions): Promise<void> {
+  const pid = Number(await readFile(join(dir, pidFileName), 'utf8').catch(() => ''));
+  if (!Number.isInteger(pid) || pid <= 0) return;
+  const command = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+  if (!command.includes(`-dir=${join(dir, 'data')}`)) return;
+  options.log?.(`an S3 server of an earlier run (pid ${pid}) still serves ${dir}: stopping it`);
+  signal(pid, 'SIGCONT');
+  signal(pid, 'SIGKILL');
+  for (let waited = 0; waited < staleKillWaitMs; waited += readyPollMs) {
+    const state = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+    if (state === '' || state.slice(state.lastIndexOf(')') + 2).startsWith('Z')) return;
+    await sleep(readyPollMs);
+  }
+}
+
+interface Launch {
+  readonly dir: string;
+  /** A directory given by the caller: kept by stop and on failure. */
+  readonly kept: boolean;
+  readonly weed: string;
+  readonly startTimeoutMs: number;
+  /** performance.now() when the start began. */
+  readonly started: number;
+}
+
+async function launch(launched: Launch, options: S3ServerOptions): Promise<S3Server> {
+  const { dir, started } = launched;
+  const free = await freePorts(options.port === undefined ? 8 : 7);
+  const ports = (options.port === undefined ? free : [options.port, ...free]) as WeedPorts;
   const config = join(dir, 's3-identities.json');
+  await mkdir(join(dir, 'data'), { recursive: true });
   await writeFile(config, JSON.stringify(identityConfig()));
-  await mkdir(join(dir, 'data'));
-  const args = [
+  // A kept dir may hold the sockets of a run that was killed: binding them again would fail.
+  for (const socket of ['filer.sock', 's3.sock']) await rm(join(dir, socket), { force: true });
+  const child = spawn(launched.weed, weedArgs(dir, config, ports), {
+    cwd: dir,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let log = '';
+  child.stderr?.setEncoding('utf8').on('data', (text: string) => {
+    log = (log + text).slice(-logLimitBytes);
+  });
+  const exited = new Promise<void>((settle) => child.once('exit', () => settle()));
+  if (child.pid !== undefined) running.add(child.pid);
+  if (child.pid !== undefined) await writeFile(join(dir, pidFileName), `${child.pid}\n`);
+  const endpoint = `http://${host}:${ports[0]}`;
+  const client = new S3Client({
+    endpoint,
+    region,
+    forcePathStyle: true,
+    credentials: { accessKeyId, secretAccessKey },
+    maxAttempts: 1,
+  });
+  const stopTimeoutMs = options.stopTimeoutMs ?? defaultStopTimeoutMs;
+  const stop = stopper(child, exited, launched, client, stopTimeoutMs);
+  const bucket = options.bucket ?? defaultBucket;
+  try {
+    const hasExited = (): boolean => child.exitCode !== null || child.signalCode !== null;
+    const deadline = started + launched.startTimeoutMs;
+    await waitUntilReady(client, bucket, deadline, hasExited, () => log);
+  } catch (error: unknown) {
+    await stop();
+    throw error;
+  }
+  return {
+    endpoint,
+    port: ports[0],
+    region,
+    bucket,
+    accessKeyId,
+    secretAccessKey,
+    dir,
+    pid: child.pid ?? 0,
+    startMs: Math.round(performance.now() - started),
+    url: (prefix = '', name = bucket) =>
+      `s3://${name}/${prefix}?endpoint=${encodeURIComponent(endpoint)}&region=${region}`,
+    createBucket: async (name) => {
+      await client.send(new CreateBucketCommand({ Bucket: name }));
+      await firstWrite(client, name);
+    },
+    log: () => log,
+    stop,
+    [Symbol.asyncDispose]: stop,
+  };
+}
+
+/** s3, s3 gRPC, master, master gRPC, volume, volume gRPC, filer, filer gRPC. */
+type WeedPorts = [number, number, number, number, number, number, number, number];
+
+function weedArgs(dir: string, config: string, ports: WeedPorts): string[] {
+  const [s3, s3Grpc, master, masterGrpc, volume, volumeGrpc, filer, filerGrpc] = ports;
+  return [
     'server',
     `-dir=${join(dir, 'data')}`,
     `-ip=${host}`,
@@ -160,49 +262,6 @@ async function launch(
     `-s3.localSocket=${join(dir, 's3.sock')}`,
     `-s3.config=${config}`,
   ];
-  const child = spawn(weedPath, args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
-  let log = '';
-  child.stderr?.setEncoding('utf8').on('data', (text: string) => {
-    log = (log + text).slice(-logLimitBytes);
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  if (child.pid !== undefined) running.add(child.pid);
-  const endpoint = `http://${host}:${s3}`;
-  const client = new S3Client({
-    endpoint,
-    region,
-    forcePathStyle: true,
-    credentials: { accessKeyId, secretAccessKey },
-    maxAttempts: 1,
-  });
-  const stop = stopper(child, exited, dir, client, options.stopTimeoutMs ?? defaultStopTimeoutMs);
-  const bucket = options.bucket ?? defaultBucket;
-  try {
-    const hasExited = (): boolean => child.exitCode !== null || child.signalCode !== null;
-    await waitUntilReady(client, bucket, started + startTimeoutMs, hasExited, () => log);
-  } catch (error: unknown) {
-    await stop();
-    throw error;
-  }
-  return {
-    endpoint,
-    port: s3,
-    region,
-    bucket,
-    accessKeyId,
-    secretAccessKey,
-    pid: child.pid ?? 0,
-    startMs: Math.round(performance.now() - started),
-    url: (prefix = '', name = bucket) =>
-      `s3://${name}/${prefix}?endpoint=${encodeURIComponent(endpoint)}&region=${region}`,
-    createBucket: async (name) => {
-      await client.send(new CreateBucketCommand({ Bucket: name }));
-      await firstWrite(client, name);
-    },
-    log: () => log,
-    stop,
-    [Symbol.asyncDispose]: stop,
-  };
 }
 
 /**
@@ -246,7 +305,7 @@ async function firstWrite(client: S3Client, bucket: string): Promise<void> {
 function stopper(
   child: ChildProcess,
   exited: Promise<void>,
-  dir: string,
+  launched: Launch,
   client: S3Client,
   stopTimeoutMs: number,
 ): () => Promise<void> {
@@ -263,7 +322,8 @@ function stopper(
         clearTimeout(timer);
       }
       if (pid !== undefined) running.delete(pid);
-      await rm(dir, { recursive: true, force: true, maxRetries: 3 });
+      if (launched.kept) await rm(join(launched.dir, pidFileName), { force: true });
+      else await rm(launched.dir, { recursive: true, force: true, maxRetries: 3 });
     })();
     return stopping;
   };

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { startPostgresServer } from './postgres-server.ts';
 
@@ -36,4 +39,30 @@ test('stop ends a paused server, removes its directory and is a no-op the second
   assert.equal(alive(other.pid), false);
   assert.equal(existsSync(dataDir), false);
   await other.stop();
+});
+
+test('a cluster in a kept dir keeps its data across a stop and a start', async () => {
+  const parent = await mkdtemp(join(tmpdir(), 'tributary-postgres-kept-'));
+  // mkdtemp makes the dir private; as root, the server runs as `postgres` and must reach it.
+  await chmod(parent, 0o755);
+  try {
+    const dir = join(parent, 'postgres');
+    const first = await startPostgresServer({ dir, fsync: true });
+    try {
+      assert.equal(await first.psql('tributary', 'SHOW fsync'), 'on');
+      await first.psql('tributary', "CREATE TABLE kept (v text); INSERT INTO kept VALUES ('x')");
+    } finally {
+      await first.stop();
+    }
+    assert.equal(alive(first.pid), false);
+    assert.ok(existsSync(join(dir, 'data', 'PG_VERSION')), 'stop keeps a given dir');
+    const second = await startPostgresServer({ dir });
+    try {
+      assert.equal(await second.psql('tributary', 'SELECT v FROM kept'), 'x');
+    } finally {
+      await second.stop();
+    }
+  } finally {
+    await rm(parent, { recursive: true, force: true });
+  }
 });

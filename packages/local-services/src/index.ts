@@ -1,0 +1,17 @@
+// Public surface of @tributary/local-services: the services a local cluster runs on (a private
+// PostgreSQL, an S3 server), started as child processes, for `tributary cluster up` and tests.
+export { MissingToolError } from './missing-tool-error.ts';
+export {
+  startPostgresServer,
+  type PostgresServer,
+  type PostgresServerOptions,
+} from './postgres-server.ts';
+export { runCommand, type CommandResult, type RunCommandOptions } from './run-command.ts';
+export {
+  builtWeedPath,
+  startS3Server,
+  weedBuildCommand,
+  weedPath,
+  type S3Server,
+  type S3ServerOptions,
+} from './s3-server.ts';
