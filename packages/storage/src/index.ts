@@ -65,3 +65,14 @@ export {
   PostgresMetadataStore,
   type PostgresMetadataStoreOptions,
 } from './postgres-metadata-store.ts';
+export type {
+  AppendNotice,
+  CatalogListener,
+  ClusterCatalog,
+  CommitOutcome,
+  CommittedBatch,
+  PartitionAppend,
+  PartitionLease,
+  WindowCommit,
+} from './cluster/cluster-catalog.ts';
+export { PostgresClusterCatalog } from './cluster/postgres-cluster-catalog.ts';

@@ -11,7 +11,9 @@
  * bounded: connecting, each statement (server-side timeout, and a client-side bound on the
  * reply for a server that does not answer at all) and a session left idle inside a transaction
  * (a paused broker cannot hold locks forever). Failures reject with StorageError; messages name
- * the server as host:port/database, never the URL's password.
+ * the server as host:port/database, never the URL's password. Topic changes and log start moves
+ * notify `tributary_topics` in their own statement or transaction, so other brokers' cluster
+ * catalogs hear of them once committed (clusterCatalog(), docs/FORMATS.md section 6a).
  */
 import pg from 'pg';
 import {
@@ -30,6 +32,8 @@ import type {
   PartitionRangeChange,
   PartitionStart,
 } from './metadata-store.ts';
+import { PostgresClusterCatalog, topicsChannel } from './cluster/postgres-cluster-catalog.ts';
+import { storageErrorOf } from './postgres-errors.ts';
 import { applyPostgresMigrations } from './postgres-migrations.ts';
 import { StorageError } from './storage-error.ts';
 import type { TopicId, TopicRecord } from './types.ts';
@@ -58,8 +62,6 @@ const defaultMigrationTimeoutMs = 60_000;
 const poolIdleTimeoutMs = 30_000;
 /** Past the server's statement timeout, how long the client waits for the cancellation reply. */
 const replyGraceMs = 2_000;
-/** SQLSTATE query_canceled: a statement or lock timeout fired on the server. */
-const queryCanceled = '57014';
 
 interface TopicRow {
   name: string;
@@ -90,6 +92,9 @@ interface ScramRow {
   iterations: number;
 }
 
+/** Tells every broker's cluster catalog listener that topics or log starts changed. */
+const notifyTopics = `SELECT pg_notify('${topicsChannel}', '')`;
+
 const aclColumns =
   'resource_type, resource_name, pattern_type, principal, host, operation, permission_type';
 
@@ -97,11 +102,15 @@ export class PostgresMetadataStore implements MetadataStore {
   readonly #pool: pg.Pool;
   /** host:port/database, for messages. */
   readonly #server: string;
+  /** The pool's connection settings, for the cluster catalog's LISTEN connection. */
+  readonly #connection: pg.ClientConfig;
+  #catalog: PostgresClusterCatalog | undefined;
   #closed = false;
 
-  private constructor(pool: pg.Pool, server: string) {
+  private constructor(pool: pg.Pool, server: string, connection: pg.ClientConfig) {
     this.#pool = pool;
     this.#server = server;
+    this.#connection = connection;
   }
 
   /** Connects, applies pending migrations and returns the store; rejects with StorageError. */
@@ -121,17 +130,34 @@ export class PostgresMetadataStore implements MetadataStore {
       statement_timeout: options.migrationTimeoutMs ?? defaultMigrationTimeoutMs,
       query_timeout: (options.migrationTimeoutMs ?? defaultMigrationTimeoutMs) + replyGraceMs,
     });
-    const pool = new pg.Pool({
+    const sessionConfig = {
       ...connection,
-      max: options.poolMaxConnections ?? defaultPoolMaxConnections,
-      idleTimeoutMillis: poolIdleTimeoutMs,
       statement_timeout: statementTimeoutMs,
       query_timeout: statementTimeoutMs + replyGraceMs,
+    };
+    const pool = new pg.Pool({
+      ...sessionConfig,
+      max: options.poolMaxConnections ?? defaultPoolMaxConnections,
+      idleTimeoutMillis: poolIdleTimeoutMs,
     });
     // An idle pooled connection that breaks (server restart) is dropped by the pool and the
     // next call opens a new one; without a listener the error would end the process.
     pool.on('error', () => undefined);
-    return new PostgresMetadataStore(pool, server);
+    return new PostgresMetadataStore(pool, server, sessionConfig);
+  }
+
+  /**
+   * The cluster catalog (leases, brokers, the batch index) in the same database, sharing this
+   * store's pool; it stops working when the store closes.
+   */
+  clusterCatalog(): PostgresClusterCatalog {
+    this.#catalog ??= new PostgresClusterCatalog({
+      pool: this.#pool,
+      server: this.#server,
+      connection: this.#connection,
+      isClosed: () => this.#closed,
+    });
+    return this.#catalog;
   }
 
   initCluster(proposed: ClusterIdentity): Promise<ClusterIdentity> {
@@ -259,6 +285,7 @@ export class PostgresMetadataStore implements MetadataStore {
         throw new StorageError('TOPIC_EXISTS', `topic ${topic.name} exists`);
       }
       await addPartitions(client, topic.topicId, 0, topic.partitionCount);
+      await client.query(notifyTopics);
     });
   }
 
@@ -278,12 +305,19 @@ export class PostgresMetadataStore implements MetadataStore {
         JSON.stringify(topic.configs),
       ]);
       await addPartitions(client, row.topic_id, row.partition_count, topic.partitionCount);
+      await client.query(notifyTopics);
     });
   }
 
   async deleteTopic(name: string): Promise<void> {
-    // Its partitions go with it (ON DELETE CASCADE), in the same statement.
-    const result = await this.#query('deleteTopic', 'DELETE FROM topics WHERE name = $1', [name]);
+    // Its partitions go with it (ON DELETE CASCADE), in the same statement, which also tells
+    // the other brokers (one notice per deleted row: none when there was no such topic).
+    const result = await this.#query(
+      'deleteTopic',
+      'WITH deleted AS (DELETE FROM topics WHERE name = $1 RETURNING 1) ' +
+        `SELECT pg_notify('${topicsChannel}', '') FROM deleted`,
+      [name],
+    );
     if (result.rowCount === 0) throw new StorageError('UNKNOWN_TOPIC', `no topic ${name}`);
   }
 
@@ -301,10 +335,12 @@ export class PostgresMetadataStore implements MetadataStore {
   }
 
   async setLogStartOffset(topicId: TopicId, partition: number, offset: bigint): Promise<void> {
+    // Other brokers hear of a move (and only of a move) in the same statement.
     await this.#query(
       'setLogStartOffset',
-      'UPDATE partitions SET log_start_offset = $3 ' +
-        'WHERE topic_id = $1 AND partition = $2 AND log_start_offset < $3',
+      'WITH moved AS (UPDATE partitions SET log_start_offset = $3 ' +
+        'WHERE topic_id = $1 AND partition = $2 AND log_start_offset < $3 RETURNING 1) ' +
+        `SELECT pg_notify('${topicsChannel}', '') FROM moved`,
       [topicId, partition, offset],
     );
   }
@@ -416,12 +452,17 @@ export class PostgresMetadataStore implements MetadataStore {
     } catch (error: unknown) {
       throw storageErrorOf(error, operation, this.#server);
     }
+    // A checked-out client has no 'error' listener of the pool's: a connection that breaks
+    // mid-transaction would emit an unhandled 'error' (ending the process) beside failing the
+    // pending query, which is what reports it here.
+    client.on('error', ignoreClientError);
     let committing = false;
     try {
       await client.query('BEGIN');
       const result = await work(client);
       committing = true;
       await client.query('COMMIT');
+      client.off('error', ignoreClientError);
       client.release();
       return result;
     } catch (error: unknown) {
@@ -434,6 +475,7 @@ export class PostgresMetadataStore implements MetadataStore {
           () => true,
           () => false,
         ));
+      client.off('error', ignoreClientError);
       client.release(!rolledBack);
       const context = committing ? `${operation} (commit outcome unknown)` : operation;
       throw storageErrorOf(error, context, this.#server);
@@ -556,25 +598,8 @@ function describeServer(url: string): string {
   return `${parsed.hostname || 'localhost'}:${parsed.port || '5432'}${parsed.pathname}`;
 }
 
-/**
- * The StorageError for a failed call: StorageErrors pass through; a server-side timeout, an
- * unreachable server and anything else become STORAGE_FAILURE with a message naming the
- * operation and the server, and the original error as `cause`.
- */
-function storageErrorOf(error: unknown, operation: string, server: string): StorageError {
-  if (error instanceof StorageError) return error;
-  const code = (error as { code?: unknown } | null)?.code;
-  let detail = error instanceof Error && error.message !== '' ? error.message : String(code);
-  if (code === queryCanceled) detail = `statement timed out on the server (${detail})`;
-  else if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) detail = `unreachable (${detail})`;
-  else if (/timeout/i.test(detail)) detail = `no answer in time (${detail})`;
-  return new StorageError(
-    'STORAGE_FAILURE',
-    `metadata store ${server}: ${operation} failed: ${detail}`,
-    {
-      cause: error,
-    },
-  );
+function ignoreClientError(): void {
+  // The failed query reports the error; see #transaction.
 }
 
 function compareText(a: string, b: string): number {

@@ -12,7 +12,11 @@ export type StorageErrorCode =
   | 'OFFSET_OUT_OF_RANGE'
   | 'STORAGE_FAILURE'
   | 'CORRUPT_DATA'
-  | 'CLOSED';
+  | 'CLOSED'
+  /** Cluster mode: this broker does not (or no longer) lead the partition. */
+  | 'NOT_LEADER'
+  /** Cluster mode: another live broker registered with the same node.id. */
+  | 'NODE_ID_IN_USE';
 
 export class StorageError extends Error {
   readonly code: StorageErrorCode | (string & {});

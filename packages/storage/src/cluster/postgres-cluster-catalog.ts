@@ -1,0 +1,783 @@
+/**
+ * PostgresClusterCatalog: the ClusterCatalog in the PostgreSQL database of a
+ * PostgresMetadataStore, sharing its pool (`store.clusterCatalog()`); tables in
+ * migrations/postgres/0002-cluster.sql and docs/FORMATS.md section 6a.
+ *
+ * Invariants (cluster-catalog.ts, ../shared/CLUSTER.md):
+ * - Every lease and heartbeat comparison uses the database's `now()`, never this host's clock.
+ * - A claim locks the rows it takes (`FOR UPDATE SKIP LOCKED`) and bumps their epoch in the same
+ *   statement, so two brokers claiming at once never take the same lease.
+ * - `commitWindow` is one transaction; a partition's batch rows go in only if its row still has
+ *   the leader's epoch and the expected next_offset, which the same statement advances. A retry
+ *   with the same object name reports the first attempt's outcome; a commit whose reply was lost
+ *   is settled by ending its old session and looking for the object row.
+ * - Notices ride on the transaction that made the change (pg_notify is delivered on commit):
+ *   a broker never hears of a change that rolled back.
+ */
+import pg from 'pg';
+import { storageErrorOf } from '../postgres-errors.ts';
+import { StorageError } from '../storage-error.ts';
+import type { TopicId } from '../types.ts';
+import type {
+  AppendNotice,
+  BrokerRegistration,
+  CatalogListener,
+  ClusterCatalog,
+  CommitOutcome,
+  CommittedBatch,
+  PartitionAppend,
+  PartitionLease,
+  WindowCommit,
+} from './cluster-catalog.ts';
+
+/** Channel of append notices: payload `topicId:partition:nextOffset[,...]`. */
+export const logChannel = 'tributary_log';
+/** Channel of lease changes (claims, releases, new lease rows); empty payload. */
+export const leasesChannel = 'tributary_leases';
+/** Channel of topic changes (create, alter, delete, log start moves); empty payload. */
+export const topicsChannel = 'tributary_topics';
+
+/** What the catalog borrows from its PostgresMetadataStore. */
+export interface PostgresCatalogContext {
+  pool: pg.Pool;
+  /** host:port/database, for messages. */
+  server: string;
+  /** Settings for a connection of its own (the LISTEN session). */
+  connection: pg.ClientConfig;
+  /** Whether the store was closed: every call then rejects CLOSED. */
+  isClosed(): boolean;
+}
+
+/** PostgreSQL refuses a notification payload of 8000 bytes or more: chunks stay below this. */
+const maxNotifyPayloadBytes = 7_900;
+/** How long a lost commit's check waits for the old session to end. */
+const lostCommitTerminateWaitMs = 5_000;
+/** The LISTEN session is pinged this often, so a silently dead connection is noticed. */
+const listenPingIntervalMs = 10_000;
+/** Reconnect delays of the LISTEN session: doubling from the first to the last. */
+const listenFirstRetryMs = 100;
+const listenMaxRetryMs = 5_000;
+/** application_name of the LISTEN session (pooled sessions are `tributary`). */
+const listenApplication = 'tributary-listen';
+
+const leaseColumns =
+  'topic_id, partition, leader_node, leader_epoch, next_offset, ' +
+  '(leader_node IS NOT NULL AND lease_expires_at IS NOT NULL AND lease_expires_at > now()) ' +
+  'AS live';
+
+const batchColumns =
+  'topic_id, partition, base_offset, last_offset, max_timestamp, record_count, producer_id, ' +
+  'producer_epoch, base_sequence, transactional, control, control_type, entry_version, ' +
+  'object_id, position, size_bytes';
+
+/** `$n` milliseconds as an interval. */
+const millis = (parameter: number): string => `($${parameter}::float8 * interval '1 millisecond')`;
+
+interface LeaseRow {
+  topic_id: string;
+  partition: number;
+  leader_node: number | null;
+  leader_epoch: number;
+  next_offset: string;
+  live: boolean;
+}
+
+interface BatchRow {
+  topic_id: string;
+  partition: number;
+  base_offset: string;
+  last_offset: string;
+  max_timestamp: string;
+  record_count: number;
+  producer_id: string;
+  producer_epoch: number;
+  base_sequence: number;
+  transactional: boolean | null;
+  control: boolean | null;
+  control_type: number | null;
+  entry_version: number;
+  object_id: string;
+  position: string;
+  size_bytes: string;
+}
+
+interface BrokerRow {
+  node_id: number;
+  rack: string | null;
+  host: string;
+  port: number;
+  incarnation: string;
+}
+
+/** A COMMIT sent whose reply never came: the session it ran on, to settle the outcome. */
+interface LostCommit {
+  backendPid: number | null;
+  error: unknown;
+}
+
+export class PostgresClusterCatalog implements ClusterCatalog {
+  readonly #context: PostgresCatalogContext;
+
+  constructor(context: PostgresCatalogContext) {
+    this.#context = context;
+  }
+
+  async registerBroker(broker: BrokerRegistration, leaseMs: number): Promise<void> {
+    // One statement: the row is taken over only from the same incarnation or a dead one.
+    const result = await this.#query(
+      'registerBroker',
+      'INSERT INTO cluster_brokers AS b ' +
+        '(node_id, rack, host, port, incarnation, heartbeat_at, alive) ' +
+        'VALUES ($1, $2, $3, $4, $5, now(), true) ON CONFLICT (node_id) DO UPDATE SET ' +
+        'rack = excluded.rack, host = excluded.host, port = excluded.port, ' +
+        'incarnation = excluded.incarnation, heartbeat_at = now(), alive = true ' +
+        'WHERE b.incarnation = excluded.incarnation OR NOT b.alive OR ' +
+        `b.heartbeat_at < now() - ${millis(6)}`,
+      [broker.nodeId, broker.rack, broker.host, broker.port, broker.incarnation, leaseMs],
+    );
+    if (result.rowCount === 0) {
+      throw new StorageError(
+        'NODE_ID_IN_USE',
+        `node id ${broker.nodeId} is in use by a live broker of another incarnation`,
+      );
+    }
+  }
+
+  async heartbeat(nodeId: number, incarnation: string): Promise<void> {
+    const result = await this.#query(
+      'heartbeat',
+      'UPDATE cluster_brokers SET heartbeat_at = now(), alive = true ' +
+        'WHERE node_id = $1 AND incarnation = $2',
+      [nodeId, incarnation],
+    );
+    if (result.rowCount === 0) {
+      throw new StorageError(
+        'NODE_ID_IN_USE',
+        `node id ${nodeId} was taken over by another incarnation`,
+      );
+    }
+  }
+
+  async deregisterBroker(nodeId: number, incarnation: string): Promise<void> {
+    await this.#query(
+      'deregisterBroker',
+      'UPDATE cluster_brokers SET alive = false WHERE node_id = $1 AND incarnation = $2',
+      [nodeId, incarnation],
+    );
+  }
+
+  async liveBrokers(leaseMs: number): Promise<BrokerRegistration[]> {
+    const result = await this.#query<BrokerRow>(
+      'liveBrokers',
+      'SELECT node_id, rack, host, port, incarnation FROM cluster_brokers ' +
+        `WHERE alive AND heartbeat_at >= now() - ${millis(1)} ORDER BY node_id`,
+      [leaseMs],
+    );
+    return result.rows.map((row) => ({
+      nodeId: row.node_id,
+      rack: row.rack,
+      host: row.host,
+      port: row.port,
+      incarnation: row.incarnation,
+    }));
+  }
+
+  async allocateObjectIds(count: number): Promise<number> {
+    const result = await this.#query<{ first: string }>(
+      'allocateObjectIds',
+      'UPDATE log_object_ids SET next_object_id = next_object_id + $1 ' +
+        'RETURNING next_object_id - $1 AS first',
+      [count],
+    );
+    const row = result.rows[0];
+    if (row === undefined) throw new StorageError('STORAGE_FAILURE', 'no log_object_ids row');
+    return Number(row.first);
+  }
+
+  async ensureLeaseRows(): Promise<void> {
+    // A new lease row is news for brokers looking for leases to claim.
+    await this.#query(
+      'ensureLeaseRows',
+      'WITH added AS (INSERT INTO partition_leases ' +
+        '(topic_id, partition, leader_node, leader_epoch, lease_expires_at, next_offset) ' +
+        'SELECT topic_id, partition, NULL, 0, NULL, log_start_offset FROM partitions ' +
+        'ON CONFLICT (topic_id, partition) DO NOTHING RETURNING 1) ' +
+        `SELECT pg_notify('${leasesChannel}', '') FROM (SELECT 1 FROM added LIMIT 1) AS a`,
+      [],
+    );
+  }
+
+  async listLeases(): Promise<PartitionLease[]> {
+    const result = await this.#query<LeaseRow>(
+      'listLeases',
+      `SELECT ${leaseColumns} FROM partition_leases ORDER BY topic_id COLLATE "C", partition`,
+      [],
+    );
+    return result.rows.map(leaseFromRow);
+  }
+
+  async renewLeases(nodeId: number, leaseMs: number): Promise<PartitionLease[]> {
+    const result = await this.#query<LeaseRow>(
+      'renewLeases',
+      `UPDATE partition_leases SET lease_expires_at = now() + ${millis(2)} ` +
+        `WHERE leader_node = $1 RETURNING ${leaseColumns}`,
+      [nodeId, leaseMs],
+    );
+    return result.rows.map(leaseFromRow).toSorted(compareLeases);
+  }
+
+  async claimLeases(request: {
+    nodeId: number;
+    max: number;
+    leaseMs: number;
+    liveNodes: readonly number[];
+    preferred?: readonly { topicId: TopicId; partition: number }[];
+  }): Promise<PartitionLease[]> {
+    if (request.max <= 0) return [];
+    const preferred = request.preferred ?? [];
+    // SKIP LOCKED: a row another claim (or a commit) holds is passed over, not waited for; the
+    // claim statement's own lock keeps it until the epoch bump commits. The notice is sent once
+    // per transaction however many rows it returns.
+    const result = await this.#query<LeaseRow>(
+      'claimLeases',
+      'WITH candidates AS (SELECT topic_id, partition FROM partition_leases l ' +
+        'WHERE leader_node IS NULL OR lease_expires_at IS NULL OR lease_expires_at <= now() ' +
+        'OR NOT (leader_node = ANY($3::int[])) ' +
+        'ORDER BY EXISTS (SELECT 1 FROM unnest($4::text[], $5::int[]) AS p(topic_id, partition) ' +
+        'WHERE p.topic_id = l.topic_id AND p.partition = l.partition) DESC, ' +
+        'topic_id COLLATE "C", partition LIMIT $2 FOR UPDATE SKIP LOCKED), ' +
+        'claimed AS (UPDATE partition_leases l SET leader_node = $1, ' +
+        `leader_epoch = l.leader_epoch + 1, lease_expires_at = now() + ${millis(6)} ` +
+        'FROM candidates c WHERE l.topic_id = c.topic_id AND l.partition = c.partition ' +
+        `RETURNING ${leaseColumns.replaceAll(/\b(topic_id|partition)\b/g, 'l.$1')}) ` +
+        `SELECT claimed.*, pg_notify('${leasesChannel}', '') FROM claimed`,
+      [
+        request.nodeId,
+        request.max,
+        [...request.liveNodes],
+        preferred.map((lease) => lease.topicId),
+        preferred.map((lease) => lease.partition),
+        request.leaseMs,
+      ],
+    );
+    return result.rows.map(leaseFromRow).toSorted(compareLeases);
+  }
+
+  async releaseLease(lease: {
+    nodeId: number;
+    topicId: TopicId;
+    partition: number;
+    leaderEpoch: number;
+  }): Promise<boolean> {
+    const result = await this.#query(
+      'releaseLease',
+      'WITH released AS (UPDATE partition_leases SET leader_node = NULL, ' +
+        'lease_expires_at = now() WHERE topic_id = $1 AND partition = $2 ' +
+        'AND leader_node = $3 AND leader_epoch = $4 RETURNING 1) ' +
+        `SELECT pg_notify('${leasesChannel}', '') FROM released`,
+      [lease.topicId, lease.partition, lease.nodeId, lease.leaderEpoch],
+    );
+    return result.rowCount === 1;
+  }
+
+  /**
+   * Every batch row takes `commit.objectId` (a batch's own objectId is not read). The object
+   * row is inserted even when every partition is fenced, so a retry finds the outcome; such an
+   * object holds no live batch and is collected as garbage. A partition with no batches is never
+   * reported fenced by a retry (it left no row to tell by).
+   */
+  async commitWindow(commit: WindowCommit): Promise<CommitOutcome> {
+    const keys = new Set(commit.partitions.map(partitionKey));
+    if (keys.size !== commit.partitions.length) {
+      throw new StorageError('STORAGE_FAILURE', 'commitWindow: a partition appears twice');
+    }
+    return this.#transaction(
+      'commitWindow',
+      (client) => commitInTransaction(client, commit),
+      (lost) => this.#settleLostCommit(commit, lost),
+    );
+  }
+
+  async batchesFrom(
+    topicId: TopicId,
+    partition: number,
+    fromOffset: bigint,
+    limit: number,
+  ): Promise<CommittedBatch[]> {
+    // Batches of a partition never overlap, so last_offset order is offset order.
+    const result = await this.#query<BatchRow>(
+      'batchesFrom',
+      `SELECT ${batchColumns} FROM log_batches WHERE topic_id = $1 AND partition = $2 ` +
+        'AND last_offset >= $3 ORDER BY last_offset LIMIT $4',
+      [topicId, partition, String(fromOffset), limit],
+    );
+    return result.rows.map(batchFromRow);
+  }
+
+  async listBatches(): Promise<CommittedBatch[]> {
+    const columns = batchColumns.replaceAll(/\b(topic_id|partition)\b/g, 'b.$1');
+    const result = await this.#query<BatchRow>(
+      'listBatches',
+      `SELECT ${columns} FROM log_batches b JOIN partitions p ` +
+        'ON p.topic_id = b.topic_id AND p.partition = b.partition ' +
+        'WHERE b.last_offset >= p.log_start_offset ' +
+        'ORDER BY b.topic_id COLLATE "C", b.partition, b.base_offset',
+      [],
+    );
+    return result.rows.map(batchFromRow);
+  }
+
+  async objectNames(objectIds: readonly number[]): Promise<Map<number, string>> {
+    const result = await this.#query<{ object_id: string; name: string }>(
+      'objectNames',
+      'SELECT object_id, name FROM log_objects WHERE object_id = ANY($1::bigint[])',
+      [[...objectIds]],
+    );
+    return new Map(result.rows.map((row) => [Number(row.object_id), row.name]));
+  }
+
+  /** Also removes the rows of deleted topics (no partition row any more). */
+  async deleteBatchesBelowLogStart(): Promise<number> {
+    const result = await this.#query(
+      'deleteBatchesBelowLogStart',
+      'DELETE FROM log_batches b WHERE NOT EXISTS (SELECT 1 FROM partitions p ' +
+        'WHERE p.topic_id = b.topic_id AND p.partition = b.partition ' +
+        'AND b.last_offset >= p.log_start_offset)',
+      [],
+    );
+    return result.rowCount ?? 0;
+  }
+
+  async listen(listener: CatalogListener): Promise<() => Promise<void>> {
+    this.#checkOpen();
+    const subscription = new NoticeSubscription(this.#context, listener);
+    await subscription.start();
+    return () => subscription.stop();
+  }
+
+  async notifyTopicsChanged(): Promise<void> {
+    await this.#query('notifyTopicsChanged', `SELECT pg_notify('${topicsChannel}', '')`, []);
+  }
+
+  /**
+   * The COMMIT of `commit` was sent and its reply lost. Ends the old session (waiting for it to
+   * go, so its transaction is settled one way or the other), then looks for the object row:
+   * there, the commit happened and the outcome is read back; absent, it did not.
+   */
+  async #settleLostCommit(commit: WindowCommit, lost: LostCommit): Promise<CommitOutcome> {
+    const operation = 'commitWindow (commit outcome unknown)';
+    try {
+      if (lost.backendPid !== null) {
+        await this.#context.pool.query(
+          'SELECT pg_terminate_backend(pid, $2) FROM pg_stat_activity ' +
+            "WHERE pid = $1 AND application_name = 'tributary'",
+          [lost.backendPid, lostCommitTerminateWaitMs],
+        );
+      }
+      const outcome = await recordedOutcome(this.#context.pool, commit);
+      if (outcome !== undefined) return outcome;
+    } catch (error: unknown) {
+      throw storageErrorOf(error, operation, this.#context.server);
+    }
+    throw storageErrorOf(
+      lost.error,
+      `commitWindow (not committed: object ${commit.objectName} is not in the catalog)`,
+      this.#context.server,
+    );
+  }
+
+  #checkOpen(): void {
+    if (this.#context.isClosed()) throw new StorageError('CLOSED', 'metadata store closed');
+  }
+
+  async #query<Row extends pg.QueryResultRow = pg.QueryResultRow>(
+    operation: string,
+    text: string,
+    values: readonly unknown[],
+  ): Promise<pg.QueryResult<Row>> {
+    this.#checkOpen();
+    try {
+      return await this.#context.pool.query<Row>(text, [...values]);
+    } catch (error: unknown) {
+      throw storageErrorOf(error, operation, this.#context.server);
+    }
+  }
+
+  /**
+   * Runs `work` in one transaction on one pooled connection, as PostgresMetadataStore does. When
+   * the COMMIT was sent but no answer came (a broken connection, no reply in time), the outcome
+   * is unknown: `onLostCommit` settles it.
+   */
+  async #transaction<T>(
+    operation: string,
+    work: (client: pg.PoolClient) => Promise<T>,
+    onLostCommit: (lost: LostCommit) => Promise<T>,
+  ): Promise<T> {
+    this.#checkOpen();
+    let client: pg.PoolClient;
+    try {
+      client = await this.#context.pool.connect();
+    } catch (error: unknown) {
+      throw storageErrorOf(error, operation, this.#context.server);
+    }
+    // A checked-out client has no 'error' listener of the pool's: a connection that breaks
+    // mid-transaction would emit an unhandled 'error' (ending the process) beside failing the
+    // pending query, which is what reports it here.
+    client.on('error', ignoreClientError);
+    let committing = false;
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      committing = true;
+      await client.query('COMMIT');
+      client.off('error', ignoreClientError);
+      client.release();
+      return result;
+    } catch (error: unknown) {
+      // The server's own errors and ours leave the connection usable: roll back and reuse it.
+      // Anything else (no reply, a broken socket) destroys it, and the server rolls back.
+      const usable = error instanceof StorageError || error instanceof pg.DatabaseError;
+      const rolledBack =
+        usable &&
+        (await client.query('ROLLBACK').then(
+          () => true,
+          () => false,
+        ));
+      client.off('error', ignoreClientError);
+      client.release(!rolledBack);
+      if (committing && !usable) {
+        const backendPid = (client as unknown as { processID: number | null }).processID;
+        return onLostCommit({ backendPid, error });
+      }
+      throw storageErrorOf(error, operation, this.#context.server);
+    }
+  }
+}
+
+/** The body of commitWindow's transaction. */
+async function commitInTransaction(
+  client: pg.PoolClient,
+  commit: WindowCommit,
+): Promise<CommitOutcome> {
+  const inserted = await client.query(
+    'INSERT INTO log_objects (object_id, name, size_bytes, node_id) VALUES ($1, $2, $3, $4) ' +
+      'ON CONFLICT (name) DO NOTHING',
+    [commit.objectId, commit.objectName, commit.sizeBytes, commit.nodeId],
+  );
+  if (inserted.rowCount === 0) {
+    // A retry of a commit that went through: report what the first attempt did.
+    const outcome = await recordedOutcome(client, commit);
+    if (outcome === undefined) throw new StorageError('STORAGE_FAILURE', 'object row vanished');
+    return outcome;
+  }
+  // Sorted, so two commits touching the same rows lock them in one order (no deadlock).
+  const partitions = commit.partitions.toSorted(comparePartitions);
+  const advanced = await client.query<{ topic_id: string; partition: number }>(
+    'UPDATE partition_leases l SET next_offset = c.next_offset ' +
+      'FROM unnest($1::text[], $2::int[], $3::int[], $4::bigint[], $5::bigint[]) ' +
+      'AS c(topic_id, partition, leader_epoch, base_offset, next_offset) ' +
+      'WHERE l.topic_id = c.topic_id AND l.partition = c.partition ' +
+      'AND l.leader_epoch = c.leader_epoch AND l.next_offset = c.base_offset ' +
+      'RETURNING l.topic_id, l.partition',
+    [
+      partitions.map((append) => append.topicId),
+      partitions.map((append) => append.partition),
+      partitions.map((append) => append.leaderEpoch),
+      partitions.map((append) => String(append.baseOffset)),
+      partitions.map((append) => String(append.nextOffset)),
+    ],
+  );
+  const advancedKeys = new Set(
+    advanced.rows.map((row) => partitionKey({ topicId: row.topic_id, partition: row.partition })),
+  );
+  const appended = partitions.filter((append) => advancedKeys.has(partitionKey(append)));
+  await insertBatches(client, commit.objectId, appended);
+  if (appended.length > 0) {
+    await client.query(`SELECT pg_notify('${logChannel}', p) FROM unnest($1::text[]) AS p`, [
+      appendPayloads(appended),
+    ]);
+  }
+  const fenced = partitions
+    .filter((append) => !advancedKeys.has(partitionKey(append)))
+    .map(({ topicId, partition }) => ({ topicId, partition }));
+  return { fenced };
+}
+
+/** One multi-row INSERT (one array per column) for every batch of `appended`. */
+async function insertBatches(
+  client: pg.PoolClient,
+  objectId: number,
+  appended: readonly PartitionAppend[],
+): Promise<void> {
+  const batches = appended.flatMap((append) => append.batches);
+  if (batches.length === 0) return;
+  const column = <T>(pick: (batch: CommittedBatch) => T): T[] => batches.map(pick);
+  await client.query(
+    `INSERT INTO log_batches (${batchColumns}) ` +
+      'SELECT b.topic_id, b.partition, b.base_offset, b.last_offset, b.max_timestamp, ' +
+      'b.record_count, b.producer_id, b.producer_epoch, b.base_sequence, b.transactional, ' +
+      'b.control, b.control_type, b.entry_version, $1, b.position, b.size_bytes ' +
+      'FROM unnest($2::text[], $3::int[], $4::bigint[], $5::bigint[], $6::bigint[], ' +
+      '$7::int[], $8::bigint[], $9::smallint[], $10::int[], $11::bool[], $12::bool[], ' +
+      '$13::smallint[], $14::smallint[], $15::bigint[], $16::bigint[]) AS b(topic_id, ' +
+      'partition, base_offset, last_offset, max_timestamp, record_count, producer_id, ' +
+      'producer_epoch, base_sequence, transactional, control, control_type, entry_version, ' +
+      'position, size_bytes)',
+    [
+      objectId,
+      column((batch) => batch.topicId),
+      column((batch) => batch.partition),
+      column((batch) => String(batch.baseOffset)),
+      column((batch) => String(batch.lastOffset)),
+      column((batch) => String(batch.maxTimestamp)),
+      column((batch) => batch.recordCount),
+      column((batch) => String(batch.producerId)),
+      column((batch) => batch.producerEpoch),
+      column((batch) => batch.baseSequence),
+      column((batch) => batch.txn?.transactional ?? null),
+      column((batch) => batch.txn?.control ?? null),
+      column((batch) => batch.txn?.controlType ?? null),
+      column((batch) => batch.entryVersion),
+      column((batch) => batch.position),
+      column((batch) => batch.sizeBytes),
+    ],
+  );
+}
+
+/**
+ * The outcome a committed `commit` had, read back from the index (undefined when its object row
+ * does not exist): fenced are the partitions with batches and no row in that object.
+ */
+async function recordedOutcome(
+  queryable: pg.Pool | pg.PoolClient,
+  commit: WindowCommit,
+): Promise<CommitOutcome | undefined> {
+  const result = await queryable.query<{ topic_id: string | null; partition: number | null }>(
+    'SELECT DISTINCT b.topic_id, b.partition FROM log_objects o ' +
+      'LEFT JOIN log_batches b ON b.object_id = o.object_id WHERE o.name = $1',
+    [commit.objectName],
+  );
+  if (result.rows.length === 0) return undefined;
+  const committed = new Set(
+    result.rows.flatMap((row) =>
+      row.topic_id === null || row.partition === null
+        ? []
+        : [partitionKey({ topicId: row.topic_id, partition: row.partition })],
+    ),
+  );
+  const fenced = commit.partitions
+    .filter((append) => append.batches.length > 0 && !committed.has(partitionKey(append)))
+    .toSorted(comparePartitions)
+    .map(({ topicId, partition }) => ({ topicId, partition }));
+  return { fenced };
+}
+
+/** The append notices of `appended`, as pg_notify payloads each under the size limit. */
+export function appendPayloads(appended: readonly PartitionAppend[]): string[] {
+  const payloads: string[] = [];
+  let current = '';
+  for (const append of appended) {
+    const entry = `${append.topicId}:${append.partition}:${append.nextOffset}`;
+    if (current !== '' && current.length + 1 + entry.length > maxNotifyPayloadBytes) {
+      payloads.push(current);
+      current = '';
+    }
+    current = current === '' ? entry : `${current},${entry}`;
+  }
+  if (current !== '') payloads.push(current);
+  return payloads;
+}
+
+/** The notices of one payload; malformed entries are skipped. */
+export function parseAppendPayload(payload: string): AppendNotice[] {
+  const notices: AppendNotice[] = [];
+  for (const entry of payload.split(',')) {
+    const match = /^([A-Za-z0-9_-]+):(\d+):(\d+)$/.exec(entry);
+    if (match === null) continue;
+    notices.push({
+      topicId: match[1] as TopicId,
+      partition: Number(match[2]),
+      nextOffset: BigInt(match[3] ?? '0'),
+    });
+  }
+  return notices;
+}
+
+/**
+ * The LISTEN session of one `listen` call: a connection of its own (a pooled one would drop the
+ * subscription when returned), pinged so a dead connection is noticed, reconnected with
+ * doubling delays; after each reconnect the listener hears onReconnect (notices may have been
+ * missed). A listener that throws does not end the subscription.
+ */
+class NoticeSubscription {
+  readonly #context: PostgresCatalogContext;
+  readonly #listener: CatalogListener;
+  #client: pg.Client | undefined;
+  #stopped = false;
+  #retryMs = listenFirstRetryMs;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #pingTimer: NodeJS.Timeout | undefined;
+
+  constructor(context: PostgresCatalogContext, listener: CatalogListener) {
+    this.#context = context;
+    this.#listener = listener;
+  }
+
+  /** Resolves once listening; rejects with StorageError if the first connection fails. */
+  async start(): Promise<void> {
+    await this.#connect();
+    this.#pingTimer = setInterval(() => this.#ping(), listenPingIntervalMs);
+    this.#pingTimer.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#retryTimer);
+    clearInterval(this.#pingTimer);
+    const client = this.#client;
+    this.#client = undefined;
+    await client?.end().catch(() => undefined);
+  }
+
+  async #connect(): Promise<void> {
+    const client = new pg.Client({
+      ...this.#context.connection,
+      application_name: listenApplication,
+    });
+    client.on('error', () => this.#lost(client));
+    client.on('end', () => this.#lost(client));
+    client.on('notification', (message) => this.#dispatch(message));
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${logChannel}; LISTEN ${leasesChannel}; LISTEN ${topicsChannel}`);
+    } catch (error: unknown) {
+      await client.end().catch(() => undefined);
+      throw storageErrorOf(error, 'listening for cluster notices', this.#context.server);
+    }
+    if (this.#stopped) {
+      await client.end().catch(() => undefined);
+      return;
+    }
+    this.#client = client;
+  }
+
+  #lost(client: pg.Client): void {
+    if (client !== this.#client) return;
+    this.#client = undefined;
+    void client.end().catch(() => undefined);
+    this.#scheduleReconnect();
+  }
+
+  #scheduleReconnect(): void {
+    if (this.#stopped) return;
+    if (this.#context.isClosed()) {
+      void this.stop();
+      return;
+    }
+    const delayMs = this.#retryMs;
+    this.#retryMs = Math.min(delayMs * 2, listenMaxRetryMs);
+    this.#retryTimer = setTimeout(() => void this.#reconnect(), delayMs);
+    this.#retryTimer.unref();
+  }
+
+  async #reconnect(): Promise<void> {
+    this.#retryTimer = undefined;
+    try {
+      await this.#connect();
+    } catch {
+      this.#scheduleReconnect();
+      return;
+    }
+    if (this.#stopped) return;
+    this.#retryMs = listenFirstRetryMs;
+    this.#deliver(() => this.#listener.onReconnect());
+  }
+
+  #ping(): void {
+    if (this.#context.isClosed()) {
+      void this.stop();
+      return;
+    }
+    const client = this.#client;
+    if (client === undefined) return;
+    client.query('SELECT 1').catch(() => this.#lost(client));
+  }
+
+  #dispatch(message: pg.Notification): void {
+    if (message.channel === logChannel) {
+      const notices = parseAppendPayload(message.payload ?? '');
+      this.#deliver(() => this.#listener.onAppend(notices));
+    } else if (message.channel === leasesChannel) {
+      this.#deliver(() => this.#listener.onLeasesChanged());
+    } else if (message.channel === topicsChannel) {
+      this.#deliver(() => this.#listener.onTopicsChanged());
+    }
+  }
+
+  #deliver(call: () => void): void {
+    if (this.#stopped) return;
+    try {
+      call();
+    } catch {
+      // The listener's failure is its own; the subscription keeps delivering.
+    }
+  }
+}
+
+function ignoreClientError(): void {
+  // The failed query reports the error; see #transaction.
+}
+
+function leaseFromRow(row: LeaseRow): PartitionLease {
+  return {
+    topicId: row.topic_id as TopicId,
+    partition: row.partition,
+    leaderNode: row.leader_node,
+    leaderEpoch: row.leader_epoch,
+    nextOffset: BigInt(row.next_offset),
+    live: row.live,
+  };
+}
+
+function batchFromRow(row: BatchRow): CommittedBatch {
+  const txn =
+    row.transactional === null
+      ? undefined
+      : {
+          transactional: row.transactional,
+          control: row.control ?? false,
+          controlType: row.control_type ?? 0,
+        };
+  return {
+    topicId: row.topic_id as TopicId,
+    partition: row.partition,
+    baseOffset: BigInt(row.base_offset),
+    lastOffset: BigInt(row.last_offset),
+    maxTimestamp: BigInt(row.max_timestamp),
+    recordCount: row.record_count,
+    producerId: BigInt(row.producer_id),
+    producerEpoch: row.producer_epoch,
+    baseSequence: row.base_sequence,
+    txn,
+    entryVersion: row.entry_version,
+    objectId: Number(row.object_id),
+    position: Number(row.position),
+    sizeBytes: Number(row.size_bytes),
+  };
+}
+
+function partitionKey(partition: { topicId: string; partition: number }): string {
+  return `${partition.topicId}:${partition.partition}`;
+}
+
+function comparePartitions(
+  a: { topicId: string; partition: number },
+  b: { topicId: string; partition: number },
+): number {
+  if (a.topicId !== b.topicId) return a.topicId < b.topicId ? -1 : 1;
+  return a.partition - b.partition;
+}
+
+function compareLeases(a: PartitionLease, b: PartitionLease): number {
+  return comparePartitions(a, b);
+}
