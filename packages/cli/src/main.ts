@@ -5,7 +5,10 @@
  * Prints one ready line on stdout once it accepts connections; SIGTERM/SIGINT close it cleanly.
  * `groups` is the consumer-group admin view (groups-command.ts): list, describe, reset-offsets.
  * `transactions` is the transaction admin view (transactions-command.ts): list, describe.
+ * `cluster up` runs PostgreSQL, an S3 server and N brokers as one local cluster
+ * (cluster-command.ts) until SIGTERM/SIGINT, then stops them in order.
  */
+import { clusterUsage, runClusterCommand } from './cluster-command.ts';
 import { groupsUsage, runGroupsCommand } from './groups-command.ts';
 import { runStartCommand, startHelp } from './start-command.ts';
 import { runTransactionsCommand, transactionsUsage } from './transactions-command.ts';
@@ -14,7 +17,8 @@ const usage = `usage: tributary COMMAND ...
 commands:
   start          run the embedded broker (tributary start --help lists every setting)
   groups         consumer groups: list, describe, reset-offsets
-  transactions   transactions: list, describe`;
+  transactions   transactions: list, describe
+  cluster        cluster up: PostgreSQL, an S3 server and N brokers on this machine`;
 
 async function start(args: string[]): Promise<void> {
   const started = await runStartCommand(args, {
@@ -43,6 +47,33 @@ async function start(args: string[]): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
 }
 
+async function cluster(args: string[]): Promise<void> {
+  const io = {
+    out: (text: string) => process.stdout.write(text),
+    err: (text: string) => process.stderr.write(text),
+  };
+  const started = await runClusterCommand(args, io);
+  if (typeof started === 'number') {
+    process.exitCode = started;
+    return;
+  }
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    io.err(`cluster: ${signal} received, stopping the brokers, the S3 server and PostgreSQL\n`);
+    started.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        io.err(`cluster: stop failed: ${String(error)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   switch (command) {
@@ -56,6 +87,8 @@ async function main(argv: string[]): Promise<void> {
         nowMs: () => Date.now(),
       });
       return;
+    case 'cluster':
+      return cluster(rest);
     case 'transactions':
       process.exitCode = await runTransactionsCommand(rest, {
         out: (text) => process.stdout.write(text),
@@ -69,7 +102,8 @@ async function main(argv: string[]): Promise<void> {
     case '-h':
     case 'help':
       process.stdout.write(
-        `${usage}\n\n${startHelp()}\n\n${groupsUsage}\n\n${transactionsUsage}\n`,
+        `${usage}\n\n${startHelp()}\n\n${groupsUsage}\n\n${transactionsUsage}\n\n` +
+          `${clusterUsage}\n`,
       );
       return;
     default:

@@ -46,6 +46,11 @@ export interface S3ServerOptions {
   readonly weedPath?: string;
   /** Progress lines worth showing a user (a stale server killed). */
   readonly log?: (line: string) => void;
+  /**
+   * Runs the server in its own process group, so a terminal's Ctrl-C reaches only the parent,
+   * which then stops it in its own order. Default false: it gets the signal with its parent.
+   */
+  readonly detached?: boolean;
 }
 
 export interface S3Server extends AsyncDisposable {
@@ -180,6 +185,7 @@ async function launch(launched: Launch, options: S3ServerOptions): Promise<S3Ser
   const child = spawn(launched.weed, weedArgs(dir, config, ports), {
     cwd: dir,
     stdio: ['ignore', 'ignore', 'pipe'],
+    detached: options.detached ?? false,
   });
   let log = '';
   child.stderr?.setEncoding('utf8').on('data', (text: string) => {

@@ -1,0 +1,340 @@
+/**
+ * A whole cluster on one machine, without Docker (`tributary cluster up`, and tests): a private
+ * PostgreSQL in `<dataDir>/postgres` (unless `metadataUrl` names one), SeaweedFS's S3 server in
+ * `<dataDir>/s3` (unless `objectStoreUrl` names one), and N brokers as child processes, node ids
+ * 1..N on `basePort`.. with racks assigned round-robin, each with `<dataDir>/broker-<id>` and a
+ * log in `<dataDir>/logs`. Every part keeps its data in `dataDir`, so starting again on the same
+ * directory brings the same cluster back.
+ *
+ * Invariants: a start that fails stops whatever it had started before it throws; `stop` stops
+ * the brokers first (their clean shutdown still needs the metadata and object stores), then the
+ * S3 server, then PostgreSQL, and is safe to call twice. Broker 1 starts alone before the others,
+ * so the first start of an empty metadata store is not a race of N brokers.
+ */
+import { mkdir } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import {
+  startPostgresServer,
+  startS3Server,
+  type PostgresServer,
+  type S3Server,
+} from '@tributary/local-services';
+import {
+  spawnClusterBroker,
+  type BrokerExit,
+  type ClusterBrokerProcess,
+  type ClusterBrokerSpec,
+} from './cluster-broker-process.ts';
+
+export interface LocalClusterOptions {
+  readonly brokers: number;
+  readonly dataDir: string;
+  /** Racks given to brokers round-robin, in node id order. Default a, b, c. */
+  readonly racks?: readonly string[];
+  /** The address brokers listen on. Default 127.0.0.1. */
+  readonly host?: string;
+  /** Broker `n` listens on `basePort + n - 1`. Default 19092. */
+  readonly basePort?: number;
+  /** An existing PostgreSQL database (postgres://...): no private PostgreSQL is started. */
+  readonly metadataUrl?: string;
+  /** An existing bucket (s3://...): no S3 server is started; credentials from AWS_* variables. */
+  readonly objectStoreUrl?: string;
+  /** The S3 server's port. Default 8333, or a free port when 8333 is taken. */
+  readonly s3Port?: number;
+  /** PostgreSQL's port. Default a free port. */
+  readonly pgPort?: number;
+  /** More `tributary start` arguments for every broker (`--override KEY=VALUE`). */
+  readonly brokerArgs?: readonly string[];
+  /** Bound on each broker's start. Default 60 s. */
+  readonly readyTimeoutMs?: number;
+  /** Progress lines (what is starting, how long it took); `cluster up` writes them to stderr. */
+  readonly log?: (line: string) => void;
+  /**
+   * Every process in its own process group, so a terminal's Ctrl-C reaches only this one, which
+   * stops them in order (`cluster up`). Default false: they get the signal with the parent.
+   */
+  readonly detached?: boolean;
+  /** Called when a broker exits without `stop` or `killBroker` asking it to. */
+  readonly onBrokerExit?: (broker: LocalClusterBroker, exit: BrokerExit) => void;
+}
+
+export interface LocalClusterBroker {
+  readonly nodeId: number;
+  readonly pid: number;
+  readonly rack: string;
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface LocalCluster extends AsyncDisposable {
+  /** `host:port,...` of every broker started by `startLocalCluster`. */
+  readonly bootstrap: string;
+  /** The brokers running now, in node id order. */
+  readonly brokers: readonly LocalClusterBroker[];
+  readonly metadataUrl: string;
+  readonly objectStoreUrl: string;
+  readonly dataDir: string;
+  /** Sends `signal` (default SIGKILL) to a broker; waits for its exit unless it is SIGSTOP. */
+  killBroker(nodeId: number, signal?: NodeJS.Signals): Promise<BrokerExit | undefined>;
+  /** Starts a broker that is not running: a stopped one again, or a new node id (scale out). */
+  startBroker(nodeId: number): Promise<LocalClusterBroker>;
+  /** Stops the brokers, then the S3 server, then PostgreSQL; a no-op the second time. */
+  stop(): Promise<void>;
+}
+
+const defaultRacks = ['a', 'b', 'c'];
+const defaultHost = '127.0.0.1';
+export const defaultBasePort = 19092;
+export const defaultS3Port = 8333;
+const defaultReadyTimeoutMs = 60_000;
+const bucket = 'tributary';
+const objectPrefix = 'cluster';
+const s3Region = 'us-east-1';
+
+interface Services {
+  postgres?: PostgresServer;
+  s3?: S3Server;
+  metadataUrl: string;
+  objectStoreUrl: string;
+  /** The S3 credentials brokers need for a server started here. */
+  env: Record<string, string>;
+}
+
+export async function startLocalCluster(options: LocalClusterOptions): Promise<LocalCluster> {
+  checkOptions(options);
+  const cluster = new LocalClusterRun(options);
+  await mkdir(join(cluster.dataDir, 'logs'), { recursive: true });
+  const ports = cluster.nodeIds.map((nodeId) => cluster.portOf(nodeId));
+  await mustBeFree(cluster.host, ports, 'a broker port');
+  try {
+    await startServices(options, cluster.dataDir, cluster.services, cluster.log);
+    // The first start of an empty metadata store creates its schema: one broker does it alone.
+    const [first, ...rest] = cluster.nodeIds;
+    if (first !== undefined) await cluster.startBroker(first);
+    await Promise.all(rest.map((nodeId) => cluster.startBroker(nodeId)));
+  } catch (error: unknown) {
+    await cluster.stop();
+    throw error;
+  }
+  const stop = (): Promise<void> => cluster.stop();
+  return {
+    bootstrap: cluster.nodeIds
+      .map((nodeId) => `${cluster.host}:${cluster.portOf(nodeId)}`)
+      .join(','),
+    get brokers() {
+      return cluster.liveBrokers();
+    },
+    metadataUrl: cluster.services.metadataUrl,
+    objectStoreUrl: cluster.services.objectStoreUrl,
+    dataDir: cluster.dataDir,
+    killBroker: (nodeId, signal) => cluster.killBroker(nodeId, signal),
+    startBroker: (nodeId) => cluster.startBroker(nodeId),
+    stop,
+    [Symbol.asyncDispose]: stop,
+  };
+}
+
+/** The state of one started cluster: its services and its broker processes by node id. */
+class LocalClusterRun {
+  readonly options: LocalClusterOptions;
+  readonly dataDir: string;
+  readonly host: string;
+  readonly basePort: number;
+  readonly nodeIds: readonly number[];
+  readonly log: (line: string) => void;
+  readonly services: Services = { metadataUrl: '', objectStoreUrl: '', env: {} };
+  readonly #children = new Map<number, ClusterBrokerProcess>();
+  /** Node ids whose exit was asked for: no onBrokerExit for them. */
+  readonly #stopping = new Set<number>();
+  #stopped: Promise<void> | undefined;
+
+  constructor(options: LocalClusterOptions) {
+    this.options = options;
+    this.dataDir = resolve(options.dataDir);
+    this.host = options.host ?? defaultHost;
+    this.basePort = options.basePort ?? defaultBasePort;
+    this.nodeIds = Array.from({ length: options.brokers }, (_, index) => index + 1);
+    this.log = options.log ?? (() => undefined);
+  }
+
+  portOf(nodeId: number): number {
+    return this.basePort + nodeId - 1;
+  }
+
+  specOf(nodeId: number): ClusterBrokerSpec {
+    const racks = this.options.racks ?? defaultRacks;
+    return {
+      nodeId,
+      rack: racks[(nodeId - 1) % racks.length] ?? 'a',
+      host: this.host,
+      port: this.portOf(nodeId),
+      dataDir: join(this.dataDir, `broker-${nodeId}`),
+      metadataUrl: this.services.metadataUrl,
+      objectStoreUrl: this.services.objectStoreUrl,
+      logFile: join(this.dataDir, 'logs', `broker-${nodeId}.log`),
+      args: this.options.brokerArgs ?? [],
+      env: this.services.env,
+      readyTimeoutMs: this.options.readyTimeoutMs ?? defaultReadyTimeoutMs,
+      detached: this.options.detached ?? false,
+    };
+  }
+
+  liveBrokers(): LocalClusterBroker[] {
+    const live = [...this.#children.values()].filter((child) => child.alive());
+    return live.map(brokerOf).toSorted((a, b) => a.nodeId - b.nodeId);
+  }
+
+  async startBroker(nodeId: number): Promise<LocalClusterBroker> {
+    if (!Number.isInteger(nodeId) || nodeId < 1) throw new RangeError(`bad node id ${nodeId}`);
+    if (this.#children.get(nodeId)?.alive() === true) {
+      throw new Error(`broker ${nodeId} runs already`);
+    }
+    const started = performance.now();
+    const spec = this.specOf(nodeId);
+    this.log(`starting broker ${nodeId} (rack ${spec.rack}) on ${spec.host}:${spec.port} ...`);
+    const child = await spawnClusterBroker(spec);
+    this.#children.set(nodeId, child);
+    this.#stopping.delete(nodeId);
+    void child.exited.then((exit) => {
+      if (this.#children.get(nodeId) === child && !this.#stopping.has(nodeId)) {
+        this.options.onBrokerExit?.(brokerOf(child), exit);
+      }
+    });
+    this.log(`broker ${nodeId} ready in ${seconds(started)}`);
+    return brokerOf(child);
+  }
+
+  async killBroker(
+    nodeId: number,
+    signal: NodeJS.Signals = 'SIGKILL',
+  ): Promise<BrokerExit | undefined> {
+    const child = this.#children.get(nodeId);
+    if (child === undefined || !child.alive()) return undefined;
+    if (signal === 'SIGSTOP' || signal === 'SIGCONT') {
+      process.kill(child.pid, signal);
+      return undefined;
+    }
+    this.#stopping.add(nodeId);
+    return child.stop(signal);
+  }
+
+  stop(): Promise<void> {
+    this.#stopped ??= this.#stopAll();
+    return this.#stopped;
+  }
+
+  async #stopAll(): Promise<void> {
+    const live = [...this.#children.values()].filter((child) => child.alive());
+    for (const nodeId of this.#children.keys()) this.#stopping.add(nodeId);
+    if (live.length > 0) {
+      this.log(`stopping ${live.length} broker(s) ...`);
+      // A broker paused by SIGSTOP cannot act on SIGTERM.
+      for (const child of live) sendSignal(child.pid, 'SIGCONT');
+      await Promise.all(live.map((child) => child.stop('SIGTERM')));
+    }
+    if (this.services.s3 !== undefined) {
+      this.log('stopping the S3 server ...');
+      await this.services.s3.stop();
+    }
+    if (this.services.postgres !== undefined) {
+      this.log('stopping PostgreSQL ...');
+      await this.services.postgres.stop();
+    }
+    this.log('cluster stopped');
+  }
+}
+
+function checkOptions(options: LocalClusterOptions): void {
+  if (!Number.isInteger(options.brokers) || options.brokers < 1) {
+    throw new RangeError(`brokers must be a whole number >= 1, not ${options.brokers}`);
+  }
+  if (options.racks?.length === 0 || options.racks?.some((rack) => rack === '')) {
+    throw new RangeError('racks must be non-empty names');
+  }
+}
+
+function brokerOf(child: ClusterBrokerProcess): LocalClusterBroker {
+  const { nodeId, rack, host, port } = child.spec;
+  return { nodeId, pid: child.pid, rack, host, port };
+}
+
+/** Starts PostgreSQL and the S3 server unless given; fills in `services`. */
+async function startServices(
+  options: LocalClusterOptions,
+  dataDir: string,
+  services: Services,
+  log: (line: string) => void,
+): Promise<void> {
+  if (options.metadataUrl === undefined) {
+    const started = performance.now();
+    const dir = join(dataDir, 'postgres');
+    log(`starting PostgreSQL in ${dir} ...`);
+    const pgOptions = { dir, fsync: true, log, ...portOption(options.pgPort) };
+    services.postgres = await startPostgresServer(pgOptions);
+    services.metadataUrl = services.postgres.url;
+    log(
+      `PostgreSQL ready on ${services.postgres.host}:${services.postgres.port} ` +
+        `(pid ${services.postgres.pid}) in ${seconds(started)}`,
+    );
+  } else {
+    services.metadataUrl = options.metadataUrl;
+  }
+  if (options.objectStoreUrl === undefined) {
+    const started = performance.now();
+    const dir = join(dataDir, 's3');
+    const port =
+      options.s3Port ?? ((await isFree('127.0.0.1', defaultS3Port)) ? defaultS3Port : undefined);
+    log(`starting S3 server (SeaweedFS) in ${dir} ...`);
+    services.s3 = await startS3Server({
+      dir,
+      bucket,
+      log,
+      detached: options.detached ?? false,
+      ...portOption(port),
+    });
+    const { s3 } = services;
+    services.objectStoreUrl = `s3://${bucket}/${objectPrefix}?endpoint=${s3.endpoint}&region=${s3Region}`;
+    services.env = { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey };
+    log(`S3 server ready on ${s3.endpoint} (pid ${s3.pid}) in ${seconds(started)}`);
+  } else {
+    services.objectStoreUrl = options.objectStoreUrl;
+  }
+}
+
+function portOption(port: number | undefined): { port: number } | Record<string, never> {
+  return port === undefined ? {} : { port };
+}
+
+/** Fails with a plain message when one of `ports` is taken. */
+async function mustBeFree(host: string, ports: readonly number[], what: string): Promise<void> {
+  for (const port of ports) {
+    if (!(await isFree(host, port))) {
+      throw new Error(
+        `${what}, ${host}:${port}, is in use (a cluster already running?): stop what holds it ` +
+          'or choose other ports with --base-port',
+      );
+    }
+  }
+}
+
+function isFree(host: string, port: number): Promise<boolean> {
+  return new Promise((settle) => {
+    const server = createServer();
+    server.once('error', () => settle(false));
+    server.listen(port, host, () => server.close(() => settle(true)));
+  });
+}
+
+function seconds(startedMs: number): string {
+  return `${((performance.now() - startedMs) / 1000).toFixed(1)} s`;
+}
+
+function sendSignal(pid: number, name: NodeJS.Signals): void {
+  try {
+    process.kill(pid, name);
+  } catch {
+    // Already gone.
+  }
+}
