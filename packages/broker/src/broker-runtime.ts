@@ -2,7 +2,7 @@
  * What every request handler may reach: the storage, the settings and this broker's identity.
  * Handlers get it through their RequestContext; nothing in the broker holds global state.
  */
-import type { LogStorage } from '@tributary/storage';
+import type { BrokerStorage } from '@tributary/storage';
 import type { BrokerConfig } from './broker-config.ts';
 import type { BrokerSettings } from './config/broker-settings.ts';
 import type { GroupRuntime } from './groups/group-runtime.ts';
@@ -15,7 +15,7 @@ export interface Endpoint {
 }
 
 export interface BrokerRuntime {
-  readonly storage: LogStorage;
+  readonly storage: BrokerStorage;
   /** The settings in force; `settings.config` (a new object after each dynamic change). */
   readonly config: BrokerConfig;
   /** Every setting by Kafka name with its source; dynamic broker configs change it. */
@@ -29,5 +29,7 @@ export interface BrokerRuntime {
   readonly groups: GroupRuntime;
   /** The transaction coordinator (InitProducerId with a transactional id, EndTxn ...). */
   readonly transactions: TransactionRuntime;
+  /** The node that coordinates groups or transactions now (this one when embedded). */
+  coordinatorNode(keyType: 'group' | 'transaction'): number | undefined;
   now(): number;
 }

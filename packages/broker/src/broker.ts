@@ -7,7 +7,17 @@
  * storage, which completes or fails every append still in flight; it is safe to call twice.
  */
 import { createServer, type Server, type Socket } from 'node:net';
-import { LogStorage, type StorageOptions } from '@tributary/storage';
+import {
+  type BrokerStorage,
+  ClusterLogStorage,
+  LogStorage,
+  type StorageOptions,
+} from '@tributary/storage';
+import {
+  type CoordinatorHosts,
+  ensureInternalTopics,
+  hostCoordinators,
+} from './cluster/coordinator-hosts.ts';
 import type { BrokerConfig } from './broker-config.ts';
 import { BrokerSettings } from './config/broker-settings.ts';
 import { loadDynamicBrokerConfigs } from './config/broker-config-changes.ts';
@@ -71,7 +81,7 @@ export interface RunningBroker {
   readonly bootstrap: string;
   readonly clusterId: string;
   readonly nodeId: number;
-  readonly storage: LogStorage;
+  readonly storage: BrokerStorage;
   close(): Promise<void>;
 }
 
@@ -114,7 +124,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
     listeners: `PLAINTEXT://${hostPort(host, port)}`,
     'advertised.listeners': `PLAINTEXT://${hostPort(advertised.host, advertised.port)}`,
   });
-  const { groups, transactions } = startCoordinators(options, { storage, settings, log });
+  const coordinators = await startCoordinators(options, { storage, settings, log });
   const runtime: BrokerRuntime = {
     storage,
     get config() {
@@ -125,10 +135,26 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
     clusterId: storage.clusterId,
     advertised,
     log,
-    groups,
-    transactions,
+    get groups() {
+      return coordinators.groups;
+    },
+    get transactions() {
+      return coordinators.transactions;
+    },
+    coordinatorNode: (keyType) => coordinators.coordinatorNode(keyType),
     now: () => Date.now(),
   };
+  if (storage.cluster !== undefined) {
+    try {
+      await storage.cluster.join(advertised);
+      await ensureInternalTopics(storage);
+    } catch (error: unknown) {
+      await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+      await coordinators.close();
+      await storage.close();
+      throw error;
+    }
+  }
   router = new RequestRouter(runtime, allHandlers);
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
@@ -136,8 +162,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
       const stopped = servers.map((server) => new Promise((resolve) => server.close(resolve)));
       await Promise.all([...connections].map((connection) => connection.drain(drainTimeoutMs)));
       await Promise.all(stopped);
-      await transactions.close();
-      await groups.close();
+      await coordinators.close();
       await storage.close();
     })();
     return closing;
@@ -153,54 +178,107 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
   };
 }
 
-/** The group and transaction coordinators, started; the catalogue's settings, then `options`. */
-function startCoordinators(
+/**
+ * The group and transaction coordinators, the catalogue's settings, then `options`. Embedded:
+ * both run here from the start. Cluster mode: they follow the leases of their internal topics.
+ */
+async function startCoordinators(
   options: StartBrokerOptions,
-  context: { storage: LogStorage; settings: BrokerSettings; log: Logger },
-): { groups: GroupRuntime; transactions: TransactionRuntime } {
+  context: { storage: BrokerStorage; settings: BrokerSettings; log: Logger },
+): Promise<CoordinatorHosts> {
   const { storage, settings, log } = context;
   const { decompressedBatchMaxBytes } = settings.config;
-  const groups = new GroupRuntime({
+  const groupOptions = {
     ...settings.groupSettings(defaultGroupSettings),
     ...options.groups,
     storage,
     log,
     now: () => Date.now(),
     decompressedBatchMaxBytes,
-  });
-  void groups.start();
-  const transactions = new TransactionRuntime({
+  };
+  const transactionOptions = {
     ...settings.transactionSettings(defaultTransactionSettings),
     ...options.transactions,
     storage,
-    groups,
     log,
     now: () => Date.now(),
     decompressedBatchMaxBytes,
-  });
+  };
+  if (storage.cluster !== undefined) {
+    return hostCoordinators(storage, storage.cluster, {
+      groups: groupOptions,
+      transactions: transactionOptions,
+      log,
+    });
+  }
+  const groups = new GroupRuntime(groupOptions);
+  void groups.start();
+  const transactions = new TransactionRuntime({ ...transactionOptions, groups });
   void transactions.start();
-  return { groups, transactions };
+  return {
+    groups,
+    transactions,
+    coordinatorNode: () => storage.nodeId,
+    async close() {
+      await transactions.close();
+      await groups.close();
+    },
+  };
 }
 
-/** Opens storage (memory without a data dir) and applies the stored dynamic broker configs. */
+/**
+ * Opens storage — cluster mode when both metadata.url and object.store.url are set, else the
+ * embedded one (memory without a data dir) — and applies the stored dynamic broker configs.
+ */
 async function openStorage(
   options: StartBrokerOptions,
   context: { dataDir: string | undefined; settings: BrokerSettings; log: Logger },
-): Promise<LogStorage> {
-  const { dataDir, settings } = context;
+): Promise<BrokerStorage> {
+  const { dataDir, settings, log } = context;
   const compactor = new BatchRecordCompactor(settings.config);
-  const storage = await LogStorage.open(
-    dataDir === undefined
-      ? { ...options.storage, inMemory: true, compactor }
-      : { ...options.storage, dataDir, compactor },
-  );
+  const cluster = clusterSettingsOf(options.settings);
+  let storage: BrokerStorage;
+  if (cluster !== undefined) {
+    storage = await ClusterLogStorage.open({
+      ...cluster,
+      ...(options.storage?.tailCacheMaxBytes === undefined
+        ? {}
+        : { tailCacheMaxBytes: options.storage.tailCacheMaxBytes }),
+      log,
+    });
+    log.info('cluster mode', { nodeId: cluster.nodeId, rack: cluster.rack ?? '(none)' });
+  } else {
+    storage = await LogStorage.open(
+      dataDir === undefined
+        ? { ...options.storage, inMemory: true, compactor }
+        : { ...options.storage, dataDir, compactor },
+    );
+  }
   try {
-    await loadDynamicBrokerConfigs(storage, settings, context.log);
+    await loadDynamicBrokerConfigs(storage, settings, log);
   } catch (error: unknown) {
     await storage.close();
     throw error;
   }
   return storage;
+}
+
+/** The cluster settings, or undefined for the embedded mode; one URL without the other fails. */
+function clusterSettingsOf(settings: StaticSettings | undefined) {
+  const valueOf = (name: string): string | undefined => settings?.get(name)?.value;
+  const metadataUrl = valueOf('metadata.url');
+  const objectStoreUrl = valueOf('object.store.url');
+  if (metadataUrl === undefined && objectStoreUrl === undefined) return undefined;
+  if (metadataUrl === undefined || objectStoreUrl === undefined) {
+    throw new Error('cluster mode needs both metadata.url and object.store.url');
+  }
+  return {
+    metadataUrl,
+    objectStoreUrl,
+    nodeId: Number(valueOf('node.id') ?? '0'),
+    rack: valueOf('broker.rack') ?? null,
+    leaseMs: Number(valueOf('cluster.lease.ms') ?? '10000'),
+  };
 }
 
 function hostPort(host: string, port: number): string {

@@ -6,7 +6,7 @@
  * batches and keyless records.
  */
 import { buildRecordBatch, decodeRecords, readBatchHeader } from '@tributary/protocol';
-import type { LogStorage, PartitionLog } from '@tributary/storage';
+import type { BrokerStorage, PartitionLog } from '@tributary/storage';
 
 export interface KeyedRecord {
   readonly key: Buffer;
@@ -57,7 +57,7 @@ export class OrderedAppender {
 }
 
 /** The internal topic's one compacted partition, created on first start. */
-export async function openInternalLog(storage: LogStorage, name: string): Promise<PartitionLog> {
+export async function openInternalLog(storage: BrokerStorage, name: string): Promise<PartitionLog> {
   const topic =
     storage.getTopic(name) ??
     (await storage.createTopic({

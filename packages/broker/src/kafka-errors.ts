@@ -20,6 +20,8 @@ const storageCodes: Readonly<Record<string, number>> = {
   STORAGE_FAILURE: ErrorCode.KAFKA_STORAGE_ERROR,
   // The broker is shutting down: a retriable code that sends the client back to metadata.
   CLOSED: ErrorCode.NOT_LEADER_OR_FOLLOWER,
+  // Cluster mode: the lease moved (or was never here); the client refreshes metadata.
+  NOT_LEADER: ErrorCode.NOT_LEADER_OR_FOLLOWER,
 };
 
 export function toKafkaError(error: unknown): KafkaError {

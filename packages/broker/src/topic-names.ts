@@ -3,7 +3,7 @@
  * (Kafka also warns about names that collide once '.' and '_' are equated; so do we, by refusing
  * them at creation, because metric names would collide.)
  */
-import type { LogStorage } from '@tributary/storage';
+import type { BrokerStorage } from '@tributary/storage';
 
 const LEGAL = /^[a-zA-Z0-9._-]+$/;
 export const topicNameMaxLength = 249;
@@ -20,7 +20,7 @@ export function topicNameError(name: string): string | undefined {
 }
 
 /** The name of an existing topic that collides with `name` once '.' and '_' are equated. */
-export function collidingTopic(storage: LogStorage, name: string): string | undefined {
+export function collidingTopic(storage: BrokerStorage, name: string): string | undefined {
   const key = name.replaceAll('.', '_');
   return storage
     .listTopics()

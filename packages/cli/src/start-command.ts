@@ -28,7 +28,8 @@ import { parseEndpoint, type Endpoint } from './endpoint.ts';
 
 export const startUsage =
   'usage: tributary start [--config FILE] [--override KEY=VALUE]... [--data-dir DIR]\n' +
-  '                       [--listen HOST:PORT] [--advertised-listener HOST:PORT]';
+  '                       [--listen HOST:PORT] [--advertised-listener HOST:PORT]\n' +
+  '                       [--metadata-url postgres://... --object-store-url s3://...]';
 
 const startOptions = {
   config: { type: 'string' },
@@ -36,6 +37,8 @@ const startOptions = {
   'data-dir': { type: 'string' },
   listen: { type: 'string' },
   'advertised-listener': { type: 'string' },
+  'metadata-url': { type: 'string' },
+  'object-store-url': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -131,6 +134,8 @@ export function startHelp(): string {
     '  --listen HOST:PORT     the same as --override listeners=HOST:PORT',
     '  --advertised-listener HOST:PORT',
     '                         the same as --override advertised.listeners=HOST:PORT',
+    '  --metadata-url URL     cluster mode: the same as --override metadata.url=URL',
+    '  --object-store-url URL cluster mode: the same as --override object.store.url=URL',
     '  -h, --help             this text',
     '',
     'Settings, by Kafka name. Each may come from --override (first), the environment variable',

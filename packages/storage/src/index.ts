@@ -4,6 +4,13 @@
  * implementations; topic config definitions. Knows no Kafka wire types.
  */
 export { LogStorage, type StorageOptions, type StorageStats } from './log-storage.ts';
+export type { BrokerStorage } from './broker-storage.ts';
+export {
+  ClusterLogStorage,
+  type ClusterStorageOptions,
+  type ClusterView,
+} from './cluster/cluster-log-storage.ts';
+export type { BrokerRegistration } from './cluster/cluster-catalog.ts';
 export type { PartitionLog, BatchEntry } from './partition-log.ts';
 export { StorageError, type StorageErrorCode } from './storage-error.ts';
 export { releaseReadBuffers } from './read-buffer-pool.ts';

@@ -93,6 +93,8 @@ const defaultWalSegmentMaxAgeMs = 60_000;
 const producerIdBlockSize = 1000;
 
 export class LogStorage {
+  /** Embedded: no cluster (BrokerStorage.cluster). */
+  readonly cluster: undefined = undefined;
   readonly clusterId: string;
   readonly nodeId: number;
   readonly #wal: WriteAheadLog;
@@ -693,7 +695,7 @@ async function closeQuietly(components: Components): Promise<void> {
 }
 
 /** The batch of `entry` inside `data` (read from `start` of its segment), its frame checked. */
-function batchOfFrame(data: Buffer, start: number, entry: BatchEntry): Buffer {
+export function batchOfFrame(data: Buffer, start: number, entry: BatchEntry): Buffer {
   const frameStart = entry.position - entryBatchOffsetOf(entry.entryVersion) - start;
   const batchEnd = entry.position + entry.sizeBytes - start;
   const frame = readFrame(data.subarray(0, batchEnd), frameStart);

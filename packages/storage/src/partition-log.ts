@@ -73,7 +73,8 @@ export interface BatchEntry extends CachedBatch {
 }
 
 export interface PartitionLogContext {
-  wal: WriteAheadLog;
+  /** Where appends go: the WAL (embedded) or this leader term's window writer (cluster). */
+  wal: Pick<WriteAheadLog, 'append'>;
   tailCache: TailCache;
   /**
    * Reads batches that are not cached, stored back to back in one segment or object (each
@@ -169,6 +170,40 @@ export class IndexedPartitionLog implements PartitionLog {
     this.#push(entry);
     this.#logEndOffset = entry.lastOffset + 1n;
     this.#highWatermark = this.#logEndOffset;
+  }
+
+  /**
+   * Cluster mode: batches another broker committed, in offset order (ones already held are
+   * skipped); the high watermark moves past them and waiting fetches wake.
+   */
+  restoreCommitted(infos: readonly WalEntryInfo[]): void {
+    let added = false;
+    for (const info of infos) {
+      const hasEntries = this.#head < this.#entries.length;
+      if (hasEntries && info.baseOffset < this.#logEndOffset) continue;
+      this.restore(info);
+      added = true;
+    }
+    if (added) this.#notify();
+  }
+
+  /**
+   * Cluster mode: takes over the durable batches of `previous` (the same partition's log of an
+   * earlier leader term), so a new term starts from exactly what is committed: its log end is
+   * the previous high watermark, and offsets appended but never committed are forgotten.
+   */
+  adopt(previous: IndexedPartitionLog): void {
+    for (const entry of previous.batches) {
+      if (entry.baseOffset >= previous.highWatermark) break;
+      this.#push(entry);
+      this.#logEndOffset = entry.lastOffset + 1n;
+    }
+    if (previous.logStartOffset > this.#logStartOffset) {
+      this.#logStartOffset = previous.logStartOffset;
+    }
+    if (this.#logEndOffset < this.#logStartOffset) this.#logEndOffset = this.#logStartOffset;
+    this.#highWatermark = this.#logEndOffset;
+    this.cleanedThrough = previous.cleanedThrough;
   }
 
   async append(batch: Buffer, meta: BatchMeta): Promise<{ baseOffset: bigint }> {

@@ -10,7 +10,7 @@
  * storage uses). A failed write changes nothing live. Changes run one at a time.
  */
 import { ErrorCode } from '@tributary/protocol';
-import type { LogStorage } from '@tributary/storage';
+import type { BrokerStorage } from '@tributary/storage';
 import type { BrokerRuntime } from '../broker-runtime.ts';
 import { resolveConfigValue, type ChangeRequest, type ConfigChange } from '../config-resources.ts';
 import { toKafkaError, type KafkaError } from '../kafka-errors.ts';
@@ -31,7 +31,7 @@ function storeScopeOf(scope: DynamicScope, nodeId: number): string {
  * failing the start.
  */
 export async function loadDynamicBrokerConfigs(
-  storage: LogStorage,
+  storage: BrokerStorage,
   settings: BrokerSettings,
   log: Logger,
 ): Promise<void> {

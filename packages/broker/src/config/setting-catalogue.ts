@@ -113,6 +113,67 @@ export const settingCatalogue: readonly SettingDefinition[] = [
     envAliases: ['TRIBUTARY_ADVERTISED_LISTENER'],
   },
   {
+    name: 'node.id',
+    type: 'int',
+    defaultValue: '0',
+    dynamic: false,
+    doc:
+      "This broker's id. Unique in a cluster (two live brokers with one id: the second is " +
+      'refused); the embedded broker is node 0.',
+    min: 0n,
+    max: 2_147_483_647n,
+    target: { kind: 'startup' },
+  },
+  {
+    name: 'broker.rack',
+    type: 'string',
+    defaultValue: null,
+    dynamic: false,
+    doc:
+      'The rack or zone of this broker; consumers with client.rack (KIP-392) and clients ' +
+      'with zone=<rack> in client.id are served by brokers of their own zone.',
+    target: { kind: 'startup' },
+  },
+  {
+    name: 'metadata.url',
+    type: 'string',
+    defaultValue: null,
+    dynamic: false,
+    doc:
+      'Cluster mode: postgres://[user[:password]@]host[:port]/database shared by every ' +
+      'broker. Needs object.store.url too; unset, the broker is embedded (SQLite in log.dirs).',
+    check: (value) =>
+      /^postgres(ql)?:\/\//.test(value) ? undefined : 'expected a postgres:// URL',
+    target: { kind: 'startup' },
+    flag: '--metadata-url',
+  },
+  {
+    name: 'object.store.url',
+    type: 'string',
+    defaultValue: null,
+    dynamic: false,
+    doc:
+      'Cluster mode: s3://bucket/prefix?endpoint=http://host:port&region=REGION shared by ' +
+      "every broker (credentials from the AWS SDK's usual sources).",
+    check: (value) => (value.startsWith('s3://') ? undefined : 'expected an s3:// URL'),
+    target: { kind: 'startup' },
+    flag: '--object-store-url',
+  },
+  {
+    name: 'cluster.lease.ms',
+    type: 'long',
+    defaultValue: '10000',
+    unit: 'ms',
+    dynamic: false,
+    doc:
+      'Cluster mode: how long a partition or coordinator lease lasts without renewal, and ' +
+      "how long a silent broker still counts as alive; a dead broker's partitions move " +
+      'after at most this long. Renewed every third of it.',
+    min: 1000n,
+    max: 600_000n,
+    target: { kind: 'startup' },
+  },
+  {
     name: 'auto.create.topics.enable',
     type: 'boolean',
     defaultValue: 'true',

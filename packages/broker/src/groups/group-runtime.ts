@@ -14,7 +14,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ErrorCode } from '@tributary/protocol';
-import type { LogStorage, PartitionLog } from '@tributary/storage';
+import type { BrokerStorage, PartitionLog } from '@tributary/storage';
 import {
   OrderedAppender,
   openInternalLog,
@@ -72,11 +72,16 @@ export const defaultGroupSettings: GroupSettings = {
 };
 
 export interface GroupRuntimeOptions extends GroupSettings {
-  readonly storage: LogStorage;
+  readonly storage: BrokerStorage;
   readonly log: Logger;
   now(): number;
   /** Decompression cap when replaying batches. */
   readonly decompressedBatchMaxBytes: number;
+  /**
+   * Cluster mode, on a broker that does not hold the `__consumer_offsets` lease: every command
+   * is refused with NOT_COORDINATOR, so clients ask FindCoordinator again.
+   */
+  readonly standby?: boolean;
 }
 
 /** Thrown by submit when the answer cannot be given; `errorCode` is what the client gets. */
@@ -130,6 +135,7 @@ export class GroupRuntime {
 
   /** Loads the groups in the background; commands wait for nothing, they are refused meanwhile. */
   start(): Promise<void> {
+    if (this.#options.standby === true) return Promise.resolve();
     this.#loading ??= this.#load().catch((error: unknown) => {
       this.#options.log.error('loading consumer groups failed', { error: String(error) });
     });
@@ -141,7 +147,14 @@ export class GroupRuntime {
    * Rejects with GroupUnavailableError while loading or when persisting fails.
    */
   submit(info: CallerInfo, make: (caller: Caller) => GroupCommand): Promise<GroupResponse> {
-    if (this.#log === undefined || this.#closed) {
+    if (this.#options.standby === true || this.#closed) {
+      const error = new GroupUnavailableError(
+        ErrorCode.NOT_COORDINATOR,
+        'this broker is not the group coordinator',
+      );
+      return Promise.reject(error);
+    }
+    if (this.#log === undefined) {
       const error = new GroupUnavailableError(
         ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
         'consumer groups are loading',

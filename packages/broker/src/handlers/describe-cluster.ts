@@ -1,9 +1,11 @@
 /**
- * DescribeCluster (key 60), v0-1. One broker, which is also the "controller" clients are told of.
+ * DescribeCluster (key 60), v0-1. The live brokers with their racks (one when embedded); the
+ * lowest live node id is the "controller" clients are told of (there is no controller quorum).
  * Endpoint type 2 (controllers) is refused with UNSUPPORTED_ENDPOINT_TYPE: there is no separate
  * controller quorum to describe.
  */
 import { ErrorCode, describeClusterApi } from '@tributary/protocol';
+import { liveBrokersOf } from '../cluster/partition-routing.ts';
 import { defineHandler } from '../handler.ts';
 
 const BROKERS_ENDPOINT = 1;
@@ -11,11 +13,12 @@ const OPERATIONS_NOT_REQUESTED = -2147483648;
 
 export const describeClusterHandler = defineHandler(describeClusterApi, (context, request) => {
   const { runtime } = context;
+  const brokers = liveBrokersOf(runtime);
   const base = {
     throttleTimeMs: 0,
     endpointType: request.endpointType,
     clusterId: runtime.clusterId,
-    controllerId: runtime.nodeId,
+    controllerId: brokers[0]?.nodeId ?? runtime.nodeId,
     clusterAuthorizedOperations: OPERATIONS_NOT_REQUESTED,
   };
   if (context.apiVersion >= 1 && request.endpointType !== BROKERS_ENDPOINT) {
@@ -30,6 +33,12 @@ export const describeClusterHandler = defineHandler(describeClusterApi, (context
     ...base,
     errorCode: ErrorCode.NONE,
     errorMessage: null,
-    brokers: [{ brokerId: runtime.nodeId, ...runtime.advertised, rack: null, isFenced: false }],
+    brokers: brokers.map((broker) => ({
+      brokerId: broker.nodeId,
+      host: broker.host,
+      port: broker.port,
+      rack: broker.rack,
+      isFenced: false,
+    })),
   };
 });

@@ -11,12 +11,18 @@
  * (long poll) until an append raises a high watermark it reads, `maxWaitMs` passes, or the
  * connection closes.
  *
+ * Cluster mode: every broker serves reads of every partition (they share the bucket), after the
+ * client's leader epoch is checked (KIP-320). A consumer whose rack (`rack_id`, v11+) differs
+ * from the leader's is pointed at a live broker of its own rack (KIP-392
+ * `preferred_read_replica`, with no records), so its reads stay in its zone.
+ *
  * Not served: fetch sessions (KIP-227) — every answer has session id 0, which tells clients to keep
  * sending full requests; follower fetches (replica id >= 0) — there are no replicas to fetch.
  */
 import { ErrorCode, fetchApi, type FetchRequest } from '@tributary/protocol';
 import { StorageError, type PartitionLog, type TopicId } from '@tributary/storage';
 import type { BrokerRuntime } from '../broker-runtime.ts';
+import { epochCheck, liveBrokersOf } from '../cluster/partition-routing.ts';
 import { defineHandler, type RequestContext } from '../handler.ts';
 import { toKafkaError } from '../kafka-errors.ts';
 import { txnIndexOf } from '../transactions/partition-txn-index.ts';
@@ -28,6 +34,8 @@ interface PlannedPartition {
   readonly partitionMaxBytes: number;
   readonly log: PartitionLog | undefined;
   readonly errorCode: number;
+  /** KIP-392: the broker of the client's rack to read from instead, or -1. */
+  readonly preferredReadReplica: number;
 }
 
 interface PartitionResult {
@@ -54,7 +62,8 @@ export const fetchHandler = defineHandler(fetchApi, async (context, request) => 
     return { errorCode: ErrorCode.FETCH_SESSION_ID_NOT_FOUND, sessionId: 0, responses: [] };
   }
   const replicaId = context.apiVersion >= 15 ? request.replicaState.replicaId : request.replicaId;
-  const plan = planPartitions(runtime, request, context.apiVersion, replicaId >= 0);
+  const rackId = context.apiVersion >= 11 ? request.rackId : '';
+  const plan = planPartitions(runtime, request, context.apiVersion, replicaId >= 0, rackId);
   const readCommitted = request.isolationLevel === 1;
   const limitBytes = Math.min(request.maxBytes, runtime.config.fetchMaxBytes);
   const deadline = runtime.now() + Math.min(request.maxWaitMs, runtime.config.fetchMaxWaitMs);
@@ -81,8 +90,10 @@ function planPartitions(
   request: FetchRequest,
   apiVersion: number,
   fromReplica: boolean,
+  rackId: string,
 ): PlannedPartition[] {
   const plan: PlannedPartition[] = [];
+  const readReplicaOf = preferredReplicas(runtime, rackId);
   request.topics.forEach((wanted, topicIndex) => {
     const topic =
       apiVersion >= 13
@@ -99,13 +110,22 @@ function planPartitions(
       if (fromReplica) errorCode = ErrorCode.NOT_LEADER_OR_FOLLOWER;
       else if (topic === undefined) errorCode = unknownTopic;
       else if (log === undefined) errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+      else {
+        const epoch = apiVersion >= 9 ? partition.currentLeaderEpoch : -1;
+        errorCode = epochCheck(runtime, topic.topicId, partition.partition, epoch)?.errorCode ?? 0;
+      }
+      const preferred =
+        errorCode === ErrorCode.NONE && topic !== undefined
+          ? readReplicaOf(topic.topicId, partition.partition)
+          : -1;
       plan.push({
         topicIndex,
         partition: partition.partition,
         fetchOffset: partition.fetchOffset,
         partitionMaxBytes: partition.partitionMaxBytes,
-        log: errorCode === ErrorCode.NONE ? log : undefined,
+        log: errorCode === ErrorCode.NONE && preferred < 0 ? log : undefined,
         errorCode,
+        preferredReadReplica: preferred,
       });
     }
   });
@@ -177,8 +197,27 @@ function emptyResult(planned: PlannedPartition, readCommitted: boolean): Partiti
     lastStableOffset: log?.highWatermark ?? -1n,
     logStartOffset: log?.logStartOffset ?? -1n,
     abortedTransactions: readCommitted ? [] : null,
-    preferredReadReplica: -1,
+    preferredReadReplica: planned.preferredReadReplica,
     records: [],
+  };
+}
+
+/**
+ * KIP-392: for a consumer in `rackId`, the broker it should read a partition from — a live
+ * broker of its rack, chosen by partition so the load spreads — when this broker leads the
+ * partition from another rack; -1 to serve it here.
+ */
+function preferredReplicas(
+  runtime: BrokerRuntime,
+  rackId: string,
+): (topicId: TopicId, partition: number) => number {
+  const cluster = runtime.storage.cluster;
+  if (cluster === undefined || rackId === '' || cluster.rack === rackId) return () => -1;
+  const inRack = liveBrokersOf(runtime).filter((broker) => broker.rack === rackId);
+  if (inRack.length === 0) return () => -1;
+  return (topicId, partition) => {
+    if (!cluster.leads(topicId, partition)) return -1;
+    return inRack[partition % inRack.length]?.nodeId ?? -1;
   };
 }
 

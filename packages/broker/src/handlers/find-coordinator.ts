@@ -1,10 +1,12 @@
 /**
  * FindCoordinator (key 10), v0-6: single `key` (v0-3) and batched `coordinator_keys` (v4+).
- * This broker coordinates everything (embedded mode), so every group key (key_type 0) and every
- * transactional id (key_type 1: the transaction coordinator will live here too) is answered
- * with this broker. Other key types are INVALID_REQUEST.
+ * Embedded, this broker coordinates every group key (key_type 0) and transactional id
+ * (key_type 1). In cluster mode the answer is the broker leading the coordinator's internal
+ * partition (cluster/coordinator-hosts.ts), or COORDINATOR_NOT_AVAILABLE while none does.
+ * Other key types are INVALID_REQUEST.
  */
 import { ErrorCode, findCoordinatorApi } from '@tributary/protocol';
+import { liveBrokersOf } from '../cluster/partition-routing.ts';
 import { defineHandler } from '../handler.ts';
 
 const GROUP_KEY = 0;
@@ -13,11 +15,23 @@ const TRANSACTION_KEY = 1;
 export const findCoordinatorHandler = defineHandler(findCoordinatorApi, (context, request) => {
   const { runtime, apiVersion } = context;
   const known = request.keyType === GROUP_KEY || request.keyType === TRANSACTION_KEY;
-  const node = known
-    ? { nodeId: runtime.nodeId, host: runtime.advertised.host, port: runtime.advertised.port }
-    : { nodeId: -1, host: '', port: -1 };
-  const errorCode = known ? ErrorCode.NONE : ErrorCode.INVALID_REQUEST;
-  const errorMessage = known ? null : `unknown key type ${request.keyType}`;
+  const nodeId = known
+    ? runtime.coordinatorNode(request.keyType === GROUP_KEY ? 'group' : 'transaction')
+    : undefined;
+  const broker = liveBrokersOf(runtime).find((entry) => entry.nodeId === nodeId);
+  const node =
+    broker === undefined
+      ? { nodeId: -1, host: '', port: -1 }
+      : { nodeId: broker.nodeId, host: broker.host, port: broker.port };
+  let errorCode: number = ErrorCode.NONE;
+  let errorMessage: string | null = null;
+  if (!known) {
+    errorCode = ErrorCode.INVALID_REQUEST;
+    errorMessage = `unknown key type ${request.keyType}`;
+  } else if (broker === undefined) {
+    errorCode = ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    errorMessage = 'no broker holds the coordinator lease yet';
+  }
   if (apiVersion < 4) return { throttleTimeMs: 0, errorCode, errorMessage, ...node };
   return {
     throttleTimeMs: 0,

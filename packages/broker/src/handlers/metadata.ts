@@ -1,6 +1,7 @@
 /**
- * Metadata (key 3), v0-12. This broker leads every partition (embedded mode), so each partition
- * names it as leader, replica and in-sync replica, with leader epoch 0.
+ * Metadata (key 3), v0-12. Embedded, this broker leads every partition at epoch 0; in cluster
+ * mode each partition names its lease holder and epoch, and every live broker as a replica in
+ * sync (any of them serves reads from shared storage: cluster/partition-routing.ts).
  *
  * Topics requested by name that do not exist are created when the request allows it (v4+ flag,
  * always before v4) and `autoCreateTopicsEnable` is on, with `numPartitions` partitions, as Kafka
@@ -10,6 +11,7 @@
 import { ErrorCode, metadataApi, type MetadataRequest } from '@tributary/protocol';
 import type { TopicId, TopicRecord } from '@tributary/storage';
 import type { BrokerRuntime } from '../broker-runtime.ts';
+import { leadershipOf, liveBrokersOf } from '../cluster/partition-routing.ts';
 import { defineHandler } from '../handler.ts';
 import { toKafkaError } from '../kafka-errors.ts';
 import { isInternalTopic } from '../internal-topics.ts';
@@ -43,11 +45,12 @@ export const metadataHandler = defineHandler(metadataApi, async (context, reques
     ? ALL_TOPIC_OPERATIONS
     : OPERATIONS_NOT_REQUESTED;
   const topics = await answerTopics(runtime, request, apiVersion);
+  const brokers = liveBrokersOf(runtime);
   return {
     throttleTimeMs: 0,
-    brokers: [{ nodeId: runtime.nodeId, ...runtime.advertised, rack: null }],
+    brokers,
     clusterId: runtime.clusterId,
-    controllerId: runtime.nodeId,
+    controllerId: brokers[0]?.nodeId ?? runtime.nodeId,
     topics: topics.map((topic) => ({ ...topic, topicAuthorizedOperations: operations })),
     clusterAuthorizedOperations: OPERATIONS_NOT_REQUESTED,
     errorCode: ErrorCode.NONE,
@@ -117,21 +120,25 @@ function missing(errorCode: number, name: string | null, topicId = ZERO_UUID): T
 }
 
 function describeTopic(runtime: BrokerRuntime, topic: TopicRecord): TopicAnswer {
-  const nodes = [runtime.nodeId];
+  const nodes = liveBrokersOf(runtime).map((broker) => broker.nodeId);
   return {
     errorCode: ErrorCode.NONE,
     name: topic.name,
     topicId: topic.topicId,
     isInternal: isInternalTopic(topic.name),
-    partitions: Array.from({ length: topic.partitionCount }, (_, partitionIndex) => ({
-      errorCode: ErrorCode.NONE,
-      partitionIndex,
-      leaderId: runtime.nodeId,
-      leaderEpoch: 0,
-      replicaNodes: nodes,
-      isrNodes: nodes,
-      offlineReplicas: [],
-    })),
+    partitions: Array.from({ length: topic.partitionCount }, (_, partitionIndex) => {
+      const { leaderId, leaderEpoch } = leadershipOf(runtime, topic.topicId, partitionIndex);
+      const replicas = leaderId < 0 ? nodes : [leaderId, ...nodes.filter((n) => n !== leaderId)];
+      return {
+        errorCode: leaderId < 0 ? ErrorCode.LEADER_NOT_AVAILABLE : ErrorCode.NONE,
+        partitionIndex,
+        leaderId,
+        leaderEpoch,
+        replicaNodes: replicas,
+        isrNodes: replicas,
+        offlineReplicas: [],
+      };
+    }),
     topicAuthorizedOperations: OPERATIONS_NOT_REQUESTED,
   };
 }

@@ -28,6 +28,7 @@
  * Compacted topics are the one place records are decoded: a record without a key is refused with
  * INVALID_RECORD and per-record errors (compacted-key-check.ts), as Kafka's LogValidator does.
  */
+import { leaderCheck, leadershipOf } from '../cluster/partition-routing.ts';
 import assert from 'node:assert/strict';
 import {
   ErrorCode,
@@ -115,6 +116,10 @@ function producePartition(
   if (topic === undefined || log === undefined) {
     return Promise.resolve(failure(data, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION));
   }
+  const notLeader = leaderCheck(runtime, topic.topicId, data.index);
+  if (notLeader !== undefined) {
+    return Promise.resolve(failure(data, notLeader.errorCode, notLeader.message));
+  }
   if (isInternalTopic(topic.name)) {
     return Promise.resolve(
       failure(data, ErrorCode.INVALID_TOPIC_EXCEPTION, 'cannot append to an internal topic'),
@@ -150,8 +155,9 @@ function producePartition(
   }
   const keyRefusal = compactedKeyRefusal(runtime, topic.name, config, data, split.batches);
   if (keyRefusal !== undefined) return Promise.resolve(keyRefusal);
+  const { leaderEpoch } = leadershipOf(runtime, topic.topicId, data.index);
   for (const batch of split.batches) {
-    setPartitionLeaderEpoch(batch, 0);
+    setPartitionLeaderEpoch(batch, Math.max(0, leaderEpoch));
     if (logAppendTime) setLogAppendTime(batch, now);
   }
   const target = { topic: topic.name, partition: data.index };

@@ -17,7 +17,7 @@
  * the transaction stays in its Prepare state (CONCURRENT_TRANSACTIONS) meanwhile.
  */
 import { ErrorCode, buildControlBatch } from '@tributary/protocol';
-import type { LogStorage, PartitionLog } from '@tributary/storage';
+import type { BrokerStorage, PartitionLog } from '@tributary/storage';
 import type { GroupRuntime } from '../groups/group-runtime.ts';
 import {
   OrderedAppender,
@@ -61,12 +61,14 @@ export const defaultTransactionSettings: TransactionSettings = {
 };
 
 export interface TransactionRuntimeOptions extends TransactionSettings {
-  readonly storage: LogStorage;
+  readonly storage: BrokerStorage;
   readonly groups: GroupRuntime;
   readonly log: Logger;
   now(): number;
   /** Decompression cap when replaying batches. */
   readonly decompressedBatchMaxBytes: number;
+  /** Cluster mode, without the `__transaction_state` lease: commands get NOT_COORDINATOR. */
+  readonly standby?: boolean;
 }
 
 /** Thrown by submit when no answer can be given; `errorCode` is what the client gets. */
@@ -111,6 +113,7 @@ export class TransactionRuntime {
 
   /** Loads the transactions in the background; commands are refused meanwhile. */
   start(): Promise<void> {
+    if (this.#options.standby === true) return Promise.resolve();
     this.#loading ??= this.#load().catch((error: unknown) => {
       this.#options.log.error('loading transactions failed', { error: String(error) });
     });
@@ -124,7 +127,13 @@ export class TransactionRuntime {
    */
   async submit(command: TransactionCommand): Promise<TransactionResult> {
     const log = this.#log;
-    if (log === undefined || this.#closed) {
+    if (this.#options.standby === true || this.#closed) {
+      throw new TransactionUnavailableError(
+        ErrorCode.NOT_COORDINATOR,
+        'this broker is not the transaction coordinator',
+      );
+    }
+    if (log === undefined) {
       throw new TransactionUnavailableError(
         ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
         'transactions are loading',

@@ -1,0 +1,271 @@
+/**
+ * WindowWriter: the cluster mode's write-ahead log. Appends from every partition this broker
+ * leads gather in one open window; a window is written as ONE object (the segment format of
+ * docs/FORMATS.md: header, entry frames, index, footer) under a name no other broker or
+ * incarnation can produce, then committed to the catalog in one transaction that checks each
+ * partition's epoch and next offset. Only then do its appends resolve: an acknowledged batch is
+ * in object storage and in the index (CLUSTER.md, invariant 2).
+ *
+ * Group commit: one window is in flight at a time; everything that arrives meanwhile forms the
+ * next window, so the window grows with the load and an idle broker writes at once. An open
+ * window larger than `windowMaxBytes` waits for the one in flight (backpressure shows as latency,
+ * memory stays bounded by two windows).
+ *
+ * Failure: a failed upload or commit rejects that window's appends; a partition the catalog
+ * fenced rejects with NOT_LEADER. The owner (ClusterLogStorage) rewinds the partitions involved
+ * through `onFailed` before later appends of theirs can be written.
+ */
+import { buildCompactedObject } from '../partition-compaction.ts';
+import type { ObjectStore } from '../object-store.ts';
+import type { WalEntryInfo } from '../segment-format.ts';
+import { StorageError, asStorageError } from '../storage-error.ts';
+import { partitionKey, type TopicId } from '../types.ts';
+import type { WalAppend } from '../write-ahead-log.ts';
+import type { ClusterCatalog, CommittedBatch, PartitionAppend } from './cluster-catalog.ts';
+
+export interface WindowWriterOptions {
+  catalog: ClusterCatalog;
+  store: ObjectStore;
+  clusterId: string;
+  nodeId: number;
+  /** This process's uuid: object names never repeat across restarts of one node id. */
+  incarnation: string;
+  /** An open window past this many bytes waits for the window in flight. */
+  windowMaxBytes: number;
+  now: () => number;
+  /** Called with the partitions of a window that failed (keys: partitionKey). */
+  onFailed: (keys: ReadonlySet<string>, error: StorageError) => void;
+  /** Called after each committed window with the object's id and name. */
+  onCommitted: (objectId: number, name: string) => void;
+}
+
+interface PendingAppend {
+  entry: WalAppend;
+  leaderEpoch: number;
+  resolve(info: WalEntryInfo): void;
+  reject(error: unknown): void;
+}
+
+/** Object ids reserved per catalog round trip. */
+const objectIdBlockSize = 256;
+
+export class WindowWriter {
+  readonly #options: WindowWriterOptions;
+  #open: PendingAppend[] = [];
+  #openBytes = 0;
+  #inFlight: Promise<void> | undefined;
+  #ids = { next: 0, end: 0 };
+  #closed = false;
+  #windows = 0;
+
+  constructor(options: WindowWriterOptions) {
+    this.#options = options;
+  }
+
+  /** Windows written so far (tests, metrics). */
+  get windowCount(): number {
+    return this.#windows;
+  }
+
+  append(entry: WalAppend, leaderEpoch: number): Promise<WalEntryInfo> {
+    if (this.#closed) return Promise.reject(new StorageError('CLOSED', 'storage is closed'));
+    return new Promise((resolve, reject) => {
+      this.#open.push({ entry, leaderEpoch, resolve, reject });
+      this.#openBytes += entry.batch.length;
+      this.#schedule();
+    });
+  }
+
+  /**
+   * Rejects the open (not yet written) appends of the partitions in `keys` with `error`: their
+   * offsets follow a window that failed, or the partition is no longer led here.
+   */
+  dropOpen(keys: ReadonlySet<string>, error: StorageError): void {
+    const kept: PendingAppend[] = [];
+    for (const pending of this.#open) {
+      const key = partitionKey(pending.entry.topicId, pending.entry.partition);
+      if (keys.has(key)) pending.reject(error);
+      else kept.push(pending);
+    }
+    this.#open = kept;
+    this.#openBytes = kept.reduce((sum, pending) => sum + pending.entry.batch.length, 0);
+  }
+
+  /** Resolves once the window in flight and every open append have been written or failed. */
+  async drain(): Promise<void> {
+    while (this.#inFlight !== undefined || this.#open.length > 0) {
+      this.#schedule();
+      await this.#inFlight;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.drain();
+    this.#closed = true;
+  }
+
+  #schedule(): void {
+    if (this.#inFlight !== undefined || this.#open.length === 0) return;
+    const window = this.#open;
+    this.#open = [];
+    this.#openBytes = 0;
+    this.#inFlight = this.#write(window).finally(() => {
+      this.#inFlight = undefined;
+      this.#schedule();
+    });
+  }
+
+  /** Whether the open window is past its limit (callers may wait before appending more). */
+  get full(): boolean {
+    return this.#openBytes >= this.#options.windowMaxBytes;
+  }
+
+  async #write(window: PendingAppend[]): Promise<void> {
+    const { catalog, store } = this.#options;
+    let objectId: number;
+    let name: string;
+    let infos: WalEntryInfo[];
+    try {
+      objectId = await this.#nextObjectId();
+      name = this.#objectName(objectId);
+      const built = buildCompactedObject(
+        objectId,
+        this.#options.now(),
+        window.map(({ entry }) => ({ fields: fieldsOf(entry), batch: entry.batch })),
+      );
+      infos = built.infos;
+      await store.put(name, built.bytes);
+      const outcome = await catalog.commitWindow({
+        objectId,
+        objectName: name,
+        sizeBytes: built.bytes.length,
+        nodeId: this.#options.nodeId,
+        partitions: partitionAppendsOf(window, infos),
+      });
+      this.#windows++;
+      this.#options.onCommitted(objectId, name);
+      const fenced = new Set(outcome.fenced.map((p) => partitionKey(p.topicId, p.partition)));
+      if (fenced.size > 0) {
+        this.#fail(
+          window.filter((pending) => fenced.has(keyOf(pending))),
+          new StorageError('NOT_LEADER', 'this broker is no longer the leader of the partition'),
+        );
+      }
+      window.forEach((pending, i) => {
+        if (!fenced.has(keyOf(pending))) pending.resolve(infos[i] as WalEntryInfo);
+      });
+    } catch (error: unknown) {
+      this.#fail(window, asStorageError(error, 'writing a WAL object'));
+    }
+  }
+
+  #fail(pending: readonly PendingAppend[], error: StorageError): void {
+    if (pending.length === 0) return;
+    const keys = new Set(pending.map(keyOf));
+    for (const one of pending) one.reject(error);
+    // Later appends of these partitions hold offsets after the failed ones: reject them too.
+    this.dropOpen(keys, error);
+    this.#options.onFailed(keys, error);
+  }
+
+  async #nextObjectId(): Promise<number> {
+    if (this.#ids.next >= this.#ids.end) {
+      const first = await this.#options.catalog.allocateObjectIds(objectIdBlockSize);
+      this.#ids = { next: first, end: first + objectIdBlockSize };
+    }
+    return this.#ids.next++;
+  }
+
+  /** `<cluster>/<node>/<incarnation>/<object id>`: unique across brokers and restarts. */
+  #objectName(objectId: number): string {
+    const { clusterId, nodeId, incarnation } = this.#options;
+    return `${clusterId}/${nodeId}/${incarnation}/${String(objectId).padStart(12, '0')}`;
+  }
+}
+
+function keyOf(pending: PendingAppend): string {
+  return partitionKey(pending.entry.topicId, pending.entry.partition);
+}
+
+function fieldsOf(entry: WalAppend) {
+  const { meta } = entry;
+  return {
+    topicId: entry.topicId,
+    partition: entry.partition,
+    baseOffset: entry.baseOffset,
+    lastOffsetDelta: meta.lastOffsetDelta,
+    maxTimestamp: meta.maxTimestamp,
+    recordCount: meta.recordCount,
+    producerId: meta.producer?.producerId ?? -1n,
+    producerEpoch: meta.producer?.producerEpoch ?? -1,
+    baseSequence: meta.producer?.baseSequence ?? -1,
+    txn: meta.txn,
+  };
+}
+
+/** The window's batches grouped by partition, in append order, as the catalog commits them. */
+function partitionAppendsOf(
+  window: readonly PendingAppend[],
+  infos: readonly WalEntryInfo[],
+): PartitionAppend[] {
+  const byKey = new Map<string, PartitionAppend>();
+  window.forEach((pending, i) => {
+    const info = infos[i] as WalEntryInfo;
+    const key = keyOf(pending);
+    const batch = committedBatchOf(info);
+    const existing = byKey.get(key);
+    if (existing === undefined) {
+      byKey.set(key, {
+        topicId: info.topicId as TopicId,
+        partition: info.partition,
+        leaderEpoch: pending.leaderEpoch,
+        baseOffset: info.baseOffset,
+        nextOffset: batch.lastOffset + 1n,
+        batches: [batch],
+      });
+    } else {
+      existing.batches.push(batch);
+      existing.nextOffset = batch.lastOffset + 1n;
+    }
+  });
+  return [...byKey.values()];
+}
+
+export function committedBatchOf(info: WalEntryInfo): CommittedBatch {
+  return {
+    topicId: info.topicId,
+    partition: info.partition,
+    baseOffset: info.baseOffset,
+    lastOffset: info.baseOffset + BigInt(info.lastOffsetDelta),
+    maxTimestamp: info.maxTimestamp,
+    recordCount: info.recordCount,
+    producerId: info.producerId,
+    producerEpoch: info.producerEpoch,
+    baseSequence: info.baseSequence,
+    txn: info.txn,
+    entryVersion: info.entryVersion,
+    objectId: info.segmentId,
+    position: info.position,
+    sizeBytes: info.sizeBytes,
+  };
+}
+
+/** The WalEntryInfo form of a committed batch (what a partition log restores). */
+export function entryInfoOf(batch: CommittedBatch): WalEntryInfo {
+  return {
+    topicId: batch.topicId,
+    partition: batch.partition,
+    baseOffset: batch.baseOffset,
+    lastOffsetDelta: Number(batch.lastOffset - batch.baseOffset),
+    maxTimestamp: batch.maxTimestamp,
+    recordCount: batch.recordCount,
+    producerId: batch.producerId,
+    producerEpoch: batch.producerEpoch,
+    baseSequence: batch.baseSequence,
+    txn: batch.txn,
+    entryVersion: batch.entryVersion,
+    segmentId: batch.objectId,
+    position: batch.position,
+    sizeBytes: batch.sizeBytes,
+  };
+}
