@@ -78,3 +78,8 @@ export {
   type SpawnedBroker,
 } from './spawn-broker.ts';
 export { tempDir, type TempDir } from './temp-dir.ts';
+export {
+  startTestCluster,
+  type TestCluster,
+  type TestClusterOptions,
+} from './test-cluster.ts';
