@@ -6,10 +6,11 @@
  * partition's epoch and next offset. Only then do its appends resolve: an acknowledged batch is
  * in object storage and in the index (CLUSTER.md, invariant 2).
  *
- * Group commit: one window is in flight at a time; everything that arrives meanwhile forms the
- * next window, so the window grows with the load and an idle broker writes at once. An open
- * window larger than `windowMaxBytes` waits for the one in flight (backpressure shows as latency,
- * memory stays bounded by two windows).
+ * Group commit: one window is in flight at a time; what arrives meanwhile forms the next window,
+ * so the window grows with the load and an idle broker writes at once. A window holds at most
+ * `windowMaxBytes` (one batch more when a single batch is larger), so objects stay below the
+ * multipart threshold; the rest waits for the next window. What waits is bounded by what the
+ * connections may have in flight (queued.max.requests x socket.request.max.bytes each).
  *
  * Failure: a failed upload or commit rejects that window's appends; a partition the catalog
  * fenced rejects with NOT_LEADER. The owner (ClusterLogStorage) rewinds the partitions involved
@@ -30,7 +31,7 @@ export interface WindowWriterOptions {
   nodeId: number;
   /** This process's uuid: object names never repeat across restarts of one node id. */
   incarnation: string;
-  /** An open window past this many bytes waits for the window in flight. */
+  /** Most bytes of batches one window (one object) holds. */
   windowMaxBytes: number;
   now: () => number;
   /** Called with the partitions of a window that failed (keys: partitionKey). */
@@ -106,18 +107,25 @@ export class WindowWriter {
 
   #schedule(): void {
     if (this.#inFlight !== undefined || this.#open.length === 0) return;
-    const window = this.#open;
-    this.#open = [];
-    this.#openBytes = 0;
+    let count = 0;
+    let bytes = 0;
+    for (const pending of this.#open) {
+      if (count > 0 && bytes + pending.entry.batch.length > this.#options.windowMaxBytes) break;
+      bytes += pending.entry.batch.length;
+      count++;
+    }
+    const window = this.#open.slice(0, count);
+    this.#open = this.#open.slice(count);
+    this.#openBytes -= bytes;
     this.#inFlight = this.#write(window).finally(() => {
       this.#inFlight = undefined;
       this.#schedule();
     });
   }
 
-  /** Whether the open window is past its limit (callers may wait before appending more). */
-  get full(): boolean {
-    return this.#openBytes >= this.#options.windowMaxBytes;
+  /** Bytes of batches waiting for a window (tests, metrics). */
+  get waitingBytes(): number {
+    return this.#openBytes;
   }
 
   async #write(window: PendingAppend[]): Promise<void> {

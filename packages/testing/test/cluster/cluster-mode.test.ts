@@ -196,48 +196,102 @@ async function consumeAll(topic: string, bootstrap: string, expected: number) {
   });
 }
 
-test('kill -9 of a broker: its partitions move and every acked record is there once', async () => {
-  const topic = 'failover';
-  const partitions = 6;
-  const keys = 24;
+/**
+ * Feeds an idempotent acks=all kcat producer `rounds` x `perRound` keyed records, 100 ms apart,
+ * calling `onRound` after each round (the fault goes there); checks that kcat delivered them
+ * all (every record acknowledged) and returns how many there were.
+ */
+async function produceThrough(
+  topic: string,
+  rounds: number,
+  onRound: (round: number) => Promise<void>,
+): Promise<number> {
   const perRound = 50;
-  const rounds = 60;
-  await createTopic(topic, partitions);
-  const before = (await metadataFrom(cluster.bootstrap(), [topic])).leaders;
+  const keys = 24;
   const producer = pacedProducer(topic);
   let next = 0;
-  const victim = 2;
   for (let round = 0; round < rounds; round++) {
     const lines: string[] = [];
     for (let i = 0; i < perRound; i++, next++) lines.push(`k${next % keys}:${next}`);
     producer.write(lines);
-    if (round === rounds / 3) await cluster.killBroker(victim);
+    await onRound(round);
     await sleep(100);
   }
   const { code, stderr } = await producer.end();
   assert.equal(code, 0, stderr);
   assert.doesNotMatch(stderr, /Delivery failed|failed to deliver/i);
-  const survivors = [...cluster.brokers.values()].map((broker) => broker.bootstrap).join(',');
-  const records = await consumeAll(topic, survivors, next);
+  return next;
+}
+
+/** The log of `topic` holds records 0 .. count-1 exactly once, in order per key. */
+async function checkExactlyOnce(topic: string, count: number): Promise<void> {
+  const records = await consumeAll(topic, cluster.bootstrap(), count);
   const values = records.map((record) => record.value).toSorted((a, b) => a - b);
-  assert.equal(values.length, next, 'no record lost or duplicated');
-  assert.deepEqual(values, [...Array(next).keys()]);
+  assert.equal(values.length, count, 'no record lost or duplicated');
+  assert.deepEqual(values, [...Array(count).keys()]);
   const lastByKey = new Map<string, number>();
-  for (const record of records.toSorted(
-    (a, b) => a.partition - b.partition || a.offset - b.offset,
-  )) {
+  const inLogOrder = records.toSorted((a, b) => a.partition - b.partition || a.offset - b.offset);
+  for (const record of inLogOrder) {
     const last = lastByKey.get(record.key) ?? -1;
     assert.ok(record.value > last, `key ${record.key}: ${record.value} after ${last}`);
     lastByKey.set(record.key, record.value);
   }
-  // Every partition the victim led moved to a survivor under a newer epoch.
-  const afterKill = (await metadataFrom(survivors, [topic])).leaders;
-  const moved = [...before].filter(([, lease]) => lease.leader === victim);
-  assert.ok(moved.length > 0, 'the victim led some partitions');
+}
+
+/** The partitions `node` led in `before` are led elsewhere now, under a newer epoch. */
+async function checkMovedAway(topic: string, before: ClusterMetadata['leaders'], node: number) {
+  const now = (await metadataFrom(cluster.bootstrap(), [topic])).leaders;
+  const moved = [...before].filter(([, lease]) => lease.leader === node);
+  assert.ok(moved.length > 0, `node ${node} led some partitions`);
   for (const [partition, lease] of moved) {
-    const now = afterKill.get(partition);
-    assert.ok(now !== undefined && now.leader !== victim && now.leader >= 0, partition);
-    assert.ok(now.epoch > lease.epoch, `${partition}: epoch ${now.epoch} after ${lease.epoch}`);
+    const current = now.get(partition);
+    assert.ok(current !== undefined && current.leader >= 0, partition);
+    assert.ok(
+      current.epoch > lease.epoch,
+      `${partition}: epoch ${current.epoch} after ${lease.epoch}`,
+    );
   }
+}
+
+test('kill -9 of a broker: its partitions move and every acked record is there once', async () => {
+  const topic = 'failover';
+  await createTopic(topic, 6);
+  const before = (await metadataFrom(cluster.bootstrap(), [topic])).leaders;
+  const victim = 2;
+  const count = await produceThrough(topic, 60, async (round) => {
+    if (round === 20) await cluster.killBroker(victim);
+  });
+  await checkExactlyOnce(topic, count);
+  await checkMovedAway(topic, before, victim);
   await cluster.startBroker(victim);
+});
+
+test('a paused leader (SIGSTOP past its lease) is fenced when it wakes: nothing lost', async () => {
+  const topic = 'zombie';
+  await createTopic(topic, 6);
+  const before = (await metadataFrom(cluster.bootstrap(), [topic])).leaders;
+  const zombie = before.get(`${topic}-0`)?.leader ?? 1;
+  const pid = cluster.brokers.get(zombie)?.pid ?? 0;
+  const count = await produceThrough(topic, 100, async (round) => {
+    if (round === 10) process.kill(pid, 'SIGSTOP');
+    if (round === 10 + (leaseMs * 2) / 100) process.kill(pid, 'SIGCONT');
+  });
+  await checkExactlyOnce(topic, count);
+  await checkMovedAway(topic, before, zombie);
+  const broker = cluster.brokers.get(zombie);
+  assert.match(
+    `${broker?.stdout()}${broker?.stderr()}`,
+    /lease lost/,
+    'the zombie saw it was fenced',
+  );
+});
+
+test('the S3 server paused for 5 s: produce waits or retries, nothing acked is lost', async () => {
+  const topic = 's3-pause';
+  await createTopic(topic, 6);
+  const count = await produceThrough(topic, 100, async (round) => {
+    if (round === 10) process.kill(cluster.s3.pid, 'SIGSTOP');
+    if (round === 60) process.kill(cluster.s3.pid, 'SIGCONT');
+  });
+  await checkExactlyOnce(topic, count);
 });
