@@ -16,6 +16,8 @@ import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import {
+  findPostgresBin,
+  findWeed,
   startPostgresServer,
   startS3Server,
   type PostgresServer,
@@ -242,7 +244,8 @@ class LocalClusterRun {
       this.log('stopping PostgreSQL ...');
       await this.services.postgres.stop();
     }
-    this.log('cluster stopped');
+    const started = live.length + (this.services.s3 === undefined ? 0 : 1);
+    if (started + (this.services.postgres === undefined ? 0 : 1) > 0) this.log('cluster stopped');
   }
 }
 
@@ -267,6 +270,9 @@ async function startServices(
   services: Services,
   log: (line: string) => void,
 ): Promise<void> {
+  // Every missing program is named before anything starts.
+  if (options.objectStoreUrl === undefined) await findWeed();
+  if (options.metadataUrl === undefined) await findPostgresBin();
   if (options.metadataUrl === undefined) {
     const started = performance.now();
     const dir = join(dataDir, 'postgres');

@@ -2,6 +2,7 @@
 // PostgreSQL, an S3 server), started as child processes, for `tributary cluster up` and tests.
 export { MissingToolError } from './missing-tool-error.ts';
 export {
+  findPostgresBin,
   startPostgresServer,
   type PostgresServer,
   type PostgresServerOptions,
@@ -9,6 +10,7 @@ export {
 export { runCommand, type CommandResult, type RunCommandOptions } from './run-command.ts';
 export {
   builtWeedPath,
+  findWeed,
   startS3Server,
   weedBuildCommand,
   weedPath,

@@ -158,8 +158,8 @@ async function ensureDatabase(
   return found === '1' ? `postgres://${superuser}@${host}:${port}/${name}` : createDatabase(name);
 }
 
-/** The directory holding initdb and pg_ctl, or an error that says what to install. */
-async function findPostgresBin(): Promise<string> {
+/** The directory holding initdb and pg_ctl, or a MissingToolError that says what to install. */
+export async function findPostgresBin(): Promise<string> {
   const candidates: string[] = [];
   const fromEnv = process.env['TRIBUTARY_PG_BIN'];
   if (fromEnv !== undefined && fromEnv !== '') candidates.push(fromEnv);

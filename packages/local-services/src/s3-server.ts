@@ -117,14 +117,7 @@ process.once('exit', () => {
 });
 
 export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Server> {
-  const weed = options.weedPath ?? process.env['TRIBUTARY_WEED_BIN'] ?? builtWeedPath;
-  await access(weed, constants.X_OK).catch(() => {
-    throw new MissingToolError(
-      `the S3 server (SeaweedFS's weed) is not installed: no executable at ${weed}. ` +
-        `Build it with \`${weedBuildCommand}\` from the repository root (needs Go 1.26+ ` +
-        'and the Go module proxy; a few minutes), or set TRIBUTARY_WEED_BIN to a weed binary',
-    );
-  });
+  const weed = await findWeed(options.weedPath);
   const startTimeoutMs = options.startTimeoutMs ?? defaultStartTimeoutMs;
   const started = performance.now();
   const kept = options.dir !== undefined;
@@ -145,6 +138,22 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
     }
   }
   throw lastError;
+}
+
+/**
+ * The weed binary to run: `weedPath`, else TRIBUTARY_WEED_BIN, else the one the build script
+ * makes; a MissingToolError saying how to get it when it is not there.
+ */
+export async function findWeed(weedPath?: string): Promise<string> {
+  const weed = weedPath ?? process.env['TRIBUTARY_WEED_BIN'] ?? builtWeedPath;
+  await access(weed, constants.X_OK).catch(() => {
+    throw new MissingToolError(
+      `the S3 server (SeaweedFS's weed) is not installed: no executable at ${weed}. ` +
+        `Build it with \`${weedBuildCommand}\` from the repository root (needs Go 1.26+ ` +
+        'and the Go module proxy; a few minutes), or set TRIBUTARY_WEED_BIN to a weed binary',
+    );
+  });
+  return weed;
 }
 
 /** The weed of an earlier run whose parent was killed still holds the dir: kill it first. */

@@ -1,0 +1,207 @@
+/**
+ * `npm run cluster` / `tributary cluster up` (issue 12): the command prints its help, names a
+ * missing S3 server with how to build it (exit 1), and runs a real local cluster: PostgreSQL in
+ * its data dir, SeaweedFS, two brokers whose ready lines it prints; every bootstrap address
+ * answers kcat's Metadata request, and SIGINT to `npm run` stops every process it started.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, test } from 'node:test';
+import { cliMainPath, kcatPath, runCommand } from '@tributary/testing';
+
+const repositoryRoot = resolve(import.meta.dirname, '../../../..');
+const commandTimeoutMs = 60_000;
+/** PostgreSQL's initdb, SeaweedFS's first start and two brokers on a busy two-core machine. */
+const clusterReadyTimeoutMs = 180_000;
+/** Brokers hand leases off, weed gets a short grace, PostgreSQL a fast shutdown. */
+const clusterStopTimeoutMs = 90_000;
+const brokerLine = /^broker (\d+) pid (\d+) rack (\S+) listening (\S+):(\d+)$/;
+
+const parent = await mkdtemp(join(tmpdir(), 'tributary-cluster-up-'));
+// As root, PostgreSQL runs as `postgres`, which must reach the data dir inside.
+await chmod(parent, 0o755);
+after(() => rm(parent, { recursive: true, force: true }));
+
+function tributary(args: readonly string[], env: Record<string, string> = {}) {
+  return runCommand(process.execPath, [cliMainPath, ...args], {
+    timeoutMs: commandTimeoutMs,
+    env,
+    cwd: parent,
+  });
+}
+
+test('cluster --help and cluster up --help print the usage', async () => {
+  const cluster = await tributary(['cluster', '--help']);
+  assert.equal(cluster.code, 0, cluster.stderr);
+  assert.match(cluster.stdout, /usage: tributary cluster up \[--brokers N\] \[--data-dir DIR\]/);
+  const up = await tributary(['cluster', 'up', '--help']);
+  assert.equal(up.code, 0, up.stderr);
+  assert.match(up.stdout, /--base-port PORT/);
+  assert.match(up.stdout, /cluster ready: bootstrap <host:port,\.\.\.>/);
+  const bad = await tributary(['cluster', 'up', '--brokers', 'none']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--brokers wants a whole number/);
+});
+
+test('a missing weed binary is named with how to build it, exit code 1', async () => {
+  const dataDir = join(parent, 'no-weed');
+  const result = await tributary(['cluster', 'up', '--brokers', '1', '--data-dir', dataDir], {
+    TRIBUTARY_WEED_BIN: join(parent, 'no-such-weed'),
+  });
+  assert.equal(result.code, 1, result.stderr);
+  assert.match(result.stderr, /the S3 server \(SeaweedFS's weed\) is not installed/);
+  assert.match(result.stderr, /bash packages\/testing\/scripts\/build-s3-server\.sh/);
+  assert.equal(result.stdout, '');
+});
+
+test('npm run cluster starts two brokers that answer Metadata; SIGINT stops everything', async () => {
+  const basePort = await twoFreePorts();
+  const dataDir = join(parent, 'cluster');
+  const args = ['run', '--silent', 'cluster', '--', '--brokers', '2', '--data-dir', dataDir];
+  args.push('--base-port', String(basePort));
+  const child = spawn('npm', args, { cwd: repositoryRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
+  child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+  const exited = new Promise<number | null>((settle) => child.once('exit', settle));
+  try {
+    await waitFor(
+      () => stdout.includes('cluster ready:'),
+      exited,
+      clusterReadyTimeoutMs,
+      () => `no ready line\nstdout:\n${stdout}\nstderr:\n${stderr}`,
+    );
+    const lines = stdout.split('\n').filter((line) => line !== '');
+    const brokers = lines.filter((line) => line.startsWith('broker ')).map(parseBrokerLine);
+    assert.deepEqual(
+      brokers.map(({ nodeId, rack, port }) => ({ nodeId, rack, port })),
+      [
+        { nodeId: 1, rack: 'a', port: basePort },
+        { nodeId: 2, rack: 'b', port: basePort + 1 },
+      ],
+    );
+    const bootstrap = `127.0.0.1:${basePort},127.0.0.1:${basePort + 1}`;
+    assert.equal(lines.at(-1), `cluster ready: bootstrap ${bootstrap}`);
+    for (const address of [bootstrap, ...brokers.map((broker) => broker.address)]) {
+      const metadata = await runCommand(kcatPath, ['-L', '-b', address, '-m', '30'], {
+        timeoutMs: commandTimeoutMs,
+      });
+      assert.equal(metadata.code, 0, metadata.stderr);
+      assert.match(metadata.stdout, /broker \d+ at 127\.0\.0\.1:\d+/);
+    }
+    assert.ok(existsSync(join(dataDir, 'postgres', 'data', 'PG_VERSION')));
+    const services = servicePids(stderr);
+    assert.equal(services.length, 2, stderr);
+    const pids = [...brokers.map((broker) => broker.pid), ...services];
+    pids.forEach((pid) => assert.ok(alive(pid), `pid ${pid} runs before SIGINT`));
+
+    assert.ok(child.kill('SIGINT'));
+    await waitFor(
+      () => child.exitCode !== null,
+      exited,
+      clusterStopTimeoutMs,
+      () => `npm run cluster did not exit after SIGINT\nstderr:\n${stderr}`,
+    );
+    assert.equal(child.exitCode, 0, stderr);
+    assert.match(stderr, /stopping 2 broker\(s\)[\s\S]*stopping the S3 server[\s\S]*PostgreSQL/);
+    await waitFor(
+      () => pids.every((pid) => !alive(pid)),
+      exited,
+      10_000,
+      () => `still running after the stop: ${pids.filter(alive).join(', ')}`,
+    );
+  } finally {
+    if (child.exitCode === null) {
+      child.kill('SIGTERM');
+      await exited;
+    }
+  }
+});
+
+interface BrokerLine {
+  readonly nodeId: number;
+  readonly pid: number;
+  readonly rack: string;
+  readonly port: number;
+  readonly address: string;
+}
+
+function parseBrokerLine(line: string): BrokerLine {
+  const match = brokerLine.exec(line);
+  assert.ok(match !== null, `not a broker line: ${line}`);
+  const [, nodeId, pid, rack, host, port] = match;
+  return {
+    nodeId: Number(nodeId),
+    pid: Number(pid),
+    rack: rack ?? '',
+    port: Number(port),
+    address: `${host}:${port}`,
+  };
+}
+
+/** PostgreSQL's and the S3 server's pids, from the progress lines on stderr. */
+function servicePids(stderr: string): number[] {
+  const pattern = /^cluster: (?:PostgreSQL|S3 server) ready on .* \(pid (\d+)\)/gm;
+  return [...stderr.matchAll(pattern)].map((match) => Number(match[1]));
+}
+
+/** Whether `pid` runs: a zombie has ended (its reaper may be a PID 1 that never reaps). */
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+async function waitFor(
+  condition: () => boolean,
+  exited: Promise<unknown>,
+  timeoutMs: number,
+  why: () => string,
+): Promise<void> {
+  let done = false;
+  void exited.then(() => (done = true));
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) assert.fail(why());
+    // The process ended: give its last output a moment, then judge once more.
+    if (done) {
+      await sleep(100);
+      if (!condition()) assert.fail(why());
+      return;
+    }
+    await sleep(100);
+  }
+}
+
+/** A port whose next port is free too (the brokers take consecutive ports). */
+async function twoFreePorts(): Promise<number> {
+  for (;;) {
+    const port = await new Promise<number>((settle, reject) => {
+      const server = createServer();
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => {
+        const address = server.address();
+        server.close(() => settle(typeof address === 'object' && address ? address.port : 0));
+      });
+    });
+    if (port < 65535 && (await isFree(port + 1))) return port;
+  }
+}
+
+function isFree(port: number): Promise<boolean> {
+  return new Promise((settle) => {
+    const server = createServer();
+    server.once('error', () => settle(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => settle(true)));
+  });
+}
