@@ -11,6 +11,7 @@ one group consumer (`subscribe` .. `closeConsumer`).
 import logging
 import os
 import sys
+import time
 
 import confluent_kafka
 from confluent_kafka import (
@@ -40,6 +41,7 @@ from line_protocol import (  # noqa: E402
     CommandError,
     ProtocolOutput,
     command_deadline,
+    describe,
     handler_for,
     kafka_error_name,
     parse_command,
@@ -166,6 +168,232 @@ def produce_all(producer, topic, records, deadline):
     if left > 0:
         raise CommandError("%d of %d records not acknowledged in time" % (left, len(records)))
     return results
+
+
+COPY_ERRORS_MAX = 50
+COPY_ERROR_TEXT_MAX = 200
+COPY_PAUSE_S = 0.1
+PRODUCER_CALL_MAX_S = 10.0
+
+
+class TransactionalCopy:
+    """`transactionalCopy`: the exactly-once consume-transform-produce loop. A read_committed
+    group consumer reads `from`; a transactional producer writes each batch to `to` (same
+    partition, key, value, headers, timestamp) and commits it with the batch's offsets.
+
+    A failed transaction is aborted and the consumer rewound to the group's committed offsets;
+    a producer that cannot abort (fatal error, fenced, an abort that fails) is replaced by one
+    with the same transactional.id, whose init_transactions fences the old one. A commit that
+    failed may still have landed: its batch is counted by the committed offsets the next rewind
+    reads, so `copied` stays exact.
+    """
+
+    def __init__(self, command, deadline):
+        self.command = command
+        self.deadline = deadline
+        self.consumer = None
+        self.producer = None
+        self.uncertain = None
+        self.rewinding = False
+        self.copied = 0
+        self.transactions = 0
+        self.aborted = 0
+        self.errors = []
+
+    def run(self):
+        try:
+            while self.copied < self.command["expectedCount"] and not self.deadline.passed():
+                try:
+                    self.step()
+                except Exception as error:  # noqa: BLE001 - every error is noted and survived
+                    self.note(error)
+                    # Not from a transaction (init, poll, a rewind): start the consumer afresh.
+                    self.close_consumer()
+                    time.sleep(min(COPY_PAUSE_S, self.deadline.remaining()))
+        finally:
+            self.close_consumer()
+            self.producer = None
+        return {
+            "copied": self.copied,
+            "transactions": self.transactions,
+            "aborted": self.aborted,
+            "errors": self.errors,
+        }
+
+    def step(self):
+        if self.producer is None:
+            self.producer = self.new_producer()
+        if self.consumer is None:
+            self.consumer = self.new_consumer()
+            self.rewinding = self.uncertain is not None
+        if self.rewinding:
+            self.rewind()
+        per_transaction = self.command.get("maxRecordsPerTransaction") or 50
+        batch = []
+        for message in self.consumer.consume(
+            per_transaction, timeout=min(POLL_SLICE_S, self.deadline.remaining())
+        ):
+            if message.error() is not None:
+                raise_fatal(message.error())
+            else:
+                batch.append(message)
+        if batch:
+            self.transact(batch)
+
+    def call_s(self):
+        return min(PRODUCER_CALL_MAX_S, self.deadline.remaining())
+
+    def transact(self, batch):
+        producer = self.producer
+        committing = False
+        try:
+            producer.begin_transaction()
+            offsets = {}
+            for message in batch:
+                produce_copy(producer, self.command["to"], message)
+                offsets[(message.topic(), message.partition())] = message.offset() + 1
+            positions = [TopicPartition(t, p, o) for (t, p), o in offsets.items()]
+            metadata = self.consumer.consumer_group_metadata()
+            producer.send_offsets_to_transaction(positions, metadata, self.call_s())
+            committing = True
+            self.commit(producer)
+            self.copied += len(batch)
+            self.transactions += 1
+        except Exception as error:  # noqa: BLE001 - any failure ends the transaction
+            self.note(error)
+            self.rewinding = True
+            # Before commit_transaction nothing can land; after it failed, the offsets tell.
+            if committing:
+                self.uncertain = batch
+            else:
+                self.aborted += 1
+            if fatal_error(error) or not self.abort(producer):
+                self.producer = None
+
+    def commit(self, producer):
+        """commit_transaction, retried while librdkafka calls the failure retriable."""
+        while True:
+            try:
+                producer.commit_transaction(self.call_s())
+                return
+            except KafkaException as error:
+                kafka = error.args[0] if error.args else None
+                retriable = isinstance(kafka, KafkaError) and kafka.retriable()
+                if not retriable or self.deadline.passed():
+                    raise
+                self.note(error)
+
+    def abort(self, producer):
+        """Aborts the open transaction; False when the producer cannot and must be replaced."""
+        try:
+            producer.abort_transaction(self.call_s())
+        except KafkaException as error:
+            self.note(error)
+            return False
+        # An abort that worked settles a failed commit: nothing of it landed.
+        if self.uncertain is not None:
+            self.uncertain = None
+            self.aborted += 1
+        return True
+
+    def rewind(self):
+        """Seeks each assigned partition to the group's committed offset (the beginning when
+        it has none) and counts what of an uncertain batch those offsets show committed."""
+        assigned = {(tp.topic, tp.partition) for tp in self.consumer.assignment()}
+        wanted = set(assigned)
+        for message in self.uncertain or []:
+            wanted.add((message.topic(), message.partition()))
+        committed = {}
+        if wanted:
+            asked = [TopicPartition(t, p) for t, p in sorted(wanted)]
+            for tp in self.consumer.committed(asked, timeout=self.deadline.remaining()):
+                if tp.error is not None:
+                    raise KafkaException(tp.error)
+                if tp.offset >= 0:
+                    committed[(tp.topic, tp.partition)] = tp.offset
+        if self.uncertain is not None:
+            landed = sum(
+                1
+                for m in self.uncertain
+                if m.offset() < committed.get((m.topic(), m.partition()), 0)
+            )
+            self.copied += landed
+            if landed > 0:
+                self.transactions += 1
+            else:
+                self.aborted += 1
+            self.uncertain = None
+        for topic, partition in sorted(assigned):
+            offset = committed.get((topic, partition), OFFSET_BEGINNING)
+            self.consumer.seek(TopicPartition(topic, partition, offset))
+        self.rewinding = False
+
+    def new_producer(self):
+        config = base_config(self.command)
+        config.update(
+            {
+                "transactional.id": self.command["transactionalId"],
+                "acks": "all",
+                "enable.idempotence": True,
+                "linger.ms": 5,
+            }
+        )
+        producer = Producer(config)
+        producer.init_transactions(self.call_s())
+        return producer
+
+    def new_consumer(self):
+        config = base_config(self.command)
+        config.update(
+            {
+                "group.id": self.command["groupId"],
+                "group.protocol": "classic",
+                "enable.auto.commit": False,
+                "auto.offset.reset": "earliest",
+                "isolation.level": "read_committed",
+                "session.timeout.ms": 10000,
+                "heartbeat.interval.ms": 1000,
+            }
+        )
+        consumer = Consumer(config)
+        consumer.subscribe([self.command["from"]])
+        return consumer
+
+    def note(self, error):
+        if len(self.errors) < COPY_ERRORS_MAX:
+            self.errors.append(describe(error)[:COPY_ERROR_TEXT_MAX])
+
+    def close_consumer(self):
+        consumer, self.consumer = self.consumer, None
+        if consumer is not None:
+            try:
+                consumer.close()
+            except Exception as error:  # noqa: BLE001 - a failed close is noted, not raised
+                self.note(error)
+
+
+def fatal_error(error):
+    """An error after which the producer cannot even abort; anything not from librdkafka too."""
+    if not (isinstance(error, KafkaException) and isinstance(error.args[0], KafkaError)):
+        return True
+    return error.args[0].fatal()
+
+
+def produce_copy(producer, topic, message):
+    """Produces a copy of a consumed message: delivery errors surface at commit_transaction."""
+    kwargs = {
+        "key": message.key(),
+        "value": message.value(),
+        "headers": message.headers(),
+        "partition": message.partition(),
+        "timestamp": message.timestamp()[1],
+    }
+    while True:
+        try:
+            producer.produce(topic, **kwargs)
+            return
+        except BufferError:
+            producer.poll(0.05)
 
 
 class ConfluentDriver:
@@ -479,6 +707,9 @@ class ConfluentDriver:
         finally:
             producer.flush(0)
         return None
+
+    def op_transactionalCopy(self, command, deadline):
+        return TransactionalCopy(command, deadline).run()
 
 
 def main():

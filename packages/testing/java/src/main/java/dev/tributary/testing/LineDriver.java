@@ -90,6 +90,8 @@ public final class LineDriver implements AutoCloseable {
         return records.produce(command);
       case "transactionalProduce":
         return records.transactionalProduce(command);
+      case "transactionalCopy":
+        return TransactionalCopy.run(command);
       case "consumeAll":
         return records.consumeAll(command);
       case "subscribe":
