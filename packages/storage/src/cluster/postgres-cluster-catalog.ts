@@ -365,25 +365,42 @@ export class PostgresClusterCatalog implements ClusterCatalog {
    * there, the commit happened and the outcome is read back; absent, it did not.
    */
   async #settleLostCommit(commit: WindowCommit, lost: LostCommit): Promise<CommitOutcome> {
-    const operation = 'commitWindow (commit outcome unknown)';
+    let ended = false;
     try {
-      if (lost.backendPid !== null) {
-        await this.#context.pool.query(
-          'SELECT pg_terminate_backend(pid, $2) FROM pg_stat_activity ' +
-            "WHERE pid = $1 AND application_name = 'tributary'",
-          [lost.backendPid, lostCommitTerminateWaitMs],
-        );
-      }
+      if (lost.backendPid !== null) ended = await this.#endSession(lost.backendPid);
       const outcome = await recordedOutcome(this.#context.pool, commit);
       if (outcome !== undefined) return outcome;
     } catch (error: unknown) {
-      throw storageErrorOf(error, operation, this.#context.server);
+      throw storageErrorOf(error, 'commitWindow (commit outcome unknown)', this.#context.server);
     }
+    // Not committed, or (old session not known to have ended) not committed yet: either way a
+    // retry with the same object name is answered correctly.
+    const verdict = ended ? 'not committed' : 'commit outcome unknown';
     throw storageErrorOf(
       lost.error,
-      `commitWindow (not committed: object ${commit.objectName} is not in the catalog)`,
+      `commitWindow (${verdict}: object ${commit.objectName} is not in the catalog)`,
       this.#context.server,
     );
+  }
+
+  /**
+   * Ends a session of this application and waits for it to go; true once it is gone, so its
+   * transaction is settled (a backend leaves pg_stat_activity only after aborting or committing).
+   */
+  async #endSession(pid: number): Promise<boolean> {
+    const gone = async (): Promise<boolean> => {
+      const left = await this.#context.pool.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [
+        pid,
+      ]);
+      return left.rows.length === 0;
+    };
+    const result = await this.#context.pool.query<{ ended: boolean }>(
+      'SELECT pg_terminate_backend(pid, $2) AS ended FROM pg_stat_activity ' +
+        "WHERE pid = $1 AND application_name = 'tributary'",
+      [pid, lostCommitTerminateWaitMs],
+    );
+    // false also when the session exited between the lookup and the signal: look again.
+    return result.rows[0]?.ended === true || (await gone());
   }
 
   #checkOpen(): void {

@@ -25,7 +25,6 @@ import {
 import { startPostgresServer } from '../../src/index.ts';
 
 const server = await startPostgresServer();
-after(() => server.stop());
 process.stdout.write(`# PostgreSQL private cluster started in ${server.startMs} ms\n`);
 
 const leaseMs = 60_000;
@@ -33,6 +32,12 @@ const leaseMs = 60_000;
 const eventBoundMs = 30_000;
 
 let databases = 0;
+/** Closers of what a test opened, also run at the end so a failed test leaves nothing open. */
+const opened: (() => Promise<void>)[] = [];
+after(async () => {
+  await Promise.all(opened.map((close) => close()));
+  await server.stop();
+});
 interface Cluster {
   database: string;
   stores: PostgresMetadataStore[];
@@ -49,7 +54,7 @@ async function freshCluster(purpose: string, brokers = 2): Promise<Cluster> {
   for (let index = 0; index < brokers; index += 1) {
     stores.push(await PostgresMetadataStore.open({ url, poolMaxConnections: 4 }));
   }
-  return {
+  const cluster = {
     database,
     stores,
     catalogs: stores.map((store) => store.clusterCatalog()),
@@ -57,6 +62,8 @@ async function freshCluster(purpose: string, brokers = 2): Promise<Cluster> {
       await Promise.all(stores.map((store) => store.close()));
     },
   };
+  opened.push(cluster.close);
+  return cluster;
 }
 
 async function createTopic(
@@ -512,7 +519,9 @@ describe('PostgresClusterCatalog', () => {
   it('settles a commit whose reply was lost by looking for its object row', async () => {
     const cluster = await freshCluster('lost', 1);
     const proxy = await commitBreakingProxy();
+    opened.push(proxy.close);
     const proxied = await PostgresMetadataStore.open({ url: proxy.url(cluster.database) });
+    opened.push(() => proxied.close());
     const catalog = proxied.clusterCatalog();
     const topicId = await createTopic(at(cluster.stores, 0), 'lost', 2);
     await catalog.ensureLeaseRows();
@@ -548,6 +557,7 @@ describe('PostgresClusterCatalog', () => {
     const [one, two] = [at(cluster.catalogs, 0), at(cluster.catalogs, 1)];
     const recorder = new Recorder();
     const stop = await two.listen(recorder);
+    opened.push(stop);
     const store = at(cluster.stores, 0);
     // 300 partitions: the notices of one window need more than one notification payload.
     const topicId = await createTopic(store, 'notify', 300);
@@ -609,6 +619,7 @@ describe('PostgresClusterCatalog', () => {
     const [one, two] = [at(cluster.catalogs, 0), at(cluster.catalogs, 1)];
     const recorder = new Recorder();
     const stop = await two.listen(recorder);
+    opened.push(stop);
     const killed = await server.psql(
       cluster.database,
       'SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity ' +
