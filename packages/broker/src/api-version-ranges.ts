@@ -58,6 +58,8 @@ const ranges: readonly ApiVersionRange[] = [
   // partitions through Produce v12 instead. EndTxn v5 and TxnOffsetCommit v5 are KIP-890 part 2
   // (the feature `transaction.version` 2 that ApiVersions finalizes); the target clients stop at 4.
   { apiKey: ApiKey.AddPartitionsToTxn, minVersion: 0, maxVersion: 3 },
+  // Broker to broker in cluster mode: the transaction coordinator writing markers on leaders.
+  { apiKey: ApiKey.WriteTxnMarkers, minVersion: 0, maxVersion: 1 },
   { apiKey: ApiKey.AddOffsetsToTxn, minVersion: 0, maxVersion: 4 },
   { apiKey: ApiKey.EndTxn, minVersion: 0, maxVersion: 5 },
   { apiKey: ApiKey.TxnOffsetCommit, minVersion: 0, maxVersion: 5 },
@@ -77,3 +79,13 @@ const ranges: readonly ApiVersionRange[] = [
 export const advertisedApiVersions: ReadonlyMap<number, ApiVersionRange> = new Map(
   ranges.map((range) => [range.apiKey, range]),
 );
+
+/**
+ * Versions served but never advertised: what brokers send each other in cluster mode. A client
+ * picks its version from ApiVersions, so it never sends these; AddPartitionsToTxn v4-5 (the
+ * batched broker form) is how a partition leader adds a partition to a transaction whose
+ * coordinator is another broker (handlers/add-partitions-to-txn.ts).
+ */
+export const interBrokerApiVersions: ReadonlyMap<number, ApiVersionRange> = new Map([
+  [ApiKey.AddPartitionsToTxn, { apiKey: ApiKey.AddPartitionsToTxn, minVersion: 4, maxVersion: 5 }],
+]);

@@ -4,6 +4,7 @@
  */
 import type { BrokerStorage } from '@tributary/storage';
 import type { BrokerConfig } from './broker-config.ts';
+import type { BrokerClients } from './cluster/broker-clients.ts';
 import type { BrokerSettings } from './config/broker-settings.ts';
 import type { GroupRuntime } from './groups/group-runtime.ts';
 import type { Logger } from './logger.ts';
@@ -29,6 +30,8 @@ export interface BrokerRuntime {
   readonly groups: GroupRuntime;
   /** The transaction coordinator (InitProducerId with a transactional id, EndTxn ...). */
   readonly transactions: TransactionRuntime;
+  /** Cluster mode: connections to the other brokers; undefined when embedded. */
+  readonly brokerClients: BrokerClients | undefined;
   /** The node that coordinates groups or transactions now (this one when embedded). */
   coordinatorNode(keyType: 'group' | 'transaction'): number | undefined;
   now(): number;

@@ -9,10 +9,12 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import {
   type BrokerStorage,
+  type ClusterView,
   ClusterLogStorage,
   LogStorage,
   type StorageOptions,
 } from '@tributary/storage';
+import { BrokerClients } from './cluster/broker-clients.ts';
 import {
   type CoordinatorHosts,
   ensureInternalTopics,
@@ -124,7 +126,14 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
     listeners: `PLAINTEXT://${hostPort(host, port)}`,
     'advertised.listeners': `PLAINTEXT://${hostPort(advertised.host, advertised.port)}`,
   });
-  const coordinators = await startCoordinators(options, { storage, settings, log });
+  const brokerClients =
+    storage.cluster === undefined ? undefined : clientsOf(storage.cluster, storage.nodeId);
+  const coordinators = await startCoordinators(options, {
+    storage,
+    settings,
+    log,
+    clients: brokerClients,
+  });
   const runtime: BrokerRuntime = {
     storage,
     get config() {
@@ -142,6 +151,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
       return coordinators.transactions;
     },
     coordinatorNode: (keyType) => coordinators.coordinatorNode(keyType),
+    brokerClients,
     now: () => Date.now(),
   };
   if (storage.cluster !== undefined) {
@@ -163,6 +173,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
       await Promise.all([...connections].map((connection) => connection.drain(drainTimeoutMs)));
       await Promise.all(stopped);
       await coordinators.close();
+      brokerClients?.close();
       await storage.close();
     })();
     return closing;
@@ -184,9 +195,14 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
  */
 async function startCoordinators(
   options: StartBrokerOptions,
-  context: { storage: BrokerStorage; settings: BrokerSettings; log: Logger },
+  context: {
+    storage: BrokerStorage;
+    settings: BrokerSettings;
+    log: Logger;
+    clients: BrokerClients | undefined;
+  },
 ): Promise<CoordinatorHosts> {
-  const { storage, settings, log } = context;
+  const { storage, settings, log, clients } = context;
   const { decompressedBatchMaxBytes } = settings.config;
   const groupOptions = {
     ...settings.groupSettings(defaultGroupSettings),
@@ -204,11 +220,12 @@ async function startCoordinators(
     now: () => Date.now(),
     decompressedBatchMaxBytes,
   };
-  if (storage.cluster !== undefined) {
+  if (storage.cluster !== undefined && clients !== undefined) {
     return hostCoordinators(storage, storage.cluster, {
       groups: groupOptions,
       transactions: transactionOptions,
       log,
+      clients,
     });
   }
   const groups = new GroupRuntime(groupOptions);
@@ -279,6 +296,18 @@ function clusterSettingsOf(settings: StaticSettings | undefined) {
     rack: valueOf('broker.rack') ?? null,
     leaseMs: Number(valueOf('cluster.lease.ms') ?? '10000'),
   };
+}
+
+/** Connections to the other live brokers, found by node id (cluster mode). */
+function clientsOf(cluster: ClusterView, nodeId: number): BrokerClients {
+  return new BrokerClients({
+    endpointOf: (peer) => {
+      const broker = cluster.liveBrokers().find((entry) => entry.nodeId === peer);
+      return broker === undefined ? undefined : { host: broker.host, port: broker.port };
+    },
+    clientId: `tributary-broker-${nodeId}`,
+    requestTimeoutMs: 15_000,
+  });
 }
 
 function hostPort(host: string, port: number): string {

@@ -19,3 +19,8 @@ export {
 } from './config/static-settings.ts';
 export { advertisedApiVersions, type ApiVersionRange } from './api-version-ranges.ts';
 export { createLogger, type Logger } from './logger.ts';
+export {
+  KafkaConnection,
+  KafkaConnectionError,
+  type KafkaConnectionOptions,
+} from './cluster/kafka-connection.ts';

@@ -25,7 +25,7 @@ import {
 } from '@tributary/protocol';
 import type { BrokerRuntime } from './broker-runtime.ts';
 import type { Handler, RequestContext } from './handler.ts';
-import { advertisedApiVersions } from './api-version-ranges.ts';
+import { advertisedApiVersions, interBrokerApiVersions } from './api-version-ranges.ts';
 
 const responseInitialBytes = 512;
 
@@ -54,7 +54,12 @@ export class RequestRouter {
     if (range === undefined || handler === undefined) {
       throw new ProtocolError(`unsupported API key ${apiKey}`);
     }
-    if (apiVersion < range.minVersion || apiVersion > range.maxVersion) {
+    const brokerRange = interBrokerApiVersions.get(apiKey);
+    const brokerVersion =
+      brokerRange !== undefined &&
+      apiVersion >= brokerRange.minVersion &&
+      apiVersion <= brokerRange.maxVersion;
+    if ((apiVersion < range.minVersion || apiVersion > range.maxVersion) && !brokerVersion) {
       if (apiKey === ApiKey.ApiVersions) return [unsupportedApiVersionsResponse(correlationId)];
       throw new ProtocolError(`unsupported version ${apiVersion} of API key ${apiKey}`);
     }

@@ -1,5 +1,6 @@
 /**
- * One TCP connection to a Kafka-compatible broker for the admin commands: frames a request with
+ * One TCP connection to a Kafka-compatible broker, for the admin commands and for brokers
+ * talking to each other in cluster mode: frames a request with
  * the protocol package's codecs at a version the caller chooses, and matches each response to
  * its request by correlation id. Every wait is bounded: connecting by `connectTimeoutMs`, each
  * request by `requestTimeoutMs`, and a response frame by `responseMaxBytes`, so a broker that
@@ -16,7 +17,7 @@ import {
   writeRequestHeader,
   type ApiDescriptor,
 } from '@tributary/protocol';
-import type { Endpoint } from './endpoint.ts';
+import type { Endpoint } from '../broker-runtime.ts';
 
 export interface KafkaConnectionOptions {
   readonly connectTimeoutMs?: number;

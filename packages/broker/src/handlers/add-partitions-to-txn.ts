@@ -1,15 +1,22 @@
 /**
  * AddPartitionsToTxn (key 24), v0-3: the client form (one transactional id per request). v4-5
  * (KIP-890's batched broker form with verify_only) are not advertised: advertising them would
- * make @platformatic/kafka send the broker form (docs/CLIENTS.md §3.3).
+ * make @platformatic/kafka send the broker form (docs/CLIENTS.md §3.3). They are served for
+ * brokers (api-version-ranges.ts, interBrokerApiVersions): a partition leader in cluster mode
+ * adds a partition of a transaction version 2 producer this way (transactions/implicit-add.ts),
+ * or asks whether it is in the transaction (verify_only).
  *
  * Before answering, each partition's LSO index is built (transactions/partition-txn-index.ts),
  * so the produce that follows can record its transaction synchronously. Unknown topics or
  * partitions fail the whole request as Kafka does: those get UNKNOWN_TOPIC_OR_PARTITION and
  * the others OPERATION_NOT_ATTEMPTED.
  */
-import { ErrorCode, addPartitionsToTxnApi } from '@tributary/protocol';
-import { defineHandler } from '../handler.ts';
+import {
+  ErrorCode,
+  addPartitionsToTxnApi,
+  type AddPartitionsToTxnRequest,
+} from '@tributary/protocol';
+import { defineHandler, type RequestContext } from '../handler.ts';
 import { txnIndexOf } from '../transactions/partition-txn-index.ts';
 import {
   submitTransactionCommand,
@@ -19,6 +26,7 @@ import {
 export const addPartitionsToTxnHandler = defineHandler(
   addPartitionsToTxnApi,
   async (context, request) => {
+    if (context.apiVersion >= 4) return brokerForm(context, request);
     const { storage } = context.runtime;
     const topics = request.v3AndBelowTopics;
     const logOf = (name: string, partition: number) => {
@@ -66,3 +74,42 @@ export const addPartitionsToTxnHandler = defineHandler(
     return answer(() => versionedError(errorCode, context.apiVersion, 2));
   },
 );
+
+/** v4-5: each transaction added (transaction version 2) or verified, answered on its own. */
+async function brokerForm(context: RequestContext, request: AddPartitionsToTxnRequest) {
+  const resultsByTransaction = await Promise.all(
+    request.transactions.map(async (txn) => {
+      const partitions = txn.topics.flatMap((topic) =>
+        topic.partitions.map((partition) => ({ topic: topic.name, partition })),
+      );
+      let codeOf: (topic: string, partition: number) => number;
+      if (txn.verifyOnly) {
+        const { coordinator } = context.runtime.transactions;
+        codeOf = (topic, partition) =>
+          coordinator.verifyPartition(txn.producerId, txn.producerEpoch, { topic, partition });
+      } else {
+        const result = await submitTransactionCommand(context, {
+          kind: 'addPartitions',
+          transactionalId: txn.transactionalId,
+          producerId: txn.producerId,
+          producerEpoch: txn.producerEpoch,
+          partitions,
+          transactionVersion: 2,
+        });
+        const errorCode = typeof result === 'number' ? result : result.errorCode;
+        codeOf = () => errorCode;
+      }
+      return {
+        transactionalId: txn.transactionalId,
+        topicResults: txn.topics.map((topic) => ({
+          name: topic.name,
+          resultsByPartition: topic.partitions.map((partitionIndex) => ({
+            partitionIndex,
+            partitionErrorCode: codeOf(topic.name, partitionIndex),
+          })),
+        })),
+      };
+    }),
+  );
+  return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, resultsByTransaction };
+}

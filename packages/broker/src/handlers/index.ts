@@ -12,6 +12,7 @@ import { consumerGroupHeartbeatHandler } from './consumer-group-heartbeat.ts';
 import { createTopicsHandler } from './create-topics.ts';
 import { deleteAclsHandler } from './delete-acls.ts';
 import { deleteRecordsHandler } from './delete-records.ts';
+import { writeTxnMarkersHandler } from './write-txn-markers.ts';
 import { deleteTopicsHandler } from './delete-topics.ts';
 import { describeAclsHandler } from './describe-acls.ts';
 import { describeClusterHandler } from './describe-cluster.ts';
@@ -49,6 +50,7 @@ export const allHandlers: readonly Handler[] = [
   createTopicsHandler,
   deleteTopicsHandler,
   deleteRecordsHandler,
+  writeTxnMarkersHandler,
   describeConfigsHandler,
   alterConfigsHandler,
   createPartitionsHandler,

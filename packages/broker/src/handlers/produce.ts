@@ -207,12 +207,17 @@ function appendPartition(
   /** The broker's clock for a LogAppendTime topic, else null. */
   appendTime: bigint | null,
 ): Promise<PartitionAnswer> {
+  // Cluster mode with the coordinator elsewhere: no synchronous check is possible, the batch is
+  // taken as Kafka did before KIP-890 (docs/cluster.md, what is not done).
+  const coordinatorHere = runtime.coordinatorNode('transaction') === runtime.nodeId;
   const verify = (header: BatchHeader): number =>
-    runtime.transactions.coordinator.verifyPartition(
-      header.producerId,
-      header.producerEpoch,
-      target,
-    );
+    coordinatorHere
+      ? runtime.transactions.coordinator.verifyPartition(
+          header.producerId,
+          header.producerEpoch,
+          target,
+        )
+      : ErrorCode.NONE;
   const sequenced = sequenceBatches(log, headers, verify, runtime.now());
   if (sequenced.kind === 'error') {
     return Promise.resolve(failure(data, sequenced.errorCode, sequenced.message));

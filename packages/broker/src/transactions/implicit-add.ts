@@ -8,8 +8,13 @@
  * in the transaction before any of its data can be. Order per partition is kept: while an add is
  * in flight for a partition, later produce requests to it wait behind it (`gateOf`), since the
  * handler's append order is the log order.
+ *
+ * Cluster mode, coordinator on another broker: the add goes there as AddPartitionsToTxn v5 (the
+ * broker form, not verify-only), and this leader remembers which (producer id, epoch) it added
+ * per partition; under transaction version 2 every transaction has its own epoch, so that pair
+ * names one transaction.
  */
-import { ErrorCode, type BatchHeader } from '@tributary/protocol';
+import { ErrorCode, addPartitionsToTxnApi, type BatchHeader } from '@tributary/protocol';
 import type { PartitionLog } from '@tributary/storage';
 import type { RequestContext } from '../handler.ts';
 import { txnIndexOf } from './partition-txn-index.ts';
@@ -20,6 +25,20 @@ import type { TopicPartition } from './transaction-records.ts';
 export const implicitAddProduceVersion = 12;
 
 const gates = new WeakMap<PartitionLog, Promise<unknown>>();
+/** Cluster mode: `producerId:epoch` pairs added to a remote coordinator's transaction, per log. */
+const addedRemotely = new WeakMap<PartitionLog, Set<string>>();
+/** Bound on the pairs remembered per partition; past it the set starts over (an add repeats). */
+const addedRemotelyMaxEntries = 10_000;
+
+/** Where the transaction coordinator is: here, on another broker, or nowhere yet. */
+export function coordinatorPlace(
+  context: RequestContext,
+): { kind: 'local' } | { kind: 'remote'; nodeId: number } | { kind: 'none' } {
+  const { runtime } = context;
+  const nodeId = runtime.coordinatorNode('transaction');
+  if (nodeId === undefined) return { kind: 'none' };
+  return nodeId === runtime.nodeId ? { kind: 'local' } : { kind: 'remote', nodeId };
+}
 
 /** Settles when the implicit adds in flight for this partition have; undefined if none are. */
 export function gateOf(log: PartitionLog): Promise<unknown> | undefined {
@@ -34,10 +53,21 @@ export function needingImplicitAdd(
   target: TopicPartition,
 ): ImplicitAdd | undefined {
   const { coordinator } = context.runtime.transactions;
-  const header = headers.find(
-    (h) => h.isTransactional && !coordinator.isInTransaction(h.producerId, h.producerEpoch, target),
-  );
+  const remote = coordinatorPlace(context).kind !== 'local';
+  const log = logOf(context, target);
+  const added = log === undefined ? undefined : addedRemotely.get(log);
+  const covered = (h: BatchHeader): boolean =>
+    remote
+      ? (added?.has(`${h.producerId}:${h.producerEpoch}`) ?? false)
+      : coordinator.isInTransaction(h.producerId, h.producerEpoch, target);
+  const header = headers.find((h) => h.isTransactional && !covered(h));
   return header === undefined ? undefined : { transactionalId, header, target };
+}
+
+function logOf(context: RequestContext, target: TopicPartition): PartitionLog | undefined {
+  const { storage } = context.runtime;
+  const topic = storage.getTopic(target.topic);
+  return topic === undefined ? undefined : storage.partition(topic.topicId, target.partition);
 }
 
 /** One implicit add: the produce's transactional id, its first batch needing it, the partition. */
@@ -72,6 +102,9 @@ async function add(context: RequestContext, log: PartitionLog, wanted: ImplicitA
   } catch {
     return ErrorCode.NOT_ENOUGH_REPLICAS;
   }
+  const place = coordinatorPlace(context);
+  if (place.kind === 'none') return ErrorCode.NOT_ENOUGH_REPLICAS;
+  if (place.kind === 'remote') return addRemotely(context, log, wanted, place.nodeId);
   const result = await submitTransactionCommand(context, {
     kind: 'addPartitions',
     transactionalId: wanted.transactionalId,
@@ -81,6 +114,47 @@ async function add(context: RequestContext, log: PartitionLog, wanted: ImplicitA
     transactionVersion: 2,
   });
   return produceError(typeof result === 'number' ? result : result.errorCode);
+}
+
+/** AddPartitionsToTxn v5 to the coordinator's broker; remembers the pair once added. */
+async function addRemotely(
+  context: RequestContext,
+  log: PartitionLog,
+  wanted: ImplicitAdd,
+  nodeId: number,
+): Promise<number> {
+  const clients = context.runtime.brokerClients;
+  if (clients === undefined) return ErrorCode.NOT_ENOUGH_REPLICAS;
+  const { header, target } = wanted;
+  let errorCode: number;
+  try {
+    const response = await clients.request(nodeId, addPartitionsToTxnApi, 5, {
+      transactions: [
+        {
+          transactionalId: wanted.transactionalId,
+          producerId: header.producerId,
+          producerEpoch: header.producerEpoch,
+          verifyOnly: false,
+          topics: [{ name: target.topic, partitions: [target.partition] }],
+        },
+      ],
+    });
+    errorCode =
+      response.errorCode !== ErrorCode.NONE
+        ? response.errorCode
+        : (response.resultsByTransaction[0]?.topicResults[0]?.resultsByPartition[0]
+            ?.partitionErrorCode ?? ErrorCode.UNKNOWN_SERVER_ERROR);
+  } catch {
+    return ErrorCode.NOT_ENOUGH_REPLICAS;
+  }
+  if (errorCode === ErrorCode.NONE) {
+    let added = addedRemotely.get(log);
+    if (added === undefined || added.size >= addedRemotelyMaxEntries) {
+      addedRemotely.set(log, (added = new Set()));
+    }
+    added.add(`${header.producerId}:${header.producerEpoch}`);
+  }
+  return produceError(errorCode);
 }
 
 /**

@@ -37,6 +37,7 @@ import {
   decodeTransactionRecord,
   encodeTransactionRecordKey,
   encodeTransactionRecordValue,
+  type TopicPartition,
   type TransactionRecord,
 } from './transaction-records.ts';
 
@@ -69,6 +70,26 @@ export interface TransactionRuntimeOptions extends TransactionSettings {
   readonly decompressedBatchMaxBytes: number;
   /** Cluster mode, without the `__transaction_state` lease: commands get NOT_COORDINATOR. */
   readonly standby?: boolean;
+  /** Cluster mode: markers for partitions led by other brokers go through these. */
+  readonly remoteMarkers?: RemoteMarkers;
+}
+
+/** How the coordinator reaches partitions led elsewhere (cluster mode). */
+export interface RemoteMarkers {
+  /**
+   * The node leading the partition when it is another broker; undefined when this broker does.
+   * Throws while the partition has no live leader (the completion is retried).
+   */
+  remoteLeaderOf(topic: string, partition: number): number | undefined;
+  /** WriteTxnMarkers to `nodeId` for `partitions`; rejects unless every marker was written. */
+  send(nodeId: number, marker: TxnMarker, partitions: readonly TopicPartition[]): Promise<void>;
+}
+
+/** What a COMMIT or ABORT marker says. */
+export interface TxnMarker {
+  readonly producerId: bigint;
+  readonly producerEpoch: number;
+  readonly result: 'commit' | 'abort';
 }
 
 /** Thrown by submit when no answer can be given; `errorCode` is what the client gets. */
@@ -199,14 +220,22 @@ export class TransactionRuntime {
   }
 
   async #complete(completion: TransactionCompletion): Promise<void> {
-    const { storage } = this.#options;
-    await Promise.all(
-      completion.partitions.map(async ({ topic, partition }) => {
+    const { storage, remoteMarkers } = this.#options;
+    const remote = new Map<number, TopicPartition[]>();
+    const local: TopicPartition[] = [];
+    for (const target of completion.partitions) {
+      const nodeId = remoteMarkers?.remoteLeaderOf(target.topic, target.partition);
+      if (nodeId === undefined) local.push(target);
+      else remote.set(nodeId, [...(remote.get(nodeId) ?? []), target]);
+    }
+    await Promise.all([
+      ...local.map(async ({ topic, partition }) => {
         const record = storage.getTopic(topic);
         const log = record === undefined ? undefined : storage.partition(record.topicId, partition);
         if (log !== undefined) await writeMarker(log, completion, this.#options.now());
       }),
-    );
+      ...[...remote].map(([nodeId, targets]) => remoteMarkers?.send(nodeId, completion, targets)),
+    ]);
     if (completion.offsets.length > 0) {
       await this.#options.groups.submit(coordinatorCaller, (caller) => ({
         kind: 'txnOffsetApply',
@@ -274,9 +303,9 @@ export class TransactionRuntime {
 }
 
 /** Appends the COMMIT/ABORT marker and, once durable, closes the transaction in the LSO index. */
-async function writeMarker(
+export async function writeMarker(
   log: PartitionLog,
-  completion: TransactionCompletion,
+  completion: TxnMarker,
   now: number,
 ): Promise<void> {
   const index = await txnIndexOf(log);

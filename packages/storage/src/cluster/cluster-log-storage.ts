@@ -159,6 +159,7 @@ export class ClusterLogStorage implements ClusterView {
       demote: (key) => this.#demote(key),
       drainWrites: () => this.#writer.drain(),
       beforePass: () => this.#reloadTopics(),
+      companions: () => this.#companions(),
     });
     this.#startRetention(options.retentionCheckIntervalMs ?? 30_000);
   }
@@ -718,6 +719,14 @@ export class ClusterLogStorage implements ClusterView {
         partition.log = this.#leaderLog(partition, partition.leaderEpoch);
       }
     }
+  }
+
+  /** The transaction coordinator's partition follows the group coordinator's (LeaseKeeper). */
+  #companions(): (readonly [string, string])[] {
+    const groups = this.#topicsByName.get('__consumer_offsets');
+    const transactions = this.#topicsByName.get('__transaction_state');
+    if (groups === undefined || transactions === undefined) return [];
+    return [[partitionKey(groups.topicId, 0), partitionKey(transactions.topicId, 0)]];
   }
 
   *#ledKeys(): Iterable<string> {

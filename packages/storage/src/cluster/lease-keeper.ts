@@ -39,6 +39,12 @@ export interface LeaseKeeperOptions {
   drainWrites(): Promise<void>;
   /** Runs first in every pass (topics another broker created must be known before claims). */
   beforePass(): Promise<void>;
+  /**
+   * Pairs [leader, follower] of partition keys whose leases go together: the follower's lease is
+   * taken by whoever holds the leader's, and given up by anyone else (the transaction
+   * coordinator's partition follows the group coordinator's, so both coordinators share a broker).
+   */
+  companions?(): readonly (readonly [string, string])[];
 }
 
 export class LeaseKeeper {
@@ -155,11 +161,52 @@ export class LeaseKeeper {
       for (const lease of claimed) await this.#promote(lease);
       if (claimed.length > 0) leases = await catalog.listLeases();
     } else if (heldKeys.size > target && this.#someoneShort(leases)) {
-      const surplus = held.slice(0, heldKeys.size - target);
+      const companions = new Set((this.#options.companions?.() ?? []).flat());
+      const surplus = held
+        .filter((lease) => !companions.has(keyOf(lease)))
+        .slice(0, heldKeys.size - target);
       await this.#handOff(surplus);
       leases = await catalog.listLeases();
     }
+    if (await this.#followCompanions(leases)) leases = await catalog.listLeases();
     this.#remember(leases);
+  }
+
+  /** Moves each companion lease to the holder of its leader lease; true if anything moved. */
+  async #followCompanions(leases: readonly PartitionLease[]): Promise<boolean> {
+    const { catalog, nodeId, leaseMs } = this.#options;
+    const byKey = new Map(leases.map((lease) => [keyOf(lease), lease]));
+    const liveNodes = this.#live.map((broker) => broker.nodeId);
+    let moved = false;
+    for (const [leaderKey, followerKey] of this.#options.companions?.() ?? []) {
+      const leader = byKey.get(leaderKey);
+      const follower = byKey.get(followerKey);
+      if (leader === undefined || follower === undefined) continue;
+      const leadsLeader = this.#options.leaderEpochOf(leaderKey) !== undefined;
+      const leadsFollower = this.#options.leaderEpochOf(followerKey) !== undefined;
+      const leaderElsewhere =
+        leader.live && leader.leaderNode !== null && leader.leaderNode !== nodeId;
+      if (leadsFollower && !leadsLeader && leaderElsewhere) {
+        await this.#handOff([follower]);
+        moved = true;
+      } else if (leadsLeader && !leadsFollower) {
+        const claimable =
+          follower.leaderNode === null ||
+          !follower.live ||
+          !liveNodes.includes(follower.leaderNode);
+        if (!claimable) continue;
+        const [claimed] = await catalog.claimLeases({
+          nodeId,
+          max: 1,
+          leaseMs,
+          liveNodes,
+          preferred: [{ topicId: follower.topicId, partition: follower.partition }],
+        });
+        if (claimed !== undefined) await this.#promote(claimed);
+        moved = true;
+      }
+    }
+    return moved;
   }
 
   /** Demotes partitions led here whose lease this broker no longer holds at the same epoch. */

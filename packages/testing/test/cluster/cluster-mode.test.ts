@@ -154,11 +154,10 @@ test('leases spread partitions over the brokers, each led by exactly one at an e
 function pacedProducer(topic: string) {
   const child = spawn(
     kcatPath,
-    [
-      ...['-P', '-b', cluster.bootstrap(), '-t', topic, '-K', ':'],
-      ...['-X', 'enable.idempotence=true', '-X', 'acks=all', '-X', 'linger.ms=5'],
-      ...['-X', 'topic.metadata.refresh.interval.ms=1000', '-X', 'message.timeout.ms=120000'],
-    ],
+    ['-P', '-b', cluster.bootstrap(), '-t', topic, '-K', ':'].concat(
+      ['-X', 'enable.idempotence=true', '-X', 'acks=all', '-X', 'linger.ms=5'],
+      ['-X', 'topic.metadata.refresh.interval.ms=1000', '-X', 'message.timeout.ms=120000'],
+    ),
     { stdio: ['pipe', 'pipe', 'pipe'] },
   );
   let stderr = '';
