@@ -11,7 +11,7 @@
  * exits without stopping its brokers still kills them (an `exit` hook).
  */
 import { spawn } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, rmSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 
@@ -25,6 +25,8 @@ export interface ClusterBrokerSpec {
   readonly objectStoreUrl: string;
   /** Where stdout and stderr are appended. */
   readonly logFile: string;
+  /** Holds the pid while the process runs, so a later run can find a broker left behind. */
+  readonly pidFile: string;
   /** More `tributary start` arguments (`--override cluster.lease.ms=5000`). */
   readonly args?: readonly string[];
   /** Added to the parent's environment (the S3 credentials). */
@@ -91,6 +93,7 @@ export async function spawnClusterBroker(spec: ClusterBrokerSpec): Promise<Clust
   });
   const exited = once(child, 'exit').then(([code, signal]) => {
     if (child.pid !== undefined) running.delete(child.pid);
+    rmSync(spec.pidFile, { force: true });
     log.end();
     return { code, signal } as BrokerExit;
   });
@@ -100,6 +103,7 @@ export async function spawnClusterBroker(spec: ClusterBrokerSpec): Promise<Clust
     throw new Error(`cannot spawn broker ${spec.nodeId}`);
   }
   running.add(pid);
+  writeFileSync(spec.pidFile, `${pid}\n`);
   const alive = (): boolean => child.exitCode === null && child.signalCode === null;
   const stop = async (
     signal: NodeJS.Signals = 'SIGTERM',

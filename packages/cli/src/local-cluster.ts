@@ -11,13 +11,15 @@
  * S3 server, then PostgreSQL, and is safe to call twice. Broker 1 starts alone before the others,
  * so the first start of an empty metadata store is not a race of N brokers.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   findPostgresBin,
   findWeed,
+  killStaleS3Server,
   startPostgresServer,
   startS3Server,
   type PostgresServer,
@@ -94,6 +96,11 @@ const defaultReadyTimeoutMs = 60_000;
 const bucket = 'tributary';
 const objectPrefix = 'cluster';
 const s3Region = 'us-east-1';
+/** What a broker says when its node id is still registered by a process that is gone. */
+const nodeIdInUse = 'is in use by a live broker';
+const nodeIdRetryMs = 1_000;
+/** Bound on the wait for a killed broker of an earlier run to go. */
+const staleKillWaitMs = 5_000;
 
 interface Services {
   postgres?: PostgresServer;
@@ -108,8 +115,10 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   checkOptions(options);
   const cluster = new LocalClusterRun(options);
   await mkdir(join(cluster.dataDir, 'logs'), { recursive: true });
+  const killed = await killStaleBrokers(cluster.dataDir, cluster.log);
   const ports = cluster.nodeIds.map((nodeId) => cluster.portOf(nodeId));
-  await mustBeFree(cluster.host, ports, 'a broker port');
+  // A killed process frees its sockets only once its last thread is gone: give it a moment.
+  await mustBeFree(cluster.host, ports, killed ? staleKillWaitMs : 0);
   try {
     await startServices(options, cluster.dataDir, cluster.services, cluster.log);
     // The first start of an empty metadata store creates its schema: one broker does it alone.
@@ -176,6 +185,7 @@ class LocalClusterRun {
       metadataUrl: this.services.metadataUrl,
       objectStoreUrl: this.services.objectStoreUrl,
       logFile: join(this.dataDir, 'logs', `broker-${nodeId}.log`),
+      pidFile: join(this.dataDir, 'logs', `broker-${nodeId}.pid`),
       args: this.options.brokerArgs ?? [],
       env: this.services.env,
       readyTimeoutMs: this.options.readyTimeoutMs ?? defaultReadyTimeoutMs,
@@ -196,7 +206,7 @@ class LocalClusterRun {
     const started = performance.now();
     const spec = this.specOf(nodeId);
     this.log(`starting broker ${nodeId} (rack ${spec.rack}) on ${spec.host}:${spec.port} ...`);
-    const child = await spawnClusterBroker(spec);
+    const child = await this.#spawnWhenFree(spec);
     this.#children.set(nodeId, child);
     this.#stopping.delete(nodeId);
     void child.exited.then((exit) => {
@@ -206,6 +216,30 @@ class LocalClusterRun {
     });
     this.log(`broker ${nodeId} ready in ${seconds(started)}`);
     return brokerOf(child);
+  }
+
+  /**
+   * A broker killed a moment ago (kill -9, or an earlier run's) still holds its node id in the
+   * metadata store until its registration lease runs out: the new process is refused meanwhile,
+   * so it is started again until then, within the ready bound.
+   */
+  async #spawnWhenFree(spec: ClusterBrokerSpec): Promise<ClusterBrokerProcess> {
+    const deadline = performance.now() + spec.readyTimeoutMs;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await spawnClusterBroker(spec);
+      } catch (error: unknown) {
+        const message = error instanceof Error ? error.message : String(error);
+        if (!message.includes(nodeIdInUse) || performance.now() > deadline) throw error;
+        if (attempt === 1) {
+          this.log(
+            `node id ${spec.nodeId} is still held by its previous process: waiting for ` +
+              'its lease to run out',
+          );
+        }
+        await sleep(nodeIdRetryMs);
+      }
+    }
   }
 
   async killBroker(
@@ -290,6 +324,8 @@ async function startServices(
   if (options.objectStoreUrl === undefined) {
     const started = performance.now();
     const dir = join(dataDir, 's3');
+    // An S3 server left by a killed run still holds the port this one should take.
+    await killStaleS3Server(dir, log);
     const port =
       options.s3Port ?? ((await isFree('127.0.0.1', defaultS3Port)) ? defaultS3Port : undefined);
     log(`starting S3 server (SeaweedFS) in ${dir} ...`);
@@ -309,18 +345,54 @@ async function startServices(
   }
 }
 
+/**
+ * Brokers of an earlier run whose `cluster up` was killed (kill -9) still hold their ports and
+ * talk to services about to be restarted: each is found by its pid file, checked to be that
+ * broker (its command line names its data dir), and killed, as a crash would end it.
+ */
+async function killStaleBrokers(dataDir: string, log: (line: string) => void): Promise<boolean> {
+  const logs = join(dataDir, 'logs');
+  const pidFiles = (await readdir(logs)).filter((name) => /^broker-\d+\.pid$/.test(name));
+  let killed = false;
+  for (const name of pidFiles) {
+    const pid = Number(await readFile(join(logs, name), 'utf8').catch(() => ''));
+    if (!Number.isInteger(pid) || pid <= 0) continue;
+    const command = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+    const brokerDir = join(dataDir, name.replace(/\.pid$/, ''));
+    if (!command.includes(`--data-dir\0${brokerDir}\0`)) continue;
+    log(`${name.replace(/\.pid$/, '')} of an earlier run (pid ${pid}) still runs: killing it`);
+    sendSignal(pid, 'SIGCONT');
+    sendSignal(pid, 'SIGKILL');
+    killed = true;
+    for (let waitedMs = 0; waitedMs < staleKillWaitMs && (await running(pid)); waitedMs += 100) {
+      await sleep(100);
+    }
+  }
+  return killed;
+}
+
+/** Whether `pid` runs: a zombie has ended (its new parent may be a PID 1 that never reaps). */
+async function running(pid: number): Promise<boolean> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  return stat !== '' && !stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+}
+
 function portOption(port: number | undefined): { port: number } | Record<string, never> {
   return port === undefined ? {} : { port };
 }
 
-/** Fails with a plain message when one of `ports` is taken. */
-async function mustBeFree(host: string, ports: readonly number[], what: string): Promise<void> {
+/** Fails with a plain message when one of `ports` is still taken after `waitMs`. */
+async function mustBeFree(host: string, ports: readonly number[], waitMs: number): Promise<void> {
+  const deadline = performance.now() + waitMs;
   for (const port of ports) {
-    if (!(await isFree(host, port))) {
-      throw new Error(
-        `${what}, ${host}:${port}, is in use (a cluster already running?): stop what holds it ` +
-          'or choose other ports with --base-port',
-      );
+    while (!(await isFree(host, port))) {
+      if (performance.now() >= deadline) {
+        throw new Error(
+          `broker port ${host}:${port} is in use (a cluster already running?): stop what ` +
+            'holds it or choose other ports with --base-port',
+        );
+      }
+      await sleep(100);
     }
   }
 }

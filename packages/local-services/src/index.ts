@@ -11,6 +11,7 @@ export { runCommand, type CommandResult, type RunCommandOptions } from './run-co
 export {
   builtWeedPath,
   findWeed,
+  killStaleS3Server,
   startS3Server,
   weedBuildCommand,
   weedPath,

@@ -121,7 +121,7 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
   const startTimeoutMs = options.startTimeoutMs ?? defaultStartTimeoutMs;
   const started = performance.now();
   const kept = options.dir !== undefined;
-  if (options.dir !== undefined) await killStaleServer(resolvePath(options.dir), options);
+  if (options.dir !== undefined) await killStaleS3Server(options.dir, options.log);
   let lastError: unknown;
   const attempts = options.port === undefined ? bindAttempts : 1;
   for (let attempt = 1; attempt <= attempts; attempt++) {
@@ -156,13 +156,21 @@ export async function findWeed(weedPath?: string): Promise<string> {
   return weed;
 }
 
-/** The weed of an earlier run whose parent was killed still holds the dir: kill it first. */
-async function killStaleServer(dir: string, options: S3ServerOptions): Promise<void> {
+/**
+ * A weed of an earlier run whose parent was killed (kill -9) still holds the kept `dir` and its
+ * ports: it is found by its pid file, checked to be the server of that dir, and killed.
+ * `startS3Server` does this itself; call it first to know whether the S3 port is really free.
+ */
+export async function killStaleS3Server(
+  keptDir: string,
+  log?: (line: string) => void,
+): Promise<void> {
+  const dir = resolvePath(keptDir);
   const pid = Number(await readFile(join(dir, pidFileName), 'utf8').catch(() => ''));
   if (!Number.isInteger(pid) || pid <= 0) return;
   const command = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
   if (!command.includes(`-dir=${join(dir, 'data')}`)) return;
-  options.log?.(`an S3 server of an earlier run (pid ${pid}) still serves ${dir}: stopping it`);
+  log?.(`an S3 server of an earlier run (pid ${pid}) still serves ${dir}: stopping it`);
   signal(pid, 'SIGCONT');
   signal(pid, 'SIGKILL');
   for (let waited = 0; waited < staleKillWaitMs; waited += readyPollMs) {

@@ -2,7 +2,8 @@
  * `npm run cluster` / `tributary cluster up` (issue 12): the command prints its help, names a
  * missing S3 server with how to build it (exit 1), and runs a real local cluster: PostgreSQL in
  * its data dir, SeaweedFS, two brokers whose ready lines it prints; every bootstrap address
- * answers kcat's Metadata request, and SIGINT to `npm run` stops every process it started.
+ * answers kcat's Metadata request, SIGINT to `npm run` stops every process it started, and a
+ * second run on the same data dir serves the records the first one took.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -63,6 +64,52 @@ test('a missing weed binary is named with how to build it, exit code 1', async (
 test('npm run cluster starts two brokers that answer Metadata; SIGINT stops everything', async () => {
   const basePort = await twoFreePorts();
   const dataDir = join(parent, 'cluster');
+  const bootstrap = `127.0.0.1:${basePort},127.0.0.1:${basePort + 1}`;
+  const first = await runCluster(dataDir, basePort);
+  try {
+    assert.deepEqual(
+      first.brokers.map(({ nodeId, rack, port }) => ({ nodeId, rack, port })),
+      [
+        { nodeId: 1, rack: 'a', port: basePort },
+        { nodeId: 2, rack: 'b', port: basePort + 1 },
+      ],
+    );
+    assert.equal(first.lines.at(-1), `cluster ready: bootstrap ${bootstrap}`);
+    for (const address of [bootstrap, ...first.brokers.map((broker) => broker.address)]) {
+      const metadata = await kcat(['-L', '-b', address]);
+      assert.match(metadata, /broker \d+ at 127\.0\.0\.1:\d+/);
+    }
+    await kcat(['-P', '-b', bootstrap, '-t', 'kept-records'], 'kept across restarts\n');
+    assert.ok(existsSync(join(dataDir, 'postgres', 'data', 'PG_VERSION')));
+  } finally {
+    await first.interrupt();
+  }
+  assert.match(
+    first.stderr(),
+    /stopping 2 broker\(s\)[\s\S]*stopping the S3 server[\s\S]*PostgreSQL/,
+  );
+
+  // The same data dir again: the same PostgreSQL cluster (no initdb), bucket and records.
+  const second = await runCluster(dataDir, basePort);
+  try {
+    assert.doesNotMatch(second.stderr(), /initdb/);
+    const consumed = await kcat(['-C', '-b', bootstrap, '-t', 'kept-records', '-e', '-q']);
+    assert.equal(consumed.trim(), 'kept across restarts');
+  } finally {
+    await second.interrupt();
+  }
+});
+
+interface RunningCluster {
+  readonly lines: readonly string[];
+  readonly brokers: readonly BrokerLine[];
+  stderr(): string;
+  /** SIGINT to `npm run`, then waits until npm and every process the cluster ran are gone. */
+  interrupt(): Promise<void>;
+}
+
+/** `npm run cluster` with two brokers, until its ready line. */
+async function runCluster(dataDir: string, basePort: number): Promise<RunningCluster> {
   const args = ['run', '--silent', 'cluster', '--', '--brokers', '2', '--data-dir', dataDir];
   args.push('--base-port', String(basePort));
   const child = spawn('npm', args, { cwd: repositoryRoot, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -71,6 +118,24 @@ test('npm run cluster starts two brokers that answer Metadata; SIGINT stops ever
   child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
   child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
   const exited = new Promise<number | null>((settle) => child.once('exit', settle));
+  const ended = (): boolean => child.exitCode !== null || child.signalCode !== null;
+  let pids: number[] = [];
+  const interrupt = async (): Promise<void> => {
+    if (!ended()) child.kill('SIGINT');
+    await waitFor(
+      ended,
+      exited,
+      clusterStopTimeoutMs,
+      () => `npm run cluster did not exit after SIGINT\nstderr:\n${stderr}`,
+    );
+    assert.equal(child.exitCode, 0, stderr);
+    await waitFor(
+      () => pids.every((pid) => !alive(pid)),
+      exited,
+      10_000,
+      () => `still running after the stop: ${pids.filter(alive).join(', ')}`,
+    );
+  };
   try {
     await waitFor(
       () => stdout.includes('cluster ready:'),
@@ -78,52 +143,28 @@ test('npm run cluster starts two brokers that answer Metadata; SIGINT stops ever
       clusterReadyTimeoutMs,
       () => `no ready line\nstdout:\n${stdout}\nstderr:\n${stderr}`,
     );
-    const lines = stdout.split('\n').filter((line) => line !== '');
-    const brokers = lines.filter((line) => line.startsWith('broker ')).map(parseBrokerLine);
-    assert.deepEqual(
-      brokers.map(({ nodeId, rack, port }) => ({ nodeId, rack, port })),
-      [
-        { nodeId: 1, rack: 'a', port: basePort },
-        { nodeId: 2, rack: 'b', port: basePort + 1 },
-      ],
-    );
-    const bootstrap = `127.0.0.1:${basePort},127.0.0.1:${basePort + 1}`;
-    assert.equal(lines.at(-1), `cluster ready: bootstrap ${bootstrap}`);
-    for (const address of [bootstrap, ...brokers.map((broker) => broker.address)]) {
-      const metadata = await runCommand(kcatPath, ['-L', '-b', address, '-m', '30'], {
-        timeoutMs: commandTimeoutMs,
-      });
-      assert.equal(metadata.code, 0, metadata.stderr);
-      assert.match(metadata.stdout, /broker \d+ at 127\.0\.0\.1:\d+/);
-    }
-    assert.ok(existsSync(join(dataDir, 'postgres', 'data', 'PG_VERSION')));
-    const services = servicePids(stderr);
-    assert.equal(services.length, 2, stderr);
-    const pids = [...brokers.map((broker) => broker.pid), ...services];
-    pids.forEach((pid) => assert.ok(alive(pid), `pid ${pid} runs before SIGINT`));
-
-    assert.ok(child.kill('SIGINT'));
-    await waitFor(
-      () => child.exitCode !== null,
-      exited,
-      clusterStopTimeoutMs,
-      () => `npm run cluster did not exit after SIGINT\nstderr:\n${stderr}`,
-    );
-    assert.equal(child.exitCode, 0, stderr);
-    assert.match(stderr, /stopping 2 broker\(s\)[\s\S]*stopping the S3 server[\s\S]*PostgreSQL/);
-    await waitFor(
-      () => pids.every((pid) => !alive(pid)),
-      exited,
-      10_000,
-      () => `still running after the stop: ${pids.filter(alive).join(', ')}`,
-    );
-  } finally {
-    if (child.exitCode === null) {
-      child.kill('SIGTERM');
-      await exited;
-    }
+  } catch (error: unknown) {
+    if (!ended()) child.kill('SIGTERM');
+    await exited;
+    throw error;
   }
-});
+  const lines = stdout.split('\n').filter((line) => line !== '');
+  const brokers = lines.filter((line) => line.startsWith('broker ')).map(parseBrokerLine);
+  const services = servicePids(stderr);
+  assert.equal(services.length, 2, stderr);
+  pids = [...brokers.map((broker) => broker.pid), ...services];
+  pids.forEach((pid) => assert.ok(alive(pid), `pid ${pid} runs while the cluster is up`));
+  return { lines, brokers, stderr: () => stderr, interrupt };
+}
+
+async function kcat(args: readonly string[], input?: string): Promise<string> {
+  const result = await runCommand(kcatPath, [...args, '-m', '30'], {
+    timeoutMs: commandTimeoutMs,
+    ...(input === undefined ? {} : { input }),
+  });
+  assert.equal(result.code, 0, `kcat ${args.join(' ')}: ${result.stderr}`);
+  return result.stdout;
+}
 
 interface BrokerLine {
   readonly nodeId: number;
