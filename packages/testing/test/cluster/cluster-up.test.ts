@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, test } from 'node:test';
+import { startLocalCluster } from '@tributary/cli';
 import { cliMainPath, kcatPath, runCommand } from '@tributary/testing';
 
 const repositoryRoot = resolve(import.meta.dirname, '../../../..');
@@ -246,3 +247,53 @@ function isFree(port: number): Promise<boolean> {
     server.listen(port, '127.0.0.1', () => server.close(() => settle(true)));
   });
 }
+
+test('startLocalCluster kills, pauses and restarts a broker, and stop leaves nothing', async () => {
+  const basePort = await twoFreePorts();
+  const exits: number[] = [];
+  const cluster = await startLocalCluster({
+    brokers: 2,
+    dataDir: join(parent, 'programmatic'),
+    basePort,
+    racks: ['x'],
+    onBrokerExit: (broker) => exits.push(broker.nodeId),
+  });
+  const pids: number[] = [];
+  try {
+    assert.equal(cluster.bootstrap, `127.0.0.1:${basePort},127.0.0.1:${basePort + 1}`);
+    assert.deepEqual(
+      cluster.brokers.map(({ nodeId, rack }) => ({ nodeId, rack })),
+      [
+        { nodeId: 1, rack: 'x' },
+        { nodeId: 2, rack: 'x' },
+      ],
+    );
+    assert.match(cluster.metadataUrl, /^postgres:\/\/tributary@127\.0\.0\.1:\d+\/tributary$/);
+    assert.match(cluster.objectStoreUrl, /^s3:\/\/tributary\/cluster\?endpoint=http:\/\//);
+    pids.push(...cluster.brokers.map((broker) => broker.pid));
+    const killed = await cluster.killBroker(2);
+    assert.equal(killed?.signal, 'SIGKILL');
+    assert.deepEqual(
+      cluster.brokers.map((broker) => broker.nodeId),
+      [1],
+    );
+    // Started again at once: its node id is still leased by the killed process for a while.
+    const again = await cluster.startBroker(2);
+    pids.push(again.pid);
+    assert.equal(again.port, basePort + 1);
+    await cluster.killBroker(1, 'SIGSTOP');
+    await kcat(['-L', '-b', `127.0.0.1:${again.port}`]);
+    await cluster.killBroker(1, 'SIGCONT');
+    await kcat(['-L', '-b', `127.0.0.1:${basePort}`]);
+    assert.deepEqual(exits, [], 'a kill asked for is not an unexpected exit');
+  } finally {
+    await cluster.stop();
+  }
+  assert.deepEqual(cluster.brokers, []);
+  await waitFor(
+    () => pids.every((pid) => !alive(pid)),
+    new Promise(() => undefined),
+    10_000,
+    () => `still running after the stop: ${pids.filter(alive).join(', ')}`,
+  );
+});
