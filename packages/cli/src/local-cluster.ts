@@ -314,34 +314,43 @@ async function startServices(
     const pgOptions = { dir, fsync: true, log, ...portOption(options.pgPort) };
     services.postgres = await startPostgresServer(pgOptions);
     services.metadataUrl = services.postgres.url;
-    log(
-      `PostgreSQL ready on ${services.postgres.host}:${services.postgres.port} ` +
-        `(pid ${services.postgres.pid}) in ${seconds(started)}`,
-    );
+    const { host, port, pid } = services.postgres;
+    log(`PostgreSQL ready on ${host}:${port} (pid ${pid}) in ${seconds(started)}`);
   } else {
     services.metadataUrl = options.metadataUrl;
   }
   if (options.objectStoreUrl === undefined) {
     const started = performance.now();
-    const dir = join(dataDir, 's3');
-    // An S3 server left by a killed run still holds the port this one should take.
-    await killStaleS3Server(dir, log);
-    const port =
-      options.s3Port ?? ((await isFree('127.0.0.1', defaultS3Port)) ? defaultS3Port : undefined);
-    log(`starting S3 server (SeaweedFS) in ${dir} ...`);
-    services.s3 = await startS3Server({
-      dir,
-      bucket,
-      log,
-      detached: options.detached ?? false,
-      ...portOption(port),
-    });
-    const { s3 } = services;
+    const s3 = await startObjectStore(options, join(dataDir, 's3'), log);
+    services.s3 = s3;
     services.objectStoreUrl = `s3://${bucket}/${objectPrefix}?endpoint=${s3.endpoint}&region=${s3Region}`;
     services.env = { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey };
     log(`S3 server ready on ${s3.endpoint} (pid ${s3.pid}) in ${seconds(started)}`);
   } else {
     services.objectStoreUrl = options.objectStoreUrl;
+  }
+}
+
+/** The S3 server on --s3-port, else on 8333 when free, else on a free port. */
+async function startObjectStore(
+  options: LocalClusterOptions,
+  dir: string,
+  log: (line: string) => void,
+): Promise<S3Server> {
+  // An S3 server left by a killed run still holds the port this one should take.
+  await killStaleS3Server(dir, log);
+  const defaultFree = await isFree(defaultHost, defaultS3Port);
+  const port = options.s3Port ?? (defaultFree ? defaultS3Port : undefined);
+  log(`starting S3 server (SeaweedFS) in ${dir} ...`);
+  const s3Options = { dir, bucket, log, detached: options.detached ?? false };
+  try {
+    return await startS3Server({ ...s3Options, ...portOption(port) });
+  } catch (error: unknown) {
+    // Another process took 8333 between the check and the bind: any free port does as well.
+    const chosen = options.s3Port === undefined && port !== undefined;
+    if (!chosen || (await isFree(defaultHost, defaultS3Port))) throw error;
+    log(`port ${defaultS3Port} was taken meanwhile: starting on a free port instead`);
+    return startS3Server(s3Options);
   }
 }
 
