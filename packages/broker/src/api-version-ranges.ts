@@ -5,6 +5,7 @@
  * docs/protocol-support.md explains each choice; keep the two in step.
  */
 import { ApiKey } from '@tributary/protocol';
+import { forwardAppendApiKey } from './cluster/forward-append-api.ts';
 
 export interface ApiVersionRange {
   readonly apiKey: number;
@@ -88,4 +89,6 @@ export const advertisedApiVersions: ReadonlyMap<number, ApiVersionRange> = new M
  */
 export const interBrokerApiVersions: ReadonlyMap<number, ApiVersionRange> = new Map([
   [ApiKey.AddPartitionsToTxn, { apiKey: ApiKey.AddPartitionsToTxn, minVersion: 4, maxVersion: 5 }],
+  // Zone routing: a broker hands a leader in another zone the batches it stored for it.
+  [forwardAppendApiKey, { apiKey: forwardAppendApiKey, minVersion: 0, maxVersion: 0 }],
 ]);

@@ -5,6 +5,7 @@
 import type { BrokerStorage } from '@tributary/storage';
 import type { BrokerConfig } from './broker-config.ts';
 import type { BrokerClients } from './cluster/broker-clients.ts';
+import type { ZoneTraffic } from './cluster/zone-traffic.ts';
 import type { BrokerSettings } from './config/broker-settings.ts';
 import type { GroupRuntime } from './groups/group-runtime.ts';
 import type { Logger } from './logger.ts';
@@ -32,6 +33,8 @@ export interface BrokerRuntime {
   readonly transactions: TransactionRuntime;
   /** Cluster mode: connections to the other brokers; undefined when embedded. */
   readonly brokerClients: BrokerClients | undefined;
+  /** Bytes that crossed zones (cluster mode; all 0 when embedded). */
+  readonly zoneTraffic: ZoneTraffic;
   /** The node that coordinates groups or transactions now (this one when embedded). */
   coordinatorNode(keyType: 'group' | 'transaction'): number | undefined;
   now(): number;

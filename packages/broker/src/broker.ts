@@ -15,6 +15,9 @@ import {
   type StorageOptions,
 } from '@tributary/storage';
 import { BrokerClients } from './cluster/broker-clients.ts';
+import { ZoneTraffic } from './cluster/zone-traffic.ts';
+import { listenerPattern } from './config/setting-catalogue.ts';
+import { startMetricsServer, type MetricsServer } from './metrics/metrics-server.ts';
 import {
   type CoordinatorHosts,
   ensureInternalTopics,
@@ -84,6 +87,8 @@ export interface RunningBroker {
   readonly clusterId: string;
   readonly nodeId: number;
   readonly storage: BrokerStorage;
+  /** The Prometheus endpoint, when metrics.listen is set. */
+  readonly metrics?: Endpoint;
   close(): Promise<void>;
 }
 
@@ -152,12 +157,25 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
     },
     coordinatorNode: (keyType) => coordinators.coordinatorNode(keyType),
     brokerClients,
+    zoneTraffic: new ZoneTraffic(),
     now: () => Date.now(),
   };
   if (storage.cluster !== undefined) {
     try {
       await storage.cluster.join(advertised);
       await ensureInternalTopics(storage);
+    } catch (error: unknown) {
+      await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+      await coordinators.close();
+      await storage.close();
+      throw error;
+    }
+  }
+  const metricsListen = options.settings?.get('metrics.listen')?.value;
+  let metrics: MetricsServer | undefined;
+  if (metricsListen !== undefined) {
+    try {
+      metrics = await startMetricsServer(runtime, endpointOf(metricsListen));
     } catch (error: unknown) {
       await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
       await coordinators.close();
@@ -172,6 +190,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
       const stopped = servers.map((server) => new Promise((resolve) => server.close(resolve)));
       await Promise.all([...connections].map((connection) => connection.drain(drainTimeoutMs)));
       await Promise.all(stopped);
+      await metrics?.close();
       await coordinators.close();
       brokerClients?.close();
       await storage.close();
@@ -185,6 +204,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
     clusterId: storage.clusterId,
     nodeId: storage.nodeId,
     storage,
+    ...(metrics === undefined ? {} : { metrics: { host: metrics.host, port: metrics.port } }),
     close,
   };
 }
@@ -308,6 +328,13 @@ function clientsOf(cluster: ClusterView, nodeId: number): BrokerClients {
     clientId: `tributary-broker-${nodeId}`,
     requestTimeoutMs: 15_000,
   });
+}
+
+/** `host:port` (or `PLAINTEXT://host:port`, as the catalogue checked) as an endpoint. */
+function endpointOf(text: string): Endpoint {
+  const match = listenerPattern.exec(text.trim());
+  const host = (match?.[1] ?? '').replace(/^\[(.*)\]$/, '$1');
+  return { host: host === '' ? '0.0.0.0' : host, port: Number(match?.[2] ?? 0) };
 }
 
 function hostPort(host: string, port: number): string {

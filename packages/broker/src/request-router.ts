@@ -49,7 +49,7 @@ export class RequestRouter {
     const apiKey = frame.readInt16BE(0);
     const apiVersion = frame.readInt16BE(2);
     const correlationId = frame.readInt32BE(4);
-    const range = advertisedApiVersions.get(apiKey);
+    const range = advertisedApiVersions.get(apiKey) ?? interBrokerApiVersions.get(apiKey);
     const handler = this.#handlers.get(apiKey);
     if (range === undefined || handler === undefined) {
       throw new ProtocolError(`unsupported API key ${apiKey}`);

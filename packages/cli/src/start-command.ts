@@ -39,6 +39,7 @@ const startOptions = {
   'advertised-listener': { type: 'string' },
   'metadata-url': { type: 'string' },
   'object-store-url': { type: 'string' },
+  'metrics-listen': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -89,6 +90,9 @@ export async function runStartCommand(
     settings,
     ...(advertised === undefined ? {} : { advertisedListener: listenerOf(advertised) }),
   });
+  if (broker.metrics !== undefined) {
+    io.out(`metrics on http://${broker.metrics.host}:${broker.metrics.port}/metrics\n`);
+  }
   io.out(
     `tributary ready: listening on ${broker.bootstrap} (cluster ${broker.clusterId}, ` +
       `node ${broker.nodeId}, data ${dataDir})\n`,
@@ -136,6 +140,8 @@ export function startHelp(): string {
     '                         the same as --override advertised.listeners=HOST:PORT',
     '  --metadata-url URL     cluster mode: the same as --override metadata.url=URL',
     '  --object-store-url URL cluster mode: the same as --override object.store.url=URL',
+    '  --metrics-listen HOST:PORT',
+    '                         Prometheus endpoint: the same as --override metrics.listen=...',
     '  -h, --help             this text',
     '',
     'Settings, by Kafka name. Each may come from --override (first), the environment variable',

@@ -11,7 +11,8 @@ import { type WalEntryInfo, entryBatchOffsetOf, viewOf } from './segment-format.
 import { StorageError } from './storage-error.ts';
 import type { CachedBatch, TailCache } from './tail-cache.ts';
 import type { BatchMeta, TopicId, TxnFields } from './types.ts';
-import type { WriteAheadLog } from './write-ahead-log.ts';
+import type { StoredBatchLocation } from './cluster/window-writer.ts';
+import type { WalAppend, WriteAheadLog } from './write-ahead-log.ts';
 
 export interface PartitionLog {
   readonly topicId: TopicId;
@@ -27,6 +28,17 @@ export interface PartitionLog {
    * partition get offsets in call order. The caller must not modify `batch` afterwards.
    */
   append(batch: Buffer, meta: BatchMeta): Promise<{ baseOffset: bigint }>;
+  /**
+   * Cluster mode, zone routing: appends a batch another broker already wrote to object storage
+   * (`location`), given its header (the first 61 bytes; the base offset is assigned here, as by
+   * `append`). Rejects with NOT_LEADER where the partition is not led, STORAGE_FAILURE where
+   * the storage has no such path (embedded).
+   */
+  appendStored(
+    header: Buffer,
+    meta: BatchMeta,
+    location: StoredBatchLocation,
+  ): Promise<{ baseOffset: bigint }>;
   /**
    * Whole batches holding offsets >= fetchOffset and < min(highWatermark, maxOffset), in order,
    * stopping before maxBytes would be exceeded but always at least one batch if any exists
@@ -75,6 +87,8 @@ export interface BatchEntry extends CachedBatch {
 export interface PartitionLogContext {
   /** Where appends go: the WAL (embedded) or this leader term's window writer (cluster). */
   wal: Pick<WriteAheadLog, 'append'>;
+  /** Cluster mode: commits a batch stored by another broker (PartitionLog.appendStored). */
+  appendPointer?: (entry: WalAppend, location: StoredBatchLocation) => Promise<WalEntryInfo>;
   tailCache: TailCache;
   /**
    * Reads batches that are not cached, stored back to back in one segment or object (each
@@ -225,6 +239,33 @@ export class IndexedPartitionLog implements PartitionLog {
     const entry = entryFromWal(info);
     this.#push(entry);
     this.#context.tailCache.add(entry, batch);
+    if (entry.lastOffset + 1n > this.#highWatermark) this.#highWatermark = entry.lastOffset + 1n;
+    this.#notify();
+    return { baseOffset };
+  }
+
+  async appendStored(
+    header: Buffer,
+    meta: BatchMeta,
+    location: StoredBatchLocation,
+  ): Promise<{ baseOffset: bigint }> {
+    this.#context.checkOpen();
+    if (this.#deleted) throw new StorageError('UNKNOWN_TOPIC', 'the topic was deleted');
+    const appendPointer = this.#context.appendPointer;
+    if (appendPointer === undefined) {
+      throw new StorageError('STORAGE_FAILURE', 'this storage keeps no batches of other brokers');
+    }
+    if (header.length < 8 || meta.lastOffsetDelta < 0) {
+      throw new StorageError('STORAGE_FAILURE', 'malformed batch header passed to appendStored');
+    }
+    const baseOffset = this.#logEndOffset;
+    this.#logEndOffset = baseOffset + BigInt(meta.lastOffsetDelta) + 1n;
+    const info = await appendPointer(
+      { topicId: this.topicId, partition: this.index, baseOffset, meta, batch: header },
+      location,
+    );
+    const entry = entryFromWal(info);
+    this.#push(entry);
     if (entry.lastOffset + 1n > this.#highWatermark) this.#highWatermark = entry.lastOffset + 1n;
     this.#notify();
     return { baseOffset };

@@ -24,6 +24,8 @@ export interface TestClusterOptions {
   readonly racks?: readonly string[];
   /** More `tributary start` arguments for every broker. */
   readonly args?: readonly string[];
+  /** More arguments for one broker (e.g. its own --metrics-listen port). */
+  readonly brokerArgs?: (nodeId: number) => readonly string[];
 }
 
 export interface TestCluster {
@@ -71,6 +73,7 @@ export async function startTestCluster(options: TestClusterOptions): Promise<Tes
         '--object-store-url',
         objectStoreUrl,
         ...(options.args ?? []),
+        ...(options.brokerArgs?.(nodeId) ?? []),
       ],
     });
     ports.set(nodeId, broker.port);

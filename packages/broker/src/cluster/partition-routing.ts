@@ -105,3 +105,51 @@ export function clientZoneOf(clientId: string | null, clientRack?: string): stri
   const match = /(?:^|[,;\s])zone=([^,;\s]+)/.exec(clientId ?? '');
   return match?.[1];
 }
+
+/** The racks of the live brokers, by node id (cluster mode). */
+function racksOf(runtime: BrokerRuntime): Map<number, string | null> {
+  return new Map(liveBrokersOf(runtime).map((broker) => [broker.nodeId, broker.rack]));
+}
+
+/**
+ * Zone routing, Metadata: the leader a client in `zone` is shown. The real one when it is in
+ * that zone (or the client has no zone, or no live broker is in it); else a live broker of the
+ * client's zone, picked by partition so the load spreads, which takes the client's produce and
+ * has the leader commit it without the data crossing zones (handlers/forward-append.ts), and
+ * serves its fetches from the bucket.
+ */
+export function shownLeadershipOf(
+  runtime: BrokerRuntime,
+  zone: string | undefined,
+  topicId: TopicId,
+  partition: number,
+): PartitionLeadership {
+  const real = leadershipOf(runtime, topicId, partition);
+  if (zone === undefined || real.leaderId < 0 || runtime.storage.cluster === undefined) return real;
+  const racks = racksOf(runtime);
+  if (racks.get(real.leaderId) === zone) return real;
+  const inZone = [...racks].filter(([, rack]) => rack === zone).map(([nodeId]) => nodeId);
+  const stand = inZone[partition % Math.max(1, inZone.length)];
+  return stand === undefined ? real : { leaderId: stand, leaderEpoch: real.leaderEpoch };
+}
+
+/**
+ * Zone routing, Produce: the real leader's node id when this broker takes the produce for it
+ * (it does not lead the partition, the client is in this broker's zone and the leader is in
+ * another); undefined when the produce is answered NOT_LEADER_OR_FOLLOWER as usual.
+ */
+export function forwardTargetOf(
+  runtime: BrokerRuntime,
+  clientId: string | null,
+  topicId: TopicId,
+  partition: number,
+): number | undefined {
+  const cluster = runtime.storage.cluster;
+  if (cluster === undefined || cluster.rack === null || cluster.leads(topicId, partition)) {
+    return undefined;
+  }
+  if (clientZoneOf(clientId) !== cluster.rack) return undefined;
+  const leader = cluster.leaderOf(topicId, partition);
+  if (leader === undefined) return undefined;
+  return racksOf(runtime).get(leader.nodeId) === cluster.rack ? undefined : leader.nodeId;
+}

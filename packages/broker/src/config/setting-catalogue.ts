@@ -174,6 +174,16 @@ export const settingCatalogue: readonly SettingDefinition[] = [
     target: { kind: 'startup' },
   },
   {
+    name: 'metrics.listen',
+    type: 'string',
+    defaultValue: null,
+    dynamic: false,
+    doc: 'HOST:PORT of the Prometheus endpoint (GET /metrics); unset, none is served.',
+    check: checkListener,
+    target: { kind: 'startup' },
+    flag: '--metrics-listen',
+  },
+  {
     name: 'auto.create.topics.enable',
     type: 'boolean',
     defaultValue: 'true',

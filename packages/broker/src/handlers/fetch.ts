@@ -22,7 +22,7 @@
 import { ErrorCode, fetchApi, type FetchRequest } from '@tributary/protocol';
 import { StorageError, type PartitionLog, type TopicId } from '@tributary/storage';
 import type { BrokerRuntime } from '../broker-runtime.ts';
-import { epochCheck, liveBrokersOf } from '../cluster/partition-routing.ts';
+import { clientZoneOf, epochCheck, liveBrokersOf } from '../cluster/partition-routing.ts';
 import { defineHandler, type RequestContext } from '../handler.ts';
 import { toKafkaError } from '../kafka-errors.ts';
 import { txnIndexOf } from '../transactions/partition-txn-index.ts';
@@ -72,6 +72,11 @@ export const fetchHandler = defineHandler(fetchApi, async (context, request) => 
     const woke = await waitForAppend(context, plan, result.watermarks, deadline - runtime.now());
     if (!woke) break;
     result = await readPlan(plan, limitBytes, readCommitted);
+  }
+  const rack = runtime.storage.cluster?.rack;
+  const zone = clientZoneOf(context.clientId, rackId);
+  if (rack !== undefined && zone !== undefined && zone !== rack) {
+    runtime.zoneTraffic.dataBytesOut += result.bytes;
   }
   return {
     throttleTimeMs: 0,

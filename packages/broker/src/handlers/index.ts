@@ -13,6 +13,7 @@ import { createTopicsHandler } from './create-topics.ts';
 import { deleteAclsHandler } from './delete-acls.ts';
 import { deleteRecordsHandler } from './delete-records.ts';
 import { writeTxnMarkersHandler } from './write-txn-markers.ts';
+import { forwardAppendHandler } from './forward-append.ts';
 import { deleteTopicsHandler } from './delete-topics.ts';
 import { describeAclsHandler } from './describe-acls.ts';
 import { describeClusterHandler } from './describe-cluster.ts';
@@ -51,6 +52,7 @@ export const allHandlers: readonly Handler[] = [
   deleteTopicsHandler,
   deleteRecordsHandler,
   writeTxnMarkersHandler,
+  forwardAppendHandler,
   describeConfigsHandler,
   alterConfigsHandler,
   createPartitionsHandler,

@@ -1,7 +1,10 @@
 /**
  * Metadata (key 3), v0-12. Embedded, this broker leads every partition at epoch 0; in cluster
  * mode each partition names its lease holder and epoch, and every live broker as a replica in
- * sync (any of them serves reads from shared storage: cluster/partition-routing.ts).
+ * sync (any of them serves reads from shared storage: cluster/partition-routing.ts). A client
+ * that names its zone (`zone=<rack>` in client.id) is shown, for a partition led in another
+ * zone, a broker of its own zone as leader: that broker takes its produce and forwards only the
+ * batches' locations (zone routing), and serves its fetches.
  *
  * Topics requested by name that do not exist are created when the request allows it (v4+ flag,
  * always before v4) and `autoCreateTopicsEnable` is on, with `numPartitions` partitions, as Kafka
@@ -11,7 +14,7 @@
 import { ErrorCode, metadataApi, type MetadataRequest } from '@tributary/protocol';
 import type { TopicId, TopicRecord } from '@tributary/storage';
 import type { BrokerRuntime } from '../broker-runtime.ts';
-import { leadershipOf, liveBrokersOf } from '../cluster/partition-routing.ts';
+import { clientZoneOf, liveBrokersOf, shownLeadershipOf } from '../cluster/partition-routing.ts';
 import { defineHandler } from '../handler.ts';
 import { toKafkaError } from '../kafka-errors.ts';
 import { isInternalTopic } from '../internal-topics.ts';
@@ -44,7 +47,8 @@ export const metadataHandler = defineHandler(metadataApi, async (context, reques
   const operations = request.includeTopicAuthorizedOperations
     ? ALL_TOPIC_OPERATIONS
     : OPERATIONS_NOT_REQUESTED;
-  const topics = await answerTopics(runtime, request, apiVersion);
+  const zone = clientZoneOf(context.clientId);
+  const topics = await answerTopics(runtime, request, apiVersion, zone);
   const brokers = liveBrokersOf(runtime);
   return {
     throttleTimeMs: 0,
@@ -61,11 +65,12 @@ async function answerTopics(
   runtime: BrokerRuntime,
   request: MetadataRequest,
   apiVersion: number,
+  zone: string | undefined,
 ): Promise<TopicAnswer[]> {
   const { storage } = runtime;
   // v0: an empty list means every topic; v1+: null means every topic.
   if (request.topics === null || (apiVersion === 0 && request.topics.length === 0)) {
-    return storage.listTopics().map((topic) => describeTopic(runtime, topic));
+    return storage.listTopics().map((topic) => describeTopic(runtime, topic, zone));
   }
   const autoCreate =
     runtime.config.autoCreateTopicsEnable && (apiVersion < 4 || request.allowAutoTopicCreation);
@@ -76,11 +81,11 @@ async function answerTopics(
       answers.push(
         topic === undefined
           ? missing(ErrorCode.UNKNOWN_TOPIC_ID, null, wanted.topicId)
-          : describeTopic(runtime, topic),
+          : describeTopic(runtime, topic, zone),
       );
       continue;
     }
-    answers.push(await answerNamedTopic(runtime, wanted.name, autoCreate));
+    answers.push(await answerNamedTopic(runtime, wanted.name, autoCreate, zone));
   }
   return answers;
 }
@@ -89,9 +94,10 @@ async function answerNamedTopic(
   runtime: BrokerRuntime,
   name: string,
   autoCreate: boolean,
+  zone: string | undefined,
 ): Promise<TopicAnswer> {
   const existing = runtime.storage.getTopic(name);
-  if (existing !== undefined) return describeTopic(runtime, existing);
+  if (existing !== undefined) return describeTopic(runtime, existing, zone);
   if (topicNameError(name) !== undefined) return missing(ErrorCode.INVALID_TOPIC_EXCEPTION, name);
   if (!autoCreate) return missing(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name);
   try {
@@ -100,10 +106,10 @@ async function answerNamedTopic(
       partitionCount: runtime.config.numPartitions,
     });
     runtime.log.info('auto-created topic', { topic: name });
-    return describeTopic(runtime, created);
+    return describeTopic(runtime, created, zone);
   } catch (error: unknown) {
     const again = runtime.storage.getTopic(name); // created concurrently by another request
-    if (again !== undefined) return describeTopic(runtime, again);
+    if (again !== undefined) return describeTopic(runtime, again, zone);
     return missing(toKafkaError(error).errorCode, name);
   }
 }
@@ -119,7 +125,12 @@ function missing(errorCode: number, name: string | null, topicId = ZERO_UUID): T
   };
 }
 
-function describeTopic(runtime: BrokerRuntime, topic: TopicRecord): TopicAnswer {
+/** A topic as a client in `zone` sees it: leaders in its zone where zone routing applies. */
+function describeTopic(
+  runtime: BrokerRuntime,
+  topic: TopicRecord,
+  zone: string | undefined,
+): TopicAnswer {
   const nodes = liveBrokersOf(runtime).map((broker) => broker.nodeId);
   return {
     errorCode: ErrorCode.NONE,
@@ -127,7 +138,8 @@ function describeTopic(runtime: BrokerRuntime, topic: TopicRecord): TopicAnswer 
     topicId: topic.topicId,
     isInternal: isInternalTopic(topic.name),
     partitions: Array.from({ length: topic.partitionCount }, (_, partitionIndex) => {
-      const { leaderId, leaderEpoch } = leadershipOf(runtime, topic.topicId, partitionIndex);
+      const shown = shownLeadershipOf(runtime, zone, topic.topicId, partitionIndex);
+      const { leaderId, leaderEpoch } = shown;
       const replicas = leaderId < 0 ? nodes : [leaderId, ...nodes.filter((n) => n !== leaderId)];
       return {
         errorCode: leaderId < 0 ? ErrorCode.LEADER_NOT_AVAILABLE : ErrorCode.NONE,

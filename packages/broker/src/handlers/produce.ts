@@ -28,7 +28,13 @@
  * Compacted topics are the one place records are decoded: a record without a key is refused with
  * INVALID_RECORD and per-record errors (compacted-key-check.ts), as Kafka's LogValidator does.
  */
-import { leaderCheck, leadershipOf } from '../cluster/partition-routing.ts';
+import { forwardPartition } from '../cluster/zone-forwarding.ts';
+import {
+  clientZoneOf,
+  forwardTargetOf,
+  leaderCheck,
+  leadershipOf,
+} from '../cluster/partition-routing.ts';
 import assert from 'node:assert/strict';
 import {
   ErrorCode,
@@ -69,7 +75,7 @@ import type { TopicPartition } from '../transactions/transaction-records.ts';
 
 type PartitionData = ProduceRequest['topicData'][number]['partitionData'][number];
 
-interface PartitionAnswer {
+export interface PartitionAnswer {
   index: number;
   errorCode: number;
   errorMessage?: string | null;
@@ -116,7 +122,9 @@ function producePartition(
   if (topic === undefined || log === undefined) {
     return Promise.resolve(failure(data, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION));
   }
-  const notLeader = leaderCheck(runtime, topic.topicId, data.index);
+  const forwardTo = forwardTargetOf(runtime, context.clientId, topic.topicId, data.index);
+  const notLeader =
+    forwardTo === undefined ? leaderCheck(runtime, topic.topicId, data.index) : undefined;
   if (notLeader !== undefined) {
     return Promise.resolve(failure(data, notLeader.errorCode, notLeader.message));
   }
@@ -137,6 +145,7 @@ function producePartition(
   if (data.records === null || data.records.length === 0) {
     return Promise.resolve(failure(data, ErrorCode.CORRUPT_MESSAGE, 'no records'));
   }
+  countCrossZone(context, data.records.length);
   const split = splitBatches(data.records);
   if ('error' in split)
     return Promise.resolve(failure(data, split.error.code, split.error.message));
@@ -160,15 +169,73 @@ function producePartition(
     setPartitionLeaderEpoch(batch, Math.max(0, leaderEpoch));
     if (logAppendTime) setLogAppendTime(batch, now);
   }
-  const target = { topic: topic.name, partition: data.index };
+  const appendTime = logAppendTime ? now : null;
+  if (forwardTo !== undefined) {
+    return forwardPartition(context, {
+      topic,
+      data,
+      batches: split.batches,
+      headers,
+      transactionalId,
+      appendTime,
+      leaderNode: forwardTo,
+    });
+  }
+  const { batches } = split;
+  return appendChecked(context, {
+    log,
+    target: { topic: topic.name, partition: data.index },
+    data,
+    headers,
+    transactionalId,
+    produceVersion: apiVersion,
+    appendTime,
+    appendOne: (i) =>
+      log.append(batches[i] as Buffer, batchMetaOf(headers[i] as BatchHeader, appendTime)),
+  });
+}
+
+/** Produce record bytes from a client that said it is in another zone (ZoneTraffic). */
+function countCrossZone(context: RequestContext, bytes: number): void {
+  const rack = context.runtime.storage.cluster?.rack;
+  const zone = clientZoneOf(context.clientId);
+  if (rack !== undefined && zone !== undefined && zone !== rack) {
+    context.runtime.zoneTraffic.dataBytesIn += bytes;
+  }
+}
+
+/** What appendChecked needs: the partition, its validated batches' headers, how to append one. */
+export interface CheckedAppend {
+  log: PartitionLog;
+  target: TopicPartition;
+  data: Pick<PartitionData, 'index'>;
+  headers: readonly BatchHeader[];
+  transactionalId: string | null;
+  /** The client's Produce version (v12+ adds transactional partitions implicitly). */
+  produceVersion: number;
+  appendTime: bigint | null;
+  /** Starts the append of batch `i` (its bytes here, or stored by another broker). */
+  appendOne(i: number): Promise<{ baseOffset: bigint }>;
+}
+
+/**
+ * The leader's part of a produce, once the batches are valid: the implicit add to a transaction
+ * (v12+) and the wait behind adds in flight, then the producer and transaction checks and the
+ * appends (appendPartition). Used for the client's own produce and for batches another broker
+ * stored for this leader (handlers/forward-append.ts).
+ */
+export function appendChecked(
+  context: RequestContext,
+  input: CheckedAppend,
+): Promise<PartitionAnswer> {
+  const { log, target, data, headers, transactionalId } = input;
   const adding =
-    apiVersion >= implicitAddProduceVersion && transactionalId !== null
+    input.produceVersion >= implicitAddProduceVersion && transactionalId !== null
       ? needingImplicitAdd(context, transactionalId, headers, target)
       : undefined;
   const gate = gateOf(log);
-  const appendTime = logAppendTime ? now : null;
   const append = () =>
-    appendPartition(runtime, log, target, data, split.batches, headers, appendTime);
+    appendPartition(context.runtime, log, target, data, headers, input.appendOne, input.appendTime);
   if (adding === undefined && gate === undefined) return append();
   const ready = adding === undefined ? gate : addImplicitly(context, log, adding);
   return Promise.resolve(ready).then((errorCode) =>
@@ -201,9 +268,9 @@ function appendPartition(
   runtime: BrokerRuntime,
   log: PartitionLog,
   target: TopicPartition,
-  data: PartitionData,
-  batches: readonly Buffer[],
+  data: Pick<PartitionData, 'index'>,
   headers: readonly BatchHeader[],
+  appendOne: (i: number) => Promise<{ baseOffset: bigint }>,
   /** The broker's clock for a LogAppendTime topic, else null. */
   appendTime: bigint | null,
 ): Promise<PartitionAnswer> {
@@ -225,17 +292,13 @@ function appendPartition(
   const appendTimeMs = appendTime ?? -1n;
   if (sequenced.kind === 'duplicate')
     return answerDuplicate(log, data, sequenced.batch, appendTimeMs);
-  const appends = batches.map((batch, i) => {
-    const header = headers[i];
-    assert.ok(header !== undefined);
-    return log.append(batch, batchMetaOf(header, appendTime));
-  });
+  const appends = headers.map((_, i) => appendOne(i));
   trackAppends(sequenced.producers, sequenced.handles, appends);
   return settle(log, data, appends, appendTimeMs);
 }
 
 /** What storage keeps about a batch, producer numbers and txn flags included (for recovery). */
-function batchMetaOf(header: BatchHeader, logAppendTime: bigint | null): BatchMeta {
+export function batchMetaOf(header: BatchHeader, logAppendTime: bigint | null): BatchMeta {
   const meta: BatchMeta = {
     lastOffsetDelta: header.lastOffsetDelta,
     maxTimestamp: logAppendTime ?? header.maxTimestamp,
@@ -365,7 +428,7 @@ function trackAppends(
 /** A retry of a recent batch: its original offset, once the original is durable. */
 async function answerDuplicate(
   log: PartitionLog,
-  data: PartitionData,
+  data: Pick<PartitionData, 'index'>,
   batch: SequencedBatch,
   logAppendTimeMs: bigint,
 ): Promise<PartitionAnswer> {
@@ -386,7 +449,7 @@ async function answerDuplicate(
 
 async function settle(
   log: PartitionLog,
-  data: PartitionData,
+  data: Pick<PartitionData, 'index'>,
   appends: Promise<{ baseOffset: bigint }>[],
   logAppendTimeMs: bigint,
 ): Promise<PartitionAnswer> {
@@ -438,7 +501,11 @@ function batchProblem(
   return undefined;
 }
 
-function failure(data: PartitionData, errorCode: number, errorMessage?: string): PartitionAnswer {
+export function failure(
+  data: Pick<PartitionData, 'index'>,
+  errorCode: number,
+  errorMessage?: string,
+): PartitionAnswer {
   return {
     index: data.index,
     errorCode,

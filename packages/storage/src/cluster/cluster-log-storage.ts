@@ -28,7 +28,13 @@ import { entryBatchOffsetOf } from '../segment-format.ts';
 import { StorageError, asStorageError } from '../storage-error.ts';
 import { TailCache } from '../tail-cache.ts';
 import { effectiveTopicConfig, hasCleanupPolicy, validateTopicConfig } from '../topic-config.ts';
-import { type TopicId, type TopicRecord, newTopicId, partitionKey } from '../types.ts';
+import {
+  type BatchMeta,
+  type TopicId,
+  type TopicRecord,
+  newTopicId,
+  partitionKey,
+} from '../types.ts';
 import type {
   AppendNotice,
   BrokerRegistration,
@@ -36,7 +42,7 @@ import type {
   PartitionLease,
 } from './cluster-catalog.ts';
 import { LeaseKeeper, type LeaseKeeperLog } from './lease-keeper.ts';
-import { WindowWriter, entryInfoOf } from './window-writer.ts';
+import { type StoredBatchLocation, WindowWriter, entryInfoOf } from './window-writer.ts';
 
 export interface ClusterStorageOptions {
   /** `metadata.url`: postgres://... */
@@ -74,6 +80,17 @@ export interface ClusterView {
   ): () => void;
   /** Registers this broker at its advertised address and starts taking leases. */
   join(endpoint: { host: string; port: number }): Promise<void>;
+  /**
+   * Zone routing: writes a batch of a partition led in another zone into this broker's next
+   * WAL object and resolves with where it is once the object is in the bucket and registered;
+   * the leader then commits it by that location (PartitionLog.appendStored).
+   */
+  storeForeign(
+    topicId: TopicId,
+    partition: number,
+    batch: Buffer,
+    meta: BatchMeta,
+  ): Promise<StoredBatchLocation>;
 }
 
 interface ClusterPartition {
@@ -216,6 +233,22 @@ export class ClusterLogStorage implements ClusterView {
   ): () => void {
     this.#leadershipListeners.add(listener);
     return () => this.#leadershipListeners.delete(listener);
+  }
+
+  async storeForeign(
+    topicId: TopicId,
+    partition: number,
+    batch: Buffer,
+    meta: BatchMeta,
+  ): Promise<StoredBatchLocation> {
+    this.#checkOpen();
+    const info = await this.#writer.store({ topicId, partition, baseOffset: 0n, meta, batch });
+    return {
+      objectId: info.segmentId,
+      position: info.position,
+      sizeBytes: info.sizeBytes,
+      entryVersion: info.entryVersion,
+    };
   }
 
   async allocateProducerId(): Promise<bigint> {
@@ -515,6 +548,14 @@ export class ClusterLogStorage implements ClusterView {
             return this.#writer.append(entry, epoch);
           },
         },
+        appendPointer: (entry, location) => {
+          if (this.#partitions.get(key)?.log !== log) {
+            return Promise.reject(
+              new StorageError('NOT_LEADER', 'the partition moved while appending'),
+            );
+          }
+          return this.#writer.appendPointer(entry, location, epoch);
+        },
         tailCache: this.#tailCache,
         readBatches: (run) => this.#readBatches(run),
         persistLogStart: (topic, index, offset) => this.#persistLogStart(topic, index, offset),
@@ -763,7 +804,14 @@ export class ClusterLogStorage implements ClusterView {
     } catch (error: unknown) {
       throw asStorageError(error, `reading object ${name}`);
     }
-    return run.map((entry) => batchOfFrame(data, start, entry));
+    // A batch stored by another broker for this partition's leader (zone routing) carries the
+    // offset it had then; the index holds the one the leader assigned. The base offset lies
+    // outside both checksums (the frame's was checked above, on the bytes as stored).
+    return run.map((entry) => {
+      const batch = batchOfFrame(data, start, entry);
+      if (batch.readBigInt64BE(0) !== entry.baseOffset) batch.writeBigInt64BE(entry.baseOffset, 0);
+      return batch;
+    });
   }
 
   #startRetention(intervalMs: number): void {

@@ -281,7 +281,8 @@ export class PostgresClusterCatalog implements ClusterCatalog {
   }
 
   /**
-   * Every batch row takes `commit.objectId` (a batch's own objectId is not read). The object
+   * Each batch row takes the batch's own objectId: the window's object for batches written in
+   * it, another broker's object for batches it stored for this leader (zone routing). The object
    * row is inserted even when every partition is fenced, so a retry finds the outcome; such an
    * object holds no live batch and is collected as garbage. A partition with no batches is never
    * reported fenced by a retry (it left no row to tell by).
@@ -508,7 +509,7 @@ async function commitInTransaction(
     advanced.rows.map((row) => partitionKey({ topicId: row.topic_id, partition: row.partition })),
   );
   const appended = partitions.filter((append) => advancedKeys.has(partitionKey(append)));
-  await insertBatches(client, commit.objectId, appended);
+  await insertBatches(client, appended);
   if (appended.length > 0) {
     await client.query(`SELECT pg_notify('${logChannel}', p) FROM unnest($1::text[]) AS p`, [
       appendPayloads(appended),
@@ -523,7 +524,6 @@ async function commitInTransaction(
 /** One multi-row INSERT (one array per column) for every batch of `appended`. */
 async function insertBatches(
   client: pg.PoolClient,
-  objectId: number,
   appended: readonly PartitionAppend[],
 ): Promise<void> {
   const batches = appended.flatMap((append) => append.batches);
@@ -533,15 +533,15 @@ async function insertBatches(
     `INSERT INTO log_batches (${batchColumns}) ` +
       'SELECT b.topic_id, b.partition, b.base_offset, b.last_offset, b.max_timestamp, ' +
       'b.record_count, b.producer_id, b.producer_epoch, b.base_sequence, b.transactional, ' +
-      'b.control, b.control_type, b.entry_version, $1, b.position, b.size_bytes ' +
-      'FROM unnest($2::text[], $3::int[], $4::bigint[], $5::bigint[], $6::bigint[], ' +
-      '$7::int[], $8::bigint[], $9::smallint[], $10::int[], $11::bool[], $12::bool[], ' +
-      '$13::smallint[], $14::smallint[], $15::bigint[], $16::bigint[]) AS b(topic_id, ' +
-      'partition, base_offset, last_offset, max_timestamp, record_count, producer_id, ' +
-      'producer_epoch, base_sequence, transactional, control, control_type, entry_version, ' +
-      'position, size_bytes)',
+      'b.control, b.control_type, b.entry_version, b.object_id, b.position, b.size_bytes ' +
+      'FROM unnest($1::bigint[], $2::text[], $3::int[], $4::bigint[], $5::bigint[], ' +
+      '$6::bigint[], $7::int[], $8::bigint[], $9::smallint[], $10::int[], $11::bool[], ' +
+      '$12::bool[], $13::smallint[], $14::smallint[], $15::bigint[], $16::bigint[]) AS ' +
+      'b(object_id, topic_id, partition, base_offset, last_offset, max_timestamp, ' +
+      'record_count, producer_id, producer_epoch, base_sequence, transactional, control, ' +
+      'control_type, entry_version, position, size_bytes)',
     [
-      objectId,
+      column((batch) => batch.objectId),
       column((batch) => batch.topicId),
       column((batch) => batch.partition),
       column((batch) => String(batch.baseOffset)),

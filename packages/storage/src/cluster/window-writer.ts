@@ -12,6 +12,12 @@
  * multipart threshold; the rest waits for the next window. What waits is bounded by what the
  * connections may have in flight (queued.max.requests x socket.request.max.bytes each).
  *
+ * Zone routing adds two kinds of entries beside the leader's own batches: `stored` batches are
+ * written into the window's object for a partition led by a broker of another zone, but not
+ * committed here (the window's commit registers the object; the leader commits the batch later
+ * by its location), and `pointer` entries are such a batch's location, committed by this leader
+ * under its epoch with no bytes in this window's object.
+ *
  * Failure: a failed upload or commit rejects that window's appends; a partition the catalog
  * fenced rejects with NOT_LEADER. The owner (ClusterLogStorage) rewinds the partitions involved
  * through `onFailed` before later appends of theirs can be written.
@@ -40,8 +46,19 @@ export interface WindowWriterOptions {
   onCommitted: (objectId: number, name: string) => void;
 }
 
+/** Where a batch's bytes are: an object (by catalog id), a position and a length in it. */
+export interface StoredBatchLocation {
+  objectId: number;
+  position: number;
+  sizeBytes: number;
+  entryVersion: number;
+}
+
 interface PendingAppend {
   entry: WalAppend;
+  /** own: bytes here, committed here; stored: bytes here only; pointer: committed here only. */
+  kind: 'own' | 'stored' | 'pointer';
+  location: StoredBatchLocation | undefined;
   leaderEpoch: number;
   resolve(info: WalEntryInfo): void;
   reject(error: unknown): void;
@@ -68,10 +85,34 @@ export class WindowWriter {
     return this.#windows;
   }
 
+  /** A batch of a partition led here: written and committed in the next window. */
   append(entry: WalAppend, leaderEpoch: number): Promise<WalEntryInfo> {
+    return this.#enqueue(entry, 'own', undefined, leaderEpoch);
+  }
+
+  /** A batch for another zone's leader: written in the next window, committed by the leader. */
+  store(entry: WalAppend): Promise<WalEntryInfo> {
+    return this.#enqueue(entry, 'stored', undefined, -1);
+  }
+
+  /** A batch another broker stored: committed in the next window at `location`. */
+  appendPointer(
+    entry: WalAppend,
+    location: StoredBatchLocation,
+    leaderEpoch: number,
+  ): Promise<WalEntryInfo> {
+    return this.#enqueue(entry, 'pointer', location, leaderEpoch);
+  }
+
+  #enqueue(
+    entry: WalAppend,
+    kind: PendingAppend['kind'],
+    location: StoredBatchLocation | undefined,
+    leaderEpoch: number,
+  ): Promise<WalEntryInfo> {
     if (this.#closed) return Promise.reject(new StorageError('CLOSED', 'storage is closed'));
     return new Promise((resolve, reject) => {
-      this.#open.push({ entry, leaderEpoch, resolve, reject });
+      this.#open.push({ entry, kind, location, leaderEpoch, resolve, reject });
       this.#openBytes += entry.batch.length;
       this.#schedule();
     });
@@ -130,40 +171,51 @@ export class WindowWriter {
 
   async #write(window: PendingAppend[]): Promise<void> {
     const { catalog, store } = this.#options;
-    let objectId: number;
-    let name: string;
-    let infos: WalEntryInfo[];
     try {
-      objectId = await this.#nextObjectId();
-      name = this.#objectName(objectId);
+      const objectId = await this.#nextObjectId();
+      const name = this.#objectName(objectId);
+      const written = window.filter((pending) => pending.kind !== 'pointer');
       const built = buildCompactedObject(
         objectId,
         this.#options.now(),
-        window.map(({ entry }) => ({ fields: fieldsOf(entry), batch: entry.batch })),
+        written.map(({ entry }) => ({ fields: fieldsOf(entry), batch: entry.batch })),
       );
-      infos = built.infos;
-      await store.put(name, built.bytes);
+      const infos = new Map<PendingAppend, WalEntryInfo>();
+      written.forEach((pending, i) => infos.set(pending, built.infos[i] as WalEntryInfo));
+      for (const pending of window) {
+        if (pending.kind === 'pointer') infos.set(pending, pointerInfoOf(pending));
+      }
+      if (written.length > 0) await store.put(name, built.bytes);
+      const committed = window.filter((pending) => pending.kind !== 'stored');
       const outcome = await catalog.commitWindow({
         objectId,
         objectName: name,
-        sizeBytes: built.bytes.length,
+        sizeBytes: written.length > 0 ? built.bytes.length : 0,
         nodeId: this.#options.nodeId,
-        partitions: partitionAppendsOf(window, infos),
+        partitions: partitionAppendsOf(committed, infos),
       });
       this.#windows++;
       this.#options.onCommitted(objectId, name);
       const fenced = new Set(outcome.fenced.map((p) => partitionKey(p.topicId, p.partition)));
+      const refused = (pending: PendingAppend): boolean =>
+        pending.kind !== 'stored' && fenced.has(keyOf(pending));
       if (fenced.size > 0) {
         this.#fail(
-          window.filter((pending) => fenced.has(keyOf(pending))),
+          window.filter(refused),
           new StorageError('NOT_LEADER', 'this broker is no longer the leader of the partition'),
         );
       }
-      window.forEach((pending, i) => {
-        if (!fenced.has(keyOf(pending))) pending.resolve(infos[i] as WalEntryInfo);
-      });
+      for (const pending of window) {
+        if (!refused(pending)) pending.resolve(infos.get(pending) as WalEntryInfo);
+      }
     } catch (error: unknown) {
-      this.#fail(window, asStorageError(error, 'writing a WAL object'));
+      const failure = asStorageError(error, 'writing a WAL object');
+      const stored = window.filter((pending) => pending.kind === 'stored');
+      for (const pending of stored) pending.reject(failure);
+      this.#fail(
+        window.filter((pending) => pending.kind !== 'stored'),
+        failure,
+      );
     }
   }
 
@@ -191,6 +243,19 @@ export class WindowWriter {
   }
 }
 
+/** The index facts of a pointer entry: its offsets here, its bytes where another broker put them. */
+function pointerInfoOf(pending: PendingAppend): WalEntryInfo {
+  const location = pending.location as StoredBatchLocation;
+  const fields = fieldsOf(pending.entry);
+  return {
+    ...fields,
+    entryVersion: location.entryVersion,
+    segmentId: location.objectId,
+    position: location.position,
+    sizeBytes: location.sizeBytes,
+  };
+}
+
 function keyOf(pending: PendingAppend): string {
   return partitionKey(pending.entry.topicId, pending.entry.partition);
 }
@@ -214,11 +279,11 @@ function fieldsOf(entry: WalAppend) {
 /** The window's batches grouped by partition, in append order, as the catalog commits them. */
 function partitionAppendsOf(
   window: readonly PendingAppend[],
-  infos: readonly WalEntryInfo[],
+  infos: ReadonlyMap<PendingAppend, WalEntryInfo>,
 ): PartitionAppend[] {
   const byKey = new Map<string, PartitionAppend>();
-  window.forEach((pending, i) => {
-    const info = infos[i] as WalEntryInfo;
+  for (const pending of window) {
+    const info = infos.get(pending) as WalEntryInfo;
     const key = keyOf(pending);
     const batch = committedBatchOf(info);
     const existing = byKey.get(key);
@@ -235,7 +300,7 @@ function partitionAppendsOf(
       existing.batches.push(batch);
       existing.nextOffset = batch.lastOffset + 1n;
     }
-  });
+  }
   return [...byKey.values()];
 }
 

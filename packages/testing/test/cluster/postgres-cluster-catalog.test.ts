@@ -136,7 +136,11 @@ async function windowOf(
     objectName: `c/${nodeId}/inc/${objectId}`,
     sizeBytes: 4096,
     nodeId,
-    partitions,
+    // The batches live in this window's object.
+    partitions: partitions.map((part) => ({
+      ...part,
+      batches: part.batches.map((row) => ({ ...row, objectId })),
+    })),
   };
 }
 

@@ -1,0 +1,87 @@
+/**
+ * The broker's Prometheus endpoint (`metrics.listen`, `--metrics-listen HOST:PORT`): GET
+ * /metrics in the text exposition format, from prom-client. Values are read from the broker's
+ * own counters when scraped, so no hot path pays for a metric it does not update itself.
+ *
+ * Served now: cluster-mode zone traffic (what crossed zones) and the process's default metrics.
+ * Issue 17 extends the catalogue (per-API latency, lag in seconds, ...).
+ */
+import { createServer, type Server } from 'node:http';
+import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
+import type { BrokerRuntime, Endpoint } from '../broker-runtime.ts';
+
+export interface MetricsServer {
+  readonly host: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+function registryFor(runtime: BrokerRuntime): Registry {
+  const registry = new Registry();
+  registry.setDefaultLabels({ node_id: String(runtime.nodeId) });
+  collectDefaultMetrics({ register: registry, prefix: 'tributary_process_' });
+  const traffic = runtime.zoneTraffic;
+  const counter = (name: string, help: string, read: () => number): void => {
+    new Counter({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(read());
+      },
+    });
+  };
+  counter(
+    'tributary_cross_zone_produce_bytes_total',
+    'Produce record bytes received from clients in another zone (zone routing keeps this 0).',
+    () => traffic.dataBytesIn,
+  );
+  counter(
+    'tributary_cross_zone_fetch_bytes_total',
+    'Fetch record bytes sent to clients in another zone.',
+    () => traffic.dataBytesOut,
+  );
+  counter(
+    'tributary_zone_forwarded_batches_total',
+    'Batches stored here for a leader in another zone and handed to it by location.',
+    () => traffic.forwardedBatches,
+  );
+  counter(
+    'tributary_zone_forward_bytes_total',
+    'Bytes of those hand-offs (headers and locations only, no records).',
+    () => traffic.forwardBytes,
+  );
+  return registry;
+}
+
+export async function startMetricsServer(
+  runtime: BrokerRuntime,
+  listen: Endpoint,
+): Promise<MetricsServer> {
+  const registry = registryFor(runtime);
+  const server: Server = createServer((request, response) => {
+    if (request.method !== 'GET' || request.url?.split('?')[0] !== '/metrics') {
+      response.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics\n');
+      return;
+    }
+    registry.metrics().then(
+      (text) => response.writeHead(200, { 'content-type': registry.contentType }).end(text),
+      (error: unknown) => response.writeHead(500).end(String(error)),
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host: listen.host, port: listen.port }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : listen.port;
+  return {
+    host: listen.host,
+    port,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
