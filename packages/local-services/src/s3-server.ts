@@ -141,11 +141,11 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
 }
 
 /**
- * The weed binary to run: `weedPath`, else TRIBUTARY_WEED_BIN, else the one the build script
+ * The weed binary to run: `path`, else TRIBUTARY_WEED_BIN, else the one the build script
  * makes; a MissingToolError saying how to get it when it is not there.
  */
-export async function findWeed(weedPath?: string): Promise<string> {
-  const weed = weedPath ?? process.env['TRIBUTARY_WEED_BIN'] ?? builtWeedPath;
+export async function findWeed(path?: string): Promise<string> {
+  const weed = path ?? process.env['TRIBUTARY_WEED_BIN'] ?? builtWeedPath;
   await access(weed, constants.X_OK).catch(() => {
     throw new MissingToolError(
       `the S3 server (SeaweedFS's weed) is not installed: no executable at ${weed}. ` +

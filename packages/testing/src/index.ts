@@ -78,8 +78,4 @@ export {
   type SpawnedBroker,
 } from './spawn-broker.ts';
 export { tempDir, type TempDir } from './temp-dir.ts';
-export {
-  startTestCluster,
-  type TestCluster,
-  type TestClusterOptions,
-} from './test-cluster.ts';
+export { startTestCluster, type TestCluster, type TestClusterOptions } from './test-cluster.ts';
