@@ -4,17 +4,13 @@
  */
 import type { BrokerStorage } from '@tributary/storage';
 import type { BrokerConfig } from './broker-config.ts';
+import type { Endpoint } from './endpoint.ts';
 import type { BrokerClients } from './cluster/broker-clients.ts';
 import type { ZoneTraffic } from './cluster/zone-traffic.ts';
 import type { BrokerSettings } from './config/broker-settings.ts';
 import type { GroupRuntime } from './groups/group-runtime.ts';
 import type { Logger } from './logger.ts';
 import type { TransactionRuntime } from './transactions/transaction-runtime.ts';
-
-export interface Endpoint {
-  readonly host: string;
-  readonly port: number;
-}
 
 export interface BrokerRuntime {
   readonly storage: BrokerStorage;

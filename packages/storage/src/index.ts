@@ -11,7 +11,7 @@ export {
   type ClusterView,
 } from './cluster/cluster-log-storage.ts';
 export type { BrokerRegistration } from './cluster/cluster-catalog.ts';
-export type { StoredBatchLocation } from './cluster/window-writer.ts';
+export type { StoredBatchLocation } from './types.ts';
 export type { PartitionLog, BatchEntry } from './partition-log.ts';
 export { StorageError, type StorageErrorCode } from './storage-error.ts';
 export { releaseReadBuffers } from './read-buffer-pool.ts';

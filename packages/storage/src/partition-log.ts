@@ -10,8 +10,7 @@
 import { type WalEntryInfo, entryBatchOffsetOf, viewOf } from './segment-format.ts';
 import { StorageError } from './storage-error.ts';
 import type { CachedBatch, TailCache } from './tail-cache.ts';
-import type { BatchMeta, TopicId, TxnFields } from './types.ts';
-import type { StoredBatchLocation } from './cluster/window-writer.ts';
+import type { BatchMeta, StoredBatchLocation, TopicId, TxnFields } from './types.ts';
 import type { WalAppend, WriteAheadLog } from './write-ahead-log.ts';
 
 export interface PartitionLog {

@@ -100,3 +100,11 @@ export function topicIdFromBytes(bytes: Buffer): TopicId {
 export function partitionKey(topicId: TopicId, index: number): string {
   return `${topicId}:${index}`;
 }
+
+/** Where a batch's bytes are: an object (by catalog id), a position and a length in it. */
+export interface StoredBatchLocation {
+  objectId: number;
+  position: number;
+  sizeBytes: number;
+  entryVersion: number;
+}

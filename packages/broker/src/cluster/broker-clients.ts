@@ -6,7 +6,7 @@
  * (and re-reads who leads what); every wait is bounded by the connection's timeouts.
  */
 import type { ApiDescriptor } from '@tributary/protocol';
-import type { Endpoint } from '../broker-runtime.ts';
+import type { Endpoint } from '../endpoint.ts';
 import { KafkaConnection, KafkaConnectionError } from './kafka-connection.ts';
 
 export interface BrokerClientsOptions {

@@ -17,7 +17,7 @@ import {
   writeRequestHeader,
   type ApiDescriptor,
 } from '@tributary/protocol';
-import type { Endpoint } from '../broker-runtime.ts';
+import type { Endpoint } from '../endpoint.ts';
 
 export interface KafkaConnectionOptions {
   readonly connectTimeoutMs?: number;

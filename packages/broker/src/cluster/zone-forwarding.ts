@@ -10,7 +10,7 @@ import { ErrorCode, type BatchHeader } from '@tributary/protocol';
 import type { TopicRecord } from '@tributary/storage';
 import type { RequestContext } from '../handler.ts';
 import { toKafkaError } from '../kafka-errors.ts';
-import { batchMetaOf, failure, type PartitionAnswer } from '../handlers/produce.ts';
+import { batchMetaOf, failure, type PartitionAnswer } from '../handlers/produce-answer.ts';
 import {
   forwardAppendApi,
   forwardAppendVersion,

@@ -12,7 +12,8 @@ import { forwardAppendApi, type ForwardAppendResponse } from '../cluster/forward
 import { leaderCheck } from '../cluster/partition-routing.ts';
 import { defineHandler } from '../handler.ts';
 import { isInternalTopic } from '../internal-topics.ts';
-import { appendChecked, batchMetaOf, type PartitionAnswer } from './produce.ts';
+import { appendChecked } from './produce.ts';
+import { batchMetaOf, type PartitionAnswer } from './produce-answer.ts';
 
 function answerOf(answer: PartitionAnswer): ForwardAppendResponse {
   return {

@@ -46,15 +46,11 @@ import {
   type BatchHeader,
   type ProduceRequest,
 } from '@tributary/protocol';
-import {
-  hasCleanupPolicy,
-  type BatchMeta,
-  type PartitionLog,
-  type TopicRecord,
-} from '@tributary/storage';
+import { hasCleanupPolicy, type PartitionLog, type TopicRecord } from '@tributary/storage';
 import type { BrokerRuntime } from '../broker-runtime.ts';
 import { defineHandler, noResponse, type RequestContext } from '../handler.ts';
-import { compactedKeyProblem, type RecordError } from '../compacted-key-check.ts';
+import { compactedKeyProblem } from '../compacted-key-check.ts';
+import { batchMetaOf, failure, type PartitionAnswer } from './produce-answer.ts';
 import { isInternalTopic } from '../internal-topics.ts';
 import { toKafkaError } from '../kafka-errors.ts';
 import type {
@@ -70,20 +66,10 @@ import {
   implicitAddProduceVersion,
   needingImplicitAdd,
 } from '../transactions/implicit-add.ts';
-import { loadedTxnIndex, txnFieldsOf } from '../transactions/partition-txn-index.ts';
+import { loadedTxnIndex } from '../transactions/partition-txn-index.ts';
 import type { TopicPartition } from '../transactions/transaction-records.ts';
 
 type PartitionData = ProduceRequest['topicData'][number]['partitionData'][number];
-
-export interface PartitionAnswer {
-  index: number;
-  errorCode: number;
-  errorMessage?: string | null;
-  recordErrors?: RecordError[];
-  baseOffset?: bigint;
-  logAppendTimeMs?: bigint;
-  logStartOffset?: bigint;
-}
 
 const VALID_ACKS = new Set([-1, 0, 1]);
 
@@ -297,26 +283,6 @@ function appendPartition(
   return settle(log, data, appends, appendTimeMs);
 }
 
-/** What storage keeps about a batch, producer numbers and txn flags included (for recovery). */
-export function batchMetaOf(header: BatchHeader, logAppendTime: bigint | null): BatchMeta {
-  const meta: BatchMeta = {
-    lastOffsetDelta: header.lastOffsetDelta,
-    maxTimestamp: logAppendTime ?? header.maxTimestamp,
-    recordCount: header.recordCount,
-    // Control batches from clients are rejected before this; only the runtime writes markers.
-    txn: txnFieldsOf(header.isTransactional, header.isControl && 'unknown'),
-    // splitBatches verified the batch CRC and setLogAppendTime rewrites it with the bytes it
-    // covers; the other in-place edits (base offset, leader epoch) are outside what it covers.
-    // So storage derives its frame crc from that field instead of a second pass over the batch.
-    crcChecked: true,
-  };
-  if (header.producerId >= 0n) {
-    const { producerId, producerEpoch, baseSequence } = header;
-    meta.producer = { producerId, producerEpoch, baseSequence };
-  }
-  return meta;
-}
-
 type Sequencing =
   | {
       kind: 'append';
@@ -499,19 +465,4 @@ function batchProblem(
     return { code: ErrorCode.INVALID_TIMESTAMP, message: 'timestamp too far in the future' };
   }
   return undefined;
-}
-
-export function failure(
-  data: Pick<PartitionData, 'index'>,
-  errorCode: number,
-  errorMessage?: string,
-): PartitionAnswer {
-  return {
-    index: data.index,
-    errorCode,
-    errorMessage: errorMessage ?? null,
-    baseOffset: -1n,
-    logAppendTimeMs: -1n,
-    logStartOffset: -1n,
-  };
 }

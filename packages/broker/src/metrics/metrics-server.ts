@@ -8,7 +8,8 @@
  */
 import { createServer, type Server } from 'node:http';
 import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
-import type { BrokerRuntime, Endpoint } from '../broker-runtime.ts';
+import type { BrokerRuntime } from '../broker-runtime.ts';
+import type { Endpoint } from '../endpoint.ts';
 
 export interface MetricsServer {
   readonly host: string;

@@ -42,7 +42,8 @@ import type {
   PartitionLease,
 } from './cluster-catalog.ts';
 import { LeaseKeeper, type LeaseKeeperLog } from './lease-keeper.ts';
-import { type StoredBatchLocation, WindowWriter, entryInfoOf } from './window-writer.ts';
+import { WindowWriter, entryInfoOf } from './window-writer.ts';
+import type { StoredBatchLocation } from '../types.ts';
 
 export interface ClusterStorageOptions {
   /** `metadata.url`: postgres://... */

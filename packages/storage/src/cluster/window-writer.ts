@@ -26,7 +26,7 @@ import { buildCompactedObject } from '../partition-compaction.ts';
 import type { ObjectStore } from '../object-store.ts';
 import type { WalEntryInfo } from '../segment-format.ts';
 import { StorageError, asStorageError } from '../storage-error.ts';
-import { partitionKey, type TopicId } from '../types.ts';
+import { partitionKey, type StoredBatchLocation, type TopicId } from '../types.ts';
 import type { WalAppend } from '../write-ahead-log.ts';
 import type { ClusterCatalog, CommittedBatch, PartitionAppend } from './cluster-catalog.ts';
 
@@ -44,14 +44,6 @@ export interface WindowWriterOptions {
   onFailed: (keys: ReadonlySet<string>, error: StorageError) => void;
   /** Called after each committed window with the object's id and name. */
   onCommitted: (objectId: number, name: string) => void;
-}
-
-/** Where a batch's bytes are: an object (by catalog id), a position and a length in it. */
-export interface StoredBatchLocation {
-  objectId: number;
-  position: number;
-  sizeBytes: number;
-  entryVersion: number;
 }
 
 interface PendingAppend {
