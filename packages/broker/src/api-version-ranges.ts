@@ -24,6 +24,9 @@ const ranges: readonly ApiVersionRange[] = [
   // ListOffsets: librdkafka needs v1 in range for offsets-by-time.
   { apiKey: ApiKey.ListOffsets, minVersion: 1, maxVersion: 10 },
   { apiKey: ApiKey.Metadata, minVersion: 0, maxVersion: 12 },
+  // OffsetForLeaderEpoch: consumers check for log truncation after a leader change (KIP-320);
+  // Kafka 4 serves 2-4, librdkafka 2.12+ sends 2, platformatic 4 (handlers/offset-for-leader-epoch.ts).
+  { apiKey: ApiKey.OffsetForLeaderEpoch, minVersion: 2, maxVersion: 4 },
   { apiKey: ApiKey.ApiVersions, minVersion: 0, maxVersion: 4 },
   { apiKey: ApiKey.CreateTopics, minVersion: 2, maxVersion: 7 },
   { apiKey: ApiKey.DeleteTopics, minVersion: 1, maxVersion: 6 },

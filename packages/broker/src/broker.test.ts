@@ -17,6 +17,7 @@ import {
   incrementalAlterConfigsApi,
   fetchApi,
   metadataApi,
+  offsetForLeaderEpochApi,
   produceApi,
   readResponseHeader,
   requestHeaderVersion,
@@ -227,6 +228,39 @@ test('DescribeCluster names this broker; controller endpoints are refused', asyn
     (await wire.receive(describeClusterApi, 1)).body.errorCode,
     ErrorCode.UNSUPPORTED_ENDPOINT_TYPE,
   );
+});
+
+test('OffsetForLeaderEpoch: epoch 0 ends at the log end; other epochs are unknown', async () => {
+  const wire = await client();
+  wire.send(produceApi, 7, 50, produceBody(-1, 1, 'epoch'));
+  await wire.receive(produceApi, 7);
+  const ask = (correlationId: number, currentLeaderEpoch: number, leaderEpoch: number) => {
+    wire.send(offsetForLeaderEpochApi, 4, correlationId, {
+      replicaId: -1,
+      topics: [{ topic: 'wire', partitions: [{ partition: 1, currentLeaderEpoch, leaderEpoch }] }],
+    });
+    return wire.receive(offsetForLeaderEpochApi, 4);
+  };
+  const topic = broker.storage.getTopic('wire');
+  assert.ok(topic !== undefined);
+  const end = broker.storage.partition(topic.topicId, 1);
+  const answer = (await ask(51, 0, 0)).body.topics[0]?.partitions[0];
+  assert.deepEqual(
+    [answer?.errorCode, answer?.leaderEpoch, answer?.endOffset],
+    [0, 0, end?.highWatermark],
+  );
+  const unknown = (await ask(52, -1, 3)).body.topics[0]?.partitions[0];
+  assert.deepEqual([unknown?.errorCode, unknown?.leaderEpoch, unknown?.endOffset], [0, -1, -1n]);
+  const future = (await ask(53, 2, 0)).body.topics[0]?.partitions[0];
+  assert.equal(future?.errorCode, ErrorCode.UNKNOWN_LEADER_EPOCH);
+  wire.send(offsetForLeaderEpochApi, 2, 54, {
+    replicaId: -1,
+    topics: [
+      { topic: 'nope', partitions: [{ partition: 0, currentLeaderEpoch: -1, leaderEpoch: 0 }] },
+    ],
+  });
+  const missing = (await wire.receive(offsetForLeaderEpochApi, 2)).body.topics[0]?.partitions[0];
+  assert.equal(missing?.errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
 });
 
 test('IncrementalAlterConfigs sets, appends to, subtracts from and deletes topic configs', async () => {

@@ -79,6 +79,8 @@ export type {
   ClusterCatalog,
   CommitOutcome,
   CommittedBatch,
+  EpochHistory,
+  EpochStart,
   PartitionAppend,
   PartitionLease,
   WindowCommit,

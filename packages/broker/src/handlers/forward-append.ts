@@ -9,7 +9,7 @@
 import { ErrorCode, readBatchHeader, type BatchHeader } from '@tributary/protocol';
 import type { TopicId } from '@tributary/storage';
 import { forwardAppendApi, type ForwardAppendResponse } from '../cluster/forward-append-api.ts';
-import { leaderCheck } from '../cluster/partition-routing.ts';
+import { leaderCheck, leadershipOf } from '../cluster/partition-routing.ts';
 import { defineHandler } from '../handler.ts';
 import { isInternalTopic } from '../internal-topics.ts';
 import { appendChecked } from './produce.ts';
@@ -69,6 +69,17 @@ export const forwardAppendHandler = defineHandler(forwardAppendApi, (context, re
     !batches.every((batch) => isLocation(batch))
   ) {
     return refusal(ErrorCode.CORRUPT_MESSAGE, 'malformed forwarded batches');
+  }
+  // The stored bytes carry the epoch the forwarding broker saw; they cannot be restamped here,
+  // so a batch stamped under another epoch is refused (the client retries with fresh metadata)
+  // and every batch of the log agrees with the epoch history (OffsetForLeaderEpoch).
+  const { leaderEpoch } = leadershipOf(runtime, topic.topicId, partition);
+  const stale = headers.find((header) => header.partitionLeaderEpoch !== leaderEpoch);
+  if (stale !== undefined) {
+    return refusal(
+      ErrorCode.NOT_LEADER_OR_FOLLOWER,
+      `forwarded under leader epoch ${stale.partitionLeaderEpoch}, the lease is at ${leaderEpoch}`,
+    );
   }
   const appendTimeMs = BigInt(/^-?\d+$/.test(request.appendTimeMs) ? request.appendTimeMs : '-1');
   const appendTime = appendTimeMs >= 0n ? appendTimeMs : null;

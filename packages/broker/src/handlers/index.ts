@@ -23,6 +23,7 @@ import { fetchHandler } from './fetch.ts';
 import { incrementalAlterConfigsHandler } from './incremental-alter-configs.ts';
 import { initProducerIdHandler } from './init-producer-id.ts';
 import { listOffsetsHandler } from './list-offsets.ts';
+import { offsetForLeaderEpochHandler } from './offset-for-leader-epoch.ts';
 import { metadataHandler } from './metadata.ts';
 import { produceHandler } from './produce.ts';
 import { deleteGroupsHandler } from './delete-groups.ts';
@@ -46,6 +47,7 @@ export const allHandlers: readonly Handler[] = [
   produceHandler,
   fetchHandler,
   listOffsetsHandler,
+  offsetForLeaderEpochHandler,
   metadataHandler,
   apiVersionsHandler,
   createTopicsHandler,

@@ -69,6 +69,23 @@ export interface PartitionAppend {
   batches: CommittedBatch[];
 }
 
+/** One entry of a partition's leader epoch history. */
+export interface EpochStart {
+  leaderEpoch: number;
+  /** The partition's committed end when the epoch began: its first offset, if it wrote any. */
+  startOffset: bigint;
+}
+
+/** What OffsetForLeaderEpoch answers from. */
+export interface EpochHistory {
+  /** The lease's epoch now. */
+  leaderEpoch: number;
+  /** The committed end: one past the last committed offset. */
+  nextOffset: bigint;
+  /** Every epoch a lease was claimed at, oldest first. */
+  epochs: EpochStart[];
+}
+
 /** A WAL object just uploaded, and the appends it holds, to commit in one transaction. */
 export interface WindowCommit {
   objectId: number;
@@ -145,6 +162,11 @@ export interface ClusterCatalog {
   }): Promise<boolean>;
   /** One transaction: object row, per partition epoch + offset check and advance, batch rows. */
   commitWindow(commit: WindowCommit): Promise<CommitOutcome>;
+  /**
+   * A partition's leader epoch history (claimLeases records each epoch in the same statement)
+   * with its current epoch and committed end, read together; undefined for an unknown partition.
+   */
+  epochHistory(topicId: TopicId, partition: number): Promise<EpochHistory | undefined>;
   /** A partition's committed batches with lastOffset >= `fromOffset`, in offset order. */
   batchesFrom(
     topicId: TopicId,

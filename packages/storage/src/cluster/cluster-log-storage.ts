@@ -39,6 +39,7 @@ import type {
   AppendNotice,
   BrokerRegistration,
   ClusterCatalog,
+  EpochHistory,
   PartitionLease,
 } from './cluster-catalog.ts';
 import { LeaseKeeper, type LeaseKeeperLog } from './lease-keeper.ts';
@@ -75,6 +76,8 @@ export interface ClusterView {
   leaderOf(topicId: TopicId, partition: number): { nodeId: number; epoch: number } | undefined;
   /** Whether this broker leads the partition now (it may append). */
   leads(topicId: TopicId, partition: number): boolean;
+  /** The partition's leader epoch history, from the catalog (OffsetForLeaderEpoch). */
+  epochHistory(topicId: TopicId, partition: number): Promise<EpochHistory | undefined>;
   /** Called whenever this broker gains or loses a partition. Returns an unsubscribe function. */
   onLeadership(
     listener: (topicId: TopicId, partition: number, leading: boolean) => void,
@@ -227,6 +230,10 @@ export class ClusterLogStorage implements ClusterView {
 
   leads(topicId: TopicId, partition: number): boolean {
     return this.#partitions.get(partitionKey(topicId, partition))?.leaderEpoch !== undefined;
+  }
+
+  epochHistory(topicId: TopicId, partition: number): Promise<EpochHistory | undefined> {
+    return this.#catalog.epochHistory(topicId, partition);
   }
 
   onLeadership(

@@ -25,6 +25,8 @@ import type {
   ClusterCatalog,
   CommitOutcome,
   CommittedBatch,
+  EpochHistory,
+  EpochStart,
   PartitionAppend,
   PartitionLease,
   WindowCommit,
@@ -249,7 +251,11 @@ export class PostgresClusterCatalog implements ClusterCatalog {
         'claimed AS (UPDATE partition_leases l SET leader_node = $1, ' +
         `leader_epoch = l.leader_epoch + 1, lease_expires_at = now() + ${millis(6)} ` +
         'FROM candidates c WHERE l.topic_id = c.topic_id AND l.partition = c.partition ' +
-        `RETURNING ${leaseColumns.replaceAll(/\b(topic_id|partition)\b/g, 'l.$1')}) ` +
+        `RETURNING ${leaseColumns.replaceAll(/\b(topic_id|partition)\b/g, 'l.$1')}), ` +
+        // The epoch history (OffsetForLeaderEpoch) gains its entry in the claim's statement.
+        'recorded AS (INSERT INTO partition_epochs (topic_id, partition, leader_epoch, ' +
+        'start_offset) SELECT topic_id, partition, leader_epoch, next_offset FROM claimed ' +
+        'ON CONFLICT DO NOTHING) ' +
         `SELECT claimed.*, pg_notify('${leasesChannel}', '') FROM claimed`,
       [
         request.nodeId,
@@ -297,6 +303,34 @@ export class PostgresClusterCatalog implements ClusterCatalog {
       (client) => commitInTransaction(client, commit),
       (lost) => this.#settleLostCommit(commit, lost),
     );
+  }
+
+  async epochHistory(topicId: TopicId, partition: number): Promise<EpochHistory | undefined> {
+    const result = await this.#query<{
+      current_epoch: number;
+      next_offset: string;
+      leader_epoch: number | null;
+      start_offset: string | null;
+    }>(
+      'epochHistory',
+      'SELECT l.leader_epoch AS current_epoch, l.next_offset, e.leader_epoch, e.start_offset ' +
+        'FROM partition_leases l LEFT JOIN partition_epochs e ' +
+        'ON e.topic_id = l.topic_id AND e.partition = l.partition ' +
+        'WHERE l.topic_id = $1 AND l.partition = $2 ORDER BY e.leader_epoch',
+      [topicId, partition],
+    );
+    const [first] = result.rows;
+    if (first === undefined) return undefined;
+    const epochs: EpochStart[] = [];
+    for (const row of result.rows) {
+      if (row.leader_epoch === null || row.start_offset === null) continue;
+      epochs.push({ leaderEpoch: row.leader_epoch, startOffset: BigInt(row.start_offset) });
+    }
+    return {
+      leaderEpoch: first.current_epoch,
+      nextOffset: BigInt(first.next_offset),
+      epochs,
+    };
   }
 
   async batchesFrom(

@@ -58,6 +58,9 @@ interface PendingAppend {
 
 /** Object ids reserved per catalog round trip. */
 const objectIdBlockSize = 256;
+/** A record batch's header (magic 2), and where in it the partitionLeaderEpoch field is. */
+const batchHeaderBytes = 61;
+const partitionLeaderEpochPosition = 12;
 
 export class WindowWriter {
   readonly #options: WindowWriterOptions;
@@ -77,8 +80,16 @@ export class WindowWriter {
     return this.#windows;
   }
 
-  /** A batch of a partition led here: written and committed in the next window. */
+  /**
+   * A batch of a partition led here: written and committed in the next window. The batch is
+   * stamped with the epoch it commits under (its partitionLeaderEpoch field, outside the CRC), so
+   * every batch of the log, control and coordinator batches included, agrees with the epoch
+   * history that OffsetForLeaderEpoch answers from.
+   */
   append(entry: WalAppend, leaderEpoch: number): Promise<WalEntryInfo> {
+    if (entry.batch.length >= batchHeaderBytes) {
+      entry.batch.writeInt32BE(leaderEpoch, partitionLeaderEpochPosition);
+    }
     return this.#enqueue(entry, 'own', undefined, leaderEpoch);
   }
 

@@ -2,15 +2,30 @@
  * Cluster mode end to end: broker processes over a real PostgreSQL and a real S3 server, driven
  * by kcat (librdkafka). Membership and racks in Metadata/DescribeCluster, leases spread over the
  * brokers, a kill -9 under an idempotent producer (every acknowledged record is there exactly
- * once, in order per key), and scale out/in by moving leases only.
+ * once, in order per key), a paused (zombie) leader fenced, and the S3 server paused.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KafkaConnection } from '@tributary/cli';
-import { createTopicsApi, describeClusterApi, ErrorCode, metadataApi } from '@tributary/protocol';
-import { kcatPath, runCommand, startTestCluster, type TestCluster } from '@tributary/testing';
+import {
+  describeClusterApi,
+  ErrorCode,
+  fetchApi,
+  offsetForLeaderEpochApi,
+  readBatchHeader,
+} from '@tributary/protocol';
+import { startTestCluster, type TestCluster } from '@tributary/testing';
+import {
+  assertDelivered,
+  checkExactlyOnce,
+  consumeAll,
+  createTopic,
+  eventually,
+  metadataFrom,
+  pacedProducer,
+  type ClusterMetadata,
+} from './cluster-helpers.ts';
 
 const leaseMs = 3000;
 let cluster: TestCluster;
@@ -22,86 +37,6 @@ before(async () => {
 after(async () => {
   await cluster?.stop();
 });
-
-interface ClusterMetadata {
-  brokers: { nodeId: number; host: string; port: number; rack: string | null }[];
-  leaders: Map<string, { leader: number; epoch: number }>;
-}
-
-async function metadataFrom(bootstrap: string, topics: string[] | null): Promise<ClusterMetadata> {
-  const [host = '', port = '0'] = bootstrap.split(',')[0]?.split(':') ?? [];
-  const connection = await KafkaConnection.connect({ host, port: Number(port) });
-  try {
-    const response = await connection.request(metadataApi, 12, {
-      topics: topics === null ? null : topics.map((name) => ({ name })),
-      allowAutoTopicCreation: true,
-      includeTopicAuthorizedOperations: false,
-    });
-    const leaders = new Map<string, { leader: number; epoch: number }>();
-    for (const topic of response.topics) {
-      for (const partition of topic.partitions) {
-        leaders.set(`${topic.name}-${partition.partitionIndex}`, {
-          leader: partition.leaderId,
-          epoch: partition.leaderEpoch,
-        });
-      }
-    }
-    return { brokers: response.brokers, leaders };
-  } finally {
-    connection.close();
-  }
-}
-
-/** Polls `check` every 200 ms until it returns a value, or fails after `timeoutMs`. */
-async function eventually<T>(
-  what: string,
-  timeoutMs: number,
-  check: () => Promise<T | undefined>,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (error: unknown) {
-      last = error;
-    }
-    if (Date.now() > deadline)
-      throw new Error(`${what}: not within ${timeoutMs} ms`, { cause: last });
-    await sleep(200);
-  }
-}
-
-/** Every partition of `topic` has a live leader; resolves with the metadata. */
-function allLed(topic: string, partitions: number): Promise<ClusterMetadata> {
-  return eventually(`${topic} fully led`, 20_000, async () => {
-    const metadata = await metadataFrom(cluster.bootstrap(), [topic]);
-    const led = [...Array(partitions).keys()].every(
-      (p) => (metadata.leaders.get(`${topic}-${p}`)?.leader ?? -1) >= 0,
-    );
-    return led ? metadata : undefined;
-  });
-}
-
-async function createTopic(name: string, partitions: number): Promise<void> {
-  const first = [...cluster.brokers.values()][0];
-  assert.ok(first !== undefined);
-  const connection = await KafkaConnection.connect({ host: first.host, port: first.port });
-  try {
-    const response = await connection.request(createTopicsApi, 7, {
-      topics: [
-        { name, numPartitions: partitions, replicationFactor: -1, assignments: [], configs: [] },
-      ],
-      timeoutMs: 10_000,
-      validateOnly: false,
-    });
-    assert.equal(response.topics[0]?.errorCode, ErrorCode.NONE);
-  } finally {
-    connection.close();
-  }
-  await allLed(name, partitions);
-}
 
 test('brokers form one cluster: every live broker and its rack are listed by all', async () => {
   const nodes = [...cluster.brokers.keys()];
@@ -132,7 +67,7 @@ test('brokers form one cluster: every live broker and its rack are listed by all
 });
 
 test('leases spread partitions over the brokers, each led by exactly one at an epoch', async () => {
-  await createTopic('spread', 10);
+  await createTopic(cluster, 'spread', 10);
   const nodes = [...cluster.brokers.keys()];
   // 12 partitions (10 + the two internal ones) over 3 brokers: 4 each once the passes settle.
   const counts = await eventually('an even spread', 20_000, async () => {
@@ -150,51 +85,6 @@ test('leases spread partitions over the brokers, each led by exactly one at an e
   );
 });
 
-/** Runs a kcat producer fed line by line; resolves with its exit and stderr once it ends. */
-function pacedProducer(topic: string) {
-  const child = spawn(
-    kcatPath,
-    ['-P', '-b', cluster.bootstrap(), '-t', topic, '-K', ':'].concat(
-      ['-X', 'enable.idempotence=true', '-X', 'acks=all', '-X', 'linger.ms=5'],
-      ['-X', 'topic.metadata.refresh.interval.ms=1000', '-X', 'message.timeout.ms=120000'],
-    ),
-    { stdio: ['pipe', 'pipe', 'pipe'] },
-  );
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const exited = new Promise<{ code: number | null; stderr: string }>((resolve) => {
-    child.once('close', (code) => resolve({ code, stderr }));
-  });
-  return {
-    write: (lines: string[]) => child.stdin.write(`${lines.join('\n')}\n`),
-    end: () => {
-      child.stdin.end();
-      return exited;
-    },
-  };
-}
-
-async function consumeAll(topic: string, bootstrap: string, expected: number) {
-  return eventually('every record consumed', 60_000, async () => {
-    const result = await runCommand(
-      kcatPath,
-      ['-C', '-b', bootstrap, '-t', topic, '-o', 'beginning', '-e', '-q', '-f', '%p %o %k %s\n'],
-      { timeoutMs: 30_000 },
-    );
-    if (result.code !== 0) return undefined;
-    const records = result.stdout
-      .split('\n')
-      .filter((line) => line !== '')
-      .map((line) => {
-        const [partition = '', offset = '', key = '', value = ''] = line.split(' ');
-        return { partition: Number(partition), offset: Number(offset), key, value: Number(value) };
-      });
-    return records.length >= expected ? records : undefined;
-  });
-}
-
 /**
  * Feeds an idempotent acks=all kcat producer `rounds` x `perRound` keyed records, 100 ms apart,
  * calling `onRound` after each round (the fault goes there); checks that kcat delivered them
@@ -204,37 +94,29 @@ async function produceThrough(
   topic: string,
   rounds: number,
   onRound: (round: number) => Promise<void>,
-): Promise<number> {
+): Promise<Set<string>> {
   const perRound = 50;
   const keys = 24;
-  const producer = pacedProducer(topic);
+  const producer = pacedProducer(cluster.bootstrap(), topic);
+  const sent = new Set<string>();
   let next = 0;
   for (let round = 0; round < rounds; round++) {
     const lines: string[] = [];
-    for (let i = 0; i < perRound; i++, next++) lines.push(`k${next % keys}:${next}`);
+    for (let i = 0; i < perRound; i++, next++) {
+      lines.push(`k${next % keys}:${next}`);
+      sent.add(`${next}`);
+    }
     producer.write(lines);
     await onRound(round);
     await sleep(100);
   }
-  const { code, stderr } = await producer.end();
-  assert.equal(code, 0, stderr);
-  assert.doesNotMatch(stderr, /Delivery failed|failed to deliver/i);
-  return next;
+  assertDelivered(await producer.end());
+  return sent;
 }
 
-/** The log of `topic` holds records 0 .. count-1 exactly once, in order per key. */
-async function checkExactlyOnce(topic: string, count: number): Promise<void> {
-  const records = await consumeAll(topic, cluster.bootstrap(), count);
-  const values = records.map((record) => record.value).toSorted((a, b) => a - b);
-  assert.equal(values.length, count, 'no record lost or duplicated');
-  assert.deepEqual(values, [...Array(count).keys()]);
-  const lastByKey = new Map<string, number>();
-  const inLogOrder = records.toSorted((a, b) => a.partition - b.partition || a.offset - b.offset);
-  for (const record of inLogOrder) {
-    const last = lastByKey.get(record.key) ?? -1;
-    assert.ok(record.value > last, `key ${record.key}: ${record.value} after ${last}`);
-    lastByKey.set(record.key, record.value);
-  }
+/** The log of `topic` holds every acked value exactly once, in order per key. */
+async function assertExactlyOnce(topic: string, sent: ReadonlySet<string>): Promise<void> {
+  checkExactlyOnce(await consumeAll(cluster.bootstrap(), topic, sent.size), sent);
 }
 
 /** The partitions `node` led in `before` are led elsewhere now, under a newer epoch. */
@@ -254,28 +136,133 @@ async function checkMovedAway(topic: string, before: ClusterMetadata['leaders'],
 
 test('kill -9 of a broker: its partitions move and every acked record is there once', async () => {
   const topic = 'failover';
-  await createTopic(topic, 6);
+  await createTopic(cluster, topic, 6);
   const before = (await metadataFrom(cluster.bootstrap(), [topic])).leaders;
   const victim = 2;
-  const count = await produceThrough(topic, 60, async (round) => {
+  const sent = await produceThrough(topic, 60, async (round) => {
     if (round === 20) await cluster.killBroker(victim);
   });
-  await checkExactlyOnce(topic, count);
+  await assertExactlyOnce(topic, sent);
   await checkMovedAway(topic, before, victim);
   await cluster.startBroker(victim);
 });
 
+/** A connection to the live broker `node`. */
+function connectTo(node: number): Promise<KafkaConnection> {
+  const broker = cluster.brokers.get(node);
+  assert.ok(broker !== undefined, `node ${node} is live`);
+  return KafkaConnection.connect({ host: broker.host, port: broker.port });
+}
+
+/** Every batch of a partition as (leader epoch stamped in it, last offset), read with Fetch. */
+async function stampedBatches(topic: string, partition: number, node: number) {
+  const connection = await connectTo(node);
+  try {
+    const found: { epoch: number; lastOffset: bigint }[] = [];
+    for (let offset = 0n; ;) {
+      const response = await connection.request(fetchApi, 12, {
+        replicaId: -1,
+        maxWaitMs: 0,
+        minBytes: 0,
+        maxBytes: 1 << 20,
+        topics: [
+          { topic, partitions: [{ partition, fetchOffset: offset, partitionMaxBytes: 1 << 20 }] },
+        ],
+      });
+      const partitionData = response.responses[0]?.partitions[0];
+      assert.equal(partitionData?.errorCode, ErrorCode.NONE);
+      const records = partitionData?.records ?? Buffer.alloc(0);
+      // Whole batches only: the last one of a response may be cut at the size limit (KIP-74).
+      let position = 0;
+      const before = found.length;
+      while (position + 12 <= records.length) {
+        const end = position + 12 + records.readInt32BE(position + 8);
+        if (end > records.length) break;
+        const header = readBatchHeader(records.subarray(position, end));
+        const lastOffset = header.baseOffset + BigInt(header.lastOffsetDelta);
+        found.push({ epoch: header.partitionLeaderEpoch, lastOffset });
+        offset = lastOffset + 1n;
+        position = end;
+      }
+      if (found.length === before) return found;
+    }
+  } finally {
+    connection.close();
+  }
+}
+
+test('OffsetForLeaderEpoch after the failover agrees with the epoch every batch carries', async () => {
+  const topic = 'failover';
+  const { leaders } = await metadataFrom(cluster.bootstrap(), [topic]);
+  // A partition whose log holds batches of two epochs or more: one the killed broker led.
+  let chosen;
+  for (const [name, lease] of leaders) {
+    const partition = Number(name.slice(topic.length + 1));
+    const batches = await stampedBatches(topic, partition, lease.leader);
+    const epochs = new Set(batches.map((batch) => batch.epoch));
+    if (epochs.size >= 2) {
+      chosen = { partition, lease, batches, epochs };
+      break;
+    }
+  }
+  assert.ok(chosen !== undefined, 'a partition holds batches of two leader epochs');
+  const { partition, lease, batches, epochs } = chosen;
+  const connection = await connectTo(lease.leader);
+  const ask = async (currentLeaderEpoch: number, leaderEpoch: number) => {
+    const response = await connection.request(offsetForLeaderEpochApi, 4, {
+      replicaId: -1,
+      topics: [{ topic, partitions: [{ partition, currentLeaderEpoch, leaderEpoch }] }],
+    });
+    const answer = response.topics[0]?.partitions[0];
+    assert.ok(answer !== undefined);
+    return answer;
+  };
+  try {
+    const logEnd = (batches.at(-1)?.lastOffset ?? -1n) + 1n;
+    const current = await ask(lease.epoch, lease.epoch);
+    assert.deepEqual(
+      [current.errorCode, current.leaderEpoch, current.endOffset],
+      [0, lease.epoch, logEnd],
+    );
+    // A consumer that read a batch of epoch E asks where E ended: never below that batch's end,
+    // or it would see a truncation that did not happen.
+    for (const epoch of epochs) {
+      const answer = await ask(lease.epoch, epoch);
+      assert.equal(answer.errorCode, ErrorCode.NONE);
+      assert.equal(answer.leaderEpoch, epoch, `epoch ${epoch} is in the history`);
+      const lastOfEpoch = batches.filter((batch) => batch.epoch === epoch).at(-1)?.lastOffset ?? 0n;
+      const firstLater = batches.find((batch) => batch.epoch > epoch);
+      assert.ok(answer.endOffset > lastOfEpoch, `epoch ${epoch} ends after its last batch`);
+      if (firstLater !== undefined) {
+        assert.ok(answer.endOffset <= firstLater.lastOffset, `epoch ${epoch} ends before the next`);
+      }
+    }
+    assert.equal(
+      (await ask(lease.epoch - 1, lease.epoch)).errorCode,
+      ErrorCode.FENCED_LEADER_EPOCH,
+    );
+    assert.equal(
+      (await ask(lease.epoch + 1, lease.epoch)).errorCode,
+      ErrorCode.UNKNOWN_LEADER_EPOCH,
+    );
+    const future = await ask(-1, lease.epoch + 5);
+    assert.deepEqual([future.leaderEpoch, future.endOffset], [-1, -1n]);
+  } finally {
+    connection.close();
+  }
+});
+
 test('a paused leader (SIGSTOP past its lease) is fenced when it wakes: nothing lost', async () => {
   const topic = 'zombie';
-  await createTopic(topic, 6);
+  await createTopic(cluster, topic, 6);
   const before = (await metadataFrom(cluster.bootstrap(), [topic])).leaders;
   const zombie = before.get(`${topic}-0`)?.leader ?? 1;
   const pid = cluster.brokers.get(zombie)?.pid ?? 0;
-  const count = await produceThrough(topic, 100, async (round) => {
+  const sent = await produceThrough(topic, 100, async (round) => {
     if (round === 10) process.kill(pid, 'SIGSTOP');
     if (round === 10 + (leaseMs * 2) / 100) process.kill(pid, 'SIGCONT');
   });
-  await checkExactlyOnce(topic, count);
+  await assertExactlyOnce(topic, sent);
   await checkMovedAway(topic, before, zombie);
   const broker = cluster.brokers.get(zombie);
   assert.match(
@@ -287,10 +274,10 @@ test('a paused leader (SIGSTOP past its lease) is fenced when it wakes: nothing 
 
 test('the S3 server paused for 5 s: produce waits or retries, nothing acked is lost', async () => {
   const topic = 's3-pause';
-  await createTopic(topic, 6);
-  const count = await produceThrough(topic, 100, async (round) => {
+  await createTopic(cluster, topic, 6);
+  const sent = await produceThrough(topic, 100, async (round) => {
     if (round === 10) process.kill(cluster.s3.pid, 'SIGSTOP');
     if (round === 60) process.kill(cluster.s3.pid, 'SIGCONT');
   });
-  await checkExactlyOnce(topic, count);
+  await assertExactlyOnce(topic, sent);
 });

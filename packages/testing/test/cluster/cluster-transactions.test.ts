@@ -10,9 +10,8 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { KafkaConnection } from '@tributary/cli';
-import { findCoordinatorApi } from '@tributary/protocol';
 import { runCommand, startTestCluster, systemPython, type TestCluster } from '@tributary/testing';
+import { coordinatorOf } from './cluster-helpers.ts';
 
 const copierScript = fileURLToPath(new URL('../transactions/python/eos_copy.py', import.meta.url));
 const readerScript = fileURLToPath(
@@ -37,22 +36,6 @@ after(async () => {
 
 function python(args: readonly string[], timeoutMs: number) {
   return runCommand(systemPython, args, { timeoutMs, env: pythonEnv });
-}
-
-/** The node the cluster names as coordinator of `key` (0 group, 1 transaction). */
-async function coordinatorOf(key: string, keyType: number): Promise<number> {
-  const first = [...cluster.brokers.values()][0];
-  assert.ok(first !== undefined);
-  const connection = await KafkaConnection.connect({ host: first.host, port: first.port });
-  try {
-    const response = await connection.request(findCoordinatorApi, 4, {
-      keyType,
-      coordinatorKeys: [key],
-    });
-    return response.coordinators[0]?.nodeId ?? -1;
-  } finally {
-    connection.close();
-  }
 }
 
 async function copyUntilDone(deadline: number): Promise<string[]> {
@@ -89,13 +72,13 @@ test('a transactional copy across a coordinator failover stays exactly-once', as
     60_000,
   );
   assert.equal(seeded.code, 0, seeded.stderr);
-  const groupCoordinator = await coordinatorOf('eos-group', 0);
+  const groupCoordinator = await coordinatorOf(cluster.bootstrap(), 'eos-group', 0);
   assert.ok(groupCoordinator > 0, 'a broker coordinates the group');
   let copying = true;
   const failover = (async () => {
     await sleep(4_000);
     if (!copying) return 'the copy ended before the kill';
-    const victim = await coordinatorOf('eos-copier', 1);
+    const victim = await coordinatorOf(cluster.bootstrap(), 'eos-copier', 1);
     await cluster.killBroker(victim);
     await sleep(8_000);
     await cluster.startBroker(victim);
@@ -105,7 +88,7 @@ test('a transactional copy across a coordinator failover stays exactly-once', as
   const killed = await failover;
   t.diagnostic(`${killed}\n${log.join('\n')}`);
   assert.match(killed, /killed coordinator/);
-  assert.notEqual(await coordinatorOf('eos-copier', 1), -1);
+  assert.notEqual(await coordinatorOf(cluster.bootstrap(), 'eos-copier', 1), -1);
 
   const read = await python(
     [readerScript, cluster.bootstrap(), 'eos-out', '3', 'read_committed'],

@@ -497,6 +497,23 @@ describe('PostgresClusterCatalog', () => {
     const own = await windowOf(two, 2, [append(topicId, 0, 2, 0n, [2])]);
     assert.deepEqual(await two.commitWindow(own), { fenced: [] });
     assert.equal((await leaseOf(one, topicId, 0)).nextOffset, 2n);
+    // Each claim recorded its epoch and the offset it started at (OffsetForLeaderEpoch).
+    await server.psql(
+      cluster.database,
+      "UPDATE partition_leases SET lease_expires_at = now() - interval '1 second' " +
+        'WHERE partition = 0',
+    );
+    await one.claimLeases({ nodeId: 1, max: 1, leaseMs, liveNodes: [1, 2] });
+    assert.deepEqual(await two.epochHistory(topicId, 0), {
+      leaderEpoch: 3,
+      nextOffset: 2n,
+      epochs: [
+        { leaderEpoch: 1, startOffset: 0n },
+        { leaderEpoch: 2, startOffset: 0n },
+        { leaderEpoch: 3, startOffset: 2n },
+      ],
+    });
+    assert.equal(await two.epochHistory(topicId, 9), undefined);
     await cluster.close();
   });
 
