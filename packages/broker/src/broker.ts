@@ -316,6 +316,12 @@ function clusterSettingsOf(settings: StaticSettings | undefined) {
     nodeId: Number(valueOf('node.id') ?? '0'),
     rack: valueOf('broker.rack') ?? null,
     leaseMs: Number(valueOf('cluster.lease.ms') ?? '10000'),
+    objectGc: {
+      deleteDelayMs: Number(valueOf('cluster.object.delete.delay.ms') ?? '600000'),
+      orphanMinAgeMs: Number(valueOf('cluster.orphan.object.min.age.ms') ?? '3600000'),
+      intervalMs: Number(valueOf('cluster.object.gc.interval.ms') ?? '60000'),
+      maxObjectsPerPass: Number(valueOf('cluster.object.gc.max.objects.per.pass') ?? '1000'),
+    },
   };
 }
 

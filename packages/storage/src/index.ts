@@ -77,12 +77,21 @@ export type {
   AppendNotice,
   CatalogListener,
   ClusterCatalog,
+  CollectedObject,
   CommitOutcome,
   CommittedBatch,
   EpochHistory,
   EpochStart,
+  ListedObject,
+  ListedObjectsOutcome,
   PartitionAppend,
   PartitionLease,
   WindowCommit,
 } from './cluster/cluster-catalog.ts';
 export { PostgresClusterCatalog } from './cluster/postgres-cluster-catalog.ts';
+export {
+  ObjectCollector,
+  objectCollectorDefaults,
+  type ObjectCollectionStats,
+  type ObjectCollectorSettings,
+} from './cluster/object-collector.ts';

@@ -12,6 +12,13 @@ export interface ObjectInfo {
   sizeBytes: number;
 }
 
+/** One page of a listing in name order, with each object's Last-Modified. */
+export interface ObjectPage {
+  objects: (ObjectInfo & { lastModifiedMs: number })[];
+  /** More names follow the last one. */
+  truncated: boolean;
+}
+
 export interface ObjectStore {
   put(name: string, data: Buffer): Promise<void>;
   /** Moves the file at `path` in as object `name` (same filesystem); durable on return. */
@@ -22,6 +29,11 @@ export interface ObjectStore {
   /** Undefined when the object does not exist. */
   head(name: string): Promise<ObjectInfo | undefined>;
   list(): Promise<ObjectInfo[]>;
+  /**
+   * Up to `maxKeys` objects whose names start with `prefix` and sort after `startAfter`
+   * (optional: the cluster's object collector needs it, the embedded stores do not have it).
+   */
+  listPage?(request: { prefix: string; startAfter?: string; maxKeys: number }): Promise<ObjectPage>;
   delete(name: string): Promise<void>;
   close(): Promise<void>;
 }

@@ -25,6 +25,7 @@ import {
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  ListObjectsV2Command,
   paginateListObjectsV2,
   PutObjectCommand,
   S3Client,
@@ -33,7 +34,7 @@ import {
   type CompletedPart,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
-import type { ObjectInfo, ObjectStore } from './object-store.ts';
+import type { ObjectInfo, ObjectPage, ObjectStore } from './object-store.ts';
 import { parseObjectStoreUrl, type S3Location } from './object-store-url.ts';
 import { StorageError } from './storage-error.ts';
 
@@ -175,6 +176,33 @@ export class S3ObjectStore implements ObjectStore {
         }
       }
       return objects.toSorted((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    });
+  }
+
+  /** One ListObjectsV2 page (names relative to the store's prefix, as `list` gives them). */
+  listPage(request: { prefix: string; startAfter?: string; maxKeys: number }): Promise<ObjectPage> {
+    const keyPrefix = this.location.prefix === '' ? '' : `${this.location.prefix}/`;
+    return this.#send('list', keyPrefix + request.prefix, async () => {
+      const page = await this.#client.send(
+        new ListObjectsV2Command({
+          Bucket: this.location.bucket,
+          Prefix: keyPrefix + request.prefix,
+          MaxKeys: request.maxKeys,
+          ...(request.startAfter === undefined
+            ? {}
+            : { StartAfter: keyPrefix + request.startAfter }),
+        }),
+      );
+      const objects: ObjectPage['objects'] = [];
+      for (const entry of page.Contents ?? []) {
+        if (entry.Key === undefined) continue;
+        objects.push({
+          name: entry.Key.slice(keyPrefix.length),
+          sizeBytes: entry.Size ?? 0,
+          lastModifiedMs: entry.LastModified?.getTime() ?? Date.now(),
+        });
+      }
+      return { objects, truncated: page.IsTruncated === true };
     });
   }
 

@@ -174,6 +174,54 @@ export const settingCatalogue: readonly SettingDefinition[] = [
     target: { kind: 'startup' },
   },
   {
+    name: 'cluster.object.delete.delay.ms',
+    type: 'long',
+    defaultValue: '600000',
+    unit: 'ms',
+    dynamic: false,
+    doc:
+      'Cluster mode: how long an object no index row references stays in the bucket before ' +
+      'it is deleted; covers reads already holding its location and zone-routed batches ' +
+      'not yet committed by their leader.',
+    min: 0n,
+    target: { kind: 'startup' },
+  },
+  {
+    name: 'cluster.orphan.object.min.age.ms',
+    type: 'long',
+    defaultValue: '3600000',
+    unit: 'ms',
+    dynamic: false,
+    doc:
+      'Cluster mode: an object in the bucket that the index never had (its commit failed) ' +
+      'is collected once this old; younger ones may belong to a commit still in flight.',
+    min: 1000n,
+    target: { kind: 'startup' },
+  },
+  {
+    name: 'cluster.object.gc.interval.ms',
+    type: 'long',
+    defaultValue: '60000',
+    unit: 'ms',
+    dynamic: false,
+    doc: 'Cluster mode: time between two passes of the object collector (one broker runs it).',
+    min: 100n,
+    max: 86_400_000n,
+    target: { kind: 'startup' },
+  },
+  {
+    name: 'cluster.object.gc.max.objects.per.pass',
+    type: 'int',
+    defaultValue: '1000',
+    dynamic: false,
+    doc:
+      'Cluster mode: objects one collector pass marks, deletes and adopts as orphans at most ' +
+      '(it lists ten times as many bucket keys).',
+    min: 1n,
+    max: 100_000n,
+    target: { kind: 'startup' },
+  },
+  {
     name: 'metrics.listen',
     type: 'string',
     defaultValue: null,

@@ -3,7 +3,8 @@
  * /metrics in the text exposition format, from prom-client. Values are read from the broker's
  * own counters when scraped, so no hot path pays for a metric it does not update itself.
  *
- * Served now: cluster-mode zone traffic (what crossed zones) and the process's default metrics.
+ * Served now: cluster-mode zone traffic (what crossed zones), the object collector's deletions
+ * and the process's default metrics.
  * Issue 17 extends the catalogue (per-API latency, lag in seconds, ...).
  */
 import { createServer, type Server } from 'node:http';
@@ -52,6 +53,23 @@ function registryFor(runtime: BrokerRuntime): Registry {
     'tributary_zone_forward_bytes_total',
     'Bytes of those hand-offs (headers and locations only, no records).',
     () => traffic.forwardBytes,
+  );
+  // Cluster mode's object collector; it runs on one broker at a time, the others report 0.
+  const collection = () => runtime.storage.cluster?.objectCollection;
+  counter(
+    'tributary_cluster_objects_deleted_total',
+    'WAL objects the object collector deleted from the bucket on this broker.',
+    () => collection()?.objectsDeleted ?? 0,
+  );
+  counter(
+    'tributary_cluster_object_bytes_deleted_total',
+    'Bytes of the WAL objects the object collector deleted from the bucket on this broker.',
+    () => collection()?.bytesDeleted ?? 0,
+  );
+  counter(
+    'tributary_cluster_orphan_objects_total',
+    'Objects found in the bucket with no index row (uncommitted uploads), adopted for deletion.',
+    () => collection()?.orphansAdopted ?? 0,
   );
   return registry;
 }

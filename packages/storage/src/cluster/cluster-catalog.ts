@@ -100,6 +100,31 @@ export interface CommitOutcome {
   fenced: { topicId: TopicId; partition: number }[];
 }
 
+/** An object whose row the collector removed (or made a tombstone): delete it from the bucket. */
+export interface CollectedObject {
+  objectId: number;
+  name: string;
+  sizeBytes: number;
+  /** It was an adopted orphan: its row stays as a tombstone. */
+  orphan: boolean;
+}
+
+/** An object found in the bucket by the collector's listing. */
+export interface ListedObject {
+  name: string;
+  sizeBytes: number;
+  /** The bucket's Last-Modified, epoch milliseconds. */
+  lastModifiedMs: number;
+}
+
+/** What the catalog makes of listed objects (ObjectCollector's orphan scan). */
+export interface ListedObjectsOutcome {
+  /** Names with no row, older than the orphan age: adopted (rows inserted, already marked). */
+  adopted: string[];
+  /** Names whose row is a tombstone: deleted before, still in the bucket (delete again). */
+  tombstones: string[];
+}
+
 /** A partition whose committed end moved, as announced to every broker. */
 export interface AppendNotice {
   topicId: TopicId;
@@ -180,6 +205,28 @@ export interface ClusterCatalog {
   objectNames(objectIds: readonly number[]): Promise<Map<number, string>>;
   /** Removes index rows wholly below each partition's log start (retention). */
   deleteBatchesBelowLogStart(): Promise<number>;
+  /**
+   * Garbage collection, phase one: marks (marked_at = now()) up to `limit` object rows that no
+   * batch row references. Rows an in-flight commit is referencing are skipped. Returns how many.
+   */
+  markUnreferencedObjects(limit: number): Promise<number>;
+  /**
+   * Phase two: in one transaction, locks up to `limit` rows marked at least `delayMs` ago
+   * (database clock) and removes those still unreferenced: the row is deleted, or for an adopted
+   * orphan becomes a tombstone. A row found referenced is unmarked. The caller then deletes the
+   * returned objects from the bucket (a crash in between leaves orphans, collected later).
+   */
+  collectMarkedObjects(delayMs: number, limit: number): Promise<CollectedObject[]>;
+  /**
+   * The orphan scan: of `listed` (objects of cluster `clusterId` in the bucket), adopts those
+   * with no row whose Last-Modified is at least `minAgeMs` before the database's now(), and
+   * names the tombstones. An adopted name can never be committed.
+   */
+  reconcileListedObjects(
+    clusterId: string,
+    listed: readonly ListedObject[],
+    minAgeMs: number,
+  ): Promise<ListedObjectsOutcome>;
   /** Subscribes to notices from every broker (LISTEN on its own connection, reconnecting). */
   listen(listener: CatalogListener): Promise<() => Promise<void>>;
   /** Tells every broker that topics or log starts changed. */

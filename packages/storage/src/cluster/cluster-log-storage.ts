@@ -43,6 +43,12 @@ import type {
   PartitionLease,
 } from './cluster-catalog.ts';
 import { LeaseKeeper, type LeaseKeeperLog } from './lease-keeper.ts';
+import {
+  ObjectCollector,
+  objectCollectorDefaults,
+  type ObjectCollectionStats,
+  type ObjectCollectorSettings,
+} from './object-collector.ts';
 import { WindowWriter, entryInfoOf } from './window-writer.ts';
 import type { StoredBatchLocation } from '../types.ts';
 
@@ -58,6 +64,8 @@ export interface ClusterStorageOptions {
   windowMaxBytes?: number;
   tailCacheMaxBytes?: number;
   retentionCheckIntervalMs?: number;
+  /** Object garbage collection (cluster.object.* settings); defaults for what is not given. */
+  objectGc?: Partial<ObjectCollectorSettings>;
   now?: () => number;
   log?: LeaseKeeperLog;
   /** Tests: components built elsewhere. */
@@ -82,6 +90,8 @@ export interface ClusterView {
   onLeadership(
     listener: (topicId: TopicId, partition: number, leading: boolean) => void,
   ): () => void;
+  /** What the object collector deleted so far (it runs on one broker: 0 on the others). */
+  readonly objectCollection: Readonly<ObjectCollectionStats>;
   /** Registers this broker at its advertised address and starts taking leases. */
   join(endpoint: { host: string; port: number }): Promise<void>;
   /**
@@ -124,6 +134,7 @@ export class ClusterLogStorage implements ClusterView {
   readonly #tailCache: TailCache;
   readonly #writer: WindowWriter;
   readonly #keeper: LeaseKeeper;
+  readonly #collector: ObjectCollector;
   readonly #now: () => number;
   readonly #topicsByName = new Map<string, TopicRecord>();
   readonly #topicsById = new Map<TopicId, TopicRecord>();
@@ -182,6 +193,15 @@ export class ClusterLogStorage implements ClusterView {
       beforePass: () => this.#reloadTopics(),
       companions: () => this.#companions(),
     });
+    // The collector runs where the group coordinator runs: one broker at a time.
+    this.#collector = new ObjectCollector({
+      catalog: this.#catalog,
+      store: this.#store,
+      clusterId,
+      settings: { ...objectCollectorDefaults, ...options.objectGc },
+      active: () => this.#isCollector(),
+      ...(options.log === undefined ? {} : { log: options.log }),
+    });
     this.#startRetention(options.retentionCheckIntervalMs ?? 30_000);
   }
 
@@ -211,10 +231,23 @@ export class ClusterLogStorage implements ClusterView {
     this.#stopListening = await this.#catalog.listen({
       onAppend: (notices) => this.#onAppend(notices),
       onLeasesChanged: () => this.#keeper.kick(),
-      onTopicsChanged: () => void this.#reloadTopics().catch(() => undefined),
+      onTopicsChanged: () => {
+        this.#collector.logStartsMoved();
+        void this.#reloadTopics().catch(() => undefined);
+      },
       onReconnect: () => this.#onReconnect(),
     });
     await this.#keeper.start(endpoint);
+    this.#collector.start();
+  }
+
+  get objectCollection(): Readonly<ObjectCollectionStats> {
+    return this.#collector.stats;
+  }
+
+  #isCollector(): boolean {
+    const groups = this.#topicsByName.get('__consumer_offsets');
+    return groups !== undefined && this.leads(groups.topicId, 0);
   }
 
   liveBrokers(): readonly BrokerRegistration[] {
@@ -408,8 +441,8 @@ export class ClusterLogStorage implements ClusterView {
 
   /**
    * Retention for the partitions led here: the log start moves (in the metadata store, so every
-   * broker sees it), then index rows wholly below every log start are deleted. Objects are not
-   * deleted yet: docs/cluster.md, "what is not done".
+   * broker sees it), then index rows wholly below every log start are deleted. The objects left
+   * unreferenced are deleted later by the ObjectCollector, after its grace delay.
    */
   async runRetention(): Promise<void> {
     if (this.#closed) return;
@@ -455,6 +488,7 @@ export class ClusterLogStorage implements ClusterView {
     this.#closed = true;
     if (this.#retentionTimer !== undefined) clearInterval(this.#retentionTimer);
     await this.#adminChain.catch(() => undefined);
+    await this.#collector.stop();
     await this.#keeper.stop();
     await this.#writer.close().catch(() => undefined);
     await this.#stopListening?.().catch(() => undefined);
@@ -661,6 +695,7 @@ export class ClusterLogStorage implements ClusterView {
   }
 
   #onReconnect(): void {
+    this.#collector.logStartsMoved();
     void this.#reloadTopics().catch(() => undefined);
     for (const key of this.#partitions.keys()) this.#refresh(key);
     this.#keeper.kick();

@@ -23,10 +23,13 @@ import type {
   BrokerRegistration,
   CatalogListener,
   ClusterCatalog,
+  CollectedObject,
   CommitOutcome,
   CommittedBatch,
   EpochHistory,
   EpochStart,
+  ListedObject,
+  ListedObjectsOutcome,
   PartitionAppend,
   PartitionLease,
   WindowCommit,
@@ -67,6 +70,9 @@ const leaseColumns =
   '(leader_node IS NOT NULL AND lease_expires_at IS NOT NULL AND lease_expires_at > now()) ' +
   'AS live';
 
+/** No batch row points at the object row `o`. */
+const unreferenced = 'NOT EXISTS (SELECT 1 FROM log_batches b WHERE b.object_id = o.object_id)';
+
 const batchColumns =
   'topic_id, partition, base_offset, last_offset, max_timestamp, record_count, producer_id, ' +
   'producer_epoch, base_sequence, transactional, control, control_type, entry_version, ' +
@@ -101,6 +107,13 @@ interface BatchRow {
   object_id: string;
   position: string;
   size_bytes: string;
+}
+
+interface CollectedRow {
+  object_id: string;
+  name: string;
+  size_bytes: string;
+  orphan: boolean;
 }
 
 interface BrokerRow {
@@ -383,6 +396,112 @@ export class PostgresClusterCatalog implements ClusterCatalog {
     return result.rowCount ?? 0;
   }
 
+  async markUnreferencedObjects(limit: number): Promise<number> {
+    return this.#gcTransaction('markUnreferencedObjects', async (client) => {
+      // FOR UPDATE conflicts with the KEY SHARE lock a commit's foreign key check takes: a row
+      // being referenced right now is skipped, and no reference can be added to a locked row
+      // until this commits. The second statement's snapshot sees every reference committed
+      // before the lock was taken.
+      const locked = await client.query<{ object_id: string }>(
+        'SELECT object_id FROM log_objects o WHERE marked_at IS NULL AND deleted_at IS NULL ' +
+          `AND ${unreferenced} ORDER BY object_id LIMIT $1 FOR UPDATE SKIP LOCKED`,
+        [limit],
+      );
+      if (locked.rows.length === 0) return 0;
+      const marked = await client.query(
+        'UPDATE log_objects o SET marked_at = now() ' +
+          `WHERE object_id = ANY($1::bigint[]) AND ${unreferenced}`,
+        [locked.rows.map((row) => row.object_id)],
+      );
+      return marked.rowCount ?? 0;
+    });
+  }
+
+  async collectMarkedObjects(delayMs: number, limit: number): Promise<CollectedObject[]> {
+    return this.#gcTransaction('collectMarkedObjects', async (client) => {
+      const locked = await client.query<{ object_id: string }>(
+        `SELECT object_id FROM log_objects WHERE marked_at <= now() - ${millis(1)} ` +
+          'ORDER BY marked_at LIMIT $2 FOR UPDATE SKIP LOCKED',
+        [delayMs, limit],
+      );
+      if (locked.rows.length === 0) return [];
+      const ids = locked.rows.map((row) => row.object_id);
+      // Commits clear the mark of what they reference; a reference found here anyway wins.
+      await client.query(
+        'UPDATE log_objects o SET marked_at = NULL ' +
+          `WHERE object_id = ANY($1::bigint[]) AND NOT ${unreferenced}`,
+        [ids],
+      );
+      const deleted = await client.query<CollectedRow>(
+        'DELETE FROM log_objects o WHERE object_id = ANY($1::bigint[]) AND NOT orphan ' +
+          `AND ${unreferenced} RETURNING object_id, name, size_bytes, orphan`,
+        [ids],
+      );
+      // An adopted orphan's row stays, so a late commit of that upload is still refused.
+      const tombstoned = await client.query<CollectedRow>(
+        'UPDATE log_objects o SET marked_at = NULL, deleted_at = now() ' +
+          `WHERE object_id = ANY($1::bigint[]) AND orphan AND ${unreferenced} ` +
+          'RETURNING object_id, name, size_bytes, orphan',
+        [ids],
+      );
+      return [...deleted.rows, ...tombstoned.rows].map((row) => ({
+        objectId: Number(row.object_id),
+        name: row.name,
+        sizeBytes: Number(row.size_bytes),
+        orphan: row.orphan,
+      }));
+    });
+  }
+
+  async reconcileListedObjects(
+    clusterId: string,
+    listed: readonly ListedObject[],
+    minAgeMs: number,
+  ): Promise<ListedObjectsOutcome> {
+    if (listed.length === 0) return { adopted: [], tombstones: [] };
+    const names = listed.map((object) => object.name);
+    const tombstones = await this.#query<{ name: string }>(
+      'reconcileListedObjects',
+      'SELECT name FROM log_objects WHERE name = ANY($1::text[]) AND deleted_at IS NOT NULL',
+      [names],
+    );
+    const old = await this.#query<{ name: string }>(
+      'reconcileListedObjects',
+      'SELECT c.name FROM unnest($1::text[], $2::timestamptz[]) AS c(name, modified) ' +
+        `WHERE c.modified <= now() - ${millis(3)} ` +
+        'AND NOT EXISTS (SELECT 1 FROM log_objects o WHERE o.name = c.name)',
+      [names, listed.map((object) => new Date(object.lastModifiedMs).toISOString()), minAgeMs],
+    );
+    const sizes = new Map(listed.map((object) => [object.name, object.sizeBytes]));
+    const candidates = old.rows.map((row) => ({
+      name: row.name,
+      sizeBytes: sizes.get(row.name) ?? 0,
+      ...windowObjectOf(clusterId, row.name),
+    }));
+    const unnamed = candidates.filter((candidate) => candidate.objectId === undefined);
+    let fresh = unnamed.length === 0 ? 0 : await this.allocateObjectIds(unnamed.length);
+    for (const candidate of unnamed) candidate.objectId = fresh++;
+    // The insert is what decides against a commit of the same name in flight: the unique index
+    // makes one wait for the other, and the loser does nothing.
+    const adopted = await this.#query<{ name: string }>(
+      'reconcileListedObjects',
+      'INSERT INTO log_objects (object_id, name, size_bytes, node_id, orphan, marked_at) ' +
+        'SELECT c.object_id, c.name, c.size_bytes, c.node_id, true, now() ' +
+        'FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::int[]) ' +
+        'AS c(object_id, name, size_bytes, node_id) ON CONFLICT DO NOTHING RETURNING name',
+      [
+        candidates.map((candidate) => candidate.objectId),
+        candidates.map((candidate) => candidate.name),
+        candidates.map((candidate) => candidate.sizeBytes),
+        candidates.map((candidate) => candidate.nodeId),
+      ],
+    );
+    return {
+      adopted: adopted.rows.map((row) => row.name),
+      tombstones: tombstones.rows.map((row) => row.name),
+    };
+  }
+
   async listen(listener: CatalogListener): Promise<() => Promise<void>> {
     this.#checkOpen();
     const subscription = new NoticeSubscription(this.#context, listener);
@@ -436,6 +555,13 @@ export class PostgresClusterCatalog implements ClusterCatalog {
     );
     // false also when the session exited between the lookup and the signal: look again.
     return result.rows[0]?.ended === true || (await gone());
+  }
+
+  /** A collector transaction: a lost COMMIT reply needs no settling (the next pass redoes it). */
+  #gcTransaction<T>(operation: string, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    return this.#transaction(operation, work, (lost) =>
+      Promise.reject(storageErrorOf(lost.error, operation, this.#context.server)),
+    );
   }
 
   #checkOpen(): void {
@@ -544,6 +670,7 @@ async function commitInTransaction(
   );
   const appended = partitions.filter((append) => advancedKeys.has(partitionKey(append)));
   await insertBatches(client, appended);
+  await claimReferencedObjects(client, commit, appended);
   if (appended.length > 0) {
     await client.query(`SELECT pg_notify('${logChannel}', p) FROM unnest($1::text[]) AS p`, [
       appendPayloads(appended),
@@ -596,6 +723,50 @@ async function insertBatches(
 }
 
 /**
+ * Batches stored in another broker's object (zone routing) add a reference to an existing row:
+ * its foreign key check holds a KEY SHARE lock on that row, so the collector cannot be deleting
+ * it meanwhile (a row it already deleted fails the insert: the window fails, nothing is acked).
+ * The reference clears the row's mark, so the grace delay restarts once the row is unreferenced
+ * again; an adopted orphan (never committed by its writer) refuses the reference.
+ */
+async function claimReferencedObjects(
+  client: pg.PoolClient,
+  commit: WindowCommit,
+  appended: readonly PartitionAppend[],
+): Promise<void> {
+  const foreign = new Set<number>();
+  for (const append of appended) {
+    for (const batch of append.batches) {
+      if (batch.objectId !== commit.objectId) foreign.add(batch.objectId);
+    }
+  }
+  if (foreign.size === 0) return;
+  const orphans = await client.query<{ name: string }>(
+    'WITH unmarked AS (UPDATE log_objects SET marked_at = NULL ' +
+      'WHERE object_id = ANY($1::bigint[]) AND marked_at IS NOT NULL AND NOT orphan RETURNING 1) ' +
+      'SELECT name FROM log_objects WHERE object_id = ANY($1::bigint[]) AND orphan',
+    [[...foreign]],
+  );
+  const orphan = orphans.rows[0];
+  if (orphan !== undefined) {
+    throw new StorageError(
+      'STORAGE_FAILURE',
+      `object ${orphan.name} was collected as an orphan before its commit`,
+    );
+  }
+}
+
+/** Object id and node of a window object's name `<cluster>/<node>/<incarnation>/<id>`. */
+function windowObjectOf(
+  clusterId: string,
+  name: string,
+): { objectId: number | undefined; nodeId: number } {
+  const match = /^([^/]+)\/(\d{1,9})\/[^/]+\/(\d{1,15})$/.exec(name);
+  if (match === null || match[1] !== clusterId) return { objectId: undefined, nodeId: -1 };
+  return { objectId: Number(match[3]), nodeId: Number(match[2]) };
+}
+
+/**
  * The outcome a committed `commit` had, read back from the index (undefined when its object row
  * does not exist): fenced are the partitions with batches and no row in that object.
  */
@@ -603,12 +774,23 @@ async function recordedOutcome(
   queryable: pg.Pool | pg.PoolClient,
   commit: WindowCommit,
 ): Promise<CommitOutcome | undefined> {
-  const result = await queryable.query<{ topic_id: string | null; partition: number | null }>(
-    'SELECT DISTINCT b.topic_id, b.partition FROM log_objects o ' +
+  const result = await queryable.query<{
+    topic_id: string | null;
+    partition: number | null;
+    orphan: boolean;
+  }>(
+    'SELECT DISTINCT b.topic_id, b.partition, o.orphan FROM log_objects o ' +
       'LEFT JOIN log_batches b ON b.object_id = o.object_id WHERE o.name = $1',
     [commit.objectName],
   );
   if (result.rows.length === 0) return undefined;
+  // The collector adopted the upload as an orphan: this commit never happened and never will.
+  if (result.rows.some((row) => row.orphan)) {
+    throw new StorageError(
+      'STORAGE_FAILURE',
+      `object ${commit.objectName} was collected as an orphan before its commit`,
+    );
+  }
   const committed = new Set(
     result.rows.flatMap((row) =>
       row.topic_id === null || row.partition === null

@@ -3,7 +3,8 @@
  * a fresh database per test): broker registration and node id conflicts; lease claims that race
  * from two brokers and never overlap; epochs; expiry and release; window commits, fenced by
  * epoch and by next_offset, retried with the same object name; the batch index; notices
- * reaching another broker's listener (also after its connection is killed); object ids.
+ * reaching another broker's listener (also after its connection is killed); object ids; object
+ * garbage collection (marks, the grace delay, references racing the collector, orphans).
  * Lease expiry is moved with SQL (the database's clock), never waited for.
  */
 import assert from 'node:assert/strict';
@@ -251,6 +252,59 @@ class Recorder implements CatalogListener {
 /** Batches as appended (objectId 0: commitWindow takes the window's). */
 function withoutObjectId(batches: readonly CommittedBatch[]): CommittedBatch[] {
   return batches.map((row) => ({ ...row, objectId: 0 }));
+}
+
+/** Moves every mark `ms` into the past (the database's clock is not waited for). */
+async function ageMarks(database: string, ms: number): Promise<void> {
+  await server.psql(
+    database,
+    `UPDATE log_objects SET marked_at = marked_at - interval '${ms} milliseconds' ` +
+      'WHERE marked_at IS NOT NULL',
+  );
+}
+
+/** Object rows as `id|marked|orphan|deleted` (t/f, empty for null), by id. */
+async function objectRows(database: string, objectId?: number): Promise<string[]> {
+  const output = await server.psql(
+    database,
+    "SELECT object_id, CASE WHEN marked_at IS NULL THEN '' ELSE 'm' END, orphan, " +
+      "CASE WHEN deleted_at IS NULL THEN '' ELSE 'd' END FROM log_objects " +
+      (objectId === undefined ? '' : `WHERE object_id = ${objectId} `) +
+      'ORDER BY object_id',
+  );
+  return output === '' ? [] : output.split('\n');
+}
+
+/** A leader's window holding one batch of two records stored in another broker's object. */
+async function pointerWindow(
+  catalog: PostgresClusterCatalog,
+  topicId: TopicId,
+  baseOffset: bigint,
+  objectId: number,
+): Promise<WindowCommit> {
+  const window = await windowOf(catalog, 1, [append(topicId, 0, 1, baseOffset, [2])]);
+  for (const part of window.partitions) {
+    part.batches = part.batches.map((row) => ({ ...row, objectId }));
+  }
+  return window;
+}
+
+function isStorageFailure(message: RegExp): (error: unknown) => boolean {
+  return (error: unknown) => {
+    assert.ok(error instanceof StorageError, String(error));
+    assert.equal(error.code, 'STORAGE_FAILURE');
+    assert.match(error.message, message);
+    return true;
+  };
+}
+
+/** Polls `check` every 50 ms until true, failing after the event bound. */
+async function until(what: string, check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + eventBoundMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`not within ${eventBoundMs} ms: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 function isNodeIdInUse(error: unknown): boolean {
@@ -668,6 +722,196 @@ describe('PostgresClusterCatalog', () => {
       assert.equal(block.first, next, 'blocks are contiguous and disjoint');
       next += block.size;
     }
+    await cluster.close();
+  });
+
+  it('collects an unreferenced object only after the delay, never a referenced one', async () => {
+    const cluster = await freshCluster('gc');
+    const catalog = at(cluster.catalogs, 0);
+    const topicId = await createTopic(at(cluster.stores, 0), 'gc', 2);
+    await catalog.ensureLeaseRows();
+    await catalog.claimLeases({ nodeId: 1, max: 2, leaseMs, liveNodes: [1] });
+    const shared = await windowOf(catalog, 1, [
+      append(topicId, 0, 1, 0n, [2]),
+      append(topicId, 1, 1, 0n, [3]),
+    ]);
+    await catalog.commitWindow(shared);
+    // A window whose only partition was fenced leaves a row nothing references.
+    const fenced = await windowOf(catalog, 1, [append(topicId, 0, 7, 2n, [1])]);
+    assert.equal((await catalog.commitWindow(fenced)).fenced.length, 1);
+    assert.equal(await catalog.markUnreferencedObjects(100), 1);
+    assert.equal(await catalog.markUnreferencedObjects(100), 0, 'marked once');
+    assert.deepEqual(await catalog.collectMarkedObjects(60_000, 100), [], 'delay not over');
+    await ageMarks(cluster.database, 120_000);
+    assert.deepEqual(await catalog.collectMarkedObjects(60_000, 100), [
+      { objectId: fenced.objectId, name: fenced.objectName, sizeBytes: 4096, orphan: false },
+    ]);
+    assert.deepEqual(await objectRows(cluster.database), [`${shared.objectId}||f|`]);
+    // Partition 0's batch falls below its log start: the object still holds partition 1's.
+    await at(cluster.stores, 0).setLogStartOffset(topicId, 0, 2n);
+    assert.equal(await catalog.deleteBatchesBelowLogStart(), 1);
+    assert.equal(await catalog.markUnreferencedObjects(100), 0);
+    assert.deepEqual(await catalog.collectMarkedObjects(0, 100), []);
+    await at(cluster.stores, 0).setLogStartOffset(topicId, 1, 3n);
+    assert.equal(await catalog.deleteBatchesBelowLogStart(), 1);
+    assert.equal(await catalog.markUnreferencedObjects(100), 1);
+    const collected = await catalog.collectMarkedObjects(0, 100);
+    assert.deepEqual(
+      collected.map((object) => object.name),
+      [shared.objectName],
+    );
+    assert.deepEqual(await objectRows(cluster.database), []);
+    await cluster.close();
+  });
+
+  it('a reference to a marked object unmarks it; to a collected one, fails the commit', async () => {
+    const cluster = await freshCluster('gcref');
+    const [leader, forwarder] = [at(cluster.catalogs, 0), at(cluster.catalogs, 1)];
+    const topicId = await createTopic(at(cluster.stores, 0), 'gcref', 1);
+    await leader.ensureLeaseRows();
+    await leader.claimLeases({ nodeId: 1, max: 1, leaseMs, liveNodes: [1, 2] });
+    // Zone routing: broker 2 stores a batch (its window registers the object, no batch row)...
+    const stored = await windowOf(forwarder, 2, []);
+    await forwarder.commitWindow(stored);
+    assert.equal(await leader.markUnreferencedObjects(100), 1);
+    await ageMarks(cluster.database, 120_000);
+    // ...and the leader commits it by location before the delay is over: the mark is cleared.
+    const first = await pointerWindow(leader, topicId, 0n, stored.objectId);
+    assert.deepEqual(await leader.commitWindow(first), { fenced: [] });
+    assert.deepEqual(await objectRows(cluster.database), [
+      `${stored.objectId}||f|`,
+      `${first.objectId}||f|`,
+    ]);
+    assert.deepEqual(await leader.collectMarkedObjects(0, 100), []);
+
+    // A hand-off that comes after the collector deleted the row fails whole: nothing acked.
+    // (The leader's window object holds no batch of its own: it is unreferenced too.)
+    const late = await windowOf(forwarder, 2, []);
+    await forwarder.commitWindow(late);
+    assert.equal(await leader.markUnreferencedObjects(100), 2);
+    assert.deepEqual(
+      (await leader.collectMarkedObjects(0, 100)).map((object) => object.objectId),
+      [first.objectId, late.objectId],
+    );
+    const refused = await pointerWindow(leader, topicId, 2n, late.objectId);
+    await assert.rejects(leader.commitWindow(refused), isStorageFailure(/foreign key/));
+    assert.equal((await leaseOf(leader, topicId, 0)).nextOffset, 2n);
+    assert.equal((await leader.listBatches()).length, 1);
+    assert.equal((await leader.objectNames([refused.objectId])).size, 0, 'rolled back');
+    await cluster.close();
+  });
+
+  it('serializes the collector with commits referencing the same object', async () => {
+    const cluster = await freshCluster('gcrace');
+    const [leader, forwarder] = [at(cluster.catalogs, 0), at(cluster.catalogs, 1)];
+    const topicId = await createTopic(at(cluster.stores, 0), 'gcrace', 1);
+    await leader.ensureLeaseRows();
+    await leader.claimLeases({ nodeId: 1, max: 1, leaseMs, liveNodes: [1, 2] });
+    // A commit holding its foreign key lock (KEY SHARE, as the insert's check takes it) is
+    // passed over by the collector, which takes the row once the commit is gone.
+    const held = await windowOf(forwarder, 2, []);
+    await forwarder.commitWindow(held);
+    await leader.markUnreferencedObjects(100);
+    const holder = server.psql(
+      cluster.database,
+      'BEGIN; SELECT 1 FROM log_objects WHERE object_id = ' +
+        `${held.objectId} FOR KEY SHARE; SELECT pg_sleep(2); COMMIT;`,
+    );
+    await until('the lock holder sleeps', async () => {
+      const sleeping = await server.psql(
+        cluster.database,
+        "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep'",
+      );
+      return sleeping === '1';
+    });
+    assert.deepEqual(await leader.collectMarkedObjects(0, 100), []);
+    await holder;
+    assert.equal((await leader.collectMarkedObjects(0, 100)).length, 1);
+    // Rounds of a pointer commit racing the mark, then the delete, of its object: whichever
+    // wins, a committed batch's object row is there and unmarked, and a refused commit left
+    // nothing behind.
+    let next = 0n;
+    let committed = 0;
+    let refused = 0;
+    for (let round = 0; round < 16; round += 1) {
+      const target = await windowOf(forwarder, 2, []);
+      await forwarder.commitWindow(target);
+      const deleting = round % 2 === 1;
+      if (deleting) {
+        await leader.markUnreferencedObjects(100);
+        await ageMarks(cluster.database, 120_000);
+      }
+      const window = await pointerWindow(leader, topicId, next, target.objectId);
+      const [commit] = await Promise.allSettled([
+        leader.commitWindow(window),
+        deleting ? forwarder.collectMarkedObjects(0, 100) : forwarder.markUnreferencedObjects(100),
+      ]);
+      const row = await objectRows(cluster.database, target.objectId);
+      if (commit.status === 'fulfilled') {
+        assert.deepEqual(commit.value, { fenced: [] });
+        assert.deepEqual(row, [`${target.objectId}||f|`], `round ${round}: kept, unmarked`);
+        next += 2n;
+        committed += 1;
+      } else {
+        assert.ok(deleting, `round ${round}: only a delete refuses the commit`);
+        isStorageFailure(/foreign key/)(commit.reason);
+        assert.deepEqual(row, [], `round ${round}: the object went`);
+        refused += 1;
+      }
+      assert.equal((await leaseOf(leader, topicId, 0)).nextOffset, next);
+    }
+    process.stdout.write(`# race rounds: ${committed} committed, ${refused} refused\n`);
+    const referenced = new Set((await leader.listBatches()).map((row) => row.objectId));
+    assert.equal(referenced.size, committed);
+    const rows = await objectRows(cluster.database);
+    for (const objectId of referenced) {
+      assert.ok(rows.includes(`${objectId}||f|`), `object ${objectId} of a batch is there`);
+    }
+    await cluster.close();
+  });
+
+  it('adopts old orphans, refuses their late commit and keeps a tombstone', async () => {
+    const cluster = await freshCluster('orphan');
+    const catalog = at(cluster.catalogs, 0);
+    const topicId = await createTopic(at(cluster.stores, 0), 'orphan', 1);
+    await catalog.ensureLeaseRows();
+    await catalog.claimLeases({ nodeId: 1, max: 1, leaseMs, liveNodes: [1] });
+    const committed = await windowOf(catalog, 1, [append(topicId, 0, 1, 0n, [1])]);
+    await catalog.commitWindow(committed);
+    // An upload whose commit never came, a young one (its commit may be in flight), a stray.
+    const lost = await windowOf(catalog, 1, [append(topicId, 0, 1, 1n, [1])]);
+    const young = await windowOf(catalog, 1, [append(topicId, 0, 1, 1n, [1])]);
+    const hourAgo = Date.now() - 3_600_000;
+    const listed = [
+      { name: committed.objectName, sizeBytes: 10, lastModifiedMs: hourAgo },
+      { name: lost.objectName, sizeBytes: 20, lastModifiedMs: hourAgo },
+      { name: young.objectName, sizeBytes: 30, lastModifiedMs: Date.now() + 60_000 },
+      { name: 'c/stray', sizeBytes: 40, lastModifiedMs: hourAgo },
+    ];
+    assert.deepEqual(await catalog.reconcileListedObjects('c', listed, 600_000), {
+      adopted: [lost.objectName, 'c/stray'],
+      tombstones: [],
+    });
+    // The late commit of the adopted upload is refused, and so is a reference to it.
+    await assert.rejects(catalog.commitWindow(lost), isStorageFailure(/orphan/));
+    const pointer = await pointerWindow(catalog, topicId, 1n, lost.objectId);
+    await assert.rejects(catalog.commitWindow(pointer), isStorageFailure(/orphan/));
+    assert.equal((await leaseOf(catalog, topicId, 0)).nextOffset, 1n);
+    // Adopted rows are marked: after the delay they are collected and stay as tombstones.
+    const collected = await catalog.collectMarkedObjects(0, 100);
+    assert.deepEqual(collected.map((object) => [object.name, object.orphan]).toSorted(), [
+      [lost.objectName, true],
+      ['c/stray', true],
+    ]);
+    assert.deepEqual(await catalog.reconcileListedObjects('c', listed, 600_000), {
+      adopted: [],
+      tombstones: [lost.objectName, 'c/stray'],
+    });
+    await assert.rejects(catalog.commitWindow(lost), isStorageFailure(/orphan/));
+    assert.equal(await catalog.markUnreferencedObjects(100), 0, 'tombstones are not marked');
+    // The young one commits normally.
+    assert.deepEqual(await catalog.commitWindow(young), { fenced: [] });
+    assert.equal((await leaseOf(catalog, topicId, 0)).nextOffset, 2n);
     await cluster.close();
   });
 
