@@ -36,6 +36,10 @@ let producer: Producer;
 /** Producers that send at once, so that windows hold batches of several partitions. */
 let producers: Producer[] = [];
 
+function override(setting: string): string[] {
+  return ['--override', setting];
+}
+
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
@@ -50,7 +54,6 @@ function freePort(): Promise<number> {
 
 before(async () => {
   for (const nodeId of [1, 2]) metricsPorts.set(nodeId, await freePort());
-  const override = (setting: string): string[] => ['--override', setting];
   cluster = await startTestCluster({
     brokers: 2,
     args: [
@@ -210,7 +213,7 @@ test('objects leave the bucket once no live batch is in them, and only then', as
       messages: [...Array(20).keys()].map((i) => ({ value: `d-${round}-${i}`.padEnd(500, '.') })),
     });
   }
-  const before = await bucketNames();
+  const initial = await bucketNames();
   const byPartition = await objectsByPartition(topic);
   const droppedTopicObjects = [...((await objectsByPartition('gc-dropped-topic')).get(0) ?? [])];
   const keptObjects = byPartition.get(kept) ?? new Set<string>();
@@ -222,7 +225,7 @@ test('objects leave the bucket once no live batch is in them, and only then', as
     ...droppedTopicObjects,
   ];
   assert.ok(onlyDead.length > 0);
-  for (const name of [...keptObjects, ...onlyDead]) assert.ok(before.has(name), name);
+  for (const name of [...keptObjects, ...onlyDead]) assert.ok(initial.has(name), name);
 
   // Every record of `dropped` and `alone` falls below its log start; the other topic goes.
   await admin.fetchTopicMetadata({ topics: [topic] });
@@ -235,15 +238,15 @@ test('objects leave the bucket once no live batch is in them, and only then', as
   });
   await admin.deleteTopics({ topics: ['gc-dropped-topic'] });
 
-  const after = await eventually('the dead objects collected', collectedWithinMs, async () => {
+  const remaining = await eventually('the dead objects collected', collectedWithinMs, async () => {
     const listing = await bucketNames();
     return onlyDead.every((name) => !listing.has(name)) ? listing : undefined;
   });
-  for (const name of keptObjects) assert.ok(after.has(name), `${name} holds live batches`);
-  const freedBytes = onlyDead.reduce((sum, name) => sum + (before.get(name) ?? 0), 0);
+  for (const name of keptObjects) assert.ok(remaining.has(name), `${name} holds live batches`);
+  const freedBytes = onlyDead.reduce((sum, name) => sum + (initial.get(name) ?? 0), 0);
   process.stdout.write(
     `# collected ${onlyDead.length} objects (${freedBytes} bytes); kept ${keptObjects.size} ` +
-      `(${shared.length} shared with a dropped partition); bucket ${before.size} -> ${after.size}\n`,
+      `(${shared.length} shared with a dropped partition); bucket ${initial.size} -> ${remaining.size}\n`,
   );
 
   // Every live record reads back: all of `kept`, nothing of the dropped partitions.
