@@ -42,7 +42,10 @@ describe('PostgresMetadataStore', () => {
       url.split('/').at(-1) ?? '',
       'SELECT version, name FROM schema_migrations ORDER BY version',
     );
-    assert.equal(applied, '1|0001-initial.sql\n2|0002-cluster.sql');
+    assert.equal(
+      applied,
+      '1|0001-initial.sql\n2|0002-cluster.sql\n3|0003-leader-epochs.sql\n4|0004-object-gc.sql',
+    );
     // Producer id blocks taken at once through different stores never overlap.
     const firsts = await Promise.all(stores.map((store) => store.allocateProducerIds(100)));
     const sorted = firsts.toSorted((a, b) => (a < b ? -1 : 1));
@@ -71,7 +74,7 @@ describe('PostgresMetadataStore', () => {
     await assert.rejects(PostgresMetadataStore.open({ url }), (error: unknown) => {
       assert.ok(error instanceof StorageError);
       assert.equal(error.code, 'STORAGE_FAILURE');
-      assert.match(error.message, /schema version 99 is newer than this build \(2\)/);
+      assert.match(error.message, /schema version 99 is newer than this build \(4\)/);
       return true;
     });
   });
