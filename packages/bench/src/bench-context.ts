@@ -44,6 +44,16 @@ export function residentMegabytes(pid: number): number {
   return match === null ? 0 : (Number(match[1]) * 1024) / 1e6;
 }
 
+/** Peak resident set size in MB (VmHWM) of a running process; 0 when it is gone. */
+export function peakResidentMegabytes(pid: number): number {
+  try {
+    const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match === null ? 0 : (Number(match[1]) * 1024) / 1e6;
+  } catch {
+    return 0;
+  }
+}
+
 export function perCpu(count: number, cpuSeconds: number): number {
   return cpuSeconds > 0 ? count / cpuSeconds : 0;
 }

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
+  mergeMarkdown,
   renderMarkdown,
   renderTextTable,
+  skippedReport,
   targetVerdict,
   type BenchFigure,
   type WorkloadReport,
@@ -23,7 +25,7 @@ const report: WorkloadReport = {
   title: 'e2e | latency',
   figures: [{ ...base, value: 1.5, perCpuSecond: 12000, target: { value: 2, atLeast: false } }],
   notes: ['a note'],
-  chart: { title: 't', unit: 'ms', bars: [] },
+  chart: { title: 't', unit: 'ms', bars: [{ label: 'p50', value: 1.5 }] },
 };
 
 test('renderTextTable prints a header, one row per figure and the notes', () => {
@@ -44,4 +46,36 @@ test('renderMarkdown links the chart and escapes pipes in cells', () => {
   assert.match(markdown, /!\[latency\]\(bench\/latency\.svg\)/);
   assert.match(markdown, /\| tributary \| c \| m \| 1\.50 ms \| 12,000 \| met/);
   assert.match(markdown, /- Machine: test box/);
+});
+
+const info = {
+  date: '2026-02-02T00:00:00Z',
+  machine: 'test box',
+  quick: false,
+  command: 'npm run bench -- latency',
+};
+
+test('mergeMarkdown replaces the named section, keeps the others and says how it ran', () => {
+  const other: WorkloadReport = { ...report, name: 'produce', title: 'produce title' };
+  const existing = renderMarkdown([other, { ...report, notes: ['old note'] }], info);
+  const merged = mergeMarkdown(existing, [{ ...report, notes: ['new note'] }], info);
+  assert.match(merged, /## produce: produce title/);
+  assert.match(merged, /- new note/);
+  assert.doesNotMatch(merged, /old note/);
+  assert.match(merged, /- This section: 2026-02-02T00:00:00Z, full, `npm run bench -- latency`/);
+  assert.equal(merged.match(/^## latency:/gm)?.length, 1);
+});
+
+test('mergeMarkdown appends a new section but never erases figures with a skipped run', () => {
+  const existing = renderMarkdown([report], info);
+  const skipped = skippedReport('latency', 'latency title', 'no weed here');
+  assert.match(mergeMarkdown(existing, [skipped], info), /\| 1\.50 ms \|/);
+  const added = mergeMarkdown(
+    existing,
+    [skippedReport('cluster', 'cluster title', 'no weed')],
+    info,
+  );
+  assert.match(added, /## cluster: cluster title: SKIPPED/);
+  assert.match(added, /- skipped: no weed/);
+  assert.doesNotMatch(added, /bench\/cluster\.svg/);
 });

@@ -41,6 +41,17 @@ export interface RunInfo {
   note?: string;
 }
 
+/** A workload that could not run here (a program missing): says why, measures nothing. */
+export function skippedReport(name: string, title: string, reason: string): WorkloadReport {
+  return {
+    name,
+    title: `${title}: SKIPPED`,
+    figures: [],
+    notes: [`skipped: ${reason}`],
+    chart: { title: `${name}: skipped`, unit: '', bars: [] },
+  };
+}
+
 /** "met" or "missed" plus the ratio figure/target (>= 1 is good for both directions). */
 export function targetVerdict(figure: BenchFigure): string {
   const target = figure.target;
@@ -94,27 +105,65 @@ export function renderMarkdown(reports: readonly WorkloadReport[], info: RunInfo
     `- Command: \`${info.command}\``,
     ...(info.note === undefined ? [] : [`- Note: ${info.note}`]),
     '',
-    'Run it with `npm run bench` (all six workloads, several minutes), `npm run bench -- --quick`',
-    '(under two minutes, scaled down), or name workloads: `npm run bench -- produce latency`.',
+    'Run it with `npm run bench` (every workload, several minutes), `npm run bench -- --quick`',
+    '(scaled down), or name workloads: `npm run bench -- produce latency`, which replaces only',
+    'their sections here, each then saying when and how it was run.',
     'Peers are started by the suite on free loopback ports with their own data directories and',
     'stopped after; msgs/CPU-s divides by the CPU time of the server process under test only',
     '(from /proc), since the load generators share the cores.',
     '',
   ];
-  for (const report of reports) {
-    out.push(`## ${report.name}: ${report.title}`, '');
-    out.push(`![${report.name}](bench/${report.name}.svg)`, '');
-    out.push(`| ${headers.join(' | ')} |`, `|${headers.map(() => '---').join('|')}|`);
-    for (const figure of report.figures) {
-      out.push(
-        `| ${figureCells(figure)
-          .map((cell) => cell.replaceAll('|', '\\|'))
-          .join(' | ')} |`,
-      );
-    }
-    out.push('');
-    for (const note of report.notes) out.push(`- ${note}`);
-    out.push('');
-  }
+  for (const report of reports) out.push(...renderSection(report));
   return out.join('\n');
+}
+
+function renderSection(report: WorkloadReport, runLine?: string): string[] {
+  const out = [`## ${report.name}: ${report.title}`, ''];
+  if (report.chart.bars.length > 0) out.push(`![${report.name}](bench/${report.name}.svg)`, '');
+  out.push(`| ${headers.join(' | ')} |`, `|${headers.map(() => '---').join('|')}|`);
+  for (const figure of report.figures) {
+    out.push(
+      `| ${figureCells(figure)
+        .map((cell) => cell.replaceAll('|', '\\|'))
+        .join(' | ')} |`,
+    );
+  }
+  out.push('');
+  if (runLine !== undefined) out.push(`- ${runLine}`);
+  for (const note of report.notes) out.push(`- ${note}`);
+  out.push('');
+  return out;
+}
+
+/**
+ * docs/benchmarks.md after a run of named workloads: `existing` with the sections of `reports`
+ * replaced (or appended), each saying when, where and with which command it ran, since the
+ * header describes the last full run. Without an existing file it is a fresh render.
+ */
+export function mergeMarkdown(
+  existing: string | undefined,
+  reports: readonly WorkloadReport[],
+  info: RunInfo,
+): string {
+  if (existing === undefined || !existing.startsWith('# Benchmarks')) {
+    return renderMarkdown(reports, info);
+  }
+  const parts = existing.split(/\n(?=## )/);
+  const header = parts[0] ?? '';
+  const sections = parts.slice(1).map((text) => ({ name: /^## ([^:\n]+):/.exec(text)?.[1], text }));
+  const mode = info.quick ? '`--quick`' : 'full';
+  for (const report of reports) {
+    const runLine =
+      `This section: ${info.date}, ${mode}, \`${info.command}\`, on ${info.machine}` +
+      (info.note === undefined ? '.' : `; ${info.note}.`);
+    const text = renderSection(report, runLine).join('\n');
+    const at = sections.findIndex((section) => section.name === report.name);
+    // A skipped or failed run (no figures) does not erase figures an earlier run measured.
+    if (at >= 0 && report.figures.length === 0) continue;
+    if (at < 0) sections.push({ name: report.name, text });
+    else sections[at] = { name: report.name, text };
+  }
+  return (
+    [header.trimEnd(), ...sections.map((section) => section.text.trimEnd())].join('\n\n') + '\n'
+  );
 }

@@ -13,8 +13,23 @@ const cliMainPath = resolve(repoRoot, 'packages/cli/src/main.ts');
 const readyPattern = /listening on (\S+):(\d+)/;
 const liveChildren = new Set<ChildProcess>();
 
+/**
+ * Processes that are not our children but must die with the suite: `cluster up` starts its
+ * brokers, PostgreSQL and the S3 server in process groups of their own, so killing it would
+ * leave them running.
+ */
+const trackedPids = new Set<number>();
+
 /** SIGKILLs every child still running (brokers and drivers); called on exit and on signals. */
 export function killAllChildren(): void {
+  for (const pid of trackedPids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  }
+  trackedPids.clear();
   for (const child of liveChildren) {
     if (groupLeaders.has(child) && child.pid !== undefined) {
       try {
@@ -37,6 +52,19 @@ export function trackChild(child: ChildProcess, processGroup = false): void {
   liveChildren.add(child);
   if (processGroup) groupLeaders.add(child);
   child.once('exit', () => liveChildren.delete(child));
+}
+
+/**
+ * Registers processes `killAllChildren` must SIGKILL though they are not our children; the
+ * returned function forgets them (call it once they were stopped, before their pids are reused).
+ */
+export function trackPids(pids: readonly number[]): () => void {
+  // A pid that was not found (0) must never reach process.kill: 0 is our own process group.
+  const real = pids.filter((pid) => Number.isInteger(pid) && pid > 0);
+  for (const pid of real) trackedPids.add(pid);
+  return () => {
+    for (const pid of real) trackedPids.delete(pid);
+  };
 }
 
 export interface BrokerChild {

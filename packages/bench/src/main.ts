@@ -2,19 +2,28 @@
  * `npm run bench -- [workload...] [--quick] [--data-parent DIR] [--no-docs] [--note TEXT]`
  *
  * Workloads (all when none is named): produce, latency, fanout, replay, scale, small-producers
- * (issue 5's six). Prints one table per workload, writes docs/benchmarks.md and one SVG chart per
- * workload under docs/bench/ (unless --no-docs), and the raw reports as JSON under
- * bench-results/. Every child process (brokers, peers, drivers) is killed on exit, on signals
- * and on failure; a workload that fails is reported as failed and the others still run.
+ * (issue 5's six), and cluster (issue 12: 3 brokers over PostgreSQL and S3 vs the embedded
+ * broker; skipped, saying why, when PostgreSQL or weed is missing). Prints one table per
+ * workload, writes docs/benchmarks.md and one SVG chart per workload under docs/bench/ (unless
+ * --no-docs; named workloads replace only their sections of docs/benchmarks.md), and the raw
+ * reports as JSON under bench-results/. Every child process (brokers, peers, drivers) is killed
+ * on exit, on signals and on failure; a workload that fails is reported as failed and the others
+ * still run.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, release, totalmem, tmpdir } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { renderBarChartSvg } from './bar-chart-svg.ts';
 import type { BenchContext } from './bench-context.ts';
-import { renderMarkdown, renderTextTable, type WorkloadReport } from './bench-report.ts';
+import {
+  mergeMarkdown,
+  renderMarkdown,
+  renderTextTable,
+  type WorkloadReport,
+} from './bench-report.ts';
 import { killAllChildren } from './broker-child.ts';
+import { runClusterBench } from './cluster-bench.ts';
 import { runFanoutBench } from './fanout-bench.ts';
 import { runLatencyBench } from './latency-bench.ts';
 import { runProduceWorkload } from './produce-workload.ts';
@@ -30,10 +39,33 @@ const workloads: ReadonlyMap<string, (context: BenchContext) => Promise<Workload
   ['replay', runReplayBench],
   ['scale', runScaleBench],
   ['small-producers', runSmallProducersBench],
+  ['cluster', runClusterBench],
 ]);
 const usage =
   `usage: npm run bench -- [${[...workloads.keys()].join('|')} ...] ` +
   '[--quick] [--data-parent DIR] [--no-docs] [--note TEXT]';
+const help = `${usage}
+
+Runs the named workloads (all of them when none is named) and writes docs/benchmarks.md (a run
+of named workloads replaces only their sections), docs/bench/<workload>.svg and bench-results/.
+
+  produce          durable produce throughput beside the disk and the peers
+  latency          end-to-end latency at 5000 records/s
+  fanout           one topic read by several consumer groups
+  replay           catch-up read of a backlog under a live producer
+  scale            10000 partitions on one broker; restart after SIGKILL
+  small-producers  200 producers x 50 records/s
+  cluster          \`tributary cluster up --brokers 3\` (PostgreSQL + S3 on loopback) against the
+                   embedded broker: throughput, e2e latency, CPU per GB, RSS, and their ratios
+                   (about 1.5 minutes; --quick under 1). Needs PostgreSQL's server programs
+                   (apt-get install postgresql) and weed (bash
+                   packages/testing/scripts/build-s3-server.sh); skipped, saying so, without them.
+
+  --quick              short phases and scaled-down sizes
+  --data-parent DIR    where brokers and peers keep their data (default the system temp dir)
+  --no-docs            print and write bench-results/ only, leave docs/ alone
+  --note TEXT          a line about the run's conditions (e.g. a shared machine) for the docs
+  -h, --help           this text`;
 
 function failedReport(name: string, error: unknown): WorkloadReport {
   const message = error instanceof Error ? error.message : String(error);
@@ -80,7 +112,7 @@ async function formatMarkdown(markdown: string): Promise<string> {
 
 async function writeOutputs(
   reports: WorkloadReport[],
-  options: { quick: boolean; argv: string[]; note: string | undefined },
+  options: { quick: boolean; argv: string[]; note: string | undefined; partial: boolean },
 ): Promise<void> {
   const date = new Date().toISOString();
   const info = {
@@ -91,8 +123,14 @@ async function writeOutputs(
     ...(options.note === undefined ? {} : { note: options.note }),
   };
   mkdirSync(resolve(repoRoot, 'docs/bench'), { recursive: true });
-  const markdown = await formatMarkdown(renderMarkdown(reports, info));
-  writeFileSync(resolve(repoRoot, 'docs/benchmarks.md'), markdown);
+  const docsPath = resolve(repoRoot, 'docs/benchmarks.md');
+  // Named workloads replace only their own sections; a full run rewrites the page.
+  const existing =
+    options.partial && existsSync(docsPath) ? readFileSync(docsPath, 'utf8') : undefined;
+  const rendered = options.partial
+    ? mergeMarkdown(existing, reports, info)
+    : renderMarkdown(reports, info);
+  writeFileSync(docsPath, await formatMarkdown(rendered));
   for (const report of reports) {
     if (report.chart.bars.length === 0) continue;
     writeFileSync(
@@ -103,17 +141,28 @@ async function writeOutputs(
   process.stdout.write('wrote docs/benchmarks.md and docs/bench/*.svg\n');
 }
 
+const benchOptions = {
+  quick: { type: 'boolean', default: false },
+  'data-parent': { type: 'string' },
+  'no-docs': { type: 'boolean', default: false },
+  note: { type: 'string' },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
 async function main(argv: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      quick: { type: 'boolean', default: false },
-      'data-parent': { type: 'string' },
-      'no-docs': { type: 'boolean', default: false },
-      note: { type: 'string' },
-    },
-  });
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, allowPositionals: true, options: benchOptions });
+  } catch (error: unknown) {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n${usage}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    process.stdout.write(`${help}\n`);
+    return;
+  }
   const unknown = positionals.filter((name) => !workloads.has(name));
   if (unknown.length > 0) {
     process.stderr.write(`unknown workload ${unknown.join(', ')}\n${usage}\n`);
@@ -147,7 +196,8 @@ async function main(argv: string[]): Promise<void> {
   writeFileSync(file, `${JSON.stringify(reports, null, 2)}\n`);
   process.stdout.write(`\nreports written to ${file}\n`);
   if (!values['no-docs']) {
-    await writeOutputs(reports, { quick: values.quick, argv, note: values.note });
+    const partial = selected.length < workloads.size;
+    await writeOutputs(reports, { quick: values.quick, argv, note: values.note, partial });
   }
 }
 
