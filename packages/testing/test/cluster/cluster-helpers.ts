@@ -179,7 +179,8 @@ export function assertDelivered(result: { code: number | null; stderr: string })
 export function groupConsumer(bootstrap: string, group: string, topic: string, seen: Set<string>) {
   const child = spawn(
     kcatPath,
-    ['-b', bootstrap, '-G', group, '-q', '-f', '%p %o %k %s\n'].concat(
+    // -u: unbuffered; stdout is a pipe, so kcat would otherwise hold the latest records back.
+    ['-b', bootstrap, '-G', group, '-q', '-u', '-f', '%p %o %k %s\n'].concat(
       ['-X', 'auto.offset.reset=earliest', '-X', 'topic.metadata.refresh.interval.ms=1000'],
       [topic],
     ),
