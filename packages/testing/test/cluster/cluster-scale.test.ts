@@ -3,8 +3,9 @@
  * S3, then a 4th joins and takes its share of the partition leases, with the bucket holding the
  * very same objects and bytes before and after (zero bytes copied); then two brokers stop
  * cleanly (SIGTERM) one after the other, each handing its leases off at once instead of letting
- * them expire, the bucket again unchanged; then 2 -> 4 -> 2 one broker at a time under an idempotent kcat
- * load, after which every acknowledged record is in the log exactly once, in order per key.
+ * them expire, the bucket again unchanged; then 2 -> 4 -> 2, one broker at a time, under an
+ * idempotent kcat load, after which every acknowledged record is in the log exactly once, in
+ * order per key.
  */
 import assert from 'node:assert/strict';
 import { after, before, test, type TestContext } from 'node:test';
