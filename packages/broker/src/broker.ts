@@ -282,6 +282,7 @@ async function openStorage(
       ...(options.storage?.tailCacheMaxBytes === undefined
         ? {}
         : { tailCacheMaxBytes: options.storage.tailCacheMaxBytes }),
+      compactor,
       log,
     });
     log.info('cluster mode', { nodeId: cluster.nodeId, rack: cluster.rack ?? '(none)' });
@@ -321,6 +322,10 @@ function clusterSettingsOf(settings: StaticSettings | undefined) {
       orphanMinAgeMs: Number(valueOf('cluster.orphan.object.min.age.ms') ?? '3600000'),
       intervalMs: Number(valueOf('cluster.object.gc.interval.ms') ?? '60000'),
       maxObjectsPerPass: Number(valueOf('cluster.object.gc.max.objects.per.pass') ?? '1000'),
+    },
+    compaction: {
+      intervalMs: Number(valueOf('cluster.compaction.interval.ms') ?? '30000'),
+      maxBytesPerPass: Number(valueOf('cluster.compaction.max.bytes.per.pass') ?? '16777216'),
     },
   };
 }

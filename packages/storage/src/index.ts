@@ -80,6 +80,9 @@ export type {
   CollectedObject,
   CommitOutcome,
   CommittedBatch,
+  CompactionCommit,
+  CompactionNotice,
+  CompactionOutcome,
   EpochHistory,
   EpochStart,
   ListedObject,
@@ -89,6 +92,12 @@ export type {
   WindowCommit,
 } from './cluster/cluster-catalog.ts';
 export { PostgresClusterCatalog } from './cluster/postgres-cluster-catalog.ts';
+export {
+  ClusterCompactor,
+  clusterCompactorDefaults,
+  type ClusterCompactorSettings,
+  type CompactionStats,
+} from './cluster/cluster-compactor.ts';
 export {
   ObjectCollector,
   objectCollectorDefaults,

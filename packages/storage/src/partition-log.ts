@@ -392,15 +392,18 @@ export class IndexedPartitionLog implements PartitionLog {
   }
 
   /**
-   * Compaction: swaps the head batches `replaced` for `replacement` (same offsets, fewer bytes).
-   * Batches retention dropped meanwhile stay dropped.
+   * Compaction: swaps the batches `replaced` for `replacement` (same offsets, fewer bytes). The
+   * embedded mode replaces the head; cluster mode may replace a range further on, so the result
+   * is ordered by offset. Batches retention dropped meanwhile stay dropped.
    */
   replaceHead(replaced: readonly BatchEntry[], replacement: readonly BatchEntry[]): void {
     const gone = new Set(replaced);
     const rest = this.#entries.slice(this.#head).filter((entry) => !gone.has(entry));
     const fresh = replacement.filter((entry) => entry.lastOffset >= this.#logStartOffset);
     for (const entry of replaced) entry.cached = undefined;
-    this.#entries = [...fresh, ...rest];
+    this.#entries = [...fresh, ...rest].toSorted((a, b) =>
+      a.baseOffset < b.baseOffset ? -1 : a.baseOffset > b.baseOffset ? 1 : 0,
+    );
     this.#head = 0;
     this.#recomputeMaxTimestamp();
   }

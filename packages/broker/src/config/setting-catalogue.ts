@@ -222,6 +222,32 @@ export const settingCatalogue: readonly SettingDefinition[] = [
     target: { kind: 'startup' },
   },
   {
+    name: 'cluster.compaction.interval.ms',
+    type: 'long',
+    defaultValue: '30000',
+    unit: 'ms',
+    dynamic: false,
+    doc:
+      'Cluster mode: time between two compaction passes; each broker compacts the ' +
+      'cleanup.policy=compact partitions it leads.',
+    min: 100n,
+    max: 86_400_000n,
+    target: { kind: 'startup' },
+  },
+  {
+    name: 'cluster.compaction.max.bytes.per.pass',
+    type: 'long',
+    defaultValue: '16777216',
+    unit: 'bytes',
+    dynamic: false,
+    doc:
+      'Cluster mode: batch bytes one compaction pass reads at most, over all partitions; ' +
+      'also the largest object it writes (keep it below 16 MiB, the multipart threshold).',
+    min: 1024n,
+    max: 1_073_741_824n,
+    target: { kind: 'startup' },
+  },
+  {
     name: 'metrics.listen',
     type: 'string',
     defaultValue: null,

@@ -100,6 +100,36 @@ export interface CommitOutcome {
   fenced: { topicId: TopicId; partition: number }[];
 }
 
+/**
+ * A compaction of one partition's committed range, to commit in one transaction: the index rows
+ * of the range are swapped for `batches` (same offsets or fewer, never renumbered), stored in a
+ * new object, if the leader still holds the lease at `leaderEpoch`.
+ */
+export interface CompactionCommit {
+  topicId: TopicId;
+  partition: number;
+  leaderEpoch: number;
+  /** The replaced range: every index row with base_offset in [fromOffset, toOffset]. */
+  fromOffset: bigint;
+  toOffset: bigint;
+  /** The rows the leader replaces (base offset and object id): any other set refuses it. */
+  replaced: readonly { baseOffset: bigint; objectId: number }[];
+  /** The new object; undefined when nothing of the range is kept. */
+  object: { objectId: number; name: string; sizeBytes: number; nodeId: number } | undefined;
+  batches: CommittedBatch[];
+}
+
+/** committed; fenced: the epoch moved; changed: the range's rows are not the ones replaced. */
+export type CompactionOutcome = 'committed' | 'fenced' | 'changed';
+
+/** A committed range that compaction rewrote, as announced to every broker. */
+export interface CompactionNotice {
+  topicId: TopicId;
+  partition: number;
+  fromOffset: bigint;
+  toOffset: bigint;
+}
+
 /** An object whose row the collector removed (or made a tombstone): delete it from the bucket. */
 export interface CollectedObject {
   objectId: number;
@@ -135,6 +165,8 @@ export interface AppendNotice {
 export interface CatalogListener {
   /** Batches were committed (by any broker). */
   onAppend(notices: readonly AppendNotice[]): void;
+  /** A leader compacted a range: the rows in it changed (re-read them). */
+  onCompacted(notice: CompactionNotice): void;
   /** Leases changed hands (claimed, released). */
   onLeasesChanged(): void;
   /** Topics were created, altered or deleted, or log start offsets moved. */
@@ -187,6 +219,12 @@ export interface ClusterCatalog {
   }): Promise<boolean>;
   /** One transaction: object row, per partition epoch + offset check and advance, batch rows. */
   commitWindow(commit: WindowCommit): Promise<CommitOutcome>;
+  /**
+   * Compaction: in one transaction, if `leaderEpoch` still holds the partition's lease and the
+   * range's rows are exactly `replaced`, deletes them, inserts the new object's row and
+   * `batches`, and notifies every broker. A deposed leader gets 'fenced' and changes nothing.
+   */
+  commitCompaction(commit: CompactionCommit): Promise<CompactionOutcome>;
   /**
    * A partition's leader epoch history (claimLeases records each epoch in the same statement)
    * with its current epoch and committed end, read together; undefined for an unknown partition.

@@ -20,7 +20,12 @@ import { randomUUID } from 'node:crypto';
 import { batchOfFrame } from '../log-storage.ts';
 import type { BrokerConfigScope } from '../metadata-store.ts';
 import type { ObjectStore } from '../object-store.ts';
-import { type BatchEntry, IndexedPartitionLog, type PartitionLog } from '../partition-log.ts';
+import {
+  type BatchEntry,
+  IndexedPartitionLog,
+  type PartitionLog,
+  entryFromWal,
+} from '../partition-log.ts';
 import { PostgresMetadataStore } from '../postgres-metadata-store.ts';
 import { S3ObjectStore } from '../s3-object-store.ts';
 import type { AclBinding, ScramCredential, ScramCredentialChange } from '../security-metadata.ts';
@@ -30,6 +35,7 @@ import { TailCache } from '../tail-cache.ts';
 import { effectiveTopicConfig, hasCleanupPolicy, validateTopicConfig } from '../topic-config.ts';
 import {
   type BatchMeta,
+  type RecordCompactor,
   type TopicId,
   type TopicRecord,
   newTopicId,
@@ -39,9 +45,19 @@ import type {
   AppendNotice,
   BrokerRegistration,
   ClusterCatalog,
+  CommittedBatch,
+  CompactionNotice,
   EpochHistory,
   PartitionLease,
 } from './cluster-catalog.ts';
+import {
+  type CompactablePartition,
+  type ClusterCompactorSettings,
+  type CompactionStats,
+  type ReplacedRange,
+  ClusterCompactor,
+  clusterCompactorDefaults,
+} from './cluster-compactor.ts';
 import { LeaseKeeper, type LeaseKeeperLog } from './lease-keeper.ts';
 import {
   ObjectCollector,
@@ -66,6 +82,10 @@ export interface ClusterStorageOptions {
   retentionCheckIntervalMs?: number;
   /** Object garbage collection (cluster.object.* settings); defaults for what is not given. */
   objectGc?: Partial<ObjectCollectorSettings>;
+  /** Record-level hooks for cleanup.policy=compact; without them nothing is compacted. */
+  compactor?: RecordCompactor;
+  /** Compaction (cluster.compaction.* settings); defaults for what is not given. */
+  compaction?: Partial<ClusterCompactorSettings>;
   now?: () => number;
   log?: LeaseKeeperLog;
   /** Tests: components built elsewhere. */
@@ -92,6 +112,8 @@ export interface ClusterView {
   ): () => void;
   /** What the object collector deleted so far (it runs on one broker: 0 on the others). */
   readonly objectCollection: Readonly<ObjectCollectionStats>;
+  /** What this broker's compactions did so far (each leader compacts its own partitions). */
+  readonly compaction: Readonly<CompactionStats> | undefined;
   /** Registers this broker at its advertised address and starts taking leases. */
   join(endpoint: { host: string; port: number }): Promise<void>;
   /**
@@ -115,6 +137,8 @@ interface ClusterPartition {
   leaderEpoch: number | undefined;
   refresh: Promise<void> | undefined;
   refreshAgain: boolean;
+  /** Re-reads of compacted ranges, one after the other. */
+  rereads: Promise<void>;
 }
 
 const defaultWindowMaxBytes = 8 * 1024 * 1024;
@@ -135,6 +159,7 @@ export class ClusterLogStorage implements ClusterView {
   readonly #writer: WindowWriter;
   readonly #keeper: LeaseKeeper;
   readonly #collector: ObjectCollector;
+  readonly #compactor: ClusterCompactor | undefined;
   readonly #now: () => number;
   readonly #topicsByName = new Map<string, TopicRecord>();
   readonly #topicsById = new Map<TopicId, TopicRecord>();
@@ -202,6 +227,22 @@ export class ClusterLogStorage implements ClusterView {
       active: () => this.#isCollector(),
       ...(options.log === undefined ? {} : { log: options.log }),
     });
+    this.#compactor =
+      options.compactor === undefined
+        ? undefined
+        : new ClusterCompactor({
+            catalog: this.#catalog,
+            store: this.#store,
+            compactor: options.compactor,
+            clusterId,
+            nodeId: this.nodeId,
+            incarnation: this.incarnation,
+            settings: { ...clusterCompactorDefaults, ...options.compaction },
+            now: this.#now,
+            partitions: () => this.#compactablePartitions(),
+            committed: (topicId, index, range) => this.#onCompactedHere(topicId, index, range),
+            ...(options.log === undefined ? {} : { log: options.log }),
+          });
     this.#startRetention(options.retentionCheckIntervalMs ?? 30_000);
   }
 
@@ -230,6 +271,7 @@ export class ClusterLogStorage implements ClusterView {
   async join(endpoint: { host: string; port: number }): Promise<void> {
     this.#stopListening = await this.#catalog.listen({
       onAppend: (notices) => this.#onAppend(notices),
+      onCompacted: (notice) => this.#onCompacted(notice),
       onLeasesChanged: () => this.#keeper.kick(),
       onTopicsChanged: () => {
         this.#collector.logStartsMoved();
@@ -239,10 +281,20 @@ export class ClusterLogStorage implements ClusterView {
     });
     await this.#keeper.start(endpoint);
     this.#collector.start();
+    this.#compactor?.start();
   }
 
   get objectCollection(): Readonly<ObjectCollectionStats> {
     return this.#collector.stats;
+  }
+
+  get compaction(): Readonly<CompactionStats> | undefined {
+    return this.#compactor?.stats;
+  }
+
+  /** One compaction pass over the partitions led here now (tests; a timer runs them too). */
+  async runCompaction(): Promise<void> {
+    await this.#compactor?.runPass();
   }
 
   #isCollector(): boolean {
@@ -489,6 +541,7 @@ export class ClusterLogStorage implements ClusterView {
     if (this.#retentionTimer !== undefined) clearInterval(this.#retentionTimer);
     await this.#adminChain.catch(() => undefined);
     await this.#collector.stop();
+    await this.#compactor?.stop();
     await this.#keeper.stop();
     await this.#writer.close().catch(() => undefined);
     await this.#stopListening?.().catch(() => undefined);
@@ -551,6 +604,7 @@ export class ClusterLogStorage implements ClusterView {
         leaderEpoch: undefined,
         refresh: undefined,
         refreshAgain: false,
+        rereads: Promise.resolve(),
       };
       this.#partitions.set(key, partition);
     }
@@ -692,6 +746,76 @@ export class ClusterLogStorage implements ClusterView {
         this.#refresh(key);
       }
     }
+  }
+
+  /** The partitions led here whose topic is compacted, for the compactor's pass. */
+  #compactablePartitions(): CompactablePartition[] {
+    const found: CompactablePartition[] = [];
+    for (const topic of this.#topicsByName.values()) {
+      const config = effectiveTopicConfig(topic, this.#topicDefaults);
+      if (!hasCleanupPolicy(config, 'compact')) continue;
+      for (let index = 0; index < topic.partitionCount; index++) {
+        const partition = this.#partitions.get(partitionKey(topic.topicId, index));
+        if (partition?.leaderEpoch === undefined) continue;
+        const { log, leaderEpoch } = partition;
+        found.push({ topicId: topic.topicId, index, log, leaderEpoch, config });
+      }
+    }
+    return found;
+  }
+
+  /**
+   * This broker committed a compaction: its log swaps the range's rows at once (the notice that
+   * follows re-reads them, which changes nothing then).
+   */
+  #onCompactedHere(topicId: TopicId, index: number, range: ReplacedRange): void {
+    const key = partitionKey(topicId, index);
+    const partition = this.#partitions.get(key);
+    if (range.objectId !== undefined && range.objectName !== undefined) {
+      this.#objectNames.set(range.objectId, range.objectName);
+    }
+    if (partition === undefined) return;
+    replaceRange(partition.log, range.fromOffset, range.toOffset, range.batches);
+  }
+
+  /**
+   * A leader compacted a range (notice): re-read its rows so reads go to the new object. Reads
+   * already holding an old location finish from the old object (deleted only after the
+   * collector's grace delay).
+   */
+  #onCompacted(notice: CompactionNotice): void {
+    const key = partitionKey(notice.topicId, notice.partition);
+    const partition = this.#partitions.get(key);
+    if (partition === undefined) return;
+    partition.rereads = partition.rereads
+      .then(() => this.#reread(partition, notice))
+      .catch(() => this.#refresh(key));
+  }
+
+  async #reread(partition: ClusterPartition, notice: CompactionNotice): Promise<void> {
+    if (this.#closed) return;
+    if (partition.log.logEndOffset <= notice.toOffset) {
+      await this.#catchUp(partition, notice.toOffset + 1n);
+    }
+    const rows: CommittedBatch[] = [];
+    let from = notice.fromOffset;
+    for (;;) {
+      const page = await this.#catalog.batchesFrom(
+        notice.topicId,
+        notice.partition,
+        from,
+        catchUpBatchLimit,
+      );
+      const inRange = page.filter((row) => row.baseOffset <= notice.toOffset);
+      rows.push(...inRange.filter((row) => row.baseOffset >= notice.fromOffset));
+      const last = page.at(-1);
+      if (inRange.length < page.length || page.length < catchUpBatchLimit || last === undefined) {
+        break;
+      }
+      from = last.lastOffset + 1n;
+    }
+    await this.#resolveObjectNames(rows.map((row) => row.objectId));
+    replaceRange(partition.log, notice.fromOffset, notice.toOffset, rows);
   }
 
   #onReconnect(): void {
@@ -864,6 +988,23 @@ export class ClusterLogStorage implements ClusterView {
     );
     this.#retentionTimer.unref();
   }
+}
+
+/** Swaps the batches of `log` whose base offset lies in [from, to] for `rows`. */
+function replaceRange(
+  log: IndexedPartitionLog,
+  from: bigint,
+  to: bigint,
+  rows: readonly CommittedBatch[],
+): void {
+  const replaced = log.batches.filter(
+    (entry) => entry.baseOffset >= from && entry.baseOffset <= to,
+  );
+  if (replaced.length === 0 && rows.length === 0) return;
+  log.replaceHead(
+    replaced,
+    rows.map((row) => entryFromWal(entryInfoOf(row))),
+  );
 }
 
 function checkConfigs(configs: Readonly<Record<string, string>>): void {

@@ -26,6 +26,9 @@ import type {
   CollectedObject,
   CommitOutcome,
   CommittedBatch,
+  CompactionCommit,
+  CompactionNotice,
+  CompactionOutcome,
   EpochHistory,
   EpochStart,
   ListedObject,
@@ -37,6 +40,8 @@ import type {
 
 /** Channel of append notices: payload `topicId:partition:nextOffset[,...]`. */
 export const logChannel = 'tributary_log';
+/** Channel of compactions: payload `topicId:partition:fromOffset:toOffset`. */
+export const compactionChannel = 'tributary_compaction';
 /** Channel of lease changes (claims, releases, new lease rows); empty payload. */
 export const leasesChannel = 'tributary_leases';
 /** Channel of topic changes (create, alter, delete, log start moves); empty payload. */
@@ -315,6 +320,14 @@ export class PostgresClusterCatalog implements ClusterCatalog {
       'commitWindow',
       (client) => commitInTransaction(client, commit),
       (lost) => this.#settleLostCommit(commit, lost),
+    );
+  }
+
+  async commitCompaction(commit: CompactionCommit): Promise<CompactionOutcome> {
+    // A lost COMMIT reply needs no settling: if it went through, the notice it sent makes every
+    // broker (this one too) re-read the range; if not, a later pass compacts again.
+    return this.#gcTransaction('commitCompaction', (client) =>
+      compactInTransaction(client, commit),
     );
   }
 
@@ -682,6 +695,73 @@ async function commitInTransaction(
   return { fenced };
 }
 
+/** The body of commitCompaction's transaction. */
+async function compactInTransaction(
+  client: pg.PoolClient,
+  commit: CompactionCommit,
+): Promise<CompactionOutcome> {
+  const { topicId, partition } = commit;
+  // The row lock holds the epoch still while the range is swapped: a claim skips the locked row
+  // (SKIP LOCKED) and a later one sees the new rows; a deposed leader finds another epoch.
+  const lease = await client.query(
+    'SELECT 1 FROM partition_leases WHERE topic_id = $1 AND partition = $2 ' +
+      'AND leader_epoch = $3 FOR UPDATE',
+    [topicId, partition, commit.leaderEpoch],
+  );
+  if (lease.rows.length === 0) return 'fenced';
+  const from = String(commit.fromOffset);
+  const to = String(commit.toOffset);
+  const current = await client.query<{ base_offset: string; object_id: string }>(
+    'SELECT base_offset, object_id FROM log_batches WHERE topic_id = $1 AND partition = $2 ' +
+      'AND base_offset BETWEEN $3 AND $4 ORDER BY base_offset FOR UPDATE',
+    [topicId, partition, from, to],
+  );
+  const expected = commit.replaced.map((row) => `${row.baseOffset}@${row.objectId}`).join(',');
+  const found = current.rows.map((row) => `${row.base_offset}@${row.object_id}`).join(',');
+  // Retention (rows below a new log start) or another compaction got there first.
+  if (found !== expected) return 'changed';
+  await client.query(
+    'DELETE FROM log_batches WHERE topic_id = $1 AND partition = $2 ' +
+      'AND base_offset BETWEEN $3 AND $4',
+    [topicId, partition, from, to],
+  );
+  const object = commit.object;
+  if (object !== undefined) {
+    const inserted = await client.query(
+      'INSERT INTO log_objects (object_id, name, size_bytes, node_id) VALUES ($1, $2, $3, $4) ' +
+        'ON CONFLICT (name) DO NOTHING',
+      [object.objectId, object.name, object.sizeBytes, object.nodeId],
+    );
+    if (inserted.rowCount === 0) {
+      throw new StorageError('STORAGE_FAILURE', `object ${object.name} is already in the catalog`);
+    }
+  }
+  const outside = commit.batches.find(
+    (batch) =>
+      batch.baseOffset < commit.fromOffset ||
+      batch.baseOffset > commit.toOffset ||
+      batch.objectId !== object?.objectId,
+  );
+  if (outside !== undefined) {
+    throw new StorageError('STORAGE_FAILURE', 'a compacted batch lies outside its range or object');
+  }
+  await insertBatches(client, [
+    {
+      topicId,
+      partition,
+      leaderEpoch: commit.leaderEpoch,
+      baseOffset: commit.fromOffset,
+      nextOffset: commit.toOffset + 1n,
+      batches: commit.batches,
+    },
+  ]);
+  await client.query('SELECT pg_notify($1, $2)', [
+    compactionChannel,
+    `${topicId}:${partition}:${from}:${to}`,
+  ]);
+  return 'committed';
+}
+
 /** One multi-row INSERT (one array per column) for every batch of `appended`. */
 async function insertBatches(
   client: pg.PoolClient,
@@ -882,7 +962,10 @@ class NoticeSubscription {
     client.on('notification', (message) => this.#dispatch(message));
     try {
       await client.connect();
-      await client.query(`LISTEN ${logChannel}; LISTEN ${leasesChannel}; LISTEN ${topicsChannel}`);
+      await client.query(
+        `LISTEN ${logChannel}; LISTEN ${leasesChannel}; LISTEN ${topicsChannel}; ` +
+          `LISTEN ${compactionChannel}`,
+      );
     } catch (error: unknown) {
       await client.end().catch(() => undefined);
       throw storageErrorOf(error, 'listening for cluster notices', this.#context.server);
@@ -940,6 +1023,9 @@ class NoticeSubscription {
     if (message.channel === logChannel) {
       const notices = parseAppendPayload(message.payload ?? '');
       this.#deliver(() => this.#listener.onAppend(notices));
+    } else if (message.channel === compactionChannel) {
+      const notice = parseCompactionPayload(message.payload ?? '');
+      if (notice !== undefined) this.#deliver(() => this.#listener.onCompacted(notice));
     } else if (message.channel === leasesChannel) {
       this.#deliver(() => this.#listener.onLeasesChanged());
     } else if (message.channel === topicsChannel) {
@@ -954,6 +1040,24 @@ class NoticeSubscription {
     } catch {
       // The listener's failure is its own; the subscription keeps delivering.
     }
+  }
+}
+
+/** `topicId:partition:fromOffset:toOffset`, or undefined for a payload of another shape. */
+function parseCompactionPayload(payload: string): CompactionNotice | undefined {
+  const [topicId, partition, from, to] = payload.split(':');
+  if (topicId === undefined || partition === undefined || from === undefined || to === undefined) {
+    return undefined;
+  }
+  try {
+    return {
+      topicId: topicId as TopicId,
+      partition: Number(partition),
+      fromOffset: BigInt(from),
+      toOffset: BigInt(to),
+    };
+  } catch {
+    return undefined;
   }
 }
 

@@ -4,7 +4,8 @@
  * from two brokers and never overlap; epochs; expiry and release; window commits, fenced by
  * epoch and by next_offset, retried with the same object name; the batch index; notices
  * reaching another broker's listener (also after its connection is killed); object ids; object
- * garbage collection (marks, the grace delay, references racing the collector, orphans).
+ * garbage collection (marks, the grace delay, references racing the collector, orphans);
+ * compaction commits (the range swapped in one transaction, a deposed leader's refused).
  * Lease expiry is moved with SQL (the database's clock), never waited for.
  */
 import assert from 'node:assert/strict';
@@ -17,6 +18,7 @@ import {
   type AppendNotice,
   type CatalogListener,
   type CommittedBatch,
+  type CompactionNotice,
   type PartitionAppend,
   type PostgresClusterCatalog,
   type TopicId,
@@ -204,6 +206,7 @@ async function commitBreakingProxy(): Promise<{
 /** Records every notice; `until` resolves once a condition holds. */
 class Recorder implements CatalogListener {
   readonly appends: AppendNotice[] = [];
+  readonly compactions: CompactionNotice[] = [];
   leases = 0;
   topics = 0;
   reconnects = 0;
@@ -211,6 +214,10 @@ class Recorder implements CatalogListener {
 
   onAppend(notices: readonly AppendNotice[]): void {
     this.appends.push(...notices);
+    this.#wake();
+  }
+  onCompacted(notice: CompactionNotice): void {
+    this.compactions.push(notice);
     this.#wake();
   }
   onLeasesChanged(): void {
@@ -722,6 +729,84 @@ describe('PostgresClusterCatalog', () => {
       assert.equal(block.first, next, 'blocks are contiguous and disjoint');
       next += block.size;
     }
+    await cluster.close();
+  });
+
+  it('swaps a compacted range in one transaction; a deposed leader is refused', async () => {
+    const cluster = await freshCluster('compact');
+    const [one, two] = [at(cluster.catalogs, 0), at(cluster.catalogs, 1)];
+    const topicId = await createTopic(at(cluster.stores, 0), 'compact', 1);
+    await one.ensureLeaseRows();
+    await one.claimLeases({ nodeId: 1, max: 1, leaseMs, liveNodes: [1] });
+    const first = await windowOf(one, 1, [append(topicId, 0, 1, 0n, [2, 3])]);
+    const second = await windowOf(one, 1, [append(topicId, 0, 1, 5n, [1, 4])]);
+    await one.commitWindow(first);
+    await one.commitWindow(second);
+    const recorder = new Recorder();
+    const stop = await two.listen(recorder);
+    // Offsets 0-5 (three batches over two objects) become two batches in a new object; 2-4
+    // leaves a gap. The rows of 6-9 are not touched.
+    const objectId = await one.allocateObjectIds(1);
+    const compacted = (base: bigint, count: number): CommittedBatch => ({
+      ...batch(topicId, 0, base, count, 0),
+      recordCount: 1,
+      objectId,
+    });
+    const commit = {
+      topicId,
+      partition: 0,
+      leaderEpoch: 1,
+      fromOffset: 0n,
+      toOffset: 5n,
+      replaced: [
+        { baseOffset: 0n, objectId: first.objectId },
+        { baseOffset: 2n, objectId: first.objectId },
+        { baseOffset: 5n, objectId: second.objectId },
+      ],
+      object: { objectId, name: `c/1/inc/${objectId}`, sizeBytes: 200, nodeId: 1 },
+      batches: [compacted(0n, 2), compacted(5n, 1)],
+    };
+    // Broker 1 is deposed (broker 2 takes the lease at epoch 2): its compaction is refused.
+    await server.psql(
+      cluster.database,
+      "UPDATE partition_leases SET lease_expires_at = now() - interval '1 second'",
+    );
+    await two.claimLeases({ nodeId: 2, max: 1, leaseMs, liveNodes: [1, 2] });
+    const rows = async (): Promise<string[]> =>
+      (await two.batchesFrom(topicId, 0, 0n, 100)).map(
+        (row) => `${row.baseOffset}-${row.lastOffset}@${row.objectId}`,
+      );
+    const before = await rows();
+    assert.equal(await one.commitCompaction(commit), 'fenced');
+    assert.deepEqual(await rows(), before, 'nothing changed');
+    assert.deepEqual(await objectRows(cluster.database), [
+      `${first.objectId}||f|`,
+      `${second.objectId}||f|`,
+    ]);
+    // The leader at epoch 2 commits it; rows that moved under it (here: the replaced set is
+    // not the range's rows any more) refuse a second attempt.
+    assert.equal(await two.commitCompaction({ ...commit, leaderEpoch: 2 }), 'committed');
+    assert.deepEqual(await rows(), [
+      `0-1@${objectId}`,
+      `5-5@${objectId}`,
+      `6-9@${second.objectId}`,
+    ]);
+    const retried = { ...commit, leaderEpoch: 2, object: undefined, batches: [] };
+    assert.equal(await two.commitCompaction(retried), 'changed');
+    await recorder.until(() => recorder.compactions.length === 1, 'compaction notice');
+    assert.deepEqual(recorder.compactions, [
+      { topicId, partition: 0, fromOffset: 0n, toOffset: 5n },
+    ]);
+    // The first object is unreferenced now, the second still holds 6-9: the collector marks one.
+    assert.equal(await one.markUnreferencedObjects(100), 1);
+    await ageMarks(cluster.database, 1_000);
+    assert.deepEqual(
+      (await one.collectMarkedObjects(0, 100)).map((object) => object.name),
+      [first.objectName],
+    );
+    // The lease's next offset is untouched: compaction never renumbers.
+    assert.equal((await leaseOf(one, topicId, 0)).nextOffset, 10n);
+    await stop();
     await cluster.close();
   });
 
