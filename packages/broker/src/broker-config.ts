@@ -12,6 +12,14 @@ export interface BrokerConfig {
   readonly connectionInFlightMaxRequests: number;
   /** Client connections open at once; more are closed on accept (`max.connections`). */
   readonly maxConnections: number;
+  /** Connections open at once from one IP address (`max.connections.per.ip`). */
+  readonly maxConnectionsPerIp: number;
+  /** Bytes of requests being read or processed, all connections (`queued.max.request.bytes`). */
+  readonly queuedMaxRequestBytes: number;
+  /** Partitions one topic may have (`max.partitions.per.topic`). */
+  readonly maxPartitionsPerTopic: number;
+  /** Partitions of all topics together (`max.partitions`). */
+  readonly maxPartitions: number;
   /** Idle connections are closed after this long (`connections.max.idle.ms`). */
   readonly connectionsMaxIdleMs: number;
   /** Metadata requests create unknown topics (`auto.create.topics.enable`). */
@@ -30,6 +38,10 @@ export const defaultBrokerConfig: BrokerConfig = {
   socketRequestMaxBytes: 104_857_600,
   connectionInFlightMaxRequests: 500,
   maxConnections: 2_147_483_647,
+  maxConnectionsPerIp: 2_147_483_647,
+  queuedMaxRequestBytes: 536_870_912,
+  maxPartitionsPerTopic: 100_000,
+  maxPartitions: 200_000,
   connectionsMaxIdleMs: 600_000,
   autoCreateTopicsEnable: true,
   numPartitions: 1,

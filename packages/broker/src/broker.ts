@@ -16,7 +16,7 @@ import {
 } from '@tributary/storage';
 import { BrokerClients } from './cluster/broker-clients.ts';
 import { ZoneTraffic } from './cluster/zone-traffic.ts';
-import { listenerPattern } from './config/setting-catalogue.ts';
+import { listenerPattern, parseConnectionOverrides } from './config/setting-catalogue.ts';
 import { startMetricsServer, type MetricsServer } from './metrics/metrics-server.ts';
 import {
   type CoordinatorHosts,
@@ -33,6 +33,7 @@ import { Connection } from './connection.ts';
 import { GroupRuntime, type GroupSettings, defaultGroupSettings } from './groups/group-runtime.ts';
 import { allHandlers } from './handlers/index.ts';
 import { createLogger, type Logger } from './logger.ts';
+import { RequestMemoryPool } from './request-memory-pool.ts';
 import { RequestRouter } from './request-router.ts';
 import { BatchRecordCompactor } from './batch-record-compactor.ts';
 import {
@@ -78,7 +79,15 @@ export interface StartBrokerOptions {
   /** Suppress INFO logs (tests). */
   quiet?: boolean;
   logger?: Logger;
+  /**
+   * The embedded WAL failed for good (an I/O error, docs/adr/0014). Default: log it and exit
+   * the process with `walFailureExitCode`, so a supervisor restarts it and recovery runs.
+   */
+  onWalFailure?: (error: Error) => void;
 }
+
+/** Exit status after a WAL I/O failure (EX_IOERR in sysexits.h). */
+export const walFailureExitCode = 74;
 
 export interface RunningBroker {
   readonly host: string;
@@ -103,20 +112,33 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
   const dataDir = options.inMemory === true ? undefined : options.dataDir;
   const storage = await openStorage(options, { dataDir, settings, log });
   const connections = new Set<Connection>();
+  const perAddress = new Map<string, number>();
   const refusals = { count: 0, loggedAtMs: 0 };
+  const pool = new RequestMemoryPool(poolCapacityOf(settings.config.queuedMaxRequestBytes));
   let router: RequestRouter | undefined;
   const onConnection = (socket: Socket): void => {
     if (router === undefined) {
       socket.destroy();
       return;
     }
-    if (connections.size >= settings.config.maxConnections) {
-      refuseConnection(socket, refusals, { log, maxConnections: settings.config.maxConnections });
+    const address = normalAddress(socket.remoteAddress);
+    const refusal = connectionRefusal(settings, connections.size, {
+      address,
+      open: perAddress.get(address) ?? 0,
+    });
+    if (refusal !== undefined) {
+      refuseConnection(socket, refusals, { log, ...refusal });
       return;
     }
-    const connection = new Connection(socket, runtime, router);
+    const connection = new Connection(socket, runtime, router, pool);
     connections.add(connection);
-    socket.once('close', () => connections.delete(connection));
+    perAddress.set(address, (perAddress.get(address) ?? 0) + 1);
+    socket.once('close', () => {
+      connections.delete(connection);
+      const left = (perAddress.get(address) ?? 1) - 1;
+      if (left > 0) perAddress.set(address, left);
+      else perAddress.delete(address);
+    });
   };
   let servers: Server[];
   try {
@@ -287,10 +309,11 @@ async function openStorage(
     });
     log.info('cluster mode', { nodeId: cluster.nodeId, rack: cluster.rack ?? '(none)' });
   } else {
+    const wal = { walLog: log, onWalFailure: options.onWalFailure ?? exitOnWalFailure(log) };
     storage = await LogStorage.open(
       dataDir === undefined
-        ? { ...options.storage, inMemory: true, compactor }
-        : { ...options.storage, dataDir, compactor },
+        ? { ...options.storage, inMemory: true, compactor, log, ...wal }
+        : { ...options.storage, dataDir, compactor, log, ...wal },
     );
   }
   try {
@@ -300,6 +323,21 @@ async function openStorage(
     throw error;
   }
   return storage;
+}
+
+/**
+ * Kafka halts a broker whose last log directory failed; so does this one: the WAL refuses every
+ * write after an I/O error, and only a restart's recovery knows what reached the disk. Acked
+ * records are durable, so exiting at once loses nothing; a supervisor brings the broker back.
+ */
+function exitOnWalFailure(log: Logger): (error: Error) => void {
+  return (error) => {
+    log.error('exiting: the write-ahead log failed; restart the broker to recover', {
+      error: error.message,
+      exitCode: walFailureExitCode,
+    });
+    process.exit(walFailureExitCode);
+  };
 }
 
 /** The cluster settings, or undefined for the embedded mode; one URL without the other fails. */
@@ -353,14 +391,53 @@ function hostPort(host: string, port: number): string {
   return `${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
 
-/** Interval between log lines about connections refused by max.connections. */
+/** Interval between log lines about refused connections. */
 const refusalLogIntervalMs = 10_000;
 
-/** Closes a connection past max.connections, as Kafka's acceptor does; logs at most every 10 s. */
+interface ConnectionRefusal {
+  /** The setting that refused it and its value. */
+  readonly limit: 'max.connections' | 'max.connections.per.ip';
+  readonly maxConnections: number;
+  readonly open: number;
+}
+
+/** Why a new connection from `peer` must be refused, as Kafka's acceptor decides; or none. */
+function connectionRefusal(
+  settings: BrokerSettings,
+  openTotal: number,
+  peer: { address: string; open: number },
+): ConnectionRefusal | undefined {
+  const { maxConnections, maxConnectionsPerIp } = settings.config;
+  if (openTotal >= maxConnections) {
+    return { limit: 'max.connections', maxConnections, open: openTotal };
+  }
+  const overrides = settings.value('max.connections.per.ip.overrides') ?? '';
+  const perIp =
+    overrides === ''
+      ? maxConnectionsPerIp
+      : (parseConnectionOverrides(overrides).limits.get(peer.address) ?? maxConnectionsPerIp);
+  if (peer.open >= perIp) {
+    return { limit: 'max.connections.per.ip', maxConnections: perIp, open: peer.open };
+  }
+  return undefined;
+}
+
+/** `::ffff:127.0.0.1` (IPv4 on a dual-stack socket) -> `127.0.0.1`, as overrides name it. */
+function normalAddress(address: string | undefined): string {
+  if (address === undefined) return 'unknown';
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+}
+
+/** queued.max.request.bytes; -1 (Kafka's default) means no limit. */
+function poolCapacityOf(queuedMaxRequestBytes: number): number {
+  return queuedMaxRequestBytes < 0 ? Number.MAX_SAFE_INTEGER : queuedMaxRequestBytes;
+}
+
+/** Closes a connection past a limit, as Kafka's acceptor does; logs at most every 10 s. */
 function refuseConnection(
   socket: Socket,
   refusals: { count: number; loggedAtMs: number },
-  context: { log: Logger; maxConnections: number },
+  context: ConnectionRefusal & { log: Logger },
 ): void {
   const peer = socket.remoteAddress ?? 'unknown';
   socket.destroy();
@@ -368,8 +445,9 @@ function refuseConnection(
   const now = Date.now();
   if (now - refusals.loggedAtMs < refusalLogIntervalMs) return;
   refusals.loggedAtMs = now;
-  context.log.warn('connection refused: max.connections reached', {
-    maxConnections: context.maxConnections,
+  context.log.warn(`connection refused: ${context.limit} reached`, {
+    limit: context.maxConnections,
+    open: context.open,
     refusedSoFar: refusals.count,
     peer,
   });

@@ -4,42 +4,68 @@
  * (Kafka clients match responses by order as well as by correlation id).
  *
  * Invariants:
- * - A frame's size is checked against `socketRequestMaxBytes` before any buffer for it exists;
- *   a negative or oversized size closes the connection.
- * - Bytes are buffered only as they arrive, so memory per connection is bounded by what the
- *   client actually sent plus at most `connectionInFlightMaxRequests` unanswered requests;
- *   past that limit the socket stops reading until responses drain.
+ * - A frame's size is checked against `socketRequestMaxBytes` and the broker's request memory
+ *   budget (`queued.max.request.bytes`) before any buffer for it exists; a negative or oversized
+ *   size closes the connection with a logged reason.
+ * - Before a frame is buffered its declared size is reserved in the RequestMemoryPool; while the
+ *   pool is spent the socket is paused (backpressure), so the bytes wait in the kernel and the
+ *   client, not in the heap. The reservation returns when the request is answered.
+ * - A frame longer than what one read delivered is copied into one buffer of its size as bytes
+ *   arrive, so no list of socket chunks (and no second copy to join them) is ever held for it;
+ *   when the connection closes mid-frame that buffer is freed at once (detached), not at the
+ *   next garbage collection.
+ * - At most `connectionInFlightMaxRequests` unanswered requests per connection; past that limit
+ *   the socket stops reading until responses drain.
  */
 import type { Socket } from 'node:net';
 import { releaseReadBuffers } from '@tributary/storage';
 import type { BrokerRuntime } from './broker-runtime.ts';
 import type { RequestRouter } from './request-router.ts';
+import type { MemoryWaiter, RequestMemoryPool } from './request-memory-pool.ts';
 
 interface PendingResponse {
   done: boolean;
   frames: Buffer[] | undefined;
 }
 
+/** A frame whose size is reserved in the pool, filled as its bytes arrive. */
+interface PartialFrame {
+  readonly buffer: Buffer;
+  filled: number;
+}
+
 const SIZE_PREFIX_BYTES = 4;
 
 export class Connection {
   readonly peer: string;
+  /** The client's address without the port (max.connections.per.ip counts by it). */
+  readonly address: string;
   readonly #socket: Socket;
   readonly #runtime: BrokerRuntime;
   readonly #router: RequestRouter;
+  readonly #pool: RequestMemoryPool;
   readonly #abort = new AbortController();
   readonly #pending: PendingResponse[] = [];
   #chunks: Buffer[] = [];
   #bufferedBytes = 0;
+  #frame: PartialFrame | undefined;
+  #memoryWaiter: MemoryWaiter | undefined;
   #closed = false;
   #draining = false;
   #drained: (() => void) | undefined;
 
-  constructor(socket: Socket, runtime: BrokerRuntime, router: RequestRouter) {
+  constructor(
+    socket: Socket,
+    runtime: BrokerRuntime,
+    router: RequestRouter,
+    pool: RequestMemoryPool,
+  ) {
     this.#socket = socket;
     this.#runtime = runtime;
     this.#router = router;
-    this.peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
+    this.#pool = pool;
+    this.address = socket.remoteAddress ?? '?';
+    this.peer = `${this.address}:${socket.remotePort ?? 0}`;
     socket.setNoDelay(true);
     socket.setTimeout(runtime.config.connectionsMaxIdleMs, () => this.close('idle timeout'));
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
@@ -58,7 +84,7 @@ export class Connection {
   drain(timeoutMs: number): Promise<void> {
     if (this.#closed) return Promise.resolve();
     this.#draining = true;
-    this.#socket.pause();
+    this.#updateReading();
     this.#abort.abort();
     const done = new Promise<void>((resolve) => {
       this.#drained = resolve;
@@ -77,28 +103,117 @@ export class Connection {
       this.#runtime.log.warn('closing connection', { peer: this.peer, reason });
     this.#abort.abort();
     this.#chunks = [];
+    this.#bufferedBytes = 0;
+    this.#releaseReadState();
     this.#socket.destroy();
+  }
+
+  /** Gives back what a frame still being read holds: its queue place or its reserved buffer. */
+  #releaseReadState(): void {
+    if (this.#memoryWaiter !== undefined) {
+      this.#pool.cancel(this.#memoryWaiter);
+      this.#memoryWaiter = undefined;
+    }
+    const frame = this.#frame;
+    if (frame === undefined) return;
+    this.#frame = undefined;
+    this.#pool.release(frame.buffer.length);
+    // Nothing else references a frame not yet dispatched, and its buffer owns its memory
+    // (allocUnsafeSlow): free it now, not at a GC that an idle broker may not run for long.
+    const memory = frame.buffer.buffer;
+    if (memory instanceof ArrayBuffer) memory.transfer(0);
   }
 
   #onData(chunk: Buffer): void {
     if (this.#closed || this.#draining) return;
-    this.#chunks.push(chunk);
-    this.#bufferedBytes += chunk.length;
+    const frame = this.#frame;
+    let rest = chunk;
+    if (frame !== undefined) {
+      const copied = chunk.copy(frame.buffer, frame.filled);
+      frame.filled += copied;
+      rest = chunk.subarray(copied);
+    }
+    if (rest.length > 0) {
+      this.#chunks.push(rest);
+      this.#bufferedBytes += rest.length;
+    }
     this.#drainFrames();
   }
 
-  /** Cuts every complete frame out of the buffered chunks. */
+  /** Cuts every complete frame out of what was read, reserving memory for each first. */
   #drainFrames(): void {
-    while (!this.#closed && this.#bufferedBytes >= SIZE_PREFIX_BYTES) {
+    while (!this.#closed && this.#memoryWaiter === undefined) {
+      const frame = this.#frame;
+      if (frame !== undefined) {
+        if (frame.filled < frame.buffer.length) return;
+        this.#frame = undefined;
+        this.#dispatch(frame.buffer, frame.buffer.length);
+        continue;
+      }
+      if (this.#bufferedBytes < SIZE_PREFIX_BYTES) return;
       const size = this.#peekSize();
-      if (size < 0 || size > this.#runtime.config.socketRequestMaxBytes) {
-        this.close(`frame size ${size} outside 0..${this.#runtime.config.socketRequestMaxBytes}`);
+      const problem = this.#frameSizeProblem(size);
+      if (problem !== undefined) {
+        this.close(problem);
         return;
       }
-      if (this.#bufferedBytes < SIZE_PREFIX_BYTES + size) return;
-      const frame = this.#take(SIZE_PREFIX_BYTES + size).subarray(SIZE_PREFIX_BYTES);
-      this.#dispatch(frame);
+      if (!this.#reserve(size)) return;
+      this.#startFrame(size);
     }
+  }
+
+  #frameSizeProblem(size: number): string | undefined {
+    const { socketRequestMaxBytes } = this.#runtime.config;
+    if (size < 0) return `frame size ${size} is negative`;
+    if (size > socketRequestMaxBytes) {
+      return `frame size ${size} exceeds socket.request.max.bytes ${socketRequestMaxBytes}`;
+    }
+    if (size > this.#pool.capacityBytes) {
+      return `frame size ${size} exceeds queued.max.request.bytes ${this.#pool.capacityBytes}`;
+    }
+    return undefined;
+  }
+
+  /** Reserves `size` bytes now (true), or pauses reading until the pool grants them (false). */
+  #reserve(size: number): boolean {
+    const waiter: MemoryWaiter = {
+      bytes: size,
+      granted: () => {
+        if (this.#memoryWaiter !== waiter) {
+          this.#pool.release(size);
+          return;
+        }
+        this.#memoryWaiter = undefined;
+        this.#updateReading();
+        this.#startFrame(size);
+        this.#drainFrames();
+      },
+    };
+    if (this.#pool.reserve(waiter)) return true;
+    this.#memoryWaiter = waiter;
+    this.#updateReading();
+    return false;
+  }
+
+  /** Starts the frame whose size prefix heads the chunks; its `size` bytes are reserved. */
+  #startFrame(size: number): void {
+    this.#take(SIZE_PREFIX_BYTES);
+    if (this.#bufferedBytes >= size) {
+      this.#dispatch(this.#take(size), size);
+      return;
+    }
+    this.#frame = { buffer: Buffer.allocUnsafeSlow(size), filled: 0 };
+    this.#fillFromChunks();
+  }
+
+  /** Moves buffered chunks into the frame being read, up to its size. */
+  #fillFromChunks(): void {
+    const frame = this.#frame;
+    if (frame === undefined || this.#bufferedBytes === 0) return;
+    const wanted = Math.min(frame.buffer.length - frame.filled, this.#bufferedBytes);
+    if (wanted === 0) return;
+    this.#take(wanted).copy(frame.buffer, frame.filled);
+    frame.filled += wanted;
   }
 
   #peekSize(): number {
@@ -124,23 +239,35 @@ export class Connection {
     return result;
   }
 
-  #dispatch(frame: Buffer): void {
+  /** Routes one frame; its `reservedBytes` go back to the pool once it is answered. */
+  #dispatch(frame: Buffer, reservedBytes: number): void {
     const slot: PendingResponse = { done: false, frames: undefined };
     this.#pending.push(slot);
-    if (this.#pending.length >= this.#runtime.config.connectionInFlightMaxRequests) {
-      this.#socket.pause();
-    }
+    this.#updateReading();
     this.#router.route(frame, this).then(
       (frames) => {
+        this.#pool.release(reservedBytes);
         slot.done = true;
         slot.frames = frames;
         this.#flush();
       },
       (error: unknown) => {
+        this.#pool.release(reservedBytes);
         this.#runtime.log.warn('malformed request', { peer: this.peer, error: describe(error) });
         this.close();
       },
     );
+  }
+
+  /** Reads while nothing holds the socket: draining, a memory wait, too many unanswered. */
+  #updateReading(): void {
+    if (this.#closed) return;
+    const hold =
+      this.#draining ||
+      this.#memoryWaiter !== undefined ||
+      this.#pending.length >= this.#runtime.config.connectionInFlightMaxRequests;
+    if (hold) this.#socket.pause();
+    else this.#socket.resume();
   }
 
   /** Writes every finished response at the head of the queue, in request order. */
@@ -155,11 +282,8 @@ export class Connection {
       this.#writeResponse(slot.frames);
     }
     if (wrote) this.#socket.uncork();
-    if (this.#draining) {
-      this.#checkDrained();
-    } else if (this.#pending.length < this.#runtime.config.connectionInFlightMaxRequests) {
-      this.#socket.resume();
-    }
+    if (this.#draining) this.#checkDrained();
+    else this.#updateReading();
   }
 
   /**

@@ -9,6 +9,7 @@
  * validates and normalises a text once, at the edge, so everything behind it may parse without
  * checking again.
  */
+import { isIP } from 'node:net';
 import type { BrokerConfig } from '../broker-config.ts';
 import type { GroupSettings } from '../groups/group-runtime.ts';
 import type { TransactionSettings } from '../transactions/transaction-runtime.ts';
@@ -35,7 +36,9 @@ export type SettingTarget =
   /** Read before the broker starts: data directory and listeners. */
   | { readonly kind: 'startup' }
   /** Accepted and reported only (docs/adr/0002 for default.replication.factor). */
-  | { readonly kind: 'reported' };
+  | { readonly kind: 'reported' }
+  /** Not a number: read by name where it is used (`settings.value`), so dynamic changes apply. */
+  | { readonly kind: 'named' };
 
 export interface SettingDefinition {
   /** Kafka's name. */
@@ -70,6 +73,29 @@ function checkListener(value: string): string | undefined {
   const match = listenerPattern.exec(value);
   if (match === null) return 'expected PLAINTEXT://HOST:PORT or HOST:PORT';
   return Number(match[2]) > 65_535 ? 'port must be at most 65535' : undefined;
+}
+
+export interface ConnectionOverrides {
+  /** Connection limit by IP address. */
+  readonly limits: ReadonlyMap<string, number>;
+  readonly problem?: string;
+}
+
+/** `max.connections.per.ip.overrides`: `IP:COUNT` items, comma-separated (IPv6: last ':'). */
+export function parseConnectionOverrides(value: string): ConnectionOverrides {
+  const limits = new Map<string, number>();
+  for (const item of value.split(',')) {
+    const text = item.trim();
+    if (text === '') continue;
+    const at = text.lastIndexOf(':');
+    const address = text.slice(0, at).replace(/^\[(.*)\]$/, '$1');
+    const count = text.slice(at + 1);
+    if (at <= 0 || isIP(address) === 0 || !/^\d{1,10}$/.test(count)) {
+      return { limits, problem: `'${text}': expected IP:COUNT (an IP address, not a host name)` };
+    }
+    limits.set(address, Math.min(Number(count), 2_147_483_647));
+  }
+  return { limits };
 }
 
 function checkOneDir(value: string): string | undefined {
@@ -275,6 +301,28 @@ export const settingCatalogue: readonly SettingDefinition[] = [
     target: { kind: 'broker', field: 'numPartitions' },
   },
   {
+    name: 'max.partitions.per.topic',
+    type: 'int',
+    defaultValue: '100000',
+    dynamic: true,
+    doc:
+      'Partitions one topic may have; CreateTopics and CreatePartitions past it get ' +
+      'INVALID_PARTITIONS. librdkafka refuses metadata with more than 100000 (ADR 0015).',
+    min: 1n,
+    target: { kind: 'broker', field: 'maxPartitionsPerTopic' },
+  },
+  {
+    name: 'max.partitions',
+    type: 'int',
+    defaultValue: '200000',
+    dynamic: true,
+    doc:
+      'Partitions of all topics together (the whole cluster); CreateTopics and ' +
+      'CreatePartitions that would pass it get POLICY_VIOLATION (KIP-578; ADR 0015).',
+    min: 1n,
+    target: { kind: 'broker', field: 'maxPartitions' },
+  },
+  {
     name: 'default.replication.factor',
     type: 'short',
     defaultValue: '1',
@@ -291,6 +339,24 @@ export const settingCatalogue: readonly SettingDefinition[] = [
     doc: 'Client connections open at once; connections past it are closed on accept.',
     min: 0n,
     target: { kind: 'broker', field: 'maxConnections' },
+  },
+  {
+    name: 'max.connections.per.ip',
+    type: 'int',
+    defaultValue: '2147483647',
+    dynamic: true,
+    doc: 'Connections open at once from one IP address; more are closed on accept.',
+    min: 0n,
+    target: { kind: 'broker', field: 'maxConnectionsPerIp' },
+  },
+  {
+    name: 'max.connections.per.ip.overrides',
+    type: 'string',
+    defaultValue: '',
+    dynamic: true,
+    doc: 'Per-IP exceptions to max.connections.per.ip: IP:COUNT,... (e.g. 127.0.0.1:200).',
+    check: (value) => parseConnectionOverrides(value).problem,
+    target: { kind: 'named' },
   },
   {
     name: 'socket.request.max.bytes',
@@ -310,6 +376,19 @@ export const settingCatalogue: readonly SettingDefinition[] = [
     doc: 'Requests read from one connection but not yet answered before reading it pauses.',
     min: 1n,
     target: { kind: 'broker', field: 'connectionInFlightMaxRequests' },
+  },
+  {
+    name: 'queued.max.request.bytes',
+    type: 'long',
+    defaultValue: '536870912',
+    unit: 'bytes',
+    dynamic: false,
+    doc:
+      'Bytes of requests being read or processed, all connections together; once reached, ' +
+      'sockets stop being read until some return (-1: no limit; Kafka: -1; ADR 0015).',
+    min: -1n,
+    check: (value) => (value.trim() === '0' ? 'must be -1 (no limit) or positive' : undefined),
+    target: { kind: 'broker', field: 'queuedMaxRequestBytes' },
   },
   {
     name: 'connections.max.idle.ms',

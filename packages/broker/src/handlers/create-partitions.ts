@@ -1,11 +1,13 @@
 /**
  * CreatePartitions (key 37), v0-3. Raises a topic's partition count; a count that is not larger
- * is INVALID_PARTITIONS, as in Kafka. Manual assignments are accepted and ignored: every
- * partition is served by this broker.
+ * is INVALID_PARTITIONS, as in Kafka; so is one past max.partitions.per.topic, and one that
+ * takes the cluster past max.partitions is POLICY_VIOLATION (partition-limits.ts). Manual
+ * assignments are accepted and ignored: every partition is served by this broker.
  */
 import { ErrorCode, createPartitionsApi } from '@tributary/protocol';
 import { defineHandler } from '../handler.ts';
 import { toKafkaError } from '../kafka-errors.ts';
+import { partitionLimitRefusal } from '../partition-limits.ts';
 
 export const createPartitionsHandler = defineHandler(
   createPartitionsApi,
@@ -28,6 +30,11 @@ export const createPartitionsHandler = defineHandler(
           errorCode: ErrorCode.INVALID_PARTITIONS,
           errorMessage: `topic has ${topic.partitionCount} partitions; the new count must be larger`,
         });
+        continue;
+      }
+      const overLimit = partitionLimitRefusal(context.runtime, wanted.count, topic.partitionCount);
+      if (overLimit !== undefined) {
+        results.push({ name: wanted.name, ...overLimit });
         continue;
       }
       try {

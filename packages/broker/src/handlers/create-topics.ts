@@ -3,6 +3,7 @@
  * the count by their length. Replication factor is accepted and reported as 1: durability comes
  * from the WAL and the object store, not from copies on brokers (docs/adr/0002).
  * Config values are checked against Kafka's topic configs; `validateOnly` checks and creates nothing.
+ * The partition limits (max.partitions.per.topic, max.partitions) are checked before creating.
  */
 import { ErrorCode, createTopicsApi, type CreateTopicsRequest } from '@tributary/protocol';
 import { effectiveTopicConfig, validateTopicConfig, type TopicRecord } from '@tributary/storage';
@@ -10,6 +11,7 @@ import type { BrokerRuntime } from '../broker-runtime.ts';
 import { ConfigSource } from '../config-resources.ts';
 import { defineHandler } from '../handler.ts';
 import { toKafkaError } from '../kafka-errors.ts';
+import { partitionLimitRefusal } from '../partition-limits.ts';
 import { collidingTopic, topicNameError } from '../topic-names.ts';
 
 type CreatableTopic = CreateTopicsRequest['topics'][number];
@@ -76,6 +78,10 @@ async function createOne(
       ErrorCode.INVALID_PARTITIONS,
       'number of partitions must be positive',
     );
+  }
+  const overLimit = partitionLimitRefusal(runtime, partitionCount, 0);
+  if (overLimit !== undefined) {
+    return refuse(wanted.name, overLimit.errorCode, overLimit.errorMessage);
   }
   if (wanted.replicationFactor === 0 || wanted.replicationFactor < -1) {
     return refuse(
