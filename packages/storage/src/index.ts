@@ -3,7 +3,12 @@
  * interfaces (WriteAheadLog, ObjectStore, MetadataStore) with their file and memory
  * implementations; topic config definitions. Knows no Kafka wire types.
  */
-export { LogStorage, type StorageOptions, type StorageStats } from './log-storage.ts';
+export {
+  LogStorage,
+  type StorageLog,
+  type StorageOptions,
+  type StorageStats,
+} from './log-storage.ts';
 export type { BrokerStorage } from './broker-storage.ts';
 export {
   ClusterLogStorage,

@@ -24,6 +24,7 @@ import type {
   ObjectRecord,
 } from './metadata-store.ts';
 import type { ObjectStore } from './object-store.ts';
+import type { ObjectVerdict } from './object-verifier.ts';
 import type { AclBinding, ScramCredential, ScramCredentialChange } from './security-metadata.ts';
 import {
   buildCompactedObject,
@@ -74,12 +75,22 @@ export interface StorageOptions {
   writeAheadLog?: WriteAheadLog;
   objectStore?: ObjectStore;
   metadataStore?: MetadataStore;
+  /** Where damage found in stored data is reported (the broker's logger); silent without. */
+  log?: StorageLog;
+}
+
+export interface StorageLog {
+  warn(message: string, fields?: Record<string, string | number | bigint>): void;
 }
 
 export interface StorageStats {
   objectCount: number;
   pendingSegments: number;
   tailCacheBytes: number;
+  /** Objects or WAL segments found damaged (at upload or on a read) since the broker started. */
+  damagedObjects?: number;
+  /** Reads refused because a stored batch failed its checksum. */
+  corruptBatchReads?: number;
 }
 
 interface Components {
@@ -87,6 +98,12 @@ interface Components {
   store: ObjectStore;
   metadata: MetadataStore;
   lock?: DataDirLock;
+}
+
+/** Which partition a read is for, to name it when its data turns out damaged. */
+interface PartitionRef {
+  readonly topicId: TopicId;
+  readonly partition: number;
 }
 
 const defaultWalSegmentMaxAgeMs = 60_000;
@@ -118,6 +135,10 @@ export class LogStorage {
   #producerIds = { next: 0n, end: 0n };
   #producerIdBlock: Promise<bigint> | undefined;
   #topicDefaults: Readonly<Record<string, string>> = Object.freeze({});
+  readonly #log: StorageLog | undefined;
+  /** Objects and segments already reported damaged: each is logged once. */
+  readonly #damaged = new Set<string>();
+  #corruptBatchReads = 0;
 
   private constructor(
     identity: { clusterId: string; nodeId: number },
@@ -133,12 +154,14 @@ export class LogStorage {
     this.#now = options.now ?? Date.now;
     this.#tailCache = new TailCache(options.tailCacheMaxBytes ?? 64 * 1024 * 1024);
     this.#compactor = options.compactor;
+    this.#log = options.log;
     this.#uploader = new SegmentUploader({
       files: this.#wal.files,
       store: this.#store,
       metadata: this.#metadata,
       isLive: (entry) => this.#partitions.has(partitionKey(entry.topicId, entry.partition)),
       onUploaded: (object) => this.#objects.set(object.segmentId, object),
+      onDamaged: (name, verdict) => this.#reportDamagedUpload(name, verdict),
     });
   }
 
@@ -342,6 +365,8 @@ export class LogStorage {
       objectCount: this.#objects.size,
       pendingSegments: this.#uploader.pendingSegments,
       tailCacheBytes: this.#tailCache.bytes,
+      damagedObjects: this.#damaged.size,
+      corruptBatchReads: this.#corruptBatchReads,
     };
   }
 
@@ -392,7 +417,6 @@ export class LogStorage {
     const context = {
       wal: this.#wal,
       tailCache: this.#tailCache,
-      readBatches: (run: readonly BatchEntry[]) => this.#readBatches(run),
       persistLogStart: (topicId: TopicId, index: number, offset: bigint) =>
         this.#metadata.setLogStartOffset(topicId, index, offset),
       checkOpen: () => this.#checkOpen(),
@@ -400,13 +424,18 @@ export class LogStorage {
     for (let index = from; index < topic.partitionCount; index++) {
       const key = partitionKey(topic.topicId, index);
       const start = starts.get(key) ?? 0n;
-      this.#partitions.set(key, new IndexedPartitionLog(topic.topicId, index, start, context));
+      const where = { topicId: topic.topicId, partition: index };
+      const readBatches = (run: readonly BatchEntry[]) => this.#readBatches(run, where);
+      this.#partitions.set(
+        key,
+        new IndexedPartitionLog(topic.topicId, index, start, { ...context, readBatches }),
+      );
     }
   }
 
   /** Reads a batch from its object or WAL segment, verifying the WAL entry frame's crc. */
-  async #readBatch(entry: BatchEntry): Promise<Buffer> {
-    const batches = await this.#readBatches([entry]);
+  async #readBatch(entry: BatchEntry, where: PartitionRef): Promise<Buffer> {
+    const batches = await this.#readBatches([entry], where);
     return batches[0] as Buffer;
   }
 
@@ -414,7 +443,7 @@ export class LogStorage {
    * Reads batches stored back to back in one segment (see PartitionLog's `readBatches`) with one
    * read, then checks each WAL entry frame's crc and returns each batch as a view of that read.
    */
-  async #readBatches(run: readonly BatchEntry[]): Promise<Buffer[]> {
+  async #readBatches(run: readonly BatchEntry[], where: PartitionRef): Promise<Buffer[]> {
     const first = run[0];
     const last = run.at(-1);
     if (first === undefined || last === undefined) return [];
@@ -424,14 +453,17 @@ export class LogStorage {
     const fromObject = (): Promise<Buffer> =>
       this.#store.get(objectNameOf(segmentId), start, length);
     const fromWal = (): Promise<Buffer> => this.#wal.read(segmentId, start, length);
-    const [primary, secondary] = this.#objects.has(segmentId)
-      ? [fromObject, fromWal]
-      : [fromWal, fromObject];
+    const inObject = this.#objects.has(segmentId);
+    const [primary, secondary] = inObject ? [fromObject, fromWal] : [fromWal, fromObject];
     let data: Buffer;
+    let source = inObject ? `object ${objectNameOf(segmentId)}` : `WAL segment ${segmentId}`;
     try {
       data = await primary().catch((error: unknown) => {
         // The segment may have moved into the object store while this read started.
-        if (isNotFound(error)) return secondary();
+        if (isNotFound(error)) {
+          source = inObject ? `WAL segment ${segmentId}` : `object ${objectNameOf(segmentId)}`;
+          return secondary();
+        }
         throw error;
       });
     } catch (error: unknown) {
@@ -440,7 +472,69 @@ export class LogStorage {
       }
       throw asStorageError(error, `reading segment ${segmentId}`);
     }
-    return run.map((entry) => batchOfFrame(data, start, entry));
+    const batches: Buffer[] = [];
+    for (const entry of run) {
+      try {
+        batches.push(batchOfFrame(data, start, entry));
+      } catch (error: unknown) {
+        throw this.#corruptRead(source, where, entry, error);
+      }
+    }
+    return batches;
+  }
+
+  /**
+   * A stored batch failed its checksum: count it, log it once per object or segment (with its
+   * partition, offsets and byte position) and give the reader an error that says what to do.
+   */
+  #corruptRead(
+    source: string,
+    where: PartitionRef,
+    entry: BatchEntry,
+    error: unknown,
+  ): StorageError {
+    if (!(error instanceof StorageError) || error.code !== 'CORRUPT_DATA') {
+      return asStorageError(error, `reading ${source}`);
+    }
+    this.#corruptBatchReads++;
+    const topic = this.#topicsById.get(where.topicId)?.name ?? where.topicId;
+    const offsets = `${entry.baseOffset}..${entry.lastOffset}`;
+    const position = entry.position - entryBatchOffsetOf(entry.entryVersion);
+    const message =
+      `the batch at offsets ${offsets} of ${topic}-${where.partition} in ${source} at byte ` +
+      `${position} fails its ` +
+      `checksum; run 'tributary doctor' on the stopped broker's data directory`;
+    if (!this.#damaged.has(source)) {
+      this.#damaged.add(source);
+      this.#log?.warn('damaged stored data: a batch fails its checksum', {
+        source,
+        position,
+        topic,
+        partition: where.partition,
+        offsets,
+      });
+    }
+    return new StorageError('CORRUPT_DATA', message, { cause: error });
+  }
+
+  #reportDamagedUpload(name: string, verdict: ObjectVerdict): void {
+    const source = `object ${name}`;
+    if (this.#damaged.has(source)) return;
+    this.#damaged.add(source);
+    const first = verdict.damaged[0];
+    this.#log?.warn('damaged stored data: the object read back after its upload fails checks', {
+      source,
+      problem: verdict.trailerProblem ?? first?.reason ?? '',
+      damagedBatches: verdict.damaged.length,
+      ...(first === undefined
+        ? {}
+        : {
+            position: first.framePosition,
+            topic: this.#topicsById.get(first.entry.topicId)?.name ?? first.entry.topicId,
+            partition: first.entry.partition,
+            firstOffset: first.entry.baseOffset,
+          }),
+    });
   }
 
   async #recover(): Promise<void> {
@@ -499,7 +593,9 @@ export class LogStorage {
     const loaded: WalEntryInfo[] = [];
     for (const object of objects) {
       const name = object.name;
-      const info = await this.#store.head(name);
+      // An object wholly below the log starts (retention, or `tributary doctor --skip-damaged`
+      // past its damage) is never read again: dropped before its index is, as it may be damaged.
+      const info = this.#isLive(object) ? await this.#store.head(name) : undefined;
       if (info === undefined) {
         if (this.#isLive(object)) {
           throw new StorageError('CORRUPT_DATA', `object ${name} is recorded but missing`);
@@ -507,21 +603,32 @@ export class LogStorage {
         await this.#metadata.deleteObject(name);
         continue;
       }
-      const footer = await this.#store.get(
-        name,
-        info.sizeBytes - footerFrameBytes,
-        footerFrameBytes,
-      );
-      const { indexPosition } = decodeObjectFooter(footer);
-      const indexLength = info.sizeBytes - footerFrameBytes - indexPosition;
-      const index = await this.#store.get(name, indexPosition, indexLength);
       // Only what the metadata says the object holds: compaction may have moved ranges out.
-      for (const entry of decodeObjectIndex(index, object.segmentId)) {
+      for (const entry of await this.#readObjectIndex(name, info.sizeBytes, object.segmentId)) {
         if (object.ranges.some((range) => rangeHolds(range, entry))) loaded.push(entry);
       }
       this.#objects.set(object.segmentId, object);
     }
     return loaded;
+  }
+
+  async #readObjectIndex(name: string, sizeBytes: number, segmentId: number) {
+    try {
+      const footer = await this.#store.get(name, sizeBytes - footerFrameBytes, footerFrameBytes);
+      const { indexPosition } = decodeObjectFooter(footer);
+      const indexLength = sizeBytes - footerFrameBytes - indexPosition;
+      const index = await this.#store.get(name, indexPosition, indexLength);
+      return decodeObjectIndex(index, segmentId);
+    } catch (error: unknown) {
+      if (!(error instanceof StorageError && error.code === 'CORRUPT_DATA')) throw error;
+      this.#damaged.add(`object ${name}`);
+      throw new StorageError(
+        'CORRUPT_DATA',
+        `object ${name}: ${error.message}; run 'tributary doctor' on this data directory ` +
+          `(--skip-damaged moves the log start of its partitions past it)`,
+        { cause: error },
+      );
+    }
   }
 
   async #deleteOrphanObjects(): Promise<void> {
@@ -585,7 +692,9 @@ export class LogStorage {
       entries: partition.batches,
       isSealed: (entry) => this.#objects.has(entry.segmentId),
       readBatch: (entry) =>
-        entry.cached === undefined ? this.#readBatch(entry) : Promise.resolve(entry.cached),
+        entry.cached === undefined
+          ? this.#readBatch(entry, { topicId, partition: index })
+          : Promise.resolve(entry.cached),
       nowMs: now,
       minCompactionLagMs: BigInt(config['min.compaction.lag.ms'] ?? '0'),
       deleteRetentionMs: BigInt(config['delete.retention.ms'] ?? '86400000'),

@@ -9,9 +9,13 @@
  * A crash before 2 leaves a WAL segment that recovery replays (cutting a partial trailer) and
  * seals again; a crash after 2 leaves a segment that recovery hands off again (step 3 is
  * idempotent). Until 3 completes, reads of the segment still go to the WAL file.
+ * After 3 the object is read back from the store and verified (footer, index, every entry's
+ * crc32c, object-verifier.ts): damage found there is reported through `onDamaged` — the bytes
+ * were acknowledged, so the upload stands and reads of the damaged batches fail loudly.
  */
 import type { MetadataStore, ObjectRange, ObjectRecord } from './metadata-store.ts';
 import type { ObjectStore } from './object-store.ts';
+import { type ObjectVerdict, verifyObject } from './object-verifier.ts';
 import type { SegmentFiles } from './segment-files.ts';
 import { setImmediate } from 'node:timers/promises';
 import {
@@ -93,6 +97,8 @@ export interface SegmentUploaderOptions {
   isLive: (entry: WalEntryInfo) => boolean;
   /** Called once the object is recorded and in the store. */
   onUploaded: (object: ObjectRecord) => void;
+  /** Called when the object read back after the upload fails verification (or cannot be read). */
+  onDamaged?: (name: string, verdict: ObjectVerdict) => void;
 }
 
 export class SegmentUploader {
@@ -185,5 +191,26 @@ export class SegmentUploader {
     await handOffSegment(files, store, segment.segmentId, name);
     this.#recorded.delete(segment.segmentId);
     this.#options.onUploaded(object);
+    await this.#verifyUploaded(name, segment.segmentId);
+  }
+
+  /** Reads the object back and checks every frame a reader will rely on. */
+  async #verifyUploaded(name: string, segmentId: number): Promise<void> {
+    const onDamaged = this.#options.onDamaged;
+    if (onDamaged === undefined) return;
+    let verdict: ObjectVerdict;
+    try {
+      const data = await this.#options.store.getAll(name);
+      verdict = await verifyObject(data, segmentId, () => setImmediate());
+    } catch (error: unknown) {
+      const reason = error instanceof Error ? error.message : String(error);
+      verdict = { entries: [], damaged: [], trailerProblem: `read back failed: ${reason}` };
+    }
+    if (verdict.trailerProblem === undefined && verdict.damaged.length === 0) return;
+    try {
+      onDamaged(name, verdict);
+    } catch {
+      // Reporting is best effort: the object is recorded and stays; a retry would not help.
+    }
   }
 }

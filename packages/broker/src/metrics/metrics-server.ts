@@ -3,8 +3,8 @@
  * /metrics in the text exposition format, from prom-client. Values are read from the broker's
  * own counters when scraped, so no hot path pays for a metric it does not update itself.
  *
- * Served now: cluster-mode zone traffic (what crossed zones), the object collector's deletions
- * and the process's default metrics.
+ * Served now: cluster-mode zone traffic (what crossed zones), the object collector's deletions,
+ * damaged stored data found by storage, and the process's default metrics.
  * Issue 17 extends the catalogue (per-API latency, lag in seconds, ...).
  */
 import { createServer, type Server } from 'node:http';
@@ -70,6 +70,17 @@ function registryFor(runtime: BrokerRuntime): Registry {
     'tributary_cluster_orphan_objects_total',
     'Objects found in the bucket with no index row (uncommitted uploads), adopted for deletion.',
     () => collection()?.orphansAdopted ?? 0,
+  );
+  // Damaged stored data (embedded mode, docs/adr/0013): found at upload or on a read.
+  counter(
+    'tributary_storage_damaged_objects_total',
+    'Objects or WAL segments found damaged (a checksum or index fails) since the broker started.',
+    () => runtime.storage.stats().damagedObjects ?? 0,
+  );
+  counter(
+    'tributary_storage_corrupt_batch_reads_total',
+    'Reads refused because a stored batch failed its checksum (answered KAFKA_STORAGE_ERROR).',
+    () => runtime.storage.stats().corruptBatchReads ?? 0,
   );
   return registry;
 }

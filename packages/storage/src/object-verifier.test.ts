@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { LogStorage } from './log-storage.ts';
+import { MemoryObjectStore } from './memory-object-store.ts';
+import { verifyObject } from './object-verifier.ts';
+import { fakeBatch, metaOf } from './testing/fake-batch.ts';
+import { requirePartition } from './testing/storage-fixtures.ts';
+
+/** An object store whose puts land with one byte changed, as a bad disk or network would. */
+class DamagingObjectStore extends MemoryObjectStore {
+  readonly #needle: string;
+
+  constructor(needle: string) {
+    super();
+    this.#needle = needle;
+  }
+
+  override put(name: string, data: Buffer): Promise<void> {
+    const copy = Buffer.from(data);
+    const at = copy.indexOf(this.#needle);
+    if (at >= 0) copy[at] = (copy[at] ?? 0) ^ 0x20;
+    return super.put(name, copy);
+  }
+}
+
+async function sealedStorage(store: MemoryObjectStore, warnings: string[]) {
+  const storage = await LogStorage.open({
+    inMemory: true,
+    objectStore: store,
+    // No tail cache: reads go to the object, as they do once batches age out of the cache.
+    tailCacheMaxBytes: 0,
+    log: {
+      warn: (message, fields) =>
+        warnings.push(
+          `${message} ${JSON.stringify(fields, (_, v: unknown) => (typeof v === 'bigint' ? String(v) : v))}`,
+        ),
+    },
+  });
+  await storage.createTopic({ name: 't', partitionCount: 1 });
+  const log = requirePartition(storage, 't');
+  for (const label of ['good-a', 'bad-b', 'good-c']) {
+    const batch = fakeBatch(label);
+    await log.append(batch, metaOf(batch));
+  }
+  await storage.sealActiveSegment();
+  return storage;
+}
+
+describe('verifyObject', () => {
+  it('finds every batch whose frame fails its checksum, and a broken trailer', async () => {
+    const store = new MemoryObjectStore();
+    const storage = await sealedStorage(store, []);
+    const [info] = await store.list();
+    assert.ok(info !== undefined);
+    const data = await store.getAll(info.name);
+    const clean = await verifyObject(data, 1);
+    assert.equal(clean.entries.length, 3);
+    assert.deepEqual(clean.damaged, []);
+    assert.equal(clean.trailerProblem, undefined);
+
+    const damaged = Buffer.from(data);
+    damaged[damaged.indexOf('bad-b')] = 0;
+    const verdict = await verifyObject(damaged, 1);
+    assert.deepEqual(
+      verdict.damaged.map((d) => [d.entry.baseOffset, d.reason]),
+      [[1n, 'crc mismatch']],
+    );
+    const footerless = Buffer.from(data);
+    footerless[footerless.length - 3] ^= 1;
+    assert.match((await verifyObject(footerless, 1)).trailerProblem ?? '', /footer/);
+    await storage.close();
+  });
+});
+
+describe('LogStorage damaged objects', () => {
+  it('verifies each object after its upload and logs damage once, with the object', async () => {
+    const warnings: string[] = [];
+    const storage = await sealedStorage(new DamagingObjectStore('bad-b'), warnings);
+    assert.equal(warnings.length, 1, warnings.join('\n'));
+    assert.match(warnings[0] ?? '', /read back after its upload/);
+    assert.match(warnings[0] ?? '', /"source":"object 0+1\.obj".*"partition":0,"firstOffset":"?1/);
+    assert.equal(storage.stats().damagedObjects, 1);
+
+    // The damaged batch is never served: its read fails with a message naming where it is.
+    const log = requirePartition(storage, 't');
+    await assert.rejects(log.read(1n, 1 << 20), (error: Error) => {
+      assert.match(error.message, /offsets 1\.\.1 of t-0 in object 0+1\.obj at byte \d+/);
+      assert.match(error.message, /tributary doctor/);
+      return true;
+    });
+    await assert.rejects(log.read(0n, 1 << 20));
+    assert.equal(storage.stats().corruptBatchReads, 2);
+    assert.equal(warnings.length, 1, 'one log line per object');
+    await storage.close();
+  });
+});
