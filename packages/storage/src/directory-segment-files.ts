@@ -1,18 +1,25 @@
 /**
- * DirectorySegmentFiles: WAL segments as files `<20-digit id>.wal` in one directory. Creating or
- * removing a file fsyncs the directory so the entry itself survives a crash; reads go through a
- * bounded FileHandleCache.
+ * DirectorySegmentFiles: WAL segments as files `<20-digit id>.wal` in one directory, and the
+ * sync point (wal-sync-point.ts) beside that directory, as `<directory>-sync-point` (so the
+ * directory holds segments only). Creating or removing a file fsyncs
+ * the directory so the entry itself survives a crash; reads go through a bounded
+ * FileHandleCache. `openFile` is node's `open` except in tests that watch the file handles
+ * (the WAL contract checks that every write group is made durable before it is acknowledged).
  */
 import { constants } from 'node:fs';
 import { type FileHandle, mkdir, open, readFile, readdir, rm, truncate } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { FileHandleCache } from './file-handle-cache.ts';
 import type { SegmentFiles, SegmentWriter } from './segment-files.ts';
 import { segmentFileName } from './segment-format.ts';
 
 const suffix = '.wal';
+const syncPointSuffix = '-sync-point';
 const dsyncCreateFlags =
   constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_DSYNC;
+const syncPointFlags = constants.O_WRONLY | constants.O_CREAT | constants.O_DSYNC;
+
+export type OpenFile = (path: string, flags: string | number) => Promise<FileHandle>;
 
 export async function syncDirectory(path: string): Promise<void> {
   const handle = await open(path, 'r');
@@ -26,10 +33,13 @@ export async function syncDirectory(path: string): Promise<void> {
 export class DirectorySegmentFiles implements SegmentFiles {
   readonly #directory: string;
   readonly #readers: FileHandleCache;
+  readonly #open: OpenFile;
+  #syncPoint: Promise<FileHandle> | undefined;
 
-  constructor(directory: string, maxOpenFiles = 16) {
+  constructor(directory: string, maxOpenFiles = 16, openFile: OpenFile = open) {
     this.#directory = directory;
     this.#readers = new FileHandleCache(maxOpenFiles);
+    this.#open = openFile;
   }
 
   async list(): Promise<number[]> {
@@ -49,14 +59,46 @@ export class DirectorySegmentFiles implements SegmentFiles {
    */
   async create(segmentId: number): Promise<SegmentWriter> {
     await mkdir(this.#directory, { recursive: true });
-    const handle = await open(this.pathOf(segmentId), dsyncCreateFlags);
-    await syncDirectory(this.#directory);
+    const handle = await this.#open(this.pathOf(segmentId), dsyncCreateFlags);
+    try {
+      await syncDirectory(this.#directory);
+    } catch (error: unknown) {
+      await handle.close().catch(() => undefined);
+      throw error;
+    }
     return writerOf(handle, () => Promise.resolve());
   }
 
   async openForWrite(segmentId: number): Promise<SegmentWriter> {
-    const handle = await open(this.pathOf(segmentId), 'r+');
+    const handle = await this.#open(this.pathOf(segmentId), 'r+');
     return writerOf(handle, () => handle.datasync());
+  }
+
+  /** One O_DSYNC write of the whole (fixed-size) file at 0: it never changes length. */
+  async writeSyncPoint(bytes: Buffer): Promise<void> {
+    this.#syncPoint ??= this.#openSyncPoint();
+    const pending = this.#syncPoint;
+    pending.catch(() => {
+      if (this.#syncPoint === pending) this.#syncPoint = undefined;
+    });
+    const handle = await pending;
+    await handle.write(bytes, 0, bytes.length, 0);
+  }
+
+  async readSyncPoint(): Promise<Buffer | undefined> {
+    try {
+      return await readFile(this.#directory + syncPointSuffix);
+    } catch (error: unknown) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+  }
+
+  async #openSyncPoint(): Promise<FileHandle> {
+    await mkdir(this.#directory, { recursive: true });
+    const handle = await this.#open(this.#directory + syncPointSuffix, syncPointFlags);
+    await syncDirectory(dirname(this.#directory));
+    return handle;
   }
 
   readAll(segmentId: number): Promise<Buffer> {
@@ -93,8 +135,11 @@ export class DirectorySegmentFiles implements SegmentFiles {
     return join(this.#directory, segmentFileName(segmentId, suffix));
   }
 
-  close(): Promise<void> {
-    return this.#readers.close();
+  async close(): Promise<void> {
+    const syncPoint = this.#syncPoint;
+    this.#syncPoint = undefined;
+    await (await syncPoint?.catch(() => undefined))?.close();
+    await this.#readers.close();
   }
 }
 

@@ -22,6 +22,8 @@ export const FrameType = {
   walEntry: 2,
   objectIndex: 3,
   objectFooter: 4,
+  /** The WAL's sync point file (wal-sync-point.ts), never inside a segment. */
+  syncPoint: 5,
 } as const;
 export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 

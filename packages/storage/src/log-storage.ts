@@ -56,7 +56,8 @@ import {
   newTopicId,
   partitionKey,
 } from './types.ts';
-import type { WalSegmentInfo, WriteAheadLog } from './write-ahead-log.ts';
+import type { WalLog } from './segmented-write-ahead-log.ts';
+import type { WalSegmentInfo, WalStats, WriteAheadLog } from './write-ahead-log.ts';
 
 export interface StorageOptions {
   /** Embedded mode: all files in this directory. */
@@ -77,6 +78,13 @@ export interface StorageOptions {
   metadataStore?: MetadataStore;
   /** Where damage found in stored data is reported (the broker's logger); silent without. */
   log?: StorageLog;
+  /** Where the WAL reports a full disk, its recovery, torn tails cut and I/O failures. */
+  walLog?: WalLog;
+  /**
+   * Called once if the WAL fails for good (an I/O error other than a full disk, docs/adr/0014):
+   * every later append is refused, so the broker should exit and be restarted.
+   */
+  onWalFailure?: (error: StorageError) => void;
 }
 
 export interface StorageLog {
@@ -91,6 +99,8 @@ export interface StorageStats {
   damagedObjects?: number;
   /** Reads refused because a stored batch failed its checksum. */
   corruptBatchReads?: number;
+  /** The embedded WAL's counters (torn tails cut, disk full); absent in cluster mode. */
+  wal?: WalStats;
 }
 
 interface Components {
@@ -367,6 +377,7 @@ export class LogStorage {
       tailCacheBytes: this.#tailCache.bytes,
       damagedObjects: this.#damaged.size,
       corruptBatchReads: this.#corruptBatchReads,
+      wal: this.#wal.stats(),
     };
   }
 
@@ -769,6 +780,8 @@ async function openComponents(options: StorageOptions): Promise<Components> {
     segmentMaxBytes: options.walSegmentMaxBytes ?? 64 * 1024 * 1024,
     segmentMaxAgeMs: options.walSegmentMaxAgeMs ?? defaultWalSegmentMaxAgeMs,
     ...(options.now === undefined ? {} : { now: options.now }),
+    ...(options.walLog === undefined ? {} : { log: options.walLog }),
+    ...(options.onWalFailure === undefined ? {} : { onFailure: options.onWalFailure }),
   };
   if (options.inMemory === true) {
     return {

@@ -13,6 +13,17 @@ interface MemorySegment {
 
 export class MemorySegmentFiles implements SegmentFiles {
   readonly #segments = new Map<number, MemorySegment>();
+  /** The sync point; memory writes of it are durable at once (it is rewritten whole). */
+  #syncPoint: Buffer | undefined;
+
+  writeSyncPoint(bytes: Buffer): Promise<void> {
+    this.#syncPoint = Buffer.from(bytes);
+    return Promise.resolve();
+  }
+
+  readSyncPoint(): Promise<Buffer | undefined> {
+    return Promise.resolve(this.#syncPoint);
+  }
 
   list(): Promise<number[]> {
     return Promise.resolve([...this.#segments.keys()].toSorted((a, b) => a - b));

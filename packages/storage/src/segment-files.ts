@@ -16,6 +16,13 @@ export interface SegmentWriter {
 }
 
 export interface SegmentFiles {
+  /**
+   * Replaces the WAL's sync point (wal-sync-point.ts) with `bytes`, durably. Optional: without
+   * it recovery relies on the entries' syncedPosition alone.
+   */
+  writeSyncPoint?(bytes: Buffer): Promise<void>;
+  /** The sync point's bytes, or undefined when there is none. */
+  readSyncPoint?(): Promise<Buffer | undefined>;
   /** Ids of the segments present, ascending. */
   list(): Promise<number[]>;
   /** Creates an empty segment; its directory entry is durable when this resolves. */

@@ -7,31 +7,50 @@
  * the previous sync returned, so each entry records `syncedPosition`, the end of data already
  * durable when it was written. Recovery uses that to tell a torn tail from corruption: a bad
  * frame followed by a valid entry whose syncedPosition lies beyond it was durable, so the
- * segment is corrupt (docs/FORMATS.md, "Recovery").
+ * segment is corrupt (docs/FORMATS.md, "Recovery"). When the loop goes idle it rewrites the
+ * sync point (wal-sync-point.ts), which covers the last group too.
+ *
+ * Failures (docs/adr/0014): a write that fails because the disk is full (ENOSPC, EDQUOT) is
+ * rolled back (the segment is cut to the end of the last good group, so no rejected entry can
+ * come back after a restart) and only that group's appends are rejected; the next group tries
+ * again, so the log recovers by itself once space returns. Any other write or sync failure
+ * (EIO, ...) fails the log for good: what reached the disk is unknown, and a restart's recovery
+ * is the reliable way back, so `onFailure` is told (the broker exits non-zero).
  *
  * Rolls: the next segment is created (header synced) in the background while the active one
  * fills, so a roll does no I/O inside the commit loop. Recovery therefore first drops the newest
  * segments that hold no entry; the one before them is the segment that was being written.
  */
-import { FrameType, framePrefixBytes, frameVersion, readFrame } from './frame.ts';
+import { frameVersion } from './frame.ts';
 import type { SegmentFiles, SegmentWriter } from './segment-files.ts';
 import {
   type WalEntryInfo,
-  decodeEntryHeader,
-  decodeSegmentHeader,
   encodeSegmentHeader,
   entryBatchOffset,
-  entryBatchOffsetOf,
   writeEntryHead,
 } from './segment-format.ts';
 import { StorageError, asStorageError } from './storage-error.ts';
 import { noProducerFields } from './types.ts';
-import type { WalAppend, WalSegmentInfo, WriteAheadLog } from './write-ahead-log.ts';
+import { type TornTail, holdsNoEntries, scanSegment } from './wal-segment-scan.ts';
+import { type SyncPoint, decodeSyncPoint, encodeSyncPoint } from './wal-sync-point.ts';
+import type { WalAppend, WalSegmentInfo, WalStats, WriteAheadLog } from './write-ahead-log.ts';
+
+export { scanSegment } from './wal-segment-scan.ts';
+
+/** Where the WAL reports what an operator must know (the broker's logger fits). */
+export interface WalLog {
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
 
 export interface WalOptions {
   segmentMaxBytes?: number;
   segmentMaxAgeMs?: number;
   now?: () => number;
+  log?: WalLog;
+  /** Called once when the log has failed for good (an I/O error other than a full disk). */
+  onFailure?: (error: StorageError) => void;
 }
 
 interface PendingAppend {
@@ -48,13 +67,18 @@ interface ActiveSegment {
   entries: WalEntryInfo[];
 }
 
+/** Errors after which the disk is fine but full: roll back and let the next write retry. */
+const diskFullCodes = new Set(['ENOSPC', 'EDQUOT']);
 const segmentLimitBytes = 0x7000_0000;
+const silentLog: WalLog = { info() {}, warn() {}, error() {} };
 
 export class SegmentedWriteAheadLog implements WriteAheadLog {
   readonly files: SegmentFiles;
   readonly #segmentMaxBytes: number;
   readonly #segmentMaxAgeMs: number;
   readonly #now: () => number;
+  readonly #log: WalLog;
+  readonly #onFailure: ((error: StorageError) => void) | undefined;
   readonly #listeners: ((segment: WalSegmentInfo) => void)[] = [];
   #queue: PendingAppend[] = [];
   #active: ActiveSegment | undefined;
@@ -64,6 +88,18 @@ export class SegmentedWriteAheadLog implements WriteAheadLog {
   #failure: StorageError | undefined;
   #closed = false;
   #idleWaiters: (() => void)[] = [];
+  /** Since when writes fail for lack of space, and how many appends were refused meanwhile. */
+  #diskFull: { sinceMs: number; refused: number; error: string } | undefined;
+  #syncPointWrite: Promise<void> | undefined;
+  #syncPointWritten: SyncPoint | undefined;
+  readonly #stats: WalStats = {
+    tornTailsCut: 0,
+    tornTailBytesCut: 0,
+    tornTailRecordsCut: 0,
+    diskFullRejectedAppends: 0,
+    diskFull: false,
+    failed: false,
+  };
 
   constructor(files: SegmentFiles, options: WalOptions = {}) {
     this.files = files;
@@ -73,31 +109,74 @@ export class SegmentedWriteAheadLog implements WriteAheadLog {
     );
     this.#segmentMaxAgeMs = options.segmentMaxAgeMs ?? 10 * 60 * 1000;
     this.#now = options.now ?? Date.now;
+    this.#log = options.log ?? silentLog;
+    this.#onFailure = options.onFailure;
+  }
+
+  stats(): WalStats {
+    return { ...this.#stats, diskFull: this.#diskFull !== undefined };
   }
 
   async recover(): Promise<WalSegmentInfo[]> {
-    const ids = await this.#dropUnusedTail(await this.files.list());
+    const syncPoint = await this.#readSyncPoint();
+    const ids = await this.#dropUnusedTail(await this.files.list(), syncPoint);
     const segments: WalSegmentInfo[] = [];
     for (const [i, segmentId] of ids.entries()) {
       const data = await this.files.readAll(segmentId);
-      const scan = scanSegment(segmentId, data, i === ids.length - 1);
+      const isLast = i === ids.length - 1;
+      const durableEnd = isLast && syncPoint?.segmentId === segmentId ? syncPoint.position : 0;
+      const scan = scanSegment(segmentId, data, isLast, durableEnd);
       if (scan === undefined) {
         await this.files.remove(segmentId);
         continue;
       }
       if (scan.endPosition < data.length) await this.files.truncate(segmentId, scan.endPosition);
-      segments.push(scan);
+      if (scan.tornTail !== undefined) this.#reportTornTail(scan.tornTail);
+      segments.push({
+        segmentId: scan.segmentId,
+        entries: scan.entries,
+        endPosition: scan.endPosition,
+      });
     }
     return segments;
+  }
+
+  async #readSyncPoint(): Promise<SyncPoint | undefined> {
+    const bytes = await this.files.readSyncPoint?.();
+    const point = decodeSyncPoint(bytes);
+    if (bytes !== undefined && point === undefined) {
+      this.#log.warn('write-ahead log: the sync point is unreadable, ignored', {
+        bytes: bytes.length,
+      });
+    }
+    return point;
+  }
+
+  #reportTornTail(tail: TornTail): void {
+    this.#stats.tornTailsCut += 1;
+    this.#stats.tornTailBytesCut += tail.bytes;
+    this.#stats.tornTailRecordsCut += tail.records;
+    this.#log.warn('write-ahead log: cut a torn tail (an unacknowledged write cut by a crash)', {
+      file: this.files.pathOf(tail.segmentId) ?? `segment ${tail.segmentId}`,
+      position: tail.position,
+      bytes: tail.bytes,
+      records: tail.records,
+      reason: tail.reason,
+    });
   }
 
   /**
    * Removes the newest segments that never received an entry (the successor prepared ahead of
    * time, or one created just before a crash): the segment before them is the one being written.
+   * A segment the sync point says held synced entries is kept, for the scan to judge.
    */
-  async #dropUnusedTail(ids: readonly number[]): Promise<number[]> {
+  async #dropUnusedTail(
+    ids: readonly number[],
+    syncPoint: SyncPoint | undefined,
+  ): Promise<number[]> {
     const kept = [...ids];
     for (let last = kept.at(-1); last !== undefined; last = kept.at(-1)) {
+      if (syncPoint?.segmentId === last) break;
       if (!holdsNoEntries(await this.files.readAll(last))) break;
       await this.files.remove(last);
       kept.pop();
@@ -146,6 +225,7 @@ export class SegmentedWriteAheadLog implements WriteAheadLog {
     if (this.#closed) return;
     this.#closed = true;
     await this.#whenIdle();
+    await this.#syncPointWrite;
     const active = this.#active;
     this.#active = undefined;
     if (active !== undefined) await active.writer.close().catch(() => undefined);
@@ -175,17 +255,102 @@ export class SegmentedWriteAheadLog implements WriteAheadLog {
           await this.#rollIfNeeded(group);
           if (group.length > 0) await this.#writeGroup(group);
         } catch (error: unknown) {
-          this.#failure = asStorageError(error, 'write-ahead log write failed');
-          for (const pending of [...group, ...this.#queue]) pending.reject(this.#failure);
-          this.#queue = [];
+          await this.#handleWriteFailure(group, error);
         }
       }
     } finally {
       this.#running = false;
+      this.#markSynced();
       const waiters = this.#idleWaiters;
       this.#idleWaiters = [];
       for (const wake of waiters) wake();
     }
+  }
+
+  /**
+   * A group's write or sync failed. Its bytes are cut off the segment first (they may be partly
+   * on disk, whole entries included, and their appends are about to be answered with an error).
+   * A full disk then only rejects this group; anything else fails the log for good.
+   */
+  async #handleWriteFailure(group: readonly PendingAppend[], error: unknown): Promise<void> {
+    const active = this.#active;
+    let rollBackError: unknown;
+    if (active !== undefined) {
+      await this.files.truncate(active.segmentId, active.size).catch((cause: unknown) => {
+        rollBackError = cause;
+      });
+    }
+    const code = errnoOf(error);
+    if (code !== undefined && diskFullCodes.has(code) && rollBackError === undefined) {
+      const failure = new StorageError('STORAGE_FAILURE', `write-ahead log: disk full (${code})`, {
+        cause: error,
+      });
+      this.#noteDiskFull(group.length, code);
+      for (const pending of group) pending.reject(failure);
+      return;
+    }
+    const failure = asStorageError(error, 'write-ahead log write failed');
+    this.#failure = failure;
+    this.#stats.failed = true;
+    this.#log.error('write-ahead log failed; refusing every write until restarted', {
+      error: failure.message,
+      errno: code,
+      segment: active?.segmentId,
+      rollBack: rollBackError === undefined ? 'done' : String(rollBackError),
+    });
+    for (const pending of [...group, ...this.#queue]) pending.reject(failure);
+    this.#queue = [];
+    this.#onFailure?.(failure);
+  }
+
+  #noteDiskFull(refused: number, code: string): void {
+    this.#stats.diskFullRejectedAppends += refused;
+    if (this.#diskFull !== undefined) {
+      this.#diskFull.refused += refused;
+      return;
+    }
+    this.#diskFull = { sinceMs: this.#now(), refused, error: code };
+    this.#log.warn('write-ahead log: disk full, rejecting appends until space returns', {
+      errno: code,
+      segment: this.#active?.segmentId,
+      position: this.#active?.size,
+    });
+  }
+
+  #noteWritten(): void {
+    const full = this.#diskFull;
+    if (full === undefined) return;
+    this.#diskFull = undefined;
+    this.#log.info('write-ahead log: writing again after a full disk', {
+      errno: full.error,
+      rejectedAppends: full.refused,
+      fullForMs: this.#now() - full.sinceMs,
+    });
+  }
+
+  /**
+   * Rewrites the sync point to the active segment's end (all synced: the loop is idle), outside
+   * the commit loop so no append waits for it. One rewrite at a time; the next idle moment
+   * catches up. A failure is ignored: the sync point is only ever behind, never ahead.
+   */
+  #markSynced(): void {
+    const active = this.#active;
+    const write = this.files.writeSyncPoint?.bind(this.files);
+    if (write === undefined || active === undefined || this.#syncPointWrite !== undefined) return;
+    if (this.#failure !== undefined || active.entries.length === 0) return;
+    const point = { segmentId: active.segmentId, position: active.size };
+    const last = this.#syncPointWritten;
+    if (last?.segmentId === point.segmentId && last.position === point.position) return;
+    this.#syncPointWrite = write(encodeSyncPoint(point)).then(
+      () => {
+        this.#syncPointWritten = point;
+        this.#syncPointWrite = undefined;
+        if (!this.#running && !this.#closed) this.#markSynced();
+      },
+      () => {
+        this.#syncPointWrite = undefined;
+      },
+    );
   }
 
   async #rollIfNeeded(group: readonly PendingAppend[]): Promise<void> {
@@ -238,6 +403,7 @@ export class SegmentedWriteAheadLog implements WriteAheadLog {
     await active.writer.writev(buffers, active.size);
     await active.writer.sync();
     active.size = position;
+    this.#noteWritten();
     for (let i = 0; i < count; i++) {
       const info = infos[i] as WalEntryInfo;
       active.entries.push(info);
@@ -252,7 +418,7 @@ export class SegmentedWriteAheadLog implements WriteAheadLog {
    */
   #prepareNextSegment(segmentId: number): void {
     const segment = this.#createSegment(segmentId);
-    // Observed here so a failure is not unhandled; the roll that takes it rethrows it.
+    // Observed here so a failure is not unhandled; the roll that takes it tries again.
     void segment.catch(() => undefined);
     this.#next = { segmentId, segment };
   }
@@ -261,19 +427,43 @@ export class SegmentedWriteAheadLog implements WriteAheadLog {
     const next = this.#next;
     this.#next = undefined;
     if (next === undefined || next.segmentId !== segmentId) return this.#createSegment(segmentId);
-    const segment = await next.segment;
+    let segment: ActiveSegment;
+    try {
+      segment = await next.segment;
+    } catch {
+      // Prepared while the disk was full, say: its file is gone again (createSegment), retry.
+      return this.#createSegment(segmentId);
+    }
     segment.createdAtMs = this.#now();
     return segment;
   }
 
+  /** A new segment with its header synced; on failure no file is left behind to trip a retry. */
   async #createSegment(segmentId: number): Promise<ActiveSegment> {
     const createdAtMs = this.#now();
-    const writer = await this.files.create(segmentId);
-    const header = encodeSegmentHeader(segmentId, createdAtMs);
-    await writer.writev([header], 0);
-    await writer.sync();
-    return { segmentId, writer, createdAtMs, size: header.length, entries: [] };
+    let writer: SegmentWriter | undefined;
+    try {
+      writer = await this.files.create(segmentId);
+      const header = encodeSegmentHeader(segmentId, createdAtMs);
+      await writer.writev([header], 0);
+      await writer.sync();
+      return { segmentId, writer, createdAtMs, size: header.length, entries: [] };
+    } catch (error: unknown) {
+      await writer?.close().catch(() => undefined);
+      await this.files.remove(segmentId).catch(() => undefined);
+      throw error;
+    }
   }
+}
+
+/** The errno code (ENOSPC, EIO, ...) of an I/O error, looking through StorageError causes. */
+function errnoOf(error: unknown): string | undefined {
+  for (let current = error, depth = 0; current instanceof Error && depth < 5; depth++) {
+    const code = (current as NodeJS.ErrnoException).code;
+    if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return code;
+    current = current.cause;
+  }
+  return undefined;
 }
 
 /** The index entry of `entry` written now, built field by field (no spreads on the hot path). */
@@ -296,134 +486,4 @@ function entryInfo(entry: WalAppend, segmentId: number, position: number): WalEn
     position,
     sizeBytes: entry.batch.length,
   };
-}
-
-/**
- * Reads a segment's entries. Returns undefined for a last segment whose header never became
- * durable (created just before a crash). Throws CORRUPT_DATA for damage inside durable data.
- */
-export function scanSegment(
-  segmentId: number,
-  data: Buffer,
-  isLast: boolean,
-): WalSegmentInfo | undefined {
-  const header = readFrame(data, 0);
-  if (header.kind !== 'frame' || header.type !== FrameType.segmentHeader) {
-    if (isLast) return undefined;
-    throw corrupt(segmentId, 0, 'bad segment header');
-  }
-  if (decodeSegmentHeader(header.body).segmentId !== segmentId) {
-    throw corrupt(segmentId, 0, 'segment header names another segment');
-  }
-  const entries: WalEntryInfo[] = [];
-  let position = header.end;
-  for (;;) {
-    const frame = readFrame(data, position);
-    if (frame.kind === 'end') break;
-    if (frame.kind === 'torn') {
-      checkTornTail(segmentId, data, position, isLast, frame.reason);
-      break;
-    }
-    // A trailer (index) on a segment not yet recorded as an object: it is rewritten on sealing.
-    if (frame.type === FrameType.objectIndex) break;
-    if (frame.type !== FrameType.walEntry) throw corrupt(segmentId, position, 'unexpected frame');
-    const fields = decodeEntryHeader(frame.body, frame.version);
-    const batchOffset = entryBatchOffsetOf(frame.version);
-    entries.push({
-      topicId: fields.topicId,
-      partition: fields.partition,
-      baseOffset: fields.baseOffset,
-      lastOffsetDelta: fields.lastOffsetDelta,
-      maxTimestamp: fields.maxTimestamp,
-      recordCount: fields.recordCount,
-      producerId: fields.producerId,
-      producerEpoch: fields.producerEpoch,
-      baseSequence: fields.baseSequence,
-      txn: fields.txn,
-      entryVersion: frame.version,
-      segmentId,
-      position: position + batchOffset,
-      sizeBytes: frame.end - position - batchOffset,
-    });
-    position = frame.end;
-  }
-  return { segmentId, entries, endPosition: position };
-}
-
-/** True for a segment whose header is missing or torn, or with nothing but zeros after it. */
-function holdsNoEntries(data: Buffer): boolean {
-  const header = readFrame(data, 0);
-  if (header.kind !== 'frame' || header.type !== FrameType.segmentHeader) return true;
-  return isAllZero(data, header.end);
-}
-
-function checkTornTail(
-  segmentId: number,
-  data: Buffer,
-  position: number,
-  isLast: boolean,
-  reason: string,
-): void {
-  if (!isLast) {
-    // A sealed segment was fully synced before the next one began; only a trailer written
-    // later may be torn: a short prefix, an index frame, or zeros from an extended file.
-    if (data.length - position < framePrefixBytes) return;
-    if (data[position + 9] === FrameType.objectIndex) return;
-    if (isAllZero(data, position)) return;
-    throw corrupt(segmentId, position, reason);
-  }
-  const provenDurable = durableEntryAfter(data, position);
-  if (provenDurable !== undefined) {
-    throw corrupt(
-      segmentId,
-      position,
-      `${reason}; the entry at ${provenDurable} proves this data was synced`,
-    );
-  }
-}
-
-/** Position of a valid entry after `position` written after data past `position` was synced. */
-function durableEntryAfter(data: Buffer, position: number): number | undefined {
-  let first: number | undefined;
-  for (let version = 1; version <= frameVersion; version++) {
-    const found = durableEntryOfVersion(data, position, version);
-    if (found !== undefined && (first === undefined || found < first)) first = found;
-  }
-  return first;
-}
-
-function durableEntryOfVersion(
-  data: Buffer,
-  position: number,
-  version: number,
-): number | undefined {
-  const marker = Buffer.from([version, FrameType.walEntry]);
-  let search = position + 1 + 8;
-  for (;;) {
-    const found = data.indexOf(marker, search);
-    if (found < 0) return undefined;
-    const candidate = found - 8;
-    const frame = readFrame(data, candidate);
-    if (
-      frame.kind === 'frame' &&
-      frame.version === version &&
-      frame.body.length >= entryBatchOffsetOf(version) - framePrefixBytes
-    ) {
-      if (decodeEntryHeader(frame.body, version).syncedPosition > position) return candidate;
-    }
-    search = found + 1;
-  }
-}
-
-function isAllZero(data: Buffer, from: number): boolean {
-  for (let i = from; i < data.length; i++) if (data[i] !== 0) return false;
-  return true;
-}
-
-function corrupt(segmentId: number, position: number, reason: string): StorageError {
-  return new StorageError(
-    'CORRUPT_DATA',
-    `WAL segment ${segmentId} is corrupt at byte ${position} (${reason}); refusing to open ` +
-      'because acknowledged data may be lost — restore the segment or remove it by hand',
-  );
 }

@@ -1,11 +1,15 @@
 /**
- * Contract suite every WriteAheadLog passes: ordered durable appends, group commit, segment
- * rolls, recovery of what was written, a torn tail cut, and mid-segment corruption refused.
- * `make` opens a log over the same storage each time it is called with the same context.
+ * Contract suite every WriteAheadLog passes: ordered durable appends, group commit (one durable
+ * operation per group, no append resolved before it), segment rolls, recovery of what was
+ * written, a torn tail cut and counted, and damage to acknowledged data refused, in the middle
+ * of a segment and in its last write group alike. `make` opens a log over the same storage each
+ * time it is called with the same context.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { encodeEntry } from './segment-format.ts';
 import { StorageError } from './storage-error.ts';
+import type { DurabilityProbe } from './testing/durability-probe.ts';
 import { fakeBatch, metaOf } from './testing/fake-batch.ts';
 import { newTopicId } from './types.ts';
 import type { WalSegmentInfo, WriteAheadLog } from './write-ahead-log.ts';
@@ -17,10 +21,15 @@ export interface WalHarness {
   truncate(segmentId: number, length: number): Promise<void>;
   /** Flips one byte of segment `segmentId`. */
   flip(segmentId: number, position: number): Promise<void>;
+  /** Appends raw bytes to segment `segmentId` (simulating an unacknowledged torn write). */
+  appendBytes(segmentId: number, bytes: Buffer): Promise<void>;
+  /** What the storage underneath saw made durable (kernel-checked for real files). */
+  readonly durability: DurabilityProbe;
   cleanup(): Promise<void>;
 }
 
 const topicId = newTopicId();
+const noProducer = { producerId: -1n, producerEpoch: -1, baseSequence: -1, txn: undefined };
 
 function entry(label: string, baseOffset: bigint, padBytes = 0) {
   const batch = fakeBatch(label, 1, padBytes);
@@ -87,23 +96,54 @@ export function writeAheadLogContract(name: string, makeHarness: () => Promise<W
       await harness.cleanup();
     });
 
-    it('cuts a torn tail at any point and keeps every whole entry before it', async () => {
+    it('cuts a torn tail after the acknowledged entries, keeps them all and counts it', async () => {
       const harness = await makeHarness();
       const wal = harness.open();
       await wal.recover();
       await wal.start(1);
-      const infos = [];
-      for (let i = 0; i < 10; i++) infos.push(await wal.append(entry(`t${i}`, BigInt(i), 30)));
+      for (let i = 0; i < 10; i++) await wal.append(entry(`t${i}`, BigInt(i), 30));
       await wal.close();
       await wal.files.close();
-      const last = infos.at(-1);
-      assert.ok(last !== undefined);
-      // Cut inside the last entry: it was the last write, so it is a torn tail.
-      await harness.truncate(1, last.position + 3);
-      const [segment] = await recoverAll(harness);
-      assert.equal(segment?.entries.length, 9);
+      // An eleventh write that a crash cut short: never acknowledged, so it goes.
+      const { batch, meta, topicId: id } = entry('torn', 10n, 30);
+      const frame = Buffer.concat(
+        encodeEntry(
+          { ...meta, ...noProducer, topicId: id, partition: 0, baseOffset: 10n },
+          batch,
+          0,
+        ),
+      );
+      await harness.appendBytes(1, frame.subarray(0, frame.length - 7));
+      const reopened = harness.open();
+      const [segment] = await reopened.recover();
+      await reopened.files.close();
+      assert.equal(segment?.entries.length, 10);
+      const stats = reopened.stats();
+      assert.equal(stats.tornTailsCut, 1);
+      assert.equal(stats.tornTailBytesCut, frame.length - 7);
+      assert.equal(stats.tornTailRecordsCut, 1);
       await harness.cleanup();
     });
+
+    for (const damage of ['cut', 'flip'] as const) {
+      it(`refuses to open when the last acknowledged entry is damaged (${damage})`, async () => {
+        const harness = await makeHarness();
+        const wal = harness.open();
+        await wal.recover();
+        await wal.start(1);
+        for (let i = 0; i < 9; i++) await wal.append(entry(`a${i}`, BigInt(i), 30));
+        // The last write group: nothing written after it proves it synced but the sync point.
+        const last = await wal.append(entry('last', 9n, 30));
+        await wal.close();
+        await wal.files.close();
+        if (damage === 'cut') await harness.truncate(1, last.position + 3);
+        else await harness.flip(1, last.position + last.sizeBytes - 2);
+        await assert.rejects(recoverAll(harness), (error: unknown) => {
+          return error instanceof StorageError && error.code === 'CORRUPT_DATA';
+        });
+        await harness.cleanup();
+      });
+    }
 
     it('refuses to open when a corrupt entry is followed by later durable entries', async () => {
       const harness = await makeHarness();
@@ -121,21 +161,39 @@ export function writeAheadLogContract(name: string, makeHarness: () => Promise<W
       await harness.cleanup();
     });
 
-    it('covers concurrent appends with few syncs (group commit)', async () => {
+    it('covers concurrent appends with one durable operation (group commit)', async () => {
       const harness = await makeHarness();
+      const { durability } = harness;
       const wal = harness.open();
       await wal.recover();
       await wal.start(1);
+      const opsBefore = durability.durableOps(1);
       const order: number[] = [];
+      const notDurable: number[] = [];
+      // Appended in one tick: one write group.
       await Promise.all(
         Array.from({ length: 200 }, (_, i) =>
-          wal.append(entry(`g${i}`, BigInt(i))).then(() => order.push(i)),
+          wal.append(entry(`g${i}`, BigInt(i))).then((info) => {
+            if (durability.durableEnd(info.segmentId) < info.position + info.sizeBytes) {
+              notDurable.push(i);
+            }
+            order.push(i);
+          }),
         ),
       );
+      assert.deepEqual(notDurable, [], 'appends resolved before their bytes were durable');
+      assert.equal(durability.durableOps(1) - opsBefore, 1, 'one durable operation per group');
       assert.deepEqual(
         order,
         Array.from({ length: 200 }, (_, i) => i),
       );
+      // One at a time, each append is its own group with its own durable operation.
+      const opsBeforeSerial = durability.durableOps(1);
+      for (let i = 200; i < 205; i++) {
+        const info = await wal.append(entry(`s${i}`, BigInt(i)));
+        assert.ok(durability.durableEnd(1) >= info.position + info.sizeBytes, `append ${i}`);
+      }
+      assert.equal(durability.durableOps(1) - opsBeforeSerial, 5);
       await wal.close();
       await wal.files.close();
       await harness.cleanup();

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, open, rm, truncate } from 'node:fs/promises';
+import { appendFile, mkdtemp, open, rm, truncate } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -9,16 +9,22 @@ import { MemorySegmentFiles } from './memory-segment-files.ts';
 import { MemoryWriteAheadLog } from './memory-write-ahead-log.ts';
 import type { SegmentWriter } from './segment-files.ts';
 import { SegmentedWriteAheadLog } from './segmented-write-ahead-log.ts';
-import { fakeBatch, metaOf } from './testing/fake-batch.ts';
+import { ProbedMemorySegmentFiles, probedOpen } from './testing/durability-probe.ts';
+import { fakeBatch, labelOf, metaOf } from './testing/fake-batch.ts';
 import { newTopicId } from './types.ts';
 import { writeAheadLogContract } from './write-ahead-log.contract.ts';
 
 writeAheadLogContract('FileWriteAheadLog', async () => {
   const directory = await mkdtemp(join(tmpdir(), 'tributary-wal-'));
   const files = new DirectorySegmentFiles(directory);
+  const { openFile, probe } = probedOpen();
   return {
-    open: (options = {}) => new FileWriteAheadLog(directory, options),
+    // FileWriteAheadLog's files, opened through the probe (the kernel's flags are checked).
+    open: (options = {}) =>
+      new SegmentedWriteAheadLog(new DirectorySegmentFiles(directory, 16, openFile), options),
     truncate: (segmentId, length) => truncate(files.pathOf(segmentId), length),
+    appendBytes: (segmentId, bytes) => appendFile(files.pathOf(segmentId), bytes),
+    durability: probe,
     flip: async (segmentId, position) => {
       const handle = await open(files.pathOf(segmentId), 'r+');
       const byte = Buffer.alloc(1);
@@ -32,10 +38,17 @@ writeAheadLogContract('FileWriteAheadLog', async () => {
 });
 
 writeAheadLogContract('MemoryWriteAheadLog', () => {
-  const segments = new MemorySegmentFiles();
+  const segments = new ProbedMemorySegmentFiles();
   return Promise.resolve({
     open: (options = {}) => new MemoryWriteAheadLog(options, segments),
     truncate: (segmentId, length) => segments.truncate(segmentId, length),
+    appendBytes: async (segmentId, bytes) => {
+      const end = (await segments.readAll(segmentId)).length;
+      const writer = await segments.openForWrite(segmentId);
+      await writer.writev([bytes], end);
+      await writer.sync();
+    },
+    durability: segments.probe,
     flip: (segmentId, position) => {
       segments.flipByte(segmentId, position);
       return Promise.resolve();
@@ -189,16 +202,18 @@ describe('SegmentedWriteAheadLog rolls', () => {
     const ids = await segments.list();
     const used = ids.slice(0, -1);
     assert.ok(used.length >= 3, 'the appends rolled');
-    // The newest segment was being written: a torn tail there is cut, not taken for corruption.
+    // The newest segment was being written: a torn tail there (past the sync point) is cut,
+    // not taken for corruption.
     const newest = used.at(-1) ?? 0;
-    await segments.truncate(newest, (await segments.readAll(newest)).length - 3);
+    const end = (await segments.readAll(newest)).length;
+    await (await segments.openForWrite(newest)).writev([Buffer.from([0, 0, 1, 0, 7])], end);
     const recovered = await new MemoryWriteAheadLog({}, segments).recover();
     assert.deepEqual(
       recovered.map((segment) => segment.segmentId),
       used,
     );
     assert.deepEqual(await segments.list(), used, 'the prepared segment is gone');
-    assert.equal(recovered.flatMap((segment) => segment.entries).length, 5);
+    assert.equal(recovered.flatMap((segment) => segment.entries).length, 6);
   });
 });
 
@@ -255,5 +270,135 @@ describe('FileWriteAheadLog torn tails', () => {
     assert.ok(lastOfFirst !== undefined && (await segments.list()).length > 1);
     segments.flipByte(1, lastOfFirst.position + 1);
     await assert.rejects(new MemoryWriteAheadLog({}, segments).recover(), { code: 'CORRUPT_DATA' });
+  });
+});
+
+/** Memory segments whose writes fail on demand, after writing part of the group (a full disk). */
+class FaultyFiles extends MemorySegmentFiles {
+  /** When set, the next writes write `afterBytes` bytes of the group, then throw `code`. */
+  fault: { code: string; afterBytes: number } | undefined;
+  failCreates = false;
+
+  override async create(segmentId: number): Promise<SegmentWriter> {
+    if (this.failCreates) throw errno('ENOSPC');
+    return super.create(segmentId);
+  }
+
+  override async openForWrite(segmentId: number): Promise<SegmentWriter> {
+    const writer = await super.openForWrite(segmentId);
+    return {
+      writev: async (buffers, position) => {
+        const fault = this.fault;
+        if (fault === undefined) return writer.writev(buffers, position);
+        const bytes = Buffer.concat(buffers);
+        await writer.writev(
+          [bytes.subarray(0, Math.min(bytes.length, fault.afterBytes))],
+          position,
+        );
+        throw errno(fault.code);
+      },
+      sync: () => writer.sync(),
+      close: () => writer.close(),
+    };
+  }
+}
+
+function errno(code: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(`${code}: injected`), { code });
+}
+
+function recordingLog() {
+  const lines: string[] = [];
+  const record = (level: string) => (message: string) => lines.push(`${level} ${message}`);
+  return { lines, log: { info: record('INFO'), warn: record('WARN'), error: record('ERROR') } };
+}
+
+const labelled = (wal: SegmentedWriteAheadLog, label: string, offset: number) => {
+  const batch = fakeBatch(label, 1, 40);
+  const baseOffset = BigInt(offset);
+  return wal.append({ topicId, partition: 0, baseOffset, meta: metaOf(batch), batch });
+};
+
+async function recoveredLabels(files: MemorySegmentFiles): Promise<string[]> {
+  const wal = new MemoryWriteAheadLog({}, files);
+  const segments = await wal.recover();
+  const labels: string[] = [];
+  for (const entry of segments.flatMap((segment) => segment.entries)) {
+    const bytes = await files.read(entry.segmentId, entry.position, entry.sizeBytes);
+    labels.push(labelOf(bytes));
+  }
+  return labels;
+}
+
+describe('SegmentedWriteAheadLog on a full disk', () => {
+  it('rolls back a partly written group, writes again once space returns, logs both once', async () => {
+    const files = new FaultyFiles();
+    const { lines, log } = recordingLog();
+    let failures = 0;
+    const wal = new SegmentedWriteAheadLog(files, { log, onFailure: () => failures++ });
+    await wal.start(1);
+    for (let i = 0; i < 3; i++) await labelled(wal, `ok${i}`, i);
+    // The disk fills in the middle of a group: its first entry lands whole, the second in part.
+    const first = await labelled(wal, 'probe', 3);
+    files.fault = { code: 'ENOSPC', afterBytes: first.sizeBytes + 74 + 20 };
+    const group = ['full0', 'full1', 'full2'].map((label, i) => labelled(wal, label, 4 + i));
+    for (const pending of group) await assert.rejects(pending, { code: 'STORAGE_FAILURE' });
+    await assert.rejects(labelled(wal, 'full3', 7), { code: 'STORAGE_FAILURE' });
+    assert.equal(wal.stats().diskFull, true);
+    files.fault = undefined;
+    await labelled(wal, 'after', 8);
+    await labelled(wal, 'after2', 9);
+    assert.deepEqual(wal.stats(), { ...wal.stats(), diskFull: false, diskFullRejectedAppends: 4 });
+    assert.equal(failures, 0, 'a full disk does not fail the log');
+    assert.deepEqual(
+      lines.map((line) => line.split(',')[0]),
+      ['WARN write-ahead log: disk full', 'INFO write-ahead log: writing again after a full disk'],
+    );
+    await wal.close();
+    // What a restart finds: exactly the acknowledged entries, none of the rejected ones.
+    assert.deepEqual(await recoveredLabels(files), [
+      'ok0',
+      'ok1',
+      'ok2',
+      'probe',
+      'after',
+      'after2',
+    ]);
+  });
+
+  it('rolls to the next segment once it can be created again', async () => {
+    const files = new FaultyFiles();
+    const wal = new SegmentedWriteAheadLog(files, { segmentMaxBytes: 400 });
+    await wal.start(1);
+    files.failCreates = true;
+    let rejected = 0;
+    for (let i = 0; i < 8; i++) await labelled(wal, `r${i}`, i).catch(() => rejected++);
+    assert.ok(rejected > 0, 'the roll needed a new segment and the disk was full');
+    files.failCreates = false;
+    for (let i = 8; i < 12; i++) await labelled(wal, `r${i}`, i);
+    await wal.close();
+    const labels = await recoveredLabels(files);
+    assert.deepEqual(labels.slice(-4), ['r8', 'r9', 'r10', 'r11']);
+    assert.equal(labels.length, 12 - rejected);
+  });
+});
+
+describe('SegmentedWriteAheadLog on an I/O error', () => {
+  it('fails for good, says so once, and leaves no rejected entry behind', async () => {
+    const files = new FaultyFiles();
+    const { lines, log } = recordingLog();
+    const failures: Error[] = [];
+    const wal = new SegmentedWriteAheadLog(files, { log, onFailure: (e) => failures.push(e) });
+    await wal.start(1);
+    await labelled(wal, 'kept', 0);
+    files.fault = { code: 'EIO', afterBytes: 200 };
+    await assert.rejects(labelled(wal, 'lost', 1), { code: 'STORAGE_FAILURE' });
+    files.fault = undefined;
+    await assert.rejects(labelled(wal, 'later', 2), { code: 'STORAGE_FAILURE' });
+    assert.equal(failures.length, 1);
+    assert.equal(wal.stats().failed, true);
+    assert.deepEqual(lines, ['ERROR write-ahead log failed; refusing every write until restarted']);
+    await wal.close();
+    assert.deepEqual(await recoveredLabels(files), ['kept']);
   });
 });

@@ -5,10 +5,14 @@
  * - `append` resolves only after the sync covering the entry has completed (group commit: all
  *   appends that arrive while a sync runs go out in one write and are covered by the next sync).
  *   Entries are written, and their promises resolve, in call order.
- * - After a write or sync failure the log is failed: pending and later appends reject with
- *   STORAGE_FAILURE (what reached the disk is unknown; a restart recovers what is durable).
+ * - A write that fails for lack of space (ENOSPC, EDQUOT) rejects that group's appends with
+ *   STORAGE_FAILURE after cutting their bytes off the segment (so none of them comes back after
+ *   a restart); later appends try again, so writing resumes once space returns.
+ * - After any other write or sync failure the log is failed: pending and later appends reject
+ *   with STORAGE_FAILURE (what reached the disk is unknown; a restart recovers what is durable).
  * - `recover` (once, before `start`) returns every segment found, oldest first, with a torn tail
- *   cut; corruption inside durable data fails with CORRUPT_DATA rather than being skipped.
+ *   cut (and counted in `stats`); corruption inside durable data fails with CORRUPT_DATA rather
+ *   than being skipped.
  * - A segment is sealed (no more appends) when it rolls; sealed segments are handed to
  *   `onSegmentSealed` listeners in order, which turn them into objects.
  */
@@ -32,6 +36,20 @@ export interface WalSegmentInfo {
   endPosition: number;
 }
 
+/** Counters and state of the log, for metrics. */
+export interface WalStats {
+  /** Torn tails recovery cut off (at most one per open), their bytes and named records. */
+  tornTailsCut: number;
+  tornTailBytesCut: number;
+  tornTailRecordsCut: number;
+  /** Appends rejected because the disk was full. */
+  diskFullRejectedAppends: number;
+  /** The last write failed for lack of space (and none has succeeded since). */
+  diskFull: boolean;
+  /** The log failed for good (an I/O error): every append is refused until a restart. */
+  failed: boolean;
+}
+
 export interface WriteAheadLog {
   /** The segment storage underneath (object hand-off reads or renames sealed segments). */
   readonly files: SegmentFiles;
@@ -45,6 +63,7 @@ export interface WriteAheadLog {
   roll(): Promise<void>;
   onSegmentSealed(listener: (segment: WalSegmentInfo) => void): void;
   read(segmentId: number, position: number, length: number): Promise<Buffer>;
+  stats(): WalStats;
   /** Waits for pending appends, then closes the active segment. Later appends reject CLOSED. */
   close(): Promise<void>;
 }

@@ -8,7 +8,7 @@
  * Issue 17 extends the catalogue (per-API latency, lag in seconds, ...).
  */
 import { createServer, type Server } from 'node:http';
-import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { BrokerRuntime } from '../broker-runtime.ts';
 import type { Endpoint } from '../endpoint.ts';
 
@@ -82,6 +82,32 @@ function registryFor(runtime: BrokerRuntime): Registry {
     'Reads refused because a stored batch failed its checksum (answered KAFKA_STORAGE_ERROR).',
     () => runtime.storage.stats().corruptBatchReads ?? 0,
   );
+  // The embedded WAL (docs/adr/0014): torn tails cut at open, a full disk, a failed log.
+  const wal = () => runtime.storage.stats().wal;
+  counter(
+    'tributary_wal_torn_tails_cut_total',
+    'Torn WAL tails (unacknowledged writes cut by a crash) recovery cut off at this start.',
+    () => wal()?.tornTailsCut ?? 0,
+  );
+  counter(
+    'tributary_wal_torn_tail_bytes_cut_total',
+    'Bytes of those torn tails.',
+    () => wal()?.tornTailBytesCut ?? 0,
+  );
+  counter(
+    'tributary_wal_disk_full_rejected_appends_total',
+    'Appends answered KAFKA_STORAGE_ERROR because the disk was full (rolled back, not stored).',
+    () => wal()?.diskFullRejectedAppends ?? 0,
+  );
+  const diskFull = new Gauge({
+    name: 'tributary_wal_disk_full',
+    help: '1 while WAL writes fail for lack of space (it clears on the first write that works).',
+    registers: [],
+    collect() {
+      this.set(wal()?.diskFull === true ? 1 : 0);
+    },
+  });
+  registry.registerMetric(diskFull);
   return registry;
 }
 
