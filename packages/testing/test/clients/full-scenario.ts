@@ -280,9 +280,16 @@ function groupScenario(options: FullScenarioOptions, protocol: GroupProtocol, ce
         const second = valueRecords('second', 60, partitionCount);
         await admin.produce(topic, second, { compression: 'none' });
         const c = await member('member-c');
-        await pollUntil([c], () => c.seen.length >= second.length, 'new records consumed');
-        const values = c.seen.map((r) => r.value?.toString()).toSorted();
+        const distinct = () => new Set(c.seen.map((r) => r.value?.toString())).size;
+        await pollUntil([c], () => distinct() >= second.length, 'new records consumed');
+        // Distinct values: a rebalance before c commits redelivers from the committed offsets
+        // (at-least-once, as in Kafka), which some clients do under load; what this step checks
+        // is where c starts, not that nothing is delivered twice.
+        const values = [...new Set(c.seen.map((r) => r.value?.toString()))].toSorted();
         const expected = second.map((r) => r.value?.toString()).toSorted();
+        if (c.seen.length > values.length) {
+          t.diagnostic(`${c.seen.length - values.length} records redelivered to the new member`);
+        }
         assert.deepEqual(values, expected, 'only the records after the committed offsets');
         await c.driver.commit();
         await c.driver.closeConsumer();
