@@ -9,9 +9,8 @@
  * the index references is still in the bucket.
  */
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { after, before, test } from 'node:test';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { startTestCluster, type TestCluster } from '@tributary/testing';
 import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
 import {
@@ -20,6 +19,8 @@ import {
   eventually,
   listClusterObjects,
   metadataFrom,
+  bucketClient,
+  freePort,
 } from './cluster-helpers.ts';
 
 /** Short settings so the test sees collection happen; production defaults are minutes/hours. */
@@ -38,18 +39,6 @@ let producers: Producer[] = [];
 
 function override(setting: string): string[] {
   return ['--override', setting];
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 before(async () => {
@@ -132,15 +121,7 @@ async function bucketNames(): Promise<Map<string, number>> {
 
 async function putObject(name: string, body: string): Promise<void> {
   const url = new URL(cluster.objectStoreUrl);
-  const client = new S3Client({
-    endpoint: cluster.s3.endpoint,
-    region: cluster.s3.region,
-    forcePathStyle: true,
-    credentials: {
-      accessKeyId: cluster.s3.accessKeyId,
-      secretAccessKey: cluster.s3.secretAccessKey,
-    },
-  });
+  const client = bucketClient(cluster);
   try {
     const key = `${url.pathname.replace(/^\/+/, '')}/${name}`;
     await client.send(new PutObjectCommand({ Bucket: url.hostname, Key: key, Body: body }));

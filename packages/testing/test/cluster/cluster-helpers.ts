@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
@@ -285,15 +286,7 @@ export interface BucketListing {
 export async function listClusterObjects(cluster: TestCluster): Promise<BucketListing> {
   const url = new URL(cluster.objectStoreUrl);
   const prefix = url.pathname.replace(/^\/+/, '');
-  const client = new S3Client({
-    endpoint: cluster.s3.endpoint,
-    region: cluster.s3.region,
-    forcePathStyle: true,
-    credentials: {
-      accessKeyId: cluster.s3.accessKeyId,
-      secretAccessKey: cluster.s3.secretAccessKey,
-    },
-  });
+  const client = bucketClient(cluster);
   try {
     const objects = new Map<string, number>();
     let token: string | undefined;
@@ -314,4 +307,30 @@ export async function listClusterObjects(cluster: TestCluster): Promise<BucketLi
   } finally {
     client.destroy();
   }
+}
+
+/** An S3 client for the cluster's bucket (path-style, the test server's credentials). */
+export function bucketClient(cluster: TestCluster): S3Client {
+  return new S3Client({
+    endpoint: cluster.s3.endpoint,
+    region: cluster.s3.region,
+    forcePathStyle: true,
+    credentials: {
+      accessKeyId: cluster.s3.accessKeyId,
+      secretAccessKey: cluster.s3.secretAccessKey,
+    },
+  });
+}
+
+/** A loopback port free right now (for a broker's --metrics-listen). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
 }

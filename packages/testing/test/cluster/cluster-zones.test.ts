@@ -6,27 +6,15 @@
  * exchanged with clients of another zone must stay 0 while every record arrives exactly once.
  */
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { after, before, test } from 'node:test';
 import { KafkaConnection } from '@tributary/cli';
 import { createTopicsApi, ErrorCode, metadataApi } from '@tributary/protocol';
 import { kcatPath, runCommand, startTestCluster, type TestCluster } from '@tributary/testing';
+import { freePort } from './cluster-helpers.ts';
 
 const racks = ['a', 'b', 'a'];
 const metricsPorts = new Map<number, number>();
 let cluster: TestCluster;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 before(async () => {
   for (const nodeId of [1, 2, 3]) metricsPorts.set(nodeId, await freePort());
