@@ -143,6 +143,8 @@ interface ClusterPartition {
 
 const defaultWindowMaxBytes = 8 * 1024 * 1024;
 const producerIdBlockSize = 1000;
+/** Delay before a failed re-read of a compacted range is tried again. */
+const rereadRetryMs = 1000;
 /** Batches read from the catalog per query while a follower catches up. */
 const catchUpBatchLimit = 10_000;
 
@@ -789,7 +791,12 @@ export class ClusterLogStorage implements ClusterView {
     if (partition === undefined) return;
     partition.rereads = partition.rereads
       .then(() => this.#reread(partition, notice))
-      .catch(() => this.#refresh(key));
+      .catch(() => {
+        // Until it is re-read the range points at old objects, which the collector deletes
+        // after its grace delay: try again (the database may be back by then).
+        if (this.#closed) return;
+        setTimeout(() => this.#onCompacted(notice), rereadRetryMs).unref();
+      });
   }
 
   async #reread(partition: ClusterPartition, notice: CompactionNotice): Promise<void> {
@@ -822,7 +829,26 @@ export class ClusterLogStorage implements ClusterView {
     this.#collector.logStartsMoved();
     void this.#reloadTopics().catch(() => undefined);
     for (const key of this.#partitions.keys()) this.#refresh(key);
+    this.#rereadCompacted();
     this.#keeper.kick();
+  }
+
+  /** Compaction notices may have been missed: compacted partitions re-read all their rows. */
+  #rereadCompacted(): void {
+    for (const topic of this.#topicsByName.values()) {
+      const config = effectiveTopicConfig(topic, this.#topicDefaults);
+      if (!hasCleanupPolicy(config, 'compact')) continue;
+      for (let index = 0; index < topic.partitionCount; index++) {
+        const log = this.#partitions.get(partitionKey(topic.topicId, index))?.log;
+        if (log === undefined || log.highWatermark <= log.logStartOffset) continue;
+        this.#onCompacted({
+          topicId: topic.topicId,
+          partition: index,
+          fromOffset: log.logStartOffset,
+          toOffset: log.highWatermark - 1n,
+        });
+      }
+    }
   }
 
   /** Brings a follower log up to the catalog; one refresh per partition at a time. */
