@@ -7,8 +7,10 @@
  * `transactions` is the transaction admin view (transactions-command.ts): list, describe.
  * `cluster up` runs PostgreSQL, an S3 server and N brokers as one local cluster
  * (cluster-command.ts) until SIGTERM/SIGINT, then stops them in order.
+ * `doctor` verifies a stopped broker's data directory (doctor-command.ts).
  */
 import { clusterUsage, runClusterCommand } from './cluster-command.ts';
+import { doctorUsage, runDoctorCommand } from './doctor-command.ts';
 import { groupsUsage, runGroupsCommand } from './groups-command.ts';
 import { runStartCommand, startHelp } from './start-command.ts';
 import { runTransactionsCommand, transactionsUsage } from './transactions-command.ts';
@@ -18,7 +20,8 @@ commands:
   start          run the embedded broker (tributary start --help lists every setting)
   groups         consumer groups: list, describe, reset-offsets
   transactions   transactions: list, describe
-  cluster        cluster up: PostgreSQL, an S3 server and N brokers on this machine`;
+  cluster        cluster up: PostgreSQL, an S3 server and N brokers on this machine
+  doctor         verify a stopped broker's data directory; --skip-damaged to move past damage`;
 
 async function start(args: string[]): Promise<void> {
   const started = await runStartCommand(args, {
@@ -89,6 +92,14 @@ async function main(argv: string[]): Promise<void> {
       return;
     case 'cluster':
       return cluster(rest);
+    case 'doctor':
+      process.exitCode = await runDoctorCommand(rest, {
+        out: (text) => process.stdout.write(text),
+        err: (text) => process.stderr.write(text),
+        env: process.env,
+        nowMs: () => Date.now(),
+      });
+      return;
     case 'transactions':
       process.exitCode = await runTransactionsCommand(rest, {
         out: (text) => process.stdout.write(text),
@@ -103,7 +114,7 @@ async function main(argv: string[]): Promise<void> {
     case 'help':
       process.stdout.write(
         `${usage}\n\n${startHelp()}\n\n${groupsUsage}\n\n${transactionsUsage}\n\n` +
-          `${clusterUsage}\n`,
+          `${clusterUsage}\n\n${doctorUsage}\n`,
       );
       return;
     default:

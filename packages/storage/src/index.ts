@@ -9,6 +9,13 @@ export {
   type StorageOptions,
   type StorageStats,
 } from './log-storage.ts';
+export {
+  doctorDataDir,
+  type DamagedRange,
+  type DoctorOptions,
+  type DoctorProgress,
+  type DoctorReport,
+} from './data-dir-doctor.ts';
 export type { BrokerStorage } from './broker-storage.ts';
 export {
   ClusterLogStorage,
