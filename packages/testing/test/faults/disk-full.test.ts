@@ -72,7 +72,7 @@ function fillDisk(): number {
 
 const count = (text: string, pattern: RegExp): number => text.match(pattern)?.length ?? 0;
 
-test('a full disk refuses produces, writing resumes once space returns, nothing refused survives', async () => {
+test('a full disk refuses produces, writing resumes once space returns, nothing refused survives', async (t) => {
   broker = new RestartableBroker({
     dataDir,
     args: ['--override', 'auto.create.topics.enable=true', '--override', 'num.partitions=1'],
@@ -113,4 +113,8 @@ test('a full disk refuses produces, writing resumes once space returns, nothing 
     `refused and reappeared: ${refused.filter((v) => stored.includes(v)).join(' ')}`,
   );
   assert.ok(refused.length >= 5);
+  t.diagnostic(`acknowledged ${acked.length}, refused ${refused.length}; broker log:`);
+  for (const line of log.split('\n').filter((text) => /write-ahead log/.test(text))) {
+    t.diagnostic(line);
+  }
 });
