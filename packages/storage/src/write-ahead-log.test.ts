@@ -402,3 +402,32 @@ describe('SegmentedWriteAheadLog on an I/O error', () => {
     assert.deepEqual(await recoveredLabels(files), ['kept']);
   });
 });
+
+describe('SegmentedWriteAheadLog damage to acknowledged data', () => {
+  it('refuses a flipped byte anywhere in an acknowledged segment, never cuts it', async () => {
+    const segments = new MemorySegmentFiles();
+    const wal = new MemoryWriteAheadLog({}, segments);
+    await wal.start(1);
+    // Groups of 1 to 4 entries, the last group included: all acknowledged.
+    let i = 0;
+    while (i < 30) {
+      const size = 1 + (i % 4);
+      await Promise.all(Array.from({ length: size }, (_, k) => labelled(wal, `d${i + k}`, i + k)));
+      i += size;
+    }
+    const written = i;
+    await wal.close();
+    const length = (await segments.readAll(1)).length;
+    const positions = Array.from({ length: 200 }, () => Math.floor(Math.random() * length));
+    for (const position of [...positions, length - 1, 0]) {
+      segments.flipByte(1, position);
+      await assert.rejects(
+        new MemoryWriteAheadLog({}, segments).recover(),
+        { code: 'CORRUPT_DATA' },
+        `a flip at byte ${position} of ${length}`,
+      );
+      segments.flipByte(1, position);
+    }
+    assert.equal((await recoveredLabels(segments)).length, written, 'intact once restored');
+  });
+});
