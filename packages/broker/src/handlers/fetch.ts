@@ -22,6 +22,7 @@
 import { ErrorCode, fetchApi, type FetchRequest } from '@tributary/protocol';
 import { StorageError, type PartitionLog, type TopicId } from '@tributary/storage';
 import type { BrokerRuntime } from '../broker-runtime.ts';
+import { LeaderHints } from '../cluster/leader-hints.ts';
 import { clientZoneOf, epochCheck, liveBrokersOf } from '../cluster/partition-routing.ts';
 import { defineHandler, type RequestContext } from '../handler.ts';
 import { toKafkaError } from '../kafka-errors.ts';
@@ -29,6 +30,7 @@ import { txnIndexOf } from '../transactions/partition-txn-index.ts';
 
 interface PlannedPartition {
   readonly topicIndex: number;
+  readonly topicId: TopicId | undefined;
   readonly partition: number;
   readonly fetchOffset: bigint;
   readonly partitionMaxBytes: number;
@@ -78,6 +80,7 @@ export const fetchHandler = defineHandler(fetchApi, async (context, request) => 
   if (rack !== undefined && zone !== undefined && zone !== rack) {
     runtime.zoneTraffic.dataBytesOut += result.bytes;
   }
+  const hints = context.apiVersion >= 16 ? new LeaderHints(runtime, zone) : undefined;
   return {
     throttleTimeMs: 0,
     errorCode: ErrorCode.NONE,
@@ -85,10 +88,27 @@ export const fetchHandler = defineHandler(fetchApi, async (context, request) => 
     responses: request.topics.map((topic, topicIndex) => ({
       topic: topic.topic,
       topicId: topic.topicId,
-      partitions: result.partitions.filter((_, i) => plan[i]?.topicIndex === topicIndex),
+      partitions: result.partitions
+        .map((answer, i) => withLeaderHint(answer, plan[i], hints))
+        .filter((_, i) => plan[i]?.topicIndex === topicIndex),
     })),
+    nodeEndpoints: hints?.endpoints() ?? [],
   };
 });
+
+/** KIP-951 (v16+): a partition refused for leadership or a stale epoch names its leader. */
+function withLeaderHint(
+  answer: PartitionResult,
+  planned: PlannedPartition | undefined,
+  hints: LeaderHints | undefined,
+): PartitionResult & { currentLeader?: { leaderId: number; leaderEpoch: number } } {
+  const moved =
+    answer.errorCode === ErrorCode.NOT_LEADER_OR_FOLLOWER ||
+    answer.errorCode === ErrorCode.FENCED_LEADER_EPOCH;
+  if (hints === undefined || !moved || planned?.topicId === undefined) return answer;
+  const leader = hints.leaderOf(planned.topicId, planned.partition);
+  return leader === undefined ? answer : { ...answer, currentLeader: leader };
+}
 
 function planPartitions(
   runtime: BrokerRuntime,
@@ -125,6 +145,7 @@ function planPartitions(
           : -1;
       plan.push({
         topicIndex,
+        topicId: topic?.topicId,
         partition: partition.partition,
         fetchOffset: partition.fetchOffset,
         partitionMaxBytes: partition.partitionMaxBytes,

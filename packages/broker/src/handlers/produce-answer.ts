@@ -15,6 +15,8 @@ export interface PartitionAnswer {
   baseOffset?: bigint;
   logAppendTimeMs?: bigint;
   logStartOffset?: bigint;
+  /** KIP-951 (v10+): the leader to use next, with NOT_LEADER_OR_FOLLOWER. */
+  currentLeader?: { leaderId: number; leaderEpoch: number };
 }
 
 /** What storage keeps about a batch, producer numbers and txn flags included (for recovery). */

@@ -28,6 +28,7 @@
  * Compacted topics are the one place records are decoded: a record without a key is refused with
  * INVALID_RECORD and per-record errors (compacted-key-check.ts), as Kafka's LogValidator does.
  */
+import { LeaderHints } from '../cluster/leader-hints.ts';
 import { forwardPartition } from '../cluster/zone-forwarding.ts';
 import {
   clientZoneOf,
@@ -89,7 +90,18 @@ export const produceHandler = defineHandler(produceApi, async (context, request)
     }),
   );
   if (request.acks === 0) return noResponse;
-  return { responses, throttleTimeMs: 0 };
+  if (context.apiVersion < 10) return { responses, throttleTimeMs: 0 };
+  // KIP-951: partitions that moved name their new leader; the response lists its endpoint.
+  const hints = new LeaderHints(runtime, clientZoneOf(context.clientId));
+  for (const topicResponse of responses) {
+    const topic = runtime.storage.getTopic(topicResponse.name);
+    for (const answer of topicResponse.partitionResponses) {
+      if (topic === undefined || answer.errorCode !== ErrorCode.NOT_LEADER_OR_FOLLOWER) continue;
+      const leader = hints.leaderOf(topic.topicId, answer.index);
+      if (leader !== undefined) answer.currentLeader = leader;
+    }
+  }
+  return { responses, throttleTimeMs: 0, nodeEndpoints: hints.endpoints() };
 });
 
 /**

@@ -23,6 +23,8 @@ export interface ClusterMetadata {
   brokers: { nodeId: number; host: string; port: number; rack: string | null }[];
   /** `<topic>-<partition>` to its leader and leader epoch. */
   leaders: Map<string, Lease>;
+  /** Topic name to topic id. */
+  topicIds: Map<string, string>;
 }
 
 function firstAddress(bootstrap: string): { host: string; port: number } {
@@ -42,7 +44,9 @@ export async function metadataFrom(
       includeTopicAuthorizedOperations: false,
     });
     const leaders = new Map<string, Lease>();
+    const topicIds = new Map<string, string>();
     for (const topic of response.topics) {
+      if (topic.name !== null) topicIds.set(topic.name, topic.topicId);
       for (const partition of topic.partitions) {
         leaders.set(`${topic.name}-${partition.partitionIndex}`, {
           leader: partition.leaderId,
@@ -50,7 +54,7 @@ export async function metadataFrom(
         });
       }
     }
-    return { brokers: response.brokers, leaders };
+    return { brokers: response.brokers, leaders, topicIds };
   } finally {
     connection.close();
   }

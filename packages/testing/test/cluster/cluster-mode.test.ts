@@ -11,8 +11,10 @@ import { KafkaConnection } from '@tributary/cli';
 import {
   describeClusterApi,
   ErrorCode,
+  buildRecordBatch,
   fetchApi,
   offsetForLeaderEpochApi,
+  produceApi,
   readBatchHeader,
 } from '@tributary/protocol';
 import { startTestCluster, type TestCluster } from '@tributary/testing';
@@ -247,6 +249,56 @@ test('OffsetForLeaderEpoch after the failover agrees with the epoch every batch 
     );
     const future = await ask(-1, lease.epoch + 5);
     assert.deepEqual([future.leaderEpoch, future.endOffset], [-1, -1n]);
+  } finally {
+    connection.close();
+  }
+});
+
+test('NOT_LEADER_OR_FOLLOWER and FENCED_LEADER_EPOCH name the new leader (KIP-951)', async () => {
+  const topic = 'failover';
+  const { leaders, topicIds } = await metadataFrom(cluster.bootstrap(), [topic]);
+  const [name, lease] = [...leaders][0] ?? [];
+  assert.ok(name !== undefined && lease !== undefined);
+  const partition = Number(name.slice(topic.length + 1));
+  const other = [...cluster.brokers.keys()].find((node) => node !== lease.leader) ?? -1;
+  const leader = cluster.brokers.get(lease.leader);
+  assert.ok(leader !== undefined);
+  const expectedEndpoint = [{ nodeId: lease.leader, host: leader.host, port: leader.port }];
+  const connection = await connectTo(other);
+  try {
+    const records = buildRecordBatch({ records: [{ key: null, value: Buffer.from('hint') }] });
+    const produced = await connection.request(produceApi, 11, {
+      transactionalId: null,
+      acks: -1,
+      timeoutMs: 5000,
+      topicData: [{ name: topic, partitionData: [{ index: partition, records }] }],
+    });
+    const answer = produced.responses[0]?.partitionResponses[0];
+    assert.equal(answer?.errorCode, ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    assert.deepEqual(answer?.currentLeader, { leaderId: lease.leader, leaderEpoch: lease.epoch });
+    assert.deepEqual(
+      produced.nodeEndpoints.map(({ nodeId, host, port }) => ({ nodeId, host, port })),
+      expectedEndpoint,
+    );
+    const fetched = await connection.request(fetchApi, 16, {
+      replicaId: -1,
+      maxWaitMs: 0,
+      minBytes: 0,
+      maxBytes: 1 << 20,
+      topics: [
+        {
+          topicId: topicIds.get(topic) ?? '',
+          partitions: [{ partition, fetchOffset: 0n, currentLeaderEpoch: lease.epoch - 1 }],
+        },
+      ],
+    });
+    const fenced = fetched.responses[0]?.partitions[0];
+    assert.equal(fenced?.errorCode, ErrorCode.FENCED_LEADER_EPOCH);
+    assert.deepEqual(fenced?.currentLeader, { leaderId: lease.leader, leaderEpoch: lease.epoch });
+    assert.deepEqual(
+      fetched.nodeEndpoints.map(({ nodeId, host, port }) => ({ nodeId, host, port })),
+      expectedEndpoint,
+    );
   } finally {
     connection.close();
   }
