@@ -2,16 +2,17 @@
  * Cluster chaos (issue 12, "Tests"): three brokers over PostgreSQL and S3 with 3 s leases, a
  * 6-partition topic written for a minute by two idempotent acks=all producers at once, kcat
  * (librdkafka) and the Apache Kafka Java client (through the line driver), while a kcat consumer
- * group reads all the time. Every 6-8 s a random broker is killed (kill -9) and started again
- * 2 s later. Afterwards every acknowledged record is in the log exactly once, in order per key;
- * records never acknowledged (a Java command that failed) are there at most once; and the group's
- * consumer saw every acknowledged record.
+ * group and a Java consumer group read all the time. Every 6-8 s a random broker is killed
+ * (kill -9) and started again 2 s later. Afterwards every acknowledged record is in the log exactly once, in order per key;
+ * records never acknowledged (a Java command that failed) are there at most once; and both
+ * groups saw every acknowledged record.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   javaDriverCommand,
+  LineClientDriver,
   LineDriverProcess,
   startTestCluster,
   type SpawnedBroker,
@@ -163,6 +164,43 @@ async function javaLoad(bootstrap: string, topic: string, running: () => boolean
   return { acked, unsure, failures };
 }
 
+/**
+ * A Java consumer group member reading all along, committing after each poll that returned
+ * records. After each leader change the Java client validates its position with
+ * OffsetForLeaderEpoch (KIP-320): a wrong epoch history would show as a reset or a skip.
+ */
+function javaGroup(bootstrap: string, topic: string, seen: Set<string>) {
+  let reading = true;
+  const errors: string[] = [];
+  const driver = LineClientDriver.start({
+    bootstrap,
+    driver: javaDriverCommand(),
+    label: 'java consumer',
+  });
+  const loop = (async () => {
+    const consumer = await driver;
+    await consumer.subscribe({ groupId: 'chaos-java', topics: [topic] });
+    while (reading) {
+      try {
+        const polled = await consumer.poll(500, 10_000);
+        for (const record of polled.records) seen.add(record.value?.toString() ?? '');
+        if (polled.records.length > 0) await consumer.commit();
+      } catch (error: unknown) {
+        errors.push(error instanceof Error ? (error.message.split('\n')[0] ?? '') : `${error}`);
+        await sleep(500);
+      }
+    }
+  })();
+  return {
+    errors,
+    stop: async () => {
+      reading = false;
+      await loop.catch((error: unknown) => errors.push(`${error}`));
+      await (await driver.catch(() => undefined))?.close();
+    },
+  };
+}
+
 test('kill -9 of a random broker every few seconds: every acked record once, in order', async (t) => {
   const topic = 'chaos';
   await createTopic(cluster, topic, 6);
@@ -170,6 +208,8 @@ test('kill -9 of a random broker every few seconds: every acked record once, in 
   const bootstrap = cluster.bootstrap();
   const seen = new Set<string>();
   const consumer = groupConsumer(bootstrap, 'chaos-group', topic, seen);
+  const javaSeen = new Set<string>();
+  const javaConsumer = javaGroup(bootstrap, topic, javaSeen);
   const events: string[] = [];
   const startedAt = Date.now();
   let failed = false;
@@ -211,6 +251,20 @@ test('kill -9 of a random broker every few seconds: every acked record once, in 
     });
     assert.deepEqual(unseen, []);
     t.diagnostic(`the group saw ${seen.size} distinct values`);
+    await eventually('the Java group saw every acked record', 60_000, async () =>
+      [...acked].every((value) => javaSeen.has(value)) ? true : undefined,
+    ).catch((error: unknown) => {
+      const missing = [...acked].filter((value) => !javaSeen.has(value));
+      throw new Error(
+        `the Java group missed ${missing.length}: ${missing.slice(0, 10).join(' ')}`,
+        {
+          cause: error,
+        },
+      );
+    });
+    t.diagnostic(
+      `the Java group saw ${javaSeen.size} distinct values; poll errors: ${javaConsumer.errors.length}`,
+    );
   } catch (error: unknown) {
     t.diagnostic(
       `faults (CHAOS_SEED=${seed}):\n${events.join('\n')}\nconsumer:\n${consumer.stderr().slice(-4000)}`,
@@ -219,5 +273,6 @@ test('kill -9 of a random broker every few seconds: every acked record once, in 
     throw error;
   } finally {
     await consumer.stop();
+    await javaConsumer.stop();
   }
 });
