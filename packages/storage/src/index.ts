@@ -50,7 +50,8 @@ export { SegmentedWriteAheadLog, type WalOptions } from './segmented-write-ahead
 export { FileWriteAheadLog } from './file-write-ahead-log.ts';
 export { MemoryWriteAheadLog } from './memory-write-ahead-log.ts';
 export type { SegmentFiles, SegmentWriter } from './segment-files.ts';
-export { DirectorySegmentFiles } from './directory-segment-files.ts';
+export { DirectorySegmentFiles, type OpenFile } from './directory-segment-files.ts';
+export { delayedOpen, walWriteDelayVariable } from './write-latency.ts';
 export { MemorySegmentFiles } from './memory-segment-files.ts';
 export type { ObjectStore, ObjectInfo } from './object-store.ts';
 export { DirectoryObjectStore } from './directory-object-store.ts';

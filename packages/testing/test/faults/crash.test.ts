@@ -1,9 +1,11 @@
 /**
  * SIGKILL durability (RELIABILITY.md §5.4 F1): a broker process is killed at random moments while
- * librdkafka produces with acks=all, then restarted on the same data directory. Afterwards every
- * acknowledged record must be readable at exactly the acknowledged offset with the same value,
- * each partition must be contiguous from offset 0, the log must continue past every crash, and
- * the cluster and node ids must survive restarts.
+ * librdkafka produces with acks=all, then restarted on the same data directory. The moments come
+ * from a seeded schedule: the test prints FAULT_SEED, and FAULT_SEED=<seed> replays the same
+ * delays (the broker's own timing still varies). Afterwards every acknowledged record must be
+ * readable at exactly the acknowledged offset with the same value, each partition must be
+ * contiguous from offset 0, the log must continue past every crash, and the cluster and node ids
+ * must survive restarts.
  *
  * Note: kill -9 keeps the page cache, so this does not prove fsync ordering (that is F8).
  */
@@ -14,6 +16,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { RestartableBroker, type SpawnedBroker } from '../../src/index.ts';
 import { checkAckedRecords, checkLogContinued } from './durability-check.ts';
+import { faultSeed, randomInt, seededRandom } from './fault-seed.ts';
 import {
   createTopic,
   readTopic,
@@ -26,6 +29,8 @@ const topic = 'crash-durability';
 const partitionCount = 3;
 const killRounds = 4;
 const producerRatePerSecond = 1000;
+const seed = faultSeed();
+const random = seededRandom(seed);
 
 const dataDir = mkdtempSync(join(tmpdir(), 'tributary-crash-'));
 const broker = new RestartableBroker({ dataDir });
@@ -56,8 +61,9 @@ async function identity(ready: SpawnedBroker): Promise<Identity> {
   };
 }
 
+/** Mostly mid-stream moments, sometimes right after the previous restart's first acks. */
 function randomDelayMs(): number {
-  return 500 + Math.floor(Math.random() * 1500);
+  return random() < 0.25 ? randomInt(random, 0, 100) : randomInt(random, 100, 2000);
 }
 
 function sleep(ms: number): Promise<void> {
@@ -68,6 +74,7 @@ test(
   'acknowledged records survive repeated SIGKILL of the broker',
   { timeout: 240_000 },
   async (t) => {
+    t.diagnostic(`FAULT_SEED=${seed}`);
     const identities = [await identity(await broker.start())];
     await createTopic(broker.bootstrap, topic, partitionCount);
     producer = startProducer({
@@ -117,8 +124,12 @@ test(
     const acks = running.acks();
     assert.deepEqual(checkLogContinued(acks, acksAtKill), [], 'the log did not continue');
     const records = await readTopic(broker.bootstrap, topic);
-    assert.deepEqual(checkAckedRecords(acks, records), [], 'durability violations');
-    t.diagnostic(`${acks.length} acks, ${records.length} records read back`);
+    assert.deepEqual(
+      checkAckedRecords(acks, records),
+      [],
+      `durability violations (FAULT_SEED=${seed})`,
+    );
+    t.diagnostic(`${acks.length} acks, ${records.length} records read back (FAULT_SEED=${seed})`);
   },
 );
 

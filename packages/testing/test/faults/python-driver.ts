@@ -161,6 +161,8 @@ export interface ProducerOptions {
   readonly ratePerSecond: number;
   /** Keys are `<prefix>-<n>`. */
   readonly prefix: string;
+  /** enable.idempotence=true; default false (librdkafka may then store a retried batch twice). */
+  readonly idempotent?: boolean;
 }
 
 /** Starts a background acks=all producer that runs until `stop` or `kill`. */
@@ -177,6 +179,7 @@ export function startProducer(options: ProducerOptions): DriverProcess {
     String(options.ratePerSecond),
     '--prefix',
     options.prefix,
+    ...(options.idempotent === true ? ['--idempotent'] : []),
   ]);
 }
 

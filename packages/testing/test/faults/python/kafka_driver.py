@@ -46,7 +46,7 @@ def cmd_produce(args):
     config.update(
         {
             "acks": "all",
-            "enable.idempotence": False,
+            "enable.idempotence": args.idempotent,
             "linger.ms": args.linger_ms,
             "message.timeout.ms": args.message_timeout_ms,
             "retry.backoff.ms": 100,
@@ -196,6 +196,7 @@ def main():
             p.add_argument("--linger-ms", type=int, default=2)
             p.add_argument("--message-timeout-ms", type=int, default=60000)
             p.add_argument("--flush-timeout-s", type=float, default=20.0)
+            p.add_argument("--idempotent", action="store_true")
         if name == "consume":
             p.add_argument("--timeout-s", type=float, default=60.0)
     args = parser.parse_args()
