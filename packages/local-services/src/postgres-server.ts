@@ -67,6 +67,12 @@ export interface PostgresServer extends AsyncDisposable {
    */
   pause(): void;
   resume(): void;
+  /**
+   * Restarts the server on the same port and data: `fast` (clean shutdown) or `immediate` (no
+   * checkpoint, every backend killed, crash recovery at start: as a crashed database host).
+   * Open connections are cut either way; `pid` is the new postmaster's afterwards.
+   */
+  restart(mode: 'fast' | 'immediate'): Promise<void>;
   /** Stops the server and removes a temp directory; a no-op the second time. */
   stop(): Promise<void>;
 }
@@ -110,8 +116,9 @@ export async function startPostgresServer(
   const cluster = await initCluster(bin, options, startTimeoutMs);
   try {
     const port = await startCluster(cluster, options, startTimeoutMs);
-    const pid = await postmasterPid(cluster);
-    if (pid === undefined) throw new Error('PostgreSQL started but wrote no postmaster.pid');
+    const firstPid = await postmasterPid(cluster);
+    if (firstPid === undefined) throw new Error('PostgreSQL started but wrote no postmaster.pid');
+    let pid = firstPid;
     running.add(pid);
     const psql = async (database: string, sql: string): Promise<string> => {
       const args = ['-h', host, '-p', String(port), '-U', superuser, '-d', database];
@@ -134,9 +141,37 @@ export async function startPostgresServer(
     const startMs = Math.round(performance.now() - started);
     const pause = (): void => signalTree(pid, 'SIGSTOP');
     const resume = (): void => signalTree(pid, 'SIGCONT');
+    const restart = async (mode: 'fast' | 'immediate'): Promise<void> => {
+      signalTree(pid, 'SIGCONT');
+      // Without -o, pg_ctl restart reuses the last start's options (port, socket dir, fsync).
+      const pgCtl = [join(cluster.bin, 'pg_ctl'), '-D', cluster.dataDir, 'restart', '-m', mode];
+      pgCtl.push('-w', '-t', String(Math.ceil(startTimeoutMs / 1000)));
+      pgCtl.push('-l', join(cluster.dir, 'postgres.log'));
+      await runAsPostgres(cluster, pgCtl, startTimeoutMs + 5_000);
+      const next = await postmasterPid(cluster);
+      if (next === undefined) throw new Error('PostgreSQL restarted but wrote no postmaster.pid');
+      running.delete(pid);
+      running.add(next);
+      pid = next;
+    };
     const { dir } = cluster;
-    const server = { host, port, url, pid, dir, startMs, createDatabase, psql, pause, resume };
-    return { ...server, stop, [Symbol.asyncDispose]: stop };
+    return {
+      host,
+      port,
+      url,
+      get pid() {
+        return pid;
+      },
+      dir,
+      startMs,
+      createDatabase,
+      psql,
+      pause,
+      resume,
+      restart,
+      stop,
+      [Symbol.asyncDispose]: stop,
+    };
   } catch (error: unknown) {
     // Whatever step failed, a server that did start is stopped.
     const pid = await postmasterPid(cluster);
