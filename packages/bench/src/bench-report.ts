@@ -12,6 +12,14 @@ export interface BenchTarget {
   atLeast: boolean;
 }
 
+/** A Tributary figure divided by Kafka's for the same client and metric, per configuration. */
+export interface KafkaRatios {
+  /** Kafka with log.flush.interval.messages=1. */
+  durable?: number | undefined;
+  /** Kafka with its defaults (page cache). */
+  pageCache?: number | undefined;
+}
+
 export interface BenchFigure {
   system: string;
   client: string;
@@ -21,6 +29,7 @@ export interface BenchFigure {
   /** Records (or deliveries) per CPU-second of the measured server process. */
   perCpuSecond?: number;
   target?: BenchTarget;
+  vsKafka?: KafkaRatios;
 }
 
 export interface WorkloadReport {
@@ -62,6 +71,16 @@ export function targetVerdict(figure: BenchFigure): string {
   return `${met ? 'met' : 'MISSED'} (${sign} ${formatValue(target.value)}, x${ratio.toFixed(2)})`;
 }
 
+/** "durable x0.85, page cache x0.60": the figure over Kafka's in each configuration. */
+export function kafkaRatioCell(ratios: KafkaRatios | undefined): string {
+  if (ratios === undefined) return '';
+  const parts = [
+    ratios.durable === undefined ? '' : `durable x${ratios.durable.toFixed(2)}`,
+    ratios.pageCache === undefined ? '' : `page cache x${ratios.pageCache.toFixed(2)}`,
+  ];
+  return parts.filter((part) => part !== '').join(', ');
+}
+
 function figureCells(figure: BenchFigure): string[] {
   return [
     figure.system,
@@ -70,10 +89,11 @@ function figureCells(figure: BenchFigure): string[] {
     `${formatValue(figure.value)} ${figure.unit}`,
     figure.perCpuSecond === undefined ? '' : formatValue(figure.perCpuSecond),
     targetVerdict(figure),
+    kafkaRatioCell(figure.vsKafka),
   ];
 }
 
-const headers = ['system', 'client', 'metric', 'value', 'msgs/CPU-s', 'target'];
+const headers = ['system', 'client', 'metric', 'value', 'msgs/CPU-s', 'target', 'vs kafka'];
 
 export function renderTextTable(reports: readonly WorkloadReport[]): string {
   const out: string[] = [];

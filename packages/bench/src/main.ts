@@ -25,6 +25,7 @@ import {
 import { killAllChildren } from './broker-child.ts';
 import { runClusterBench } from './cluster-bench.ts';
 import { runFanoutBench } from './fanout-bench.ts';
+import { addKafkaPeer } from './kafka-comparison.ts';
 import { runLatencyBench } from './latency-bench.ts';
 import { runProduceWorkload } from './produce-workload.ts';
 import { runReplayBench } from './replay-bench.ts';
@@ -43,7 +44,7 @@ const workloads: ReadonlyMap<string, (context: BenchContext) => Promise<Workload
 ]);
 const usage =
   `usage: npm run bench -- [${[...workloads.keys()].join('|')} ...] ` +
-  '[--quick] [--data-parent DIR] [--no-docs] [--note TEXT]';
+  '[--quick] [--data-parent DIR] [--no-docs] [--no-kafka] [--note TEXT]';
 const help = `${usage}
 
 Runs the named workloads (all of them when none is named) and writes docs/benchmarks.md (a run
@@ -65,6 +66,9 @@ of named workloads replaces only their sections), docs/bench/<workload>.svg and 
   --data-parent DIR    where brokers and peers keep their data (default the system temp dir)
   --no-docs            print and write bench-results/ only, leave docs/ alone
   --note TEXT          a line about the run's conditions (e.g. a shared machine) for the docs
+  --no-kafka           leave out Apache Kafka (issue 14: by default produce, latency, replay
+                       and small-producers also run on a single KRaft node, flush per message
+                       and page cache, its jars fetched once from Maven Central)
   -h, --help           this text`;
 
 function failedReport(name: string, error: unknown): WorkloadReport {
@@ -146,6 +150,7 @@ const benchOptions = {
   'data-parent': { type: 'string' },
   'no-docs': { type: 'boolean', default: false },
   note: { type: 'string' },
+  'no-kafka': { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -182,7 +187,8 @@ async function main(argv: string[]): Promise<void> {
     const startedAt = performance.now();
     context.log(`workload ${name}`);
     try {
-      reports.push(await run(context));
+      const report = await run(context);
+      reports.push(values['no-kafka'] ? report : await addKafkaPeer(name, context, report));
     } catch (error: unknown) {
       killAllChildren();
       reports.push(failedReport(name, error));

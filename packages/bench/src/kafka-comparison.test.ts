@@ -1,0 +1,39 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { kafkaRatioCell, renderTextTable, type WorkloadReport } from './bench-report.ts';
+import { addKafkaPeer } from './kafka-comparison.ts';
+
+const context = { quick: true, dataParentDir: '/tmp', log: () => undefined };
+
+const report: WorkloadReport = {
+  name: 'scale',
+  title: 't',
+  figures: [{ system: 'tributary', client: 'c', metric: 'm', value: 1, unit: 'ms' }],
+  notes: [],
+  chart: { title: 't', unit: 'ms', bars: [] },
+};
+
+test('the vs kafka cell names each configuration with tributary / kafka', () => {
+  assert.equal(kafkaRatioCell(undefined), '');
+  assert.equal(kafkaRatioCell({ durable: 1.234 }), 'durable x1.23');
+  assert.equal(
+    kafkaRatioCell({ durable: 0.5, pageCache: 0.25 }),
+    'durable x0.50, page cache x0.25',
+  );
+  const text = renderTextTable([
+    { ...report, figures: [{ ...report.figures[0]!, vsKafka: { pageCache: 2 } }] },
+  ]);
+  assert.match(text, /vs kafka/);
+  assert.match(text, /page cache x2\.00/);
+});
+
+test('a workload Kafka cannot run says why and keeps its figures', async () => {
+  const out = await addKafkaPeer('scale', context, report);
+  assert.deepEqual(out.figures, report.figures);
+  assert.match(out.notes.join('\n'), /Kafka: not run against Kafka/);
+});
+
+test('a failed workload is left as it is, without starting Kafka', async () => {
+  const failed = { ...report, name: 'produce', figures: [] };
+  assert.equal(await addKafkaPeer('produce', context, failed), failed);
+});

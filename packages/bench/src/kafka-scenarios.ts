@@ -1,0 +1,256 @@
+/**
+ * The workloads' Tributary measurements, run against an Apache Kafka node (kafka-peer.ts) with
+ * the same clients, sizes and rates, so each Kafka row has the same client and metric as the
+ * Tributary row it is compared with. Only the Kafka-protocol parts run here: the C load
+ * generator (librdkafka), the Python librdkafka driver and @platformatic/kafka.
+ */
+import { cpuUseWindow, perCpu, sleep, uniqueTopic, type BenchContext } from './bench-context.ts';
+import type { BenchFigure } from './bench-report.ts';
+import type { BrokerChild } from './broker-child.ts';
+import { createTopic, librdkafkaClient, pacedResult, startPaced } from './kafka-drivers.ts';
+import { summarizeMs } from './latency-summary.ts';
+import { nativeClient, startNativeConsume, startNativeProduce } from './native-load.ts';
+import { platformaticClient, runPipelinedKafka } from './platformatic-load.ts';
+
+/** What one scenario measured on one Kafka node: rows (system left blank) and a note. */
+export interface KafkaScenarioResult {
+  figures: Array<Omit<BenchFigure, 'system'>>;
+  note: string;
+}
+
+export type KafkaScenario = (
+  context: BenchContext,
+  broker: BrokerChild,
+) => Promise<KafkaScenarioResult>;
+
+function megabytesPerSecond(records: number, seconds: number): number {
+  return seconds > 0 ? (records * 1024) / 1e6 / seconds : 0;
+}
+
+/** produce: the C generator flat out (linger 2 ms) and platformatic's 256 single sends. */
+async function produceOnKafka(context: BenchContext, broker: BrokerChild) {
+  const records = context.quick ? 500_000 : 2_000_000;
+  const topic = uniqueTopic('bench-kafka-throughput-c');
+  await createTopic(broker.bootstrap, topic, 1);
+  const use = cpuUseWindow(broker.pid);
+  const run = await startNativeProduce({
+    bootstrap: broker.bootstrap,
+    topic,
+    records,
+    size: 1024,
+    lingerMs: 2,
+  });
+  const result = await run.result;
+  const cpu = use().brokerCpuSeconds;
+  const seconds = context.quick ? 4 : 10;
+  const window = 256;
+  const pipelinedTopic = uniqueTopic('bench-kafka-pipelined');
+  await createTopic(broker.bootstrap, pipelinedTopic, 1);
+  const pipelinedUse = cpuUseWindow(broker.pid);
+  const pipelined = await runPipelinedKafka(broker.bootstrap, pipelinedTopic, seconds, window);
+  const pipelinedCpu = pipelinedUse().brokerCpuSeconds;
+  return {
+    figures: [
+      {
+        client: nativeClient,
+        metric: `acks=all throughput, linger 2 ms (ack p99 ${result.ackMs.p99.toFixed(1)} ms)`,
+        value: megabytesPerSecond(result.acked, result.elapsedSeconds),
+        unit: 'MB/s',
+        perCpuSecond: perCpu(result.acked, cpu),
+      },
+      {
+        client: `${platformaticClient}, ${window} single-record sends in flight`,
+        metric: `throughput (ack p99 ${pipelined.ackLatency.p99Ms.toFixed(1)} ms)`,
+        value: megabytesPerSecond(pipelined.acked, pipelined.seconds),
+        unit: 'MB/s',
+        perCpuSecond: perCpu(pipelined.acked, pipelinedCpu),
+      },
+    ],
+    note:
+      `C flat out: ${result.acked} of ${records} records acked, errors ${result.errors}, ` +
+      `broker CPU ${cpu.toFixed(2)} s; platformatic: ${pipelined.acked} acked in ` +
+      `${pipelined.seconds.toFixed(1)} s, errors ${pipelined.errors}, broker CPU ` +
+      `${pipelinedCpu.toFixed(2)} s`,
+  };
+}
+
+/** latency: the C producer paced at 5000/s, stamped, and the C consumer in assign mode. */
+async function latencyOnKafka(context: BenchContext, broker: BrokerChild) {
+  const rate = 5000;
+  const seconds = context.quick ? 8 : 30;
+  const topic = uniqueTopic('bench-kafka-latency-c');
+  await createTopic(broker.bootstrap, topic, 1);
+  const records = rate * seconds;
+  const consumer = await startNativeConsume({
+    bootstrap: broker.bootstrap,
+    topic,
+    records,
+    idleMs: 30_000,
+    stamped: true,
+  });
+  await sleep(1500);
+  const use = cpuUseWindow(broker.pid);
+  const producer = await startNativeProduce({
+    bootstrap: broker.bootstrap,
+    topic,
+    records,
+    size: 1024,
+    lingerMs: 1,
+    ratePerSecond: rate,
+    stamped: true,
+  });
+  const produced = await producer.result;
+  const consumed = await consumer.result;
+  const cpu = use().brokerCpuSeconds;
+  const e2e = consumed.e2eMs;
+  if (e2e === undefined) throw new Error('the C consumer reported no latency');
+  const base = { client: nativeClient, unit: 'ms' };
+  return {
+    figures: [
+      { ...base, metric: 'e2e p50', value: e2e.p50 },
+      { ...base, metric: 'e2e p99', value: e2e.p99 },
+      { ...base, metric: 'e2e p99.9', value: e2e.p999 },
+      { ...base, metric: 'e2e max', value: e2e.max },
+      { ...base, metric: 'producer ack p99 (from intended)', value: produced.ackMs.p99 },
+      {
+        client: nativeClient,
+        metric: 'records delivered',
+        value: consumed.records,
+        unit: `of ${records}`,
+        perCpuSecond: perCpu(consumed.records, cpu),
+      },
+    ],
+    note: `C clients at ${rate}/s for ${seconds} s: producer errors ${produced.errors}, broker CPU ${cpu.toFixed(2)} s`,
+  };
+}
+
+/** small-producers: 200 librdkafka producer instances in the C generator, 50 records/s each. */
+async function smallProducersOnKafka(context: BenchContext, broker: BrokerChild) {
+  const producers = 200;
+  const ratePerProducer = 50;
+  const seconds = context.quick ? 6 : 20;
+  const topic = uniqueTopic('bench-kafka-small');
+  await createTopic(broker.bootstrap, topic, 8);
+  const use = cpuUseWindow(broker.pid);
+  const run = await startNativeProduce({
+    bootstrap: broker.bootstrap,
+    topic,
+    records: producers * ratePerProducer * seconds,
+    size: 1024,
+    lingerMs: 0,
+    ratePerSecond: producers * ratePerProducer,
+    producers,
+    timeoutMs: (seconds + 120) * 1000,
+  });
+  const result = await run.result;
+  const cpu = use().brokerCpuSeconds;
+  const client = `${nativeClient}, ${producers} producer instances`;
+  return {
+    figures: [
+      {
+        client,
+        metric: 'acked rate',
+        value: result.acked / result.elapsedSeconds,
+        unit: `rec/s of ${producers * ratePerProducer}`,
+        perCpuSecond: perCpu(result.acked, cpu),
+      },
+      { client, metric: 'ack p50 (from intended)', value: result.ackMs.p50, unit: 'ms' },
+      { client, metric: 'ack p99 (from intended)', value: result.ackMs.p99, unit: 'ms' },
+      { client, metric: 'ack max', value: result.ackMs.max, unit: 'ms' },
+    ],
+    note:
+      `${producers} x ${ratePerProducer}/s for ${seconds} s, 8 partitions: errors ` +
+      `${result.errors}, broker CPU ${cpu.toFixed(2)} s`,
+  };
+}
+
+/** replay: a backlog from the C generator, a live Python producer, a C group reading it all. */
+async function replayOnKafka(context: BenchContext, broker: BrokerChild) {
+  const backlogMB = context.quick ? 100 : 2000;
+  const liveRate = 5000;
+  const liveSeconds = context.quick ? 6 : 20;
+  const { bootstrap } = broker;
+  const topic = uniqueTopic('bench-kafka-replay');
+  await createTopic(bootstrap, topic, 1);
+  const backlog = Math.round((backlogMB * 1e6) / 1024);
+  const written = (
+    await (
+      await startNativeProduce({ bootstrap, topic, records: backlog, size: 1024 })
+    ).result
+  ).acked;
+  const pacing = { bootstrap, topic, ratePerSecond: liveRate, seconds: liveSeconds };
+  const baseline = pacedResult(await startPaced(pacing).summary);
+  const live = startPaced({ ...pacing, dump: true });
+  await live.waitFor('started');
+  await sleep(1000);
+  const use = cpuUseWindow(broker.pid);
+  const reader = await startNativeConsume({
+    bootstrap,
+    topic,
+    group: `${topic}-replay`,
+    records: written,
+    idleMs: 30_000,
+  });
+  const read = await reader.result;
+  const cpu = use().brokerCpuSeconds;
+  const underReplay = pacedResult(await live.summary);
+  const during = underReplay.samples
+    .filter(([intendedNs]) => intendedNs >= read.firstNs && intendedNs <= read.lastNs)
+    .map(([, ms]) => ms);
+  const duringP99 = summarizeMs(during).p99Ms;
+  const catchUpSeconds = Number(read.lastNs - read.firstNs) / 1e9;
+  const base = { client: librdkafkaClient, unit: 'ms' };
+  const baselineP99 = baseline.ackMs.p99;
+  return {
+    figures: [
+      {
+        client: nativeClient,
+        metric: 'catch-up read',
+        value: catchUpSeconds > 0 ? read.bytes / 1e6 / catchUpSeconds : 0,
+        unit: 'MB/s',
+        perCpuSecond: perCpu(read.records, cpu),
+      },
+      { ...base, metric: 'live ack p99, baseline', value: baselineP99 },
+      { ...base, metric: 'live ack p99, during replay', value: duringP99 },
+      { ...base, metric: 'live ack p99, whole live run', value: underReplay.ackMs.p99 },
+      {
+        ...base,
+        metric: 'live p99 during / baseline',
+        value: baselineP99 > 0 ? duringP99 / baselineP99 : 0,
+        unit: 'x',
+      },
+    ],
+    note:
+      `backlog ${written} records (${backlogMB} MB), ${read.records} read in ` +
+      `${catchUpSeconds.toFixed(2)} s by a fresh group; live errors ${baseline.errors} + ` +
+      `${underReplay.errors}; broker CPU over the catch-up ${cpu.toFixed(2)} s`,
+  };
+}
+
+/** The workloads Kafka runs, by workload name. */
+export const kafkaScenarios: ReadonlyMap<string, KafkaScenario> = new Map<string, KafkaScenario>([
+  ['produce', produceOnKafka],
+  ['latency', latencyOnKafka],
+  ['small-producers', smallProducersOnKafka],
+  ['replay', replayOnKafka],
+]);
+
+/** The workloads Kafka does not run, and why (said in their reports). */
+export const kafkaNotRun: ReadonlyMap<string, string> = new Map([
+  [
+    'fanout',
+    'not run against Kafka yet: its Tributary part reads through consumer groups of the ' +
+      'Python driver on several partitions; left for a later run (issue 14)',
+  ],
+  [
+    'scale',
+    'not run against Kafka: 10,000 partitions on one KRaft node open two memory-mapped ' +
+      'indexes and a segment file each and take minutes to create on this machine; the ' +
+      'restart-after-SIGKILL part measures Tributary recovery only',
+  ],
+  [
+    'cluster',
+    'not run against Kafka: it compares Tributary’s own cluster mode with its embedded broker',
+  ],
+  ['index-memory', 'not run against Kafka: it measures the RSS of Tributary’s batch index'],
+]);
