@@ -141,7 +141,7 @@ async function withKafka(
 
 function chartable(report: WorkloadReport, figure: BenchFigure): boolean {
   if (report.chart.unit !== '' && figure.unit !== report.chart.unit) return false;
-  return /^(acks=all throughput|throughput|e2e p99$|ack p99 \(from|catch-up read)/.test(
+  return /^(acks=all throughput|throughput|e2e p99$|ack p99 \(from|catch-up read|deliveries)/.test(
     figure.metric,
   );
 }

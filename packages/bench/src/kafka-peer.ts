@@ -69,6 +69,19 @@ function pom(): string {
  */
 export function ensureKafkaJars(log: (line: string) => void): string {
   if (existsSync(join(libDir, `kafka_2.13-${kafkaVersion}.jar`))) return libDir;
+  // Once per run: a second configuration does not wait for a download that already failed.
+  if (fetchFailure !== undefined) throw fetchFailure;
+  try {
+    return fetchKafkaJars(log);
+  } catch (error: unknown) {
+    fetchFailure = error instanceof Error ? error : new Error(String(error));
+    throw fetchFailure;
+  }
+}
+
+let fetchFailure: Error | undefined;
+
+function fetchKafkaJars(log: (line: string) => void): string {
   mkdirSync(cacheDir, { recursive: true });
   writeFileSync(join(cacheDir, 'pom.xml'), pom());
   // Into a fresh directory first: an interrupted download never looks complete.
@@ -202,7 +215,9 @@ export async function startKafka(
   trackChild(child, true);
   let output = '';
   const exited = new Promise<void>((done) => child.once('exit', () => done()));
-  const gone = (): boolean => child.exitCode !== null || child.signalCode !== null;
+  // A child that never started (no pid) has nothing to wait for.
+  const gone = (): boolean =>
+    child.pid === undefined || child.exitCode !== null || child.signalCode !== null;
   const signalGroup = (signal: NodeJS.Signals): void => {
     try {
       if (child.pid !== undefined) process.kill(-child.pid, signal);
@@ -242,6 +257,11 @@ export async function startKafka(
         resolvePromise();
       };
       child.stdout.on('data', check);
+      // No java on PATH: say so instead of an unhandled 'error' event.
+      child.once('error', (error) => {
+        clearTimeout(timer);
+        reject(error);
+      });
       child.once('exit', (code, signal) => {
         clearTimeout(timer);
         reject(new Error(`kafka exited (${code ?? signal}) before ready:\n${output}`));

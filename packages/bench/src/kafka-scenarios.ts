@@ -227,21 +227,73 @@ async function replayOnKafka(context: BenchContext, broker: BrokerChild) {
   };
 }
 
+/** fanout: four consumer groups of the C generator read one 4-partition topic as it fills. */
+async function fanoutOnKafka(context: BenchContext, broker: BrokerChild) {
+  const records = context.quick ? 150_000 : 500_000;
+  const groups = 4;
+  const { bootstrap } = broker;
+  const topic = uniqueTopic('bench-kafka-fanout-c');
+  await createTopic(bootstrap, topic, 4);
+  const consumers = await Promise.all(
+    Array.from({ length: groups }, (_, index) =>
+      startNativeConsume({
+        bootstrap,
+        topic,
+        group: `${topic}-g${index}`,
+        records,
+        idleMs: 30_000,
+        timeoutMs: 180_000,
+      }),
+    ),
+  );
+  const use = cpuUseWindow(broker.pid);
+  const producer = await startNativeProduce({
+    bootstrap,
+    topic,
+    records,
+    size: 1024,
+    timeoutMs: 180_000,
+  });
+  const produced = await producer.result;
+  const results = await Promise.all(consumers.map((consumer) => consumer.result));
+  const cpu = use().brokerCpuSeconds;
+  const lastNs = results.reduce((last, r) => (r.lastNs > last ? r.lastNs : last), 0n);
+  const seconds = Number(lastNs - produced.startNs) / 1e9;
+  const deliveries = results.reduce((sum, result) => sum + result.records, 0);
+  return {
+    figures: [
+      {
+        client: nativeClient,
+        metric: 'deliveries/s (all groups)',
+        value: seconds > 0 ? deliveries / seconds : 0,
+        unit: 'rec/s',
+        perCpuSecond: perCpu(deliveries, cpu),
+      },
+      {
+        client: nativeClient,
+        metric: 'produce rate in the window',
+        value: seconds > 0 ? produced.acked / seconds : 0,
+        unit: 'rec/s',
+      },
+    ],
+    note:
+      `${records} records, ${groups} groups: per group ` +
+      `[${results.map((result) => result.records).join(', ')}] in ${seconds.toFixed(2)} s, ` +
+      `broker CPU ${cpu.toFixed(2)} s`,
+  };
+}
+
 /** The workloads Kafka runs, by workload name. */
 export const kafkaScenarios: ReadonlyMap<string, KafkaScenario> = new Map<string, KafkaScenario>([
   ['produce', produceOnKafka],
   ['latency', latencyOnKafka],
   ['small-producers', smallProducersOnKafka],
   ['replay', replayOnKafka],
+  ['fanout', fanoutOnKafka],
 ]);
 
 /** The workloads Kafka does not run, and why (said in their reports). */
 export const kafkaNotRun: ReadonlyMap<string, string> = new Map([
-  [
-    'fanout',
-    'not run against Kafka yet: its Tributary part reads through consumer groups of the ' +
-      'Python driver on several partitions; left for a later run (issue 14)',
-  ],
   [
     'scale',
     'not run against Kafka: 10,000 partitions on one KRaft node open two memory-mapped ' +

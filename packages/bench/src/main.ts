@@ -66,9 +66,9 @@ of named workloads replaces only their sections), docs/bench/<workload>.svg and 
   --data-parent DIR    where brokers and peers keep their data (default the system temp dir)
   --no-docs            print and write bench-results/ only, leave docs/ alone
   --note TEXT          a line about the run's conditions (e.g. a shared machine) for the docs
-  --no-kafka           leave out Apache Kafka (issue 14: by default produce, latency, replay
-                       and small-producers also run on a single KRaft node, flush per message
-                       and page cache, its jars fetched once from Maven Central)
+  --no-kafka           leave out Apache Kafka (issue 14: by default produce, latency, fanout,
+                       replay and small-producers also run on a single KRaft node, flush per
+                       message and page cache, its jars fetched once from Maven Central)
   -h, --help           this text`;
 
 function failedReport(name: string, error: unknown): WorkloadReport {
