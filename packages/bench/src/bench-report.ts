@@ -131,6 +131,11 @@ export function renderMarkdown(reports: readonly WorkloadReport[], info: RunInfo
     'Peers are started by the suite on free loopback ports with their own data directories and',
     'stopped after; msgs/CPU-s divides by the CPU time of the server process under test only',
     '(from /proc), since the load generators share the cores.',
+    'Apache Kafka (issue 14) runs produce, latency, fanout, replay and small-producers with the',
+    "C load generator's clients as a single KRaft node, once flushing every message and once",
+    'on the page cache; the vs kafka column is tributary / kafka for the same client and',
+    'metric. scale (10,000 partitions), cluster and index-memory do not run on Kafka (each says',
+    'why); `--no-kafka` leaves it out.',
     '',
   ];
   for (const report of reports) out.push(...renderSection(report));
