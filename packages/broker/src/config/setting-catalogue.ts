@@ -412,6 +412,18 @@ export const settingCatalogue: readonly SettingDefinition[] = [
     target: { kind: 'broker', field: 'fetchMaxBytes' },
   },
   {
+    name: 'max.incremental.fetch.session.cache.slots',
+    type: 'int',
+    defaultValue: '1000',
+    dynamic: false,
+    doc:
+      'Fetch sessions (KIP-227) kept at once; past it the least recently used one is evicted. ' +
+      '0 turns sessions off (every fetch is then a full one).',
+    min: 0n,
+    max: 2_147_483_647n,
+    target: { kind: 'named' },
+  },
+  {
     name: 'message.max.bytes',
     type: 'int',
     defaultValue: '1048588',

@@ -1,0 +1,504 @@
+/**
+ * Fetch sessions (KIP-227) over TCP with the project's own codecs: a full fetch opens a session,
+ * incremental fetches answer only the partitions that changed and read only those, forgotten
+ * partitions leave the session, epoch and id errors, LRU eviction, closing by epoch -1 and by
+ * connection close. Real clients (the Java consumer, franz-go) are in packages/testing.
+ */
+import assert from 'node:assert/strict';
+import { connect, type Socket } from 'node:net';
+import { after, before, test } from 'node:test';
+import {
+  ErrorCode,
+  Reader,
+  Writer,
+  buildRecordBatch,
+  fetchApi,
+  produceApi,
+  readResponseHeader,
+  requestHeaderVersion,
+  responseHeaderVersion,
+  writeRequestHeader,
+  type ApiDescriptor,
+  type FetchRequestInit,
+  type FetchResponse,
+} from '@tributary/protocol';
+import type { TopicId } from '@tributary/storage';
+import { startBroker, type RunningBroker } from './broker.ts';
+import type { LogFields, Logger } from './logger.ts';
+
+/** A client speaking the wire protocol with the generated codecs, one response at a time. */
+class WireClient {
+  readonly #socket: Socket;
+  #buffered = Buffer.alloc(0);
+  #waiters: ((frame: Buffer) => void)[] = [];
+  #frames: Buffer[] = [];
+  #correlationId = 0;
+
+  private constructor(socket: Socket) {
+    this.#socket = socket;
+    socket.on('data', (chunk: Buffer) => {
+      this.#buffered = Buffer.concat([this.#buffered, chunk]);
+      while (
+        this.#buffered.length >= 4 &&
+        this.#buffered.length >= 4 + this.#buffered.readInt32BE(0)
+      ) {
+        const size = this.#buffered.readInt32BE(0);
+        const frame = this.#buffered.subarray(4, 4 + size);
+        this.#buffered = this.#buffered.subarray(4 + size);
+        const waiter = this.#waiters.shift();
+        if (waiter === undefined) this.#frames.push(frame);
+        else waiter(frame);
+      }
+    });
+  }
+
+  static connect(port: number): Promise<WireClient> {
+    return new Promise((resolve, reject) => {
+      const socket = connect({ host: '127.0.0.1', port }, () => resolve(new WireClient(socket)));
+      socket.once('error', reject);
+    });
+  }
+
+  async call<Request, RequestInit, Response, ResponseInit>(
+    api: ApiDescriptor<Request, RequestInit, Response, ResponseInit>,
+    version: number,
+    body: RequestInit,
+  ): Promise<Response> {
+    const writer = new Writer();
+    writer.writeInt32(0);
+    const correlationId = ++this.#correlationId;
+    writeRequestHeader(writer, requestHeaderVersion(api.apiKey, version), {
+      requestApiKey: api.apiKey,
+      requestApiVersion: version,
+      correlationId,
+      clientId: 'fetch-sessions-test',
+    });
+    api.writeRequest(writer, version, body);
+    const frame = writer.toBuffer();
+    frame.writeInt32BE(frame.length - 4, 0);
+    this.#socket.write(frame);
+    const ready = this.#frames.shift();
+    const bytes = ready ?? (await new Promise<Buffer>((resolve) => this.#waiters.push(resolve)));
+    const reader = new Reader(bytes);
+    const header = readResponseHeader(reader, responseHeaderVersion(api.apiKey, version));
+    assert.equal(header.correlationId, correlationId);
+    return api.readResponse(reader, version);
+  }
+
+  close(): Promise<void> {
+    if (this.#socket.closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.#socket.once('close', () => resolve());
+      this.#socket.destroy();
+    });
+  }
+}
+
+/** Keeps the broker's log lines, so tests can read the session summaries. */
+class CapturingLogger implements Logger {
+  readonly lines: { message: string; fields: LogFields }[] = [];
+  info(message: string, fields: LogFields = {}): void {
+    this.lines.push({ message, fields });
+  }
+  warn(message: string, fields: LogFields = {}): void {
+    this.lines.push({ message, fields });
+  }
+  error(message: string, fields: LogFields = {}): void {
+    this.lines.push({ message, fields });
+  }
+  /** The summary line of `sessionId`, once the broker has written it. */
+  async closedSession(sessionId: number): Promise<LogFields | undefined> {
+    for (let waitedMs = 0; waitedMs < 10_000; waitedMs += 10) {
+      const found = this.closedSessions().find((fields) => fields.sessionId === sessionId);
+      if (found !== undefined) return found;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    return undefined;
+  }
+
+  closedSessions(): LogFields[] {
+    return this.lines
+      .filter((line) => line.message === 'fetch session closed')
+      .map((line) => line.fields);
+  }
+}
+
+const topicName = 'sessions';
+const partitionCount = 1_000;
+const byName = 12;
+const byId = 17;
+const logger = new CapturingLogger();
+let broker: RunningBroker;
+let topicId: TopicId;
+const clients: WireClient[] = [];
+
+before(async () => {
+  broker = await startBroker({ port: 0, host: '127.0.0.1', inMemory: true, logger });
+  const topic = await broker.storage.createTopic({ name: topicName, partitionCount });
+  topicId = topic.topicId;
+});
+
+after(async () => {
+  for (const open of clients) await open.close();
+  await broker.close();
+});
+
+async function client(port = broker.port): Promise<WireClient> {
+  const created = await WireClient.connect(port);
+  clients.push(created);
+  return created;
+}
+
+async function produce(wire: WireClient, partition: number, value: string): Promise<void> {
+  const records = buildRecordBatch({ records: [{ key: null, value: Buffer.from(value) }] });
+  const answer = await wire.call(produceApi, 9, {
+    acks: -1,
+    timeoutMs: 5000,
+    topicData: [{ name: topicName, partitionData: [{ index: partition, records }] }],
+  });
+  assert.equal(answer.responses[0]?.partitionResponses[0]?.errorCode, ErrorCode.NONE);
+}
+
+function endOf(partition: number): bigint {
+  return broker.storage.partition(topicId, partition)?.highWatermark ?? -1n;
+}
+
+/** Fetch request body: `offsets` maps partition -> fetch offset (named, or by id from v13). */
+function fetchBody(
+  version: number,
+  session: { sessionId: number; sessionEpoch: number },
+  offsets: ReadonlyMap<number, bigint>,
+  extra: Partial<FetchRequestInit> = {},
+): FetchRequestInit {
+  const partitions = [...offsets].map(([partition, fetchOffset]) => ({
+    partition,
+    fetchOffset,
+    partitionMaxBytes: 1 << 20,
+  }));
+  const topic = version >= 13 ? { topicId } : { topic: topicName };
+  return {
+    maxWaitMs: 0,
+    minBytes: 0,
+    maxBytes: 1 << 24,
+    isolationLevel: 0,
+    ...session,
+    topics: partitions.length === 0 ? [] : [{ ...topic, partitions }],
+    ...extra,
+  };
+}
+
+/** Every partition of the topic at its current end. */
+function allAtEnd(): Map<number, bigint> {
+  const offsets = new Map<number, bigint>();
+  for (let p = 0; p < partitionCount; p++) offsets.set(p, endOf(p));
+  return offsets;
+}
+
+/** Partitions answered: record bytes and high watermark of each. */
+function answered(response: FetchResponse): Map<number, { records: number; hw: bigint }> {
+  const seen = new Map<number, { records: number; hw: bigint }>();
+  for (const topic of response.responses) {
+    for (const partition of topic.partitions) {
+      seen.set(partition.partitionIndex, {
+        records: partition.records?.length ?? 0,
+        hw: partition.highWatermark,
+      });
+    }
+  }
+  return seen;
+}
+
+async function openSession(wire: WireClient, version = byName): Promise<number> {
+  const full = await wire.call(
+    fetchApi,
+    version,
+    fetchBody(version, { sessionId: 0, sessionEpoch: 0 }, allAtEnd()),
+  );
+  assert.equal(full.errorCode, ErrorCode.NONE);
+  assert.ok(full.sessionId > 0, 'a full fetch with epoch 0 opens a session');
+  assert.equal(answered(full).size, partitionCount, 'the full answer holds every partition');
+  return full.sessionId;
+}
+
+test('incremental fetches answer and read only the partitions that changed', async () => {
+  const wire = await client();
+  const producer = await client();
+  const sessionId = await openSession(wire);
+  const quiet = await wire.call(
+    fetchApi,
+    byName,
+    fetchBody(byName, { sessionId, sessionEpoch: 1 }, new Map()),
+  );
+  assert.equal(quiet.errorCode, ErrorCode.NONE);
+  assert.equal(quiet.sessionId, sessionId);
+  assert.equal(answered(quiet).size, 0, 'nothing changed: no partition in the answer');
+
+  const starts = new Map([
+    [3, endOf(3)],
+    [700, endOf(700)],
+  ]);
+  await produce(producer, 3, 'three');
+  await produce(producer, 700, 'seven hundred');
+  const moved = await wire.call(
+    fetchApi,
+    byName,
+    fetchBody(byName, { sessionId, sessionEpoch: 2 }, new Map(), { minBytes: 1, maxWaitMs: 5000 }),
+  );
+  const changed = answered(moved);
+  assert.deepEqual(
+    [...changed.keys()].toSorted((a, b) => a - b),
+    [3, 700],
+  );
+  assert.ok((changed.get(3)?.records ?? 0) > 0, 'the new record comes with it');
+  assert.equal(changed.get(700)?.hw, (starts.get(700) ?? 0n) + 1n);
+
+  // The client moves its offsets past the records: nothing new to tell it.
+  const caughtUp = await wire.call(
+    fetchApi,
+    byName,
+    fetchBody(
+      byName,
+      { sessionId, sessionEpoch: 3 },
+      new Map([
+        [3, endOf(3)],
+        [700, endOf(700)],
+      ]),
+    ),
+  );
+  assert.equal(answered(caughtUp).size, 0);
+
+  await wire.close();
+  const summary = await logger.closedSession(sessionId);
+  assert.equal(summary?.reason, 'connection closed');
+  assert.equal(summary?.incrementalFetches, 3);
+  assert.equal(summary?.partitions, partitionCount);
+  // 2 dirty partitions read for the second fetch, the same 2 again once their offsets moved.
+  assert.ok(Number(summary?.partitionsRead) <= 8, `read ${String(summary?.partitionsRead)}`);
+});
+
+test('a waiting incremental fetch is woken by an append to one of its partitions', async () => {
+  const wire = await client();
+  const producer = await client();
+  const sessionId = await openSession(wire, byId);
+  const pending = wire.call(
+    fetchApi,
+    byId,
+    fetchBody(byId, { sessionId, sessionEpoch: 1 }, new Map(), {
+      minBytes: 1,
+      maxWaitMs: 20_000,
+    }),
+  );
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  await produce(producer, 42, 'wake');
+  const started = Date.now();
+  const woken = await pending;
+  assert.ok(Date.now() - started < 10_000, 'the append, not the 20 s timeout, ended the wait');
+  assert.equal(woken.responses.length, 1);
+  assert.equal(woken.responses[0]?.topicId, topicId, 'v13+ sessions name topics by id');
+  assert.deepEqual([...answered(woken).keys()], [42]);
+});
+
+test('forgotten partitions leave the session; added ones join it', async () => {
+  const wire = await client();
+  const producer = await client();
+  const sessionId = await openSession(wire);
+  const forget = await wire.call(
+    fetchApi,
+    byName,
+    fetchBody(byName, { sessionId, sessionEpoch: 1 }, new Map(), {
+      forgottenTopicsData: [{ topic: topicName, partitions: [5] }],
+    }),
+  );
+  assert.equal(answered(forget).size, 0);
+  await produce(producer, 5, 'unwatched');
+  await produce(producer, 6, 'watched');
+  const after5 = await wire.call(
+    fetchApi,
+    byName,
+    fetchBody(byName, { sessionId, sessionEpoch: 2 }, new Map(), { minBytes: 1, maxWaitMs: 5000 }),
+  );
+  assert.deepEqual([...answered(after5).keys()], [6], 'partition 5 was forgotten');
+  // Sent again, partition 5 is back in the session and answered (the client has not seen it).
+  const rejoined = await wire.call(
+    fetchApi,
+    byName,
+    fetchBody(byName, { sessionId, sessionEpoch: 3 }, new Map([[5, 0n]])),
+  );
+  assert.ok((answered(rejoined).get(5)?.records ?? 0) > 0);
+});
+
+test('a wrong epoch, an unknown id, another connection and a version change are refused', async () => {
+  const wire = await client();
+  const other = await client();
+  const sessionId = await openSession(wire);
+  const none = new Map<number, bigint>();
+  const badEpoch = await wire.call(
+    fetchApi,
+    byName,
+    fetchBody(byName, { sessionId, sessionEpoch: 5 }, none),
+  );
+  assert.equal(badEpoch.errorCode, ErrorCode.INVALID_FETCH_SESSION_EPOCH);
+  assert.equal(badEpoch.sessionId, 0);
+  const unknown = await wire.call(
+    fetchApi,
+    byName,
+    fetchBody(byName, { sessionId: sessionId ^ 0x5a5a, sessionEpoch: 1 }, none),
+  );
+  assert.equal(unknown.errorCode, ErrorCode.FETCH_SESSION_ID_NOT_FOUND);
+  const stolen = await other.call(
+    fetchApi,
+    byName,
+    fetchBody(byName, { sessionId, sessionEpoch: 1 }, none),
+  );
+  assert.equal(
+    stolen.errorCode,
+    ErrorCode.FETCH_SESSION_ID_NOT_FOUND,
+    'sessions are per connection',
+  );
+  const byTopicId = await wire.call(
+    fetchApi,
+    byId,
+    fetchBody(byId, { sessionId, sessionEpoch: 1 }, none),
+  );
+  assert.equal(byTopicId.errorCode, ErrorCode.FETCH_SESSION_TOPIC_ID_ERROR);
+  const fine = await wire.call(
+    fetchApi,
+    byName,
+    fetchBody(byName, { sessionId, sessionEpoch: 1 }, none),
+  );
+  assert.equal(fine.errorCode, ErrorCode.NONE, 'errors leave the session usable');
+  assert.equal(fine.sessionId, sessionId);
+});
+
+test('epoch -1 closes the session; epoch 0 with its id replaces it', async () => {
+  const wire = await client();
+  const sessionId = await openSession(wire);
+  const none = new Map<number, bigint>();
+  const used = await wire.call(
+    fetchApi,
+    byName,
+    fetchBody(byName, { sessionId, sessionEpoch: 1 }, none),
+  );
+  assert.equal(used.errorCode, ErrorCode.NONE);
+  const replaced = await wire.call(
+    fetchApi,
+    byName,
+    fetchBody(byName, { sessionId, sessionEpoch: 0 }, new Map([[1, endOf(1)]])),
+  );
+  assert.ok(replaced.sessionId > 0 && replaced.sessionId !== sessionId);
+  assert.equal((await logger.closedSession(sessionId))?.reason, 'replaced by a full fetch');
+  const old = await wire.call(
+    fetchApi,
+    byName,
+    fetchBody(byName, { sessionId, sessionEpoch: 2 }, none),
+  );
+  assert.equal(old.errorCode, ErrorCode.FETCH_SESSION_ID_NOT_FOUND);
+  const next = { sessionId: replaced.sessionId, sessionEpoch: 1 };
+  assert.equal((await wire.call(fetchApi, byName, fetchBody(byName, next, none))).errorCode, 0);
+  const closing = await wire.call(
+    fetchApi,
+    byName,
+    fetchBody(byName, { sessionId: replaced.sessionId, sessionEpoch: -1 }, none, {
+      minBytes: 1,
+      maxWaitMs: 20_000,
+    }),
+  );
+  assert.equal(closing.errorCode, ErrorCode.NONE);
+  assert.equal(closing.sessionId, 0, 'a sessionless answer, at once although minBytes is 1');
+  assert.equal((await logger.closedSession(replaced.sessionId))?.reason, 'closed by client');
+  const closed = await wire.call(
+    fetchApi,
+    byName,
+    fetchBody(byName, { sessionId: replaced.sessionId, sessionEpoch: 2 }, none),
+  );
+  assert.equal(closed.errorCode, ErrorCode.FETCH_SESSION_ID_NOT_FOUND);
+});
+
+test('a connection holds at most 4 sessions: opening a fifth drops its oldest', async () => {
+  const wire = await client();
+  const opened: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const full = await wire.call(
+      fetchApi,
+      byName,
+      fetchBody(byName, { sessionId: 0, sessionEpoch: 0 }, new Map([[0, 0n]])),
+    );
+    opened.push(full.sessionId);
+  }
+  const none = new Map<number, bigint>();
+  const [oldest, ...kept] = opened;
+  const gone = await wire.call(
+    fetchApi,
+    byName,
+    fetchBody(byName, { sessionId: oldest ?? 0, sessionEpoch: 1 }, none),
+  );
+  assert.equal(gone.errorCode, ErrorCode.FETCH_SESSION_ID_NOT_FOUND);
+  for (const sessionId of kept) {
+    const answer = await wire.call(
+      fetchApi,
+      byName,
+      fetchBody(byName, { sessionId, sessionEpoch: 1 }, none),
+    );
+    assert.equal(answer.errorCode, ErrorCode.NONE);
+  }
+});
+
+test('sessionless fetches (epoch -1, v4-6, replicas) get session id 0', async () => {
+  const wire = await client();
+  const offsets = new Map([[0, 0n]]);
+  const sessionless = await wire.call(
+    fetchApi,
+    11,
+    fetchBody(11, { sessionId: 0, sessionEpoch: -1 }, offsets),
+  );
+  assert.equal(sessionless.sessionId, 0);
+  assert.equal(sessionless.responses[0]?.partitions.length, 1);
+  const old = await wire.call(
+    fetchApi,
+    4,
+    fetchBody(4, { sessionId: 0, sessionEpoch: -1 }, offsets),
+  );
+  assert.equal(old.responses[0]?.partitions[0]?.errorCode, ErrorCode.NONE);
+  const replica = await wire.call(
+    fetchApi,
+    byName,
+    fetchBody(byName, { sessionId: 0, sessionEpoch: 0 }, offsets, { replicaId: 1 }),
+  );
+  assert.equal(replica.sessionId, 0);
+  assert.equal(replica.responses[0]?.partitions[0]?.errorCode, ErrorCode.NOT_LEADER_OR_FOLLOWER);
+});
+
+test('past max.incremental.fetch.session.cache.slots the least recently used session goes', async () => {
+  const small = await startBroker({
+    port: 0,
+    host: '127.0.0.1',
+    inMemory: true,
+    quiet: true,
+    settings: new Map([
+      ['max.incremental.fetch.session.cache.slots', { value: '2', origin: 'test' }],
+    ]),
+  });
+  try {
+    await small.storage.createTopic({ name: topicName, partitionCount: 1 });
+    const wire = await client(small.port);
+    const open = async (): Promise<number> => {
+      const full = await wire.call(
+        fetchApi,
+        byName,
+        fetchBody(byName, { sessionId: 0, sessionEpoch: 0 }, new Map([[0, 0n]])),
+      );
+      assert.ok(full.sessionId > 0);
+      return full.sessionId;
+    };
+    const incremental = (sessionId: number, sessionEpoch: number) =>
+      wire.call(fetchApi, byName, fetchBody(byName, { sessionId, sessionEpoch }, new Map()));
+    const first = await open();
+    const second = await open();
+    assert.equal((await incremental(first, 1)).errorCode, ErrorCode.NONE, 'first is used last');
+    await open();
+    assert.equal((await incremental(second, 1)).errorCode, ErrorCode.FETCH_SESSION_ID_NOT_FOUND);
+    assert.equal((await incremental(first, 2)).errorCode, ErrorCode.NONE);
+  } finally {
+    await small.close();
+  }
+});
