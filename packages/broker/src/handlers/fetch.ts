@@ -423,19 +423,37 @@ function planDirty(
 
 /**
  * Compares every clean partition with its log and marks the ones that changed without a
- * notification: a replaced or deleted log, a moved log start, a new error or preferred replica.
+ * notification: a replaced or deleted log, a moved log start, and in cluster mode a new error
+ * (leader epoch) or preferred replica. Plain comparisons: no read, no answer object.
  */
 function sweep(planner: Planner, session: FetchSession): void {
+  const { storage } = planner.runtime;
+  // Embedded storage keeps one log per partition for the topic's life; cluster storage makes a
+  // new one each leader term, so there every partition is looked up again.
+  const logsSwap = storage.cluster !== undefined;
+  const topics = new Map<string, TopicRecord | undefined>();
   for (const part of session.partitions.values()) {
     if (session.dirty.has(part)) continue;
-    const planned = planOne(planner, topicOf(planner, part.topic, part.topicId), 0, part);
-    session.attach(part, planned.storedLog);
-    const log = planned.log;
-    if (
+    const key = session.usesTopicIds ? part.topicId : part.topic;
+    let topic = topics.get(key);
+    if (topic === undefined && !topics.has(key)) {
+      topic = topicOf(planner, part.topic, part.topicId);
+      topics.set(key, topic);
+    }
+    if (topic === undefined) {
+      session.attach(part, undefined);
+      continue;
+    }
+    const kept = !logsSwap && part.log?.topicId === topic.topicId;
+    const log = kept ? part.log : storage.partition(topic.topicId, part.partition);
+    if (log !== part.log) session.attach(part, log);
+    else if (
       log === undefined ||
       log.highWatermark !== part.sentHighWatermark ||
       log.logStartOffset !== part.sentLogStartOffset
     ) {
+      session.dirty.add(part);
+    } else if (logsSwap && planOne(planner, topic, 0, part).log === undefined) {
       session.dirty.add(part);
     }
   }
