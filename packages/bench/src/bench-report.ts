@@ -71,12 +71,17 @@ export function targetVerdict(figure: BenchFigure): string {
   return `${met ? 'met' : 'MISSED'} (${sign} ${formatValue(target.value)}, x${ratio.toFixed(2)})`;
 }
 
+/** Two significant digits below 0.1, so a ratio of 0.00002 does not print as 0.00. */
+function formatRatio(value: number): string {
+  return value >= 0.1 || value === 0 ? value.toFixed(2) : value.toPrecision(2);
+}
+
 /** "durable x0.85, page cache x0.60": the figure over Kafka's in each configuration. */
 export function kafkaRatioCell(ratios: KafkaRatios | undefined): string {
   if (ratios === undefined) return '';
   const parts = [
-    ratios.durable === undefined ? '' : `durable x${ratios.durable.toFixed(2)}`,
-    ratios.pageCache === undefined ? '' : `page cache x${ratios.pageCache.toFixed(2)}`,
+    ratios.durable === undefined ? '' : `durable x${formatRatio(ratios.durable)}`,
+    ratios.pageCache === undefined ? '' : `page cache x${formatRatio(ratios.pageCache)}`,
   ];
   return parts.filter((part) => part !== '').join(', ');
 }

@@ -16,6 +16,7 @@ const report: WorkloadReport = {
 test('the vs kafka cell names each configuration with tributary / kafka', () => {
   assert.equal(kafkaRatioCell(undefined), '');
   assert.equal(kafkaRatioCell({ durable: 1.234 }), 'durable x1.23');
+  assert.equal(kafkaRatioCell({ pageCache: 0.0000198 }), 'page cache x0.000020');
   assert.equal(
     kafkaRatioCell({ durable: 0.5, pageCache: 0.25 }),
     'durable x0.50, page cache x0.25',

@@ -58,7 +58,9 @@ function kafkaNotes(runs: readonly ModeRun[]): string[] {
       '(an fsync per appended batch before the acks=all reply, the durable comparison); ' +
       '"page cache" keeps the defaults (acked from the page cache, no fsync). The vs kafka ' +
       'column is tributary / kafka for the same client and metric: above 1 is better for ' +
-      'throughput, below 1 is better for latency.',
+      'throughput, below 1 is better for latency. Each configuration is a fresh JVM measured ' +
+      'without a warm-up, as Tributary is a fresh process; a paced row whose ack latency ' +
+      'grows to seconds means the node fell behind the offered rate (queueing), not a stall.',
     ...ran.map((run) => `${kafkaSystem(run.mode)}: ${run.result?.note ?? ''}.`),
     ...failed.map(
       (run) => `${kafkaSystem(run.mode)} did not run: ${(run.error ?? '').slice(0, 400)}`,
