@@ -1,12 +1,12 @@
-// The Apache Kafka Java consumer uses incremental fetch sessions (KIP-227) against Tributary: it
-// opens one with a full fetch, then polls with incremental fetches. The broker writes one
-// `fetch session closed` line per session it served incrementally, with the counts; this test
-// reads that line after a Java consume, so a broker that silently fell back to full fetches
-// (session id 0) would fail here.
+// The Apache Kafka Java consumer and franz-go use incremental fetch sessions (KIP-227) against
+// Tributary: each opens one with a full fetch, then polls with incremental fetches. The broker
+// writes one `fetch session closed` line per session it served incrementally, with the counts;
+// these tests read that line after a consume, so a broker that silently fell back to full
+// fetches (session id 0) would fail here.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { startBroker, type Logger, type RunningBroker } from '@tributary/broker';
-import { LineDriverProcess, javaDriverCommand } from '../../src/index.ts';
+import { LineDriverProcess, franzGoDriverCommand, javaDriverCommand } from '../../src/index.ts';
 
 type Fields = Parameters<Logger['info']>[1];
 
@@ -17,26 +17,53 @@ const logger: Logger = {
   error: (message, fields) => lines.push({ message, fields }),
 };
 
-const topic = 'java-sessions';
 const partitionCount = 4;
 const recordCount = 8;
 /** Long enough for the first fetch and several 500 ms incremental polls after it. */
 const consumeMs = 10_000;
 let broker: RunningBroker;
-let driver: LineDriverProcess;
 
 before(async () => {
   broker = await startBroker({ port: 0, host: '127.0.0.1', inMemory: true, logger });
-  driver = await LineDriverProcess.start(javaDriverCommand(), 'Java kafka-clients');
 });
 
 after(async () => {
-  await driver.close();
   await broker.close();
 });
 
-test('the Java consumer fetches through an incremental fetch session', async (t) => {
+for (const [label, command] of [
+  ['Java kafka-clients', javaDriverCommand],
+  ['franz-go', franzGoDriverCommand],
+] as const) {
+  test(`${label} fetches through an incremental fetch session`, async (t) => {
+    const driver = await LineDriverProcess.start(command(), label);
+    try {
+      const summaries = await consumeThroughSession(driver, `sessions-${driver.client}`);
+      assert.ok(summaries.length > 0, 'the consumer closed a session it had used incrementally');
+      let incremental = 0;
+      for (const fields of summaries) {
+        t.diagnostic(`session: ${JSON.stringify(fields)}`);
+        incremental += Number(fields?.incrementalFetches);
+        assert.equal(
+          fields?.partitions,
+          partitionCount,
+          'the session held the assigned partitions',
+        );
+      }
+      assert.ok(incremental > 0, `incremental fetches served: ${incremental}`);
+    } finally {
+      await driver.close();
+    }
+  });
+}
+
+/**
+ * Produces `recordCount` records, consumes them with one more expected (so the consumer keeps
+ * polling, with incremental fetches, until its time is up) and returns the session summaries.
+ */
+async function consumeThroughSession(driver: LineDriverProcess, topic: string): Promise<Fields[]> {
   const bootstrap = broker.bootstrap;
+  lines.length = 0;
   await driver.request('createTopic', { bootstrap, topic, partitions: partitionCount }, 30_000);
   const records = Array.from({ length: recordCount }, (_, i) => ({
     partition: i % partitionCount,
@@ -49,7 +76,6 @@ test('the Java consumer fetches through an incremental fetch session', async (t)
     { bootstrap, topic, records, compression: 'none', idempotent: false },
     30_000,
   );
-  // One more than was produced: the consumer keeps polling (incremental fetches) until timeout.
   const consumed = (await driver.request(
     'consumeAll',
     {
@@ -62,18 +88,8 @@ test('the Java consumer fetches through an incremental fetch session', async (t)
     consumeMs,
   )) as unknown[];
   assert.equal(consumed.length, recordCount);
-  const summaries = await closedSessions();
-  assert.ok(summaries.length > 0, 'the consumer closed a session it had used incrementally');
-  const incremental = summaries.reduce(
-    (sum, fields) => sum + Number(fields?.incrementalFetches),
-    0,
-  );
-  assert.ok(incremental > 0, `incremental fetches served: ${incremental}`);
-  for (const fields of summaries) {
-    t.diagnostic(`session: ${JSON.stringify(fields)}`);
-    assert.equal(fields?.partitions, partitionCount, 'the session held the assigned partitions');
-  }
-});
+  return closedSessions();
+}
 
 /** The session summary lines, once the consumer's close (epoch -1 or disconnect) reached us. */
 async function closedSessions(): Promise<Fields[]> {
