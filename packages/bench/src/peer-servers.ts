@@ -5,6 +5,7 @@
  * tracked child (so the suite's exit kills it) and `stop` ends the group and removes its data.
  */
 import { spawn } from 'node:child_process';
+import { ensureInstalled } from './peer-install.ts';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -68,6 +69,7 @@ async function startServer(
   dataParentDir: string,
   environment?: (port: number, dataDir: string) => NodeJS.ProcessEnv,
 ): Promise<PeerServer> {
+  ensureInstalled(command, debianPackageOf(command));
   const port = await freePort();
   const dataDir = mkdtempSync(join(dataParentDir, 'peer-'));
   const child = spawn(command, args(port, dataDir), {
@@ -77,7 +79,12 @@ async function startServer(
     detached: true,
   });
   trackChild(child, true);
-  const exited = new Promise<void>((done) => child.once('exit', () => done()));
+  // A spawn failure (ENOENT, EACCES) is an 'error' event: without a listener it would end the run.
+  const spawnFailed = new Promise<Error>((done) => child.once('error', done));
+  const exited = new Promise<void>((done) => {
+    child.once('exit', () => done());
+    void spawnFailed.then(() => done());
+  });
   const stop = async (): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
       const group = -child.pid;
@@ -103,6 +110,10 @@ async function startServer(
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`${command} exited (${code}):\n${output}`));
+    });
+    void spawnFailed.then((error) => {
+      clearTimeout(timer);
+      reject(new Error(`${command} did not start: ${error.message}`));
     });
   }).catch(async (error: unknown) => {
     await stop();
@@ -180,4 +191,12 @@ export async function startRabbitmq(dataParentDir: string): Promise<PeerServer> 
       };
     },
   );
+}
+
+/** The Debian package that ships a peer's server binary. */
+function debianPackageOf(command: string): string {
+  if (command.endsWith('redis-server')) return 'redis-server';
+  if (command.endsWith('nats-server')) return 'nats-server';
+  if (command.includes('rabbitmq')) return 'rabbitmq-server';
+  return command.split('/').at(-1) ?? command;
 }
