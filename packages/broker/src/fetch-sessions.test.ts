@@ -327,6 +327,68 @@ test('forgotten partitions leave the session; added ones join it', async () => {
   assert.ok((answered(rejoined).get(5)?.records ?? 0) > 0);
 });
 
+test('a moved log start and a deleted topic reach the session without an append', async () => {
+  const wire = await client();
+  const producer = await client();
+  const swept = await broker.storage.createTopic({ name: 'swept', partitionCount: 3 });
+  for (const value of ['a', 'b', 'c']) {
+    const records = buildRecordBatch({ records: [{ key: null, value: Buffer.from(value) }] });
+    await producer.call(produceApi, 9, {
+      acks: -1,
+      timeoutMs: 5000,
+      topicData: [{ name: 'swept', partitionData: [{ index: 1, records }] }],
+    });
+  }
+  const body = (sessionId: number, sessionEpoch: number, offsets: bigint[]): FetchRequestInit => ({
+    maxWaitMs: 0,
+    minBytes: 0,
+    maxBytes: 1 << 20,
+    sessionId,
+    sessionEpoch,
+    topics:
+      offsets.length === 0
+        ? []
+        : [
+            {
+              topicId: swept.topicId,
+              partitions: offsets.map((fetchOffset, partition) => ({
+                partition,
+                fetchOffset,
+                partitionMaxBytes: 1 << 20,
+              })),
+            },
+          ],
+  });
+  const full = await wire.call(fetchApi, byId, body(0, 0, [0n, 3n, 0n]));
+  assert.ok(full.sessionId > 0);
+  let epoch = 1;
+  /** Incremental fetches until one answers something (the sweep runs once a second). */
+  const nextAnswer = async (): Promise<FetchResponse> => {
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const answer = await wire.call(fetchApi, byId, body(full.sessionId, epoch++, []));
+      if (answer.responses.length > 0) return answer;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.fail('no incremental answer carried the change');
+  };
+  await broker.storage.partition(swept.topicId, 1)?.deleteRecordsBefore(2n);
+  const moved = await nextAnswer();
+  const partitions = moved.responses[0]?.partitions ?? [];
+  assert.deepEqual(
+    partitions.map((partition) => [partition.partitionIndex, partition.logStartOffset]),
+    [[1, 2n]],
+    'only the partition whose log start moved',
+  );
+  await broker.storage.deleteTopic('swept');
+  const gone = await nextAnswer();
+  const errors = (gone.responses[0]?.partitions ?? []).map((partition) => partition.errorCode);
+  assert.deepEqual(errors, [
+    ErrorCode.UNKNOWN_TOPIC_ID,
+    ErrorCode.UNKNOWN_TOPIC_ID,
+    ErrorCode.UNKNOWN_TOPIC_ID,
+  ]);
+});
+
 test('a wrong epoch, an unknown id, another connection and a version change are refused', async () => {
   const wire = await client();
   const other = await client();
