@@ -81,6 +81,10 @@ export interface BrokerChild {
 
 export interface BrokerChildOptions {
   startTimeoutMs?: number;
+  /** Broker settings passed as `--override NAME=VALUE`. */
+  overrides?: Readonly<Record<string, string>>;
+  /** Node options before the script (e.g. `--inspect=127.0.0.1:PORT` to force collections). */
+  nodeFlags?: readonly string[];
   /** Write a V8 CPU profile (.cpuprofile) into this directory when the broker exits. */
   cpuProfileDir?: string;
 }
@@ -103,7 +107,20 @@ export function startBrokerChild(
   const spawnedAt = performance.now();
   const child = spawn(
     node24Path(),
-    [...profileFlags, cliMainPath, 'start', '--data-dir', dataDir, '--listen', '127.0.0.1:0'],
+    [
+      ...profileFlags,
+      ...(options.nodeFlags ?? []),
+      cliMainPath,
+      'start',
+      '--data-dir',
+      dataDir,
+      '--listen',
+      '127.0.0.1:0',
+      ...Object.entries(options.overrides ?? {}).flatMap(([name, value]) => [
+        '--override',
+        `${name}=${value}`,
+      ]),
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   liveChildren.add(child);

@@ -3,7 +3,8 @@
  *
  * Workloads (all when none is named): produce, latency, fanout, replay, scale, small-producers
  * (issue 5's six), and cluster (issue 12: 3 brokers over PostgreSQL and S3 vs the embedded
- * broker; skipped, saying why, when PostgreSQL or weed is missing). Prints one table per
+ * broker; skipped, saying why, when PostgreSQL or weed is missing). index-memory (issue 13: RSS
+ * under 50 M small records) runs only when named. Prints one table per
  * workload, writes docs/benchmarks.md and one SVG chart per workload under docs/bench/ (unless
  * --no-docs; named workloads replace only their sections of docs/benchmarks.md), and the raw
  * reports as JSON under bench-results/. Every child process (brokers, peers, drivers) is killed
@@ -26,6 +27,7 @@ import { killAllChildren } from './broker-child.ts';
 import { runClusterBench } from './cluster-bench.ts';
 import { runFanoutBench } from './fanout-bench.ts';
 import { addKafkaPeer } from './kafka-comparison.ts';
+import { runIndexMemoryBench } from './index-memory-bench.ts';
 import { runLatencyBench } from './latency-bench.ts';
 import { runProduceWorkload } from './produce-workload.ts';
 import { runReplayBench } from './replay-bench.ts';
@@ -41,7 +43,10 @@ const workloads: ReadonlyMap<string, (context: BenchContext) => Promise<Workload
   ['scale', runScaleBench],
   ['small-producers', runSmallProducersBench],
   ['cluster', runClusterBench],
+  ['index-memory', runIndexMemoryBench],
 ]);
+/** Workloads run only when named. */
+const namedOnly: ReadonlySet<string> = new Set(['index-memory']);
 const usage =
   `usage: npm run bench -- [${[...workloads.keys()].join('|')} ...] ` +
   '[--quick] [--data-parent DIR] [--no-docs] [--no-kafka] [--note TEXT]';
@@ -61,6 +66,9 @@ of named workloads replaces only their sections), docs/bench/<workload>.svg and 
                    (about 1.5 minutes; --quick under 1). Needs PostgreSQL's server programs
                    (apt-get install postgresql) and weed (bash
                    packages/testing/scripts/build-s3-server.sh); skipped, saying so, without them.
+  index-memory     50 M small records (2 M with --quick) from the C load generator into one
+                   broker; its RSS over the run (10%, 50%, 100%, slope) with a bounded batch
+                   index (log.index.memory.max.bytes, ADR 0017). Not in the default set.
 
   --quick              short phases and scaled-down sizes
   --data-parent DIR    where brokers and peers keep their data (default the system temp dir)
@@ -174,7 +182,10 @@ async function main(argv: string[]): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  const selected = positionals.length > 0 ? positionals : [...workloads.keys()];
+  // index-memory writes 50 M records (minutes): only when named. A run of the others then
+  // merges into docs/benchmarks.md and keeps its section.
+  const selected =
+    positionals.length > 0 ? positionals : [...workloads.keys()].filter((n) => !namedOnly.has(n));
   const context: BenchContext = {
     quick: values.quick,
     dataParentDir: resolve(values['data-parent'] ?? tmpdir()),

@@ -297,10 +297,14 @@ async function openStorage(
   const { dataDir, settings, log } = context;
   const compactor = new BatchRecordCompactor(settings.config);
   const cluster = clusterSettingsOf(options.settings);
+  const indexMemoryMaxBytes = Number(
+    options.settings?.get('log.index.memory.max.bytes')?.value ?? '67108864',
+  );
   let storage: BrokerStorage;
   if (cluster !== undefined) {
     storage = await ClusterLogStorage.open({
       ...cluster,
+      indexMemoryMaxBytes,
       ...(options.storage?.tailCacheMaxBytes === undefined
         ? {}
         : { tailCacheMaxBytes: options.storage.tailCacheMaxBytes }),
@@ -312,8 +316,8 @@ async function openStorage(
     const wal = { walLog: log, onWalFailure: options.onWalFailure ?? exitOnWalFailure(log) };
     storage = await LogStorage.open(
       dataDir === undefined
-        ? { ...options.storage, inMemory: true, compactor, log, ...wal }
-        : { ...options.storage, dataDir, compactor, log, ...wal },
+        ? { indexMemoryMaxBytes, ...options.storage, inMemory: true, compactor, log, ...wal }
+        : { indexMemoryMaxBytes, ...options.storage, dataDir, compactor, log, ...wal },
     );
   }
   try {

@@ -389,7 +389,7 @@ test('a moved log start and a deleted topic reach the session without an append'
   ]);
 });
 
-test('a wrong epoch, an unknown id, another connection and a version change are refused', async () => {
+test('a wrong epoch, an unknown id, another connection, a version change: refused', async () => {
   const wire = await client();
   const other = await client();
   const sessionId = await openSession(wire);
@@ -530,7 +530,7 @@ test('sessionless fetches (epoch -1, v4-6, replicas) get session id 0', async ()
   assert.equal(replica.responses[0]?.partitions[0]?.errorCode, ErrorCode.NOT_LEADER_OR_FOLLOWER);
 });
 
-test('past max.incremental.fetch.session.cache.slots the least recently used session goes', async () => {
+test('past the cache slots the least recently used session is evicted', async () => {
   const small = await startBroker({
     port: 0,
     host: '127.0.0.1',

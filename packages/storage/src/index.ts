@@ -25,6 +25,10 @@ export {
 export type { BrokerRegistration } from './cluster/cluster-catalog.ts';
 export type { StoredBatchLocation } from './types.ts';
 export type { PartitionLog, BatchEntry } from './partition-log.ts';
+// The batch index and its budget (ADR 0017), for the index-memory benchmark's own measure.
+export { IndexedPartitionLog } from './partition-log.ts';
+export { TailCache } from './tail-cache.ts';
+export { IndexMemory, type IndexMemoryStats } from './index-memory.ts';
 export { StorageError, type StorageErrorCode } from './storage-error.ts';
 export { releaseReadBuffers } from './read-buffer-pool.ts';
 export {

@@ -48,6 +48,15 @@ import { SegmentUploader, handOffSegment, objectNameOf, rangesOf } from './segme
 import { SqliteMetadataStore } from './sqlite-metadata-store.ts';
 import { StorageError, asStorageError } from './storage-error.ts';
 import { TailCache } from './tail-cache.ts';
+import { batchIndexEntryBytes } from './batch-index.ts';
+import {
+  FileSpillStore,
+  IndexMemory,
+  type IndexMemoryStats,
+  MemorySpillStore,
+  defaultIndexChunkEntries,
+  defaultIndexMemoryMaxBytes,
+} from './index-memory.ts';
 import { effectiveTopicConfig, hasCleanupPolicy, validateTopicConfig } from './topic-config.ts';
 import {
   type RecordCompactor,
@@ -67,6 +76,14 @@ export interface StorageOptions {
   walSegmentMaxBytes?: number;
   walSegmentMaxAgeMs?: number;
   tailCacheMaxBytes?: number;
+  /**
+   * `log.index.memory.max.bytes`: resident sealed chunks of the batch indexes (ADR 0017); past
+   * it the least recently used chunks are spilled to a file in the data directory (or kept as
+   * copies in memory with `inMemory`). Default 64 MiB.
+   */
+  indexMemoryMaxBytes?: number;
+  /** Batches per index chunk (tests use a few to spill early); default 512. */
+  indexChunkEntries?: number;
   retentionCheckIntervalMs?: number;
   /** Injectable clock, ms. */
   now?: () => number;
@@ -101,6 +118,8 @@ export interface StorageStats {
   corruptBatchReads?: number;
   /** The embedded WAL's counters (torn tails cut, disk full); absent in cluster mode. */
   wal?: WalStats;
+  /** The batch indexes' resident and spilled chunks (log.index.memory.max.bytes). */
+  index?: IndexMemoryStats;
 }
 
 interface Components {
@@ -130,6 +149,7 @@ export class LogStorage {
   readonly #lock: DataDirLock | undefined;
   readonly #now: () => number;
   readonly #tailCache: TailCache;
+  readonly #indexMemory: IndexMemory;
   readonly #uploader: SegmentUploader;
   readonly #topicsByName = new Map<string, TopicRecord>();
   readonly #topicsById = new Map<TopicId, TopicRecord>();
@@ -163,6 +183,7 @@ export class LogStorage {
     this.#lock = components.lock;
     this.#now = options.now ?? Date.now;
     this.#tailCache = new TailCache(options.tailCacheMaxBytes ?? 64 * 1024 * 1024);
+    this.#indexMemory = indexMemoryOf(options);
     this.#compactor = options.compactor;
     this.#log = options.log;
     this.#uploader = new SegmentUploader({
@@ -177,16 +198,18 @@ export class LogStorage {
 
   static async open(options: StorageOptions): Promise<LogStorage> {
     const components = await openComponents(options);
+    let storage: LogStorage | undefined;
     try {
       const identity = await components.metadata.initCluster({
         clusterId: newTopicId(),
         nodeId: 0,
       });
-      const storage = new LogStorage(identity, components, options);
+      storage = new LogStorage(identity, components, options);
       await storage.#recover();
       storage.#startTimers(options);
       return storage;
     } catch (error: unknown) {
+      if (storage !== undefined) storage.#indexMemory.close();
       await closeQuietly(components);
       throw asStorageError(error, 'opening storage failed');
     }
@@ -375,6 +398,7 @@ export class LogStorage {
       objectCount: this.#objects.size,
       pendingSegments: this.#uploader.pendingSegments,
       tailCacheBytes: this.#tailCache.bytes,
+      index: this.#indexMemory.stats(),
       damagedObjects: this.#damaged.size,
       corruptBatchReads: this.#corruptBatchReads,
       wal: this.#wal.stats(),
@@ -395,6 +419,7 @@ export class LogStorage {
       metadata: this.#metadata,
       ...(this.#lock === undefined ? {} : { lock: this.#lock }),
     });
+    this.#indexMemory.close();
   }
 
   #admin<T>(work: () => Promise<T>): Promise<T> {
@@ -428,6 +453,7 @@ export class LogStorage {
     const context = {
       wal: this.#wal,
       tailCache: this.#tailCache,
+      indexMemory: this.#indexMemory,
       persistLogStart: (topicId: TopicId, index: number, offset: bigint) =>
         this.#metadata.setLogStartOffset(topicId, index, offset),
       checkOpen: () => this.#checkOpen(),
@@ -702,10 +728,12 @@ export class LogStorage {
       partition: index,
       entries: partition.batches,
       isSealed: (entry) => this.#objects.has(entry.segmentId),
-      readBatch: (entry) =>
-        entry.cached === undefined
+      readBatch: (entry) => {
+        const cached = partition.cachedBatch(entry.baseOffset);
+        return cached === undefined
           ? this.#readBatch(entry, { topicId, partition: index })
-          : Promise.resolve(entry.cached),
+          : Promise.resolve(cached);
+      },
       nowMs: now,
       minCompactionLagMs: BigInt(config['min.compaction.lag.ms'] ?? '0'),
       deleteRetentionMs: BigInt(config['delete.retention.ms'] ?? '86400000'),
@@ -773,6 +801,20 @@ export class LogStorage {
     roll.unref();
     this.#timers.push(retention, roll);
   }
+}
+
+/** The index budget; its spill file lives in the data directory, unlinked at once. */
+function indexMemoryOf(options: StorageOptions): IndexMemory {
+  const chunkEntries = options.indexChunkEntries ?? defaultIndexChunkEntries;
+  const slotBytes = chunkEntries * batchIndexEntryBytes;
+  return new IndexMemory({
+    maxBytes: options.indexMemoryMaxBytes ?? defaultIndexMemoryMaxBytes,
+    chunkEntries,
+    spill:
+      options.dataDir === undefined || options.inMemory === true
+        ? new MemorySpillStore()
+        : new FileSpillStore(join(options.dataDir, 'index-spill'), slotBytes, { owned: true }),
+  });
 }
 
 async function openComponents(options: StorageOptions): Promise<Components> {

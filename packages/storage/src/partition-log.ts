@@ -4,13 +4,16 @@
  * Invariants: logStartOffset <= highWatermark <= logEndOffset. Offsets are assigned in call
  * order at `append` (so LEO runs ahead of durability); the high watermark moves only when the WAL
  * sync covering a batch completes, and the WAL completes appends in order, so the durable
- * batches always form a prefix. Reads never see past the high watermark. The batch index is in
- * memory (one small record per batch); batch bytes come from the tail cache or positional reads.
+ * batches always form a prefix. Reads never see past the high watermark. The batch index is a
+ * BatchIndex (57 bytes a batch in columnar chunks, bounded by IndexMemory: docs/adr/0017);
+ * batch bytes come from the tail cache (by base offset) or positional reads.
  */
+import { type BatchEntry, BatchIndex } from './batch-index.ts';
+import { IndexMemory } from './index-memory.ts';
 import { type WalEntryInfo, entryBatchOffsetOf, viewOf } from './segment-format.ts';
 import { StorageError } from './storage-error.ts';
-import type { CachedBatch, TailCache } from './tail-cache.ts';
-import type { BatchMeta, StoredBatchLocation, TopicId, TxnFields } from './types.ts';
+import type { TailCache } from './tail-cache.ts';
+import type { BatchMeta, StoredBatchLocation, TopicId } from './types.ts';
 import type { WalAppend, WriteAheadLog } from './write-ahead-log.ts';
 
 export interface PartitionLog {
@@ -64,24 +67,7 @@ export interface PartitionLog {
   onHighWatermark(listener: () => void): () => void;
 }
 
-/** One durable batch in the in-memory index. */
-export interface BatchEntry extends CachedBatch {
-  baseOffset: bigint;
-  lastOffset: bigint;
-  maxTimestamp: bigint;
-  /** Producer numbers stored with the batch (BatchMeta.producer), -1 when it had none. */
-  producerId: bigint;
-  producerEpoch: number;
-  baseSequence: number;
-  /**
-   * Transaction flags stored with the batch (BatchMeta.txn); undefined when the batch was
-   * appended without them or written by a format before them (the broker then reads the batch).
-   */
-  txn: TxnFields | undefined;
-  entryVersion: number;
-  segmentId: number;
-  position: number;
-}
+export type { BatchEntry } from './batch-index.ts';
 
 export interface PartitionLogContext {
   /** Where appends go: the WAL (embedded) or this leader term's window writer (cluster). */
@@ -89,6 +75,8 @@ export interface PartitionLogContext {
   /** Cluster mode: commits a batch stored by another broker (PartitionLog.appendStored). */
   appendPointer?: (entry: WalAppend, location: StoredBatchLocation) => Promise<WalEntryInfo>;
   tailCache: TailCache;
+  /** The broker's index budget (one per storage); without it the index is never spilled. */
+  indexMemory?: IndexMemory;
   /**
    * Reads batches that are not cached, stored back to back in one segment or object (each
    * entry's frame starts where the previous batch ends), with one read; one buffer per batch.
@@ -115,9 +103,11 @@ export function entryFromWal(info: WalEntryInfo): BatchEntry {
     segmentId: info.segmentId,
     position: info.position,
     sizeBytes: info.sizeBytes,
-    cached: undefined,
   };
 }
+
+/** Index budget of logs built without one: nothing is spilled. */
+const unboundedMemory = IndexMemory.unbounded();
 
 export class IndexedPartitionLog implements PartitionLog {
   readonly topicId: TopicId;
@@ -125,14 +115,18 @@ export class IndexedPartitionLog implements PartitionLog {
   #logStartOffset: bigint;
   #highWatermark: bigint;
   #logEndOffset: bigint;
-  #entries: BatchEntry[] = [];
-  #head = 0;
-  #maxTimestampEntry: BatchEntry | undefined;
+  #batches: BatchIndex;
+  /** Tail-cached batch bytes by base offset (the TailCache evicts from this map). */
+  #cache = new Map<bigint, Buffer>();
+  /** Ordinal of the batch with the largest max timestamp (-1: none; undefined: recompute). */
+  #maxTimestampOrdinal: number | undefined = -1;
+  #maxTimestamp = 0n;
   #deleted = false;
   /** Compaction bookkeeping: offsets below this were compacted (in memory; restarts redo it). */
   cleanedThrough: bigint;
   readonly #listeners = new Set<() => void>();
   readonly #context: PartitionLogContext;
+  readonly #memory: IndexMemory;
 
   constructor(
     topicId: TopicId,
@@ -147,6 +141,8 @@ export class IndexedPartitionLog implements PartitionLog {
     this.#logEndOffset = logStartOffset;
     this.cleanedThrough = logStartOffset;
     this.#context = context;
+    this.#memory = context.indexMemory ?? unboundedMemory;
+    this.#batches = new BatchIndex(this.#memory);
   }
 
   get logStartOffset(): bigint {
@@ -161,27 +157,48 @@ export class IndexedPartitionLog implements PartitionLog {
     return this.#logEndOffset;
   }
 
-  /** Live batches, oldest first (for retention and tests). */
+  /** Live batches, oldest first (a copy: one object per batch, made now). */
   get batches(): readonly BatchEntry[] {
-    return this.#entries.slice(this.#head);
+    const entries: BatchEntry[] = [];
+    const batches = this.#batches;
+    for (let o = batches.firstOrdinal; o < batches.endOrdinal; o++) {
+      entries.push(batches.entryAt(o));
+    }
+    return entries;
+  }
+
+  /** Live batches whose base offset lies in [from, to], oldest first (a copy). */
+  batchesBetween(from: bigint, to: bigint): BatchEntry[] {
+    const entries: BatchEntry[] = [];
+    const batches = this.#batches;
+    for (let o = batches.findLastOffsetAtLeast(from); o < batches.endOrdinal; o++) {
+      const entry = batches.entryAt(o);
+      if (entry.baseOffset > to) break;
+      if (entry.baseOffset >= from) entries.push(entry);
+    }
+    return entries;
+  }
+
+  /** The tail-cached bytes of the batch at `baseOffset`, if it is cached. */
+  cachedBatch(baseOffset: bigint): Buffer | undefined {
+    return this.#cache.get(baseOffset);
   }
 
   /** Recovery: adds a durable batch found in an object or WAL segment, in offset order. */
   restore(info: WalEntryInfo): void {
-    const entry = entryFromWal(info);
-    if (entry.lastOffset < this.#logStartOffset) return;
+    const lastOffset = info.baseOffset + BigInt(info.lastOffsetDelta);
+    if (lastOffset < this.#logStartOffset) return;
     // The first live batch may start below the log start: DeleteRecords can cut inside a batch,
     // and the batch stays whole. Every later batch must start past the one before it.
-    const first = this.#head === this.#entries.length;
-    if (!first && entry.baseOffset < this.#logEndOffset) {
+    if (this.#batches.length > 0 && info.baseOffset < this.#logEndOffset) {
       throw new StorageError(
         'CORRUPT_DATA',
-        `partition ${this.topicId}/${this.index}: batch at ${entry.baseOffset} overlaps ` +
+        `partition ${this.topicId}/${this.index}: batch at ${info.baseOffset} overlaps ` +
           `offsets before ${this.#logEndOffset}`,
       );
     }
-    this.#push(entry);
-    this.#logEndOffset = entry.lastOffset + 1n;
+    this.#push(info);
+    this.#logEndOffset = lastOffset + 1n;
     this.#highWatermark = this.#logEndOffset;
   }
 
@@ -192,8 +209,7 @@ export class IndexedPartitionLog implements PartitionLog {
   restoreCommitted(infos: readonly WalEntryInfo[]): void {
     let added = false;
     for (const info of infos) {
-      const hasEntries = this.#head < this.#entries.length;
-      if (hasEntries && info.baseOffset < this.#logEndOffset) continue;
+      if (this.#batches.length > 0 && info.baseOffset < this.#logEndOffset) continue;
       this.restore(info);
       added = true;
     }
@@ -203,14 +219,20 @@ export class IndexedPartitionLog implements PartitionLog {
   /**
    * Cluster mode: takes over the durable batches of `previous` (the same partition's log of an
    * earlier leader term), so a new term starts from exactly what is committed: its log end is
-   * the previous high watermark, and offsets appended but never committed are forgotten.
+   * the previous high watermark, and offsets appended but never committed are forgotten. The
+   * previous log's index is released (its spilled chunks can no longer be read through it).
    */
   adopt(previous: IndexedPartitionLog): void {
-    for (const entry of previous.batches) {
+    const from = previous.#batches;
+    for (let o = from.firstOrdinal; o < from.endOrdinal; o++) {
+      const entry = from.entryAt(o);
       if (entry.baseOffset >= previous.highWatermark) break;
       this.#push(entry);
       this.#logEndOffset = entry.lastOffset + 1n;
     }
+    from.release();
+    // Shared: the tail cache evicts through the map it was given, whichever log holds it.
+    this.#cache = previous.#cache;
     if (previous.logStartOffset > this.#logStartOffset) {
       this.#logStartOffset = previous.logStartOffset;
     }
@@ -235,10 +257,10 @@ export class IndexedPartitionLog implements PartitionLog {
       meta,
       batch,
     });
-    const entry = entryFromWal(info);
-    this.#push(entry);
-    this.#context.tailCache.add(entry, batch);
-    if (entry.lastOffset + 1n > this.#highWatermark) this.#highWatermark = entry.lastOffset + 1n;
+    this.#push(info);
+    if (!this.#deleted) this.#context.tailCache.add(this.#cache, baseOffset, batch);
+    const end = baseOffset + BigInt(info.lastOffsetDelta) + 1n;
+    if (end > this.#highWatermark) this.#highWatermark = end;
     this.#notify();
     return { baseOffset };
   }
@@ -263,9 +285,9 @@ export class IndexedPartitionLog implements PartitionLog {
       { topicId: this.topicId, partition: this.index, baseOffset, meta, batch: header },
       location,
     );
-    const entry = entryFromWal(info);
-    this.#push(entry);
-    if (entry.lastOffset + 1n > this.#highWatermark) this.#highWatermark = entry.lastOffset + 1n;
+    this.#push(info);
+    const end = info.baseOffset + BigInt(info.lastOffsetDelta) + 1n;
+    if (end > this.#highWatermark) this.#highWatermark = end;
     this.#notify();
     return { baseOffset };
   }
@@ -291,14 +313,16 @@ export class IndexedPartitionLog implements PartitionLog {
     }
     const limit =
       maxOffset !== undefined && maxOffset < this.#highWatermark ? maxOffset : this.#highWatermark;
-    const chosen: BatchEntry[] = [];
+    const chosen: Chosen[] = [];
     let bytes = 0;
-    for (let i = this.#find(fetchOffset); i < this.#entries.length; i++) {
-      const entry = this.#entries[i];
-      if (entry === undefined || entry.baseOffset >= limit) break;
-      if (chosen.length > 0 && bytes + entry.sizeBytes > maxBytes) break;
-      chosen.push(entry);
-      bytes += entry.sizeBytes;
+    const batches = this.#batches;
+    for (let o = batches.findLastOffsetAtLeast(fetchOffset); o < batches.endOrdinal; o++) {
+      if (batches.baseOffsetAt(o) >= limit) break;
+      const size = batches.sizeAt(o);
+      if (chosen.length > 0 && bytes + size > maxBytes) break;
+      const entry = batches.entryAt(o);
+      chosen.push({ entry, cached: this.#cache.get(entry.baseOffset) });
+      bytes += size;
     }
     const cached = cachedBytesOf(chosen);
     if (cached !== undefined) return cached;
@@ -308,16 +332,23 @@ export class IndexedPartitionLog implements PartitionLog {
 
   async batchForTimestamp(timestamp: bigint): Promise<Buffer | undefined> {
     this.#context.checkOpen();
-    for (let i = this.#head; i < this.#entries.length; i++) {
-      const entry = this.#entries[i];
-      if (entry !== undefined && entry.maxTimestamp >= timestamp) return this.#bytesOf(entry);
-    }
-    return undefined;
+    const ordinal = this.#batches.findTimestampAtLeast(timestamp);
+    if (ordinal >= this.#batches.endOrdinal) return undefined;
+    const entry = this.#batches.entryAt(ordinal);
+    const cached = this.#cache.get(entry.baseOffset);
+    if (cached !== undefined) return cached;
+    return this.#context.readBatches([entry]).then((batches) => batches[0] as Buffer);
   }
 
   maxTimestampBatch(): { offset: bigint; timestamp: bigint; baseOffset: bigint } | undefined {
-    const entry = this.#maxTimestampEntry;
-    if (entry === undefined) return undefined;
+    let ordinal = this.#maxTimestampOrdinal;
+    if (ordinal === undefined) {
+      ordinal = this.#batches.maxTimestampOrdinal();
+      this.#maxTimestampOrdinal = ordinal;
+      if (ordinal >= 0) this.#maxTimestamp = this.#batches.maxTimestampAt(ordinal);
+    }
+    if (ordinal < 0) return undefined;
+    const entry = this.#batches.entryAt(ordinal);
     return {
       offset: entry.lastOffset,
       timestamp: entry.maxTimestamp,
@@ -353,19 +384,17 @@ export class IndexedPartitionLog implements PartitionLog {
    */
   retentionStart(nowMs: bigint, retentionMs: bigint, retentionBytes: bigint): bigint {
     let start = this.#logStartOffset;
-    let total = 0n;
-    for (let i = this.#head; i < this.#entries.length; i++) {
-      total += BigInt(this.#entries[i]?.sizeBytes ?? 0);
-    }
-    for (let i = this.#head; i < this.#entries.length; i++) {
-      const entry = this.#entries[i];
-      if (entry === undefined || entry.baseOffset >= this.#highWatermark) break;
-      const expired = retentionMs >= 0n && entry.maxTimestamp < nowMs - retentionMs;
+    let total = BigInt(this.#batches.liveBytes);
+    const batches = this.#batches;
+    for (let o = batches.firstOrdinal; o < batches.endOrdinal; o++) {
+      if (batches.baseOffsetAt(o) >= this.#highWatermark) break;
+      const size = BigInt(batches.sizeAt(o));
+      const expired = retentionMs >= 0n && batches.maxTimestampAt(o) < nowMs - retentionMs;
       // Kafka's rule: drop data only while what remains is still at least retention.bytes.
-      const oversized = retentionBytes >= 0n && total - BigInt(entry.sizeBytes) >= retentionBytes;
+      const oversized = retentionBytes >= 0n && total - size >= retentionBytes;
       if (!expired && !oversized) break;
-      total -= BigInt(entry.sizeBytes);
-      start = entry.lastOffset + 1n;
+      total -= size;
+      start = batches.lastOffsetAt(o) + 1n;
     }
     return start;
   }
@@ -376,87 +405,72 @@ export class IndexedPartitionLog implements PartitionLog {
     this.#logStartOffset = offset;
     if (this.#highWatermark < offset) this.#highWatermark = offset;
     if (this.#logEndOffset < offset) this.#logEndOffset = offset;
-    let droppedMax = false;
-    while (this.#head < this.#entries.length) {
-      const entry = this.#entries[this.#head];
-      if (entry === undefined || entry.lastOffset >= offset) break;
-      entry.cached = undefined;
-      if (entry === this.#maxTimestampEntry) droppedMax = true;
-      this.#head += 1;
+    const batches = this.#batches;
+    const first = batches.findLastOffsetAtLeast(offset);
+    if (first <= batches.firstOrdinal) return;
+    const max = this.#maxTimestampOrdinal;
+    if (max === undefined || max < first) this.#maxTimestampOrdinal = undefined;
+    batches.dropBefore(first);
+    const keep = first < batches.endOrdinal ? batches.baseOffsetAt(first) : offset;
+    for (const baseOffset of this.#cache.keys()) {
+      if (baseOffset < keep) this.#cache.delete(baseOffset);
     }
-    if (this.#head > 1024 && this.#head * 2 > this.#entries.length) {
-      this.#entries = this.#entries.slice(this.#head);
-      this.#head = 0;
-    }
-    if (droppedMax) this.#recomputeMaxTimestamp();
   }
 
   /**
    * Compaction: swaps the batches `replaced` for `replacement` (same offsets, fewer bytes). The
    * embedded mode replaces the head; cluster mode may replace a range further on, so the result
-   * is ordered by offset. Batches retention dropped meanwhile stay dropped.
+   * is ordered by offset. Batches retention dropped meanwhile stay dropped. Batches are told
+   * apart by base offset.
    */
   replaceHead(replaced: readonly BatchEntry[], replacement: readonly BatchEntry[]): void {
-    const gone = new Set(replaced);
-    const rest = this.#entries.slice(this.#head).filter((entry) => !gone.has(entry));
-    const fresh = replacement.filter((entry) => entry.lastOffset >= this.#logStartOffset);
-    for (const entry of replaced) entry.cached = undefined;
-    this.#entries = [...fresh, ...rest].toSorted((a, b) =>
-      a.baseOffset < b.baseOffset ? -1 : a.baseOffset > b.baseOffset ? 1 : 0,
-    );
-    this.#head = 0;
-    this.#recomputeMaxTimestamp();
+    const gone = new Set(replaced.map((entry) => entry.baseOffset));
+    const fresh = replacement
+      .filter((entry) => entry.lastOffset >= this.#logStartOffset)
+      .toSorted((a, b) => (a.baseOffset < b.baseOffset ? -1 : a.baseOffset > b.baseOffset ? 1 : 0));
+    for (const baseOffset of gone) this.#cache.delete(baseOffset);
+    const old = this.#batches;
+    const rebuilt = new BatchIndex(this.#memory);
+    let next = 0;
+    for (let o = old.firstOrdinal; o < old.endOrdinal; o++) {
+      const entry = old.entryAt(o);
+      if (gone.has(entry.baseOffset)) continue;
+      // Equal base offsets: the replacement first, as a stable sort of [fresh, rest] would.
+      while (next < fresh.length && (fresh[next] as BatchEntry).baseOffset <= entry.baseOffset) {
+        rebuilt.push(fresh[next++] as BatchEntry);
+      }
+      rebuilt.push(entry);
+    }
+    while (next < fresh.length) rebuilt.push(fresh[next++] as BatchEntry);
+    old.release();
+    this.#batches = rebuilt;
+    this.#maxTimestampOrdinal = undefined;
   }
 
-  /** The topic was deleted: later appends fail, cached bytes are released. */
+  /** The topic was deleted: later appends fail, cached bytes and the index are released. */
   markDeleted(): void {
     this.#deleted = true;
-    for (const entry of this.#entries) entry.cached = undefined;
+    this.#cache.clear();
+    this.#batches.release();
     this.#listeners.clear();
   }
 
-  #push(entry: BatchEntry): void {
-    this.#entries.push(entry);
-    const max = this.#maxTimestampEntry;
-    if (max === undefined || entry.maxTimestamp > max.maxTimestamp) {
-      this.#maxTimestampEntry = entry;
+  #push(input: WalEntryInfo | BatchEntry): void {
+    const batches = this.#batches;
+    const ordinal = batches.endOrdinal;
+    batches.push(input);
+    const max = this.#maxTimestampOrdinal;
+    if (max === undefined) return;
+    if (max < 0 || input.maxTimestamp > this.#maxTimestamp) {
+      this.#maxTimestampOrdinal = ordinal;
+      this.#maxTimestamp = input.maxTimestamp;
     }
   }
 
-  #recomputeMaxTimestamp(): void {
-    this.#maxTimestampEntry = undefined;
-    for (let i = this.#head; i < this.#entries.length; i++) {
-      const entry = this.#entries[i];
-      const max = this.#maxTimestampEntry;
-      if (entry !== undefined && (max === undefined || entry.maxTimestamp > max.maxTimestamp)) {
-        this.#maxTimestampEntry = entry;
-      }
-    }
-  }
-
-  /** Index of the first live batch whose last offset is >= offset. */
-  #find(offset: bigint): number {
-    let low = this.#head;
-    let high = this.#entries.length;
-    while (low < high) {
-      const middle = (low + high) >>> 1;
-      const entry = this.#entries[middle];
-      if (entry !== undefined && entry.lastOffset < offset) low = middle + 1;
-      else high = middle;
-    }
-    return low;
-  }
-
-  #bytesOf(entry: BatchEntry): Promise<Buffer> {
-    return entry.cached !== undefined
-      ? Promise.resolve(entry.cached)
-      : this.#context.readBatches([entry]).then((batches) => batches[0] as Buffer);
-  }
-
-  #bytesOfRun(run: readonly BatchEntry[]): Promise<Buffer[]> {
+  #bytesOfRun(run: readonly Chosen[]): Promise<Buffer[]> {
     const first = run[0];
     if (run.length === 1 && first?.cached !== undefined) return Promise.resolve([first.cached]);
-    return this.#context.readBatches(run);
+    return this.#context.readBatches(run.map((chosen) => chosen.entry));
   }
 
   #notify(): void {
@@ -470,39 +484,45 @@ export class IndexedPartitionLog implements PartitionLog {
   }
 }
 
-/** The cached bytes of every entry, or undefined when one of them is not cached (a tail read). */
-function cachedBytesOf(entries: readonly BatchEntry[]): Buffer[] | undefined {
+/** A batch picked for a read, with its tail-cached bytes when it has them. */
+interface Chosen {
+  entry: BatchEntry;
+  cached: Buffer | undefined;
+}
+
+/** The cached bytes of every batch, or undefined when one of them is not cached (a tail read). */
+function cachedBytesOf(chosen: readonly Chosen[]): Buffer[] | undefined {
   const bytes: Buffer[] = [];
-  for (const entry of entries) {
-    if (entry.cached === undefined) return undefined;
-    bytes.push(entry.cached);
+  for (const { cached } of chosen) {
+    if (cached === undefined) return undefined;
+    bytes.push(cached);
   }
   return bytes;
 }
 
 /**
- * Splits `entries` (in offset order) into runs to read at once: each cached batch alone, and
+ * Splits `chosen` (in offset order) into runs to read at once: each cached batch alone, and
  * uncached batches stored back to back in one segment together, up to `readRunMaxBytes`.
  */
-function runsOf(entries: readonly BatchEntry[]): BatchEntry[][] {
-  const runs: BatchEntry[][] = [];
-  let run: BatchEntry[] = [];
+function runsOf(chosen: readonly Chosen[]): Chosen[][] {
+  const runs: Chosen[][] = [];
+  let run: Chosen[] = [];
   let runBytes = 0;
-  for (const entry of entries) {
+  for (const item of chosen) {
     const previous = run.at(-1);
     const joins =
       previous !== undefined &&
       previous.cached === undefined &&
-      entry.cached === undefined &&
-      follows(previous, entry) &&
-      runBytes + entry.sizeBytes <= readRunMaxBytes;
+      item.cached === undefined &&
+      follows(previous.entry, item.entry) &&
+      runBytes + item.entry.sizeBytes <= readRunMaxBytes;
     if (!joins && run.length > 0) {
       runs.push(run);
       run = [];
       runBytes = 0;
     }
-    run.push(entry);
-    runBytes += entry.sizeBytes;
+    run.push(item);
+    runBytes += item.entry.sizeBytes;
   }
   if (run.length > 0) runs.push(run);
   return runs;

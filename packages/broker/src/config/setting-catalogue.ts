@@ -484,6 +484,19 @@ export const settingCatalogue: readonly SettingDefinition[] = [
     target: { kind: 'topic', config: 'segment.bytes' },
   },
   {
+    name: 'log.index.memory.max.bytes',
+    type: 'long',
+    defaultValue: '67108864',
+    unit: 'bytes',
+    dynamic: false,
+    doc:
+      'Batch index bytes kept in memory over all partitions (57 bytes a batch, in chunks of ' +
+      '512); older chunks spill to a file in the data directory and load back on demand ' +
+      '(ADR 0017).',
+    min: 65_536n,
+    target: { kind: 'startup' },
+  },
+  {
     name: 'log.cleanup.policy',
     type: 'list',
     defaultValue: 'delete',

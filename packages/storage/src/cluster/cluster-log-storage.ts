@@ -17,6 +17,8 @@
  * (idempotent producers) is rebuilt from the committed batches.
  */
 import { randomUUID } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { batchOfFrame } from '../log-storage.ts';
 import type { BrokerConfigScope } from '../metadata-store.ts';
 import type { ObjectStore } from '../object-store.ts';
@@ -32,6 +34,14 @@ import type { AclBinding, ScramCredential, ScramCredentialChange } from '../secu
 import { entryBatchOffsetOf } from '../segment-format.ts';
 import { StorageError, asStorageError } from '../storage-error.ts';
 import { TailCache } from '../tail-cache.ts';
+import { batchIndexEntryBytes } from '../batch-index.ts';
+import {
+  FileSpillStore,
+  IndexMemory,
+  type IndexMemoryStats,
+  defaultIndexChunkEntries,
+  defaultIndexMemoryMaxBytes,
+} from '../index-memory.ts';
 import { effectiveTopicConfig, hasCleanupPolicy, validateTopicConfig } from '../topic-config.ts';
 import {
   type BatchMeta,
@@ -79,6 +89,13 @@ export interface ClusterStorageOptions {
   leaseMs: number;
   windowMaxBytes?: number;
   tailCacheMaxBytes?: number;
+  /**
+   * `log.index.memory.max.bytes` (ADR 0017): resident sealed chunks of the batch indexes;
+   * past it chunks are spilled to an unlinked file in `indexSpillDir` (default: the OS temp
+   * directory; put it on a disk, not a tmpfs, for the bound to hold).
+   */
+  indexMemoryMaxBytes?: number;
+  indexSpillDir?: string;
   retentionCheckIntervalMs?: number;
   /** Object garbage collection (cluster.object.* settings); defaults for what is not given. */
   objectGc?: Partial<ObjectCollectorSettings>;
@@ -158,6 +175,7 @@ export class ClusterLogStorage implements ClusterView {
   readonly #catalog: ClusterCatalog;
   readonly #store: ObjectStore;
   readonly #tailCache: TailCache;
+  readonly #indexMemory: IndexMemory;
   readonly #writer: WindowWriter;
   readonly #keeper: LeaseKeeper;
   readonly #collector: ObjectCollector;
@@ -194,6 +212,14 @@ export class ClusterLogStorage implements ClusterView {
     this.#store = components.store;
     this.#now = options.now ?? Date.now;
     this.#tailCache = new TailCache(options.tailCacheMaxBytes ?? 64 * 1024 * 1024);
+    this.#indexMemory = new IndexMemory({
+      maxBytes: options.indexMemoryMaxBytes ?? defaultIndexMemoryMaxBytes,
+      spill: new FileSpillStore(
+        options.indexSpillDir ?? join(tmpdir(), 'tributary-index-spill'),
+        defaultIndexChunkEntries * batchIndexEntryBytes,
+        { owned: false },
+      ),
+    });
     this.#writer = new WindowWriter({
       catalog: this.#catalog,
       store: this.#store,
@@ -520,11 +546,17 @@ export class ClusterLogStorage implements ClusterView {
     if (moved) await this.#catalog.deleteBatchesBelowLogStart();
   }
 
-  stats(): { objectCount: number; pendingSegments: number; tailCacheBytes: number } {
+  stats(): {
+    objectCount: number;
+    pendingSegments: number;
+    tailCacheBytes: number;
+    index: IndexMemoryStats;
+  } {
     return {
       objectCount: this.#objectNames.size,
       pendingSegments: 0,
       tailCacheBytes: this.#tailCache.bytes,
+      index: this.#indexMemory.stats(),
     };
   }
 
@@ -549,6 +581,7 @@ export class ClusterLogStorage implements ClusterView {
     await this.#stopListening?.().catch(() => undefined);
     await this.#store.close().catch(() => undefined);
     await this.#metadata.close().catch(() => undefined);
+    this.#indexMemory.close();
   }
 
   #admin<T>(work: () => Promise<T>): Promise<T> {
@@ -621,6 +654,7 @@ export class ClusterLogStorage implements ClusterView {
           ),
       },
       tailCache: this.#tailCache,
+      indexMemory: this.#indexMemory,
       readBatches: (run) => this.#readBatches(run),
       persistLogStart: (topic, partition, offset) =>
         this.#persistLogStart(topic, partition, offset),
@@ -655,6 +689,7 @@ export class ClusterLogStorage implements ClusterView {
           return this.#writer.appendPointer(entry, location, epoch);
         },
         tailCache: this.#tailCache,
+        indexMemory: this.#indexMemory,
         readBatches: (run) => this.#readBatches(run),
         persistLogStart: (topic, index, offset) => this.#persistLogStart(topic, index, offset),
         checkOpen: () => this.#checkOpen(),
@@ -1023,9 +1058,7 @@ function replaceRange(
   to: bigint,
   rows: readonly CommittedBatch[],
 ): void {
-  const replaced = log.batches.filter(
-    (entry) => entry.baseOffset >= from && entry.baseOffset <= to,
-  );
+  const replaced = log.batchesBetween(from, to);
   if (replaced.length === 0 && rows.length === 0) return;
   log.replaceHead(
     replaced,
