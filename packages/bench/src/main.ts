@@ -67,8 +67,8 @@ of named workloads replaces only their sections), docs/bench/<workload>.svg and 
                    (apt-get install postgresql) and weed (bash
                    packages/testing/scripts/build-s3-server.sh); skipped, saying so, without them.
   index-memory     50 M small records (2 M with --quick) from the C load generator into one
-                   broker; its RSS over the run (10%, 50%, 100%, slope) with a bounded batch
-                   index (log.index.memory.max.bytes, ADR 0017). Not in the default set.
+                   broker; its RSS and live heap over the run (10%, 50%, 100%, slope) with a
+                   bounded batch index (log.index.memory.max.bytes, ADR 0017). Only when named.
 
   --quick              short phases and scaled-down sizes
   --data-parent DIR    where brokers and peers keep their data (default the system temp dir)
