@@ -52,8 +52,6 @@ export class SessionPartition {
   /** The high watermark last sent (-1: never, or an error was sent), as Kafka keeps it. */
   sentHighWatermark = -1n;
   sentLogStartOffset = -1n;
-  /** Bumped by every high watermark notification, to tell a change that raced a read. */
-  version = 0;
 
   constructor(key: string, topic: string, topicId: string, partition: number) {
     this.key = key;
@@ -89,7 +87,8 @@ export class FetchSession {
   readonly dirty = new Set<SessionPartition>();
   /** Bumped by every notification of any partition. */
   changes = 0;
-  #wake: (() => void) | undefined;
+  /** Waiting fetches (one, unless a client pipelines them). */
+  readonly #waiters = new Set<() => void>();
   #closed = false;
 
   constructor(id: number, usesTopicIds: boolean, owner: AbortSignal, nowMs: number) {
@@ -152,14 +151,14 @@ export class FetchSession {
       const finish = (woke: boolean): void => {
         clearTimeout(timer);
         signal.removeEventListener('abort', onAbort);
-        if (this.#wake === wake) this.#wake = undefined;
+        this.#waiters.delete(wake);
         resolve(woke);
       };
       const onAbort = (): void => finish(false);
       const wake = (): void => finish(true);
       const timer = setTimeout(() => finish(false), Math.max(0, waitMs));
       signal.addEventListener('abort', onAbort, { once: true });
-      this.#wake = wake;
+      this.#waiters.add(wake);
     });
   }
 
@@ -171,14 +170,13 @@ export class FetchSession {
       part.unsubscribe = undefined;
     }
     this.dirty.clear();
-    this.#wake?.();
+    for (const wake of this.#waiters) wake();
   }
 
   #changed(part: SessionPartition): void {
-    part.version++;
     this.changes++;
     this.dirty.add(part);
-    this.#wake?.();
+    for (const wake of this.#waiters) wake();
   }
 }
 
