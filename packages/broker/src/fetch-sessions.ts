@@ -8,16 +8,18 @@
  * Invariants:
  * - A session belongs to the connection that created it: another connection cannot use its id,
  *   and it ends when that connection closes, when the client sends epoch -1, when a full fetch
- *   names it, or when it is the least recently used one and a new session needs its slot
- *   (`max.incremental.fetch.session.cache.slots`).
+ *   names it, when it is the least recently used one and a new session needs its slot
+ *   (`max.incremental.fetch.session.cache.slots`), or when its connection opens more than
+ *   `sessionsPerConnectionMax`.
  * - Each session partition stays subscribed to its log's high watermark while the session lives,
  *   so an append marks it dirty and wakes the session's waiting fetch. An incremental fetch reads
  *   only dirty partitions, so its cost follows the partitions that moved, not the session size.
  *   A partition stays dirty while it has records the client has not fetched, an error, or a
  *   preferred read replica to report (Kafka answers those every time).
  * - What no notification covers (a log replaced by a new leader term, a deleted topic, a log
- *   start moved by retention, a leader epoch change) is found by `sweep`, which compares every
- *   partition with its log at most once per `sessionSweepIntervalMs`.
+ *   start moved by retention, a leader epoch change) is found by the sweep in handlers/fetch.ts,
+ *   which an incremental fetch runs at most once per `sessionSweepIntervalMs`: it compares every
+ *   clean partition with its log, with no read.
  */
 import { randomInt } from 'node:crypto';
 import type { PartitionLog } from '@tributary/storage';
