@@ -4,7 +4,8 @@
  * own counters when scraped, so no hot path pays for a metric it does not update itself.
  *
  * Served now: cluster-mode zone traffic (what crossed zones), the object collector's deletions,
- * damaged stored data found by storage, and the process's default metrics.
+ * damaged stored data found by storage, the WAL's failures, the batch index's memory, and the
+ * process's default metrics.
  * Issue 17 extends the catalogue (per-API latency, lag in seconds, ...).
  */
 import { createServer, type Server } from 'node:http';
@@ -108,6 +109,35 @@ function registryFor(runtime: BrokerRuntime): Registry {
     },
   });
   registry.registerMetric(diskFull);
+  // The bounded batch index (docs/adr/0017): what stays in memory and what was spilled.
+  const index = () => runtime.storage.stats().index;
+  const gauge = (name: string, help: string, read: () => number): void => {
+    registry.registerMetric(
+      new Gauge({
+        name,
+        help,
+        registers: [],
+        collect() {
+          this.set(read());
+        },
+      }),
+    );
+  };
+  gauge(
+    'tributary_log_index_resident_bytes',
+    'Bytes of sealed batch-index chunks in memory (bounded by log.index.memory.max.bytes).',
+    () => index()?.residentBytes ?? 0,
+  );
+  gauge(
+    'tributary_log_index_spilled_chunks',
+    'Sealed batch-index chunks written to the spill file, read back on demand.',
+    () => index()?.spilledChunks ?? 0,
+  );
+  counter(
+    'tributary_log_index_spill_loads_total',
+    'Spilled batch-index chunks read back from the spill file since the broker started.',
+    () => index()?.loads ?? 0,
+  );
   return registry;
 }
 

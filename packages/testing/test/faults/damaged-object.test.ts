@@ -121,6 +121,9 @@ test('a damaged batch in a sealed object is detected, reported and can be skippe
   assert.match(warnings[0] ?? '', / position=\d+ .*partition=0 offsets=5\.\.9/);
   assert.ok((await metric(broker, 'tributary_storage_corrupt_batch_reads_total')) >= 2);
   assert.equal(await metric(broker, 'tributary_storage_damaged_objects_total'), 1);
+  // The batch index's memory is exposed beside them (docs/adr/0017); nothing spilled this small.
+  assert.ok((await metric(broker, 'tributary_log_index_resident_bytes')) >= 0);
+  assert.equal(await metric(broker, 'tributary_log_index_spilled_chunks'), 0);
 
   // The doctor refuses a directory a live broker holds.
   const busy = await doctor(dataDir);
