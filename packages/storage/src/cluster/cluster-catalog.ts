@@ -3,7 +3,7 @@
  * the MetadataStore (topics, configs, ACLs): which brokers are alive, who leads each partition
  * under which epoch, and the committed index of every batch (which object holds it, where).
  *
- * Invariants (../shared/CLUSTER.md):
+ * Invariants (docs/adr/0010-cluster-mode.md):
  * - Safety comes from the epoch, never from a clock: a lease's expiry (the database's `now()`)
  *   only decides when another broker may take it; every commit a leader makes is conditional on
  *   `leader_epoch` and `next_offset` in the same transaction, so a deposed leader is fenced.

@@ -3,7 +3,7 @@
  * PostgresMetadataStore, sharing its pool (`store.clusterCatalog()`); tables in
  * migrations/postgres/0002-cluster.sql and docs/FORMATS.md section 6a.
  *
- * Invariants (cluster-catalog.ts, ../shared/CLUSTER.md):
+ * Invariants (cluster-catalog.ts, docs/adr/0010-cluster-mode.md):
  * - Every lease and heartbeat comparison uses the database's `now()`, never this host's clock.
  * - A claim locks the rows it takes (`FOR UPDATE SKIP LOCKED`) and bumps their epoch in the same
  *   statement, so two brokers claiming at once never take the same lease.

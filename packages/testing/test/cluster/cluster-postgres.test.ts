@@ -1,5 +1,5 @@
 /**
- * The metadata database failing under load (../shared/CLUSTER.md, "Failure cases"): three
+ * The metadata database failing under load (docs/cluster.md, "Failure model"): three
  * brokers with an idempotent acks=all kcat producer while PostgreSQL is restarted in immediate
  * mode (every backend killed, crash recovery at start: a commit may be lost mid-flight, its
  * reply never sent) and, in a second test, paused for 5 s (a hung database host). Produce waits
