@@ -35,6 +35,7 @@ import type {
 import { PostgresClusterCatalog, topicsChannel } from './cluster/postgres-cluster-catalog.ts';
 import { storageErrorOf } from './postgres-errors.ts';
 import { applyPostgresMigrations } from './postgres-migrations.ts';
+import { runTransaction } from './postgres-transaction.ts';
 import { StorageError } from './storage-error.ts';
 import type { TopicId, TopicRecord } from './types.ts';
 
@@ -437,49 +438,12 @@ export class PostgresMetadataStore implements MetadataStore {
 
   /**
    * Runs `work` in one transaction (READ COMMITTED, with row locks where a method reads what it
-   * writes) on one pooled connection. Any error rolls back; a connection that did not answer is
-   * destroyed, not returned to the pool. A COMMIT whose reply is lost leaves the outcome unknown,
-   * and the error says so.
+   * writes) on one pooled connection (postgres-transaction.ts); a COMMIT whose reply is lost
+   * leaves the outcome unknown, and the error says so.
    */
-  async #transaction<T>(
-    operation: string,
-    work: (client: pg.PoolClient) => Promise<T>,
-  ): Promise<T> {
-    if (this.#closed) throw new StorageError('CLOSED', 'metadata store closed');
-    let client: pg.PoolClient;
-    try {
-      client = await this.#pool.connect();
-    } catch (error: unknown) {
-      throw storageErrorOf(error, operation, this.#server);
-    }
-    // A checked-out client has no 'error' listener of the pool's: a connection that breaks
-    // mid-transaction would emit an unhandled 'error' (ending the process) beside failing the
-    // pending query, which is what reports it here.
-    client.on('error', ignoreClientError);
-    let committing = false;
-    try {
-      await client.query('BEGIN');
-      const result = await work(client);
-      committing = true;
-      await client.query('COMMIT');
-      client.off('error', ignoreClientError);
-      client.release();
-      return result;
-    } catch (error: unknown) {
-      // The server's own errors and ours leave the connection usable: roll back and reuse it.
-      // Anything else (no reply, a broken socket) destroys it, and the server rolls back.
-      const usable = error instanceof StorageError || error instanceof pg.DatabaseError;
-      const rolledBack =
-        usable &&
-        (await client.query('ROLLBACK').then(
-          () => true,
-          () => false,
-        ));
-      client.off('error', ignoreClientError);
-      client.release(!rolledBack);
-      const context = committing ? `${operation} (commit outcome unknown)` : operation;
-      throw storageErrorOf(error, context, this.#server);
-    }
+  #transaction<T>(operation: string, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    if (this.#closed) return Promise.reject(new StorageError('CLOSED', 'metadata store closed'));
+    return runTransaction(this.#pool, this.#server, operation, work);
   }
 }
 
@@ -596,10 +560,6 @@ function describeServer(url: string): string {
     );
   }
   return `${parsed.hostname || 'localhost'}:${parsed.port || '5432'}${parsed.pathname}`;
-}
-
-function ignoreClientError(): void {
-  // The failed query reports the error; see #transaction.
 }
 
 function compareText(a: string, b: string): number {

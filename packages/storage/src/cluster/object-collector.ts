@@ -1,7 +1,8 @@
 /**
  * ObjectCollector: deletes the WAL objects of a cluster that the log no longer needs
  * (docs/adr/0012-cluster-object-gc.md; objects are immutable and deleted two-phase). One
- * broker runs it at a time (the caller's `active`: the holder of a fixed lease); a pass, every `intervalMs`:
+ * broker runs it at a time (the caller's `active`: the holder of a fixed lease); a pass, every
+ * `intervalMs`:
  *
  * 1. when log starts moved or topics went (a notice since the last pass), the index rows below
  *    every log start are deleted, so objects holding only those become unreferenced;

@@ -16,6 +16,7 @@
  */
 import pg from 'pg';
 import { storageErrorOf } from '../postgres-errors.ts';
+import { runTransaction, type LostCommit } from '../postgres-transaction.ts';
 import { StorageError } from '../storage-error.ts';
 import type { TopicId } from '../types.ts';
 import type {
@@ -127,12 +128,6 @@ interface BrokerRow {
   host: string;
   port: number;
   incarnation: string;
-}
-
-/** A COMMIT sent whose reply never came: the session it ran on, to settle the outcome. */
-interface LostCommit {
-  backendPid: number | null;
-  error: unknown;
 }
 
 export class PostgresClusterCatalog implements ClusterCatalog {
@@ -595,9 +590,9 @@ export class PostgresClusterCatalog implements ClusterCatalog {
   }
 
   /**
-   * Runs `work` in one transaction on one pooled connection, as PostgresMetadataStore does. When
-   * the COMMIT was sent but no answer came (a broken connection, no reply in time), the outcome
-   * is unknown: `onLostCommit` settles it.
+   * Runs `work` in one transaction on one pooled connection (postgres-transaction.ts). When the
+   * COMMIT was sent but no answer came (a broken connection, no reply in time), the outcome is
+   * unknown: `onLostCommit` settles it.
    */
   async #transaction<T>(
     operation: string,
@@ -605,43 +600,8 @@ export class PostgresClusterCatalog implements ClusterCatalog {
     onLostCommit: (lost: LostCommit) => Promise<T>,
   ): Promise<T> {
     this.#checkOpen();
-    let client: pg.PoolClient;
-    try {
-      client = await this.#context.pool.connect();
-    } catch (error: unknown) {
-      throw storageErrorOf(error, operation, this.#context.server);
-    }
-    // A checked-out client has no 'error' listener of the pool's: a connection that breaks
-    // mid-transaction would emit an unhandled 'error' (ending the process) beside failing the
-    // pending query, which is what reports it here.
-    client.on('error', ignoreClientError);
-    let committing = false;
-    try {
-      await client.query('BEGIN');
-      const result = await work(client);
-      committing = true;
-      await client.query('COMMIT');
-      client.off('error', ignoreClientError);
-      client.release();
-      return result;
-    } catch (error: unknown) {
-      // The server's own errors and ours leave the connection usable: roll back and reuse it.
-      // Anything else (no reply, a broken socket) destroys it, and the server rolls back.
-      const usable = error instanceof StorageError || error instanceof pg.DatabaseError;
-      const rolledBack =
-        usable &&
-        (await client.query('ROLLBACK').then(
-          () => true,
-          () => false,
-        ));
-      client.off('error', ignoreClientError);
-      client.release(!rolledBack);
-      if (committing && !usable) {
-        const backendPid = (client as unknown as { processID: number | null }).processID;
-        return onLostCommit({ backendPid, error });
-      }
-      throw storageErrorOf(error, operation, this.#context.server);
-    }
+    const { pool, server } = this.#context;
+    return runTransaction(pool, server, operation, work, onLostCommit);
   }
 }
 
@@ -1059,10 +1019,6 @@ function parseCompactionPayload(payload: string): CompactionNotice | undefined {
   } catch {
     return undefined;
   }
-}
-
-function ignoreClientError(): void {
-  // The failed query reports the error; see #transaction.
 }
 
 function leaseFromRow(row: LeaseRow): PartitionLease {
