@@ -8,6 +8,7 @@
  *                          [--stamped 1]
  *   tributary-load produce --bootstrap H:P --topic T --records N [--size BYTES] [--linger-ms MS]
  *                          [--partition P] [--rate PER_SECOND] [--producers N] [--stamped 1]
+ *                          [--idempotence 1]
  *
  * consume: with --group, subscribes as that group from the earliest offset; without it, assigns
  * every partition of the topic from the beginning. Reads until N records, until no record came
@@ -19,6 +20,9 @@
  * it and shows in the percentiles (no coordinated omission). --producers N spreads the records
  * round robin over N producer instances, each with its own connection (many small producers);
  * --rate is then the total rate, and delivery reports are served every half millisecond.
+ *
+ * --idempotence 1: enable.idempotence=true (producer ids and sequences in every batch, as the
+ * Java client sends by default); off by default.
  *
  * --stamped 1 (end-to-end latency): the producer writes into each value's first 8 bytes the time
  * its latency counts from (the due time with --rate), as a big-endian CLOCK_MONOTONIC ns count,
@@ -55,6 +59,7 @@ struct options {
   int32_t partition;
   int64_t producers;
   int stamped;
+  int idempotence;
   double rate;
 };
 
@@ -106,6 +111,7 @@ static void parse_options(int argc, char **argv, struct options *o) {
     else if (strcmp(name, "--rate") == 0) o->rate = strtod(value, NULL);
     else if (strcmp(name, "--producers") == 0) o->producers = parse_int(name, value);
     else if (strcmp(name, "--stamped") == 0) o->stamped = parse_int(name, value) != 0;
+    else if (strcmp(name, "--idempotence") == 0) o->idempotence = parse_int(name, value) != 0;
     else die("unknown option %s", name);
   }
   if (o->bootstrap == NULL || o->topic == NULL) die("--bootstrap and --topic are required");
@@ -348,7 +354,7 @@ static rd_kafka_conf_t *producer_conf(const struct options *o, struct produce_st
   set(conf, "bootstrap.servers", o->bootstrap);
   set(conf, "client.id", "tributary-load");
   set(conf, "acks", "all");
-  set(conf, "enable.idempotence", "false");
+  set(conf, "enable.idempotence", o->idempotence ? "true" : "false");
   set(conf, "compression.type", "none");
   set_int(conf, "linger.ms", o->linger_ms);
   set(conf, "message.timeout.ms", "60000");

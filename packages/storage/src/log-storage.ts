@@ -592,8 +592,8 @@ export class LogStorage {
       }
     }
     const recovered = await this.#wal.recover();
-    const objectEntries = await this.#loadObjects(objects);
-    this.#restoreEntries([...objectEntries, ...recovered.flatMap((segment) => segment.entries)]);
+    await this.#restoreObjects(objects);
+    for (const segment of recovered) this.#restoreEntries(segment.entries);
     await this.#deleteOrphanObjects();
 
     for (const object of objects) {
@@ -608,7 +608,11 @@ export class LogStorage {
     for (const segment of recovered) this.#uploader.enqueue(segment);
   }
 
-  /** Rebuilds partition indexes; compacted objects hold old offsets, hence the sort. */
+  /**
+   * Adds one object's or WAL segment's batches to the partition indexes. Sources come oldest
+   * first, so nothing but one source's entries is held at a time (startup memory does not grow
+   * with the history); a source that belongs before what a partition holds is merged in.
+   */
   #restoreEntries(entries: readonly WalEntryInfo[]): void {
     const byPartition = new Map<string, WalEntryInfo[]>();
     for (const entry of entries) {
@@ -620,15 +624,22 @@ export class LogStorage {
     }
     for (const [key, list] of byPartition) {
       list.sort((a, b) => (a.baseOffset < b.baseOffset ? -1 : a.baseOffset > b.baseOffset ? 1 : 0));
-      const partition = this.#partitions.get(key);
-      for (const entry of list) partition?.restore(entry);
+      this.#partitions.get(key)?.restoreRun(list);
     }
   }
 
-  /** Reads each recorded object's index; a missing object that still holds live data fails. */
-  async #loadObjects(objects: readonly ObjectRecord[]): Promise<WalEntryInfo[]> {
-    const loaded: WalEntryInfo[] = [];
-    for (const object of objects) {
+  /**
+   * Reads each recorded object's index into the partitions, one object at a time: compacted
+   * objects first (each holds the head of one partition), then the others in WAL order. A
+   * missing object that still holds live data fails.
+   */
+  async #restoreObjects(objects: readonly ObjectRecord[]): Promise<void> {
+    const ordered = objects.toSorted((a, b) => {
+      const aCompacted = a.segmentId >= compactedSegmentIdBase;
+      const bCompacted = b.segmentId >= compactedSegmentIdBase;
+      return aCompacted === bCompacted ? a.segmentId - b.segmentId : aCompacted ? -1 : 1;
+    });
+    for (const object of ordered) {
       const name = object.name;
       // An object wholly below the log starts (retention, or `tributary doctor --skip-damaged`
       // past its damage) is never read again: dropped before its index is, as it may be damaged.
@@ -641,12 +652,12 @@ export class LogStorage {
         continue;
       }
       // Only what the metadata says the object holds: compaction may have moved ranges out.
-      for (const entry of await this.#readObjectIndex(name, info.sizeBytes, object.segmentId)) {
-        if (object.ranges.some((range) => rangeHolds(range, entry))) loaded.push(entry);
-      }
+      const index = await this.#readObjectIndex(name, info.sizeBytes, object.segmentId);
+      this.#restoreEntries(
+        index.filter((entry) => object.ranges.some((range) => rangeHolds(range, entry))),
+      );
       this.#objects.set(object.segmentId, object);
     }
-    return loaded;
   }
 
   async #readObjectIndex(name: string, sizeBytes: number, segmentId: number) {
@@ -726,7 +737,7 @@ export class LogStorage {
       compactor,
       topicId,
       partition: index,
-      entries: partition.batches,
+      entries: () => partition.entries(),
       isSealed: (entry) => this.#objects.has(entry.segmentId),
       readBatch: (entry) => {
         const cached = partition.cachedBatch(entry.baseOffset);

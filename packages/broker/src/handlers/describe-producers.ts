@@ -1,7 +1,7 @@
 /**
  * DescribeProducers (key 61), v0: per partition, the producers with idempotent or transactional
  * state, as Kafka's ReplicaManager.activeProducerState lists them. Built from the producer
- * numbers storage keeps with every durable batch (PartitionLog.batches), so it shows what a
+ * numbers storage keeps with every durable batch (PartitionLog.entries), so it shows what a
  * restart would rebuild: batches still being appended are not in it yet. A marker batch (base
  * sequence -1) updates the epoch, last timestamp and coordinator epoch but not the sequence;
  * a new epoch resets the last sequence to -1. The open transaction's first offset comes from
@@ -57,7 +57,7 @@ export const describeProducersHandler = defineHandler(
 
 async function activeProducers(log: PartitionLog): Promise<ActiveProducer[]> {
   const producers = new Map<bigint, ActiveProducer>();
-  for (const entry of log.batches) {
+  for (const entry of log.entries()) {
     if (entry.producerId < 0n) continue;
     let producer = producers.get(entry.producerId);
     if (producer === undefined || entry.producerEpoch !== producer.producerEpoch) {
