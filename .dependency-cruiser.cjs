@@ -15,14 +15,14 @@ module.exports = {
       comment: 'storage knows no wire types and no other package of ours',
       severity: 'error',
       from: { path: '^packages/storage/' },
-      to: { path: '^packages/(protocol|broker|cli|testing|bench)/' },
+      to: { path: '^packages/(protocol|broker|cli|testing|bench|schema-registry)/' },
     },
     {
       name: 'protocol-is-independent',
       comment: 'protocol is pure codecs: no storage, no broker',
       severity: 'error',
       from: { path: '^packages/protocol/' },
-      to: { path: '^packages/(storage|broker|cli|testing|bench)/' },
+      to: { path: '^packages/(storage|broker|cli|testing|bench|schema-registry)/' },
     },
     {
       name: 'broker-below-tools',
@@ -32,17 +32,24 @@ module.exports = {
       to: { path: '^packages/(cli|testing|bench|local-services)/' },
     },
     {
+      name: 'schema-registry-below-broker',
+      comment: 'the schema registry sits under the broker: it may use storage, nothing above',
+      severity: 'error',
+      from: { path: '^packages/schema-registry/' },
+      to: { path: '^packages/(protocol|broker|cli|testing|bench|local-services)/' },
+    },
+    {
       name: 'local-services-is-independent',
       comment: 'the local service starters run processes; they know no package of ours',
       severity: 'error',
       from: { path: '^packages/local-services/' },
-      to: { path: '^packages/(protocol|storage|broker|cli|testing|bench)/' },
+      to: { path: '^packages/(protocol|storage|broker|cli|testing|bench|schema-registry)/' },
     },
     {
       name: 'local-services-for-tools',
       comment: 'only the CLI and the test kit start local services',
       severity: 'error',
-      from: { path: '^packages/(protocol|storage|broker|bench)/' },
+      from: { path: '^packages/(protocol|storage|broker|bench|schema-registry)/' },
       to: { path: '^packages/local-services/' },
     },
     {

@@ -1,0 +1,2 @@
+// Test kit of @tributary/schema-registry: the SchemaStore contract suite, run by every store.
+export { schemaStoreContract, type SchemaStoreFixture } from './schema-store-contract.ts';
