@@ -2,6 +2,7 @@
  * What every request handler may reach: the storage, the settings and this broker's identity.
  * Handlers get it through their RequestContext; nothing in the broker holds global state.
  */
+import type { SchemaRegistry } from '@tributary/schema-registry';
 import type { BrokerStorage } from '@tributary/storage';
 import type { BrokerConfig } from './broker-config.ts';
 import type { Endpoint } from './endpoint.ts';
@@ -31,6 +32,11 @@ export interface BrokerRuntime {
   readonly brokerClients: BrokerClients | undefined;
   /** Bytes that crossed zones (cluster mode; all 0 when embedded). */
   readonly zoneTraffic: ZoneTraffic;
+  /**
+   * The schema registry (schema.registry.listeners): look up a schema by id, decode a framed
+   * record value against it. Undefined when the broker serves no registry.
+   */
+  readonly schemaRegistry?: SchemaRegistry | undefined;
   /** The node that coordinates groups or transactions now (this one when embedded). */
   coordinatorNode(keyType: 'group' | 'transaction'): number | undefined;
   now(): number;

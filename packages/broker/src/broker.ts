@@ -18,6 +18,7 @@ import { BrokerClients } from './cluster/broker-clients.ts';
 import { ZoneTraffic } from './cluster/zone-traffic.ts';
 import { listenerPattern, parseConnectionOverrides } from './config/setting-catalogue.ts';
 import { startMetricsServer, type MetricsServer } from './metrics/metrics-server.ts';
+import { hostSchemaRegistry, type SchemaRegistryHost } from './schema-registry-host.ts';
 import {
   type CoordinatorHosts,
   ensureInternalTopics,
@@ -99,6 +100,8 @@ export interface RunningBroker {
   readonly storage: BrokerStorage;
   /** The Prometheus endpoint, when metrics.listen is set. */
   readonly metrics?: Endpoint;
+  /** The schema registry's REST API, when schema.registry.listeners is set. */
+  readonly schemaRegistry?: Endpoint;
   close(): Promise<void>;
 }
 
@@ -162,6 +165,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
     log,
     clients: brokerClients,
   });
+  let registryHost: SchemaRegistryHost | undefined;
   const runtime: BrokerRuntime = {
     storage,
     get config() {
@@ -179,6 +183,9 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
       return coordinators.transactions;
     },
     coordinatorNode: (keyType) => coordinators.coordinatorNode(keyType),
+    get schemaRegistry() {
+      return registryHost?.registry;
+    },
     brokerClients,
     zoneTraffic: new ZoneTraffic(),
     now: () => Date.now(),
@@ -196,15 +203,17 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
   }
   const metricsListen = options.settings?.get('metrics.listen')?.value;
   let metrics: MetricsServer | undefined;
-  if (metricsListen !== undefined) {
-    try {
+  try {
+    if (metricsListen !== undefined) {
       metrics = await startMetricsServer(runtime, endpointOf(metricsListen));
-    } catch (error: unknown) {
-      await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
-      await coordinators.close();
-      await storage.close();
-      throw error;
     }
+    registryHost = await hostSchemaRegistry({ settings: options.settings, dataDir, log });
+  } catch (error: unknown) {
+    await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+    await metrics?.close();
+    await coordinators.close();
+    await storage.close();
+    throw error;
   }
   router = new RequestRouter(runtime, allHandlers);
   let closing: Promise<void> | undefined;
@@ -214,6 +223,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
       await Promise.all([...connections].map((connection) => connection.drain(drainTimeoutMs)));
       await Promise.all(stopped);
       await metrics?.close();
+      await registryHost?.close();
       await coordinators.close();
       brokerClients?.close();
       await storage.close();
@@ -228,6 +238,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
     nodeId: storage.nodeId,
     storage,
     ...(metrics === undefined ? {} : { metrics: { host: metrics.host, port: metrics.port } }),
+    ...(registryHost === undefined ? {} : { schemaRegistry: registryHost.endpoint }),
     close,
   };
 }

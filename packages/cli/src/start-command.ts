@@ -29,7 +29,8 @@ import { parseEndpoint, type Endpoint } from './endpoint.ts';
 export const startUsage =
   'usage: tributary start [--config FILE] [--override KEY=VALUE]... [--data-dir DIR]\n' +
   '                       [--listen HOST:PORT] [--advertised-listener HOST:PORT]\n' +
-  '                       [--metadata-url postgres://... --object-store-url s3://...]';
+  '                       [--metadata-url postgres://... --object-store-url s3://...]\n' +
+  '                       [--schema-registry-listen HOST:PORT]';
 
 const startOptions = {
   config: { type: 'string' },
@@ -40,6 +41,7 @@ const startOptions = {
   'metadata-url': { type: 'string' },
   'object-store-url': { type: 'string' },
   'metrics-listen': { type: 'string' },
+  'schema-registry-listen': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -93,6 +95,10 @@ export async function runStartCommand(
   if (broker.metrics !== undefined) {
     io.out(`metrics on http://${broker.metrics.host}:${broker.metrics.port}/metrics\n`);
   }
+  if (broker.schemaRegistry !== undefined) {
+    const { host, port } = broker.schemaRegistry;
+    io.out(`schema registry on http://${host.includes(':') ? `[${host}]` : host}:${port}\n`);
+  }
   io.out(
     `tributary ready: listening on ${broker.bootstrap} (cluster ${broker.clusterId}, ` +
       `node ${broker.nodeId}, data ${dataDir})\n`,
@@ -142,6 +148,9 @@ export function startHelp(): string {
     '  --object-store-url URL cluster mode: the same as --override object.store.url=URL',
     '  --metrics-listen HOST:PORT',
     '                         Prometheus endpoint: the same as --override metrics.listen=...',
+    '  --schema-registry-listen HOST:PORT',
+    '                         Confluent-compatible schema registry REST API: the same as',
+    '                         --override schema.registry.listeners=HOST:PORT',
     '  -h, --help             this text',
     '',
     'Settings, by Kafka name. Each may come from --override (first), the environment variable',

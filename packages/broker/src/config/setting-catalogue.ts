@@ -284,6 +284,18 @@ export const settingCatalogue: readonly SettingDefinition[] = [
     flag: '--metrics-listen',
   },
   {
+    name: 'schema.registry.listeners',
+    type: 'string',
+    defaultValue: null,
+    dynamic: false,
+    doc:
+      'HOST:PORT (or http://HOST:PORT) of the Confluent-compatible schema registry REST API ' +
+      '(docs/schema-registry.md); unset, none is served.',
+    check: (value) => checkListener(value.replace(/^https?:\/\//i, '')),
+    target: { kind: 'startup' },
+    flag: '--schema-registry-listen',
+  },
+  {
     name: 'auto.create.topics.enable',
     type: 'boolean',
     defaultValue: 'true',

@@ -46,8 +46,9 @@ function lookupIn(root: protobuf.Root, packageName: string, name: string): proto
   return root.lookupType(packageName === '' ? name : `${packageName}.${name}`);
 }
 
+/** .proto text always has a space, ';' or '{', none of which base64 has. */
 function isProtoText(text: string): boolean {
-  return /\b(syntax|message|package|enum|import|edition)\b/.test(text) || !base64Pattern.test(text);
+  return !base64Pattern.test(text);
 }
 
 function readFile(text: string, root: protobuf.Root): ProtoFile {
