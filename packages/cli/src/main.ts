@@ -8,10 +8,13 @@
  * `cluster up` runs PostgreSQL, an S3 server and N brokers as one local cluster
  * (cluster-command.ts) until SIGTERM/SIGINT, then stops them in order.
  * `doctor` verifies a stopped broker's data directory (doctor-command.ts).
+ * `schemas` talks to the schema registry's REST API (schemas-command.ts): list, get, register,
+ * check.
  */
 import { clusterUsage, runClusterCommand } from './cluster-command.ts';
 import { doctorUsage, runDoctorCommand } from './doctor-command.ts';
 import { groupsUsage, runGroupsCommand } from './groups-command.ts';
+import { runSchemasCommand, schemasUsage } from './schemas-command.ts';
 import { runStartCommand, startHelp } from './start-command.ts';
 import { runTransactionsCommand, transactionsUsage } from './transactions-command.ts';
 
@@ -20,6 +23,7 @@ commands:
   start          run the embedded broker (tributary start --help lists every setting)
   groups         consumer groups: list, describe, reset-offsets
   transactions   transactions: list, describe
+  schemas        the schema registry: list, get, register, check
   cluster        cluster up: PostgreSQL, an S3 server and N brokers on this machine
   doctor         verify a stopped broker's data directory; --skip-damaged to move past damage`;
 
@@ -100,6 +104,14 @@ async function main(argv: string[]): Promise<void> {
         nowMs: () => Date.now(),
       });
       return;
+    case 'schemas':
+      process.exitCode = await runSchemasCommand(rest, {
+        out: (text) => process.stdout.write(text),
+        err: (text) => process.stderr.write(text),
+        env: process.env,
+        nowMs: () => Date.now(),
+      });
+      return;
     case 'transactions':
       process.exitCode = await runTransactionsCommand(rest, {
         out: (text) => process.stdout.write(text),
@@ -114,7 +126,7 @@ async function main(argv: string[]): Promise<void> {
     case 'help':
       process.stdout.write(
         `${usage}\n\n${startHelp()}\n\n${groupsUsage}\n\n${transactionsUsage}\n\n` +
-          `${clusterUsage}\n\n${doctorUsage}\n`,
+          `${schemasUsage}\n\n${clusterUsage}\n\n${doctorUsage}\n`,
       );
       return;
     default:
