@@ -72,3 +72,37 @@ describe('compatibility vectors (Confluent verdicts)', () => {
     });
   }
 });
+
+describe('concurrent registrations', () => {
+  it('check each one against the version that landed first', async () => {
+    const registry = new SchemaRegistry(SqliteSchemaStore.open(':memory:'));
+    try {
+      const record = (...fields: object[]) =>
+        JSON.stringify({
+          type: 'record',
+          name: 'R',
+          fields: [{ name: 'id', type: 'string' }, ...fields],
+        });
+      await registry.register('race', { schema: record(), schemaType: 'AVRO', references: [] });
+      // Each fits version 1; the second does not fit the first (a: string -> int).
+      const outcomes = await Promise.allSettled(
+        [
+          record({ name: 'a', type: 'string', default: '' }),
+          record({ name: 'a', type: 'int', default: 0 }),
+        ].map((schema) =>
+          registry.register('race', { schema, schemaType: 'AVRO', references: [] }),
+        ),
+      );
+      assert.deepEqual(
+        outcomes.map((outcome) => outcome.status),
+        ['fulfilled', 'rejected'],
+      );
+      const rejected = outcomes[1];
+      assert.ok(rejected?.status === 'rejected' && rejected.reason instanceof RegistryError);
+      assert.equal(rejected.reason.errorCode, 40901);
+      assert.deepEqual(await registry.versionNumbers('race', false), [1, 2]);
+    } finally {
+      await registry.close();
+    }
+  });
+});

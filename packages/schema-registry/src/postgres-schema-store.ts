@@ -7,7 +7,12 @@
  * version number twice or give one schema two ids.
  */
 import pg from 'pg';
-import type { NewSchemaVersion, RegisteredVersion, SchemaStore } from './schema-store.ts';
+import type {
+  NewSchemaVersion,
+  RegisterConflict,
+  RegisteredVersion,
+  SchemaStore,
+} from './schema-store.ts';
 import {
   isRegistryMode,
   isSchemaType,
@@ -56,23 +61,29 @@ export class PostgresSchemaStore implements SchemaStore {
     return new PostgresSchemaStore(pool);
   }
 
-  register(input: NewSchemaVersion): Promise<RegisteredVersion> {
+  register(input: NewSchemaVersion): Promise<RegisteredVersion | RegisterConflict> {
     return this.#transaction(async (client) => {
       await client.query('SELECT pg_advisory_xact_lock($1)', [registryLockKey]);
-      const id =
-        (await schemaIdOf(client, input.fingerprint)) ?? (await insertSchema(client, input));
+      const known = await schemaIdOf(client, input.fingerprint);
       const live = await client.query<{ version: number }>(
         'SELECT version FROM registry_versions WHERE subject = $1 AND schema_id = $2 AND ' +
           'NOT deleted ORDER BY version LIMIT 1',
-        [input.subject, id],
+        [input.subject, known ?? -1],
       );
       const existing = live.rows[0];
-      if (existing !== undefined) return { id, version: existing.version, created: false };
+      if (known !== undefined && existing !== undefined) {
+        return { id: known, version: existing.version, created: false };
+      }
       const top = await client.query<{ top: number | null }>(
         'SELECT MAX(version) AS top FROM registry_versions WHERE subject = $1',
         [input.subject],
       );
-      const version = (top.rows[0]?.top ?? 0) + 1;
+      const topVersion = top.rows[0]?.top ?? 0;
+      if (input.expectedTopVersion !== undefined && input.expectedTopVersion !== topVersion) {
+        return { conflict: true } as const;
+      }
+      const id = known ?? (await insertSchema(client, input));
+      const version = topVersion + 1;
       await client.query('INSERT INTO registry_versions VALUES ($1, $2, $3, false)', [
         input.subject,
         version,

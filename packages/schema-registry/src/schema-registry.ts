@@ -15,7 +15,7 @@ import { JsonSchema } from './formats/json-schema.ts';
 import type { DecodeResult, ParsedSchema, ResolvedReference } from './formats/parsed-schema.ts';
 import { ProtobufSchema } from './formats/protobuf-schema.ts';
 import { registryErrors } from './registry-error.ts';
-import type { SchemaStore } from './schema-store.ts';
+import type { RegisteredVersion, SchemaStore } from './schema-store.ts';
 import {
   defaultCompatibilityLevel,
   type CompatibilityLevel,
@@ -29,6 +29,11 @@ import {
 import { readFrame } from './wire-format.ts';
 
 export const parsedSchemaCacheMaxEntries = 1_000;
+/**
+ * Registrations retried when another one landed in the subject between the compatibility check
+ * and the write (each retry checks again against the newcomer).
+ */
+export const registerAttemptsMax = 10;
 /** How deep references may nest (a reference's references ...); deeper is an invalid schema. */
 export const referenceDepthMax = 32;
 
@@ -176,29 +181,27 @@ export class SchemaRegistry {
     }
     const parsed = await this.parse(request);
     const fingerprint = fingerprintOf(request.schemaType, parsed.canonical, request.references);
-    const versions = await this.store.versions(subject);
-    const knownId = await this.store.schemaIdOf(fingerprint);
-    const existing = versions.find((entry) => !entry.deleted && entry.id === knownId);
-    if (existing === undefined) {
-      const problems = await this.#problemsAgainst(subject, parsed, versions, undefined);
-      if (problems.length > 0) throw registryErrors.incompatible(subject, problems);
+    for (let attempt = 1; ; attempt += 1) {
+      const versions = await this.store.versions(subject);
+      const knownId = await this.store.schemaIdOf(fingerprint);
+      const existing = versions.find((entry) => !entry.deleted && entry.id === knownId);
+      if (existing === undefined) {
+        const problems = await this.#problemsAgainst(subject, parsed, versions, undefined);
+        if (problems.length > 0) throw registryErrors.incompatible(subject, problems);
+      }
+      const registered = await this.store.register({
+        subject,
+        schemaType: request.schemaType,
+        schema: parsed.canonical,
+        references: request.references,
+        fingerprint,
+        expectedTopVersion: versions.at(-1)?.version ?? 0,
+      });
+      if (!('conflict' in registered)) return versionedOf(subject, request, parsed, registered);
+      if (attempt >= registerAttemptsMax) {
+        throw new Error(`subject ${subject} kept changing during ${attempt} registrations`);
+      }
     }
-    const registered = await this.store.register({
-      subject,
-      schemaType: request.schemaType,
-      schema: parsed.canonical,
-      references: request.references,
-      fingerprint,
-    });
-    return {
-      subject,
-      version: registered.version,
-      id: registered.id,
-      deleted: false,
-      schemaType: request.schemaType,
-      schema: parsed.canonical,
-      references: request.references,
-    };
   }
 
   /** POST /subjects/{s}: the version of the subject that holds this schema. */
@@ -429,6 +432,23 @@ export class SchemaRegistry {
   close(): Promise<void> {
     return this.store.close();
   }
+}
+
+function versionedOf(
+  subject: string,
+  request: SchemaRequest,
+  parsed: ParsedSchema,
+  registered: RegisteredVersion,
+): VersionedSchema {
+  return {
+    subject,
+    version: registered.version,
+    id: registered.id,
+    deleted: false,
+    schemaType: request.schemaType,
+    schema: parsed.canonical,
+    references: request.references,
+  };
 }
 
 /** Problems of `next` against one `previous` version under `level` (not NONE). */

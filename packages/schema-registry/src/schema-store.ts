@@ -26,6 +26,17 @@ export interface NewSchemaVersion {
   readonly references: readonly SchemaReference[];
   /** Identity of the schema: equal fingerprints mean one id (schema-registry.ts makes it). */
   readonly fingerprint: string;
+  /**
+   * The subject's highest version number (deleted or not; 0 for none) when the caller checked
+   * compatibility. When the subject has moved on since, nothing is stored and the answer is a
+   * conflict, so the caller checks again against the version that came in between.
+   */
+  readonly expectedTopVersion?: number;
+}
+
+/** The subject changed since the compatibility check (`expectedTopVersion`): check again. */
+export interface RegisterConflict {
+  readonly conflict: true;
 }
 
 export interface RegisteredVersion {
@@ -41,7 +52,7 @@ export interface SchemaStore {
    * holds the same fingerprint (then returns that version, `created` false). Idempotent: a retry
    * after a lost answer returns the version the first call made.
    */
-  register(input: NewSchemaVersion): Promise<RegisteredVersion>;
+  register(input: NewSchemaVersion): Promise<RegisteredVersion | RegisterConflict>;
   schemaById(id: number): Promise<StoredSchema | undefined>;
   /** The id a fingerprint has, if it was ever registered. */
   schemaIdOf(fingerprint: string): Promise<number | undefined>;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { SqliteMetadataStore } from '@tributary/storage';
 import { SqliteSchemaStore } from './sqlite-schema-store.ts';
-import { schemaStoreContract } from './testing/index.ts';
+import { registerIn, schemaStoreContract } from './testing/index.ts';
 
 const directory = await mkdtemp(join(tmpdir(), 'schema-store-'));
 after(() => rm(directory, { recursive: true, force: true }));
@@ -28,7 +28,7 @@ describe('SqliteSchemaStore beside the metadata store', () => {
     const metadata = SqliteMetadataStore.open(path);
     const store = SqliteSchemaStore.open(path);
     await metadata.initCluster({ clusterId: 'c', nodeId: 0 });
-    const registered = await store.register({
+    const registered = await registerIn(store, {
       subject: 's',
       schemaType: 'JSON',
       schema: '{}',

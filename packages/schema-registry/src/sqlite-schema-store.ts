@@ -8,7 +8,12 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import type { NewSchemaVersion, RegisteredVersion, SchemaStore } from './schema-store.ts';
+import type {
+  NewSchemaVersion,
+  RegisterConflict,
+  RegisteredVersion,
+  SchemaStore,
+} from './schema-store.ts';
 import {
   isRegistryMode,
   isSchemaType,
@@ -61,20 +66,27 @@ export class SqliteSchemaStore implements SchemaStore {
     return new SqliteSchemaStore(db);
   }
 
-  register(input: NewSchemaVersion): Promise<RegisteredVersion> {
+  register(input: NewSchemaVersion): Promise<RegisteredVersion | RegisterConflict> {
     return this.#transaction(() => {
-      const id = this.#schemaIdOf(input.fingerprint) ?? this.#insertSchema(input);
+      const known = this.#schemaIdOf(input.fingerprint);
       const live = this.#db
         .prepare(
           'SELECT version FROM registry_versions WHERE subject = ? AND schema_id = ? AND ' +
             'deleted = 0 ORDER BY version LIMIT 1',
         )
-        .get(input.subject, id);
-      if (live !== undefined) return { id, version: Number(live.version), created: false };
+        .get(input.subject, known ?? -1);
+      if (known !== undefined && live !== undefined) {
+        return { id: known, version: Number(live.version), created: false };
+      }
       const top = this.#db
         .prepare('SELECT MAX(version) AS top FROM registry_versions WHERE subject = ?')
         .get(input.subject);
-      const version = Number(top?.top ?? 0) + 1;
+      const topVersion = Number(top?.top ?? 0);
+      if (input.expectedTopVersion !== undefined && input.expectedTopVersion !== topVersion) {
+        return { conflict: true } as const;
+      }
+      const id = known ?? this.#insertSchema(input);
+      const version = topVersion + 1;
       this.#db
         .prepare('INSERT INTO registry_versions VALUES (?, ?, ?, 0)')
         .run(input.subject, version, id);

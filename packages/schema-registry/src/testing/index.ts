@@ -1,2 +1,6 @@
 // Test kit of @tributary/schema-registry: the SchemaStore contract suite, run by every store.
-export { schemaStoreContract, type SchemaStoreFixture } from './schema-store-contract.ts';
+export {
+  registerIn,
+  schemaStoreContract,
+  type SchemaStoreFixture,
+} from './schema-store-contract.ts';

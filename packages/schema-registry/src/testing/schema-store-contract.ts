@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { NewSchemaVersion, SchemaStore } from '../schema-store.ts';
+import type { NewSchemaVersion, RegisteredVersion, SchemaStore } from '../schema-store.ts';
 
 export interface SchemaStoreFixture {
   /** A fresh, empty store. */
@@ -15,18 +15,28 @@ function schemaVersion(subject: string, fingerprint: string): NewSchemaVersion {
   return { subject, schemaType: 'AVRO', schema: `"${fingerprint}"`, references: [], fingerprint };
 }
 
+/** Registers without an expected version: never a conflict. */
+export async function registerIn(
+  store: SchemaStore,
+  input: NewSchemaVersion,
+): Promise<RegisteredVersion> {
+  const registered = await store.register(input);
+  assert.ok(!('conflict' in registered), 'no expected version, no conflict');
+  return registered;
+}
+
 export function schemaStoreContract(name: string, fixture: SchemaStoreFixture): void {
   describe(`${name} (SchemaStore contract)`, () => {
     it('numbers versions from 1 and shares one id per fingerprint across subjects', async () => {
       const store = await fixture.open();
       try {
-        const a1 = await store.register(schemaVersion('a', 'one'));
-        const a2 = await store.register(schemaVersion('a', 'two'));
-        const b1 = await store.register(schemaVersion('b', 'one'));
+        const a1 = await registerIn(store, schemaVersion('a', 'one'));
+        const a2 = await registerIn(store, schemaVersion('a', 'two'));
+        const b1 = await registerIn(store, schemaVersion('b', 'one'));
         assert.deepEqual([a1.version, a2.version, b1.version], [1, 2, 1]);
         assert.equal(b1.id, a1.id);
         assert.notEqual(a2.id, a1.id);
-        const again = await store.register(schemaVersion('a', 'one'));
+        const again = await registerIn(store, schemaVersion('a', 'one'));
         assert.deepEqual(again, { id: a1.id, version: 1, created: false });
         assert.deepEqual(await store.subjects(false), ['a', 'b']);
         assert.equal(await store.schemaIdOf('two'), a2.id);
@@ -50,8 +60,8 @@ export function schemaStoreContract(name: string, fixture: SchemaStoreFixture): 
     it('keeps soft-deleted version numbers and never reuses them', async () => {
       const store = await fixture.open();
       try {
-        await store.register(schemaVersion('s', 'x'));
-        await store.register(schemaVersion('s', 'y'));
+        await registerIn(store, schemaVersion('s', 'x'));
+        await registerIn(store, schemaVersion('s', 'y'));
         await store.markDeleted('s', [2]);
         const versions = await store.versions('s');
         assert.deepEqual(
@@ -62,7 +72,7 @@ export function schemaStoreContract(name: string, fixture: SchemaStoreFixture): 
           ],
         );
         // y again: a new version (3), since its old one is deleted; same id as before.
-        const y = await store.register(schemaVersion('s', 'y'));
+        const y = await registerIn(store, schemaVersion('s', 'y'));
         assert.equal(y.version, 3);
         assert.equal(y.id, versions[1]?.id);
         await store.markDeleted('s', [1, 3]);
@@ -79,8 +89,8 @@ export function schemaStoreContract(name: string, fixture: SchemaStoreFixture): 
     it('finds the live schemas that reference a subject version', async () => {
       const store = await fixture.open();
       try {
-        const base = await store.register(schemaVersion('base', 'b'));
-        const user = await store.register({
+        const base = await registerIn(store, schemaVersion('base', 'b'));
+        const user = await registerIn(store, {
           ...schemaVersion('user', 'u'),
           references: [{ name: 'b.avsc', subject: 'base', version: base.version }],
         });
@@ -116,11 +126,31 @@ export function schemaStoreContract(name: string, fixture: SchemaStoreFixture): 
       }
     });
 
+    it('refuses a registration whose subject moved past the expected version', async () => {
+      const store = await fixture.open();
+      try {
+        await registerIn(store, schemaVersion('m', 'first'));
+        const stale = await store.register({
+          ...schemaVersion('m', 'late'),
+          expectedTopVersion: 0,
+        });
+        assert.deepEqual(stale, { conflict: true });
+        assert.equal(await store.schemaIdOf('late'), undefined, 'nothing stored');
+        const current = await store.register({
+          ...schemaVersion('m', 'late'),
+          expectedTopVersion: 1,
+        });
+        assert.ok(!('conflict' in current) && current.version === 2);
+      } finally {
+        await store.close();
+      }
+    });
+
     it('gives concurrent registrations of one subject distinct versions', async () => {
       const store = await fixture.open();
       try {
         const results = await Promise.all(
-          ['p', 'q', 'r', 's', 't'].map((text) => store.register(schemaVersion('c', text))),
+          ['p', 'q', 'r', 's', 't'].map((text) => registerIn(store, schemaVersion('c', text))),
         );
         assert.deepEqual(
           results.map((result) => result.version).toSorted((a, b) => a - b),

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { PostgresSchemaStore } from '@tributary/schema-registry';
-import { schemaStoreContract } from '@tributary/schema-registry/testing';
+import { registerIn, schemaStoreContract } from '@tributary/schema-registry/testing';
 import { PostgresMetadataStore } from '@tributary/storage';
 import { startPostgresServer } from '../../src/index.ts';
 
@@ -34,7 +34,7 @@ describe('PostgresSchemaStore', () => {
     try {
       const results = await Promise.all(
         ['a', 'b', 'a', 'b', 'c', 'c'].map((text, index) =>
-          stores[index % 2]?.register({
+          registerIn(stores[index % 2] as PostgresSchemaStore, {
             subject: 'orders-value',
             schemaType: 'AVRO',
             schema: `"${text}"`,

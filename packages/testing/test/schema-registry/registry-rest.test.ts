@@ -177,11 +177,11 @@ describe('schema registry REST API', () => {
   });
 
   it('keeps every schema across a broker restart on the same data directory', async () => {
-    const before = await call('GET', '/schemas?deleted=true');
+    const listed = await call('GET', '/schemas?deleted=true');
     await running.stop();
     running = await startRegistryBroker(running.dataDir);
     const afterRestart = await call('GET', '/schemas?deleted=true');
-    assert.deepEqual(afterRestart.body, before.body);
+    assert.deepEqual(afterRestart.body, listed.body);
     assert.ok((afterRestart.body as unknown[]).length >= 3);
   });
 });
