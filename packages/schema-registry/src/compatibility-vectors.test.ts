@@ -73,22 +73,23 @@ describe('compatibility vectors (Confluent verdicts)', () => {
   }
 });
 
+const raceRecord = (...fields: object[]) =>
+  JSON.stringify({
+    type: 'record',
+    name: 'R',
+    fields: [{ name: 'id', type: 'string' }, ...fields],
+  });
+
 describe('concurrent registrations', () => {
   it('check each one against the version that landed first', async () => {
     const registry = new SchemaRegistry(SqliteSchemaStore.open(':memory:'));
     try {
-      const record = (...fields: object[]) =>
-        JSON.stringify({
-          type: 'record',
-          name: 'R',
-          fields: [{ name: 'id', type: 'string' }, ...fields],
-        });
-      await registry.register('race', { schema: record(), schemaType: 'AVRO', references: [] });
+      await registry.register('race', { schema: raceRecord(), schemaType: 'AVRO', references: [] });
       // Each fits version 1; the second does not fit the first (a: string -> int).
       const outcomes = await Promise.allSettled(
         [
-          record({ name: 'a', type: 'string', default: '' }),
-          record({ name: 'a', type: 'int', default: 0 }),
+          raceRecord({ name: 'a', type: 'string', default: '' }),
+          raceRecord({ name: 'a', type: 'int', default: 0 }),
         ].map((schema) =>
           registry.register('race', { schema, schemaType: 'AVRO', references: [] }),
         ),

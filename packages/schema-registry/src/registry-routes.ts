@@ -208,13 +208,17 @@ async function schemaRoutes(
   }
 }
 
-/** GET /schemas/ids/{id}; `format=serialized` gives Protobuf as a base64 FileDescriptorProto. */
+/**
+ * GET /schemas/ids/{id}: Protobuf as .proto text, or with `format=serialized` as a base64
+ * FileDescriptorProto, whichever form it was registered in (as Confluent serves it).
+ */
 async function schemaBody(registry: SchemaRegistry, id: number, format: string | null) {
   const stored = await registry.storedSchema(id);
-  if (format === 'serialized' && stored.schemaType === 'PROTOBUF') {
+  if (stored.schemaType === 'PROTOBUF') {
     const parsed = await registry.schema(id);
     if (parsed instanceof ProtobufSchema) {
-      return schemaFields({ ...stored, schema: parsed.serialized() });
+      const schema = format === 'serialized' ? parsed.serialized() : parsed.text();
+      return schemaFields({ ...stored, schema });
     }
   }
   return schemaFields(stored);

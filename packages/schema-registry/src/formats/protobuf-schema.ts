@@ -13,6 +13,7 @@
 import protobuf from 'protobufjs';
 import descriptor from 'protobufjs/ext/descriptor/index.js';
 import { registryErrors } from '../registry-error.ts';
+import { isMapEntry, mapEntryOf, printProtoFile } from './protobuf-text.ts';
 import type { DecodeResult, ParsedSchema, ResolvedReference } from './parsed-schema.ts';
 
 const parseOptions = { keepCase: true, alternateCommentMode: true };
@@ -23,14 +24,19 @@ interface ProtoFile {
   readonly packageName: string;
   /** The file's own top-level messages, in declaration order (message index 0, 1, ...). */
   readonly messages: readonly protobuf.Type[];
+  /** For a file that came as a FileDescriptorProto: the same file as .proto text. */
+  readonly text?: string;
 }
 
 /** A FileDescriptorProto (base64) read into a root: Python clients register these. */
-function readDescriptor(text: string, root: protobuf.Root): ProtoFile {
-  const bytes = Buffer.from(text, 'base64');
+function readDescriptor(base64: string, root: protobuf.Root): ProtoFile {
+  const bytes = Buffer.from(base64, 'base64');
   const file = descriptor.FileDescriptorProto.decode(bytes) as unknown as {
     package?: string;
+    syntax?: string;
+    dependency?: string[];
     messageType?: { name: string }[];
+    enumType?: { name: string }[];
   };
   const set = descriptor.FileDescriptorSet.create({ file: [file] });
   const fileRoot = (
@@ -39,7 +45,18 @@ function readDescriptor(text: string, root: protobuf.Root): ProtoFile {
   for (const nested of fileRoot.nestedArray) root.add(nested);
   const packageName = file.package ?? '';
   const names = (file.messageType ?? []).map((message) => message.name);
-  return { root, packageName, messages: names.map((name) => lookupIn(root, packageName, name)) };
+  const messages = names.map((name) => lookupIn(root, packageName, name));
+  const enums = (file.enumType ?? []).map((item) =>
+    root.lookupEnum(packageName === '' ? item.name : `${packageName}.${item.name}`),
+  );
+  const text = printProtoFile({
+    // An empty syntax in a FileDescriptorProto means proto2.
+    syntax: file.syntax === undefined || file.syntax === '' ? 'proto2' : file.syntax,
+    packageName,
+    imports: file.dependency ?? [],
+    types: [...messages, ...enums],
+  });
+  return { root, packageName, messages, text };
 }
 
 function lookupIn(root: protobuf.Root, packageName: string, name: string): protobuf.Type {
@@ -90,6 +107,11 @@ export class ProtobufSchema implements ParsedSchema {
     } catch (error: unknown) {
       throw registryErrors.invalidSchema(error instanceof Error ? error.message : String(error));
     }
+  }
+
+  /** The schema as .proto text (what GET /schemas/ids/{id} serves by default). */
+  text(): string {
+    return this.file.text ?? this.canonical;
   }
 
   /** The schema as a base64 FileDescriptorProto (GET ...?format=serialized). */
@@ -174,8 +196,11 @@ function compareMessageLists(
   }
 }
 
+/** Nested messages, without the map entries a descriptor adds for map fields. */
 function nestedTypes(type: protobuf.Type): protobuf.Type[] {
-  return type.nestedArray.filter((item): item is protobuf.Type => item instanceof protobuf.Type);
+  return type.nestedArray.filter(
+    (item): item is protobuf.Type => item instanceof protobuf.Type && !isMapEntry(item),
+  );
 }
 
 function compareMessages(
@@ -202,7 +227,7 @@ function compareMessages(
 }
 
 function kindOf(field: protobuf.Field): string {
-  if (field instanceof protobuf.MapField) return 'map';
+  if (field instanceof protobuf.MapField || mapEntryOf(field) !== undefined) return 'map';
   if (field.resolvedType instanceof protobuf.Type) return 'message';
   return 'scalar';
 }
@@ -226,10 +251,15 @@ function compareFieldTypes(
     if (localName(before) !== localName(after)) {
       problems.push(`FIELD_NAMED_TYPE_CHANGED ${path}`);
     }
-  } else if (original instanceof protobuf.MapField && update instanceof protobuf.MapField) {
-    const keyGroup = (field: protobuf.MapField): string => scalarGroups[field.keyType] ?? '';
-    if (keyGroup(original) !== keyGroup(update)) problems.push(`FIELD_SCALAR_KIND_CHANGED ${path}`);
+  } else if (mapKeyGroup(original) !== mapKeyGroup(update)) {
+    problems.push(`FIELD_SCALAR_KIND_CHANGED ${path}`);
   }
+}
+
+function mapKeyGroup(field: protobuf.Field): string {
+  const key =
+    field instanceof protobuf.MapField ? field.keyType : mapEntryOf(field)?.fields['key']?.type;
+  return scalarGroups[key ?? ''] ?? '';
 }
 
 /** A type's name inside its package (Outer.Inner), as Confluent compares message fields. */

@@ -4,7 +4,9 @@
  * auto-registers schemas, produces to the same broker and deserializes what it consumes (the
  * Protobuf deserializer fetches the schema as a serialized FileDescriptorProto); the client's
  * own REST calls see Confluent's status and error codes; and records one client wrote, the other
- * decodes (@kafkajs/confluent-schema-registry writes Avro, Python reads it). The driver is
+ * decodes (@kafkajs/confluent-schema-registry writes Avro, Python reads it; Python writes
+ * Protobuf, the JS client reads it from the .proto text the registry prints from Python's
+ * FileDescriptorProto). The driver is
  * drivers/schema_registry_driver.py; each scenario prints one JSON line.
  */
 import assert from 'node:assert/strict';
@@ -77,6 +79,33 @@ describe('confluent-kafka Python SchemaRegistryClient and serializers', () => {
     assert.deepEqual(result.after_soft_delete, { http_status: 404, error_code: 40401 });
     assert.deepEqual(result.hard_deleted_subject, [1, 2]);
     assert.equal(result.schema_still_readable, 'AVRO');
+  });
+
+  it('serves the Protobuf schema Python registered as .proto text to a JS client', async () => {
+    // The roundtrip test above left three Python-serialized records in py-protobuf; Python
+    // registered a FileDescriptorProto, @kafkajs/confluent-schema-registry parses .proto text.
+    const kafka = new Kafka({ brokers: [running.broker.bootstrap], logLevel: logLevel.NOTHING });
+    const consumer = kafka.consumer({ groupId: 'js-reads-python-protobuf' });
+    await consumer.connect();
+    await consumer.subscribe({ topic: 'py-protobuf', fromBeginning: true });
+    const values: Buffer[] = [];
+    await new Promise<void>((resolve, reject) => {
+      consumer
+        .run({
+          eachMessage: async ({ message }) => {
+            if (message.value !== null) values.push(message.value);
+            if (values.length === records.length) resolve();
+          },
+        })
+        .catch(reject);
+    });
+    await consumer.disconnect();
+    const client = new ConfluentClient({ host: running.registryUrl });
+    const decoded = await Promise.all(values.map((value) => client.decode(value)));
+    assert.deepEqual(
+      decoded.map((message: { toJSON(): unknown }) => message.toJSON()),
+      records.map((record) => ({ id: record.id, total: String(record.total) })),
+    );
   });
 
   it('decodes Avro records that @kafkajs/confluent-schema-registry encoded', async () => {
