@@ -23,11 +23,13 @@ message Order {
 message Refund { string order = 1; }
 `;
 
+/** One zigzag varint byte, enough for the small indexes of these tests. */
+const zigzag = (value: number): Buffer => Buffer.from([value * 2]);
+
 function framed(id: number, payload: Buffer, indexes?: readonly number[]): Buffer {
   const header = Buffer.alloc(5);
   header.writeInt32BE(id, 1);
   if (indexes === undefined) return Buffer.concat([header, payload]);
-  const zigzag = (value: number) => Buffer.from([value * 2]);
   const encoded =
     indexes.length === 0 ? [zigzag(0)] : [zigzag(indexes.length), ...indexes.map(zigzag)];
   return Buffer.concat([header, ...encoded, payload]);
