@@ -85,12 +85,39 @@ describe('SchemaRegistry.decode', () => {
     }
   });
 
+  it('refuses an Avro block count its bytes cannot hold instead of allocating it', async () => {
+    const registry = new SchemaRegistry(SqliteSchemaStore.open(':memory:'));
+    try {
+      const strings = await registry.register('s', {
+        schema: '{"type":"array","items":"string"}',
+        schemaType: 'AVRO',
+        references: [],
+      });
+      // 2^31 - 1 items claimed in five bytes: avsc alone would allocate until out of memory.
+      const bomb = framed(strings.id, Buffer.from([0xfe, 0xff, 0xff, 0xff, 0x0f]));
+      assert.deepEqual(await registry.decode(bomb), {
+        ok: false,
+        schemaId: strings.id,
+        reason: 'too many items',
+      });
+      const claimed = framed(strings.id, Buffer.from([0x14, 0x02, 0x61]));
+      assert.deepEqual(await registry.decode(claimed), {
+        ok: false,
+        schemaId: strings.id,
+        reason: 'block of 10 items in 2 bytes',
+      });
+    } finally {
+      await registry.close();
+    }
+  });
+
   it('never throws, whatever the bytes', async () => {
     const registry = new SchemaRegistry(SqliteSchemaStore.open(':memory:'));
     try {
       const ids = [];
       for (const [subject, schemaType, schema] of [
         ['a', 'AVRO', '{"type":"array","items":"string"}'],
+        ['m', 'AVRO', '{"type":"map","values":{"type":"array","items":"null"}}'],
         ['j', 'JSON', '{"type":"array"}'],
         ['p', 'PROTOBUF', shopProto],
       ] as const) {
@@ -105,7 +132,7 @@ describe('SchemaRegistry.decode', () => {
             assert.equal(typeof result.ok, 'boolean');
           },
         ),
-        { numRuns: 300 },
+        { numRuns: 2000 },
       );
       fc.assert(
         fc.property(fc.uint8Array({ maxLength: 32 }), fc.boolean(), (bytes, withIndexes) => {

@@ -3,7 +3,7 @@
  * second connection of its own (the file is in WAL mode, so both connections read and write it
  * safely). Its tables are prefixed `registry_` and created when absent, independent of the
  * metadata store's own schema version (docs/adr/0019-schema-registry.md). node:sqlite is
- * synchronous: each call is one short transaction, so registrations never interleave.
+ * synchronous: each write is one short transaction, so registrations never interleave.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -95,7 +95,7 @@ export class SqliteSchemaStore implements SchemaStore {
   }
 
   schemaById(id: number): Promise<StoredSchema | undefined> {
-    return this.#transaction(() => {
+    return this.#read(() => {
       const row = this.#db.prepare('SELECT * FROM registry_schemas WHERE id = ?').get(id);
       if (row === undefined) return undefined;
       const schemaType = String(row.schema_type);
@@ -109,11 +109,11 @@ export class SqliteSchemaStore implements SchemaStore {
   }
 
   schemaIdOf(fingerprint: string): Promise<number | undefined> {
-    return this.#transaction(() => this.#schemaIdOf(fingerprint));
+    return this.#read(() => this.#schemaIdOf(fingerprint));
   }
 
   subjects(includeDeleted: boolean): Promise<string[]> {
-    return this.#transaction(() =>
+    return this.#read(() =>
       this.#db
         .prepare(
           'SELECT DISTINCT subject FROM registry_versions' +
@@ -126,7 +126,7 @@ export class SqliteSchemaStore implements SchemaStore {
   }
 
   versions(subject: string): Promise<SubjectVersion[]> {
-    return this.#transaction(() =>
+    return this.#read(() =>
       this.#db
         .prepare('SELECT * FROM registry_versions WHERE subject = ? ORDER BY version')
         .all(subject)
@@ -135,7 +135,7 @@ export class SqliteSchemaStore implements SchemaStore {
   }
 
   versionsOfSchema(id: number): Promise<SubjectVersion[]> {
-    return this.#transaction(() =>
+    return this.#read(() =>
       this.#db
         .prepare('SELECT * FROM registry_versions WHERE schema_id = ? ORDER BY subject, version')
         .all(id)
@@ -162,7 +162,7 @@ export class SqliteSchemaStore implements SchemaStore {
   }
 
   referencedBy(subject: string, version: number): Promise<number[]> {
-    return this.#transaction(() =>
+    return this.#read(() =>
       this.#db
         .prepare(
           'SELECT DISTINCT r.schema_id AS id FROM registry_references r JOIN registry_versions v ' +
@@ -175,7 +175,7 @@ export class SqliteSchemaStore implements SchemaStore {
   }
 
   config(subject: string): Promise<SubjectConfig | undefined> {
-    return this.#transaction(() => {
+    return this.#read(() => {
       const row = this.#db
         .prepare('SELECT config FROM registry_configs WHERE subject = ?')
         .get(subject);
@@ -198,7 +198,7 @@ export class SqliteSchemaStore implements SchemaStore {
   }
 
   mode(subject: string): Promise<RegistryMode | undefined> {
-    return this.#transaction(() => {
+    return this.#read(() => {
       const row = this.#db
         .prepare('SELECT mode FROM registry_modes WHERE subject = ?')
         .get(subject);
@@ -243,7 +243,23 @@ export class SqliteSchemaStore implements SchemaStore {
     return id;
   }
 
-  /** One IMMEDIATE transaction (writers queue on busy_timeout), as a promise like PostgreSQL's. */
+  /**
+   * A read, outside any transaction: WAL readers never block the broker's writers, and the
+   * rows read together here are immutable or read by one statement.
+   */
+  #read<T>(work: () => T): Promise<T> {
+    try {
+      return Promise.resolve(work());
+    } catch (error: unknown) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  /**
+   * One IMMEDIATE write transaction, as a promise like PostgreSQL's. Its body is synchronous,
+   * so the broker's own connection in this process never meets it half done; other processes
+   * wait on busy_timeout.
+   */
   #transaction<T>(work: () => T): Promise<T> {
     try {
       this.#db.exec('BEGIN IMMEDIATE');

@@ -7,6 +7,7 @@
  */
 import avro from 'avsc';
 import { registryErrors } from '../registry-error.ts';
+import { avroPayloadProblem } from './avro-payload-check.ts';
 import type { DecodeResult, ParsedSchema, ResolvedReference } from './parsed-schema.ts';
 
 export class AvroSchema implements ParsedSchema {
@@ -45,6 +46,9 @@ export class AvroSchema implements ParsedSchema {
   }
 
   decode(payload: Buffer): DecodeResult {
+    // Checked first: avsc would trust a huge block count and allocate without bound.
+    const problem = avroPayloadProblem(this.type, payload);
+    if (problem !== undefined) return { ok: false, reason: problem };
     try {
       return { ok: true, value: this.type.fromBuffer(payload) as unknown };
     } catch (error: unknown) {
