@@ -75,7 +75,7 @@ describe('PostgresMetadataStore', () => {
     await assert.rejects(PostgresMetadataStore.open({ url }), (error: unknown) => {
       assert.ok(error instanceof StorageError);
       assert.equal(error.code, 'STORAGE_FAILURE');
-      assert.match(error.message, /schema version 99 is newer than this build \(4\)/);
+      assert.match(error.message, /schema version 99 is newer than this build \(5\)/);
       return true;
     });
   });
