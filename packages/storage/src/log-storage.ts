@@ -25,6 +25,7 @@ import type {
 } from './metadata-store.ts';
 import type { ObjectStore } from './object-store.ts';
 import type { ObjectVerdict } from './object-verifier.ts';
+import { ObjectVerifyThread } from './object-verify-thread.ts';
 import type { AclBinding, ScramCredential, ScramCredentialChange } from './security-metadata.ts';
 import {
   buildCompactedObject,
@@ -151,6 +152,8 @@ export class LogStorage {
   readonly #tailCache: TailCache;
   readonly #indexMemory: IndexMemory;
   readonly #uploader: SegmentUploader;
+  /** Reads back and verifies each uploaded object off the event loop (ADR 0013). */
+  readonly #verifyThread: ObjectVerifyThread;
   readonly #topicsByName = new Map<string, TopicRecord>();
   readonly #topicsById = new Map<TopicId, TopicRecord>();
   readonly #partitions = new Map<string, IndexedPartitionLog>();
@@ -186,6 +189,7 @@ export class LogStorage {
     this.#indexMemory = indexMemoryOf(options);
     this.#compactor = options.compactor;
     this.#log = options.log;
+    this.#verifyThread = new ObjectVerifyThread(this.#store);
     this.#uploader = new SegmentUploader({
       files: this.#wal.files,
       store: this.#store,
@@ -193,6 +197,7 @@ export class LogStorage {
       isLive: (entry) => this.#partitions.has(partitionKey(entry.topicId, entry.partition)),
       onUploaded: (object) => this.#objects.set(object.segmentId, object),
       onDamaged: (name, verdict) => this.#reportDamagedUpload(name, verdict),
+      verify: (name, segmentId) => this.#verifyThread.verify(name, segmentId),
     });
   }
 
@@ -413,6 +418,7 @@ export class LogStorage {
     await this.#wal.close();
     await this.#retention?.catch(() => undefined);
     await this.#uploader.whenIdle();
+    await this.#verifyThread.close();
     await closeQuietly({
       wal: this.#wal,
       store: this.#store,
