@@ -59,6 +59,11 @@ export async function routeRegistryRequest(
       return configRoutes(registry, request, rest);
     case 'mode':
       return modeRoutes(registry, request, rest);
+    case 'contexts':
+      // One context, the default: Confluent's answer on a registry without contexts.
+      expectMethod(request, 'GET');
+      if (rest.length > 0) throw registryErrors.notFound(`/${request.segments.join('/')}`);
+      return { body: ['.'] };
     default:
       throw registryErrors.notFound(`/${request.segments.join('/')}`);
   }

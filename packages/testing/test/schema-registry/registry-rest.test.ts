@@ -107,6 +107,62 @@ describe('schema registry REST API', () => {
     assert.deepEqual((await call('GET', `/schemas/ids/${id}/subjects`)).body, ['customer-value']);
   });
 
+  it('resolves JSON Schema and Protobuf references by their names', async () => {
+    const money = { type: 'object', properties: { cents: { type: 'integer' } } };
+    await call('POST', '/subjects/money-json/versions', {
+      schemaType: 'JSON',
+      schema: JSON.stringify(money),
+    });
+    const invoice = {
+      type: 'object',
+      properties: { total: { $ref: 'money.json' } },
+      required: ['total'],
+    };
+    const jsonReferences = [{ name: 'money.json', subject: 'money-json', version: 1 }];
+    const json = await call('POST', '/subjects/invoice-json/versions', {
+      schemaType: 'JSON',
+      schema: JSON.stringify(invoice),
+      references: jsonReferences,
+    });
+    assert.equal(json.status, 200, JSON.stringify(json.body));
+    // The referenced schema takes part in the check: total.cents may not become a string.
+    const narrowed = await call('POST', '/compatibility/subjects/invoice-json/versions/latest', {
+      schemaType: 'JSON',
+      schema: JSON.stringify({
+        ...invoice,
+        properties: { total: { type: 'object', properties: { cents: { type: 'string' } } } },
+      }),
+    });
+    assert.deepEqual(narrowed.body, { is_compatible: false });
+
+    const moneyProto = 'syntax = "proto3";\npackage shop;\nmessage Money { int64 cents = 1; }\n';
+    await call('POST', '/subjects/money-proto/versions', {
+      schemaType: 'PROTOBUF',
+      schema: moneyProto,
+    });
+    const orderProto = [
+      'syntax = "proto3";',
+      'package shop;',
+      'import "shop/money.proto";',
+      'message Order { string id = 1; Money total = 2; }',
+    ].join('\n');
+    const withoutReference = await call('POST', '/subjects/order-proto/versions', {
+      schemaType: 'PROTOBUF',
+      schema: orderProto,
+    });
+    assertError(withoutReference, 422, 42201);
+    const proto = await call('POST', '/subjects/order-proto/versions', {
+      schemaType: 'PROTOBUF',
+      schema: orderProto,
+      references: [{ name: 'shop/money.proto', subject: 'money-proto', version: 1 }],
+    });
+    assert.equal(proto.status, 200, JSON.stringify(proto.body));
+    const id = (proto.body as { id: number }).id;
+    assert.deepEqual((await call('GET', '/subjects/money-proto/versions/1/referencedby')).body, [
+      id,
+    ]);
+  });
+
   it('keeps config and mode per subject and globally', async () => {
     assert.deepEqual((await call('GET', '/config')).body, { compatibilityLevel: 'BACKWARD' });
     assertError(await call('GET', '/config/address'), 404, 40408);
