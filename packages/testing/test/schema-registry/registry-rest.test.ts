@@ -71,6 +71,7 @@ describe('schema registry REST API', () => {
     const types = await call('GET', '/schemas/types');
     assert.equal(types.contentType, contentType);
     assert.deepEqual(types.body, ['AVRO', 'JSON', 'PROTOBUF']);
+    assert.deepEqual((await call('GET', '/contexts')).body, ['.']);
     assertError(await call('GET', '/subjects/x/versions/zero'), 422, 42202);
     assertError(await call('PUT', '/config', { compatibility: 'SIDEWAYS' }), 422, 42203);
     assertError(await call('PUT', '/mode', { mode: 'SOMETIMES' }), 422, 42204);
