@@ -123,13 +123,33 @@ function schemaFields(schema: Pick<StoredSchema, 'schemaType' | 'schema' | 'refe
   };
 }
 
-function versionBody(version: VersionedSchema) {
+/** A subject version as Confluent answers it; Protobuf in the form `format` asks for. */
+async function versionBody(
+  registry: SchemaRegistry,
+  version: VersionedSchema,
+  format: string | null,
+) {
   return {
     subject: version.subject,
     version: version.version,
     id: version.id,
-    ...schemaFields(version),
+    ...schemaFields({ ...version, schema: await schemaText(registry, version, format) }),
   };
+}
+
+/**
+ * Protobuf as .proto text, or with `format=serialized` as a base64 FileDescriptorProto,
+ * whichever form it was registered in (as Confluent serves it); other types as stored.
+ */
+async function schemaText(
+  registry: SchemaRegistry,
+  stored: Pick<StoredSchema, 'id' | 'schemaType' | 'schema'>,
+  format: string | null,
+): Promise<string> {
+  if (stored.schemaType !== 'PROTOBUF') return stored.schema;
+  const parsed = await registry.schema(stored.id);
+  if (!(parsed instanceof ProtobufSchema)) return stored.schema;
+  return format === 'serialized' ? parsed.serialized() : parsed.text();
 }
 
 async function subjectsList(
@@ -155,7 +175,7 @@ async function subjectRoutes(
       return { body: await registry.deleteSubject(subject, permanent) };
     }
     const found = await registry.lookup(subject, schemaRequestOf(request.body), deleted);
-    return { body: versionBody(found) };
+    return { body: await versionBody(registry, found, request.query.get('format')) };
   }
   if (part !== 'versions') throw registryErrors.notFound(request.segments.join('/'));
   if (versionText === undefined) {
@@ -171,14 +191,16 @@ async function subjectRoutes(
   }
   if (tail === 'schema') {
     expectMethod(request, 'GET');
-    return { body: (await registry.version(subject, spec, deleted)).schema };
+    const found = await registry.version(subject, spec, deleted);
+    return { body: await schemaText(registry, found, request.query.get('format')) };
   }
   if (tail !== undefined) throw registryErrors.notFound(request.segments.join('/'));
   expectMethod(request, 'GET', 'DELETE');
   if (request.method === 'DELETE') {
     return { body: await registry.deleteVersion(subject, spec, permanent) };
   }
-  return { body: versionBody(await registry.version(subject, spec, deleted)) };
+  const found = await registry.version(subject, spec, deleted);
+  return { body: await versionBody(registry, found, request.query.get('format')) };
 }
 
 async function schemaRoutes(
@@ -198,8 +220,10 @@ async function schemaRoutes(
   switch (tail) {
     case undefined:
       return { body: await schemaBody(registry, id, request.query.get('format')) };
-    case 'schema':
-      return { body: (await registry.storedSchema(id)).schema };
+    case 'schema': {
+      const stored = await registry.storedSchema(id);
+      return { body: await schemaText(registry, stored, request.query.get('format')) };
+    }
     case 'subjects': {
       const versions = await registry.versionsOfSchema(id, deleted);
       return { body: [...new Set(versions.map((entry) => entry.subject))] };
@@ -213,20 +237,10 @@ async function schemaRoutes(
   }
 }
 
-/**
- * GET /schemas/ids/{id}: Protobuf as .proto text, or with `format=serialized` as a base64
- * FileDescriptorProto, whichever form it was registered in (as Confluent serves it).
- */
+/** GET /schemas/ids/{id}. */
 async function schemaBody(registry: SchemaRegistry, id: number, format: string | null) {
   const stored = await registry.storedSchema(id);
-  if (stored.schemaType === 'PROTOBUF') {
-    const parsed = await registry.schema(id);
-    if (parsed instanceof ProtobufSchema) {
-      const schema = format === 'serialized' ? parsed.serialized() : parsed.text();
-      return schemaFields({ ...stored, schema });
-    }
-  }
-  return schemaFields(stored);
+  return schemaFields({ ...stored, schema: await schemaText(registry, stored, format) });
 }
 
 /** GET /schemas: the latest (or every) version of every subject, as Confluent lists them. */
@@ -241,7 +255,8 @@ async function schemaList(
   for (const subject of await registry.subjects({ prefix, includeDeleted: deleted })) {
     const numbers = await registry.versionNumbers(subject, deleted);
     for (const number of latestOnly ? numbers.slice(-1) : numbers) {
-      listed.push(versionBody(await registry.version(subject, number, deleted)));
+      const found = await registry.version(subject, number, deleted);
+      listed.push(await versionBody(registry, found, request.query.get('format')));
     }
   }
   return { body: listed };

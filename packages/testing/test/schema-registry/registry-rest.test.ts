@@ -159,6 +159,10 @@ describe('schema registry REST API', () => {
     });
     assert.equal(proto.status, 200, JSON.stringify(proto.body));
     const id = (proto.body as { id: number }).id;
+    const serialized = await call('GET', '/subjects/money-proto/versions/1?format=serialized');
+    assert.match((serialized.body as { schema: string }).schema, /^[A-Za-z0-9+/]+={0,2}$/);
+    const text = await call('GET', '/subjects/money-proto/versions/1');
+    assert.match((text.body as { schema: string }).schema, /message Money/);
     assert.deepEqual((await call('GET', '/subjects/money-proto/versions/1/referencedby')).body, [
       id,
     ]);
