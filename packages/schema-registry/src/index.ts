@@ -11,6 +11,7 @@ export {
   parseSchema,
   parsedSchemaCacheMaxEntries,
   type RecordDecodeResult,
+  type SchemaRegistryStats,
   type SchemaRequest,
   type VersionSpec,
   type VersionedSchema,

@@ -72,9 +72,11 @@ async function handle(
       query: url.searchParams,
       body,
     };
+    registry.stats.httpRequests += 1;
     const result = await routeRegistryRequest(registry, parsed);
     send(response, result.status ?? 200, result.body);
   } catch (error: unknown) {
+    registry.stats.httpErrors += 1;
     if (error instanceof RegistryError) {
       send(response, error.status, { error_code: error.errorCode, message: error.message });
       return;

@@ -84,8 +84,27 @@ export function parseSchema(
   }
 }
 
+/** Counts since the registry opened, for the broker's /metrics. */
+export interface SchemaRegistryStats {
+  httpRequests: number;
+  /** Requests answered with an error body (4xx and 5xx). */
+  httpErrors: number;
+  versionsRegistered: number;
+  incompatibleRefused: number;
+  recordsDecoded: number;
+  recordsUndecodable: number;
+}
+
 export class SchemaRegistry {
   readonly store: SchemaStore;
+  readonly stats: SchemaRegistryStats = {
+    httpRequests: 0,
+    httpErrors: 0,
+    versionsRegistered: 0,
+    incompatibleRefused: 0,
+    recordsDecoded: 0,
+    recordsUndecodable: 0,
+  };
   readonly #parsed = new Map<number, ParsedSchema>();
 
   constructor(store: SchemaStore) {
@@ -122,6 +141,13 @@ export class SchemaRegistry {
    * must be registered and the payload must decode. Never throws for bad bytes.
    */
   async decode(bytes: Buffer): Promise<RecordDecodeResult> {
+    const result = await this.#decode(bytes);
+    if (result.ok) this.stats.recordsDecoded += 1;
+    else this.stats.recordsUndecodable += 1;
+    return result;
+  }
+
+  async #decode(bytes: Buffer): Promise<RecordDecodeResult> {
     const header = readFrame(bytes, false);
     if (!header.ok) return header;
     const { schemaId } = header.frame;
@@ -187,7 +213,10 @@ export class SchemaRegistry {
       const existing = versions.find((entry) => !entry.deleted && entry.id === knownId);
       if (existing === undefined) {
         const problems = await this.#problemsAgainst(subject, parsed, versions, undefined);
-        if (problems.length > 0) throw registryErrors.incompatible(subject, problems);
+        if (problems.length > 0) {
+          this.stats.incompatibleRefused += 1;
+          throw registryErrors.incompatible(subject, problems);
+        }
       }
       const registered = await this.store.register({
         subject,
@@ -197,7 +226,10 @@ export class SchemaRegistry {
         fingerprint,
         expectedTopVersion: versions.at(-1)?.version ?? 0,
       });
-      if (!('conflict' in registered)) return versionedOf(subject, request, parsed, registered);
+      if (!('conflict' in registered)) {
+        if (registered.created) this.stats.versionsRegistered += 1;
+        return versionedOf(subject, request, parsed, registered);
+      }
       if (attempt >= registerAttemptsMax) {
         throw new Error(`subject ${subject} kept changing during ${attempt} registrations`);
       }

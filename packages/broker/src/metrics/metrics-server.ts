@@ -4,8 +4,8 @@
  * own counters when scraped, so no hot path pays for a metric it does not update itself.
  *
  * Served now: cluster-mode zone traffic (what crossed zones), the object collector's deletions,
- * damaged stored data found by storage, the WAL's failures, the batch index's memory, and the
- * process's default metrics.
+ * damaged stored data found by storage, the WAL's failures, the batch index's memory, the schema
+ * registry's requests, registrations and decodes, and the process's default metrics.
  * Issue 17 extends the catalogue (per-API latency, lag in seconds, ...).
  */
 import { createServer, type Server } from 'node:http';
@@ -138,7 +138,32 @@ function registryFor(runtime: BrokerRuntime): Registry {
     'Spilled batch-index chunks read back from the spill file since the broker started.',
     () => index()?.loads ?? 0,
   );
+  registerSchemaRegistryMetrics(registry, runtime);
   return registry;
+}
+
+/** The schema registry's counts (schema.registry.listeners); all 0 while it serves none. */
+function registerSchemaRegistryMetrics(registry: Registry, runtime: BrokerRuntime): void {
+  const metrics = [
+    ['requests', 'REST requests the schema registry received.', 'httpRequests'],
+    ['request_errors', 'REST requests answered with an error body.', 'httpErrors'],
+    ['versions_registered', 'New subject versions registered.', 'versionsRegistered'],
+    ['incompatible_refused', 'Registrations refused as incompatible (409).', 'incompatibleRefused'],
+    ['records_decoded', 'Record values decoded against their schema.', 'recordsDecoded'],
+    ['records_undecodable', 'Record values that did not decode.', 'recordsUndecodable'],
+  ] as const;
+  for (const [name, help, field] of metrics) {
+    const counter = new Counter({
+      name: `tributary_schema_registry_${name}_total`,
+      help,
+      registers: [],
+      collect() {
+        this.reset();
+        this.inc(runtime.schemaRegistry?.stats[field] ?? 0);
+      },
+    });
+    registry.registerMetric(counter);
+  }
 }
 
 export async function startMetricsServer(

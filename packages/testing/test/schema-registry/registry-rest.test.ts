@@ -2,7 +2,8 @@
  * The schema registry's REST API over HTTP on a broker process, for what the client libraries
  * do not exercise: Confluent's content type and error bodies (42202, 42203, 42204, 404, 405),
  * references between schemas (and the 42206 that protects them), modes, per-subject and global
- * config, /schemas listings, and `tributary schemas list|get|register|check` run as a process.
+ * config, /schemas listings, `tributary schemas list|get|register|check` run as a process, and
+ * the registry's counters on the broker's /metrics.
  * Last, the broker restarts on the same data directory and every schema is still there.
  */
 import assert from 'node:assert/strict';
@@ -235,6 +236,16 @@ describe('schema registry REST API', () => {
     } finally {
       await dir.remove();
     }
+  });
+
+  it("counts requests, registrations and refusals on the broker's /metrics", async () => {
+    const text = await (await fetch(running.metricsUrl)).text();
+    const value = (name: string): number =>
+      Number(new RegExp(`^${name}\\{[^}]*\\} (\\d+)$`, 'm').exec(text)?.[1] ?? -1);
+    assert.ok(value('tributary_schema_registry_requests_total') > 20, text);
+    assert.ok(value('tributary_schema_registry_request_errors_total') >= 10);
+    assert.ok(value('tributary_schema_registry_versions_registered_total') >= 8);
+    assert.equal(value('tributary_schema_registry_incompatible_refused_total'), 0);
   });
 
   it('keeps every schema across a broker restart on the same data directory', async () => {
