@@ -288,10 +288,11 @@ export const settingCatalogue: readonly SettingDefinition[] = [
     type: 'string',
     defaultValue: null,
     dynamic: false,
-    doc:
-      'HOST:PORT (or http://HOST:PORT) of the Confluent-compatible schema registry REST API ' +
-      '(docs/schema-registry.md); unset, none is served.',
-    check: (value) => checkListener(value.replace(/^https?:\/\//i, '')),
+    doc: 'HOST:PORT of the schema registry REST API (docs/schema-registry.md); unset, none.',
+    check: (value) =>
+      checkListener(value.replace(/^https?:\/\//i, '')) === undefined
+        ? undefined
+        : 'expected HOST:PORT or http://HOST:PORT',
     target: { kind: 'startup' },
     flag: '--schema-registry-listen',
   },

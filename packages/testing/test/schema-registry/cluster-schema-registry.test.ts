@@ -16,7 +16,8 @@ const registryLinePattern = /schema registry on (http:\/\/\S+)/;
 before(async () => {
   cluster = await startTestCluster({
     brokers: 2,
-    args: ['--schema-registry-listen', '127.0.0.1:0'],
+    // The setting by its config name here (the other tests use the flag).
+    args: ['--override', 'schema.registry.listeners=http://127.0.0.1:0'],
   });
 });
 
