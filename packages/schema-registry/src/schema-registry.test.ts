@@ -36,7 +36,7 @@ function framed(id: number, payload: Buffer, indexes?: readonly number[]): Buffe
 }
 
 describe('SchemaRegistry.decode', () => {
-  it('decodes Avro, JSON and Protobuf values by their schema id and says why others fail', async () => {
+  it('decodes Avro, JSON and Protobuf values by schema id and says why others fail', async () => {
     const registry = new SchemaRegistry(SqliteSchemaStore.open(':memory:'));
     try {
       const avro = await registry.register('a', {
