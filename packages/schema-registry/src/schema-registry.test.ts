@@ -145,6 +145,50 @@ describe('SchemaRegistry.decode', () => {
   });
 });
 
+describe('JSON Schema dialects', () => {
+  it('reads draft-07 by default and 2020-12 when $schema names it', async () => {
+    const registry = new SchemaRegistry(SqliteSchemaStore.open(':memory:'));
+    try {
+      const pair = {
+        $schema: 'https://json-schema.org/draft/2020-12/schema',
+        type: 'array',
+        prefixItems: [{ type: 'string' }, { $ref: '#/$defs/count' }],
+        items: false,
+        $defs: { count: { type: 'integer', minimum: 0 } },
+      };
+      const modern = await registry.register('pair', {
+        schema: JSON.stringify(pair),
+        schemaType: 'JSON',
+        references: [],
+      });
+      const ok = await registry.decode(framed(modern.id, Buffer.from('["tea", 2]')));
+      assert.deepEqual(ok, { ok: true, schemaId: modern.id, value: ['tea', 2] });
+      // prefixItems is a 2020-12 keyword: the third item is refused by items: false.
+      const extra = await registry.decode(framed(modern.id, Buffer.from('["tea", 2, 3]')));
+      assert.equal(extra.ok, false);
+      const negative = await registry.decode(framed(modern.id, Buffer.from('["tea", -1]')));
+      assert.deepEqual(negative, {
+        ok: false,
+        schemaId: modern.id,
+        reason: '/1 must be >= 0',
+      });
+      const draft7 = await registry.register('d7', {
+        schema: JSON.stringify({ type: 'string', format: 'email' }),
+        schemaType: 'JSON',
+        references: [],
+      });
+      const email = await registry.decode(framed(draft7.id, Buffer.from('"not an address"')));
+      assert.deepEqual(email, {
+        ok: false,
+        schemaId: draft7.id,
+        reason: '(root) must match format "email"',
+      });
+    } finally {
+      await registry.close();
+    }
+  });
+});
+
 describe('ProtobufSchema forms', () => {
   it('turns .proto text into a FileDescriptorProto and back without a change', () => {
     const text = ProtobufSchema.parse(shopProto, []);
