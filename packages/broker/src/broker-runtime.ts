@@ -12,6 +12,7 @@ import type { BrokerSettings } from './config/broker-settings.ts';
 import type { GroupRuntime } from './groups/group-runtime.ts';
 import type { Logger } from './logger.ts';
 import type { TransactionRuntime } from './transactions/transaction-runtime.ts';
+import type { RecordValidationStats } from './record-validation.ts';
 
 export interface BrokerRuntime {
   readonly storage: BrokerStorage;
@@ -37,6 +38,8 @@ export interface BrokerRuntime {
    * record value against it. Undefined when the broker serves no registry.
    */
   readonly schemaRegistry?: SchemaRegistry | undefined;
+  /** Records found invalid at produce, per policy (record-validation.ts). */
+  readonly recordValidation: RecordValidationStats;
   /** The node that coordinates groups or transactions now (this one when embedded). */
   coordinatorNode(keyType: 'group' | 'transaction'): number | undefined;
   now(): number;

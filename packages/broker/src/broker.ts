@@ -18,6 +18,7 @@ import { BrokerClients } from './cluster/broker-clients.ts';
 import { ZoneTraffic } from './cluster/zone-traffic.ts';
 import { listenerPattern, parseConnectionOverrides } from './config/setting-catalogue.ts';
 import { startMetricsServer, type MetricsServer } from './metrics/metrics-server.ts';
+import { RecordValidationStats } from './record-validation.ts';
 import { hostSchemaRegistry, type SchemaRegistryHost } from './schema-registry-host.ts';
 import {
   type CoordinatorHosts,
@@ -188,6 +189,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
     },
     brokerClients,
     zoneTraffic: new ZoneTraffic(),
+    recordValidation: new RecordValidationStats(),
     now: () => Date.now(),
   };
   if (storage.cluster !== undefined) {

@@ -25,8 +25,10 @@
  * Internal topics (the coordinators' logs) are written by the broker only: a client's produce
  * there is INVALID_TOPIC_EXCEPTION, as in Kafka.
  *
- * Compacted topics are the one place records are decoded: a record without a key is refused with
- * INVALID_RECORD and per-record errors (compacted-key-check.ts), as Kafka's LogValidator does.
+ * Records are decoded in two cases only: compacted topics refuse a record without a key with
+ * INVALID_RECORD and per-record errors (compacted-key-check.ts), as Kafka's LogValidator does;
+ * topics with record validation on (schema ids, CloudEvents) are checked and handled by their
+ * policy (record-validation.ts, produce-validation.ts).
  */
 import { LeaderHints } from '../cluster/leader-hints.ts';
 import { forwardPartition } from '../cluster/zone-forwarding.ts';
@@ -53,6 +55,8 @@ import { defineHandler, noResponse, type RequestContext } from '../handler.ts';
 import { compactedKeyProblem } from '../compacted-key-check.ts';
 import { batchMetaOf, failure, type PartitionAnswer } from './produce-answer.ts';
 import { isInternalTopic } from '../internal-topics.ts';
+import { validationRulesOf } from '../record-validation.ts';
+import { produceValidated } from './produce-validation.ts';
 import { toKafkaError } from '../kafka-errors.ts';
 import type {
   BatchHandle,
@@ -162,31 +166,69 @@ function producePartition(
   }
   const keyRefusal = compactedKeyRefusal(runtime, topic.name, config, data, split.batches);
   if (keyRefusal !== undefined) return Promise.resolve(keyRefusal);
-  const { leaderEpoch } = leadershipOf(runtime, topic.topicId, data.index);
-  for (const batch of split.batches) {
-    setPartitionLeaderEpoch(batch, Math.max(0, leaderEpoch));
-    if (logAppendTime) setLogAppendTime(batch, now);
-  }
   const appendTime = logAppendTime ? now : null;
+  const start = (batches: readonly Buffer[], parsed: readonly BatchHeader[]) =>
+    startAppend(
+      context,
+      { topic, log, data, transactionalId, appendTime, forwardTo },
+      batches,
+      parsed,
+    );
+  const rules = validationRulesOf(config);
+  if (rules === undefined) return start(split.batches, headers);
+  return produceValidated(runtime, {
+    topic,
+    log,
+    data,
+    batches: split.batches,
+    rules,
+    // The dead-letter policy may have rewritten batches: their headers are read again.
+    start: (batches) =>
+      start(batches, batches === split.batches ? headers : batches.map(readBatchHeader)),
+  });
+}
+
+interface AppendTarget {
+  topic: TopicRecord;
+  log: PartitionLog;
+  data: PartitionData;
+  transactionalId: string | null;
+  appendTime: bigint | null;
+  /** Cluster zone routing: the leader this broker stores the batches for, if any. */
+  forwardTo: number | undefined;
+}
+
+/** Stamps the leader epoch (and LogAppendTime), then appends here or for the leader. */
+function startAppend(
+  context: RequestContext,
+  target: AppendTarget,
+  batches: readonly Buffer[],
+  headers: readonly BatchHeader[],
+): Promise<PartitionAnswer> {
+  const { topic, log, data, transactionalId, appendTime, forwardTo } = target;
+  const { leaderEpoch } = leadershipOf(context.runtime, topic.topicId, data.index);
+  for (const batch of batches) {
+    setPartitionLeaderEpoch(batch, Math.max(0, leaderEpoch));
+    if (appendTime !== null) setLogAppendTime(batch, appendTime);
+  }
   if (forwardTo !== undefined) {
     return forwardPartition(context, {
       topic,
       data,
-      batches: split.batches,
+      batches,
       headers,
       transactionalId,
       appendTime,
       leaderNode: forwardTo,
     });
   }
-  const { batches } = split;
   return appendChecked(context, {
     log,
     target: { topic: topic.name, partition: data.index },
     data,
     headers,
     transactionalId,
-    produceVersion: apiVersion,
+    produceVersion: context.apiVersion,
     appendTime,
     appendOne: (i) =>
       log.append(batches[i] as Buffer, batchMetaOf(headers[i] as BatchHeader, appendTime)),

@@ -72,6 +72,20 @@ function registryFor(runtime: BrokerRuntime): Registry {
     'Objects found in the bucket with no index row (uncommitted uploads), adopted for deletion.',
     () => collection()?.orphansAdopted ?? 0,
   );
+  const validation = runtime.recordValidation;
+  registry.registerMetric(
+    new Counter({
+      name: 'tributary_produce_invalid_records_total',
+      help: "Produced records that failed their topic's validation, by the policy that handled them.",
+      labelNames: ['policy'],
+      collect() {
+        this.reset();
+        this.inc({ policy: 'reject' }, validation.rejected);
+        this.inc({ policy: 'dlq' }, validation.deadLettered);
+        this.inc({ policy: 'warn' }, validation.warned);
+      },
+    }),
+  );
   // Damaged stored data (embedded mode, docs/adr/0013): found at upload or on a read.
   counter(
     'tributary_storage_damaged_objects_total',
