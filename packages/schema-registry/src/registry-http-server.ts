@@ -68,7 +68,7 @@ async function handle(
       segments: url.pathname
         .split('/')
         .filter((part) => part !== '')
-        .map((part) => decodeURIComponent(part)),
+        .map((part) => decodePathPart(part)),
       query: url.searchParams,
       body,
     };
@@ -90,7 +90,17 @@ async function handle(
   }
 }
 
+function decodePathPart(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    throw registryErrors.badRequest(`malformed percent-encoding in '${part}'`);
+  }
+}
+
+/** Writes the answer; a connection already answered or gone is left alone. */
 function send(response: ServerResponse, status: number, body: unknown): void {
+  if (response.headersSent || response.destroyed) return;
   const text = typeof body === 'string' ? body : JSON.stringify(body);
   response.writeHead(status, {
     'content-type': registryContentType,

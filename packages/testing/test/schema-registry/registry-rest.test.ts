@@ -77,6 +77,7 @@ describe('schema registry REST API', () => {
     assertError(await call('PUT', '/config', { compatibility: 'SIDEWAYS' }), 422, 42203);
     assertError(await call('PUT', '/mode', { mode: 'SOMETIMES' }), 422, 42204);
     assertError(await call('GET', '/no/such/route'), 404, 404);
+    assertError(await call('GET', '/subjects/%E0%A4%A/versions'), 400, 400);
     assertError(await call('PATCH', '/subjects'), 405, 405);
     assertError(await call('POST', '/subjects/s/versions', { schema: 7 }), 422, 42201);
     assertError(
