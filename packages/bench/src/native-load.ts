@@ -255,6 +255,8 @@ export interface NativeProduceOptions {
   stamped?: boolean;
   /** enable.idempotence=true (producer ids and sequences in every batch); default false. */
   idempotence?: boolean;
+  /** Bytes every value starts with (e.g. a schema registry frame); the rest is filler. */
+  valuePrefix?: Buffer;
   timeoutMs?: number;
 }
 
@@ -279,6 +281,9 @@ function produceArgs(options: NativeProduceOptions): string[] {
   if (options.producers !== undefined) args.push('--producers', String(options.producers));
   if (options.stamped === true) args.push('--stamped', '1');
   if (options.idempotence === true) args.push('--idempotence', '1');
+  if (options.valuePrefix !== undefined) {
+    args.push('--value-prefix', options.valuePrefix.toString('hex'));
+  }
   return args;
 }
 

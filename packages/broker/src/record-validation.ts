@@ -19,7 +19,13 @@
  * decompressed-batch limit; other topics keep the undecoded hot path.
  */
 import { decodeRecords, type KafkaRecord } from '@tributary/protocol';
-import { RegistryError, type SchemaRegistry, schemaIdOf } from '@tributary/schema-registry';
+import {
+  type ParsedSchema,
+  RegistryError,
+  type SchemaRegistry,
+  readFrame,
+  schemaIdOf,
+} from '@tributary/schema-registry';
 
 export type ValidationPolicy = 'reject' | 'dlq' | 'warn';
 export const validationPolicies: readonly ValidationPolicy[] = ['reject', 'dlq', 'warn'];
@@ -60,8 +66,9 @@ export function validationRulesOf(
 }
 
 /**
- * Every invalid record of `batches`, in order. Throws what decodeRecords throws for a batch
- * whose records do not decode (the caller answers it with the decoder's Kafka error).
+ * Every invalid record of `batches`, in order. Each schema id is looked up once (the only await);
+ * the records are then checked synchronously. Throws what decodeRecords throws for a batch whose
+ * records do not decode (the caller answers it with the decoder's Kafka error).
  */
 export async function invalidRecords(
   batches: readonly Buffer[],
@@ -69,62 +76,88 @@ export async function invalidRecords(
   registry: SchemaRegistry | undefined,
   maxDecompressedBytes: number,
 ): Promise<InvalidRecord[]> {
+  const decoded = batches.map((bytes) => decodeRecords(bytes, { maxDecompressedBytes }));
+  const schemas = await schemasOf(decoded, rules, registry);
   const invalid: InvalidRecord[] = [];
-  for (const [batch, bytes] of batches.entries()) {
-    const records = decodeRecords(bytes, { maxDecompressedBytes });
+  for (const [batch, records] of decoded.entries()) {
     for (const [index, record] of records.entries()) {
-      const reason = await recordProblem(record, rules, registry);
+      const reason = recordProblem(record, rules, registry, schemas);
       if (reason !== undefined) invalid.push({ batch, index, record, reason });
     }
   }
   return invalid;
 }
 
-async function recordProblem(
+/** The parsed schema of every id the records name (undefined: not registered). */
+async function schemasOf(
+  batches: readonly KafkaRecord[][],
+  rules: ValidationRules,
+  registry: SchemaRegistry | undefined,
+): Promise<Map<number, ParsedSchema | undefined>> {
+  const schemas = new Map<number, ParsedSchema | undefined>();
+  if (registry === undefined) return schemas;
+  const ids = new Set<number>();
+  for (const records of batches) {
+    for (const record of records) {
+      const key = rules.keySchema && record.key !== null ? schemaIdOf(record.key) : undefined;
+      const value =
+        rules.valueSchema && record.value !== null ? schemaIdOf(record.value) : undefined;
+      if (key !== undefined) ids.add(key);
+      if (value !== undefined) ids.add(value);
+    }
+  }
+  for (const id of ids) {
+    try {
+      schemas.set(id, await registry.schema(id));
+    } catch (error: unknown) {
+      if (!(error instanceof RegistryError && error.errorCode === 40403)) throw error;
+      schemas.set(id, undefined);
+    }
+  }
+  return schemas;
+}
+
+function recordProblem(
   record: KafkaRecord,
   rules: ValidationRules,
   registry: SchemaRegistry | undefined,
-): Promise<string | undefined> {
+  schemas: ReadonlyMap<number, ParsedSchema | undefined>,
+): string | undefined {
   if (rules.cloudEvents) {
     const problem = cloudEventProblem(record);
     if (problem !== undefined) return problem;
   }
-  if (rules.keySchema && record.key !== null) {
-    const problem = await schemaProblem('key', record.key, rules.decode, registry);
-    if (problem !== undefined) return problem;
-  }
-  if (rules.valueSchema && record.value !== null) {
-    return schemaProblem('value', record.value, rules.decode, registry);
-  }
-  return undefined;
+  const check = (part: 'key' | 'value', bytes: Buffer | null): string | undefined => {
+    if (bytes === null) return undefined;
+    if (registry === undefined) {
+      return `${part} schema validation is on but this broker runs no schema registry`;
+    }
+    return schemaProblem(part, bytes, rules.decode, schemas);
+  };
+  return (
+    (rules.keySchema ? check('key', record.key) : undefined) ??
+    (rules.valueSchema ? check('value', record.value) : undefined)
+  );
 }
 
-async function schemaProblem(
+function schemaProblem(
   part: 'key' | 'value',
   bytes: Buffer,
   decode: boolean,
-  registry: SchemaRegistry | undefined,
-): Promise<string | undefined> {
-  if (registry === undefined) {
-    return `${part} schema validation is on but this broker runs no schema registry`;
-  }
+  schemas: ReadonlyMap<number, ParsedSchema | undefined>,
+): string | undefined {
   const schemaId = schemaIdOf(bytes);
   if (schemaId === undefined) {
     return `${part} is not in the schema registry's wire format (magic byte 0, 4-byte schema id)`;
   }
-  try {
-    if (!decode) {
-      await registry.schema(schemaId);
-      return undefined;
-    }
-    const result = await registry.decode(bytes);
-    return result.ok ? undefined : `${part} does not match schema ${schemaId}: ${result.reason}`;
-  } catch (error: unknown) {
-    if (error instanceof RegistryError && error.errorCode === 40403) {
-      return `${part} schema id ${schemaId} is not registered`;
-    }
-    throw error;
-  }
+  const schema = schemas.get(schemaId);
+  if (schema === undefined) return `${part} schema id ${schemaId} is not registered`;
+  if (!decode) return undefined;
+  const framed = readFrame(bytes, schema.schemaType === 'PROTOBUF');
+  const result = framed.ok
+    ? schema.decode(framed.frame.payload, framed.frame.messageIndexes)
+    : { ok: false as const, reason: framed.reason };
+  return result.ok ? undefined : `${part} does not match schema ${schemaId}: ${result.reason}`;
 }
 
 /** Why `record` is not a CloudEvent under the Kafka protocol binding, or undefined. */
