@@ -40,6 +40,8 @@ export class Connection {
   readonly peer: string;
   /** The client's address without the port (max.connections.per.ip counts by it). */
   readonly address: string;
+  /** Kafka principal of this connection (RequestContext.principal). */
+  principal = 'User:ANONYMOUS';
   readonly #socket: Socket;
   readonly #runtime: BrokerRuntime;
   readonly #router: RequestRouter;

@@ -14,6 +14,11 @@ export interface RequestContext {
   readonly peer: string;
   /** Aborted when the connection closes, so long polls stop waiting. */
   readonly signal: AbortSignal;
+  /**
+   * The connection's Kafka principal (`User:NAME`): `User:ANONYMOUS` until SASL or a client
+   * certificate names it (issue 16). Authorization and quotas key on it.
+   */
+  readonly principal: string;
 }
 
 /** Returned by a handler when Kafka sends no response (Produce with acks=0). */

@@ -32,6 +32,8 @@ const responseInitialBytes = 512;
 export interface RequestSource {
   readonly peer: string;
   readonly signal: AbortSignal;
+  /** The connection's principal (RequestContext.principal). */
+  readonly principal: string;
 }
 
 export class RequestRouter {
@@ -71,6 +73,7 @@ export class RequestRouter {
       clientId: header.clientId,
       peer: source.peer,
       signal: source.signal,
+      principal: source.principal,
     };
     const encode = await handler.process(context, reader);
     if (encode === undefined) return undefined;
