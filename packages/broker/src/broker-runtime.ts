@@ -13,6 +13,7 @@ import type { GroupRuntime } from './groups/group-runtime.ts';
 import type { Logger } from './logger.ts';
 import type { TransactionRuntime } from './transactions/transaction-runtime.ts';
 import type { RecordValidationStats } from './record-validation.ts';
+import type { Authorizer } from './security/authorizer.ts';
 
 export interface BrokerRuntime {
   readonly storage: BrokerStorage;
@@ -40,6 +41,8 @@ export interface BrokerRuntime {
   readonly schemaRegistry?: SchemaRegistry | undefined;
   /** Records found invalid at produce, per policy (record-validation.ts). */
   readonly recordValidation: RecordValidationStats;
+  /** ACL decisions (authorizer.class.name); allows everything when no authorizer is set. */
+  readonly authorizer: Authorizer;
   /** The node that coordinates groups or transactions now (this one when embedded). */
   coordinatorNode(keyType: 'group' | 'transaction'): number | undefined;
   now(): number;

@@ -37,6 +37,7 @@ import { allHandlers } from './handlers/index.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { RequestMemoryPool } from './request-memory-pool.ts';
 import { RequestRouter } from './request-router.ts';
+import { Authorizer } from './security/authorizer.ts';
 import { BatchRecordCompactor } from './batch-record-compactor.ts';
 import {
   TransactionRuntime,
@@ -115,6 +116,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
   });
   const dataDir = options.inMemory === true ? undefined : options.dataDir;
   const storage = await openStorage(options, { dataDir, settings, log });
+  const authorizer = await startAuthorizer(storage, settings, log);
   const connections = new Set<Connection>();
   const perAddress = new Map<string, number>();
   const refusals = { count: 0, loggedAtMs: 0 };
@@ -148,6 +150,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
   try {
     servers = await listenAll(host, options.port ?? 9092, onConnection);
   } catch (error: unknown) {
+    authorizer.close();
     await storage.close();
     throw error;
   }
@@ -190,6 +193,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
     brokerClients,
     zoneTraffic: new ZoneTraffic(),
     recordValidation: new RecordValidationStats(),
+    authorizer,
     now: () => Date.now(),
   };
   if (storage.cluster !== undefined) {
@@ -228,6 +232,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
       await registryHost?.close();
       await coordinators.close();
       brokerClients?.close();
+      authorizer.close();
       await storage.close();
     })();
     return closing;
@@ -340,6 +345,25 @@ async function openStorage(
     throw error;
   }
   return storage;
+}
+
+/** The ACL authorizer over the stored ACLs; reloads them periodically in cluster mode. */
+async function startAuthorizer(
+  storage: BrokerStorage,
+  settings: BrokerSettings,
+  log: Logger,
+): Promise<Authorizer> {
+  try {
+    return await Authorizer.start({
+      storage,
+      settings,
+      log,
+      refreshPeriodically: storage.cluster !== undefined,
+    });
+  } catch (error: unknown) {
+    await storage.close();
+    throw error;
+  }
 }
 
 /**

@@ -47,6 +47,24 @@ export class RequestRouter {
 
   /** Resolves to the frames to write (empty for acks=0 produce); rejects for malformed input. */
   async route(frame: Buffer, source: RequestSource): Promise<Buffer[] | undefined> {
+    const started = performance.now();
+    let failed = true;
+    try {
+      const frames = await this.#route(frame, source);
+      failed = false;
+      return frames;
+    } finally {
+      const apiKey = frame.length >= 8 ? frame.readInt16BE(0) : -1;
+      this.#runtime.requestMetrics?.observe(
+        this.#handlers.has(apiKey) ? apiKey : undefined,
+        performance.now() - started,
+        failed,
+        () => (frame.length >= 8 ? `${source.peer}#${frame.readInt32BE(4)}` : source.peer),
+      );
+    }
+  }
+
+  async #route(frame: Buffer, source: RequestSource): Promise<Buffer[] | undefined> {
     if (frame.length < 8) throw new ProtocolError(`request of ${frame.length} bytes has no header`);
     const apiKey = frame.readInt16BE(0);
     const apiVersion = frame.readInt16BE(2);

@@ -103,6 +103,13 @@ export interface StorageOptions {
    * every later append is refused, so the broker should exit and be restarted.
    */
   onWalFailure?: (error: StorageError) => void;
+  /** Told of each WAL group commit and object upload (the broker's metrics). */
+  observer?: StorageObserver;
+}
+
+export interface StorageObserver {
+  walGroupCommitted?(appends: number, bytes: number, ms: number): void;
+  objectUploaded?(bytes: number, ms: number): void;
 }
 
 export interface StorageLog {
@@ -198,6 +205,9 @@ export class LogStorage {
       onUploaded: (object) => this.#objects.set(object.segmentId, object),
       onDamaged: (name, verdict) => this.#reportDamagedUpload(name, verdict),
       verify: (name, segmentId) => this.#verifyThread.verify(name, segmentId),
+      ...(options.observer?.objectUploaded === undefined
+        ? {}
+        : { onUploadTimed: options.observer.objectUploaded.bind(options.observer) }),
     });
   }
 
@@ -841,6 +851,9 @@ async function openComponents(options: StorageOptions): Promise<Components> {
     ...(options.now === undefined ? {} : { now: options.now }),
     ...(options.walLog === undefined ? {} : { log: options.walLog }),
     ...(options.onWalFailure === undefined ? {} : { onFailure: options.onWalFailure }),
+    ...(options.observer?.walGroupCommitted === undefined
+      ? {}
+      : { onGroupCommitted: options.observer.walGroupCommitted.bind(options.observer) }),
   };
   if (options.inMemory === true) {
     return {

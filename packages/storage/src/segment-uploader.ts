@@ -100,6 +100,8 @@ export interface SegmentUploaderOptions {
   onUploaded: (object: ObjectRecord) => void;
   /** Called when the object read back after the upload fails verification (or cannot be read). */
   onDamaged?: (name: string, verdict: ObjectVerdict) => void;
+  /** Told after each upload: the object's bytes and milliseconds from seal to handed off. */
+  onUploadTimed?: (bytes: number, ms: number) => void;
   /** How an uploaded object is read back and verified; by default on this thread. */
   verify?: (name: string, segmentId: number) => Promise<ObjectVerdict>;
 }
@@ -170,6 +172,7 @@ export class SegmentUploader {
       await files.remove(segment.segmentId);
       return;
     }
+    const started = performance.now();
     const trailer = await encodeObjectTrailerInSlices(
       segment.segmentId,
       segment.entries,
@@ -194,6 +197,7 @@ export class SegmentUploader {
     await handOffSegment(files, store, segment.segmentId, name);
     this.#recorded.delete(segment.segmentId);
     this.#options.onUploaded(object);
+    this.#options.onUploadTimed?.(object.sizeBytes, performance.now() - started);
     await this.#verifyUploaded(name, segment.segmentId);
   }
 

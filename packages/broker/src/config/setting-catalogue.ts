@@ -372,6 +372,32 @@ export const settingCatalogue: readonly SettingDefinition[] = [
     target: { kind: 'named' },
   },
   {
+    name: 'authorizer.class.name',
+    type: 'string',
+    defaultValue: '',
+    dynamic: false,
+    doc:
+      'Set to any authorizer class (e.g. org.apache.kafka.metadata.authorizer.' +
+      'StandardAuthorizer) to enforce ACLs on every request; empty, nothing is checked.',
+    target: { kind: 'named' },
+  },
+  {
+    name: 'super.users',
+    type: 'string',
+    defaultValue: '',
+    dynamic: false,
+    doc: 'Principals allowed everything when an authorizer is on: User:NAME;User:NAME...',
+    target: { kind: 'named' },
+  },
+  {
+    name: 'allow.everyone.if.no.acl.found',
+    type: 'boolean',
+    defaultValue: 'false',
+    dynamic: false,
+    doc: 'With an authorizer on: allow a resource that has no ACL at all to everyone.',
+    target: { kind: 'named' },
+  },
+  {
     name: 'socket.request.max.bytes',
     type: 'int',
     defaultValue: '104857600',

@@ -148,6 +148,7 @@ function producePartition(
     return Promise.resolve(failure(data, ErrorCode.CORRUPT_MESSAGE, 'no records'));
   }
   countCrossZone(context, data.records.length);
+  runtime.topicTraffic?.produced(topic.name, data.records.length);
   const split = splitBatches(data.records);
   if ('error' in split)
     return Promise.resolve(failure(data, split.error.code, split.error.message));
