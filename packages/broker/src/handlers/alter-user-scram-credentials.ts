@@ -25,6 +25,8 @@ import {
   type ScramCredential,
   type ScramCredentialKey,
 } from '@tributary/storage';
+import { AclOperation } from '../security/acl-codes.ts';
+import { authorized, clusterResource } from '../security/request-authorization.ts';
 import { defineHandler } from '../handler.ts';
 import { toKafkaError } from '../kafka-errors.ts';
 import { scramKeys, scramMaxIterations, scramMechanismOf } from '../security/scram-formatter.ts';
@@ -45,6 +47,14 @@ export const alterUserScramCredentialsHandler = defineHandler(
   alterUserScramCredentialsApi,
   async (context, request) => {
     const { storage } = context.runtime;
+    if (!authorized(context, AclOperation.ALTER, clusterResource)) {
+      const denied = { errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: null };
+      const users = [...request.deletions, ...request.upsertions].map((change) => change.name);
+      return {
+        throttleTimeMs: 0,
+        results: [...new Set(users)].map((user) => ({ user, ...denied })),
+      };
+    }
     let existing: Set<string>;
     try {
       existing = new Set((await storage.listScramCredentials()).map(scramCredentialKey));

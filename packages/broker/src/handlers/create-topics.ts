@@ -9,7 +9,9 @@ import { ErrorCode, createTopicsApi, type CreateTopicsRequest } from '@tributary
 import { effectiveTopicConfig, validateTopicConfig, type TopicRecord } from '@tributary/storage';
 import type { BrokerRuntime } from '../broker-runtime.ts';
 import { ConfigSource } from '../config-resources.ts';
-import { defineHandler } from '../handler.ts';
+import { AclOperation } from '../security/acl-codes.ts';
+import { authorized, clusterResource, topicResource } from '../security/request-authorization.ts';
+import { defineHandler, type RequestContext } from '../handler.ts';
 import { toKafkaError } from '../kafka-errors.ts';
 import { partitionLimitRefusal } from '../partition-limits.ts';
 import { collidingTopic, topicNameError } from '../topic-names.ts';
@@ -30,6 +32,8 @@ interface CreateAnswer {
     configSource: number;
     isSensitive: boolean;
   }[];
+  /** v5+: why `configs` is left out. */
+  topicConfigErrorCode?: number;
 }
 
 export const createTopicsHandler = defineHandler(createTopicsApi, async (context, request) => {
@@ -43,7 +47,14 @@ export const createTopicsHandler = defineHandler(createTopicsApi, async (context
       continue;
     }
     seen.add(wanted.name);
-    topics.push(await createOne(context.runtime, wanted, request.validateOnly));
+    if (!mayCreate(context, wanted.name)) {
+      topics.push(
+        refuse(wanted.name, ErrorCode.TOPIC_AUTHORIZATION_FAILED, 'Authorization failed.'),
+      );
+      continue;
+    }
+    const created = await createOne(context.runtime, wanted, request.validateOnly);
+    topics.push(withConfigsIfDescribable(context, created));
   }
   return { throttleTimeMs: 0, topics };
 });
@@ -144,6 +155,21 @@ function describeCreated(
       isSensitive: false,
     })),
   };
+}
+
+/** Kafka: CREATE on the cluster, else on the topic. */
+function mayCreate(context: RequestContext, name: string): boolean {
+  const options = { logIfDenied: false };
+  if (authorized(context, AclOperation.CREATE, clusterResource, options)) return true;
+  return authorized(context, AclOperation.CREATE, topicResource(name));
+}
+
+/** Kafka shows a created topic's configs only to DESCRIBE_CONFIGS on it (v5+). */
+function withConfigsIfDescribable(context: RequestContext, answer: CreateAnswer): CreateAnswer {
+  if (answer.errorCode !== ErrorCode.NONE) return answer;
+  if (authorized(context, AclOperation.DESCRIBE_CONFIGS, topicResource(answer.name))) return answer;
+  const { configs: _hidden, ...rest } = answer;
+  return { ...rest, topicConfigErrorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED };
 }
 
 function refuse(name: string, errorCode: number, errorMessage: string): CreateAnswer {

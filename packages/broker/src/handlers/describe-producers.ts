@@ -13,6 +13,8 @@ import { ErrorCode, describeProducersApi } from '@tributary/protocol';
 import type { PartitionLog } from '@tributary/storage';
 import { lastSequenceOf } from '../producers/partition-producer-state.ts';
 import { txnIndexOf } from '../transactions/partition-txn-index.ts';
+import { AclOperation } from '../security/acl-codes.ts';
+import { authorized, topicResource } from '../security/request-authorization.ts';
 import { defineHandler } from '../handler.ts';
 
 /** The coordinator epoch markers carry: this single broker's coordinator is always epoch 0. */
@@ -34,8 +36,12 @@ export const describeProducersHandler = defineHandler(
     const topics = await Promise.all(
       request.topics.map(async (wanted) => {
         const topic = storage.getTopic(wanted.name);
+        const readable = authorized(context, AclOperation.READ, topicResource(wanted.name));
         const partitions = await Promise.all(
           wanted.partitionIndexes.map(async (partitionIndex) => {
+            if (!readable) {
+              return { partitionIndex, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED };
+            }
             const log =
               topic === undefined ? undefined : storage.partition(topic.topicId, partitionIndex);
             if (log === undefined) {

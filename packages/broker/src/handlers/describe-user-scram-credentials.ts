@@ -11,10 +11,16 @@ import { ErrorCode, describeUserScramCredentialsApi } from '@tributary/protocol'
 import type { ScramCredential } from '@tributary/storage';
 import { defineHandler } from '../handler.ts';
 import { toKafkaError } from '../kafka-errors.ts';
+import { AclOperation } from '../security/acl-codes.ts';
+import { authorized, clusterResource } from '../security/request-authorization.ts';
 
 export const describeUserScramCredentialsHandler = defineHandler(
   describeUserScramCredentialsApi,
   async (context, request) => {
+    if (!authorized(context, AclOperation.DESCRIBE, clusterResource)) {
+      const errorCode = ErrorCode.CLUSTER_AUTHORIZATION_FAILED;
+      return { throttleTimeMs: 0, errorCode, errorMessage: null, results: [] };
+    }
     let credentials: ScramCredential[];
     try {
       credentials = await context.runtime.storage.listScramCredentials();

@@ -53,6 +53,12 @@ import { hasCleanupPolicy, type PartitionLog, type TopicRecord } from '@tributar
 import type { BrokerRuntime } from '../broker-runtime.ts';
 import { defineHandler, noResponse, type RequestContext } from '../handler.ts';
 import { compactedKeyProblem } from '../compacted-key-check.ts';
+import { AclOperation } from '../security/acl-codes.ts';
+import {
+  authorized,
+  topicResource,
+  transactionalIdResource,
+} from '../security/request-authorization.ts';
 import { batchMetaOf, failure, type PartitionAnswer } from './produce-answer.ts';
 import { isInternalTopic } from '../internal-topics.ts';
 import { validationRulesOf } from '../record-validation.ts';
@@ -80,15 +86,21 @@ const VALID_ACKS = new Set([-1, 0, 1]);
 
 export const produceHandler = defineHandler(produceApi, async (context, request) => {
   const { runtime } = context;
+  const txnRefused = produceTxnRefused(context, request.transactionalId);
   const responses = await Promise.all(
     request.topicData.map(async (topicData) => {
       const topic = runtime.storage.getTopic(topicData.name);
+      const refusal = txnRefused
+        ? ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+        : produceTopicRefusal(context, topicData.name);
       const answers = topicData.partitionData.map((data) =>
-        VALID_ACKS.has(request.acks)
-          ? producePartition(context, topic, data, request.transactionalId)
-          : Promise.resolve(
-              failure(data, ErrorCode.INVALID_REQUIRED_ACKS, 'acks must be -1, 0 or 1'),
-            ),
+        refusal !== undefined
+          ? Promise.resolve(failure(data, refusal))
+          : VALID_ACKS.has(request.acks)
+            ? producePartition(context, topic, data, request.transactionalId)
+            : Promise.resolve(
+                failure(data, ErrorCode.INVALID_REQUIRED_ACKS, 'acks must be -1, 0 or 1'),
+              ),
       );
       return { name: topicData.name, partitionResponses: await Promise.all(answers) };
     }),
@@ -107,6 +119,18 @@ export const produceHandler = defineHandler(produceApi, async (context, request)
   }
   return { responses, throttleTimeMs: 0, nodeEndpoints: hints.endpoints() };
 });
+
+/** Kafka: a transactional produce needs WRITE on its transactional id (else all partitions). */
+function produceTxnRefused(context: RequestContext, transactionalId: string | null): boolean {
+  if (transactionalId === null) return false;
+  return !authorized(context, AclOperation.WRITE, transactionalIdResource(transactionalId));
+}
+
+/** Kafka: WRITE on the topic, checked before whether it exists. */
+function produceTopicRefusal(context: RequestContext, name: string): number | undefined {
+  const allowed = authorized(context, AclOperation.WRITE, topicResource(name));
+  return allowed ? undefined : ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+}
 
 /**
  * Validates every batch of one partition, then appends them all. Appends start synchronously (no
