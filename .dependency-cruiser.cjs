@@ -53,6 +53,23 @@ module.exports = {
       to: { path: '^packages/local-services/' },
     },
     {
+      name: 'sdk-is-client-side',
+      comment:
+        'the SDK works against any Kafka cluster: it talks the protocol, never our internals',
+      severity: 'error',
+      from: { path: '^packages/sdk/src/' },
+      to: {
+        path: '^packages/(protocol|storage|broker|cli|testing|bench|schema-registry|local-services)/',
+      },
+    },
+    {
+      name: 'sdk-above-the-broker',
+      comment: 'only the CLI (tributary dlq) and tests use the SDK; nothing under them',
+      severity: 'error',
+      from: { path: '^packages/(protocol|storage|broker|schema-registry|local-services)/' },
+      to: { path: '^packages/sdk/' },
+    },
+    {
       name: 'no-deep-imports',
       comment: 'import another package only through its exports (@tributary/<name>)',
       severity: 'error',
