@@ -52,3 +52,11 @@ export {
   retryTopic,
 } from './failure-headers.ts';
 export { processedEventsTable } from './processed-events.ts';
+export {
+  createOutboxTable,
+  Outbox,
+  OutboxRelay,
+  outboxTable,
+  type OutboxRelayOptions,
+} from './outbox.ts';
+export { createProcessedEventsTable } from './processed-events.ts';
