@@ -109,7 +109,8 @@ export interface RunningBroker {
 
 export async function startBroker(options: StartBrokerOptions = {}): Promise<RunningBroker> {
   const host = options.host ?? 'localhost';
-  const log = options.logger ?? createLogger('broker', options.quiet ?? false);
+  const logFormat = options.settings?.get('log.format')?.value === 'text' ? 'text' : 'json';
+  const log = options.logger ?? createLogger('broker', options.quiet ?? false, logFormat);
   const settings = new BrokerSettings({
     staticSettings: options.settings ?? new Map(),
     config: options.config ?? {},

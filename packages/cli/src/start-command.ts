@@ -42,6 +42,7 @@ const startOptions = {
   'object-store-url': { type: 'string' },
   'metrics-listen': { type: 'string' },
   'schema-registry-listen': { type: 'string' },
+  'console-listen': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -99,6 +100,10 @@ export async function runStartCommand(
     const { host, port } = broker.schemaRegistry;
     io.out(`schema registry on http://${host.includes(':') ? `[${host}]` : host}:${port}\n`);
   }
+  if (broker.console !== undefined) {
+    const { host, port } = broker.console;
+    io.out(`console on http://${host.includes(':') ? `[${host}]` : host}:${port}/\n`);
+  }
   io.out(
     `tributary ready: listening on ${broker.bootstrap} (cluster ${broker.clusterId}, ` +
       `node ${broker.nodeId}, data ${dataDir})\n`,
@@ -151,6 +156,9 @@ export function startHelp(): string {
     '  --schema-registry-listen HOST:PORT',
     '                         Confluent-compatible schema registry REST API: the same as',
     '                         --override schema.registry.listeners=HOST:PORT',
+    '  --console-listen HOST:PORT',
+    '                         the web console (docs/console.md): the same as',
+    '                         --override console.listeners=HOST:PORT',
     '  -h, --help             this text',
     '',
     'Settings, by Kafka name. Each may come from --override (first), the environment variable',

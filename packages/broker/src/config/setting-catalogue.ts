@@ -274,6 +274,16 @@ export const settingCatalogue: readonly SettingDefinition[] = [
     target: { kind: 'startup' },
   },
   {
+    name: 'log.format',
+    type: 'string',
+    defaultValue: 'json',
+    dynamic: false,
+    doc: 'Log lines on stderr: json (one JSON object per line, pino) or text (for terminals).',
+    check: (value) => (value === 'json' || value === 'text' ? undefined : 'expected json or text'),
+    target: { kind: 'startup' },
+    flag: '--log-format',
+  },
+  {
     name: 'metrics.listen',
     type: 'string',
     defaultValue: null,

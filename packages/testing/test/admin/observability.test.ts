@@ -6,10 +6,13 @@
  * as lag, and the lag in seconds grows with the age of the oldest of them.
  */
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, logLevel } from 'kafkajs';
 import { spawnBroker, tempDir, type SpawnedBroker, type TempDir } from '../../src/index.ts';
+
+const dashboardPath = new URL('../../../../docs/grafana/tributary-dashboard.json', import.meta.url);
 
 let broker: SpawnedBroker;
 let dataDir: TempDir;
@@ -147,5 +150,21 @@ describe('metrics', () => {
     assert.equal(valueOf(behind, 'tributary_consumer_lag_records', labels), 7);
     const seconds = valueOf(behind, 'tributary_consumer_lag_seconds', labels) ?? 0;
     assert.ok(seconds >= 1 && seconds < 60, `lag ${seconds} s`);
+  });
+});
+
+describe('Grafana dashboard', () => {
+  it('queries only metric families the broker serves', async () => {
+    const dashboard = await readFile(dashboardPath, 'utf8');
+    JSON.parse(dashboard);
+    const families = new Set(
+      [...dashboard.matchAll(/tributary_[a-z0-9_]+/g)].map(([name]) =>
+        name.replace(/_(bucket|sum|count)$/, ''),
+      ),
+    );
+    assert.ok(families.size >= 15, `only ${families.size} metrics on the dashboard`);
+    const text = await metrics();
+    const missing = [...families].filter((name) => !text.includes(`# TYPE ${name} `));
+    assert.deepEqual(missing, []);
   });
 });
