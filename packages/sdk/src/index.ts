@@ -60,3 +60,10 @@ export {
   type OutboxRelayOptions,
 } from './outbox.ts';
 export { createProcessedEventsTable } from './processed-events.ts';
+export {
+  readDeadLetters,
+  redriveDeadLetters,
+  redriveGroup,
+  type DeadLetter,
+  type RedriveOptions,
+} from './dead-letters.ts';
