@@ -10,8 +10,10 @@
  * `doctor` verifies a stopped broker's data directory (doctor-command.ts).
  * `schemas` talks to the schema registry's REST API (schemas-command.ts): list, get, register,
  * check.
+ * `dlq` lists, shows and redrives dead-letter topics through @tributary/sdk (dlq-command.ts).
  */
 import { clusterUsage, runClusterCommand } from './cluster-command.ts';
+import { dlqUsage, runDlqCommand } from './dlq-command.ts';
 import { doctorUsage, runDoctorCommand } from './doctor-command.ts';
 import { groupsUsage, runGroupsCommand } from './groups-command.ts';
 import { runSchemasCommand, schemasUsage } from './schemas-command.ts';
@@ -24,6 +26,7 @@ commands:
   groups         consumer groups: list, describe, reset-offsets
   transactions   transactions: list, describe
   schemas        the schema registry: list, get, register, check
+  dlq            dead-letter topics: list, show, redrive
   cluster        cluster up: PostgreSQL, an S3 server and N brokers on this machine
   doctor         verify a stopped broker's data directory; --skip-damaged to move past damage`;
 
@@ -104,6 +107,14 @@ async function main(argv: string[]): Promise<void> {
         nowMs: () => Date.now(),
       });
       return;
+    case 'dlq':
+      process.exitCode = await runDlqCommand(rest, {
+        out: (text) => process.stdout.write(text),
+        err: (text) => process.stderr.write(text),
+        env: process.env,
+        nowMs: () => Date.now(),
+      });
+      return;
     case 'schemas':
       process.exitCode = await runSchemasCommand(rest, {
         out: (text) => process.stdout.write(text),
@@ -126,7 +137,7 @@ async function main(argv: string[]): Promise<void> {
     case 'help':
       process.stdout.write(
         `${usage}\n\n${startHelp()}\n\n${groupsUsage}\n\n${transactionsUsage}\n\n` +
-          `${schemasUsage}\n\n${clusterUsage}\n\n${doctorUsage}\n`,
+          `${schemasUsage}\n\n${dlqUsage}\n\n${clusterUsage}\n\n${doctorUsage}\n`,
       );
       return;
     default:
