@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { AclBinding } from '@tributary/storage';
 import { AclOperation as Op, PatternType, ResourceType } from './acl-codes.ts';
-import { Authorizer } from './authorizer.ts';
+import { Authorizer, denialLogMaxLines } from './authorizer.ts';
 
 const quiet = { info() {}, warn() {}, error() {} };
 
@@ -122,4 +122,16 @@ test('authorizeByResourceType: an allow not shadowed by a deny, as Kafka', async
   assert.equal(await check([write, { ...deny, resourceName: 'pay', patternType: 4 }]), true);
   assert.equal(await check([write, { ...deny, resourceName: '*' }]), false);
   assert.equal(await check([{ ...write, resourceName: 'p', patternType: 4 }]), true);
+});
+
+test('denials are logged at most denialLogMaxLines per interval', async () => {
+  const lines: unknown[] = [];
+  const authorizer = await Authorizer.start({
+    storage: { listAcls: () => Promise.resolve([]) },
+    settings: { value: (name) => (name === 'authorizer.class.name' ? 'on' : null) },
+    log: { info: (_message, fields) => lines.push(fields), warn() {}, error() {} },
+    refreshPeriodically: false,
+  });
+  for (let i = 0; i < denialLogMaxLines + 5; i++) authorizer.logDenial({ attempt: i });
+  assert.equal(lines.length, denialLogMaxLines);
 });
