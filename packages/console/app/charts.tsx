@@ -31,7 +31,7 @@ export function LineChart(props: { series: readonly Series[]; title: string }) {
   const height = 180;
   const pad = 30;
   const xs = props.series.flatMap((series) => series.values.map((point) => point.x));
-  const minX = Math.min(...xs, 0);
+  const minX = xs.length === 0 ? 0 : Math.min(...xs);
   const maxX = Math.max(...xs, minX + 1);
   return (
     <figure className="chart">
@@ -52,10 +52,10 @@ export function LineChart(props: { series: readonly Series[]; title: string }) {
             <g key={series.name}>
               <polyline points={points} fill="none" stroke={series.color} strokeWidth="2" />
               <text
-                x={width - 4}
+                x={pad + 6}
                 y={14 + props.series.indexOf(series) * 14}
                 fill={series.color}
-                textAnchor="end"
+                textAnchor="start"
                 fontSize="12"
               >
                 {series.name} (max {maxY.toFixed(series.name.includes('seconds') ? 1 : 0)})

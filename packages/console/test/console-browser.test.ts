@@ -77,6 +77,14 @@ async function committed(groupId: string, topic: string): Promise<Map<number, nu
   return new Map(entry?.partitions.map((p) => [p.partition, Number(p.offset)]) ?? []);
 }
 
+function post(path: string, body: unknown, contentType = 'application/json'): Promise<Response> {
+  return fetch(`${consoleUrl}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': contentType },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+}
+
 async function fill(): Promise<void> {
   await admin.createTopics({
     topics: [
@@ -203,6 +211,16 @@ describe('the console against a broker with real data', () => {
     await textOf(group.getByTestId('group-state'), (text) => text === 'Stable');
     await textOf(group, (text) => text.includes('orders [0, 1]'));
     assert.equal(await group.getByTestId('group-lag').innerText(), '0');
+    // Kafka resets offsets only for a group without members: the page offers no dry run and the
+    // API refuses one.
+    assert.equal(await group.getByTestId('reset-dry-run').isDisabled(), true);
+    const refused = await post('/api/groups/billing/reset-offsets', {
+      topic: 'orders',
+      to: 'earliest',
+      dryRun: true,
+    });
+    assert.equal(refused.status, 409);
+    assert.match(((await refused.json()) as { error: string }).error, /Stable/);
 
     await consumer.disconnect();
     const producer = kafka.producer();
@@ -326,6 +344,33 @@ describe('the console against a broker with real data', () => {
     const diff = await subject.getByTestId('schema-diff').innerText();
     assert.match(diff, /^\+ .*"currency"/m);
     await screenshot('schemas');
+  });
+});
+
+describe('the console API with bad input', () => {
+  it('answers client errors, never a crash', async () => {
+    const cases: [Promise<Response>, number][] = [
+      [post('/api/topics', '{not json'), 400],
+      [post('/api/topics', { name: 'x', partitions: 1 }, 'text/plain'), 415],
+      [post('/api/topics', { name: 'bad/name', partitions: 1, configs: {} }), 409],
+      [post('/api/topics', { name: 'no-count' }), 400],
+      [post('/api/groups/billing/reset-offsets', { topic: 'nope', to: 'earliest' }), 404],
+      [post('/api/groups/billing/reset-offsets', { topic: 'orders', to: 'offset' }), 400],
+      [post('/api/groups/billing/reset-offsets', { topic: 'orders', to: 'sideways' }), 400],
+      [post('/api/topics/orders/delete-records', { partition: 0, beforeOffset: 999 }), 409],
+      [post('/api/nothing', {}), 404],
+      [fetch(`${consoleUrl}/api/topics/orders/messages?offset=-1`), 400],
+      [fetch(`${consoleUrl}/api/topics/orders/messages?partition=7`), 404],
+      [fetch(`${consoleUrl}/api/topics/%E0%A4%A/messages`), 400],
+      [fetch(`${consoleUrl}/api/unknown`), 404],
+      [fetch(`${consoleUrl}/api/topics`, { method: 'DELETE' }), 405],
+    ];
+    for (const [answer, status] of cases) {
+      const response = await answer;
+      assert.equal(response.status, status, `${response.url}: ${await response.text()}`);
+    }
+    // Still serving.
+    assert.equal((await fetch(`${consoleUrl}/api/overview`)).status, 200);
   });
 });
 
