@@ -71,7 +71,7 @@ const ranges: readonly ApiVersionRange[] = [
   { apiKey: ApiKey.DescribeProducers, minVersion: 0, maxVersion: 0 },
   { apiKey: ApiKey.DescribeTransactions, minVersion: 0, maxVersion: 0 },
   { apiKey: ApiKey.ListTransactions, minVersion: 0, maxVersion: 1 },
-  // ACL and SCRAM credential admin (security/): stored, not enforced yet. ACLs from v0, which
+  // ACL and SCRAM credential admin (security/), enforced by the authorizer. ACLs from v0, which
   // librdkafka 2.0.2 sends (CLIENTS.md); Kafka 4 serves 1-3.
   { apiKey: ApiKey.DescribeAcls, minVersion: 0, maxVersion: 3 },
   { apiKey: ApiKey.CreateAcls, minVersion: 0, maxVersion: 3 },

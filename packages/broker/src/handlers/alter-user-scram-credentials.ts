@@ -12,8 +12,9 @@
  * HMAC refuses an empty key with an unknown server error). Every accepted change is stored in
  * one transaction.
  *
- * Not enforced yet: no authentication, so altering needs no ALTER on the cluster, and the
- * credentials are not used to authenticate anyone; the security issue adds SASL/SCRAM on them.
+ * With an authorizer on, altering needs ALTER on the cluster (CLUSTER_AUTHORIZATION_FAILED for
+ * every user otherwise). The credentials are not used to authenticate anyone yet; the security
+ * issue adds SASL/SCRAM on them.
  */
 import {
   ErrorCode,

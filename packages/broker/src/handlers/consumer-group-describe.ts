@@ -1,7 +1,9 @@
 /**
  * ConsumerGroupDescribe (key 69), v0-1: KIP-848 consumer groups with their epochs, assignor and
  * members (current and target assignments by topic id and name; MemberType 1 in v1). Unknown
- * and classic groups answer GROUP_ID_NOT_FOUND. Authorized operations are not computed.
+ * and classic groups answer GROUP_ID_NOT_FOUND. A group the request may not DESCRIBE answers
+ * GROUP_AUTHORIZATION_FAILED, one whose members' topics it may not DESCRIBE
+ * TOPIC_AUTHORIZATION_FAILED, as Kafka; authorized operations are computed when asked.
  */
 import type { TopicId } from '@tributary/storage';
 import {

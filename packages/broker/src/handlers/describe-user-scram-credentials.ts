@@ -4,8 +4,9 @@
  * user with a credential; a user named twice gets DUPLICATE_RESOURCE, a user without a
  * credential RESOURCE_NOT_FOUND, each with Kafka's message; the top-level error stays NONE.
  *
- * Not enforced yet: no authentication, so describing needs no DESCRIBE on the cluster, and the
- * credentials are not used to authenticate anyone; the security issue adds SASL/SCRAM on them.
+ * With an authorizer on, describing needs DESCRIBE on the cluster (CLUSTER_AUTHORIZATION_FAILED
+ * otherwise). The credentials are not used to authenticate anyone yet; the security issue adds
+ * SASL/SCRAM on them.
  */
 import { ErrorCode, describeUserScramCredentialsApi } from '@tributary/protocol';
 import type { ScramCredential } from '@tributary/storage';
