@@ -20,6 +20,7 @@ import { listenerPattern, parseConnectionOverrides } from './config/setting-cata
 import { startMetricsServer, type MetricsServer } from './metrics/metrics-server.ts';
 import { RecordValidationStats } from './record-validation.ts';
 import { hostSchemaRegistry, type SchemaRegistryHost } from './schema-registry-host.ts';
+import { hostConsole, type ConsoleServer } from './console/console-server.ts';
 import {
   type CoordinatorHosts,
   ensureInternalTopics,
@@ -104,6 +105,8 @@ export interface RunningBroker {
   readonly metrics?: Endpoint;
   /** The schema registry's REST API, when schema.registry.listeners is set. */
   readonly schemaRegistry?: Endpoint;
+  /** The web console, when console.listeners is set. */
+  readonly console?: Endpoint;
   close(): Promise<void>;
 }
 
@@ -210,12 +213,15 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
   }
   const metricsListen = options.settings?.get('metrics.listen')?.value;
   let metrics: MetricsServer | undefined;
+  let consoleServer: ConsoleServer | undefined;
   try {
     if (metricsListen !== undefined) {
       metrics = await startMetricsServer(runtime, endpointOf(metricsListen));
     }
     registryHost = await hostSchemaRegistry({ settings: options.settings, dataDir, log });
+    consoleServer = await hostConsole(runtime);
   } catch (error: unknown) {
+    await registryHost?.close();
     await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
     await metrics?.close();
     await coordinators.close();
@@ -229,6 +235,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
       const stopped = servers.map((server) => new Promise((resolve) => server.close(resolve)));
       await Promise.all([...connections].map((connection) => connection.drain(drainTimeoutMs)));
       await Promise.all(stopped);
+      await consoleServer?.close();
       await metrics?.close();
       await registryHost?.close();
       await coordinators.close();
@@ -247,6 +254,9 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
     storage,
     ...(metrics === undefined ? {} : { metrics: { host: metrics.host, port: metrics.port } }),
     ...(registryHost === undefined ? {} : { schemaRegistry: registryHost.endpoint }),
+    ...(consoleServer === undefined
+      ? {}
+      : { console: { host: consoleServer.host, port: consoleServer.port } }),
     close,
   };
 }

@@ -307,6 +307,38 @@ export const settingCatalogue: readonly SettingDefinition[] = [
     flag: '--schema-registry-listen',
   },
   {
+    name: 'console.listeners',
+    type: 'string',
+    defaultValue: null,
+    dynamic: false,
+    doc: 'HOST:PORT of the web console (docs/console.md); unset, none is served.',
+    check: (value) =>
+      checkListener(value.replace(/^https?:\/\//i, '')) === undefined
+        ? undefined
+        : 'expected HOST:PORT or http://HOST:PORT',
+    target: { kind: 'startup' },
+    flag: '--console-listen',
+  },
+  {
+    name: 'console.read.only',
+    type: 'boolean',
+    defaultValue: 'false',
+    dynamic: false,
+    doc: 'The console only shows: create topic, reset offsets and delete records answer 403.',
+    target: { kind: 'startup' },
+  },
+  {
+    name: 'console.sample.interval.ms',
+    type: 'int',
+    defaultValue: '5000',
+    unit: 'ms',
+    dynamic: false,
+    doc: "How often the console samples topics' throughput and groups' lag for its charts.",
+    min: 100n,
+    max: 3_600_000n,
+    target: { kind: 'startup' },
+  },
+  {
     name: 'auto.create.topics.enable',
     type: 'boolean',
     defaultValue: 'true',
