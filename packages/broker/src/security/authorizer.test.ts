@@ -33,7 +33,7 @@ const alice = { principal: 'User:alice', host: '10.0.0.1' };
 const bob = { principal: 'User:bob', host: '10.0.0.2' };
 const topic = (name: string) => ({ type: ResourceType.TOPIC, name });
 
-test('table: ACLs x subject x operation x resource -> verdict, as StandardAuthorizerData', async () => {
+test('ACLs x subject x operation x resource -> verdict, as StandardAuthorizerData', async () => {
   const deny = 2;
   const cases: [string, Partial<AclBinding>[], typeof alice, number, string, boolean][] = [
     ['no ACL at all denies', [], alice, Op.READ, 'orders', false],

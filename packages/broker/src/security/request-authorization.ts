@@ -6,8 +6,8 @@
  * its port, IPv4-mapped IPv6 written as IPv4, as Java's getHostAddress gives it).
  *
  * Denials are logged as Kafka's authorizer logger does (principal, operation, resource, peer),
- * at a bounded rate (Authorizer.logDenial). A check Kafka makes with logIfDenied=false (a cluster-wide
- * permission tried before the per-resource one) is not logged.
+ * at a bounded rate (Authorizer.logDenial). A check Kafka makes with logIfDenied=false (a
+ * cluster-wide permission tried before the per-resource one) is not logged.
  */
 import type { RequestContext } from '../handler.ts';
 import { AclOperation, ResourceType, clusterResourceName, codeName } from './acl-codes.ts';

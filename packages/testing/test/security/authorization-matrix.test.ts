@@ -19,7 +19,14 @@ import { Admin as PlatformaticAdmin } from '@platformatic/kafka';
 import { Kafka, logLevel, type KafkaConfig } from 'kafkajs';
 import { startBroker, type Logger, type RunningBroker } from '@tributary/broker';
 import type { AclBinding } from '@tributary/storage';
-import { kcatPath, runCommand, systemPython, tempDir, type TempDir } from '@tributary/testing';
+import {
+  javaCommand,
+  kcatPath,
+  runCommand,
+  systemPython,
+  tempDir,
+  type TempDir,
+} from '@tributary/testing';
 
 // Kafka's codes (ResourceType, PatternType, AclOperation, AclPermissionType).
 const TOPIC = 2;
@@ -296,6 +303,43 @@ const confluent = {
     },
 };
 
+const javaExceptions: readonly (readonly [RegExp, string])[] = [
+  [/ClusterAuthorizationException/, 'CLUSTER_AUTHORIZATION_FAILED'],
+  [/TopicAuthorizationException/, 'TOPIC_AUTHORIZATION_FAILED'],
+  [/GroupAuthorizationException/, 'GROUP_AUTHORIZATION_FAILED'],
+  [/TransactionalIdAuthorizationException/, 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED'],
+];
+
+/** Kafka's own tools (kafka-tools 4.4 on the Java client), run from their classes. */
+const javaTool =
+  (mainClass: string, args: readonly string[], show: (stdout: string) => string): Operation =>
+  async (broker) => {
+    const java = javaCommand(mainClass, ['--bootstrap-server', broker.bootstrap, ...args]);
+    const run = await runCommand(java.command, java.args, { timeoutMs: 2 * commandTimeoutMs });
+    const output = run.stdout + run.stderr;
+    const refused = javaExceptions.find(([pattern]) => pattern.test(output));
+    if (refused !== undefined) return refused[1];
+    return run.code === 0 ? show(run.stdout) : `exit ${run.code}: ${output}`;
+  };
+
+const java = {
+  listTopics: (): Operation =>
+    javaTool('org.apache.kafka.tools.TopicCommand', ['--list'], (stdout) =>
+      stdout
+        .split('\n')
+        .filter((line) => line !== '' && !line.startsWith('__'))
+        .toSorted()
+        .join(','),
+    ),
+  listAcls: (): Operation => javaTool('org.apache.kafka.tools.AclCommand', ['--list'], () => 'ok'),
+  addAcl: (): Operation =>
+    javaTool(
+      'org.apache.kafka.tools.AclCommand',
+      ['--add', '--allow-principal', 'User:bob', '--operation', 'Read', '--topic', 'orders.in'],
+      () => 'ok',
+    ),
+};
+
 const kcat = {
   /** Topics librdkafka's metadata request lists (-L -J), internal ones left out. */
   listTopics: (): Operation => async (broker) => {
@@ -364,6 +408,8 @@ const scenarios: readonly Scenario[] = [
         'TRANSACTIONAL_ID_AUTHORIZATION_FAILED',
       ],
       ['platformatic createTopics', platformatic.createTopic('new'), 'TOPIC_AUTHORIZATION_FAILED'],
+      ['kafka-topics --list', java.listTopics(), ''],
+      ['kafka-acls --list', java.listAcls(), 'CLUSTER_AUTHORIZATION_FAILED'],
       [
         'kafkajs describeAcls',
         kafkajs.admin((admin) =>
@@ -427,6 +473,7 @@ const scenarios: readonly Scenario[] = [
       ['kafkajs listTopics (READ implies DESCRIBE)', kafkajs.listTopics(), 'orders.in,orders.out'],
       ['platformatic listTopics', platformatic.listTopics(), 'orders.in,orders.out'],
       ['kcat -L', kcat.listTopics(), 'orders.in,orders.out'],
+      ['kafka-topics --list', java.listTopics(), 'orders.in,orders.out'],
       ['kafkajs produce orders.in', kafkajs.produce('orders.in'), 'ok'],
       ['kafkajs produce orders.out', kafkajs.produce('orders.out'), 'TOPIC_AUTHORIZATION_FAILED'],
       ['kafkajs produce secret', kafkajs.produce('secret'), 'TOPIC_AUTHORIZATION_FAILED'],
@@ -546,6 +593,8 @@ const scenarios: readonly Scenario[] = [
         'ok',
       ],
       ['kcat consume', kcat.consume('orders.in'), 'TOPIC_AUTHORIZATION_FAILED'],
+      ['kafka-acls --add', java.addAcl(), 'ok'],
+      ['kafka-acls --list', java.listAcls(), 'ok'],
     ],
   },
 ];
