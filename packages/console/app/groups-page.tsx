@@ -53,30 +53,47 @@ function Group(props: { group: GroupSummary; readOnly: boolean; onChange: () => 
           },
         ]}
       />
-      <table>
-        <thead>
-          <tr>
-            <th>Topic</th>
-            <th>Partition</th>
-            <th>Committed</th>
-            <th>End</th>
-            <th>Lag</th>
-            <th>Lag (s)</th>
+      <OffsetsTable group={group} />
+      <MembersTable group={group} />
+      {props.readOnly ? null : <ResetOffsets group={group} onDone={props.onChange} />}
+    </article>
+  );
+}
+
+function OffsetsTable(props: { group: GroupSummary }) {
+  const { group } = props;
+  return (
+    <table>
+      <thead>
+        <tr>
+          <th>Topic</th>
+          <th>Partition</th>
+          <th>Committed</th>
+          <th>End</th>
+          <th>Lag</th>
+          <th>Lag (s)</th>
+        </tr>
+      </thead>
+      <tbody>
+        {group.offsets.map((entry) => (
+          <tr key={`${entry.topic}-${entry.partition}`} data-testid="group-offset-row">
+            <td>{entry.topic}</td>
+            <td className="num">{entry.partition}</td>
+            <td className="num">{entry.committedOffset}</td>
+            <td className="num">{entry.endOffset}</td>
+            <td className="num">{entry.lag}</td>
+            <td className="num">{entry.lagSeconds.toFixed(1)}</td>
           </tr>
-        </thead>
-        <tbody>
-          {group.offsets.map((entry) => (
-            <tr key={`${entry.topic}-${entry.partition}`} data-testid="group-offset-row">
-              <td>{entry.topic}</td>
-              <td className="num">{entry.partition}</td>
-              <td className="num">{entry.committedOffset}</td>
-              <td className="num">{entry.endOffset}</td>
-              <td className="num">{entry.lag}</td>
-              <td className="num">{entry.lagSeconds.toFixed(1)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+function MembersTable(props: { group: GroupSummary }) {
+  const { group } = props;
+  return (
+    <>
       <h3>Members</h3>
       {group.members.length === 0 ? (
         <p>None (the group is empty).</p>
@@ -108,8 +125,7 @@ function Group(props: { group: GroupSummary; readOnly: boolean; onChange: () => 
           </tbody>
         </table>
       )}
-      {props.readOnly ? null : <ResetOffsets group={group} onDone={props.onChange} />}
-    </article>
+    </>
   );
 }
 
@@ -176,39 +192,45 @@ function ResetOffsets(props: { group: GroupSummary; onDone: () => void }) {
         Dry run
       </button>
       {plan === undefined ? null : (
-        <div className="confirm" role="dialog">
-          <table data-testid="reset-plan">
-            <thead>
-              <tr>
-                <th>Partition</th>
-                <th>Current</th>
-                <th>New</th>
-              </tr>
-            </thead>
-            <tbody>
-              {plan.plan.map((entry) => (
-                <tr key={entry.partition}>
-                  <td className="num">{entry.partition}</td>
-                  <td className="num">{entry.current ?? '—'}</td>
-                  <td className="num">{entry.target}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-          <button
-            type="button"
-            className="danger"
-            data-testid="reset-apply"
-            onClick={() => void run(false)}
-          >
-            Apply these offsets
-          </button>
-          <button type="button" onClick={() => setPlan(undefined)}>
-            Cancel
-          </button>
-        </div>
+        <ResetPlan
+          plan={plan}
+          onApply={() => void run(false)}
+          onCancel={() => setPlan(undefined)}
+        />
       )}
       {message === undefined ? null : <p data-testid="reset-result">{message}</p>}
     </fieldset>
+  );
+}
+
+/** The dry run's answer, to confirm: current and new offset per partition. */
+function ResetPlan(props: { plan: ResetOffsetsResult; onApply: () => void; onCancel: () => void }) {
+  return (
+    <div className="confirm" role="dialog">
+      <table data-testid="reset-plan">
+        <thead>
+          <tr>
+            <th>Partition</th>
+            <th>Current</th>
+            <th>New</th>
+          </tr>
+        </thead>
+        <tbody>
+          {props.plan.plan.map((entry) => (
+            <tr key={entry.partition}>
+              <td className="num">{entry.partition}</td>
+              <td className="num">{entry.current ?? '—'}</td>
+              <td className="num">{entry.target}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <button type="button" className="danger" data-testid="reset-apply" onClick={props.onApply}>
+        Apply these offsets
+      </button>
+      <button type="button" onClick={props.onCancel}>
+        Cancel
+      </button>
+    </div>
   );
 }

@@ -1,6 +1,11 @@
 /** Browse a partition's records (key, value decoded by schema, headers); delete records. */
 import { useState } from 'react';
-import type { ActionResult, BrowseResult, TopicSummary } from '../src/console-api.ts';
+import type {
+  ActionResult,
+  BrowsedMessage,
+  BrowseResult,
+  TopicSummary,
+} from '../src/console-api.ts';
 import { postJson, useApi } from './api.ts';
 import { ConfirmButton } from './confirm-button.tsx';
 
@@ -61,32 +66,7 @@ export function MessagesPage(props: { topic: string; readOnly: boolean }) {
         </thead>
         <tbody>
           {(browse.data?.messages ?? []).map((message) => (
-            <tr key={message.offset} data-testid="message-row">
-              <td className="num">{message.offset}</td>
-              <td>{new Date(message.timestamp).toISOString()}</td>
-              <td>
-                <code>{message.key.text ?? 'null'}</code>
-              </td>
-              <td>
-                {message.schemaId === undefined ? null : (
-                  <span className="badge">schema {message.schemaId}</span>
-                )}
-                {message.value.encoding === 'base64' ? <span className="badge">base64</span> : null}
-                <pre>{message.value.text ?? 'null'}</pre>
-                {message.decodeError === undefined ? null : (
-                  <span className="error">{message.decodeError}</span>
-                )}
-              </td>
-              <td>
-                {message.headers.map((header, index) => (
-                  <div key={index}>
-                    <code>
-                      {header.key}={header.value ?? 'null'}
-                    </code>
-                  </div>
-                ))}
-              </td>
-            </tr>
+            <MessageRow key={message.offset} message={message} />
           ))}
         </tbody>
       </table>
@@ -99,6 +79,38 @@ export function MessagesPage(props: { topic: string; readOnly: boolean }) {
         />
       )}
     </section>
+  );
+}
+
+function MessageRow(props: { message: BrowsedMessage }) {
+  const { message } = props;
+  return (
+    <tr data-testid="message-row">
+      <td className="num">{message.offset}</td>
+      <td>{new Date(message.timestamp).toISOString()}</td>
+      <td>
+        <code>{message.key.text ?? 'null'}</code>
+      </td>
+      <td>
+        {message.schemaId === undefined ? null : (
+          <span className="badge">schema {message.schemaId}</span>
+        )}
+        {message.value.encoding === 'base64' ? <span className="badge">base64</span> : null}
+        <pre>{message.value.text ?? 'null'}</pre>
+        {message.decodeError === undefined ? null : (
+          <span className="error">{message.decodeError}</span>
+        )}
+      </td>
+      <td>
+        {message.headers.map((header, index) => (
+          <div key={index}>
+            <code>
+              {header.key}={header.value ?? 'null'}
+            </code>
+          </div>
+        ))}
+      </td>
+    </tr>
   );
 }
 
