@@ -195,7 +195,7 @@ after(async () => {
 });
 
 describe('the console against a broker with real data', () => {
-  it('shows a running group with its member and assignment, then its lag once it stops', async () => {
+  it('shows a running group, its member and assignment, then its lag once it stops', async () => {
     const consumer = kafka.consumer({ groupId: 'billing' });
     await consumer.connect();
     await consumer.subscribe({ topics: ['orders'], fromBeginning: true });
