@@ -13,6 +13,9 @@ import type { GroupRuntime } from './groups/group-runtime.ts';
 import type { Logger } from './logger.ts';
 import type { TransactionRuntime } from './transactions/transaction-runtime.ts';
 import type { RecordValidationStats } from './record-validation.ts';
+import type { RequestMetrics } from './metrics/request-metrics.ts';
+import type { TopicTraffic } from './metrics/topic-traffic.ts';
+import type { StorageMetrics } from './metrics/storage-metrics.ts';
 import type { Authorizer } from './security/authorizer.ts';
 
 export interface BrokerRuntime {
@@ -39,6 +42,12 @@ export interface BrokerRuntime {
    * record value against it. Undefined when the broker serves no registry.
    */
   readonly schemaRegistry?: SchemaRegistry | undefined;
+  /** WAL group commits and object uploads (/metrics); absent in some tests. */
+  readonly storageMetrics?: StorageMetrics;
+  /** Record bytes produced and fetched per topic (/metrics); absent in some tests. */
+  readonly topicTraffic?: TopicTraffic;
+  /** Per-API request counts, latencies and failures (/metrics); absent in some tests. */
+  readonly requestMetrics?: RequestMetrics;
   /** Records found invalid at produce, per policy (record-validation.ts). */
   readonly recordValidation: RecordValidationStats;
   /** ACL decisions (authorizer.class.name); allows everything when no authorizer is set. */

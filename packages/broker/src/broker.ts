@@ -19,6 +19,9 @@ import { ZoneTraffic } from './cluster/zone-traffic.ts';
 import { listenerPattern, parseConnectionOverrides } from './config/setting-catalogue.ts';
 import { startMetricsServer, type MetricsServer } from './metrics/metrics-server.ts';
 import { RecordValidationStats } from './record-validation.ts';
+import { RequestMetrics } from './metrics/request-metrics.ts';
+import { TopicTraffic } from './metrics/topic-traffic.ts';
+import { StorageMetrics } from './metrics/storage-metrics.ts';
 import { hostSchemaRegistry, type SchemaRegistryHost } from './schema-registry-host.ts';
 import { hostConsole, type ConsoleServer } from './console/console-server.ts';
 import {
@@ -119,13 +122,15 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
     config: options.config ?? {},
   });
   const dataDir = options.inMemory === true ? undefined : options.dataDir;
-  const storage = await openStorage(options, { dataDir, settings, log });
+  const storageMetrics = new StorageMetrics();
+  const storage = await openStorage(options, { dataDir, settings, log, storageMetrics });
   const authorizer = await startAuthorizer(storage, settings, log);
   const connections = new Set<Connection>();
   const perAddress = new Map<string, number>();
   const refusals = { count: 0, loggedAtMs: 0 };
   const pool = new RequestMemoryPool(poolCapacityOf(settings.config.queuedMaxRequestBytes));
   let router: RequestRouter | undefined;
+  let closing: Promise<void> | undefined;
   const onConnection = (socket: Socket): void => {
     if (router === undefined) {
       socket.destroy();
@@ -197,6 +202,9 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
     brokerClients,
     zoneTraffic: new ZoneTraffic(),
     recordValidation: new RecordValidationStats(),
+    requestMetrics: new RequestMetrics(log),
+    topicTraffic: new TopicTraffic(),
+    storageMetrics,
     authorizer,
     now: () => Date.now(),
   };
@@ -216,7 +224,11 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
   let consoleServer: ConsoleServer | undefined;
   try {
     if (metricsListen !== undefined) {
-      metrics = await startMetricsServer(runtime, endpointOf(metricsListen));
+      metrics = await startMetricsServer(runtime, endpointOf(metricsListen), {
+        notReady: () =>
+          closing !== undefined ? 'closing' : router === undefined ? 'starting' : undefined,
+        openConnections: () => connections.size,
+      });
     }
     registryHost = await hostSchemaRegistry({ settings: options.settings, dataDir, log });
     consoleServer = await hostConsole(runtime);
@@ -229,7 +241,6 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
     throw error;
   }
   router = new RequestRouter(runtime, allHandlers);
-  let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
       const stopped = servers.map((server) => new Promise((resolve) => server.close(resolve)));
@@ -321,7 +332,12 @@ async function startCoordinators(
  */
 async function openStorage(
   options: StartBrokerOptions,
-  context: { dataDir: string | undefined; settings: BrokerSettings; log: Logger },
+  context: {
+    dataDir: string | undefined;
+    settings: BrokerSettings;
+    log: Logger;
+    storageMetrics: StorageMetrics;
+  },
 ): Promise<BrokerStorage> {
   const { dataDir, settings, log } = context;
   const compactor = new BatchRecordCompactor(settings.config);
@@ -342,7 +358,11 @@ async function openStorage(
     });
     log.info('cluster mode', { nodeId: cluster.nodeId, rack: cluster.rack ?? '(none)' });
   } else {
-    const wal = { walLog: log, onWalFailure: options.onWalFailure ?? exitOnWalFailure(log) };
+    const wal = {
+      walLog: log,
+      onWalFailure: options.onWalFailure ?? exitOnWalFailure(log),
+      observer: context.storageMetrics,
+    };
     storage = await LogStorage.open(
       dataDir === undefined
         ? { indexMemoryMaxBytes, ...options.storage, inMemory: true, compactor, log, ...wal }
