@@ -122,7 +122,12 @@ function errorName(error: unknown): string {
     seen.add(current);
     const record = current as Record<string, unknown>;
     if (typeof record.type === 'string' && record.type.endsWith('FAILED')) return record.type;
-    const inner = Array.isArray(record.errors) ? record.errors[0] : undefined;
+    // kafkajs collects per-resource errors in `errors`, `groups[].error` or `partitions[].error`.
+    const first = (list: unknown): unknown =>
+      Array.isArray(list) ? (list[0] as { error?: unknown } | undefined)?.error : undefined;
+    const inner = Array.isArray(record.errors)
+      ? record.errors[0]
+      : (first(record.groups) ?? first(record.partitions));
     current = record.originalError ?? record.cause ?? inner;
   }
   const text = String(error);
@@ -523,6 +528,58 @@ const scenarios: readonly Scenario[] = [
           }),
         ),
         'TOPIC_AUTHORIZATION_FAILED',
+      ],
+      [
+        'kafkajs createPartitions (needs ALTER)',
+        kafkajs.admin((admin) =>
+          admin.createPartitions({ topicPartitions: [{ topic: 'orders.in', count: 2 }] }),
+        ),
+        'TOPIC_AUTHORIZATION_FAILED',
+      ],
+      [
+        'kafkajs deleteTopicRecords (needs DELETE)',
+        // kafkajs needs the topic's metadata loaded first.
+        kafkajs.admin(async (admin) => {
+          await admin.fetchTopicMetadata({ topics: ['orders.out'] });
+          await admin.deleteTopicRecords({
+            topic: 'orders.out',
+            partitions: [{ partition: 0, offset: '-1' }],
+          });
+        }),
+        'TOPIC_AUTHORIZATION_FAILED',
+      ],
+      [
+        'kafkajs alterConfigs (needs ALTER_CONFIGS)',
+        kafkajs.admin((admin) =>
+          admin.alterConfigs({
+            resources: [
+              {
+                type: 2,
+                name: 'orders.in',
+                configEntries: [{ name: 'retention.ms', value: '60000' }],
+              },
+            ],
+            validateOnly: false,
+          }),
+        ),
+        'TOPIC_AUTHORIZATION_FAILED',
+      ],
+      [
+        'kafkajs describeConfigs of the broker (needs DESCRIBE_CONFIGS on the cluster)',
+        kafkajs.admin((admin) =>
+          admin.describeConfigs({ resources: [{ type: 4, name: '0' }], includeSynonyms: false }),
+        ),
+        'CLUSTER_AUTHORIZATION_FAILED',
+      ],
+      [
+        'kafkajs fetchTopicOffsets orders.out (ListOffsets, READ implies DESCRIBE)',
+        kafkajs.admin((admin) => admin.fetchTopicOffsets('orders.out')),
+        'ok',
+      ],
+      [
+        'kafkajs deleteGroups g.ok (READ is not DELETE)',
+        kafkajs.admin((admin) => admin.deleteGroups(['g.ok'])),
+        'GROUP_AUTHORIZATION_FAILED',
       ],
       [
         'kafkajs fetchOffsets of g.ok',
