@@ -27,9 +27,8 @@ import {
 import type { PartitionLog } from '@tributary/storage';
 import type { BrokerRuntime } from '../broker-runtime.ts';
 import { callApi } from './in-process-api.ts';
+import type { PartitionSizes } from './partition-sizes.ts';
 
-/** Batches a partition's size walk reads at most; past it the size is a lower bound. */
-const sizeWalkMaxBatches = 200_000;
 /** Bytes one browse reads from a partition at most (whole batches, KIP-74). */
 export const browseReadMaxBytes = 4 * 1024 * 1024;
 /** Messages one browse returns at most. */
@@ -46,6 +45,7 @@ export function partitionLog(
 
 export async function topicSummaries(
   runtime: BrokerRuntime,
+  sizes: PartitionSizes,
   throughputOf: (topic: string) => readonly number[],
 ): Promise<TopicSummary[]> {
   const defaults = runtime.storage.topicConfigDefaults;
@@ -56,7 +56,7 @@ export async function topicSummaries(
     .map((topic) => {
       const partitions: PartitionSummary[] = [];
       for (let index = 0; index < topic.partitionCount; index++) {
-        partitions.push(partitionSummary(runtime, topic.topicId, index));
+        partitions.push(partitionSummary(runtime, sizes, topic.topicId, index));
       }
       const setting = (name: string): string =>
         topic.configs[name] ?? defaults[name] ?? runtime.settings.topicDefaults[name] ?? '';
@@ -79,6 +79,7 @@ export async function topicSummaries(
 
 function partitionSummary(
   runtime: BrokerRuntime,
+  sizes: PartitionSizes,
   topicId: Parameters<BrokerRuntime['storage']['partition']>[0],
   index: number,
 ): PartitionSummary {
@@ -88,17 +89,11 @@ function partitionSummary(
   if (log === undefined) {
     return { partition: index, ...(leader === undefined ? {} : { leader }) };
   }
-  let sizeBytes = 0;
-  let batches = 0;
-  for (const entry of log.entries()) {
-    sizeBytes += entry.sizeBytes;
-    if (++batches >= sizeWalkMaxBatches) break;
-  }
   return {
     partition: index,
     logStartOffset: Number(log.logStartOffset),
     highWatermark: Number(log.highWatermark),
-    sizeBytes,
+    sizeBytes: sizes.sizeOf(log),
     ...(leader === undefined ? {} : { leader }),
   };
 }

@@ -8,11 +8,14 @@ import { listGroupsApi } from '@tributary/protocol';
 import type { BrokerRuntime } from '../broker-runtime.ts';
 import { groupLag } from './console-groups.ts';
 import { callApi } from './in-process-api.ts';
+import { PartitionSizes } from './partition-sizes.ts';
 
 /** Samples kept per topic and per group. */
 const historySamples = 120;
 
 export class ConsoleSampler {
+  /** Partition sizes carried between requests (the topics page asks every refresh). */
+  readonly sizes = new PartitionSizes();
   readonly #runtime: BrokerRuntime;
   readonly #intervalMs: number;
   readonly #endOffsets = new Map<string, { atMs: number; total: number }>();

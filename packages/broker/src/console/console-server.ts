@@ -143,7 +143,9 @@ async function read(
         sampleIntervalMs: options.sampleIntervalMs,
       } satisfies ConsoleOverview;
     case 'topics':
-      if (name === undefined) return topicSummaries(runtime, (topic) => sampler.throughput(topic));
+      if (name === undefined) {
+        return topicSummaries(runtime, sampler.sizes, (topic) => sampler.throughput(topic));
+      }
       if (sub === 'messages') return browseTopic(runtime, name, query);
       break;
     case 'groups':
