@@ -5,6 +5,7 @@
  */
 import type { ApiDescriptor, Reader, Writer } from '@tributary/protocol';
 import type { BrokerRuntime } from './broker-runtime.ts';
+import type { ConnectionAuthentication } from './security/connection-authentication.ts';
 
 export interface RequestContext {
   readonly runtime: BrokerRuntime;
@@ -19,6 +20,11 @@ export interface RequestContext {
    * certificate names it (issue 16). Authorization and quotas key on it.
    */
   readonly principal: string;
+  /**
+   * The connection's authentication state (SASL handshake and tokens, KIP-368 session); absent
+   * where no client connection is behind the request.
+   */
+  readonly authentication?: ConnectionAuthentication;
 }
 
 /** Returned by a handler when Kafka sends no response (Produce with acks=0). */

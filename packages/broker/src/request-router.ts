@@ -26,6 +26,10 @@ import {
 import type { BrokerRuntime } from './broker-runtime.ts';
 import type { Handler, RequestContext } from './handler.ts';
 import { advertisedApiVersions, interBrokerApiVersions } from './api-version-ranges.ts';
+import {
+  type ConnectionAuthentication,
+  RequestRefusedError,
+} from './security/connection-authentication.ts';
 
 const responseInitialBytes = 512;
 
@@ -34,6 +38,8 @@ export interface RequestSource {
   readonly signal: AbortSignal;
   /** The connection's principal (RequestContext.principal). */
   readonly principal: string;
+  /** Its authentication state: which requests it may send now (SASL listeners). */
+  readonly authentication?: ConnectionAuthentication;
 }
 
 export class RequestRouter {
@@ -69,6 +75,8 @@ export class RequestRouter {
     const apiKey = frame.readInt16BE(0);
     const apiVersion = frame.readInt16BE(2);
     const correlationId = frame.readInt32BE(4);
+    const refusal = source.authentication?.refusal(apiKey);
+    if (refusal !== undefined) throw new RequestRefusedError(refusal);
     const range = advertisedApiVersions.get(apiKey) ?? interBrokerApiVersions.get(apiKey);
     const handler = this.#handlers.get(apiKey);
     if (range === undefined || handler === undefined) {
@@ -92,6 +100,7 @@ export class RequestRouter {
       peer: source.peer,
       signal: source.signal,
       principal: source.principal,
+      ...(source.authentication === undefined ? {} : { authentication: source.authentication }),
     };
     const encode = await handler.process(context, reader);
     if (encode === undefined) return undefined;

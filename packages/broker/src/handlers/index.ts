@@ -26,6 +26,8 @@ import { listOffsetsHandler } from './list-offsets.ts';
 import { offsetForLeaderEpochHandler } from './offset-for-leader-epoch.ts';
 import { metadataHandler } from './metadata.ts';
 import { produceHandler } from './produce.ts';
+import { saslAuthenticateHandler } from './sasl-authenticate.ts';
+import { saslHandshakeHandler } from './sasl-handshake.ts';
 import { deleteGroupsHandler } from './delete-groups.ts';
 import { describeGroupsHandler } from './describe-groups.ts';
 import { describeProducersHandler } from './describe-producers.ts';
@@ -86,4 +88,6 @@ export const allHandlers: readonly Handler[] = [
   deleteAclsHandler,
   describeUserScramCredentialsHandler,
   alterUserScramCredentialsHandler,
+  saslHandshakeHandler,
+  saslAuthenticateHandler,
 ];
