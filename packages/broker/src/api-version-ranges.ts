@@ -78,6 +78,10 @@ const ranges: readonly ApiVersionRange[] = [
   { apiKey: ApiKey.DeleteAcls, minVersion: 0, maxVersion: 3 },
   { apiKey: ApiKey.DescribeUserScramCredentials, minVersion: 0, maxVersion: 0 },
   { apiKey: ApiKey.AlterUserScramCredentials, minVersion: 0, maxVersion: 0 },
+  // SASL (security/connection-authentication.ts): librdkafka 2.0.2's SASL feature needs
+  // SaslHandshake 0 and 1 and SaslAuthenticate 0 in range; kafka-python sends handshake v0.
+  { apiKey: ApiKey.SaslHandshake, minVersion: 0, maxVersion: 1 },
+  { apiKey: ApiKey.SaslAuthenticate, minVersion: 0, maxVersion: 2 },
 ];
 
 export const advertisedApiVersions: ReadonlyMap<number, ApiVersionRange> = new Map(

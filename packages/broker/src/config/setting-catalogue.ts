@@ -11,6 +11,7 @@
  */
 import { isIP } from 'node:net';
 import type { BrokerConfig } from '../broker-config.ts';
+import { checkListenerList } from '../security/listener-specs.ts';
 import type { GroupSettings } from '../groups/group-runtime.ts';
 import type { TransactionSettings } from '../transactions/transaction-runtime.ts';
 
@@ -121,8 +122,10 @@ export const settingCatalogue: readonly SettingDefinition[] = [
     type: 'string',
     defaultValue: 'PLAINTEXT://localhost:9092',
     dynamic: false,
-    doc: 'Address to listen on; localhost means 127.0.0.1 and ::1, port 0 a free one.',
-    check: checkListener,
+    doc:
+      'NAME://HOST:PORT,... (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL or a name mapped by ' +
+      'listener.security.protocol.map); localhost means 127.0.0.1 and ::1, port 0 a free one.',
+    check: checkListenerList,
     target: { kind: 'startup' },
     flag: '--listen',
     envAliases: ['TRIBUTARY_LISTEN'],
@@ -132,8 +135,8 @@ export const settingCatalogue: readonly SettingDefinition[] = [
     type: 'string',
     defaultValue: null,
     dynamic: false,
-    doc: 'Address given to clients; defaults to the listener.',
-    check: checkListener,
+    doc: 'NAME://HOST:PORT per listener given to its clients; defaults to the listener.',
+    check: checkListenerList,
     target: { kind: 'startup' },
     flag: '--advertised-listener',
     envAliases: ['TRIBUTARY_ADVERTISED_LISTENER'],
