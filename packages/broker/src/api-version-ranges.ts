@@ -77,6 +77,9 @@ const ranges: readonly ApiVersionRange[] = [
   { apiKey: ApiKey.CreateAcls, minVersion: 0, maxVersion: 3 },
   { apiKey: ApiKey.DeleteAcls, minVersion: 0, maxVersion: 3 },
   { apiKey: ApiKey.DescribeUserScramCredentials, minVersion: 0, maxVersion: 0 },
+  // Client quotas (security/client-quotas.ts): kafka-configs.sh and the admin clients send v0-1.
+  { apiKey: ApiKey.DescribeClientQuotas, minVersion: 0, maxVersion: 1 },
+  { apiKey: ApiKey.AlterClientQuotas, minVersion: 0, maxVersion: 1 },
   { apiKey: ApiKey.AlterUserScramCredentials, minVersion: 0, maxVersion: 0 },
   // SASL (security/connection-authentication.ts): librdkafka 2.0.2's SASL feature needs
   // SaslHandshake 0 and 1 and SaslAuthenticate 0 in range; kafka-python sends handshake v0.

@@ -16,6 +16,7 @@ import type { RecordValidationStats } from './record-validation.ts';
 import type { RequestMetrics } from './metrics/request-metrics.ts';
 import type { TopicTraffic } from './metrics/topic-traffic.ts';
 import type { StorageMetrics } from './metrics/storage-metrics.ts';
+import type { ClientQuotas } from './security/client-quotas.ts';
 import type { Authorizer } from './security/authorizer.ts';
 
 export interface BrokerRuntime {
@@ -42,6 +43,8 @@ export interface BrokerRuntime {
    * record value against it. Undefined when the broker serves no registry.
    */
   readonly schemaRegistry?: SchemaRegistry | undefined;
+  /** Client quotas (AlterClientQuotas) and their rate meters; absent in some tests. */
+  readonly clientQuotas?: ClientQuotas;
   /** WAL group commits and object uploads (/metrics); absent in some tests. */
   readonly storageMetrics?: StorageMetrics;
   /** Record bytes produced and fetched per topic (/metrics); absent in some tests. */

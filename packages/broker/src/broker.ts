@@ -22,6 +22,7 @@ import { RecordValidationStats } from './record-validation.ts';
 import { RequestMetrics } from './metrics/request-metrics.ts';
 import { TopicTraffic } from './metrics/topic-traffic.ts';
 import { StorageMetrics } from './metrics/storage-metrics.ts';
+import { ClientQuotas } from './security/client-quotas.ts';
 import { hostSchemaRegistry, type SchemaRegistryHost } from './schema-registry-host.ts';
 import { hostConsole, type ConsoleServer } from './console/console-server.ts';
 import {
@@ -145,6 +146,13 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
   const storageMetrics = new StorageMetrics();
   const storage = await openStorage(options, { dataDir, settings, log, storageMetrics });
   const authorizer = await startAuthorizer(storage, settings, log);
+  const clientQuotas = await ClientQuotas.start(storage, storage.cluster !== undefined).catch(
+    async (error: unknown) => {
+      authorizer.close();
+      await storage.close();
+      throw error;
+    },
+  );
   const connections = new Set<Connection>();
   const perAddress = new Map<string, number>();
   const refusals = { count: 0, loggedAtMs: 0 };
@@ -255,6 +263,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
     requestMetrics: new RequestMetrics(log),
     topicTraffic: new TopicTraffic(),
     storageMetrics,
+    clientQuotas,
     authorizer,
     now: () => Date.now(),
   };
@@ -311,6 +320,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
       await coordinators.close();
       brokerClients?.close();
       authorizer.close();
+      clientQuotas.close();
       await storage.close();
     })();
     return closing;

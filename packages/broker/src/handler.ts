@@ -20,6 +20,8 @@ export interface RequestContext {
    * certificate names it (issue 16). Authorization and quotas key on it.
    */
   readonly principal: string;
+  /** Mutes the connection for `ms` after this response (a client over its quota, KIP-219). */
+  readonly throttle?: (ms: number) => void;
   /**
    * The connection's authentication state (SASL handshake and tokens, KIP-368 session); absent
    * where no client connection is behind the request.

@@ -23,6 +23,7 @@ import {
   writeApiVersionsResponse,
   writeResponseHeader,
 } from '@tributary/protocol';
+import { setTimeout } from 'node:timers/promises';
 import type { BrokerRuntime } from './broker-runtime.ts';
 import type { Handler, RequestContext } from './handler.ts';
 import { advertisedApiVersions, interBrokerApiVersions } from './api-version-ranges.ts';
@@ -45,6 +46,8 @@ export interface RequestSource {
 export class RequestRouter {
   readonly #runtime: BrokerRuntime;
   readonly #handlers: ReadonlyMap<number, Handler>;
+  /** Connections muted by a quota throttle, until when (ms since the epoch). */
+  readonly #mutedUntil = new WeakMap<RequestSource, number>();
 
   constructor(runtime: BrokerRuntime, handlers: readonly Handler[]) {
     this.#runtime = runtime;
@@ -71,6 +74,9 @@ export class RequestRouter {
   }
 
   async #route(frame: Buffer, source: RequestSource): Promise<Buffer[] | undefined> {
+    // A connection throttled by a quota reads its next requests only after the throttle.
+    const mutedMs = (this.#mutedUntil.get(source) ?? 0) - Date.now();
+    if (mutedMs > 0) await setTimeout(mutedMs, undefined, { signal: source.signal });
     if (frame.length < 8) throw new ProtocolError(`request of ${frame.length} bytes has no header`);
     const apiKey = frame.readInt16BE(0);
     const apiVersion = frame.readInt16BE(2);
@@ -100,6 +106,7 @@ export class RequestRouter {
       peer: source.peer,
       signal: source.signal,
       principal: source.principal,
+      throttle: (ms) => this.#mutedUntil.set(source, Date.now() + ms),
       ...(source.authentication === undefined ? {} : { authentication: source.authentication }),
     };
     const encode = await handler.process(context, reader);

@@ -47,6 +47,7 @@ import { toKafkaError } from '../kafka-errors.ts';
 import { AclOperation } from '../security/acl-codes.ts';
 import { authorized, clusterResource, topicResource } from '../security/request-authorization.ts';
 import { txnIndexOf } from '../transactions/partition-txn-index.ts';
+import { quotaThrottleMs } from '../security/request-quotas.ts';
 
 /** Session id and epoch are in the request from v7. */
 const sessionsMinVersion = 7;
@@ -308,7 +309,7 @@ function respond(
     partitions: grouped[i] ?? [],
   }));
   return {
-    throttleTimeMs: 0,
+    throttleTimeMs: quotaThrottleMs(context, 'consumer_byte_rate', answer.bytes),
     errorCode: ErrorCode.NONE,
     sessionId: answer.sessionId,
     responses: answer.keepEmptyTopics

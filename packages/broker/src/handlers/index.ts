@@ -33,6 +33,8 @@ import { describeGroupsHandler } from './describe-groups.ts';
 import { describeProducersHandler } from './describe-producers.ts';
 import { describeTransactionsHandler } from './describe-transactions.ts';
 import { describeUserScramCredentialsHandler } from './describe-user-scram-credentials.ts';
+import { describeClientQuotasHandler } from './describe-client-quotas.ts';
+import { alterClientQuotasHandler } from './alter-client-quotas.ts';
 import { findCoordinatorHandler } from './find-coordinator.ts';
 import { heartbeatHandler } from './heartbeat.ts';
 import { joinGroupHandler } from './join-group.ts';
@@ -87,6 +89,8 @@ export const allHandlers: readonly Handler[] = [
   createAclsHandler,
   deleteAclsHandler,
   describeUserScramCredentialsHandler,
+  describeClientQuotasHandler,
+  alterClientQuotasHandler,
   alterUserScramCredentialsHandler,
   saslHandshakeHandler,
   saslAuthenticateHandler,

@@ -63,6 +63,7 @@ import { batchMetaOf, failure, type PartitionAnswer } from './produce-answer.ts'
 import { isInternalTopic } from '../internal-topics.ts';
 import { validationRulesOf } from '../record-validation.ts';
 import { produceValidated } from './produce-validation.ts';
+import { quotaThrottleMs } from '../security/request-quotas.ts';
 import { toKafkaError } from '../kafka-errors.ts';
 import type {
   BatchHandle,
@@ -105,8 +106,13 @@ export const produceHandler = defineHandler(produceApi, async (context, request)
       return { name: topicData.name, partitionResponses: await Promise.all(answers) };
     }),
   );
+  let bytes = 0;
+  for (const topicData of request.topicData) {
+    for (const data of topicData.partitionData) bytes += data.records?.length ?? 0;
+  }
+  const throttleTimeMs = quotaThrottleMs(context, 'producer_byte_rate', bytes);
   if (request.acks === 0) return noResponse;
-  if (context.apiVersion < 10) return { responses, throttleTimeMs: 0 };
+  if (context.apiVersion < 10) return { responses, throttleTimeMs };
   // KIP-951: partitions that moved name their new leader; the response lists its endpoint.
   const hints = new LeaderHints(runtime, clientZoneOf(context.clientId));
   for (const topicResponse of responses) {
@@ -117,7 +123,7 @@ export const produceHandler = defineHandler(produceApi, async (context, request)
       if (leader !== undefined) answer.currentLeader = leader;
     }
   }
-  return { responses, throttleTimeMs: 0, nodeEndpoints: hints.endpoints() };
+  return { responses, throttleTimeMs, nodeEndpoints: hints.endpoints() };
 });
 
 /** Kafka: a transactional produce needs WRITE on its transactional id (else all partitions). */

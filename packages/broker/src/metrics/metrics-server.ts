@@ -17,6 +17,7 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { BrokerRuntime } from '../broker-runtime.ts';
 import type { Endpoint } from '../endpoint.ts';
 import { registerLagMetrics } from './lag-metrics.ts';
+import { type QuotaKey, quotaKeys } from '../security/client-quotas.ts';
 
 /** What the health endpoints and the connection gauge ask the broker. */
 export interface BrokerProbe {
@@ -169,6 +170,7 @@ function registryFor(runtime: BrokerRuntime, probe: BrokerProbe): Registry {
   registerLagMetrics(registry, runtime);
   gauge('tributary_connections', 'Client connections open now.', () => probe.openConnections());
   registerTopicTraffic(registry, runtime);
+  registerQuotaMetrics(registry, runtime);
   runtime.storageMetrics?.register(registry);
   // Cluster health (0 when embedded): who is alive and what this broker leads.
   gauge(
@@ -194,6 +196,36 @@ function partitionsLed(runtime: BrokerRuntime): number {
     }
   }
   return led;
+}
+
+/** Requests throttled by client quotas and the throttle time given, by quota key. */
+function registerQuotaMetrics(registry: Registry, runtime: BrokerRuntime): void {
+  const stats = runtime.clientQuotas?.stats;
+  if (stats === undefined) return;
+  const counter = (name: string, help: string, read: (key: QuotaKey) => number) => {
+    registry.registerMetric(
+      new Counter({
+        name,
+        help,
+        labelNames: ['quota'],
+        registers: [],
+        collect() {
+          this.reset();
+          for (const quota of quotaKeys) this.inc({ quota }, read(quota));
+        },
+      }),
+    );
+  };
+  counter(
+    'tributary_quota_throttled_requests_total',
+    'Requests that took their client over a quota (answered with throttle_time_ms).',
+    (key) => stats.throttledRequests[key],
+  );
+  counter(
+    'tributary_quota_throttle_seconds_total',
+    'Throttle time given to clients over their quota.',
+    (key) => stats.throttleMs[key] / 1000,
+  );
 }
 
 /** Produced and fetched record bytes per existing topic. */
