@@ -105,3 +105,16 @@ test('channel binding and malformed messages fail without throwing', async () =>
     assert.equal(step.kind, 'failed', message);
   }
 });
+
+test("librdkafka's client-final, with its client nonce repeated, is accepted as Kafka does", async () => {
+  const scram = server();
+  await scram.evaluate(Buffer.from(clientFirst));
+  // The proof covers the message as sent, so the RFC's proof does not fit: only the nonce check
+  // is exercised, and it must pass on to the proof check.
+  const doubled = clientFinal.replace(
+    'r=rOprNGfwEbeRWgbNEkqO',
+    'r=rOprNGfwEbeRWgbNEkqOrOprNGfwEbeRWgbNEkqO',
+  );
+  const final = await scram.evaluate(Buffer.from(doubled));
+  assert.equal(final.kind === 'failed' ? final.reason : '', 'wrong password');
+});

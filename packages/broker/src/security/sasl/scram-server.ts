@@ -7,8 +7,8 @@
  *   client-final  c=biws,r=cnonce+snonce,p=proof
  *   server-final  v=ServerSignature
  *
- * Checks Kafka has been bitten by: the client-final nonce must be exactly the combined nonce of
- * server-first (CVE-2024-56128), the proof is compared in constant time (CVE-2021-38153), and the
+ * Checks Kafka has been bitten by: the client-final nonce must end with the combined nonce of
+ * server-first (CVE-2024-56128; Kafka checks the end too, as librdkafka repeats its own nonce), the proof is compared in constant time (CVE-2021-38153), and the
  * authorization id must be empty or the user (CVE-2017-12610). Channel binding (`p=`) and
  * delegation tokens (`tokenauth=true`) are not served. An unknown user gets a server-first with a
  * salt derived from the name (the same on every attempt), so whether a user exists is not told
@@ -89,7 +89,10 @@ export class ScramServer implements SaslServer {
     if (fields.get('c') !== binding) {
       return this.#failure('channel binding differs from client-first', first.user);
     }
-    if (fields.get('r') !== first.nonce) {
+    // Kafka checks that the nonce ends with server-first's (its CVE-2024-56128 fix): librdkafka
+    // up to 2.x sends its client nonce twice (r=cnonce+cnonce+snonce). The server part, fresh
+    // and random per exchange, is what defeats replay.
+    if (!(fields.get('r') ?? '').endsWith(first.nonce)) {
       return this.#failure('nonce differs from server-first', first.user);
     }
     const credential = first.credential;
