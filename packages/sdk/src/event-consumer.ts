@@ -33,6 +33,12 @@ import {
 import { ensureTopics, type KafkaConnection } from './kafka-connection.ts';
 import { ConsumerLoop, type ConsumedRecord, type PartitionLag } from './consumer-loop.ts';
 import { createProcessedEventsTable, processOnce } from './processed-events.ts';
+import {
+  endAndCommitted,
+  seedGroupOffsets,
+  type PartitionProgress,
+  type ReplayProgress,
+} from './replay.ts';
 import { contextFromTraceHeaders, inSpan } from './trace-context.ts';
 import { ensureContextManager } from './trace-context.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -57,8 +63,12 @@ export interface EventConsumerOptions extends KafkaConnection {
   readonly pool?: pg.Pool;
   /** Delay of each retry tier; `[]` sends failures straight to the dead-letter topic. */
   readonly retryDelaysMs?: readonly number[];
-  /** Where partitions without a committed offset start. Default `earliest`. */
-  readonly startFrom?: 'earliest' | 'latest';
+  /**
+   * Where partitions without a committed offset start: `earliest` (default), `latest`, or a
+   * time (the first record at or after it, by the log's timestamps): a replay into a new read
+   * model uses a new group and `earliest` or a time.
+   */
+  readonly startFrom?: 'earliest' | 'latest' | Date;
   /** Records read ahead per partition before fetching pauses. Default 256. */
   readonly maxQueuedPerPartition?: number;
   /** Partitions of the retry and dead-letter topics created on start. Default 1. */
@@ -107,6 +117,10 @@ export class EventConsumer {
     deadLettered: 0,
     skipped: 0,
   };
+  /** Next offset to handle per `topic/partition` of the main group, for replay progress. */
+  readonly #positions = new Map<string, bigint>();
+  /** The first offset handled per partition since start: where a replay's progress counts from. */
+  readonly #firstOffsets = new Map<string, bigint>();
   #producer: EventProducer | undefined;
   #status: ConsumerStatus = 'idle';
   readonly #stopping = new AbortController();
@@ -151,6 +165,10 @@ export class EventConsumer {
       { partitions: this.#options.failureTopicPartitions ?? 1 },
     );
     if (this.#options.pool !== undefined) await createProcessedEventsTable(this.#options.pool);
+    const startFrom = this.#options.startFrom;
+    if (startFrom instanceof Date) {
+      await seedGroupOffsets(this.#options, this.#options.groupId, topics, startFrom);
+    }
     this.#producer = new EventProducer({ ...this.#options, source: 'tributary-sdk' });
     const loops = [this.#loop(this.#options.groupId, topics, 0)];
     for (const tier of tiers) {
@@ -166,7 +184,7 @@ export class EventConsumer {
       connection: this.#options,
       groupId,
       topics,
-      startFrom: tier === 0 ? (this.#options.startFrom ?? 'earliest') : 'earliest',
+      startFrom: tier === 0 && this.#options.startFrom === 'latest' ? 'latest' : 'earliest',
       maxQueuedPerPartition: this.#options.maxQueuedPerPartition ?? defaultMaxQueuedPerPartition,
       handle: (record) => this.#handle(record, tier),
       onError: this.#options.onError ?? ((error) => console.error('tributary-sdk:', error)),
@@ -174,6 +192,14 @@ export class EventConsumer {
   }
 
   async #handle(record: ConsumedRecord, tier: number): Promise<void> {
+    await this.#handleRecord(record, tier);
+    if (tier !== 0) return;
+    const key = `${record.topic}/${record.partition}`;
+    if (!this.#firstOffsets.has(key)) this.#firstOffsets.set(key, record.offset);
+    this.#positions.set(key, record.offset + 1n);
+  }
+
+  async #handleRecord(record: ConsumedRecord, tier: number): Promise<void> {
     if (tier > 0) {
       if (headerText(record, retryHeaders.group) !== this.#options.groupId) return;
       const notBefore = Number(headerText(record, retryHeaders.notBefore) ?? 0);
@@ -309,6 +335,42 @@ export class EventConsumer {
   }
 
   /**
+   * Resolves once the group has handled every record up to the log end offsets of the moment
+   * it is called (progress counts from the first offset this consumer handled per partition) (a replay has caught up with history; live records keep coming after), calling
+   * `onProgress` every `intervalMs` (default 1,000) and at the end.
+   */
+  async caughtUp(
+    options: { onProgress?: (progress: ReplayProgress) => void; intervalMs?: number } = {},
+  ): Promise<ReplayProgress> {
+    const topics = this.#topics;
+    const { ends } = await endAndCommitted(this.#options, this.#options.groupId, topics);
+    const starts = new Map<string, bigint>();
+    for (;;) {
+      // Committed offsets cover partitions other members of the group handle.
+      const { committed } = await endAndCommitted(this.#options, this.#options.groupId, topics);
+      const partitions: PartitionProgress[] = [];
+      for (const topic of topics) {
+        (ends.get(topic) ?? []).forEach((end, partition) => {
+          const local = this.#positions.get(`${topic}/${partition}`) ?? 0n;
+          const known = committed.get(topic)?.[partition] ?? -1n;
+          const position = local > known ? local : known >= 0n ? known : 0n;
+          const key = `${topic}/${partition}`;
+          if (!starts.has(key)) {
+            const first = this.#firstOffsets.get(key) ?? position;
+            starts.set(key, first < end ? first : end);
+          }
+          partitions.push({ topic, partition, position, end });
+        });
+      }
+      const progress = replayProgress(partitions, starts);
+      options.onProgress?.(progress);
+      if (progress.done) return progress;
+      if (this.#status !== 'running') throw new Error(`consumer ${this.#status} before caught up`);
+      await sleep(options.intervalMs ?? 1_000);
+    }
+  }
+
+  /**
    * Graceful shutdown: stops fetching, lets in-flight handlers finish (retry waits are cut
    * short: their records are redelivered from the last commit), commits, leaves the groups.
    */
@@ -320,6 +382,22 @@ export class EventConsumer {
     await this.#producer?.close();
     this.#status = 'stopped';
   }
+}
+
+function replayProgress(
+  partitions: PartitionProgress[],
+  starts: ReadonlyMap<string, bigint>,
+): ReplayProgress {
+  let handled = 0;
+  let total = 0;
+  for (const entry of partitions) {
+    const start = starts.get(`${entry.topic}/${entry.partition}`) ?? 0n;
+    const reached = entry.position < entry.end ? entry.position : entry.end;
+    total += Number(entry.end - start);
+    handled += Number(reached > start ? reached - start : 0n);
+  }
+  const done = partitions.every((entry) => entry.position >= entry.end);
+  return { partitions, handled, total, done };
 }
 
 function isPoison(error: unknown): boolean {

@@ -67,3 +67,4 @@ export {
   type DeadLetter,
   type RedriveOptions,
 } from './dead-letters.ts';
+export { seedGroupOffsets, type PartitionProgress, type ReplayProgress } from './replay.ts';
