@@ -17,6 +17,7 @@ import type { RequestMetrics } from './metrics/request-metrics.ts';
 import type { TopicTraffic } from './metrics/topic-traffic.ts';
 import type { StorageMetrics } from './metrics/storage-metrics.ts';
 import type { ClientQuotas } from './security/client-quotas.ts';
+import type { TopicPolicy } from './security/topic-policy.ts';
 import type { Authorizer } from './security/authorizer.ts';
 
 export interface BrokerRuntime {
@@ -43,6 +44,8 @@ export interface BrokerRuntime {
    * record value against it. Undefined when the broker serves no registry.
    */
   readonly schemaRegistry?: SchemaRegistry | undefined;
+  /** The topic creation policy (create.topic.policy.*); absent: no policy. */
+  readonly topicPolicy?: TopicPolicy;
   /** Client quotas (AlterClientQuotas) and their rate meters; absent in some tests. */
   readonly clientQuotas?: ClientQuotas;
   /** WAL group commits and object uploads (/metrics); absent in some tests. */

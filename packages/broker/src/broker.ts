@@ -23,6 +23,7 @@ import { RequestMetrics } from './metrics/request-metrics.ts';
 import { TopicTraffic } from './metrics/topic-traffic.ts';
 import { StorageMetrics } from './metrics/storage-metrics.ts';
 import { ClientQuotas } from './security/client-quotas.ts';
+import { TopicPolicy } from './security/topic-policy.ts';
 import { hostSchemaRegistry, type SchemaRegistryHost } from './schema-registry-host.ts';
 import { hostConsole, type ConsoleServer } from './console/console-server.ts';
 import {
@@ -264,6 +265,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
     topicTraffic: new TopicTraffic(),
     storageMetrics,
     clientQuotas,
+    topicPolicy: TopicPolicy.fromSettings((name) => settings.value(name) ?? undefined),
     authorizer,
     now: () => Date.now(),
   };

@@ -109,6 +109,7 @@ const definitions: TopicConfigDefinition[] = [
     'false',
     'schema validation also decodes each payload against its schema',
   ),
+  def('tributary.owner', 'string', '', 'the team or principal that owns the topic'),
   def('tributary.validation.policy', 'string', 'reject', 'what happens to invalid records', {
     validValues: ['reject', 'dlq', 'warn'],
   }),

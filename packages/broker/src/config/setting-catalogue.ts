@@ -277,6 +277,64 @@ export const settingCatalogue: readonly SettingDefinition[] = [
     target: { kind: 'startup' },
   },
   {
+    name: 'create.topic.policy.name.pattern',
+    type: 'string',
+    defaultValue: null,
+    dynamic: false,
+    doc: 'Regular expression every new topic name must match (POLICY_VIOLATION otherwise).',
+    check: (value) => {
+      try {
+        new RegExp(value);
+        return undefined;
+      } catch (error: unknown) {
+        return error instanceof Error ? error.message : 'not a regular expression';
+      }
+    },
+    target: { kind: 'startup' },
+  },
+  {
+    name: 'create.topic.policy.max.partitions',
+    type: 'int',
+    defaultValue: null,
+    dynamic: false,
+    doc: 'Partitions a new topic (or CreatePartitions) may have under the creation policy.',
+    min: 1n,
+    target: { kind: 'startup' },
+  },
+  {
+    name: 'create.topic.policy.max.retention.ms',
+    type: 'long',
+    defaultValue: null,
+    dynamic: false,
+    doc: 'Largest retention.ms of a new topic under the creation policy (-1, forever, refused).',
+    min: 0n,
+    target: { kind: 'startup' },
+  },
+  {
+    name: 'create.topic.policy.require.owner',
+    type: 'boolean',
+    defaultValue: 'false',
+    dynamic: false,
+    doc: 'New topics need tributary.owner (given, or the creating principal when authenticated).',
+    target: { kind: 'startup' },
+  },
+  {
+    name: 'create.topic.policy.require.schema.validation',
+    type: 'boolean',
+    defaultValue: 'false',
+    dynamic: false,
+    doc: 'New topics need confluent.value.schema.validation=true.',
+    target: { kind: 'startup' },
+  },
+  {
+    name: 'create.topic.policy.require.cloudevents',
+    type: 'boolean',
+    defaultValue: 'false',
+    dynamic: false,
+    doc: 'New topics need tributary.cloudevents.required=true.',
+    target: { kind: 'startup' },
+  },
+  {
     name: 'log.format',
     type: 'string',
     defaultValue: 'json',
@@ -328,6 +386,18 @@ export const settingCatalogue: readonly SettingDefinition[] = [
     defaultValue: 'false',
     dynamic: false,
     doc: 'The console only shows: create topic, reset offsets and delete records answer 403.',
+    target: { kind: 'startup' },
+  },
+  {
+    name: 'console.login',
+    type: 'string',
+    defaultValue: 'none',
+    dynamic: false,
+    doc:
+      'none, or scram: the console asks for the password of a SCRAM user and acts as that ' +
+      'user (ACLs apply); set it when security is on.',
+    check: (value) =>
+      value === 'none' || value === 'scram' ? undefined : 'expected none or scram',
     target: { kind: 'startup' },
   },
   {

@@ -39,7 +39,9 @@ export const createPartitionsHandler = defineHandler(
         });
         continue;
       }
-      const overLimit = partitionLimitRefusal(context.runtime, wanted.count, topic.partitionCount);
+      const overLimit =
+        partitionLimitRefusal(context.runtime, wanted.count, topic.partitionCount) ??
+        context.runtime.topicPolicy?.checkPartitions(wanted.name, wanted.count);
       if (overLimit !== undefined) {
         results.push({ name: wanted.name, ...overLimit });
         continue;

@@ -3,7 +3,9 @@
  * the count by their length. Replication factor is accepted and reported as 1: durability comes
  * from the WAL and the object store, not from copies on brokers (docs/adr/0002).
  * Config values are checked against Kafka's topic configs; `validateOnly` checks and creates nothing.
- * The partition limits (max.partitions.per.topic, max.partitions) are checked before creating.
+ * The partition limits (max.partitions.per.topic, max.partitions) are checked before creating,
+ * then the creation policy (create.topic.policy.*, security/topic-policy.ts), which also names
+ * the creating principal as the owner (tributary.owner) when none is given.
  */
 import { ErrorCode, createTopicsApi, type CreateTopicsRequest } from '@tributary/protocol';
 import { effectiveTopicConfig, validateTopicConfig, type TopicRecord } from '@tributary/storage';
@@ -14,6 +16,7 @@ import { authorized, clusterResource, topicResource } from '../security/request-
 import { defineHandler, type RequestContext } from '../handler.ts';
 import { toKafkaError } from '../kafka-errors.ts';
 import { partitionLimitRefusal } from '../partition-limits.ts';
+import { TopicPolicy } from '../security/topic-policy.ts';
 import { collidingTopic, topicNameError } from '../topic-names.ts';
 
 type CreatableTopic = CreateTopicsRequest['topics'][number];
@@ -53,17 +56,18 @@ export const createTopicsHandler = defineHandler(createTopicsApi, async (context
       );
       continue;
     }
-    const created = await createOne(context.runtime, wanted, request.validateOnly);
+    const created = await createOne(context, wanted, request.validateOnly);
     topics.push(withConfigsIfDescribable(context, created));
   }
   return { throttleTimeMs: 0, topics };
 });
 
 async function createOne(
-  runtime: BrokerRuntime,
+  context: RequestContext,
   wanted: CreatableTopic,
   validateOnly: boolean,
 ): Promise<CreateAnswer> {
+  const { runtime } = context;
   const nameError = topicNameError(wanted.name);
   if (nameError !== undefined)
     return refuse(wanted.name, ErrorCode.INVALID_TOPIC_EXCEPTION, nameError);
@@ -101,13 +105,19 @@ async function createOne(
       'replication factor must be positive',
     );
   }
-  const configs: Record<string, string> = {};
+  const requested: Record<string, string> = {};
   for (const config of wanted.configs) {
     if (config.value === null) continue;
     const problem = validateTopicConfig(config.name, config.value);
     if (problem !== undefined) return refuse(wanted.name, ErrorCode.INVALID_CONFIG, problem);
-    configs[config.name] = config.value;
+    requested[config.name] = config.value;
   }
+  const policy = (runtime.topicPolicy ?? TopicPolicy.none).checkCreate(
+    { name: wanted.name, partitionCount, configs: requested },
+    context.principal,
+  );
+  if ('errorCode' in policy) return refuse(wanted.name, policy.errorCode, policy.errorMessage);
+  const { configs } = policy;
   if (validateOnly) {
     return describeCreated(runtime, wanted.name, undefined, { partitionCount, configs });
   }
