@@ -6,10 +6,11 @@
 import { StrictMode, useEffect, useState } from 'react';
 import { createRoot } from 'react-dom/client';
 import type { ConsoleOverview } from '../src/console-api.ts';
-import { useApi } from './api.ts';
+import { postJson, useApi } from './api.ts';
 import { AclsPage } from './acls-page.tsx';
 import { BrokersPage } from './brokers-page.tsx';
 import { GroupsPage } from './groups-page.tsx';
+import { LoginPage } from './login-page.tsx';
 import { MessagesPage } from './messages-page.tsx';
 import { SchemasPage } from './schemas-page.tsx';
 import { TopicsPage } from './topics-page.tsx';
@@ -55,6 +56,18 @@ function App() {
             {info.readOnly ? ' · read-only' : ''}
           </span>
         )}
+        {info === undefined || info.user === null ? null : (
+          <span className="identity">
+            <span data-testid="user">{info.user}</span>{' '}
+            <button
+              type="button"
+              data-testid="logout"
+              onClick={() => void postJson('/api/logout', {}).then(overview.reload)}
+            >
+              Sign out
+            </button>
+          </span>
+        )}
         <nav>
           {pages.map(([id, title]) => (
             <a key={id} href={`#/${id}`} className={page === id ? 'active' : ''}>
@@ -64,7 +77,9 @@ function App() {
         </nav>
       </header>
       <main>
-        {page === 'topics' && name !== undefined && name !== '' ? (
+        {info?.login === true && info.user === null ? (
+          <LoginPage onLogin={overview.reload} />
+        ) : page === 'topics' && name !== undefined && name !== '' ? (
           <MessagesPage topic={name} readOnly={readOnly} />
         ) : page === 'groups' ? (
           <GroupsPage readOnly={readOnly} refreshMs={refreshMs} />

@@ -14,6 +14,15 @@ export interface ConsoleOverview {
   readonly schemaRegistry: boolean;
   /** How often throughput and lag are sampled for the charts. */
   readonly sampleIntervalMs: number;
+  /** console.login=scram: the API needs a session (POST /api/login). */
+  readonly login: boolean;
+  /** The logged-in user, null when none. */
+  readonly user: string | null;
+}
+
+export interface LoginRequest {
+  readonly user: string;
+  readonly password: string;
 }
 
 export interface PartitionSummary {

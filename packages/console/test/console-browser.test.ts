@@ -24,7 +24,14 @@ import {
   type ResourcePatternTypes,
 } from 'kafkajs';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
-import { spawnBroker, tempDir, type SpawnedBroker, type TempDir } from '@tributary/testing';
+import {
+  cliMainPath,
+  runCommand,
+  spawnBroker,
+  tempDir,
+  type SpawnedBroker,
+  type TempDir,
+} from '@tributary/testing';
 
 const chromiumPath = '/usr/bin/chromium';
 const screenshotsDir = resolve(import.meta.dirname, '../../../docs/console');
@@ -61,10 +68,10 @@ async function textOf(locator: Locator, accept: (text: string) => boolean): Prom
   assert.fail(`the page never showed the expected text; last: ${JSON.stringify(text)}`);
 }
 
-async function screenshot(name: string): Promise<void> {
+async function screenshot(name: string, tab: Page = page): Promise<void> {
   if (!takeScreenshots) return;
   await mkdir(screenshotsDir, { recursive: true });
-  await page.screenshot({ path: join(screenshotsDir, `${name}.png`), fullPage: true });
+  await tab.screenshot({ path: join(screenshotsDir, `${name}.png`), fullPage: true });
 }
 
 async function open(hash: string): Promise<void> {
@@ -395,6 +402,83 @@ describe('the console in read-only mode', () => {
     } finally {
       await readOnly.stop();
       await readOnlyDir.remove();
+    }
+  });
+});
+
+async function addScramUser(bootstrap: string, user: string, password: string): Promise<void> {
+  const result = await runCommand(
+    process.execPath,
+    [cliMainPath, 'users', 'add', user, '--bootstrap', bootstrap],
+    { timeoutMs: 30_000, env: { TRIBUTARY_USER_PASSWORD: password } },
+  );
+  assert.equal(result.code, 0, result.stderr);
+}
+
+describe('the console with console.login=scram and ACLs', () => {
+  it('asks for a SCRAM password and then acts as that user', async () => {
+    const loginDir = await tempDir('console-login');
+    const secured = await spawnBroker({
+      dataDir: loginDir.path,
+      args: [
+        '--console-listen',
+        '127.0.0.1:0',
+        '--override',
+        'console.login=scram',
+        '--override',
+        'authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer',
+        // The test's own clients (PLAINTEXT, User:ANONYMOUS) set things up; bob has no ACLs.
+        '--override',
+        'super.users=User:ANONYMOUS;User:alice',
+      ],
+    });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const client = new Kafka({ brokers: [secured.bootstrap], logLevel: logLevel.NOTHING });
+    const securedAdmin = client.admin();
+    try {
+      const url = urlFrom(secured.stdout(), 'console');
+      await addScramUser(secured.bootstrap, 'alice', 'alice-secret');
+      await addScramUser(secured.bootstrap, 'bob', 'bob-secret');
+      await securedAdmin.connect();
+      await securedAdmin.createTopics({ topics: [{ topic: 'payroll', numPartitions: 1 }] });
+      assert.equal((await fetch(`${url}/api/topics`)).status, 401);
+
+      const tab = await context.newPage();
+      const signIn = async (user: string, password: string): Promise<void> => {
+        await tab.getByTestId('login-user').fill(user);
+        await tab.getByTestId('login-password').fill(password);
+        await tab.getByTestId('login-submit').click();
+      };
+      await tab.goto(`${url}/#/topics`);
+      await signIn('alice', 'wrong');
+      await textOf(tab.getByTestId('login-error'), (text) => text === 'wrong user or password');
+      await screenshot('login', tab);
+      await signIn('bob', 'bob-secret');
+      await textOf(tab.getByTestId('user'), (text) => text === 'bob');
+      await tab.getByTestId('topics-table').waitFor({ timeout: waitMs });
+      assert.equal(await tab.getByTestId('topic-payroll').count(), 0, 'bob may not see payroll');
+      const browsed = await tab.evaluate(() =>
+        fetch('/api/topics/payroll/messages').then((answer) => answer.status),
+      );
+      assert.equal(browsed, 403);
+      // Changes go through the broker's handlers as bob: CreateTopics answers bob is not allowed.
+      const created = await tab.evaluate(() =>
+        fetch('/api/topics', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ name: 'bobs-topic', partitions: 1, configs: {} }),
+        }).then(async (answer) => `${answer.status} ${await answer.text()}`),
+      );
+      assert.match(created, /^409 .*AUTHORIZATION_FAILED/);
+      await tab.getByTestId('logout').click();
+      await signIn('alice', 'alice-secret');
+      await textOf(tab.getByTestId('user'), (text) => text === 'alice');
+      await textOf(tab.getByTestId('topic-payroll'), (text) => text.startsWith('payroll'));
+    } finally {
+      await securedAdmin.disconnect();
+      await context.close();
+      await secured.stop();
+      await loginDir.remove();
     }
   });
 });

@@ -6,20 +6,21 @@
 import type { ActionResult, CreateTopicRequest, DeleteRecordsRequest } from '@tributary/console';
 import { createTopicsApi, deleteRecordsApi, errorName } from '@tributary/protocol';
 import type { BrokerRuntime } from '../broker-runtime.ts';
-import { ConsoleRequestError } from './console-groups.ts';
-import { callApi } from './in-process-api.ts';
+import { ConsoleRequestError } from './console-request-error.ts';
+import { callApi, type ConsoleCaller } from './in-process-api.ts';
 
 /** How long the handlers may take (their timeoutMs). */
 const actionTimeoutMs = 30_000;
 
 export async function createTopic(
   runtime: BrokerRuntime,
+  caller: ConsoleCaller,
   request: CreateTopicRequest,
 ): Promise<ActionResult> {
   if (typeof request.name !== 'string' || !Number.isInteger(request.partitions)) {
     throw new ConsoleRequestError('a topic needs a name and a whole number of partitions');
   }
-  const answer = await callApi(runtime, createTopicsApi, 7, {
+  const answer = await callApi(runtime, caller, createTopicsApi, 7, {
     timeoutMs: actionTimeoutMs,
     topics: [
       {
@@ -46,13 +47,14 @@ export async function createTopic(
 
 export async function deleteRecords(
   runtime: BrokerRuntime,
+  caller: ConsoleCaller,
   topic: string,
   request: DeleteRecordsRequest,
 ): Promise<ActionResult> {
   if (!Number.isInteger(request.partition) || !Number.isSafeInteger(request.beforeOffset)) {
     throw new ConsoleRequestError('delete records needs a partition and an offset');
   }
-  const answer = await callApi(runtime, deleteRecordsApi, 2, {
+  const answer = await callApi(runtime, caller, deleteRecordsApi, 2, {
     timeoutMs: actionTimeoutMs,
     topics: [
       {

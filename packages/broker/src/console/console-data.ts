@@ -26,7 +26,10 @@ import {
 } from '@tributary/protocol';
 import type { PartitionLog } from '@tributary/storage';
 import type { BrokerRuntime } from '../broker-runtime.ts';
-import { callApi } from './in-process-api.ts';
+import { AclOperation, clusterResourceName, ResourceType } from '../security/acl-codes.ts';
+import { hostOf } from '../security/request-authorization.ts';
+import { ConsoleRequestError } from './console-request-error.ts';
+import { callApi, type ConsoleCaller } from './in-process-api.ts';
 import type { PartitionSizes } from './partition-sizes.ts';
 
 /** Bytes one browse reads from a partition at most (whole batches, KIP-74). */
@@ -43,8 +46,23 @@ export function partitionLog(
   return record === undefined ? undefined : runtime.storage.partition(record.topicId, partition);
 }
 
+/**
+ * What the authorizer says about the caller and one resource, for what the console reads from
+ * storage itself (the handlers it calls check their own operations).
+ */
+export function consoleMay(
+  runtime: BrokerRuntime,
+  caller: ConsoleCaller,
+  operation: number,
+  resource: { readonly type: number; readonly name: string },
+): boolean {
+  const subject = { principal: caller.principal, host: hostOf(caller.peer) };
+  return runtime.authorizer.authorize(subject, operation, resource);
+}
+
 export async function topicSummaries(
   runtime: BrokerRuntime,
+  caller: ConsoleCaller,
   sizes: PartitionSizes,
   throughputOf: (topic: string) => readonly number[],
 ): Promise<TopicSummary[]> {
@@ -52,6 +70,12 @@ export async function topicSummaries(
   const subjects = new Set(await registrySubjects(runtime));
   return runtime.storage
     .listTopics()
+    .filter((topic) =>
+      consoleMay(runtime, caller, AclOperation.DESCRIBE, {
+        type: ResourceType.TOPIC,
+        name: topic.name,
+      }),
+    )
     .toSorted((a, b) => a.name.localeCompare(b.name))
     .map((topic) => {
       const partitions: PartitionSummary[] = [];
@@ -105,8 +129,17 @@ function sum(values: readonly number[]): number {
 /** Records from `offset` on (control records left out), key and value rendered for a page. */
 export async function browse(
   runtime: BrokerRuntime,
+  caller: ConsoleCaller,
   request: { topic: string; partition: number; offset?: number; limit: number },
 ): Promise<BrowseResult | undefined> {
+  if (
+    !consoleMay(runtime, caller, AclOperation.READ, {
+      type: ResourceType.TOPIC,
+      name: request.topic,
+    })
+  ) {
+    throw new ConsoleRequestError(`${caller.principal} may not read ${request.topic}`, 403);
+  }
   const log = partitionLog(runtime, request.topic, request.partition);
   if (log === undefined) return undefined;
   const limit = Math.min(Math.max(1, request.limit), browseMaxMessages);
@@ -258,11 +291,16 @@ export function decodeAssignment(bytes: Buffer): GroupMember['assignment'] {
   }
 }
 
-export async function transactionSummaries(runtime: BrokerRuntime): Promise<TransactionSummary[]> {
-  const listed = await callApi(runtime, listTransactionsApi, 1, {});
+export async function transactionSummaries(
+  runtime: BrokerRuntime,
+  caller: ConsoleCaller,
+): Promise<TransactionSummary[]> {
+  const listed = await callApi(runtime, caller, listTransactionsApi, 1, {});
   const ids = listed.transactionStates.map((state) => state.transactionalId);
   if (ids.length === 0) return [];
-  const described = await callApi(runtime, describeTransactionsApi, 0, { transactionalIds: ids });
+  const described = await callApi(runtime, caller, describeTransactionsApi, 0, {
+    transactionalIds: ids,
+  });
   return described.transactionStates
     .filter((state) => state.errorCode === 0)
     .map((state) => ({
@@ -280,8 +318,11 @@ export async function transactionSummaries(runtime: BrokerRuntime): Promise<Tran
     .toSorted((a, b) => a.transactionalId.localeCompare(b.transactionalId));
 }
 
-export async function brokersView(runtime: BrokerRuntime): Promise<BrokersView> {
-  const cluster = await callApi(runtime, describeClusterApi, 1, { endpointType: 1 });
+export async function brokersView(
+  runtime: BrokerRuntime,
+  caller: ConsoleCaller,
+): Promise<BrokersView> {
+  const cluster = await callApi(runtime, caller, describeClusterApi, 1, { endpointType: 1 });
   const leaders = new Map<number, number>();
   for (const topic of runtime.storage.listTopics()) {
     for (let index = 0; index < topic.partitionCount; index++) {
@@ -332,7 +373,14 @@ const operations: Record<number, string> = {
   14: 'DESCRIBE_TOKENS',
 };
 
-export async function aclEntries(runtime: BrokerRuntime): Promise<AclEntry[]> {
+export async function aclEntries(
+  runtime: BrokerRuntime,
+  caller: ConsoleCaller,
+): Promise<AclEntry[]> {
+  const cluster = { type: ResourceType.CLUSTER, name: clusterResourceName };
+  if (!consoleMay(runtime, caller, AclOperation.DESCRIBE, cluster)) {
+    throw new ConsoleRequestError(`${caller.principal} may not describe ACLs`, 403);
+  }
   const bindings = await runtime.storage.listAcls();
   return bindings.map((binding) => ({
     resourceType: resourceTypes[binding.resourceType] ?? String(binding.resourceType),

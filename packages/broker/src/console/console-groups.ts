@@ -21,29 +21,21 @@ import {
 } from '@tributary/protocol';
 import type { BrokerRuntime } from '../broker-runtime.ts';
 import { decodeAssignment, partitionLag, partitionLog } from './console-data.ts';
-import { callApi } from './in-process-api.ts';
-
-/** A reset the request cannot have: the console answers 400 with the message. */
-export class ConsoleRequestError extends Error {
-  readonly status: number;
-
-  constructor(message: string, status = 400) {
-    super(message);
-    this.status = status;
-  }
-}
+import { ConsoleRequestError } from './console-request-error.ts';
+import { callApi, type ConsoleCaller } from './in-process-api.ts';
 
 export async function groupSummaries(
   runtime: BrokerRuntime,
+  caller: ConsoleCaller,
   historyOf: (groupId: string) => readonly LagSample[],
 ): Promise<GroupSummary[]> {
-  const listed = await callApi(runtime, listGroupsApi, 4, {});
+  const listed = await callApi(runtime, caller, listGroupsApi, 4, {});
   const ids = listed.groups.map((group) => group.groupId).toSorted();
   if (ids.length === 0) return [];
-  const described = await callApi(runtime, describeGroupsApi, 5, { groups: ids });
+  const described = await callApi(runtime, caller, describeGroupsApi, 5, { groups: ids });
   const summaries: GroupSummary[] = [];
   for (const group of described.groups) {
-    const offsets = await groupLag(runtime, group.groupId);
+    const offsets = await groupLag(runtime, caller, group.groupId);
     summaries.push({
       groupId: group.groupId,
       state: group.groupState,
@@ -66,8 +58,12 @@ export async function groupSummaries(
 }
 
 /** Every committed partition of the group with its lag. */
-export async function groupLag(runtime: BrokerRuntime, groupId: string): Promise<PartitionLag[]> {
-  const fetched = await callApi(runtime, offsetFetchApi, 7, { groupId, topics: null });
+export async function groupLag(
+  runtime: BrokerRuntime,
+  caller: ConsoleCaller,
+  groupId: string,
+): Promise<PartitionLag[]> {
+  const fetched = await callApi(runtime, caller, offsetFetchApi, 7, { groupId, topics: null });
   const lags: PartitionLag[] = [];
   for (const topic of fetched.topics) {
     for (const partition of topic.partitions) {
@@ -85,12 +81,14 @@ export async function groupLag(runtime: BrokerRuntime, groupId: string): Promise
 
 export async function resetOffsets(
   runtime: BrokerRuntime,
+  caller: ConsoleCaller,
   groupId: string,
   request: ResetOffsetsRequest,
 ): Promise<ResetOffsetsResult> {
   const topic = runtime.storage.getTopic(request.topic);
   if (topic === undefined) throw new ConsoleRequestError(`unknown topic ${request.topic}`, 404);
-  const [group] = (await callApi(runtime, describeGroupsApi, 5, { groups: [groupId] })).groups;
+  const [group] = (await callApi(runtime, caller, describeGroupsApi, 5, { groups: [groupId] }))
+    .groups;
   const state = group?.groupState ?? 'Dead';
   if (state !== 'Empty' && state !== 'Dead') {
     throw new ConsoleRequestError(
@@ -99,7 +97,7 @@ export async function resetOffsets(
     );
   }
   const partitions = Array.from({ length: topic.partitionCount }, (_, index) => index);
-  const fetched = await callApi(runtime, offsetFetchApi, 7, {
+  const fetched = await callApi(runtime, caller, offsetFetchApi, 7, {
     groupId,
     topics: [{ name: request.topic, partitionIndexes: partitions }],
   });
@@ -111,7 +109,7 @@ export async function resetOffsets(
   }
   const plan: ResetOffsetsResult['plan'][number][] = [];
   for (const partition of partitions) {
-    const target = await targetOffset(runtime, request, partition);
+    const target = await targetOffset(runtime, caller, request, partition);
     plan.push({
       topic: request.topic,
       partition,
@@ -120,12 +118,13 @@ export async function resetOffsets(
     });
   }
   if (request.dryRun) return { groupId, applied: false, plan };
-  await commitPlan(runtime, groupId, plan);
+  await commitPlan(runtime, caller, groupId, plan);
   return { groupId, applied: true, plan };
 }
 
 async function targetOffset(
   runtime: BrokerRuntime,
+  caller: ConsoleCaller,
   request: ResetOffsetsRequest,
   partition: number,
 ): Promise<number> {
@@ -149,7 +148,7 @@ async function targetOffset(
       if (request.value === undefined || !Number.isSafeInteger(request.value)) {
         throw new ConsoleRequestError('a timestamp reset needs milliseconds since the epoch');
       }
-      const answer = await callApi(runtime, listOffsetsApi, 7, {
+      const answer = await callApi(runtime, caller, listOffsetsApi, 7, {
         replicaId: -1,
         topics: [
           {
@@ -168,10 +167,11 @@ async function targetOffset(
 
 async function commitPlan(
   runtime: BrokerRuntime,
+  caller: ConsoleCaller,
   groupId: string,
   plan: ResetOffsetsResult['plan'],
 ): Promise<void> {
-  const answer = await callApi(runtime, offsetCommitApi, 8, {
+  const answer = await callApi(runtime, caller, offsetCommitApi, 8, {
     groupId,
     generationIdOrMemberEpoch: -1,
     memberId: '',

@@ -7,7 +7,7 @@ import type { LagSample } from '@tributary/console';
 import { listGroupsApi } from '@tributary/protocol';
 import type { BrokerRuntime } from '../broker-runtime.ts';
 import { groupLag } from './console-groups.ts';
-import { callApi } from './in-process-api.ts';
+import { callApi, samplerCaller } from './in-process-api.ts';
 import { PartitionSizes } from './partition-sizes.ts';
 
 /** Samples kept per topic and per group. */
@@ -76,9 +76,9 @@ export class ConsoleSampler {
       const rate = Math.max(0, ((total - last.total) * 1000) / (now - last.atMs));
       push(this.#throughput, topic.name, rate);
     }
-    const groups = await callApi(this.#runtime, listGroupsApi, 4, {});
+    const groups = await callApi(this.#runtime, samplerCaller, listGroupsApi, 4, {});
     for (const { groupId } of groups.groups) {
-      const lags = await groupLag(this.#runtime, groupId);
+      const lags = await groupLag(this.#runtime, samplerCaller, groupId);
       push(this.#lag, groupId, {
         atMs: now,
         lag: lags.reduce((total, entry) => total + entry.lag, 0),

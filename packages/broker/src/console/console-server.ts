@@ -21,8 +21,11 @@ import {
   topicSummaries,
   transactionSummaries,
 } from './console-data.ts';
-import { ConsoleRequestError, groupSummaries, resetOffsets } from './console-groups.ts';
+import { groupSummaries, resetOffsets } from './console-groups.ts';
+import { ConsoleRequestError } from './console-request-error.ts';
 import { ConsoleSampler } from './console-sampler.ts';
+import { ConsoleSessions, sessionCookie, sessionLifetimeMs } from './console-sessions.ts';
+import type { ConsoleCaller } from './in-process-api.ts';
 
 /** A POST body larger than this is refused (413): console requests are a few hundred bytes. */
 const requestBodyMaxBytes = 64 * 1024;
@@ -47,6 +50,16 @@ export interface ConsoleOptions {
   readonly listen: Endpoint;
   readonly readOnly: boolean;
   readonly sampleIntervalMs: number;
+  /** console.login=scram: every API call but the overview needs a session. */
+  readonly login: boolean;
+}
+
+/** What every request of one console server shares. */
+interface ConsoleHost {
+  readonly runtime: BrokerRuntime;
+  readonly sampler: ConsoleSampler;
+  readonly sessions: ConsoleSessions;
+  readonly options: ConsoleOptions;
 }
 
 export async function startConsoleServer(
@@ -54,8 +67,9 @@ export async function startConsoleServer(
   options: ConsoleOptions,
 ): Promise<ConsoleServer> {
   const sampler = new ConsoleSampler(runtime, options.sampleIntervalMs);
+  const host: ConsoleHost = { runtime, sampler, sessions: new ConsoleSessions(runtime), options };
   const server = createServer((request, response) => {
-    route(runtime, sampler, options, request, response).catch((error: unknown) => {
+    route(host, request, response).catch((error: unknown) => {
       const status = error instanceof ConsoleRequestError ? error.status : 500;
       const message = error instanceof Error ? error.message : String(error);
       if (status === 500) runtime.log.error('console request failed', { error: message });
@@ -89,9 +103,7 @@ function closeServer(server: Server): Promise<void> {
 }
 
 async function route(
-  runtime: BrokerRuntime,
-  sampler: ConsoleSampler,
-  options: ConsoleOptions,
+  host: ConsoleHost,
   request: IncomingMessage,
   response: ServerResponse,
 ): Promise<void> {
@@ -102,35 +114,75 @@ async function route(
     return;
   }
   const parts = path.slice('/api/'.length).split('/').map(decodePart);
+  const [resource, name, action] = parts;
+  if (request.method === 'POST' && (resource === 'login' || resource === 'logout')) {
+    await session(host, resource, request, response);
+    return;
+  }
+  const user = host.options.login ? host.sessions.userOf(request.headers.cookie) : undefined;
+  if (host.options.login && user === undefined && resource !== 'overview') {
+    throw new ConsoleRequestError('login required', 401);
+  }
+  const caller: ConsoleCaller = {
+    principal: user === undefined ? 'User:ANONYMOUS' : `User:${user}`,
+    peer: `${request.socket.remoteAddress ?? ''}:${request.socket.remotePort ?? 0}`,
+  };
   if (request.method === 'GET') {
-    sendJson(response, 200, await read(runtime, sampler, options, parts, url.searchParams));
+    sendJson(response, 200, await read(host, caller, user, parts, url.searchParams));
     return;
   }
   if (request.method !== 'POST') throw new ConsoleRequestError('method not allowed', 405);
-  if (options.readOnly) throw new ConsoleRequestError('the console is read-only', 403);
-  if (!(request.headers['content-type'] ?? '').startsWith('application/json')) {
-    throw new ConsoleRequestError('changes need a JSON body (application/json)', 415);
-  }
+  if (host.options.readOnly) throw new ConsoleRequestError('the console is read-only', 403);
   const body = await readJson(request);
-  const [resource, name, action] = parts;
+  const runtime = host.runtime;
   if (resource === 'topics' && name === undefined) {
-    sendJson(response, 200, await createTopic(runtime, body as never));
+    sendJson(response, 200, await createTopic(runtime, caller, body as never));
   } else if (resource === 'topics' && name !== undefined && action === 'delete-records') {
-    sendJson(response, 200, await deleteRecords(runtime, name, body as never));
+    sendJson(response, 200, await deleteRecords(runtime, caller, name, body as never));
   } else if (resource === 'groups' && name !== undefined && action === 'reset-offsets') {
-    sendJson(response, 200, await resetOffsets(runtime, name, body as never));
+    sendJson(response, 200, await resetOffsets(runtime, caller, name, body as never));
   } else {
     throw new ConsoleRequestError('not found', 404);
   }
 }
 
+/** POST /api/login {user, password} sets the session cookie; POST /api/logout ends it. */
+async function session(
+  host: ConsoleHost,
+  action: 'login' | 'logout',
+  request: IncomingMessage,
+  response: ServerResponse,
+): Promise<void> {
+  if (!host.options.login) throw new ConsoleRequestError('this console has no login', 404);
+  const cookie = `${sessionCookie}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0`;
+  if (action === 'logout') {
+    host.sessions.logout(request.headers.cookie);
+    response.setHeader('set-cookie', cookie);
+    sendJson(response, 200, { ok: true, message: 'logged out' });
+    return;
+  }
+  const body = (await readJson(request)) as { user?: unknown; password?: unknown };
+  if (typeof body.user !== 'string' || typeof body.password !== 'string') {
+    throw new ConsoleRequestError('login needs a user and a password');
+  }
+  const token = await host.sessions.login(body.user, body.password);
+  if (token === undefined) throw new ConsoleRequestError('wrong user or password', 401);
+  const maxAge = Math.floor(sessionLifetimeMs / 1000);
+  response.setHeader(
+    'set-cookie',
+    `${sessionCookie}=${token}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${maxAge}`,
+  );
+  sendJson(response, 200, { ok: true, message: `logged in as ${body.user}` });
+}
+
 async function read(
-  runtime: BrokerRuntime,
-  sampler: ConsoleSampler,
-  options: ConsoleOptions,
+  host: ConsoleHost,
+  caller: ConsoleCaller,
+  user: string | undefined,
   parts: readonly string[],
   query: URLSearchParams,
 ): Promise<unknown> {
+  const { runtime, sampler, options } = host;
   const [resource, name, sub] = parts;
   switch (resource) {
     case 'overview':
@@ -141,21 +193,24 @@ async function read(
         readOnly: options.readOnly,
         schemaRegistry: runtime.schemaRegistry !== undefined,
         sampleIntervalMs: options.sampleIntervalMs,
+        login: options.login,
+        user: user ?? null,
       } satisfies ConsoleOverview;
     case 'topics':
       if (name === undefined) {
-        return topicSummaries(runtime, sampler.sizes, (topic) => sampler.throughput(topic));
+        const throughput = (topic: string) => sampler.throughput(topic);
+        return topicSummaries(runtime, caller, sampler.sizes, throughput);
       }
-      if (sub === 'messages') return browseTopic(runtime, name, query);
+      if (sub === 'messages') return browseTopic(runtime, caller, name, query);
       break;
     case 'groups':
-      return groupSummaries(runtime, (groupId) => sampler.lagHistory(groupId));
+      return groupSummaries(runtime, caller, (groupId) => sampler.lagHistory(groupId));
     case 'transactions':
-      return transactionSummaries(runtime);
+      return transactionSummaries(runtime, caller);
     case 'brokers':
-      return brokersView(runtime);
+      return brokersView(runtime, caller);
     case 'acls':
-      return aclEntries(runtime);
+      return aclEntries(runtime, caller);
     case 'schemas':
       return subjectViews(runtime);
     default:
@@ -165,6 +220,7 @@ async function read(
 
 async function browseTopic(
   runtime: BrokerRuntime,
+  caller: ConsoleCaller,
   topic: string,
   query: URLSearchParams,
 ): Promise<unknown> {
@@ -178,7 +234,7 @@ async function browseTopic(
     return value;
   };
   const offset = integer('offset');
-  const result = await browse(runtime, {
+  const result = await browse(runtime, caller, {
     topic,
     partition: integer('partition') ?? 0,
     limit: integer('limit') ?? 50,
@@ -197,6 +253,9 @@ function decodePart(part: string): string {
 }
 
 async function readJson(request: IncomingMessage): Promise<unknown> {
+  if (!(request.headers['content-type'] ?? '').startsWith('application/json')) {
+    throw new ConsoleRequestError('changes need a JSON body (application/json)', 415);
+  }
   const chunks: Buffer[] = [];
   let bytes = 0;
   for await (const chunk of request as AsyncIterable<Buffer>) {
@@ -256,5 +315,6 @@ export async function hostConsole(runtime: BrokerRuntime): Promise<ConsoleServer
     listen: { host: host === '' ? '0.0.0.0' : host, port: Number(match?.[2] ?? 0) },
     readOnly: runtime.settings.value('console.read.only') === 'true',
     sampleIntervalMs: Number(runtime.settings.value('console.sample.interval.ms') ?? 5000),
+    login: runtime.settings.value('console.login') === 'scram',
   });
 }

@@ -13,11 +13,22 @@ const handlersByKey = new Map<number, Handler>(
   allHandlers.map((handler) => [handler.api.apiKey, handler]),
 );
 
-/** The principal console calls run as (the console has no login yet). */
-const consolePrincipal = 'User:ANONYMOUS';
+/**
+ * Who a console call runs as: the logged-in user (console.login=scram) or User:ANONYMOUS, and
+ * the browser's address, so the authorizer decides as it would for a client of that user.
+ */
+export interface ConsoleCaller {
+  readonly principal: string;
+  /** `address:port` of the browser, as RequestContext.peer. */
+  readonly peer: string;
+}
+
+/** The console's own background sampling (charts): no user. */
+export const samplerCaller: ConsoleCaller = { principal: 'User:ANONYMOUS', peer: '127.0.0.1:0' };
 
 export async function callApi<Request, RequestInit, Response, ResponseInit>(
   runtime: BrokerRuntime,
+  caller: ConsoleCaller,
   api: ApiDescriptor<Request, RequestInit, Response, ResponseInit>,
   version: number,
   request: RequestInit,
@@ -32,9 +43,9 @@ export async function callApi<Request, RequestInit, Response, ResponseInit>(
       runtime,
       apiVersion: version,
       clientId: 'tributary-console',
-      peer: 'console',
+      peer: caller.peer,
       signal: controller.signal,
-      principal: consolePrincipal,
+      principal: caller.principal,
     },
     new Reader(writer.toBuffer()),
   );
