@@ -68,6 +68,11 @@ function registryFor(runtime: BrokerRuntime, probe: BrokerProbe): Registry {
     'Bytes of those hand-offs (headers and locations only, no records).',
     () => traffic.forwardBytes,
   );
+  counter(
+    'tributary_authorizer_denials_total',
+    'Actions the ACL authorizer denied (logged at a bounded rate; docs/security.md).',
+    () => runtime.authorizer.denials,
+  );
   // Cluster mode's object collector; it runs on one broker at a time, the others report 0.
   const collection = () => runtime.storage.cluster?.objectCollection;
   counter(

@@ -134,4 +134,5 @@ test('denials are logged at most denialLogMaxLines per interval', async () => {
   });
   for (let i = 0; i < denialLogMaxLines + 5; i++) authorizer.logDenial({ attempt: i });
   assert.equal(lines.length, denialLogMaxLines);
+  assert.equal(authorizer.denials, denialLogMaxLines + 5);
 });

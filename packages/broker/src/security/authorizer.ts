@@ -81,6 +81,7 @@ export class Authorizer {
   #timer: NodeJS.Timeout | undefined;
   #loading: Promise<void> | undefined;
   readonly #denials = { windowStartMs: 0, lines: 0, dropped: 0 };
+  #denied = 0;
 
   private constructor(options: AuthorizerOptions) {
     const { settings } = options;
@@ -129,8 +130,14 @@ export class Authorizer {
     clearInterval(this.#timer);
   }
 
+  /** Denials reported through logDenial since start (/metrics). */
+  get denials(): number {
+    return this.#denied;
+  }
+
   /** Logs a denial (who, what, from where), at most `denialLogMaxLines` per interval. */
   logDenial(fields: LogFields): void {
+    this.#denied++;
     const denials = this.#denials;
     const now = Date.now();
     if (now - denials.windowStartMs >= denialLogIntervalMs) {

@@ -378,13 +378,24 @@ const kcat = {
     },
 };
 
+/** tributary_authorizer_denials_total on /metrics: "counted" once it is above 0. */
+const deniedOnMetrics = (): Operation => async (broker) => {
+  assert.ok(broker.metrics !== undefined, 'metrics.listen is set');
+  const response = await fetch(`http://${broker.metrics.host}:${broker.metrics.port}/metrics`);
+  const line = (await response.text())
+    .split('\n')
+    .find((text) => text.startsWith('tributary_authorizer_denials_total'));
+  const count = Number(line?.split(' ').at(-1) ?? 'NaN');
+  return count > 0 ? 'counted' : `not counted: ${line}`;
+};
+
 const everyTopic = topics.join(',');
 const on = { 'authorizer.class.name': standardAuthorizer };
 
 const scenarios: readonly Scenario[] = [
   {
     name: 'authorizer on, no ACL: nothing is allowed',
-    settings: on,
+    settings: { ...on, 'metrics.listen': '127.0.0.1:0' },
     acls: [],
     rows: [
       ['kafkajs listTopics', kafkajs.listTopics(), ''],
@@ -415,6 +426,7 @@ const scenarios: readonly Scenario[] = [
       ['platformatic createTopics', platformatic.createTopic('new'), 'TOPIC_AUTHORIZATION_FAILED'],
       ['kafka-topics --list', java.listTopics(), ''],
       ['kafka-acls --list', java.listAcls(), 'CLUSTER_AUTHORIZATION_FAILED'],
+      ['GET /metrics', deniedOnMetrics(), 'counted'],
       [
         'kafkajs describeAcls',
         kafkajs.admin((admin) =>
