@@ -161,3 +161,51 @@ test('handlers: in order per key, duplicates skipped, retry tiers, dead letters,
   }
   assert.equal((await consumer.health()).status, 'stopped');
 });
+
+test('close finishes the handler in flight, commits it and leaves the group', async () => {
+  const topic = uniqueTopic('shutdown');
+  const contract = orderPlacedContract(topic);
+  const connection = { bootstrap: broker.bootstrap };
+  await ensureTopics(connection, [topic], { partitions: 1 });
+  const producer = new EventProducer({ ...connection, source: 'urn:test' });
+  const groupId = `svc-${topic}`;
+  const { promise: gate, resolve: release } = Promise.withResolvers<void>();
+  const seen: string[] = [];
+  let finished = 0;
+  const first = new EventConsumer({ ...connection, groupId, retryDelaysMs: [] });
+  first.on(contract, async (event) => {
+    seen.push(event.data.orderId);
+    await gate;
+    finished += 1;
+  });
+  await first.start();
+  try {
+    await producer.publish(contract, sampleOrder('slow-1'));
+    await producer.publish(contract, sampleOrder('next-2'));
+    await waitFor(() => seen.length === 1, 'the first handler to start');
+    const closing = first.close();
+    assert.equal((await first.health()).status, 'stopping');
+    release();
+    await closing;
+    assert.equal(finished, 1, 'the handler in flight finished');
+    assert.deepEqual(seen, ['slow-1'], 'nothing new started while closing');
+
+    // A new member of the group starts after the committed record: slow-1 is not redelivered.
+    const later: string[] = [];
+    const second = new EventConsumer({ ...connection, groupId, retryDelaysMs: [] });
+    second.on(contract, async (event) => {
+      later.push(event.data.orderId);
+    });
+    await second.start();
+    try {
+      await waitFor(() => later.length === 1, 'the record after the committed one');
+      assert.deepEqual(later, ['next-2']);
+    } finally {
+      await second.close();
+    }
+  } finally {
+    release();
+    await first.close();
+    await producer.close();
+  }
+});

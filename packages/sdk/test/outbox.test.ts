@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { Consumer } from '@platformatic/kafka';
 import pg from 'pg';
-import type { PostgresServer } from '@tributary/testing';
+import { RestartableBroker, tempDir, type PostgresServer } from '@tributary/testing';
 import {
   createOutboxTable,
   ensureTopics,
@@ -44,11 +44,11 @@ after(async () => {
 
 const relayScript = fileURLToPath(new URL('./outbox-relay-process.ts', import.meta.url));
 
-function startRelay(batchSize: number) {
+function startRelay(batchSize: number, bootstrap = broker.bootstrap) {
   const child = spawn(process.execPath, [relayScript], {
     env: {
       ...process.env,
-      SDK_BOOTSTRAP: broker.bootstrap,
+      SDK_BOOTSTRAP: bootstrap,
       SDK_DATABASE_URL: postgres.url,
       SDK_BATCH_SIZE: String(batchSize),
     },
@@ -76,11 +76,11 @@ async function waitFor(check: () => Promise<boolean>, what: string): Promise<voi
 }
 
 /** Every record of `topic` until `expected` distinct event ids were seen. */
-async function readEvents(topic: string, expected: number) {
+async function readEvents(topic: string, expected: number, bootstrap = broker.bootstrap) {
   const consumer = new Consumer({
     clientId: 'sdk-test-outbox',
     groupId: `read-${topic}`,
-    bootstrapBrokers: [broker.bootstrap],
+    bootstrapBrokers: [bootstrap],
   });
   const records: { key: string; id: string; seq: number }[] = [];
   const ids = new Set<string>();
@@ -136,29 +136,11 @@ test('the event commits with the state change, or neither does', async () => {
 
 test('a relay killed mid-way and restarted publishes every event, in order per key', async () => {
   const topic = uniqueTopic('outbox-crash');
-  const contract = orderPlacedContract(topic);
   await ensureTopics({ bootstrap: broker.bootstrap }, [topic], { partitions: 3 });
-  const producer = new EventProducer({ bootstrap: broker.bootstrap, source: 'urn:test' });
-  const outbox = new Outbox(producer);
   const keys = 20;
   const perKey = 60;
   const total = keys * perKey;
-  // Each event in its own transaction; totalCents carries the per-key sequence number.
-  for (let seq = 1; seq <= perKey; seq++) {
-    await Promise.all(
-      Array.from({ length: keys }, async (_, k) => {
-        const client = await pool.connect();
-        try {
-          await client.query('BEGIN');
-          await outbox.add(client, contract, sampleOrder(`key-${k}`, seq));
-          await client.query('COMMIT');
-        } finally {
-          client.release();
-        }
-      }),
-    );
-  }
-  await producer.close();
+  await fillOutbox(topic, keys, perKey, broker.bootstrap);
   assert.equal(await unsentCount(), total);
 
   const first = startRelay(25);
@@ -176,7 +158,16 @@ test('a relay killed mid-way and restarted publishes every event, in order per k
     await second.exited;
   }
 
-  const records = await readEvents(topic, total);
+  assertInOrderPerKey(await readEvents(topic, total), keys, perKey);
+});
+
+/** At-least-once: a re-sent batch repeats what it held, but no event of a key comes before an
+ * earlier one of that key was published, and every one arrives. */
+function assertInOrderPerKey(
+  records: readonly { key: string; seq: number }[],
+  keys: number,
+  perKey: number,
+): void {
   const published = new Map<string, number[]>();
   for (const record of records) {
     const list = published.get(record.key) ?? [];
@@ -185,13 +176,66 @@ test('a relay killed mid-way and restarted publishes every event, in order per k
   }
   assert.equal(published.size, keys);
   for (const [key, seqs] of published) {
-    // At-least-once: a re-sent batch repeats what it held, but no event comes before an earlier
-    // one of its key was published, and every one arrives.
     let highest = 0;
     for (const seq of seqs) {
       assert.ok(seq <= highest + 1, `${key}: ${seq} published before ${highest + 1}`);
       highest = Math.max(highest, seq);
     }
     assert.equal(highest, perKey, `${key}: every event published`);
+  }
+}
+
+async function fillOutbox(topic: string, keys: number, perKey: number, bootstrap: string) {
+  const contract = orderPlacedContract(topic);
+  const producer = new EventProducer({ bootstrap, source: 'urn:test' });
+  const outbox = new Outbox(producer);
+  try {
+    // Each event in its own transaction; totalCents carries the per-key sequence number.
+    for (let seq = 1; seq <= perKey; seq++) {
+      await Promise.all(
+        Array.from({ length: keys }, async (_, k) => {
+          const client = await pool.connect();
+          try {
+            await client.query('BEGIN');
+            await outbox.add(client, contract, sampleOrder(`key-${k}`, seq));
+            await client.query('COMMIT');
+          } finally {
+            client.release();
+          }
+        }),
+      );
+    }
+  } finally {
+    await producer.close();
+  }
+}
+
+test('a broker killed with SIGKILL under the relay loses nothing: every event, in order', async () => {
+  const dataDir = await tempDir('sdk-outbox-broker');
+  const restartable = new RestartableBroker({ dataDir: dataDir.path });
+  await restartable.start();
+  const relay = startRelay(25, restartable.bootstrap);
+  try {
+    const topic = uniqueTopic('outbox-broker-crash');
+    await ensureTopics({ bootstrap: restartable.bootstrap }, [topic], { partitions: 3 });
+    const keys = 10;
+    const perKey = 60;
+    await fillOutbox(topic, keys, perKey, restartable.bootstrap);
+    await waitFor(async () => (await unsentCount()) <= keys * perKey - 100, 'some sent');
+    await restartable.kill();
+    const left = await unsentCount();
+    assert.ok(left > 0, `the broker was killed before the relay finished (${left} left)`);
+    await restartable.start();
+    await waitFor(async () => (await unsentCount()) === 0, 'the relay to finish');
+    assertInOrderPerKey(
+      await readEvents(topic, keys * perKey, restartable.bootstrap),
+      keys,
+      perKey,
+    );
+  } finally {
+    relay.child.kill('SIGKILL');
+    await relay.exited;
+    await restartable.kill();
+    await dataDir.remove();
   }
 });
