@@ -31,6 +31,7 @@ export function TopicsPage(props: { readOnly: boolean; refreshMs: number }) {
             <th>Retention</th>
             <th>Cleanup</th>
             <th>Schema</th>
+            <th>Owner</th>
             <th>Throughput (rec/s)</th>
           </tr>
         </thead>
@@ -59,6 +60,7 @@ export function TopicsPage(props: { readOnly: boolean; refreshMs: number }) {
                   <a href="#/schemas">{topic.schemaSubject}</a>
                 )}
               </td>
+              <td data-testid="topic-owner">{topic.owner ?? '—'}</td>
               <td>
                 <Sparkline values={topic.throughput} label={`${topic.name} throughput`} />
                 <span className="num">{(topic.throughput.at(-1) ?? 0).toFixed(1)}</span>

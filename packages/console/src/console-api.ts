@@ -47,6 +47,8 @@ export interface TopicSummary {
   readonly configs: Readonly<Record<string, string>>;
   /** `<topic>-value` when the registry has that subject. */
   readonly schemaSubject?: string;
+  /** The topic's `tributary.owner` (a team or a principal), when it has one. */
+  readonly owner?: string;
   /** Records per second over the last samples, oldest first. */
   readonly throughput: readonly number[];
 }

@@ -95,7 +95,11 @@ function post(path: string, body: unknown, contentType = 'application/json'): Pr
 async function fill(): Promise<void> {
   await admin.createTopics({
     topics: [
-      { topic: 'orders', numPartitions: 2 },
+      {
+        topic: 'orders',
+        numPartitions: 2,
+        configEntries: [{ name: 'tributary.owner', value: 'team-billing' }],
+      },
       { topic: 'payments', numPartitions: 1 },
       { topic: 'ledger', numPartitions: 1 },
     ],
@@ -283,6 +287,7 @@ describe('the console against a broker with real data', () => {
     await textOf(orders.getByTestId('topic-records'), (text) => text === '30');
     const row = await orders.innerText();
     assert.match(row, /orders\s+2\s+30\s+[\d.]+ (B|KiB)\s+7\.0 d/);
+    assert.equal(await orders.getByTestId('topic-owner').innerText(), 'team-billing');
     await textOf(page.getByTestId('topic-payments'), (text) => text.includes('payments-value'));
     await screenshot('topics');
   });

@@ -28,6 +28,7 @@ import type { PartitionLog } from '@tributary/storage';
 import type { BrokerRuntime } from '../broker-runtime.ts';
 import { AclOperation, clusterResourceName, ResourceType } from '../security/acl-codes.ts';
 import { hostOf } from '../security/request-authorization.ts';
+import { ownerConfig } from '../security/topic-policy.ts';
 import { ConsoleRequestError } from './console-request-error.ts';
 import { callApi, type ConsoleCaller } from './in-process-api.ts';
 import type { PartitionSizes } from './partition-sizes.ts';
@@ -96,6 +97,7 @@ export async function topicSummaries(
         cleanupPolicy: setting('cleanup.policy'),
         configs: topic.configs,
         ...(subjects.has(subject) ? { schemaSubject: subject } : {}),
+        ...(topic.configs[ownerConfig] === undefined ? {} : { owner: topic.configs[ownerConfig] }),
         throughput: throughputOf(topic.name),
       };
     });
