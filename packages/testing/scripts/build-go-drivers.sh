@@ -28,7 +28,7 @@ hash=$( (
 ) | sha256sum | cut -d' ' -f1)
 
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$hash" ] &&
-  [ -x bin/franz-driver ] && [ -x bin/sarama-driver ]; then
+  [ -x bin/franz-driver ] && [ -x bin/sarama-driver ] && [ -x bin/franz-security ]; then
   echo "build-go-drivers: drivers up to date"
   exit 0
 fi
@@ -37,4 +37,4 @@ mkdir -p bin
 start=$(date +%s)
 go build -o bin/ ./cmd/...
 echo "$hash" >"$stamp"
-echo "build-go-drivers: built bin/franz-driver and bin/sarama-driver in $(($(date +%s) - start)) s"
+echo "build-go-drivers: built bin/franz-driver, bin/franz-security and bin/sarama-driver in $(($(date +%s) - start)) s"

@@ -32,3 +32,11 @@ export function franzGoDriverCommand(): DriverCommand {
 export function saramaDriverCommand(): DriverCommand {
   return goDriver('sarama-driver');
 }
+
+/**
+ * franz-go's SASL and TLS check (cmd/franz-security): one run produces three records with the
+ * security its flags name and reads them back, printing one JSON line (security tests).
+ */
+export function franzSecurityCommand(): DriverCommand {
+  return goDriver('franz-security');
+}

@@ -23,7 +23,7 @@ export {
   type CompatibilityLine,
   type StepResult,
 } from './compatibility-record.ts';
-export { franzGoDriverCommand, saramaDriverCommand } from './go-driver.ts';
+export { franzGoDriverCommand, franzSecurityCommand, saramaDriverCommand } from './go-driver.ts';
 export {
   javaClasspath,
   javaCommand,
