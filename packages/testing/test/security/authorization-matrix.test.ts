@@ -140,10 +140,10 @@ function errorName(error: unknown): string {
 
 const kafkajs = {
   produce:
-    (topic: string, options: { idempotent?: boolean } = {}): Operation =>
+    (topic: string, options: { idempotent?: boolean; autoCreate?: boolean } = {}): Operation =>
     async (broker) => {
       const producer = kafkaOf(broker, 'matrix-producer').producer({
-        allowAutoTopicCreation: false,
+        allowAutoTopicCreation: options.autoCreate ?? false,
         idempotent: options.idempotent ?? false,
         ...(options.idempotent === true ? { maxInFlightRequests: 1 } : {}),
       });
@@ -493,6 +493,11 @@ const scenarios: readonly Scenario[] = [
       ['kafka-topics --list', java.listTopics(), 'orders.in,orders.out'],
       ['kafkajs produce orders.in', kafkajs.produce('orders.in'), 'ok'],
       ['kafkajs produce orders.out', kafkajs.produce('orders.out'), 'TOPIC_AUTHORIZATION_FAILED'],
+      [
+        'kafkajs produce auto-creating orders.auto (DESCRIBE but no CREATE)',
+        kafkajs.produce('orders.auto', { autoCreate: true }),
+        'TOPIC_AUTHORIZATION_FAILED',
+      ],
       ['kafkajs produce secret', kafkajs.produce('secret'), 'TOPIC_AUTHORIZATION_FAILED'],
       ['kcat consume orders.out', kcat.consume('orders.out'), 'ok'],
       ['kcat consume secret', kcat.consume('secret'), 'TOPIC_AUTHORIZATION_FAILED'],
@@ -642,7 +647,11 @@ const scenarios: readonly Scenario[] = [
   {
     name: 'cluster ACLs: ALTER on the cluster manages ACLs, DESCRIBE lists them',
     settings: on,
-    acls: [binding({ resourceType: CLUSTER, resourceName: 'kafka-cluster', operation: 7 })],
+    acls: [
+      binding({ resourceType: CLUSTER, resourceName: 'kafka-cluster', operation: 7 }),
+      binding({ resourceName: 'auto.', patternType: PREFIXED, operation: 5 }),
+      binding({ resourceName: 'auto.', patternType: PREFIXED, operation: WRITE }),
+    ],
     rows: [
       [
         'kafkajs createAcls',
@@ -663,6 +672,11 @@ const scenarios: readonly Scenario[] = [
       ],
       ['kcat consume', kcat.consume('orders.in'), 'TOPIC_AUTHORIZATION_FAILED'],
       ['kafka-acls --add', java.addAcl(), 'ok'],
+      [
+        'kafkajs produce auto-creating auto.new (CREATE on the topic)',
+        kafkajs.produce('auto.new', { autoCreate: true }),
+        'ok',
+      ],
       ['kafka-acls --list', java.listAcls(), 'ok'],
     ],
   },
