@@ -154,19 +154,20 @@ describe('kcat', () => {
   });
 });
 
-describe('confluent-kafka OAUTHBEARER', () => {
-  async function listTopics(token: string): Promise<{ ok: boolean; error?: string }> {
-    const bootstrap = `127.0.0.1:${secure.port('SASL_PLAINTEXT')}`;
-    const run = await runCommand(systemPython, [oauthScript, bootstrap, token, '10'], {
-      timeoutMs: 60_000,
-    });
-    assert.equal(run.code, 0, run.stderr);
-    return JSON.parse(run.stdout.trim().split('\n').at(-1) ?? '{}') as {
-      ok: boolean;
-      error?: string;
-    };
-  }
+/** list_topics through confluent-kafka with `token` as the OAUTHBEARER token. */
+async function listTopics(token: string): Promise<{ ok: boolean; error?: string }> {
+  const bootstrap = `127.0.0.1:${secure.port('SASL_PLAINTEXT')}`;
+  const run = await runCommand(systemPython, [oauthScript, bootstrap, token, '10'], {
+    timeoutMs: 60_000,
+  });
+  assert.equal(run.code, 0, run.stderr);
+  return JSON.parse(run.stdout.trim().split('\n').at(-1) ?? '{}') as {
+    ok: boolean;
+    error?: string;
+  };
+}
 
+describe('confluent-kafka OAUTHBEARER', () => {
   test('a signed JWT is accepted', async () => {
     const answer = await listTopics(await secure.token({ sub: 'svc-python' }));
     assert.equal(answer.ok, true, answer.error);
