@@ -38,7 +38,7 @@ interface TopicView {
   readonly partitions: readonly { partition: number; leader?: number; highWatermark?: number }[];
 }
 
-it('shows both brokers with their racks and leases, and each partition'''s leader', async () => {
+it('shows both brokers with their racks and leases, and every partition leader', async () => {
   const kafka = new Kafka({ brokers: cluster.bootstrap().split(','), logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();
