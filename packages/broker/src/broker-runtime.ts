@@ -18,6 +18,7 @@ import type { TopicTraffic } from './metrics/topic-traffic.ts';
 import type { StorageMetrics } from './metrics/storage-metrics.ts';
 import type { ClientQuotas } from './security/client-quotas.ts';
 import type { TopicPolicy } from './security/topic-policy.ts';
+import type { AuditLog } from './security/audit-log.ts';
 import type { Authorizer } from './security/authorizer.ts';
 
 export interface BrokerRuntime {
@@ -44,6 +45,8 @@ export interface BrokerRuntime {
    * record value against it. Undefined when the broker serves no registry.
    */
   readonly schemaRegistry?: SchemaRegistry | undefined;
+  /** The audit log of admin and security actions (__tributary_audit); absent in some tests. */
+  readonly audit?: AuditLog | undefined;
   /** The topic creation policy (create.topic.policy.*); absent: no policy. */
   readonly topicPolicy?: TopicPolicy;
   /** Client quotas (AlterClientQuotas) and their rate meters; absent in some tests. */

@@ -24,6 +24,7 @@ import { TopicTraffic } from './metrics/topic-traffic.ts';
 import { StorageMetrics } from './metrics/storage-metrics.ts';
 import { ClientQuotas } from './security/client-quotas.ts';
 import { TopicPolicy } from './security/topic-policy.ts';
+import { AuditLog } from './security/audit-log.ts';
 import { hostSchemaRegistry, type SchemaRegistryHost } from './schema-registry-host.ts';
 import { hostConsole, type ConsoleServer } from './console/console-server.ts';
 import {
@@ -154,6 +155,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
       throw error;
     },
   );
+  let audit: AuditLog | undefined;
   const connections = new Set<Connection>();
   const perAddress = new Map<string, number>();
   const refusals = { count: 0, loggedAtMs: 0 };
@@ -254,6 +256,9 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
     get transactions() {
       return coordinators.transactions;
     },
+    get audit() {
+      return audit;
+    },
     coordinatorNode: (keyType) => coordinators.coordinatorNode(keyType),
     get schemaRegistry() {
       return registryHost?.registry;
@@ -280,6 +285,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
       throw error;
     }
   }
+  audit = await AuditLog.start(storage, log);
   const metricsListen = options.settings?.get('metrics.listen')?.value;
   let metrics: MetricsServer | undefined;
   let consoleServer: ConsoleServer | undefined;
@@ -323,6 +329,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
       brokerClients?.close();
       authorizer.close();
       clientQuotas.close();
+      await audit?.idle();
       await storage.close();
     })();
     return closing;

@@ -5,6 +5,8 @@
  */
 import type { ApiDescriptor, Reader, Writer } from '@tributary/protocol';
 import type { BrokerRuntime } from './broker-runtime.ts';
+import { auditRequest } from './security/audit-actions.ts';
+import { resultOf } from './security/audit-log.ts';
 import type { ConnectionAuthentication } from './security/connection-authentication.ts';
 
 export interface RequestContext {
@@ -54,6 +56,7 @@ export function defineHandler<Request, RequestInit, Response, ResponseInit>(
       const version = context.apiVersion;
       const request = api.readRequest(reader, version);
       const response = await handle(context, request);
+      auditRequest(context, api.apiKey, request, () => resultOf(response));
       if (response === noResponse) return undefined;
       return (writer) => api.writeResponse(writer, version, response);
     },

@@ -12,9 +12,11 @@
  * `schemas` talks to the schema registry's REST API (schemas-command.ts): list, get, register,
  * check.
  * `dlq` lists, shows and redrives dead-letter topics through @tributary/sdk (dlq-command.ts).
+ * `audit` prints the audit log of admin and security actions (audit-command.ts).
  */
 import { clusterUsage, runClusterCommand } from './cluster-command.ts';
 import { dlqUsage, runDlqCommand } from './dlq-command.ts';
+import { auditUsage, runAuditCommand } from './audit-command.ts';
 import { doctorUsage, runDoctorCommand } from './doctor-command.ts';
 import { groupsUsage, runGroupsCommand } from './groups-command.ts';
 import { runSchemasCommand, schemasUsage } from './schemas-command.ts';
@@ -30,6 +32,7 @@ commands:
   users          SCRAM users: list, add, delete
   schemas        the schema registry: list, get, register, check
   dlq            dead-letter topics: list, show, redrive
+  audit          the audit log of admin and security actions
   cluster        cluster up: PostgreSQL, an S3 server and N brokers on this machine
   doctor         verify a stopped broker's data directory; --skip-damaged to move past damage`;
 
@@ -118,6 +121,14 @@ async function main(argv: string[]): Promise<void> {
         nowMs: () => Date.now(),
       });
       return;
+    case 'audit':
+      process.exitCode = await runAuditCommand(rest, {
+        out: (text) => process.stdout.write(text),
+        err: (text) => process.stderr.write(text),
+        env: process.env,
+        nowMs: () => Date.now(),
+      });
+      return;
     case 'schemas':
       process.exitCode = await runSchemasCommand(rest, {
         out: (text) => process.stdout.write(text),
@@ -148,7 +159,8 @@ async function main(argv: string[]): Promise<void> {
     case 'help':
       process.stdout.write(
         `${usage}\n\n${startHelp()}\n\n${groupsUsage}\n\n${transactionsUsage}\n\n` +
-          `${usersUsage}\n\n${schemasUsage}\n\n${dlqUsage}\n\n${clusterUsage}\n\n${doctorUsage}\n`,
+          `${usersUsage}\n\n${schemasUsage}\n\n${dlqUsage}\n\n${auditUsage}\n\n${clusterUsage}\n\n` +
+          `${doctorUsage}\n`,
       );
       return;
     default:
