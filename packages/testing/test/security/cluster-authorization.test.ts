@@ -5,6 +5,13 @@
  * enforced by broker 2, which learns it from the metadata store (it reloads ACLs every 2 s), and
  * deleting it through broker 1 must lift it on broker 2. Broker 2 is checked alone: kcat asks it
  * for metadata (-L with only its address), which it answers itself.
+ *
+ * Brokers call each other as User:ANONYMOUS here (no SASL between them), and the calls only
+ * brokers make need CLUSTER_ACTION: once the cluster resource has an ACL (ALTER, to go on
+ * managing ACLs), a produce that broker 2 forwards to broker 1 (zone routing: a client of zone b
+ * writing to a partition led in zone a) is refused by broker 1 with CLUSTER_AUTHORIZATION_FAILED,
+ * and succeeds once User:ANONYMOUS from 127.0.0.1 is granted CLUSTER_ACTION, as docs/security.md
+ * tells operators to do.
  */
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -13,9 +20,13 @@ import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { kcatPath, runCommand, startTestCluster, type TestCluster } from '@tributary/testing';
 
 const TOPIC = 2;
+const CLUSTER = 4;
 const LITERAL = 3;
 const ALL = 2;
+const ALTER = 7;
+const CLUSTER_ACTION = 9;
 const DENY = 2;
+const ALLOW = 3;
 
 /** How long broker 2 may take to see an ACL change (its refresh period is 2 s). */
 const propagationDeadlineMs = 30_000;
@@ -76,7 +87,12 @@ before(async () => {
   });
   admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({ topics: [{ topic: 'secret', numPartitions: 1 }] });
+  await admin.createTopics({
+    topics: [
+      { topic: 'secret', numPartitions: 1 },
+      { topic: 'zoned', numPartitions: 4 },
+    ],
+  });
 });
 
 after(async () => {
@@ -91,4 +107,65 @@ test('an ACL created on broker 1 is enforced by broker 2, and its deletion lifte
   assert.match(await topicSeenBy(1, 'secret'), /Topic authorization failed/i);
   await admin.deleteAcls({ filters: [denyAll] });
   assert.equal(await eventually(2, 'secret', /^ok$/), 'ok', 'visible again once deleted');
+});
+
+function clusterAcl(operation: number, host: string) {
+  return {
+    resourceType: CLUSTER,
+    resourceName: 'kafka-cluster',
+    resourcePatternType: LITERAL,
+    principal: 'User:ANONYMOUS',
+    host,
+    operation,
+    permissionType: ALLOW,
+  };
+}
+
+/** Produces one record to `partition` as a client of zone b: "ok" or the Kafka error name. */
+async function produceFromZoneB(partition: number): Promise<string> {
+  const kafka = new Kafka({
+    clientId: 'zone=b',
+    brokers: [addressOf(2)],
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 0 },
+  });
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  try {
+    await producer.connect();
+    await producer.send({ topic: 'zoned', messages: [{ partition, value: 'forwarded' }] });
+    return 'ok';
+  } catch (error: unknown) {
+    const { type } = error as { type?: unknown };
+    return typeof type === 'string' ? type : String(error);
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+async function produceEventually(partition: number, expected: string): Promise<string> {
+  const deadline = Date.now() + propagationDeadlineMs;
+  let seen = await produceFromZoneB(partition);
+  while (seen !== expected && Date.now() < deadline) {
+    await sleep(250);
+    seen = await produceFromZoneB(partition);
+  }
+  return seen;
+}
+
+test('broker-to-broker requests need CLUSTER_ACTION, as Kafka documents', async () => {
+  const metadata = await admin.fetchTopicMetadata({ topics: ['zoned'] });
+  const ledInZoneA = metadata.topics[0]?.partitions.find((p) => p.leader === 1);
+  assert.ok(ledInZoneA !== undefined, 'broker 1 (zone a) leads a partition of zoned');
+  const { partitionId } = ledInZoneA;
+  assert.equal(await produceEventually(partitionId, 'ok'), 'ok', 'forwarded with no cluster ACL');
+  const alter = clusterAcl(ALTER, '*');
+  await admin.createAcls({ acl: [alter] });
+  assert.equal(
+    await produceEventually(partitionId, 'CLUSTER_AUTHORIZATION_FAILED'),
+    'CLUSTER_AUTHORIZATION_FAILED',
+  );
+  const clusterAction = clusterAcl(CLUSTER_ACTION, '127.0.0.1');
+  await admin.createAcls({ acl: [clusterAction] });
+  assert.equal(await produceEventually(partitionId, 'ok'), 'ok');
+  await admin.deleteAcls({ filters: [alter, clusterAction] });
 });
