@@ -5,10 +5,11 @@
  * leader. Driven by playwright-core and Debian's chromium.
  */
 import assert from 'node:assert/strict';
+import { resolve } from 'node:path';
 import { after, before, it } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
 import { chromium, type Browser } from 'playwright-core';
-import { startTestCluster, type TestCluster } from '@tributary/testing';
+import { runCommand, startTestCluster, type TestCluster } from '@tributary/testing';
 
 const waitMs = 30_000;
 const leaseMs = 3000;
@@ -16,7 +17,14 @@ const leaseMs = 3000;
 let cluster: TestCluster;
 let browser: Browser;
 
+/** The S3 server's build (idempotent: returns at once once built), as `npm test` runs it. */
+const s3ServerBuild = resolve(import.meta.dirname, '../../testing/scripts/build-s3-server.sh');
+const s3ServerBuildTimeoutMs = 15 * 60 * 1000;
+
 before(async () => {
+  // `npm test -- console` selects no packages/testing file, so the runner builds nothing.
+  const built = await runCommand('bash', [s3ServerBuild], { timeoutMs: s3ServerBuildTimeoutMs });
+  assert.equal(built.code, 0, `${s3ServerBuild} failed: ${built.stderr}`);
   cluster = await startTestCluster({
     brokers: 2,
     leaseMs,
