@@ -177,7 +177,10 @@ function mayCreate(context: RequestContext, name: string): boolean {
 /** Kafka shows a created topic's configs only to DESCRIBE_CONFIGS on it (v5+). */
 function withConfigsIfDescribable(context: RequestContext, answer: CreateAnswer): CreateAnswer {
   if (answer.errorCode !== ErrorCode.NONE) return answer;
-  if (authorized(context, AclOperation.DESCRIBE_CONFIGS, topicResource(answer.name))) return answer;
+  const options = { logIfDenied: false };
+  if (authorized(context, AclOperation.DESCRIBE_CONFIGS, topicResource(answer.name), options)) {
+    return answer;
+  }
   const { configs: _hidden, ...rest } = answer;
   return { ...rest, topicConfigErrorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED };
 }

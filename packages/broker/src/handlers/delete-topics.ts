@@ -7,7 +7,7 @@ import { ErrorCode, deleteTopicsApi, type DeleteTopicsRequest } from '@tributary
 import type { TopicId, TopicRecord } from '@tributary/storage';
 import type { BrokerRuntime } from '../broker-runtime.ts';
 import { AclOperation } from '../security/acl-codes.ts';
-import { authorized, topicResource } from '../security/request-authorization.ts';
+import { authorized, clusterResource, topicResource } from '../security/request-authorization.ts';
 import { defineHandler, type RequestContext } from '../handler.ts';
 import { isInternalTopic } from '../internal-topics.ts';
 import { toKafkaError } from '../kafka-errors.ts';
@@ -34,8 +34,9 @@ function targets(request: DeleteTopicsRequest, apiVersion: number): Target[] {
 }
 
 /**
- * Kafka: DELETE on the topic, checked before it is looked up when named; a topic named by an id
- * that exists is refused without its name.
+ * Kafka (ControllerApis.deleteTopics): DELETE on the cluster allows every topic, else DELETE on
+ * the topic, checked before a named topic is looked up; a topic named by an id is refused
+ * without its name unless the principal may DESCRIBE it.
  */
 function deleteRefusal(context: RequestContext, target: Target) {
   const byName = target.name !== null && target.name !== '';
@@ -43,9 +44,12 @@ function deleteRefusal(context: RequestContext, target: Target) {
     ? target.name
     : context.runtime.storage.getTopicById(target.topicId as TopicId)?.name;
   if (name === undefined || name === null) return undefined;
+  const quietly = { logIfDenied: false };
+  if (authorized(context, AclOperation.DELETE, clusterResource, quietly)) return undefined;
   if (authorized(context, AclOperation.DELETE, topicResource(name))) return undefined;
+  const shown = byName || authorized(context, AclOperation.DESCRIBE, topicResource(name), quietly);
   return {
-    name: byName ? name : null,
+    name: shown ? name : null,
     topicId: target.topicId,
     errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
     errorMessage: null,

@@ -645,10 +645,11 @@ const scenarios: readonly Scenario[] = [
     ],
   },
   {
-    name: 'cluster ACLs: ALTER on the cluster manages ACLs, DESCRIBE lists them',
+    name: 'cluster ACLs: ALTER manages ACLs, DESCRIBE lists them, DELETE deletes any topic',
     settings: on,
     acls: [
       binding({ resourceType: CLUSTER, resourceName: 'kafka-cluster', operation: 7 }),
+      binding({ resourceType: CLUSTER, resourceName: 'kafka-cluster', operation: 6 }),
       binding({ resourceName: 'auto.', patternType: PREFIXED, operation: 5 }),
       binding({ resourceName: 'auto.', patternType: PREFIXED, operation: WRITE }),
     ],
@@ -675,6 +676,11 @@ const scenarios: readonly Scenario[] = [
       [
         'kafkajs produce auto-creating auto.new (CREATE on the topic)',
         kafkajs.produce('auto.new', { autoCreate: true }),
+        'ok',
+      ],
+      [
+        'kafkajs deleteTopics (DELETE on the cluster covers every topic)',
+        kafkajs.admin((admin) => admin.deleteTopics({ topics: ['auto.new'] })),
         'ok',
       ],
       ['kafka-acls --list', java.listAcls(), 'ok'],
