@@ -11,7 +11,7 @@
  */
 import { isIP } from 'node:net';
 import type { BrokerConfig } from '../broker-config.ts';
-import { checkListenerList } from '../security/listener-specs.ts';
+import { checkListenerList } from '../security/listener-list.ts';
 import type { GroupSettings } from '../groups/group-runtime.ts';
 import type { TransactionSettings } from '../transactions/transaction-runtime.ts';
 

@@ -9,7 +9,6 @@
  * plain one (securitySettingOf).
  */
 import type { SettingDefinition } from '../config/setting-catalogue.ts';
-import type { StaticSettings } from '../config/static-settings.ts';
 
 /** Mechanisms this broker serves (GSSAPI, Kerberos, is not among them). */
 export const saslMechanismNames = [
@@ -51,6 +50,9 @@ function checkFileUrl(value: string): string | undefined {
     ? undefined
     : 'only file:/// URLs are read (the broker fetches nothing over the network)';
 }
+
+/** The static settings by name (config/static-settings.ts's StaticSettings, structurally). */
+export type SettingValues = ReadonlyMap<string, { readonly value: string }>;
 
 export const securityProtocols: readonly string[] = [
   'PLAINTEXT',
@@ -177,7 +179,7 @@ export function securitySettingDefinition(key: string): SettingDefinition | unde
  * sasl.jaas.config, with the mechanism first), then `<name>`, then the default.
  */
 export function securitySettingOf(
-  settings: StaticSettings | undefined,
+  settings: SettingValues | undefined,
   name: string,
   scope: { listener?: string; mechanism?: string } = {},
 ): string | null {
