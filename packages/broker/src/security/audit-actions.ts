@@ -4,7 +4,15 @@
  * keys, or authentication bytes.
  */
 import { ApiKey, apiName } from '@tributary/protocol';
-import type { RequestContext } from '../handler.ts';
+import type { AuditLog } from './audit-log.ts';
+
+/** What of a request's context an entry takes (RequestContext has it; handler.ts calls here). */
+export interface AuditContext {
+  readonly runtime: { readonly audit?: AuditLog | undefined; now(): number };
+  readonly principal: string;
+  readonly clientId: string | null;
+  readonly peer: string;
+}
 
 type Resources = (request: Record<string, unknown>) => string[];
 
@@ -86,7 +94,7 @@ const audited = new Map<number, Resources>([
 
 /** Records an audited request in the runtime's audit log, once its answer is known. */
 export function auditRequest(
-  context: RequestContext,
+  context: AuditContext,
   apiKey: number,
   request: unknown,
   result: () => string,
