@@ -115,18 +115,27 @@ describe('static broker settings', () => {
     assert.equal(both.key, 'log.dirs');
   });
 
-  it('checks listeners and data dirs: one each, PLAINTEXT only', () => {
+  it('checks listeners (NAME://HOST:PORT, names and ports unique) and one data dir', () => {
     assert.equal(
       resolveWith({ overrides: [parseOverride('listeners=PLAINTEXT://[::1]:0')] }).get('listeners'),
       'PLAINTEXT://[::1]:0',
     );
-    assert.match(
-      settingsError({ overrides: [parseOverride('listeners=SSL://h:1')] }).message,
-      /PLAINTEXT/,
+    const several = 'PLAINTEXT://h:1,SASL_SSL://h:2,INTERNAL://:3';
+    assert.equal(
+      resolveWith({ overrides: [parseOverride(`listeners=${several}`)] }).get('listeners'),
+      several,
     );
     assert.match(
       settingsError({ overrides: [parseOverride('listeners=a:1,b:2')] }).message,
-      /one listener/,
+      /PLAINTEXT appears twice/,
+    );
+    assert.match(
+      settingsError({ overrides: [parseOverride('listeners=SSL://h:1,SASL_SSL://h:1')] }).message,
+      /port 1 appears twice/,
+    );
+    assert.match(
+      settingsError({ overrides: [parseOverride('listeners=SSL:/h:1')] }).message,
+      /expected NAME:\/\/HOST:PORT/,
     );
     assert.match(
       settingsError({ overrides: [parseOverride('log.dirs=/a,/b')] }).message,
