@@ -25,6 +25,8 @@ export {
 export { advertisedApiVersions, type ApiVersionRange } from './api-version-ranges.ts';
 export { securitySettingCatalogue } from './security/security-setting-catalogue.ts';
 export { parseListenerList } from './security/listener-specs.ts';
+export { parseProperties } from './config/properties-file.ts';
+export { parseJaasConfig } from './security/sasl/jaas-config.ts';
 export { createLogger, type Logger } from './logger.ts';
 export {
   KafkaConnection,

@@ -19,17 +19,20 @@ import {
 } from '@tributary/protocol';
 import { isParseArgsError, UsageError, type CommandIo } from './command-io.ts';
 import { parseEndpoint } from './endpoint.ts';
-import { KafkaConnection, KafkaConnectionError } from './kafka-connection.ts';
+import { connectSecurely, readClientSecurity } from './client-security.ts';
+import { type KafkaConnection, KafkaConnectionError } from './kafka-connection.ts';
 import { formatTable } from './text-table.ts';
 
 export const usersUsage = `usage:
-  tributary users list [--bootstrap HOST:PORT]
+  tributary users list [--bootstrap HOST:PORT] [--command-config FILE]
   tributary users add USER (--password-file FILE | env TRIBUTARY_USER_PASSWORD)
       [--mechanism SCRAM-SHA-256|SCRAM-SHA-512]... [--iterations N] [--bootstrap HOST:PORT]
   tributary users delete USER [--mechanism SCRAM-SHA-256|SCRAM-SHA-512]... [--bootstrap HOST:PORT]
 add stores both mechanisms unless --mechanism names some; iterations 4096 to 16384 (default
 8192). delete removes every mechanism the user has unless --mechanism names some.
---bootstrap defaults to TRIBUTARY_BOOTSTRAP, then localhost:9092 (a PLAINTEXT listener).`;
+--bootstrap defaults to TRIBUTARY_BOOTSTRAP, then localhost:9092. --command-config FILE is a
+Kafka client config for a secured listener: security.protocol, ssl.truststore.location and
+ssl.keystore.location (PEM), sasl.mechanism (PLAIN, SCRAM-SHA-256/512) and sasl.jaas.config.`;
 
 const mechanisms = [
   { name: 'SCRAM-SHA-256', code: 1, hash: 'sha256', bytes: 32 },
@@ -43,6 +46,7 @@ const options = {
   mechanism: { type: 'string', multiple: true },
   iterations: { type: 'string' },
   'password-file': { type: 'string' },
+  'command-config': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -136,7 +140,9 @@ async function withConnection(
   } catch (error: unknown) {
     throw new UsageError(`--bootstrap: ${error instanceof Error ? error.message : ''}`);
   }
-  const connection = await KafkaConnection.connect(endpoint);
+  const config = values['command-config'];
+  const security = config === undefined ? {} : await readClientSecurity(config);
+  const connection = await connectSecurely(endpoint, security);
   try {
     return await work(connection);
   } finally {

@@ -13,7 +13,8 @@
  *   request after the session ends, without re-authentication, closes the connection; a
  *   re-authentication as the same user on the same connection keeps it open;
  * - Metadata names the listener the client connected to (its own port on each listener);
- * - TLS 1.1 is refused on a TLS listener.
+ * - TLS 1.1 is refused on a TLS listener;
+ * - `tributary users list` reaches a SASL_SSL listener with a Kafka client config file.
  */
 import assert from 'node:assert/strict';
 import { connect as connectTcp } from 'node:net';
@@ -21,7 +22,9 @@ import { readFileSync } from 'node:fs';
 import { connect as connectTls } from 'node:tls';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { KafkaConnection } from '@tributary/cli';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { KafkaConnection, runUsersCommand } from '@tributary/cli';
 import {
   ErrorCode,
   apiVersionsApi,
@@ -30,7 +33,13 @@ import {
   saslHandshakeApi,
 } from '@tributary/protocol';
 import { tempDir, type TempDir } from '@tributary/testing';
-import { plainUsers, reauthMs, startSecureBroker, type SecureBroker } from './secure-broker.ts';
+import {
+  plainUsers,
+  reauthMs,
+  scramUsers,
+  startSecureBroker,
+  type SecureBroker,
+} from './secure-broker.ts';
 
 let dir: TempDir;
 let secure: SecureBroker;
@@ -184,4 +193,45 @@ test('TLS 1.1 is refused on a TLS listener', async () => {
     socket.on('error', (error) => resolve(error.message));
   });
   assert.notEqual(outcome, 'connected');
+});
+
+test('tributary users over SASL_SSL with a Kafka client config (--command-config)', async () => {
+  const configOf = async (password: string): Promise<string> => {
+    const path = join(dir.path, `users-${password}.properties`);
+    const jaas =
+      'org.apache.kafka.common.security.scram.ScramLoginModule required ' +
+      `username="bob" password="${password}";`;
+    await writeFile(
+      path,
+      [
+        'security.protocol=SASL_SSL',
+        `ssl.truststore.location=${secure.certs.caCert}`,
+        'sasl.mechanism=SCRAM-SHA-512',
+        `sasl.jaas.config=${jaas}`,
+      ].join('\n'),
+    );
+    return path;
+  };
+  const run = async (config: string) => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const bootstrap = `localhost:${secure.port('SASL_SSL')}`;
+    const code = await runUsersCommand(
+      ['list', '--bootstrap', bootstrap, '--command-config', config],
+      {
+        out: (text) => out.push(text),
+        err: (text) => err.push(text),
+        env: {},
+        nowMs: () => Date.now(),
+      },
+    );
+    return { code, out: out.join(''), err: err.join('') };
+  };
+  const listed = await run(await configOf(scramUsers.bob));
+  assert.equal(listed.code, 0, listed.err);
+  assert.match(listed.out, /bob\s+SCRAM-SHA-512/);
+  assert.match(listed.out, /dave\s+SCRAM-SHA-256/);
+  const refused = await run(await configOf('not-bobs'));
+  assert.equal(refused.code, 1);
+  assert.match(refused.err, /SASL_AUTHENTICATION_FAILED/);
 });
