@@ -641,8 +641,11 @@ export class LogStorage {
         continue;
       }
       // Only what the metadata says the object holds: compaction may have moved ranges out.
+      // An object holds a range for each of up to every partition: look them up, not scan.
+      const ranges = rangesByPartition(object.ranges);
       for (const entry of await this.#readObjectIndex(name, info.sizeBytes, object.segmentId)) {
-        if (object.ranges.some((range) => rangeHolds(range, entry))) loaded.push(entry);
+        const held = ranges.get(partitionKey(entry.topicId, entry.partition));
+        if (held?.some((range) => rangeHolds(range, entry)) === true) loaded.push(entry);
       }
       this.#objects.set(object.segmentId, object);
     }
@@ -870,6 +873,17 @@ export function batchOfFrame(data: Buffer, start: number, entry: BatchEntry): Bu
     );
   }
   return data.subarray(entry.position - start, batchEnd);
+}
+
+function rangesByPartition(ranges: readonly ObjectRange[]): Map<string, ObjectRange[]> {
+  const byPartition = new Map<string, ObjectRange[]>();
+  for (const range of ranges) {
+    const key = partitionKey(range.topicId, range.partition);
+    const list = byPartition.get(key);
+    if (list === undefined) byPartition.set(key, [range]);
+    else list.push(range);
+  }
+  return byPartition;
 }
 
 function rangeHolds(range: ObjectRange, entry: WalEntryInfo): boolean {
