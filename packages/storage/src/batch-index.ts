@@ -15,7 +15,11 @@ import type { TxnFields } from './types.ts';
 
 /** Bytes of one batch in a chunk (the sum of the column widths below). */
 export const batchIndexEntryBytes = 57;
-const firstOpenCapacity = 16;
+/**
+ * Batches of a new open chunk. Small: with 100,000 partitions most hold a batch or a few, and
+ * each doubling copies a few dozen bytes.
+ */
+const firstOpenCapacity = 2;
 
 /** One durable batch, as the index gives it out (a copy: changing it changes nothing). */
 export interface BatchEntry {
