@@ -584,6 +584,8 @@ export class LogStorage {
     for (const topic of await this.#metadata.listTopics()) this.#putTopic(freezeTopic(topic));
     const starts = new Map<string, bigint>();
     for (const start of await this.#metadata.listLogStartOffsets()) {
+      // Every partition has a row; only moved starts need a key (100,000 strings otherwise).
+      if (start.logStartOffset === 0n) continue;
       starts.set(partitionKey(start.topicId, start.partition), start.logStartOffset);
     }
     for (const topic of this.#topicsByName.values()) this.#addPartitions(topic, 0, starts);
