@@ -322,6 +322,16 @@ export class BatchIndex {
   }
 
   /** Frees this index's chunks (the index is not used again, or only for resident chunks). */
+  /**
+   * Forgets the open chunk's column views (eleven typed arrays over its bytes); the next read or
+   * append makes them again. Recovery calls it once a partition is rebuilt, so the many
+   * partitions nobody reads soon hold their bytes only.
+   */
+  dropViews(): void {
+    const open = this.#chunks.at(-1);
+    if (open !== undefined && open.count < this.#chunkEntries) open.onDropped();
+  }
+
   release(): void {
     this.#released = true;
     for (const chunk of this.#chunks) this.#memory.release(chunk);

@@ -629,6 +629,7 @@ export class LogStorage {
     for (const [partition, list] of byPartition) {
       list.sort((a, b) => (a.baseOffset < b.baseOffset ? -1 : a.baseOffset > b.baseOffset ? 1 : 0));
       for (const entry of list) partition.restore(entry);
+      partition.restored();
     }
   }
 

@@ -207,6 +207,11 @@ export class IndexedPartitionLog implements PartitionLog {
     this.#highWatermark = this.#logEndOffset;
   }
 
+  /** Recovery is done with this partition: its index lets go of what a read makes again. */
+  restored(): void {
+    this.#batches.dropViews();
+  }
+
   /**
    * Cluster mode: batches another broker committed, in offset order (ones already held are
    * skipped); the high watermark moves past them and waiting fetches wake.
