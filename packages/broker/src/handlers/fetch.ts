@@ -44,7 +44,7 @@ import {
 } from '../fetch-sessions.ts';
 import { defineHandler, type RequestContext } from '../handler.ts';
 import { toKafkaError } from '../kafka-errors.ts';
-import { loadedTxnIndex, txnIndexOf } from '../transactions/partition-txn-index.ts';
+import { txnIndexOf } from '../transactions/partition-txn-index.ts';
 
 /** Session id and epoch are in the request from v7. */
 const sessionsMinVersion = 7;
@@ -546,9 +546,7 @@ async function readPlan(
       continue;
     }
     try {
-      // Built once per partition; after that no await, which for a full fetch of 10,000
-      // partitions was 10,000 trips through the microtask queue.
-      const index = loadedTxnIndex(log) ?? (await txnIndexOf(log));
+      const index = await txnIndexOf(log);
       const lastStableOffset = index.lastStableOffset(log.highWatermark);
       result.lastStableOffset = lastStableOffset;
       const end = readCommitted ? lastStableOffset : log.highWatermark;
