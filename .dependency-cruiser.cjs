@@ -15,14 +15,14 @@ module.exports = {
       comment: 'storage knows no wire types and no other package of ours',
       severity: 'error',
       from: { path: '^packages/storage/' },
-      to: { path: '^packages/(protocol|broker|cli|testing|bench)/' },
+      to: { path: '^packages/(protocol|broker|cli|testing|bench|schema-registry)/' },
     },
     {
       name: 'protocol-is-independent',
       comment: 'protocol is pure codecs: no storage, no broker',
       severity: 'error',
       from: { path: '^packages/protocol/' },
-      to: { path: '^packages/(storage|broker|cli|testing|bench)/' },
+      to: { path: '^packages/(storage|broker|cli|testing|bench|schema-registry)/' },
     },
     {
       name: 'broker-below-tools',
@@ -32,18 +32,53 @@ module.exports = {
       to: { path: '^packages/(cli|testing|bench|local-services)/' },
     },
     {
+      name: 'schema-registry-below-broker',
+      comment: 'the schema registry sits under the broker: it may use storage, nothing above',
+      severity: 'error',
+      from: { path: '^packages/schema-registry/' },
+      to: { path: '^packages/(protocol|broker|cli|testing|bench|local-services)/' },
+    },
+    {
+      name: 'console-is-independent',
+      comment:
+        'the console API types and build know no package of ours; the app (.tsx, which swc ' +
+        'cannot parse here) is checked by build-console.ts, which refuses @tributary imports',
+      severity: 'error',
+      from: { path: '^packages/console/(src|scripts)/' },
+      to: {
+        path: '^packages/(protocol|storage|broker|cli|testing|bench|schema-registry|local-services)/',
+      },
+    },
+    {
       name: 'local-services-is-independent',
       comment: 'the local service starters run processes; they know no package of ours',
       severity: 'error',
       from: { path: '^packages/local-services/' },
-      to: { path: '^packages/(protocol|storage|broker|cli|testing|bench)/' },
+      to: { path: '^packages/(protocol|storage|broker|cli|testing|bench|schema-registry)/' },
     },
     {
       name: 'local-services-for-tools',
       comment: 'only the CLI and the test kit start local services',
       severity: 'error',
-      from: { path: '^packages/(protocol|storage|broker|bench)/' },
+      from: { path: '^packages/(protocol|storage|broker|bench|schema-registry)/' },
       to: { path: '^packages/local-services/' },
+    },
+    {
+      name: 'sdk-is-client-side',
+      comment:
+        'the SDK works against any Kafka cluster: it talks the protocol, never our internals',
+      severity: 'error',
+      from: { path: '^packages/sdk/src/' },
+      to: {
+        path: '^packages/(protocol|storage|broker|cli|testing|bench|schema-registry|local-services)/',
+      },
+    },
+    {
+      name: 'sdk-above-the-broker',
+      comment: 'only the CLI (tributary dlq) and tests use the SDK; nothing under them',
+      severity: 'error',
+      from: { path: '^packages/(protocol|storage|broker|schema-registry|local-services)/' },
+      to: { path: '^packages/sdk/' },
     },
     {
       name: 'no-deep-imports',
@@ -68,7 +103,7 @@ module.exports = {
   ],
   options: {
     doNotFollow: { path: 'node_modules' },
-    exclude: { path: '(^|/)node_modules/' },
+    exclude: { path: '(^|/)node_modules/|^packages/console/(app|generated)/' },
     tsPreCompilationDeps: true,
     parser: 'swc',
     combinedDependencies: true,

@@ -8,6 +8,7 @@
  *                          [--stamped 1]
  *   tributary-load produce --bootstrap H:P --topic T --records N [--size BYTES] [--linger-ms MS]
  *                          [--partition P] [--rate PER_SECOND] [--producers N] [--stamped 1]
+ *                          [--idempotence 1] [--value-prefix HEX]
  *
  * consume: with --group, subscribes as that group from the earliest offset; without it, assigns
  * every partition of the topic from the beginning. Reads until N records, until no record came
@@ -19,6 +20,12 @@
  * it and shows in the percentiles (no coordinated omission). --producers N spreads the records
  * round robin over N producer instances, each with its own connection (many small producers);
  * --rate is then the total rate, and delivery reports are served every half millisecond.
+ *
+ * --value-prefix HEX: each value starts with these bytes (e.g. a schema registry frame), the
+ * rest is filler; not with --stamped.
+ *
+ * --idempotence 1: enable.idempotence=true (producer ids and sequences in every batch, as the
+ * Java client sends by default); off by default.
  *
  * --stamped 1 (end-to-end latency): the producer writes into each value's first 8 bytes the time
  * its latency counts from (the due time with --rate), as a big-endian CLOCK_MONOTONIC ns count,
@@ -55,6 +62,8 @@ struct options {
   int32_t partition;
   int64_t producers;
   int stamped;
+  int idempotence;
+  const char *value_prefix;
   double rate;
 };
 
@@ -106,6 +115,8 @@ static void parse_options(int argc, char **argv, struct options *o) {
     else if (strcmp(name, "--rate") == 0) o->rate = strtod(value, NULL);
     else if (strcmp(name, "--producers") == 0) o->producers = parse_int(name, value);
     else if (strcmp(name, "--stamped") == 0) o->stamped = parse_int(name, value) != 0;
+    else if (strcmp(name, "--idempotence") == 0) o->idempotence = parse_int(name, value) != 0;
+    else if (strcmp(name, "--value-prefix") == 0) o->value_prefix = value;
     else die("unknown option %s", name);
   }
   if (o->bootstrap == NULL || o->topic == NULL) die("--bootstrap and --topic are required");
@@ -348,7 +359,7 @@ static rd_kafka_conf_t *producer_conf(const struct options *o, struct produce_st
   set(conf, "bootstrap.servers", o->bootstrap);
   set(conf, "client.id", "tributary-load");
   set(conf, "acks", "all");
-  set(conf, "enable.idempotence", "false");
+  set(conf, "enable.idempotence", o->idempotence ? "true" : "false");
   set(conf, "compression.type", "none");
   set_int(conf, "linger.ms", o->linger_ms);
   set(conf, "message.timeout.ms", "60000");
@@ -378,6 +389,18 @@ static void wait_until(rd_kafka_t **producers, int64_t count, int64_t due_ns) {
     int64_t until_ns = count > 1 && remaining_ns > 500000 ? now + 500000 : due_ns;
     struct timespec until = {.tv_sec = until_ns / 1000000000, .tv_nsec = until_ns % 1000000000};
     clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL);
+  }
+}
+
+/* Copies --value-prefix (hex) into the start of the value. */
+static void write_prefix(char *payload, const struct options *o) {
+  size_t length = strlen(o->value_prefix);
+  if (length % 2 != 0 || length / 2 > (size_t)o->size) die("--value-prefix: bad hex or too long");
+  if (o->stamped) die("--value-prefix and --stamped exclude each other");
+  for (size_t i = 0; i < length / 2; i++) {
+    unsigned int byte;
+    if (sscanf(o->value_prefix + 2 * i, "%2x", &byte) != 1) die("--value-prefix: bad hex");
+    payload[i] = (char)byte;
   }
 }
 
@@ -446,6 +469,7 @@ static int run_produce(const struct options *o) {
     die("out of memory");
   }
   memset(payload, 'v', (size_t)o->size);
+  if (o->value_prefix != NULL) write_prefix(payload, o);
   /* Metadata and the connections are set up before the clock starts. */
   for (int64_t j = 0; j < o->producers; j++) {
     producers[j] = new_client(RD_KAFKA_PRODUCER, producer_conf(o, &s));

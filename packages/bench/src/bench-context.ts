@@ -82,6 +82,58 @@ export interface CpuUse {
   /** Busy CPU seconds of the whole machine over the window (broker, clients, other work). */
   machineBusySeconds: number;
   cores: number;
+  /** The measured process's resident set when the window closed, and its peak so far (MB). */
+  rssMb: number;
+  peakRssMb: number;
+}
+
+/** A memory reading of a process that may be gone by now (0 then). */
+function memoryOf(pid: number, read: (pid: number) => number): number {
+  try {
+    return read(pid);
+  } catch {
+    return 0;
+  }
+}
+
+/** What a scenario moved through the broker, for its CPU-per-GB figure. */
+export interface BytesMoved {
+  producedBytes: number;
+  fetchedBytes: number;
+}
+
+/**
+ * The broker's CPU seconds per GB and its resident set for one scenario (issue 14): per GB
+ * produced, per GB fetched, or per GB produced and fetched when the scenario did both (the CPU
+ * of one process cannot be split between them).
+ */
+export function resourceFigures(
+  base: { system: string; client: string },
+  use: CpuUse,
+  moved: BytesMoved,
+): { system: string; client: string; metric: string; value: number; unit: string }[] {
+  const { producedBytes, fetchedBytes } = moved;
+  const what =
+    producedBytes > 0 && fetchedBytes > 0
+      ? 'produced + fetched'
+      : producedBytes > 0
+        ? 'produced'
+        : 'fetched';
+  const gigabytes = (producedBytes + fetchedBytes) / 1e9;
+  const figures = [
+    { ...base, metric: 'server RSS at the end', value: use.rssMb, unit: 'MB' },
+    { ...base, metric: 'server peak RSS', value: use.peakRssMb, unit: 'MB' },
+  ];
+  if (gigabytes <= 0 || use.brokerCpuSeconds <= 0) return figures;
+  return [
+    {
+      ...base,
+      metric: `server CPU per GB ${what}`,
+      value: use.brokerCpuSeconds / gigabytes,
+      unit: 'CPU-s/GB',
+    },
+    ...figures,
+  ];
 }
 
 /** Starts a window over the broker's and the machine's CPU; the function closes it. */
@@ -97,6 +149,8 @@ export function cpuUseWindow(pid: number): () => CpuUse {
       brokerCpuSeconds: broker(),
       machineBusySeconds: now.busy - machine.busy,
       cores: Math.max(1, Math.round((now.total - machine.total) / Math.max(wallSeconds, 1e-9))),
+      rssMb: memoryOf(pid, residentMegabytes),
+      peakRssMb: memoryOf(pid, peakResidentMegabytes),
     };
   };
 }

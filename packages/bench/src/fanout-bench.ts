@@ -12,6 +12,8 @@
 import {
   bottleneckNote,
   cpuUseWindow,
+  resourceFigures,
+  type BytesMoved,
   perCpu,
   type CpuUse,
   uniqueTopic,
@@ -40,6 +42,9 @@ import {
 } from './peer-systems.ts';
 import { nativeClient, startNativeConsume, startNativeProduce } from './native-load.ts';
 import { driverNumber } from './python-driver.ts';
+
+/** Value bytes of every record. */
+const recordBytes = 1024;
 
 const consumerCount = 4;
 const partitions = 4;
@@ -123,7 +128,7 @@ async function runNative(broker: BrokerChild, records: number): Promise<FanoutRu
     bootstrap: broker.bootstrap,
     topic,
     records,
-    size: 1024,
+    size: recordBytes,
     timeoutMs: 180_000,
   });
   const produced = await producer.result;
@@ -160,7 +165,13 @@ function peerFigures(outcome: PeerOutcome<PeerFanoutRun>): BenchFigure[] {
       value: run.produced / run.seconds,
       unit: 'rec/s',
     },
+    ...resourceFigures(base, run.use, bytesMoved(run)),
   ];
+}
+
+/** Produced once, fetched once per delivery (every group reads everything). */
+function bytesMoved(run: { produced: number; deliveries: number }): BytesMoved {
+  return { producedBytes: run.produced * recordBytes, fetchedBytes: run.deliveries * recordBytes };
 }
 
 function deliveryRate(run: FanoutRun): number {
@@ -184,6 +195,7 @@ function tributaryFigures(run: FanoutRun): BenchFigure[] {
       value: run.seconds > 0 ? run.produced / run.seconds : 0,
       unit: 'rec/s',
     },
+    ...resourceFigures(base, run.use, bytesMoved(run)),
   ];
 }
 

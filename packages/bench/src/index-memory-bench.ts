@@ -8,7 +8,12 @@
  * heap at the same points (a full collection forced every 10 s through the broker's inspector,
  * then its /metrics heap in use), the batches
  * written (counted afterwards by `tributary doctor`'s check of the stopped data directory) and
- * the index's own heap bytes per batch, measured in this process on 1 M batches.
+ * the index's own heap bytes per batch, measured in this process on 1 M batches. Then the
+ * broker is restarted on the data: time to ready, peak RSS (VmHWM) and live heap after
+ * recovery, and again after an idempotent producer wrote to every partition (which rebuilds
+ * each partition's producer state by walking its whole index): restart memory must not grow
+ * with the history either. (The main load is not idempotent: idempotence caps a producer at 5
+ * requests in flight, so batches grow large and few, and the index is what is measured.)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,6 +28,7 @@ import {
 } from '@tributary/storage';
 import {
   cpuUseWindow,
+  peakResidentMegabytes,
   residentMegabytes,
   sleep,
   uniqueTopic,
@@ -166,6 +172,65 @@ interface Ports {
   inspector: number;
 }
 
+/** The restarted broker: after recovery, and after the producer state of every partition. */
+interface RestartFigures {
+  readySeconds: number;
+  recoveredPeakRssMb: number;
+  recoveredLiveHeapMb: number;
+  producedPeakRssMb: number;
+  producedLiveHeapMb: number;
+}
+
+function brokerOptions(ports: Ports) {
+  return {
+    overrides: {
+      'log.index.memory.max.bytes': String(indexBudgetBytes),
+      'metrics.listen': `127.0.0.1:${ports.metrics}`,
+    },
+    nodeFlags: [`--inspect=127.0.0.1:${ports.inspector}`],
+    startTimeoutMs: 600_000,
+  };
+}
+
+/** Restarts the broker on `dataDir` and measures it (see the file comment). */
+async function measureRestart(
+  context: BenchContext,
+  dataDir: string,
+  ports: Ports,
+  topic: string,
+): Promise<RestartFigures> {
+  const broker = await startBrokerChild(dataDir, brokerOptions(ports));
+  try {
+    context.log(`restarted on the data: ready in ${(broker.readyMs / 1000).toFixed(1)} s`);
+    const recoveredPeakRssMb = peakResidentMegabytes(broker.pid);
+    await collectGarbage(ports.inspector);
+    const recoveredLiveHeapMb = (await heapInUseMb(ports.metrics)) ?? 0;
+    const run = await startNativeProduce({
+      bootstrap: broker.bootstrap,
+      topic,
+      records: partitions * 50,
+      size: recordBytes,
+      lingerMs: 0,
+      idempotence: true,
+      timeoutMs: 600_000,
+    });
+    const result = await run.result;
+    if (result.errors > 0) context.log(`restart produce errors: ${result.firstError}`);
+    const producedPeakRssMb = peakResidentMegabytes(broker.pid);
+    await collectGarbage(ports.inspector);
+    const producedLiveHeapMb = (await heapInUseMb(ports.metrics)) ?? 0;
+    return {
+      readySeconds: broker.readyMs / 1000,
+      recoveredPeakRssMb,
+      recoveredLiveHeapMb,
+      producedPeakRssMb,
+      producedLiveHeapMb,
+    };
+  } finally {
+    await broker.stop(120_000);
+  }
+}
+
 /** RSS, and every `liveEvery`-th sample also the live heap after a forced collection. */
 async function takeSample(
   broker: BrokerChild,
@@ -219,15 +284,10 @@ export async function runIndexMemoryBench(context: BenchContext): Promise<Worklo
   let elapsedSeconds = 0;
   let acked = 0;
   let brokerCpuSeconds = 0;
+  let restart: RestartFigures | undefined;
   try {
     const ports = { metrics: await freePort(), inspector: await freePort() };
-    broker = await startBrokerChild(dataDir, {
-      overrides: {
-        'log.index.memory.max.bytes': String(indexBudgetBytes),
-        'metrics.listen': `127.0.0.1:${ports.metrics}`,
-      },
-      nodeFlags: [`--inspect=127.0.0.1:${ports.inspector}`],
-    });
+    broker = await startBrokerChild(dataDir, brokerOptions(ports));
     context.log(`broker pid ${broker.pid} on ${broker.bootstrap}`);
     const topic = uniqueTopic('index-memory');
     await createTopic(broker.bootstrap, topic, partitions);
@@ -252,6 +312,9 @@ export async function runIndexMemoryBench(context: BenchContext): Promise<Worklo
     acked = result.acked;
     if (result.errors > 0) context.log(`produce errors: ${result.errors} (${result.firstError})`);
     await sleep(100);
+    await broker.stop(120_000);
+    broker = undefined;
+    restart = await measureRestart(context, dataDir, ports, topic);
   } finally {
     await broker?.stop();
   }
@@ -272,6 +335,7 @@ export async function runIndexMemoryBench(context: BenchContext): Promise<Worklo
     perBatch,
     samples,
     brokerCpuSeconds,
+    restart,
   });
 }
 
@@ -285,6 +349,7 @@ function report(run: {
   perBatch: number;
   samples: readonly Sample[];
   brokerCpuSeconds: number;
+  restart: RestartFigures | undefined;
 }): WorkloadReport {
   const { samples } = run;
   const recordsPerSecond = run.elapsedSeconds > 0 ? run.acked / run.elapsedSeconds : 0;
@@ -324,6 +389,7 @@ function report(run: {
     { ...base, metric: 'produce rate', value: recordsPerSecond, unit: 'rec/s' },
     { ...base, metric: 'batches written', value: run.batches, unit: 'batches' },
     { ...base, metric: 'batch index heap', value: run.perBatch, unit: 'bytes per batch' },
+    ...restartFigures(base, run.restart),
   ];
   const peak = Math.max(...samples.map((sample) => sample.rssMb));
   return {
@@ -358,4 +424,24 @@ function report(run: {
       })),
     },
   };
+}
+
+function restartFigures(
+  base: { system: string; client: string },
+  restart: RestartFigures | undefined,
+): BenchFigure[] {
+  if (restart === undefined) return [];
+  const figure = (metric: string, value: number, unit: string): BenchFigure => ({
+    ...base,
+    metric: `restart: ${metric}`,
+    value,
+    unit,
+  });
+  return [
+    figure('time to ready', restart.readySeconds, 's'),
+    figure('peak RSS through recovery', restart.recoveredPeakRssMb, 'MB'),
+    figure('live heap after recovery', restart.recoveredLiveHeapMb, 'MB'),
+    figure('peak RSS after producer state of every partition', restart.producedPeakRssMb, 'MB'),
+    figure('live heap after producer state of every partition', restart.producedLiveHeapMb, 'MB'),
+  ];
 }

@@ -4,7 +4,16 @@
  * Tributary row it is compared with. Only the Kafka-protocol parts run here: the C load
  * generator (librdkafka), the Python librdkafka driver and @platformatic/kafka.
  */
-import { cpuUseWindow, perCpu, sleep, uniqueTopic, type BenchContext } from './bench-context.ts';
+import {
+  cpuUseWindow,
+  perCpu,
+  resourceFigures,
+  sleep,
+  uniqueTopic,
+  type BenchContext,
+  type BytesMoved,
+  type CpuUse,
+} from './bench-context.ts';
 import type { BenchFigure } from './bench-report.ts';
 import type { BrokerChild } from './broker-child.ts';
 import { createTopic, librdkafkaClient, pacedResult, startPaced } from './kafka-drivers.ts';
@@ -16,6 +25,13 @@ import { platformaticClient, runPipelinedKafka } from './platformatic-load.ts';
 export interface KafkaScenarioResult {
   figures: Array<Omit<BenchFigure, 'system'>>;
   note: string;
+}
+
+/** Kafka's CPU per GB and RSS rows, named as Tributary's so the ratios line up. */
+function resources(client: string, use: CpuUse, moved: BytesMoved): KafkaScenarioResult['figures'] {
+  return resourceFigures({ system: '', client }, use, moved).map(
+    ({ system: _system, ...figure }) => figure,
+  );
 }
 
 export type KafkaScenario = (
@@ -41,7 +57,8 @@ async function produceOnKafka(context: BenchContext, broker: BrokerChild) {
     lingerMs: 2,
   });
   const result = await run.result;
-  const cpu = use().brokerCpuSeconds;
+  const closed = use();
+  const cpu = closed.brokerCpuSeconds;
   const seconds = context.quick ? 4 : 10;
   const window = 256;
   const pipelinedTopic = uniqueTopic('bench-kafka-pipelined');
@@ -58,6 +75,7 @@ async function produceOnKafka(context: BenchContext, broker: BrokerChild) {
         unit: 'MB/s',
         perCpuSecond: perCpu(result.acked, cpu),
       },
+      ...resources(nativeClient, closed, { producedBytes: result.acked * 1024, fetchedBytes: 0 }),
       {
         client: `${platformaticClient}, ${window} single-record sends in flight`,
         metric: `throughput (ack p99 ${pipelined.ackLatency.p99Ms.toFixed(1)} ms)`,
@@ -101,7 +119,8 @@ async function latencyOnKafka(context: BenchContext, broker: BrokerChild) {
   });
   const produced = await producer.result;
   const consumed = await consumer.result;
-  const cpu = use().brokerCpuSeconds;
+  const closed = use();
+  const cpu = closed.brokerCpuSeconds;
   const e2e = consumed.e2eMs;
   if (e2e === undefined) throw new Error('the C consumer reported no latency');
   const base = { client: nativeClient, unit: 'ms' };
@@ -119,6 +138,10 @@ async function latencyOnKafka(context: BenchContext, broker: BrokerChild) {
         unit: `of ${records}`,
         perCpuSecond: perCpu(consumed.records, cpu),
       },
+      ...resources(nativeClient, closed, {
+        producedBytes: consumed.records * 1024,
+        fetchedBytes: consumed.records * 1024,
+      }),
     ],
     note: `C clients at ${rate}/s for ${seconds} s: producer errors ${produced.errors}, broker CPU ${cpu.toFixed(2)} s`,
   };
@@ -143,7 +166,8 @@ async function smallProducersOnKafka(context: BenchContext, broker: BrokerChild)
     timeoutMs: (seconds + 120) * 1000,
   });
   const result = await run.result;
-  const cpu = use().brokerCpuSeconds;
+  const closed = use();
+  const cpu = closed.brokerCpuSeconds;
   const client = `${nativeClient}, ${producers} producer instances`;
   return {
     figures: [
@@ -157,6 +181,7 @@ async function smallProducersOnKafka(context: BenchContext, broker: BrokerChild)
       { client, metric: 'ack p50 (from intended)', value: result.ackMs.p50, unit: 'ms' },
       { client, metric: 'ack p99 (from intended)', value: result.ackMs.p99, unit: 'ms' },
       { client, metric: 'ack max', value: result.ackMs.max, unit: 'ms' },
+      ...resources(client, closed, { producedBytes: result.acked * 1024, fetchedBytes: 0 }),
     ],
     note:
       `${producers} x ${ratePerProducer}/s for ${seconds} s, 8 partitions: errors ` +
@@ -192,7 +217,8 @@ async function replayOnKafka(context: BenchContext, broker: BrokerChild) {
     idleMs: 30_000,
   });
   const read = await reader.result;
-  const cpu = use().brokerCpuSeconds;
+  const closed = use();
+  const cpu = closed.brokerCpuSeconds;
   const underReplay = pacedResult(await live.summary);
   const during = underReplay.samples
     .filter(([intendedNs]) => intendedNs >= read.firstNs && intendedNs <= read.lastNs)
@@ -219,6 +245,10 @@ async function replayOnKafka(context: BenchContext, broker: BrokerChild) {
         value: baselineP99 > 0 ? duringP99 / baselineP99 : 0,
         unit: 'x',
       },
+      ...resources(nativeClient, closed, {
+        producedBytes: during.length * 1024,
+        fetchedBytes: read.bytes,
+      }),
     ],
     note:
       `backlog ${written} records (${backlogMB} MB), ${read.records} read in ` +

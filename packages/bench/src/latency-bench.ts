@@ -12,6 +12,7 @@
 import {
   bottleneckNote,
   cpuUseWindow,
+  resourceFigures,
   type CpuUse,
   perCpu,
   sleep,
@@ -44,6 +45,9 @@ import {
 } from './peer-latency.ts';
 import { startNats, startRabbitmq, startRedis, type PeerServer } from './peer-servers.ts';
 import type { DriverPercentiles } from './python-driver.ts';
+
+/** Value bytes of every record (the title's 1 KiB). */
+const valueBytes = 1024;
 
 interface PeerLatencyAttempt {
   system: string;
@@ -106,7 +110,7 @@ async function runPeerLatencies(
     try {
       const server = await start();
       try {
-        const result = await measure({ port: server.port, valueBytes: 1024, rate, seconds });
+        const result = await measure({ port: server.port, valueBytes, rate, seconds });
         runs.push({ system, client, meaning, result });
       } finally {
         await server.stop();
@@ -162,7 +166,7 @@ async function measureNative(broker: BrokerChild, rate: number, seconds: number)
     bootstrap: broker.bootstrap,
     topic,
     records,
-    size: 1024,
+    size: valueBytes,
     lingerMs: 1,
     ratePerSecond: rate,
     stamped: true,
@@ -264,6 +268,10 @@ function tributaryFigures(run: TributaryLatency, expect: number): BenchFigure[] 
       unit: `of ${expect}`,
       perCpuSecond: perCpu(run.delivered, run.use.brokerCpuSeconds),
     },
+    ...resourceFigures(base, run.use, {
+      producedBytes: run.delivered * valueBytes,
+      fetchedBytes: run.delivered * valueBytes,
+    }),
   ];
 }
 

@@ -33,6 +33,7 @@ import { runProduceWorkload } from './produce-workload.ts';
 import { runReplayBench } from './replay-bench.ts';
 import { runScaleBench } from './scale-bench.ts';
 import { runSmallProducersBench } from './small-producers-bench.ts';
+import { runValidationBench } from './validation-bench.ts';
 
 const repoRoot = resolve(import.meta.dirname, '../../..');
 const workloads: ReadonlyMap<string, (context: BenchContext) => Promise<WorkloadReport>> = new Map([
@@ -44,6 +45,7 @@ const workloads: ReadonlyMap<string, (context: BenchContext) => Promise<Workload
   ['small-producers', runSmallProducersBench],
   ['cluster', runClusterBench],
   ['index-memory', runIndexMemoryBench],
+  ['validation', runValidationBench],
 ]);
 /** Workloads run only when named. */
 const namedOnly: ReadonlySet<string> = new Set(['index-memory']);
@@ -70,7 +72,10 @@ of named workloads replaces only their sections), docs/bench/<workload>.svg and 
                    packages/testing/scripts/build-s3-server.sh); skipped, saying so, without them.
   index-memory     50 M small records (2 M with --quick) from the C load generator into one
                    broker; its RSS and live heap over the run (10%, 50%, 100%, slope) with a
-                   bounded batch index (log.index.memory.max.bytes, ADR 0017). Only when named.
+                   bounded batch index (log.index.memory.max.bytes, ADR 0017), and a restart
+                   on that data. Only when named.
+  validation       produce with record validation off, schema ids checked, and payloads
+                   decoded (issue 15, ADR 0020), as ratios to the unchecked run
 
   --quick              short phases and scaled-down sizes
   --data-parent DIR    where brokers and peers keep their data (default the system temp dir)

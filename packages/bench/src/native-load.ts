@@ -253,6 +253,10 @@ export interface NativeProduceOptions {
   producers?: number;
   /** Write each record's latency start into its first 8 bytes, for a `stamped` consumer. */
   stamped?: boolean;
+  /** enable.idempotence=true (producer ids and sequences in every batch); default false. */
+  idempotence?: boolean;
+  /** Bytes every value starts with (e.g. a schema registry frame); the rest is filler. */
+  valuePrefix?: Buffer;
   timeoutMs?: number;
 }
 
@@ -276,6 +280,10 @@ function produceArgs(options: NativeProduceOptions): string[] {
   if (options.ratePerSecond !== undefined) args.push('--rate', String(options.ratePerSecond));
   if (options.producers !== undefined) args.push('--producers', String(options.producers));
   if (options.stamped === true) args.push('--stamped', '1');
+  if (options.idempotence === true) args.push('--idempotence', '1');
+  if (options.valuePrefix !== undefined) {
+    args.push('--value-prefix', options.valuePrefix.toString('hex'));
+  }
   return args;
 }
 

@@ -17,6 +17,7 @@ import {
   uniqueTopic,
   withBroker,
   type BenchContext,
+  resourceFigures,
 } from './bench-context.ts';
 import type { BenchFigure, WorkloadReport } from './bench-report.ts';
 import type { BarChart, ChartBar } from './bar-chart-svg.ts';
@@ -165,7 +166,13 @@ function produceFigures(m: ProduceMeasurements): BenchFigure[] {
     throughputFigure(throughput, librdkafkaClient, result.disk.bandwidthMBps),
     ...(native === undefined
       ? []
-      : [throughputFigure(native, nativeClient, result.disk.bandwidthMBps)]),
+      : [
+          throughputFigure(native, nativeClient, result.disk.bandwidthMBps),
+          ...resourceFigures({ system: 'tributary', client: nativeClient }, native.cpuUse, {
+            producedBytes: native.recordsAcked * result.recordBytes,
+            fetchedBytes: 0,
+          }),
+        ]),
     {
       system: 'tributary',
       client: best === throughput ? librdkafkaClient : nativeClient,

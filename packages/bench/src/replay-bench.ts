@@ -10,6 +10,7 @@
 import {
   bottleneckNote,
   cpuUseWindow,
+  resourceFigures,
   perCpu,
   sleep,
   uniqueTopic,
@@ -40,6 +41,8 @@ import {
 import { driverNumber } from './python-driver.ts';
 
 const liveRate = 5000;
+/** Value bytes of every record, backlog and live. */
+const recordBytes = 1024;
 
 export async function runReplayBench(context: BenchContext): Promise<WorkloadReport> {
   const report = await runTributary(context);
@@ -104,6 +107,10 @@ function peerFigures(outcome: PeerOutcome<PeerReplayRun>): BenchFigure[] {
     },
     { ...base, metric: 'live ack p99, baseline', value: baselineP99, unit: 'ms' },
     { ...base, metric: 'live ack p99, during replay', value: run.during.p99, unit: 'ms' },
+    ...resourceFigures(base, run.use, {
+      producedBytes: liveRate * run.catchUpSeconds * recordBytes,
+      fetchedBytes: run.read.bytes,
+    }),
     {
       ...base,
       metric: 'live p99 during / baseline',
@@ -247,6 +254,11 @@ function replayReport(m: ReplayMeasurements): WorkloadReport {
         unit: 'x',
         target: { value: 2, atLeast: false },
       },
+      // The window holds the catch-up read and the live records sent meanwhile.
+      ...resourceFigures(readerBase, use, {
+        producedBytes: during.length * recordBytes,
+        fetchedBytes: replay.bytes,
+      }),
     ],
     notes: [
       `Backlog ${backlogMB} MB (${written} records of 1 KiB, one partition; 2 GB as issue 5 ` +

@@ -10,6 +10,7 @@
 import {
   bottleneckNote,
   cpuUseWindow,
+  resourceFigures,
   perCpu,
   uniqueTopic,
   type CpuUse,
@@ -23,6 +24,9 @@ import { peersFor, runOnPeers, summarizePeers, type PeerOutcome } from './peer-s
 import { nativeClient, nativeLoadAvailable, startNativeProduce } from './native-load.ts';
 import { platformaticClient, runSmallProducers } from './platformatic-load.ts';
 import type { BrokerChild } from './broker-child.ts';
+
+/** Value bytes of every record. */
+const recordBytes = 1024;
 
 const producers = 200;
 const ratePerProducer = 50;
@@ -62,6 +66,7 @@ function ackFigures(
     { ...base, metric: 'ack p50 (from intended)', value: result.ackMs.p50, unit: 'ms' },
     { ...base, metric: 'ack p99 (from intended)', value: result.ackMs.p99, unit: 'ms' },
     { ...base, metric: 'ack max', value: result.ackMs.max, unit: 'ms' },
+    ...resourceFigures(base, use, { producedBytes: result.acked * recordBytes, fetchedBytes: 0 }),
   ];
 }
 
@@ -105,7 +110,7 @@ async function runNative(broker: BrokerChild, topic: string, seconds: number) {
     bootstrap: broker.bootstrap,
     topic,
     records: producers * ratePerProducer * seconds,
-    size: 1024,
+    size: recordBytes,
     lingerMs: 0,
     ratePerSecond: producers * ratePerProducer,
     producers,
@@ -133,7 +138,7 @@ async function runPlatformatic(broker: BrokerChild, topic: string, seconds: numb
     producers,
     ratePerProducer,
     seconds,
-    valueBytes: 1024,
+    valueBytes: recordBytes,
   });
   const use = cpu();
   const used = process.cpuUsage(generator);

@@ -71,13 +71,20 @@ const ranges: readonly ApiVersionRange[] = [
   { apiKey: ApiKey.DescribeProducers, minVersion: 0, maxVersion: 0 },
   { apiKey: ApiKey.DescribeTransactions, minVersion: 0, maxVersion: 0 },
   { apiKey: ApiKey.ListTransactions, minVersion: 0, maxVersion: 1 },
-  // ACL and SCRAM credential admin (security/): stored, not enforced yet. ACLs from v0, which
+  // ACL and SCRAM credential admin (security/), enforced by the authorizer. ACLs from v0, which
   // librdkafka 2.0.2 sends (CLIENTS.md); Kafka 4 serves 1-3.
   { apiKey: ApiKey.DescribeAcls, minVersion: 0, maxVersion: 3 },
   { apiKey: ApiKey.CreateAcls, minVersion: 0, maxVersion: 3 },
   { apiKey: ApiKey.DeleteAcls, minVersion: 0, maxVersion: 3 },
   { apiKey: ApiKey.DescribeUserScramCredentials, minVersion: 0, maxVersion: 0 },
+  // Client quotas (security/client-quotas.ts): kafka-configs.sh and the admin clients send v0-1.
+  { apiKey: ApiKey.DescribeClientQuotas, minVersion: 0, maxVersion: 1 },
+  { apiKey: ApiKey.AlterClientQuotas, minVersion: 0, maxVersion: 1 },
   { apiKey: ApiKey.AlterUserScramCredentials, minVersion: 0, maxVersion: 0 },
+  // SASL (security/connection-authentication.ts): librdkafka 2.0.2's SASL feature needs
+  // SaslHandshake 0 and 1 and SaslAuthenticate 0 in range; kafka-python sends handshake v0.
+  { apiKey: ApiKey.SaslHandshake, minVersion: 0, maxVersion: 1 },
+  { apiKey: ApiKey.SaslAuthenticate, minVersion: 0, maxVersion: 2 },
 ];
 
 export const advertisedApiVersions: ReadonlyMap<number, ApiVersionRange> = new Map(

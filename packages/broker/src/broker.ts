@@ -6,7 +6,7 @@
  * `close()` stops accepting, closes every connection (their long polls end), then closes the
  * storage, which completes or fails every append still in flight; it is safe to call twice.
  */
-import { createServer, type Server, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import {
   type BrokerStorage,
   type ClusterView,
@@ -18,6 +18,14 @@ import { BrokerClients } from './cluster/broker-clients.ts';
 import { ZoneTraffic } from './cluster/zone-traffic.ts';
 import { listenerPattern, parseConnectionOverrides } from './config/setting-catalogue.ts';
 import { startMetricsServer, type MetricsServer } from './metrics/metrics-server.ts';
+import { RecordValidationStats } from './record-validation.ts';
+import { RequestMetrics } from './metrics/request-metrics.ts';
+import { TopicTraffic } from './metrics/topic-traffic.ts';
+import { StorageMetrics } from './metrics/storage-metrics.ts';
+import { ClientQuotas } from './security/client-quotas.ts';
+import { TopicPolicy } from './security/topic-policy.ts';
+import { hostSchemaRegistry, type SchemaRegistryHost } from './schema-registry-host.ts';
+import { hostConsole, type ConsoleServer } from './console/console-server.ts';
 import {
   type CoordinatorHosts,
   ensureInternalTopics,
@@ -30,11 +38,21 @@ import type { StaticSettings } from './config/static-settings.ts';
 import type { BrokerRuntime } from './broker-runtime.ts';
 import type { Endpoint } from './endpoint.ts';
 import { Connection } from './connection.ts';
+import {
+  startListeners,
+  type AcceptedConnection,
+  type BoundListener,
+  type StartedListeners,
+} from './broker-listeners.ts';
+import { ConnectionAuthentication } from './security/connection-authentication.ts';
+import { listenerSpecsOf, usesTls, type ListenerSpec } from './security/listener-specs.ts';
+import { saslListenerConfigOf } from './security/sasl-listener-config.ts';
 import { GroupRuntime, type GroupSettings, defaultGroupSettings } from './groups/group-runtime.ts';
 import { allHandlers } from './handlers/index.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { RequestMemoryPool } from './request-memory-pool.ts';
 import { RequestRouter } from './request-router.ts';
+import { Authorizer } from './security/authorizer.ts';
 import { BatchRecordCompactor } from './batch-record-compactor.ts';
 import {
   TransactionRuntime,
@@ -89,6 +107,13 @@ export interface StartBrokerOptions {
 /** Exit status after a WAL I/O failure (EX_IOERR in sysexits.h). */
 export const walFailureExitCode = 74;
 
+export interface BoundListenerInfo {
+  readonly name: string;
+  readonly securityProtocol: ListenerSpec['securityProtocol'];
+  readonly host: string;
+  readonly port: number;
+}
+
 export interface RunningBroker {
   readonly host: string;
   readonly port: number;
@@ -99,25 +124,46 @@ export interface RunningBroker {
   readonly storage: BrokerStorage;
   /** The Prometheus endpoint, when metrics.listen is set. */
   readonly metrics?: Endpoint;
+  /** The schema registry's REST API, when schema.registry.listeners is set. */
+  readonly schemaRegistry?: Endpoint;
+  /** The web console, when console.listeners is set. */
+  readonly console?: Endpoint;
+  /** Every listener as bound (port 0 resolved); `port` and `bootstrap` are the first one's. */
+  readonly listeners: readonly BoundListenerInfo[];
+  /** Reads the TLS listeners' certificate files again (what SIGHUP does). */
+  reloadTls(): Promise<void>;
   close(): Promise<void>;
 }
 
 export async function startBroker(options: StartBrokerOptions = {}): Promise<RunningBroker> {
   const host = options.host ?? 'localhost';
-  const log = options.logger ?? createLogger('broker', options.quiet ?? false);
+  const logFormat = options.settings?.get('log.format')?.value === 'text' ? 'text' : 'json';
+  const log = options.logger ?? createLogger('broker', options.quiet ?? false, logFormat);
   const settings = new BrokerSettings({
     staticSettings: options.settings ?? new Map(),
     config: options.config ?? {},
   });
   const dataDir = options.inMemory === true ? undefined : options.dataDir;
-  const storage = await openStorage(options, { dataDir, settings, log });
+  const storageMetrics = new StorageMetrics();
+  const storage = await openStorage(options, { dataDir, settings, log, storageMetrics });
+  const authorizer = await startAuthorizer(storage, settings, log);
+  const clientQuotas = await ClientQuotas.start(storage, storage.cluster !== undefined).catch(
+    async (error: unknown) => {
+      authorizer.close();
+      await storage.close();
+      throw error;
+    },
+  );
   const connections = new Set<Connection>();
   const perAddress = new Map<string, number>();
   const refusals = { count: 0, loggedAtMs: 0 };
   const pool = new RequestMemoryPool(poolCapacityOf(settings.config.queuedMaxRequestBytes));
+  const routers = new Map<string, RequestRouter>();
   let router: RequestRouter | undefined;
-  const onConnection = (socket: Socket): void => {
-    if (router === undefined) {
+  let closing: Promise<void> | undefined;
+  const onConnection = ({ socket, listener, principal }: AcceptedConnection): void => {
+    const listenerRouter = routers.get(listener.spec.name);
+    if (router === undefined || listenerRouter === undefined) {
       socket.destroy();
       return;
     }
@@ -130,7 +176,14 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
       refuseConnection(socket, refusals, { log, ...refusal });
       return;
     }
-    const connection = new Connection(socket, runtime, router, pool);
+    const peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
+    const authentication = new ConnectionAuthentication({
+      sasl: listener.sasl,
+      principal,
+      log,
+      peer,
+    });
+    const connection = new Connection(socket, runtime, listenerRouter, pool, authentication);
     connections.add(connection);
     perAddress.set(address, (perAddress.get(address) ?? 0) + 1);
     socket.once('close', () => {
@@ -140,19 +193,41 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
       else perAddress.delete(address);
     });
   };
-  let servers: Server[];
+  let listeners: StartedListeners;
   try {
-    servers = await listenAll(host, options.port ?? 9092, onConnection);
+    listeners = await startListeners(listenerSpecsFor(options, host), {
+      settings: options.settings,
+      log,
+      saslConfigOf: (name) =>
+        saslListenerConfigOf(name, {
+          settings: options.settings,
+          listScramCredentials: () => storage.listScramCredentials(),
+        }),
+      onConnection,
+    });
   } catch (error: unknown) {
+    authorizer.close();
     await storage.close();
     throw error;
   }
-  const port = boundPort(servers);
-  const advertised = options.advertisedListener ?? { host, port };
+  const servers = { close: () => listeners.close() };
+  const first = listeners.bound[0];
+  if (first === undefined) throw new Error('no listener');
+  const port = first.port;
+  const shownOf = (listener: BoundListener): Endpoint =>
+    advertisedOf(listener, listener === first ? options.advertisedListener : undefined);
+  const advertised = shownOf(first);
   settings.setStartupValues({
     'log.dirs': dataDir ?? null,
-    listeners: `PLAINTEXT://${hostPort(host, port)}`,
-    'advertised.listeners': `PLAINTEXT://${hostPort(advertised.host, advertised.port)}`,
+    listeners: listeners.bound
+      .map((listener) => `${listener.spec.name}://${hostPort(listener.spec.host, listener.port)}`)
+      .join(','),
+    'advertised.listeners': listeners.bound
+      .map(
+        (listener) =>
+          `${listener.spec.name}://${hostPort(shownOf(listener).host, shownOf(listener).port)}`,
+      )
+      .join(','),
   });
   const brokerClients =
     storage.cluster === undefined ? undefined : clientsOf(storage.cluster, storage.nodeId);
@@ -162,6 +237,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
     log,
     clients: brokerClients,
   });
+  let registryHost: SchemaRegistryHost | undefined;
   const runtime: BrokerRuntime = {
     storage,
     get config() {
@@ -179,8 +255,18 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
       return coordinators.transactions;
     },
     coordinatorNode: (keyType) => coordinators.coordinatorNode(keyType),
+    get schemaRegistry() {
+      return registryHost?.registry;
+    },
     brokerClients,
     zoneTraffic: new ZoneTraffic(),
+    recordValidation: new RecordValidationStats(),
+    requestMetrics: new RequestMetrics(log),
+    topicTraffic: new TopicTraffic(),
+    storageMetrics,
+    clientQuotas,
+    topicPolicy: TopicPolicy.fromSettings((name) => settings.value(name) ?? undefined),
+    authorizer,
     now: () => Date.now(),
   };
   if (storage.cluster !== undefined) {
@@ -188,7 +274,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
       await storage.cluster.join(advertised);
       await ensureInternalTopics(storage);
     } catch (error: unknown) {
-      await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+      await servers.close();
       await coordinators.close();
       await storage.close();
       throw error;
@@ -196,38 +282,71 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
   }
   const metricsListen = options.settings?.get('metrics.listen')?.value;
   let metrics: MetricsServer | undefined;
-  if (metricsListen !== undefined) {
-    try {
-      metrics = await startMetricsServer(runtime, endpointOf(metricsListen));
-    } catch (error: unknown) {
-      await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
-      await coordinators.close();
-      await storage.close();
-      throw error;
+  let consoleServer: ConsoleServer | undefined;
+  try {
+    if (metricsListen !== undefined) {
+      metrics = await startMetricsServer(runtime, endpointOf(metricsListen), {
+        notReady: () =>
+          closing !== undefined ? 'closing' : router === undefined ? 'starting' : undefined,
+        openConnections: () => connections.size,
+      });
     }
+    registryHost = await hostSchemaRegistry({ settings: options.settings, dataDir, log });
+    consoleServer = await hostConsole(runtime);
+  } catch (error: unknown) {
+    await registryHost?.close();
+    await servers.close();
+    await metrics?.close();
+    await coordinators.close();
+    await storage.close();
+    throw error;
   }
   router = new RequestRouter(runtime, allHandlers);
-  let closing: Promise<void> | undefined;
+  for (const listener of listeners.bound) {
+    routers.set(
+      listener.spec.name,
+      new RequestRouter(listenerRuntime(runtime, shownOf(listener)), allHandlers),
+    );
+  }
+  const reloadTls = (): void => void listeners.reloadTls();
+  if (listeners.bound.some((listener) => usesTls(listener.spec))) process.on('SIGHUP', reloadTls);
   const close = (): Promise<void> => {
     closing ??= (async () => {
-      const stopped = servers.map((server) => new Promise((resolve) => server.close(resolve)));
+      process.off('SIGHUP', reloadTls);
+      const stopped = listeners.close();
       await Promise.all([...connections].map((connection) => connection.drain(drainTimeoutMs)));
-      await Promise.all(stopped);
+      await stopped;
+      await consoleServer?.close();
       await metrics?.close();
+      await registryHost?.close();
       await coordinators.close();
       brokerClients?.close();
+      authorizer.close();
+      clientQuotas.close();
       await storage.close();
     })();
     return closing;
   };
+  const firstHost = first.spec.host === '' ? '0.0.0.0' : first.spec.host;
   return {
-    host,
+    host: firstHost,
     port,
-    bootstrap: hostPort(host, port),
+    bootstrap: hostPort(firstHost, port),
+    listeners: listeners.bound.map((listener) => ({
+      name: listener.spec.name,
+      securityProtocol: listener.spec.securityProtocol,
+      host: listener.spec.host,
+      port: listener.port,
+    })),
+    reloadTls: () => listeners.reloadTls(),
     clusterId: storage.clusterId,
     nodeId: storage.nodeId,
     storage,
     ...(metrics === undefined ? {} : { metrics: { host: metrics.host, port: metrics.port } }),
+    ...(registryHost === undefined ? {} : { schemaRegistry: registryHost.endpoint }),
+    ...(consoleServer === undefined
+      ? {}
+      : { console: { host: consoleServer.host, port: consoleServer.port } }),
     close,
   };
 }
@@ -292,7 +411,12 @@ async function startCoordinators(
  */
 async function openStorage(
   options: StartBrokerOptions,
-  context: { dataDir: string | undefined; settings: BrokerSettings; log: Logger },
+  context: {
+    dataDir: string | undefined;
+    settings: BrokerSettings;
+    log: Logger;
+    storageMetrics: StorageMetrics;
+  },
 ): Promise<BrokerStorage> {
   const { dataDir, settings, log } = context;
   const compactor = new BatchRecordCompactor(settings.config);
@@ -313,7 +437,11 @@ async function openStorage(
     });
     log.info('cluster mode', { nodeId: cluster.nodeId, rack: cluster.rack ?? '(none)' });
   } else {
-    const wal = { walLog: log, onWalFailure: options.onWalFailure ?? exitOnWalFailure(log) };
+    const wal = {
+      walLog: log,
+      onWalFailure: options.onWalFailure ?? exitOnWalFailure(log),
+      observer: context.storageMetrics,
+    };
     storage = await LogStorage.open(
       dataDir === undefined
         ? { indexMemoryMaxBytes, ...options.storage, inMemory: true, compactor, log, ...wal }
@@ -327,6 +455,25 @@ async function openStorage(
     throw error;
   }
   return storage;
+}
+
+/** The ACL authorizer over the stored ACLs; reloads them periodically in cluster mode. */
+async function startAuthorizer(
+  storage: BrokerStorage,
+  settings: BrokerSettings,
+  log: Logger,
+): Promise<Authorizer> {
+  try {
+    return await Authorizer.start({
+      storage,
+      settings,
+      log,
+      refreshPeriodically: storage.cluster !== undefined,
+    });
+  } catch (error: unknown) {
+    await storage.close();
+    throw error;
+  }
 }
 
 /**
@@ -457,42 +604,35 @@ function refuseConnection(
   });
 }
 
-/** Listens on `host`, or on both loopback families for 'localhost', sharing one port. */
-async function listenAll(
-  host: string,
-  port: number,
-  onConnection: (socket: Socket) => void,
-): Promise<Server[]> {
-  if (host !== 'localhost') return [await listen(host, port, onConnection)];
-  const first = await listen('127.0.0.1', port, onConnection);
-  const servers = [first];
-  try {
-    servers.push(await listen('::1', boundPort(servers), onConnection));
-  } catch {
-    // No IPv6 loopback on this machine: 127.0.0.1 alone serves 'localhost'.
+/**
+ * The listeners to open: the `listeners` setting when given (with advertised.listeners and the
+ * protocol map), else one PLAINTEXT listener on `host` and `options.port`.
+ */
+function listenerSpecsFor(options: StartBrokerOptions, host: string): ListenerSpec[] {
+  const text = options.settings?.get('listeners')?.value;
+  if (text === undefined) {
+    return [{ name: 'PLAINTEXT', securityProtocol: 'PLAINTEXT', host, port: options.port ?? 9092 }];
   }
-  return servers;
+  const advertised = options.settings?.get('advertised.listeners')?.value;
+  return listenerSpecsOf(options.settings, text, advertised);
 }
 
-function listen(
-  host: string,
-  port: number,
-  onConnection: (socket: Socket) => void,
-): Promise<Server> {
-  return new Promise((resolve, reject) => {
-    const server = createServer(onConnection);
-    server.once('error', reject);
-    server.listen({ host, port, ipv6Only: host === '::1' }, () => {
-      server.off('error', reject);
-      resolve(server);
-    });
-  });
+/** What a listener's clients are told: its advertised address, else where it listens. */
+function advertisedOf(listener: BoundListener, override: Endpoint | undefined): Endpoint {
+  if (override !== undefined) return override;
+  if (listener.spec.advertised !== undefined) {
+    const { host, port } = listener.spec.advertised;
+    return { host: host === '' ? 'localhost' : host, port: port === 0 ? listener.port : port };
+  }
+  const host = listener.spec.host;
+  return { host: host === '' || host === '0.0.0.0' ? 'localhost' : host, port: listener.port };
 }
 
-function boundPort(servers: readonly Server[]): number {
-  const address = servers[0]?.address();
-  if (address === null || address === undefined || typeof address === 'string') {
-    throw new Error('listener has no TCP address');
-  }
-  return address.port;
+/**
+ * The runtime as one listener's requests see it: the same object, but `advertised` is that
+ * listener's address, so Metadata and DescribeCluster answer with the endpoints of the listener
+ * the client connected to (Kafka answers per listener name).
+ */
+function listenerRuntime(runtime: BrokerRuntime, advertised: Endpoint): BrokerRuntime {
+  return Object.create(runtime, { advertised: { value: advertised } }) as BrokerRuntime;
 }

@@ -21,6 +21,10 @@ import type { Socket } from 'node:net';
 import { releaseReadBuffers } from '@tributary/storage';
 import type { BrokerRuntime } from './broker-runtime.ts';
 import type { RequestRouter } from './request-router.ts';
+import {
+  ConnectionAuthentication,
+  RequestRefusedError,
+} from './security/connection-authentication.ts';
 import type { MemoryWaiter, RequestMemoryPool } from './request-memory-pool.ts';
 
 interface PendingResponse {
@@ -40,6 +44,8 @@ export class Connection {
   readonly peer: string;
   /** The client's address without the port (max.connections.per.ip counts by it). */
   readonly address: string;
+  /** Who the client is and what it may send now (SASL listeners, KIP-368 sessions). */
+  readonly authentication: ConnectionAuthentication;
   readonly #socket: Socket;
   readonly #runtime: BrokerRuntime;
   readonly #router: RequestRouter;
@@ -59,6 +65,7 @@ export class Connection {
     runtime: BrokerRuntime,
     router: RequestRouter,
     pool: RequestMemoryPool,
+    authentication?: ConnectionAuthentication,
   ) {
     this.#socket = socket;
     this.#runtime = runtime;
@@ -66,11 +73,24 @@ export class Connection {
     this.#pool = pool;
     this.address = socket.remoteAddress ?? '?';
     this.peer = `${this.address}:${socket.remotePort ?? 0}`;
+    this.authentication =
+      authentication ??
+      new ConnectionAuthentication({
+        sasl: undefined,
+        principal: 'User:ANONYMOUS',
+        log: runtime.log,
+        peer: this.peer,
+      });
     socket.setNoDelay(true);
     socket.setTimeout(runtime.config.connectionsMaxIdleMs, () => this.close('idle timeout'));
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('error', () => this.close());
     socket.on('close', () => this.close());
+  }
+
+  /** Kafka principal of this connection (RequestContext.principal). */
+  get principal(): string {
+    return this.authentication.principal;
   }
 
   get signal(): AbortSignal {
@@ -142,7 +162,11 @@ export class Connection {
 
   /** Cuts every complete frame out of what was read, reserving memory for each first. */
   #drainFrames(): void {
-    while (!this.#closed && this.#memoryWaiter === undefined) {
+    while (
+      !this.#closed &&
+      this.#memoryWaiter === undefined &&
+      this.authentication.mustClose === undefined
+    ) {
       const frame = this.#frame;
       if (frame !== undefined) {
         if (frame.filled < frame.buffer.length) return;
@@ -167,6 +191,9 @@ export class Connection {
     if (size < 0) return `frame size ${size} is negative`;
     if (size > socketRequestMaxBytes) {
       return `frame size ${size} exceeds socket.request.max.bytes ${socketRequestMaxBytes}`;
+    }
+    if (size > this.authentication.frameMaxBytes(socketRequestMaxBytes)) {
+      return `frame size ${size} before authentication exceeds sasl.server.max.receive.size`;
     }
     if (size > this.#pool.capacityBytes) {
       return `frame size ${size} exceeds queued.max.request.bytes ${this.#pool.capacityBytes}`;
@@ -244,7 +271,10 @@ export class Connection {
     const slot: PendingResponse = { done: false, frames: undefined };
     this.#pending.push(slot);
     this.#updateReading();
-    this.#router.route(frame, this).then(
+    const answer = this.authentication.expectsRawToken
+      ? this.#rawToken(frame)
+      : this.#router.route(frame, this);
+    answer.then(
       (frames) => {
         this.#pool.release(reservedBytes);
         slot.done = true;
@@ -253,10 +283,26 @@ export class Connection {
       },
       (error: unknown) => {
         this.#pool.release(reservedBytes);
+        if (error instanceof RequestRefusedError) {
+          this.close(error.message);
+          return;
+        }
         this.#runtime.log.warn('malformed request', { peer: this.peer, error: describe(error) });
         this.close();
       },
     );
+  }
+
+  /**
+   * A raw SASL token after SaslHandshake v0 (kafka-python): the answer is a raw frame too; a
+   * failure has none (Kafka closes the connection without one).
+   */
+  async #rawToken(frame: Buffer): Promise<Buffer[]> {
+    const answer = await this.authentication.authenticate(frame, -1);
+    if (answer.errorCode !== 0) return [];
+    const size = Buffer.alloc(SIZE_PREFIX_BYTES);
+    size.writeInt32BE(answer.authBytes.length, 0);
+    return [size, answer.authBytes];
   }
 
   /** Reads while nothing holds the socket: draining, a memory wait, too many unanswered. */
@@ -282,6 +328,13 @@ export class Connection {
       this.#writeResponse(slot.frames);
     }
     if (wrote) this.#socket.uncork();
+    const closeReason = this.authentication.mustClose;
+    if (closeReason !== undefined && this.#pending.length === 0) {
+      this.#draining = true;
+      this.#socket.pause();
+      this.#socket.end(() => this.close(closeReason));
+      return;
+    }
     if (this.#draining) this.#checkDrained();
     else this.#updateReading();
   }

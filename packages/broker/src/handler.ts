@@ -5,6 +5,7 @@
  */
 import type { ApiDescriptor, Reader, Writer } from '@tributary/protocol';
 import type { BrokerRuntime } from './broker-runtime.ts';
+import type { ConnectionAuthentication } from './security/connection-authentication.ts';
 
 export interface RequestContext {
   readonly runtime: BrokerRuntime;
@@ -14,6 +15,18 @@ export interface RequestContext {
   readonly peer: string;
   /** Aborted when the connection closes, so long polls stop waiting. */
   readonly signal: AbortSignal;
+  /**
+   * The connection's Kafka principal (`User:NAME`): `User:ANONYMOUS` until SASL or a client
+   * certificate names it (issue 16). Authorization and quotas key on it.
+   */
+  readonly principal: string;
+  /** Mutes the connection for `ms` after this response (a client over its quota, KIP-219). */
+  readonly throttle?: (ms: number) => void;
+  /**
+   * The connection's authentication state (SASL handshake and tokens, KIP-368 session); absent
+   * where no client connection is behind the request.
+   */
+  readonly authentication?: ConnectionAuthentication;
 }
 
 /** Returned by a handler when Kafka sends no response (Produce with acks=0). */

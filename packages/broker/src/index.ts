@@ -1,5 +1,10 @@
 // Public surface of @tributary/broker.
-export { startBroker, type RunningBroker, type StartBrokerOptions } from './broker.ts';
+export {
+  startBroker,
+  type BoundListenerInfo,
+  type RunningBroker,
+  type StartBrokerOptions,
+} from './broker.ts';
 export { defaultBrokerConfig, type BrokerConfig } from './broker-config.ts';
 export {
   envNameOf,
@@ -18,6 +23,8 @@ export {
   type StaticSettings,
 } from './config/static-settings.ts';
 export { advertisedApiVersions, type ApiVersionRange } from './api-version-ranges.ts';
+export { securitySettingCatalogue } from './security/security-setting-catalogue.ts';
+export { parseListenerList } from './security/listener-specs.ts';
 export { createLogger, type Logger } from './logger.ts';
 export {
   KafkaConnection,

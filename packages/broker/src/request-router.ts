@@ -23,20 +23,31 @@ import {
   writeApiVersionsResponse,
   writeResponseHeader,
 } from '@tributary/protocol';
+import { setTimeout } from 'node:timers/promises';
 import type { BrokerRuntime } from './broker-runtime.ts';
 import type { Handler, RequestContext } from './handler.ts';
 import { advertisedApiVersions, interBrokerApiVersions } from './api-version-ranges.ts';
+import {
+  type ConnectionAuthentication,
+  RequestRefusedError,
+} from './security/connection-authentication.ts';
 
 const responseInitialBytes = 512;
 
 export interface RequestSource {
   readonly peer: string;
   readonly signal: AbortSignal;
+  /** The connection's principal (RequestContext.principal). */
+  readonly principal: string;
+  /** Its authentication state: which requests it may send now (SASL listeners). */
+  readonly authentication?: ConnectionAuthentication;
 }
 
 export class RequestRouter {
   readonly #runtime: BrokerRuntime;
   readonly #handlers: ReadonlyMap<number, Handler>;
+  /** Connections muted by a quota throttle, until when (ms since the epoch). */
+  readonly #mutedUntil = new WeakMap<RequestSource, number>();
 
   constructor(runtime: BrokerRuntime, handlers: readonly Handler[]) {
     this.#runtime = runtime;
@@ -45,10 +56,33 @@ export class RequestRouter {
 
   /** Resolves to the frames to write (empty for acks=0 produce); rejects for malformed input. */
   async route(frame: Buffer, source: RequestSource): Promise<Buffer[] | undefined> {
+    const started = performance.now();
+    let failed = true;
+    try {
+      const frames = await this.#route(frame, source);
+      failed = false;
+      return frames;
+    } finally {
+      const apiKey = frame.length >= 8 ? frame.readInt16BE(0) : -1;
+      this.#runtime.requestMetrics?.observe(
+        this.#handlers.has(apiKey) ? apiKey : undefined,
+        performance.now() - started,
+        failed,
+        () => (frame.length >= 8 ? `${source.peer}#${frame.readInt32BE(4)}` : source.peer),
+      );
+    }
+  }
+
+  async #route(frame: Buffer, source: RequestSource): Promise<Buffer[] | undefined> {
+    // A connection throttled by a quota reads its next requests only after the throttle.
+    const mutedMs = (this.#mutedUntil.get(source) ?? 0) - Date.now();
+    if (mutedMs > 0) await setTimeout(mutedMs, undefined, { signal: source.signal });
     if (frame.length < 8) throw new ProtocolError(`request of ${frame.length} bytes has no header`);
     const apiKey = frame.readInt16BE(0);
     const apiVersion = frame.readInt16BE(2);
     const correlationId = frame.readInt32BE(4);
+    const refusal = source.authentication?.refusal(apiKey);
+    if (refusal !== undefined) throw new RequestRefusedError(refusal);
     const range = advertisedApiVersions.get(apiKey) ?? interBrokerApiVersions.get(apiKey);
     const handler = this.#handlers.get(apiKey);
     if (range === undefined || handler === undefined) {
@@ -71,6 +105,9 @@ export class RequestRouter {
       clientId: header.clientId,
       peer: source.peer,
       signal: source.signal,
+      principal: source.principal,
+      throttle: (ms) => this.#mutedUntil.set(source, Date.now() + ms),
+      ...(source.authentication === undefined ? {} : { authentication: source.authentication }),
     };
     const encode = await handler.process(context, reader);
     if (encode === undefined) return undefined;

@@ -13,3 +13,4 @@ export {
   type LocalClusterOptions,
 } from './local-cluster.ts';
 export { type BrokerExit as LocalBrokerExit } from './cluster-broker-process.ts';
+export { runUsersCommand, usersUsage } from './users-command.ts';

@@ -5,21 +5,31 @@
  * Prints one ready line on stdout once it accepts connections; SIGTERM/SIGINT close it cleanly.
  * `groups` is the consumer-group admin view (groups-command.ts): list, describe, reset-offsets.
  * `transactions` is the transaction admin view (transactions-command.ts): list, describe.
+ * `users` manages SCRAM credentials (users-command.ts): list, add, delete.
  * `cluster up` runs PostgreSQL, an S3 server and N brokers as one local cluster
  * (cluster-command.ts) until SIGTERM/SIGINT, then stops them in order.
  * `doctor` verifies a stopped broker's data directory (doctor-command.ts).
+ * `schemas` talks to the schema registry's REST API (schemas-command.ts): list, get, register,
+ * check.
+ * `dlq` lists, shows and redrives dead-letter topics through @tributary/sdk (dlq-command.ts).
  */
 import { clusterUsage, runClusterCommand } from './cluster-command.ts';
+import { dlqUsage, runDlqCommand } from './dlq-command.ts';
 import { doctorUsage, runDoctorCommand } from './doctor-command.ts';
 import { groupsUsage, runGroupsCommand } from './groups-command.ts';
+import { runSchemasCommand, schemasUsage } from './schemas-command.ts';
 import { runStartCommand, startHelp } from './start-command.ts';
 import { runTransactionsCommand, transactionsUsage } from './transactions-command.ts';
+import { runUsersCommand, usersUsage } from './users-command.ts';
 
 const usage = `usage: tributary COMMAND ...
 commands:
   start          run the embedded broker (tributary start --help lists every setting)
   groups         consumer groups: list, describe, reset-offsets
   transactions   transactions: list, describe
+  users          SCRAM users: list, add, delete
+  schemas        the schema registry: list, get, register, check
+  dlq            dead-letter topics: list, show, redrive
   cluster        cluster up: PostgreSQL, an S3 server and N brokers on this machine
   doctor         verify a stopped broker's data directory; --skip-damaged to move past damage`;
 
@@ -100,6 +110,30 @@ async function main(argv: string[]): Promise<void> {
         nowMs: () => Date.now(),
       });
       return;
+    case 'dlq':
+      process.exitCode = await runDlqCommand(rest, {
+        out: (text) => process.stdout.write(text),
+        err: (text) => process.stderr.write(text),
+        env: process.env,
+        nowMs: () => Date.now(),
+      });
+      return;
+    case 'schemas':
+      process.exitCode = await runSchemasCommand(rest, {
+        out: (text) => process.stdout.write(text),
+        err: (text) => process.stderr.write(text),
+        env: process.env,
+        nowMs: () => Date.now(),
+      });
+      return;
+    case 'users':
+      process.exitCode = await runUsersCommand(rest, {
+        out: (text) => process.stdout.write(text),
+        err: (text) => process.stderr.write(text),
+        env: process.env,
+        nowMs: () => Date.now(),
+      });
+      return;
     case 'transactions':
       process.exitCode = await runTransactionsCommand(rest, {
         out: (text) => process.stdout.write(text),
@@ -114,7 +148,7 @@ async function main(argv: string[]): Promise<void> {
     case 'help':
       process.stdout.write(
         `${usage}\n\n${startHelp()}\n\n${groupsUsage}\n\n${transactionsUsage}\n\n` +
-          `${clusterUsage}\n\n${doctorUsage}\n`,
+          `${usersUsage}\n\n${schemasUsage}\n\n${dlqUsage}\n\n${clusterUsage}\n\n${doctorUsage}\n`,
       );
       return;
     default:

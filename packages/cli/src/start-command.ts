@@ -12,9 +12,10 @@ import { parseArgs } from 'node:util';
 import {
   envNamesOf,
   expectedOf,
-  listenerPattern,
+  parseListenerList,
   parseOverride,
   resolveStaticSettings,
+  securitySettingCatalogue,
   settingCatalogue,
   SettingsError,
   startBroker,
@@ -29,7 +30,8 @@ import { parseEndpoint, type Endpoint } from './endpoint.ts';
 export const startUsage =
   'usage: tributary start [--config FILE] [--override KEY=VALUE]... [--data-dir DIR]\n' +
   '                       [--listen HOST:PORT] [--advertised-listener HOST:PORT]\n' +
-  '                       [--metadata-url postgres://... --object-store-url s3://...]';
+  '                       [--metadata-url postgres://... --object-store-url s3://...]\n' +
+  '                       [--schema-registry-listen HOST:PORT]';
 
 const startOptions = {
   config: { type: 'string' },
@@ -40,6 +42,8 @@ const startOptions = {
   'metadata-url': { type: 'string' },
   'object-store-url': { type: 'string' },
   'metrics-listen': { type: 'string' },
+  'schema-registry-listen': { type: 'string' },
+  'console-listen': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -82,16 +86,25 @@ export async function runStartCommand(
   }
   const dataDir = resolve(settings.get('log.dirs')?.value ?? 'data');
   const listen = listenerOf(settings.get('listeners')?.value ?? 'localhost:9092');
-  const advertised = settings.get('advertised.listeners')?.value;
-  const broker = await startBroker({
-    host: listen.host,
-    port: listen.port,
-    dataDir,
-    settings,
-    ...(advertised === undefined ? {} : { advertisedListener: listenerOf(advertised) }),
-  });
+  const broker = await startBroker({ host: listen.host, port: listen.port, dataDir, settings });
+  if (broker.listeners.length > 1 || broker.listeners[0]?.securityProtocol !== 'PLAINTEXT') {
+    for (const listener of broker.listeners) {
+      const host = listener.host.includes(':') ? `[${listener.host}]` : listener.host;
+      io.out(
+        `listener ${listener.name} (${listener.securityProtocol}) on ${host}:${listener.port}\n`,
+      );
+    }
+  }
   if (broker.metrics !== undefined) {
     io.out(`metrics on http://${broker.metrics.host}:${broker.metrics.port}/metrics\n`);
+  }
+  if (broker.schemaRegistry !== undefined) {
+    const { host, port } = broker.schemaRegistry;
+    io.out(`schema registry on http://${host.includes(':') ? `[${host}]` : host}:${port}\n`);
+  }
+  if (broker.console !== undefined) {
+    const { host, port } = broker.console;
+    io.out(`console on http://${host.includes(':') ? `[${host}]` : host}:${port}/\n`);
   }
   io.out(
     `tributary ready: listening on ${broker.bootstrap} (cluster ${broker.clusterId}, ` +
@@ -121,10 +134,12 @@ async function readSettings(
   return resolveStaticSettings({ ...(file === undefined ? {} : { file }), env, overrides });
 }
 
-/** `PLAINTEXT://host:port` or `host:port` (already checked by the catalogue). */
+/** The first of `NAME://host:port,...` (already checked by the catalogue). */
 function listenerOf(text: string): Endpoint {
-  const match = listenerPattern.exec(text.trim());
-  return parseEndpoint(`${match?.[1] ?? ''}:${match?.[2] ?? ''}`);
+  const parsed = parseListenerList(text);
+  const first = 'listeners' in parsed ? parsed.listeners[0] : undefined;
+  const host = first?.host ?? 'localhost';
+  return parseEndpoint(`${host.includes(':') ? `[${host}]` : host}:${first?.port ?? 9092}`);
 }
 
 /** `tributary start --help`: the flags, then every setting of the catalogue. */
@@ -142,6 +157,12 @@ export function startHelp(): string {
     '  --object-store-url URL cluster mode: the same as --override object.store.url=URL',
     '  --metrics-listen HOST:PORT',
     '                         Prometheus endpoint: the same as --override metrics.listen=...',
+    '  --schema-registry-listen HOST:PORT',
+    '                         Confluent-compatible schema registry REST API: the same as',
+    '                         --override schema.registry.listeners=HOST:PORT',
+    '  --console-listen HOST:PORT',
+    '                         the web console (docs/console.md): the same as',
+    '                         --override console.listeners=HOST:PORT',
     '  -h, --help             this text',
     '',
     'Settings, by Kafka name. Each may come from --override (first), the environment variable',
@@ -152,6 +173,14 @@ export function startHelp(): string {
     '',
   ];
   for (const definition of settingCatalogue) lines.push(...settingHelp(definition));
+  lines.push(
+    '',
+    'Security settings (docs/security.md). Each may also be given per listener as',
+    'listener.name.<listener>.<setting> (sasl.jaas.config per mechanism too:',
+    'listener.name.<listener>.plain.sasl.jaas.config). Secrets are never reported.',
+    '',
+  );
+  for (const definition of securitySettingCatalogue) lines.push(...settingHelp(definition));
   return lines.join('\n').trimEnd();
 }
 

@@ -61,6 +61,10 @@ export class DirectoryObjectStore implements ObjectStore {
     return readFile(this.#path(name));
   }
 
+  localPath(name: string): string {
+    return this.#path(name);
+  }
+
   async head(name: string): Promise<ObjectInfo | undefined> {
     try {
       const info = await stat(this.#path(name));

@@ -6,6 +6,7 @@
 export {
   LogStorage,
   type StorageLog,
+  type StorageObserver,
   type StorageOptions,
   type StorageStats,
 } from './log-storage.ts';

@@ -25,6 +25,7 @@ import type {
 } from './metadata-store.ts';
 import type { ObjectStore } from './object-store.ts';
 import type { ObjectVerdict } from './object-verifier.ts';
+import { ObjectVerifyThread } from './object-verify-thread.ts';
 import type { AclBinding, ScramCredential, ScramCredentialChange } from './security-metadata.ts';
 import {
   buildCompactedObject,
@@ -103,6 +104,13 @@ export interface StorageOptions {
    * every later append is refused, so the broker should exit and be restarted.
    */
   onWalFailure?: (error: StorageError) => void;
+  /** Told of each WAL group commit and object upload (the broker's metrics). */
+  observer?: StorageObserver;
+}
+
+export interface StorageObserver {
+  walGroupCommitted?(appends: number, bytes: number, ms: number): void;
+  objectUploaded?(bytes: number, ms: number): void;
 }
 
 export interface StorageLog {
@@ -152,6 +160,8 @@ export class LogStorage {
   readonly #tailCache: TailCache;
   readonly #indexMemory: IndexMemory;
   readonly #uploader: SegmentUploader;
+  /** Reads back and verifies each uploaded object off the event loop (ADR 0013). */
+  readonly #verifyThread: ObjectVerifyThread;
   readonly #topicsByName = new Map<string, TopicRecord>();
   readonly #topicsById = new Map<TopicId, TopicRecord>();
   /**
@@ -193,6 +203,7 @@ export class LogStorage {
     this.#indexMemory = indexMemoryOf(options);
     this.#compactor = options.compactor;
     this.#log = options.log;
+    this.#verifyThread = new ObjectVerifyThread(this.#store);
     this.#uploader = new SegmentUploader({
       files: this.#wal.files,
       store: this.#store,
@@ -200,6 +211,10 @@ export class LogStorage {
       isLive: (entry) => this.#partitionOf(entry.topicId, entry.partition) !== undefined,
       onUploaded: (object) => this.#objects.set(object.segmentId, object),
       onDamaged: (name, verdict) => this.#reportDamagedUpload(name, verdict),
+      verify: (name, segmentId) => this.#verifyThread.verify(name, segmentId),
+      ...(options.observer?.objectUploaded === undefined
+        ? {}
+        : { onUploadTimed: options.observer.objectUploaded.bind(options.observer) }),
     });
     this.#partitionContext = {
       wal: this.#wal,
@@ -427,6 +442,7 @@ export class LogStorage {
     await this.#wal.close();
     await this.#retention?.catch(() => undefined);
     await this.#uploader.whenIdle();
+    await this.#verifyThread.close();
     await closeQuietly({
       wal: this.#wal,
       store: this.#store,
@@ -600,8 +616,10 @@ export class LogStorage {
       }
     }
     const recovered = await this.#wal.recover();
-    const objectEntries = await this.#loadObjects(objects);
-    this.#restoreEntries([...objectEntries, ...recovered.flatMap((segment) => segment.entries)]);
+    await this.#restoreObjects(objects);
+    for (const segment of recovered) this.#restoreEntries(segment.entries);
+    // Rebuilt: every index lets go of what a read makes again (the open chunks' views).
+    for (const logs of this.#partitions.values()) for (const log of logs) log.restored();
     await this.#deleteOrphanObjects();
 
     for (const object of objects) {
@@ -616,7 +634,11 @@ export class LogStorage {
     for (const segment of recovered) this.#uploader.enqueue(segment);
   }
 
-  /** Rebuilds partition indexes; compacted objects hold old offsets, hence the sort. */
+  /**
+   * Adds one object's or WAL segment's batches to the partition indexes. Sources come oldest
+   * first, so nothing but one source's entries is held at a time (startup memory does not grow
+   * with the history); a source that belongs before what a partition holds is merged in.
+   */
   #restoreEntries(entries: readonly WalEntryInfo[]): void {
     const byPartition = new Map<IndexedPartitionLog, WalEntryInfo[]>();
     for (const entry of entries) {
@@ -628,15 +650,22 @@ export class LogStorage {
     }
     for (const [partition, list] of byPartition) {
       list.sort((a, b) => (a.baseOffset < b.baseOffset ? -1 : a.baseOffset > b.baseOffset ? 1 : 0));
-      for (const entry of list) partition.restore(entry);
-      partition.restored();
+      partition.restoreRun(list);
     }
   }
 
-  /** Reads each recorded object's index; a missing object that still holds live data fails. */
-  async #loadObjects(objects: readonly ObjectRecord[]): Promise<WalEntryInfo[]> {
-    const loaded: WalEntryInfo[] = [];
-    for (const object of objects) {
+  /**
+   * Reads each recorded object's index into the partitions, one object at a time: compacted
+   * objects first (each holds the head of one partition), then the others in WAL order. A
+   * missing object that still holds live data fails.
+   */
+  async #restoreObjects(objects: readonly ObjectRecord[]): Promise<void> {
+    const ordered = objects.toSorted((a, b) => {
+      const aCompacted = a.segmentId >= compactedSegmentIdBase;
+      const bCompacted = b.segmentId >= compactedSegmentIdBase;
+      return aCompacted === bCompacted ? a.segmentId - b.segmentId : aCompacted ? -1 : 1;
+    });
+    for (const object of ordered) {
       const name = object.name;
       // An object wholly below the log starts (retention, or `tributary doctor --skip-damaged`
       // past its damage) is never read again: dropped before its index is, as it may be damaged.
@@ -651,13 +680,17 @@ export class LogStorage {
       // Only what the metadata says the object holds: compaction may have moved ranges out.
       // An object holds a range for each of up to every partition: look them up, not scan.
       const ranges = rangesByPartition(object.ranges);
-      for (const entry of await this.#readObjectIndex(name, info.sizeBytes, object.segmentId)) {
-        const held = ranges.get(partitionKey(entry.topicId, entry.partition));
-        if (held?.some((range) => rangeHolds(range, entry)) === true) loaded.push(entry);
-      }
+      const index = await this.#readObjectIndex(name, info.sizeBytes, object.segmentId);
+      this.#restoreEntries(
+        index.filter(
+          (entry) =>
+            ranges
+              .get(partitionKey(entry.topicId, entry.partition))
+              ?.some((range) => rangeHolds(range, entry)) === true,
+        ),
+      );
       this.#objects.set(object.segmentId, object);
     }
-    return loaded;
   }
 
   async #readObjectIndex(name: string, sizeBytes: number, segmentId: number) {
@@ -737,7 +770,7 @@ export class LogStorage {
       compactor,
       topicId,
       partition: index,
-      entries: partition.batches,
+      entries: () => partition.entries(),
       isSealed: (entry) => this.#objects.has(entry.segmentId),
       readBatch: (entry) => {
         const cached = partition.cachedBatch(entry.baseOffset);
@@ -835,6 +868,9 @@ async function openComponents(options: StorageOptions): Promise<Components> {
     ...(options.now === undefined ? {} : { now: options.now }),
     ...(options.walLog === undefined ? {} : { log: options.walLog }),
     ...(options.onWalFailure === undefined ? {} : { onFailure: options.onWalFailure }),
+    ...(options.observer?.walGroupCommitted === undefined
+      ? {}
+      : { onGroupCommitted: options.observer.walGroupCommitted.bind(options.observer) }),
   };
   if (options.inMemory === true) {
     return {

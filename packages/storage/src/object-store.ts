@@ -26,6 +26,8 @@ export interface ObjectStore {
   get(name: string, position: number, length: number): Promise<Buffer>;
   /** Whole object. */
   getAll(name: string): Promise<Buffer>;
+  /** The object's file on this machine, where the store keeps one (for readers on other threads). */
+  localPath?(name: string): string;
   /** Undefined when the object does not exist. */
   head(name: string): Promise<ObjectInfo | undefined>;
   list(): Promise<ObjectInfo[]>;

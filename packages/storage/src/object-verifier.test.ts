@@ -2,9 +2,11 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { LogStorage } from './log-storage.ts';
 import { MemoryObjectStore } from './memory-object-store.ts';
+import { DirectoryObjectStore } from './directory-object-store.ts';
 import { verifyObject } from './object-verifier.ts';
+import { ObjectVerifyThread } from './object-verify-thread.ts';
 import { fakeBatch, metaOf } from './testing/fake-batch.ts';
-import { requirePartition } from './testing/storage-fixtures.ts';
+import { requirePartition, withTempDir } from './testing/storage-fixtures.ts';
 
 /** An object store whose puts land with one byte changed, as a bad disk or network would. */
 class DamagingObjectStore extends MemoryObjectStore {
@@ -94,4 +96,30 @@ describe('LogStorage damaged objects', () => {
     assert.equal(warnings.length, 1, 'one log line per object');
     await storage.close();
   });
+});
+
+describe('ObjectVerifyThread', () => {
+  it('verifies an object file on its worker, and here again when the worker is gone', () =>
+    withTempDir(async (dir) => {
+      const memory = new MemoryObjectStore();
+      const storage = await sealedStorage(memory, []);
+      const [info] = await memory.list();
+      assert.ok(info !== undefined);
+      const data = Buffer.from(await memory.getAll(info.name));
+      await storage.close();
+      data[data.indexOf('bad-b')] = 0;
+      const store = await DirectoryObjectStore.open(dir);
+      await store.put(info.name, data);
+      const thread = new ObjectVerifyThread(store);
+      const damageOf = async () =>
+        (await thread.verify(info.name, 1)).damaged.map((d) => [d.entry.baseOffset, d.reason]);
+      assert.deepEqual(await damageOf(), [[1n, 'crc mismatch']]);
+      await thread.close();
+      assert.deepEqual(await damageOf(), [[1n, 'crc mismatch']], 'after close: on this thread');
+      assert.match(
+        (await thread.verify('missing.obj', 2)).trailerProblem ?? '',
+        /read back failed/,
+      );
+      await store.close();
+    }));
 });

@@ -29,8 +29,8 @@ export interface CompactionInput {
   compactor: RecordCompactor;
   topicId: TopicId;
   partition: number;
-  /** The partition's live batches, oldest first. */
-  entries: readonly BatchEntry[];
+  /** The partition's live batches, oldest first (walked twice: each call starts a new walk). */
+  entries(): Iterable<BatchEntry>;
   isSealed(entry: BatchEntry): boolean;
   readBatch(entry: BatchEntry): Promise<Buffer>;
   nowMs: bigint;
@@ -53,11 +53,14 @@ export interface CompactionPlan {
 function candidateRun(input: CompactionInput): BatchEntry[] {
   const run: BatchEntry[] = [];
   const lagLimit = input.nowMs - input.minCompactionLagMs;
-  for (const entry of input.entries) {
-    if (!input.isSealed(entry) || entry.maxTimestamp > lagLimit) break;
+  let next: BatchEntry | undefined;
+  for (const entry of input.entries()) {
+    if (!input.isSealed(entry) || entry.maxTimestamp > lagLimit) {
+      next = entry;
+      break;
+    }
     run.push(entry);
   }
-  const next = input.entries[run.length];
   const last = run.at(-1);
   if (next !== undefined && last !== undefined && next.segmentId === last.segmentId) {
     return run.filter((entry) => entry.segmentId !== last.segmentId);
@@ -76,7 +79,7 @@ export async function planCompaction(input: CompactionInput): Promise<Compaction
   if (dirty === 0 || dirty / total < input.minCleanableDirtyRatio) return undefined;
 
   const latest = new Map<string, bigint>();
-  for (const entry of input.entries) {
+  for (const entry of input.entries()) {
     for (const record of input.compactor.keysOf(await input.readBatch(entry))) {
       if (record.key !== null) latest.set(record.key.toString('latin1'), record.offset);
     }

@@ -58,11 +58,15 @@ export interface PartitionLog {
   /** DeleteRecords: advances logStartOffset to `offset` (<= highWatermark), durably. */
   deleteRecordsBefore(offset: bigint): Promise<bigint>;
   /**
-   * Durable batches, oldest first (a copy). Each carries the producer numbers and transaction
-   * flags stored with it (BatchMeta.producer, BatchMeta.txn), so the broker can rebuild
+   * Durable batches from the one holding `fromOffset` on (from the log start by default),
+   * oldest first, one BatchEntry made per step and nothing kept: walking a long history needs
+   * no memory in proportion to it. Each carries the producer numbers and transaction flags
+   * stored with it (BatchMeta.producer, BatchMeta.txn), so the broker can rebuild
    * idempotent-producer and transaction state after a restart without reading batch bytes.
+   * The walk may be paused across awaits: it follows the log by offset when retention or
+   * compaction changes it meanwhile, and ends at the last batch present when it gets there.
    */
-  readonly batches: readonly BatchEntry[];
+  entries(fromOffset?: bigint): Generator<BatchEntry, void, undefined>;
   /** Called after every high watermark advance. Returns an unsubscribe function. */
   onHighWatermark(listener: () => void): () => void;
 }
@@ -162,14 +166,21 @@ export class IndexedPartitionLog implements PartitionLog {
     return this.#logEndOffset;
   }
 
-  /** Live batches, oldest first (a copy: one object per batch, made now). */
-  get batches(): readonly BatchEntry[] {
-    const entries: BatchEntry[] = [];
-    const batches = this.#batches;
-    for (let o = batches.firstOrdinal; o < batches.endOrdinal; o++) {
-      entries.push(batches.entryAt(o));
+  *entries(fromOffset = -1n): Generator<BatchEntry, void, undefined> {
+    let next = fromOffset;
+    let index = this.#batches;
+    let ordinal = index.findLastOffsetAtLeast(next);
+    for (;;) {
+      // Compaction swaps in a new index and retention drops the oldest: find the place again.
+      if (index !== this.#batches || ordinal < index.firstOrdinal) {
+        index = this.#batches;
+        ordinal = index.findLastOffsetAtLeast(next);
+      }
+      if (ordinal >= index.endOrdinal) return;
+      const entry = index.entryAt(ordinal++);
+      next = entry.lastOffset + 1n;
+      yield entry;
     }
-    return entries;
   }
 
   /** Live batches whose base offset lies in [from, to], oldest first (a copy). */
@@ -196,11 +207,7 @@ export class IndexedPartitionLog implements PartitionLog {
     // The first live batch may start below the log start: DeleteRecords can cut inside a batch,
     // and the batch stays whole. Every later batch must start past the one before it.
     if (this.#batches.length > 0 && info.baseOffset < this.#logEndOffset) {
-      throw new StorageError(
-        'CORRUPT_DATA',
-        `partition ${this.topicId}/${this.index}: batch at ${info.baseOffset} overlaps ` +
-          `offsets before ${this.#logEndOffset}`,
-      );
+      throw this.#overlap(info.baseOffset, this.#logEndOffset);
     }
     this.#push(info);
     this.#logEndOffset = lastOffset + 1n;
@@ -210,6 +217,49 @@ export class IndexedPartitionLog implements PartitionLog {
   /** Recovery is done with this partition: its index lets go of what a read makes again. */
   restored(): void {
     this.#batches.dropViews();
+  }
+
+  /**
+   * Recovery: adds the batches one object or WAL segment holds for this partition (`run`, in
+   * offset order). Sources are read oldest first, so a run normally follows what is held; one
+   * that belongs before it (an object compacted out of order) is merged in with one rebuild of
+   * the index. Overlapping batches are damage: CORRUPT_DATA.
+   */
+  restoreRun(run: readonly WalEntryInfo[]): void {
+    const first = run[0];
+    if (first === undefined) return;
+    if (this.#batches.length === 0 || first.baseOffset >= this.#logEndOffset) {
+      for (const info of run) this.restore(info);
+      return;
+    }
+    const old = this.#batches;
+    const merged = new BatchIndex(this.#memory);
+    this.#batches = merged;
+    this.#maxTimestampOrdinal = -1;
+    this.#logEndOffset = this.#logStartOffset;
+    let next = 0;
+    for (let o = old.firstOrdinal; o < old.endOrdinal; o++) {
+      const held = old.entryAt(o);
+      while (next < run.length && (run[next] as WalEntryInfo).baseOffset < held.baseOffset) {
+        this.restore(run[next++] as WalEntryInfo);
+      }
+      if (merged.length > 0 && held.baseOffset < this.#logEndOffset) {
+        throw this.#overlap(held.baseOffset, this.#logEndOffset);
+      }
+      this.#push(held);
+      this.#logEndOffset = held.lastOffset + 1n;
+    }
+    old.release();
+    while (next < run.length) this.restore(run[next++] as WalEntryInfo);
+    this.#highWatermark = this.#logEndOffset;
+  }
+
+  #overlap(baseOffset: bigint, before: bigint): StorageError {
+    return new StorageError(
+      'CORRUPT_DATA',
+      `partition ${this.topicId}/${this.index}: batch at ${baseOffset} overlaps ` +
+        `offsets before ${before}`,
+    );
   }
 
   /**

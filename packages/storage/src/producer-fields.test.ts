@@ -20,7 +20,7 @@ async function append(log: PartitionLog, label: string, sequence: number): Promi
 }
 
 function producerNumbers(log: PartitionLog): [bigint, number, number][] {
-  return log.batches.map((b) => [b.producerId, b.producerEpoch, b.baseSequence]);
+  return [...log.entries()].map((b) => [b.producerId, b.producerEpoch, b.baseSequence]);
 }
 
 describe('producer numbers in storage', () => {

@@ -15,7 +15,8 @@
  */
 import type { MetadataStore, ObjectRange, ObjectRecord } from './metadata-store.ts';
 import type { ObjectStore } from './object-store.ts';
-import { type ObjectVerdict, verifyObject } from './object-verifier.ts';
+import type { ObjectVerdict } from './object-verifier.ts';
+import { verifyHere } from './object-verify-thread.ts';
 import type { SegmentFiles } from './segment-files.ts';
 import { setImmediate } from 'node:timers/promises';
 import {
@@ -99,6 +100,10 @@ export interface SegmentUploaderOptions {
   onUploaded: (object: ObjectRecord) => void;
   /** Called when the object read back after the upload fails verification (or cannot be read). */
   onDamaged?: (name: string, verdict: ObjectVerdict) => void;
+  /** Told after each upload: the object's bytes and milliseconds from seal to handed off. */
+  onUploadTimed?: (bytes: number, ms: number) => void;
+  /** How an uploaded object is read back and verified; by default on this thread. */
+  verify?: (name: string, segmentId: number) => Promise<ObjectVerdict>;
 }
 
 export class SegmentUploader {
@@ -167,6 +172,7 @@ export class SegmentUploader {
       await files.remove(segment.segmentId);
       return;
     }
+    const started = performance.now();
     const trailer = await encodeObjectTrailerInSlices(
       segment.segmentId,
       segment.entries,
@@ -191,6 +197,7 @@ export class SegmentUploader {
     await handOffSegment(files, store, segment.segmentId, name);
     this.#recorded.delete(segment.segmentId);
     this.#options.onUploaded(object);
+    this.#options.onUploadTimed?.(object.sizeBytes, performance.now() - started);
     await this.#verifyUploaded(name, segment.segmentId);
   }
 
@@ -198,14 +205,8 @@ export class SegmentUploader {
   async #verifyUploaded(name: string, segmentId: number): Promise<void> {
     const onDamaged = this.#options.onDamaged;
     if (onDamaged === undefined) return;
-    let verdict: ObjectVerdict;
-    try {
-      const data = await this.#options.store.getAll(name);
-      verdict = await verifyObject(data, segmentId, () => setImmediate());
-    } catch (error: unknown) {
-      const reason = error instanceof Error ? error.message : String(error);
-      verdict = { entries: [], damaged: [], trailerProblem: `read back failed: ${reason}` };
-    }
+    const verify = this.#options.verify ?? ((n, id) => verifyHere(this.#options.store, n, id));
+    const verdict = await verify(name, segmentId);
     if (verdict.trailerProblem === undefined && verdict.damaged.length === 0) return;
     try {
       onDamaged(name, verdict);

@@ -51,6 +51,8 @@ export interface WalOptions {
   log?: WalLog;
   /** Called once when the log has failed for good (an I/O error other than a full disk). */
   onFailure?: (error: StorageError) => void;
+  /** Told after each group commit: appends, bytes written, write-to-durable milliseconds. */
+  onGroupCommitted?: (appends: number, bytes: number, ms: number) => void;
 }
 
 interface PendingAppend {
@@ -79,6 +81,7 @@ export class SegmentedWriteAheadLog implements WriteAheadLog {
   readonly #now: () => number;
   readonly #log: WalLog;
   readonly #onFailure: ((error: StorageError) => void) | undefined;
+  readonly #onGroupCommitted: WalOptions['onGroupCommitted'];
   readonly #listeners: ((segment: WalSegmentInfo) => void)[] = [];
   #queue: PendingAppend[] = [];
   #active: ActiveSegment | undefined;
@@ -111,6 +114,7 @@ export class SegmentedWriteAheadLog implements WriteAheadLog {
     this.#now = options.now ?? Date.now;
     this.#log = options.log ?? silentLog;
     this.#onFailure = options.onFailure;
+    this.#onGroupCommitted = options.onGroupCommitted;
   }
 
   stats(): WalStats {
@@ -400,8 +404,10 @@ export class SegmentedWriteAheadLog implements WriteAheadLog {
       infos.push(info);
       position += entryBatchOffset + entry.batch.length;
     }
+    const started = performance.now();
     await active.writer.writev(buffers, active.size);
     await active.writer.sync();
+    this.#onGroupCommitted?.(count, position - active.size, performance.now() - started);
     active.size = position;
     this.#noteWritten();
     for (let i = 0; i < count; i++) {

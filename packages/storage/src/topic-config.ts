@@ -2,7 +2,8 @@
  * Topic configuration: Kafka's topic config names, types, defaults and ranges (Kafka 3.9/4.0
  * TopicConfig and LogConfig), validation, and the effective view (defaults + overrides).
  * Storage acts on cleanup.policy, retention.ms and retention.bytes; the broker acts on others
- * (max.message.bytes, message.timestamp.*); the rest are accepted and reported like Kafka does.
+ * (max.message.bytes, message.timestamp.*, and record validation: confluent.*.schema.validation,
+ * tributary.*); the rest are accepted and reported like Kafka does.
  */
 import type { TopicRecord } from './types.ts';
 
@@ -43,6 +44,18 @@ const definitions: TopicConfigDefinition[] = [
     min: -131072,
     max: 22,
   }),
+  def(
+    'confluent.key.schema.validation',
+    'boolean',
+    'false',
+    'keys must carry a registered schema id',
+  ),
+  def(
+    'confluent.value.schema.validation',
+    'boolean',
+    'false',
+    'values must carry a registered schema id',
+  ),
   def('delete.retention.ms', 'long', '86400000', 'how long tombstones are kept when compacting', {
     min: 0,
   }),
@@ -89,6 +102,17 @@ const definitions: TopicConfigDefinition[] = [
   def('segment.index.bytes', 'int', '10485760', 'offset index size', { min: 4 }),
   def('segment.jitter.ms', 'long', '0', 'random jitter subtracted from segment.ms', { min: 0 }),
   def('segment.ms', 'long', '604800000', 'time after which a segment rolls', { min: 1 }),
+  def('tributary.cloudevents.required', 'boolean', 'false', 'records must be CloudEvents'),
+  def(
+    'tributary.schema.validation.decode',
+    'boolean',
+    'false',
+    'schema validation also decodes each payload against its schema',
+  ),
+  def('tributary.owner', 'string', '', 'the team or principal that owns the topic'),
+  def('tributary.validation.policy', 'string', 'reject', 'what happens to invalid records', {
+    validValues: ['reject', 'dlq', 'warn'],
+  }),
   def('unclean.leader.election.enable', 'boolean', 'false', 'allow out-of-sync leaders'),
 ];
 

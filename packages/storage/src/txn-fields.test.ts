@@ -30,7 +30,9 @@ async function append(log: PartitionLog, label: string, txn?: TxnFields): Promis
 }
 
 function flagsOf(log: PartitionLog): (TxnFields | undefined)[] {
-  return log.batches.map((entry) => (entry.txn === undefined ? undefined : { ...entry.txn }));
+  return [...log.entries()].map((entry) =>
+    entry.txn === undefined ? undefined : { ...entry.txn },
+  );
 }
 
 describe('transaction flags in storage', () => {

@@ -43,5 +43,6 @@ if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
 fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$requirements"
 "$venv/bin/python" -c 'import aiokafka, confluent_kafka, cramjam'
+"$venv/bin/python" -c 'from confluent_kafka.schema_registry import avro, json_schema, protobuf'
 echo "$want" >"$stamp"
 echo "build-python-drivers: installed $(tr '\n' ' ' <<<"$(grep -v '^#' "$requirements")")"

@@ -78,4 +78,9 @@ export {
   type SpawnedBroker,
 } from './spawn-broker.ts';
 export { tempDir, type TempDir } from './temp-dir.ts';
+export {
+  makeTestCertificates,
+  type CertificateFiles,
+  type TestCertificates,
+} from './test-certificates.ts';
 export { startTestCluster, type TestCluster, type TestClusterOptions } from './test-cluster.ts';

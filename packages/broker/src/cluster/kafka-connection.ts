@@ -8,6 +8,7 @@
  * A failure of the connection fails every request still waiting on it.
  */
 import { connect, type Socket } from 'node:net';
+import { connect as connectTls, type ConnectionOptions } from 'node:tls';
 import {
   Reader,
   Writer,
@@ -24,6 +25,8 @@ export interface KafkaConnectionOptions {
   readonly requestTimeoutMs?: number;
   readonly responseMaxBytes?: number;
   readonly clientId?: string;
+  /** Connect with TLS (an SSL or SASL_SSL listener): CA, client certificate, servername. */
+  readonly tls?: ConnectionOptions;
 }
 
 /** An operating failure talking to the broker (not a Kafka error code in a response). */
@@ -73,7 +76,10 @@ export class KafkaConnection {
     const label = `broker ${endpoint.host}:${endpoint.port}`;
     const timeoutMs = options.connectTimeoutMs ?? defaultConnectTimeoutMs;
     return new Promise((resolve, reject) => {
-      const socket = connect({ host: endpoint.host, port: endpoint.port });
+      const socket =
+        options.tls === undefined
+          ? connect({ host: endpoint.host, port: endpoint.port })
+          : connectTls({ host: endpoint.host, port: endpoint.port, ...options.tls });
       const timer = setTimeout(() => {
         socket.destroy();
         reject(new KafkaConnectionError(`${label}: no connection within ${timeoutMs} ms`));
@@ -83,7 +89,7 @@ export class KafkaConnection {
         reject(new KafkaConnectionError(`cannot connect to ${label}: ${error.message}`));
       };
       socket.once('error', onError);
-      socket.once('connect', () => {
+      socket.once(options.tls === undefined ? 'connect' : 'secureConnect', () => {
         clearTimeout(timer);
         socket.off('error', onError);
         resolve(new KafkaConnection(socket, label, options));

@@ -11,6 +11,7 @@
  */
 import { isIP } from 'node:net';
 import type { BrokerConfig } from '../broker-config.ts';
+import { checkListenerList } from '../security/listener-specs.ts';
 import type { GroupSettings } from '../groups/group-runtime.ts';
 import type { TransactionSettings } from '../transactions/transaction-runtime.ts';
 
@@ -121,8 +122,10 @@ export const settingCatalogue: readonly SettingDefinition[] = [
     type: 'string',
     defaultValue: 'PLAINTEXT://localhost:9092',
     dynamic: false,
-    doc: 'Address to listen on; localhost means 127.0.0.1 and ::1, port 0 a free one.',
-    check: checkListener,
+    doc:
+      'NAME://HOST:PORT,... (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL or a name mapped by ' +
+      'listener.security.protocol.map); localhost means 127.0.0.1 and ::1, port 0 a free one.',
+    check: checkListenerList,
     target: { kind: 'startup' },
     flag: '--listen',
     envAliases: ['TRIBUTARY_LISTEN'],
@@ -132,8 +135,8 @@ export const settingCatalogue: readonly SettingDefinition[] = [
     type: 'string',
     defaultValue: null,
     dynamic: false,
-    doc: 'Address given to clients; defaults to the listener.',
-    check: checkListener,
+    doc: 'NAME://HOST:PORT per listener given to its clients; defaults to the listener.',
+    check: checkListenerList,
     target: { kind: 'startup' },
     flag: '--advertised-listener',
     envAliases: ['TRIBUTARY_ADVERTISED_LISTENER'],
@@ -274,6 +277,74 @@ export const settingCatalogue: readonly SettingDefinition[] = [
     target: { kind: 'startup' },
   },
   {
+    name: 'create.topic.policy.name.pattern',
+    type: 'string',
+    defaultValue: null,
+    dynamic: false,
+    doc: 'Regular expression every new topic name must match (POLICY_VIOLATION otherwise).',
+    check: (value) => {
+      try {
+        new RegExp(value);
+        return undefined;
+      } catch (error: unknown) {
+        return error instanceof Error ? error.message : 'not a regular expression';
+      }
+    },
+    target: { kind: 'startup' },
+  },
+  {
+    name: 'create.topic.policy.max.partitions',
+    type: 'int',
+    defaultValue: null,
+    dynamic: false,
+    doc: 'Partitions a new topic (or CreatePartitions) may have under the creation policy.',
+    min: 1n,
+    target: { kind: 'startup' },
+  },
+  {
+    name: 'create.topic.policy.max.retention.ms',
+    type: 'long',
+    defaultValue: null,
+    dynamic: false,
+    doc: 'Largest retention.ms of a new topic under the creation policy (-1, forever, refused).',
+    min: 0n,
+    target: { kind: 'startup' },
+  },
+  {
+    name: 'create.topic.policy.require.owner',
+    type: 'boolean',
+    defaultValue: 'false',
+    dynamic: false,
+    doc: 'New topics need tributary.owner (given, or the creating principal when authenticated).',
+    target: { kind: 'startup' },
+  },
+  {
+    name: 'create.topic.policy.require.schema.validation',
+    type: 'boolean',
+    defaultValue: 'false',
+    dynamic: false,
+    doc: 'New topics need confluent.value.schema.validation=true.',
+    target: { kind: 'startup' },
+  },
+  {
+    name: 'create.topic.policy.require.cloudevents',
+    type: 'boolean',
+    defaultValue: 'false',
+    dynamic: false,
+    doc: 'New topics need tributary.cloudevents.required=true.',
+    target: { kind: 'startup' },
+  },
+  {
+    name: 'log.format',
+    type: 'string',
+    defaultValue: 'json',
+    dynamic: false,
+    doc: 'Log lines on stderr: json (one JSON object per line, pino) or text (for terminals).',
+    check: (value) => (value === 'json' || value === 'text' ? undefined : 'expected json or text'),
+    target: { kind: 'startup' },
+    flag: '--log-format',
+  },
+  {
     name: 'metrics.listen',
     type: 'string',
     defaultValue: null,
@@ -282,6 +353,63 @@ export const settingCatalogue: readonly SettingDefinition[] = [
     check: checkListener,
     target: { kind: 'startup' },
     flag: '--metrics-listen',
+  },
+  {
+    name: 'schema.registry.listeners',
+    type: 'string',
+    defaultValue: null,
+    dynamic: false,
+    doc: 'HOST:PORT of the schema registry REST API (docs/schema-registry.md); unset, none.',
+    check: (value) =>
+      checkListener(value.replace(/^https?:\/\//i, '')) === undefined
+        ? undefined
+        : 'expected HOST:PORT or http://HOST:PORT',
+    target: { kind: 'startup' },
+    flag: '--schema-registry-listen',
+  },
+  {
+    name: 'console.listeners',
+    type: 'string',
+    defaultValue: null,
+    dynamic: false,
+    doc: 'HOST:PORT of the web console (docs/console.md); unset, none is served.',
+    check: (value) =>
+      checkListener(value.replace(/^https?:\/\//i, '')) === undefined
+        ? undefined
+        : 'expected HOST:PORT or http://HOST:PORT',
+    target: { kind: 'startup' },
+    flag: '--console-listen',
+  },
+  {
+    name: 'console.read.only',
+    type: 'boolean',
+    defaultValue: 'false',
+    dynamic: false,
+    doc: 'The console only shows: create topic, reset offsets and delete records answer 403.',
+    target: { kind: 'startup' },
+  },
+  {
+    name: 'console.login',
+    type: 'string',
+    defaultValue: 'none',
+    dynamic: false,
+    doc:
+      'none, or scram: the console asks for the password of a SCRAM user and acts as that ' +
+      'user (ACLs apply); set it when security is on.',
+    check: (value) =>
+      value === 'none' || value === 'scram' ? undefined : 'expected none or scram',
+    target: { kind: 'startup' },
+  },
+  {
+    name: 'console.sample.interval.ms',
+    type: 'int',
+    defaultValue: '5000',
+    unit: 'ms',
+    dynamic: false,
+    doc: "How often the console samples topics' throughput and groups' lag for its charts.",
+    min: 100n,
+    max: 3_600_000n,
+    target: { kind: 'startup' },
   },
   {
     name: 'auto.create.topics.enable',
@@ -356,6 +484,32 @@ export const settingCatalogue: readonly SettingDefinition[] = [
     dynamic: true,
     doc: 'Per-IP exceptions to max.connections.per.ip: IP:COUNT,... (e.g. 127.0.0.1:200).',
     check: (value) => parseConnectionOverrides(value).problem,
+    target: { kind: 'named' },
+  },
+  {
+    name: 'authorizer.class.name',
+    type: 'string',
+    defaultValue: '',
+    dynamic: false,
+    doc:
+      'Set to any authorizer class (e.g. org.apache.kafka.metadata.authorizer.' +
+      'StandardAuthorizer) to enforce ACLs on every request; empty, nothing is checked.',
+    target: { kind: 'named' },
+  },
+  {
+    name: 'super.users',
+    type: 'string',
+    defaultValue: '',
+    dynamic: false,
+    doc: 'Principals allowed everything when an authorizer is on: User:NAME;User:NAME...',
+    target: { kind: 'named' },
+  },
+  {
+    name: 'allow.everyone.if.no.acl.found',
+    type: 'boolean',
+    defaultValue: 'false',
+    dynamic: false,
+    doc: 'With an authorizer on: allow a resource that has no ACL at all to everyone.',
     target: { kind: 'named' },
   },
   {

@@ -15,6 +15,10 @@ import {
   settingDefinitions,
 } from './setting-catalogue.ts';
 import { parseProperties, PropertiesSyntaxError } from './properties-file.ts';
+import {
+  securitySettingCatalogue,
+  securitySettingDefinition,
+} from '../security/security-setting-catalogue.ts';
 
 export interface StaticSetting {
   /** Normalised text value (checkSettingValue). */
@@ -82,7 +86,7 @@ export function resolveStaticSettings(input: StaticSettingsInput): StaticSetting
 
 function checkAssignment(assignment: SettingAssignment): StaticSetting {
   const { key, value, origin } = assignment;
-  const definition = settingDefinitions.get(key);
+  const definition = settingDefinitions.get(key) ?? securitySettingDefinition(key);
   if (definition === undefined) {
     throw new SettingsError(
       key,
@@ -121,7 +125,7 @@ function fileAssignments(file: { path: string; text: string }): SettingAssignmen
 function envAssignments(env: Readonly<Record<string, string | undefined>>): SettingAssignment[] {
   const assignments: SettingAssignment[] = [];
   const known = new Set<string>(otherCommandsEnv);
-  for (const definition of settingCatalogue) {
+  for (const definition of [...settingCatalogue, ...securitySettingCatalogue]) {
     const names = envNamesOf(definition);
     const set = names.filter((name) => env[name] !== undefined);
     for (const name of names) known.add(name);

@@ -4,7 +4,13 @@
  * `__consumer_offsets` partition and writes a marker there; here the offsets are held in the
  * transaction's own state record and applied through the group runtime on commit.
  */
-import { addOffsetsToTxnApi } from '@tributary/protocol';
+import { ErrorCode, addOffsetsToTxnApi } from '@tributary/protocol';
+import { AclOperation } from '../security/acl-codes.ts';
+import {
+  authorized,
+  groupResource,
+  transactionalIdResource,
+} from '../security/request-authorization.ts';
 import { defineHandler } from '../handler.ts';
 import {
   submitTransactionCommand,
@@ -14,6 +20,16 @@ import {
 export const addOffsetsToTxnHandler = defineHandler(
   addOffsetsToTxnApi,
   async (context, request) => {
+    const refusal = !authorized(
+      context,
+      AclOperation.WRITE,
+      transactionalIdResource(request.transactionalId),
+    )
+      ? ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+      : !authorized(context, AclOperation.READ, groupResource(request.groupId))
+        ? ErrorCode.GROUP_AUTHORIZATION_FAILED
+        : undefined;
+    if (refusal !== undefined) return { throttleTimeMs: 0, errorCode: refusal };
     const result = await submitTransactionCommand(context, {
       kind: 'addOffsets',
       transactionalId: request.transactionalId,

@@ -16,6 +16,13 @@ import {
   addPartitionsToTxnApi,
   type AddPartitionsToTxnRequest,
 } from '@tributary/protocol';
+import { AclOperation, ResourceType } from '../security/acl-codes.ts';
+import {
+  authorized,
+  authorizedNames,
+  clusterResource,
+  transactionalIdResource,
+} from '../security/request-authorization.ts';
 import { defineHandler, type RequestContext } from '../handler.ts';
 import { txnIndexOf } from '../transactions/partition-txn-index.ts';
 import {
@@ -26,7 +33,14 @@ import {
 export const addPartitionsToTxnHandler = defineHandler(
   addPartitionsToTxnApi,
   async (context, request) => {
-    if (context.apiVersion >= 4) return brokerForm(context, request);
+    if (context.apiVersion >= 4) {
+      // Kafka: v4+ is sent by brokers only, and needs CLUSTER_ACTION.
+      if (!authorized(context, AclOperation.CLUSTER_ACTION, clusterResource)) {
+        const errorCode = ErrorCode.CLUSTER_AUTHORIZATION_FAILED;
+        return { throttleTimeMs: 0, errorCode, resultsByTransaction: [] };
+      }
+      return brokerForm(context, request);
+    }
     const { storage } = context.runtime;
     const topics = request.v3AndBelowTopics;
     const logOf = (name: string, partition: number) => {
@@ -45,10 +59,20 @@ export const addPartitionsToTxnHandler = defineHandler(
         })),
       })),
     });
-    if (topics.some((topic) => topic.partitions.some((p) => unknown(topic.name, p)))) {
-      return answer((name, p) =>
-        unknown(name, p) ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : ErrorCode.OPERATION_NOT_ATTEMPTED,
-      );
+    const txnId = transactionalIdResource(request.v3AndBelowTransactionalId);
+    if (!authorized(context, AclOperation.WRITE, txnId)) {
+      return answer(() => ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+    }
+    const names = topics.map((topic) => topic.name);
+    const writable = authorizedNames(context, AclOperation.WRITE, ResourceType.TOPIC, names);
+    const refusal = (name: string, p: number): number | undefined =>
+      !writable.has(name)
+        ? ErrorCode.TOPIC_AUTHORIZATION_FAILED
+        : unknown(name, p)
+          ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+          : undefined;
+    if (topics.some((topic) => topic.partitions.some((p) => refusal(topic.name, p)))) {
+      return answer((name, p) => refusal(name, p) ?? ErrorCode.OPERATION_NOT_ATTEMPTED);
     }
     const partitions = topics.flatMap((topic) =>
       topic.partitions.map((partition) => ({ topic: topic.name, partition })),

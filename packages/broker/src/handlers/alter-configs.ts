@@ -7,12 +7,12 @@
 import { alterConfigsApi } from '@tributary/protocol';
 import { ConfigOperation } from '../config-resources.ts';
 import { defineHandler } from '../handler.ts';
-import { alterConfigResources } from '../topic-config-changes.ts';
+import { alterAuthorizedConfigs } from '../security/config-authorization.ts';
 
 export const alterConfigsHandler = defineHandler(alterConfigsApi, async (context, request) => ({
   throttleTimeMs: 0,
-  responses: await alterConfigResources(
-    context.runtime,
+  responses: await alterAuthorizedConfigs(
+    context,
     request.resources.map((resource) => ({
       resourceType: resource.resourceType,
       resourceName: resource.resourceName,

@@ -12,8 +12,9 @@
  * HMAC refuses an empty key with an unknown server error). Every accepted change is stored in
  * one transaction.
  *
- * Not enforced yet: no authentication, so altering needs no ALTER on the cluster, and the
- * credentials are not used to authenticate anyone; the security issue adds SASL/SCRAM on them.
+ * With an authorizer on, altering needs ALTER on the cluster (CLUSTER_AUTHORIZATION_FAILED for
+ * every user otherwise). The credentials are not used to authenticate anyone yet; the security
+ * issue adds SASL/SCRAM on them.
  */
 import {
   ErrorCode,
@@ -25,6 +26,8 @@ import {
   type ScramCredential,
   type ScramCredentialKey,
 } from '@tributary/storage';
+import { AclOperation } from '../security/acl-codes.ts';
+import { authorized, clusterResource } from '../security/request-authorization.ts';
 import { defineHandler } from '../handler.ts';
 import { toKafkaError } from '../kafka-errors.ts';
 import { scramKeys, scramMaxIterations, scramMechanismOf } from '../security/scram-formatter.ts';
@@ -45,6 +48,14 @@ export const alterUserScramCredentialsHandler = defineHandler(
   alterUserScramCredentialsApi,
   async (context, request) => {
     const { storage } = context.runtime;
+    if (!authorized(context, AclOperation.ALTER, clusterResource)) {
+      const denied = { errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: null };
+      const users = [...request.deletions, ...request.upsertions].map((change) => change.name);
+      return {
+        throttleTimeMs: 0,
+        results: [...new Set(users)].map((user) => ({ user, ...denied })),
+      };
+    }
     let existing: Set<string>;
     try {
       existing = new Set((await storage.listScramCredentials()).map(scramCredentialKey));

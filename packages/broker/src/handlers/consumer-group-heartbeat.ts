@@ -6,16 +6,33 @@
  * (default) and range.
  */
 import {
+  ErrorCode,
   consumerGroupHeartbeatApi,
   type ConsumerGroupHeartbeatResponseInit,
 } from '@tributary/protocol';
 import { submitGroupCommand } from '../groups/group-request.ts';
+import { AclOperation, ResourceType } from '../security/acl-codes.ts';
+import { authorized, authorizedNames, groupResource } from '../security/request-authorization.ts';
 import { defineHandler } from '../handler.ts';
 
 export const consumerGroupHeartbeatHandler = defineHandler(
   consumerGroupHeartbeatApi,
   async (context, request) => {
     const { storage } = context.runtime;
+    if (!authorized(context, AclOperation.READ, groupResource(request.groupId))) {
+      return refused(ErrorCode.GROUP_AUTHORIZATION_FAILED);
+    }
+    // Kafka 4.0: every subscribed topic name must be one the member may DESCRIBE.
+    const subscribed = request.subscribedTopicNames ?? [];
+    const described = authorizedNames(
+      context,
+      AclOperation.DESCRIBE,
+      ResourceType.TOPIC,
+      subscribed,
+    );
+    if (described.size < new Set(subscribed).size) {
+      return refused(ErrorCode.TOPIC_AUTHORIZATION_FAILED);
+    }
     // The coordinator asks once per regex member, within one synchronous apply: list them once.
     let names: string[] | undefined;
     const answer = await submitGroupCommand(context, (caller) => ({
@@ -31,3 +48,7 @@ export const consumerGroupHeartbeatHandler = defineHandler(
     return { errorCode: answer, memberEpoch: 0, heartbeatIntervalMs: 0 };
   },
 );
+
+function refused(errorCode: number) {
+  return { errorCode, memberEpoch: 0, heartbeatIntervalMs: 0 };
+}

@@ -5,14 +5,16 @@
  * concrete binding gets INVALID_REQUEST with Kafka's message; an explicit UNKNOWN (0) code fails
  * the request's parse and closes the connection, as in Kafka.
  *
- * Not enforced yet: this broker has no authentication, so no request is authorized against these
- * bindings, and creating them needs no ALTER on the cluster. The security issue adds both.
+ * Needs ALTER on the cluster (CLUSTER_AUTHORIZATION_FAILED for every creation otherwise); the
+ * authorizer reloads its cache once the bindings are stored.
  */
 import { ErrorCode, createAclsApi } from '@tributary/protocol';
 import type { AclBinding } from '@tributary/storage';
 import { defineHandler } from '../handler.ts';
 import { toKafkaError } from '../kafka-errors.ts';
 import { creationProblem, rejectUnknownCodes } from '../security/acl-filter.ts';
+import { AclOperation } from '../security/acl-codes.ts';
+import { authorized, clusterResource } from '../security/request-authorization.ts';
 
 export const createAclsHandler = defineHandler(createAclsApi, async (context, request) => {
   const bindings: AclBinding[] = request.creations.map((creation) => ({
@@ -28,6 +30,10 @@ export const createAclsHandler = defineHandler(createAclsApi, async (context, re
     const { resourceType, patternType, operation, permissionType } = binding;
     rejectUnknownCodes('CreatableAcls', [resourceType, patternType, operation, permissionType]);
   }
+  if (!authorized(context, AclOperation.ALTER, clusterResource)) {
+    const denied = { errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: null };
+    return { throttleTimeMs: 0, results: bindings.map(() => denied) };
+  }
   const problems = bindings.map(creationProblem);
   const valid = bindings.filter((_, i) => problems[i] === undefined);
   let stored: { errorCode: number; errorMessage: string | null } = {
@@ -37,6 +43,7 @@ export const createAclsHandler = defineHandler(createAclsApi, async (context, re
   if (valid.length > 0) {
     try {
       await context.runtime.storage.createAcls(valid);
+      await context.runtime.authorizer.refresh();
     } catch (error: unknown) {
       stored = toKafkaError(error);
     }

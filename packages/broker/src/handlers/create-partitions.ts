@@ -5,6 +5,8 @@
  * assignments are accepted and ignored: every partition is served by this broker.
  */
 import { ErrorCode, createPartitionsApi } from '@tributary/protocol';
+import { AclOperation } from '../security/acl-codes.ts';
+import { authorized, topicResource } from '../security/request-authorization.ts';
 import { defineHandler } from '../handler.ts';
 import { toKafkaError } from '../kafka-errors.ts';
 import { partitionLimitRefusal } from '../partition-limits.ts';
@@ -16,6 +18,11 @@ export const createPartitionsHandler = defineHandler(
     const results = [];
     for (const wanted of request.topics) {
       const topic = storage.getTopic(wanted.name);
+      if (!authorized(context, AclOperation.ALTER, topicResource(wanted.name))) {
+        const errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+        results.push({ name: wanted.name, errorCode, errorMessage: null });
+        continue;
+      }
       if (topic === undefined) {
         results.push({
           name: wanted.name,
@@ -32,7 +39,9 @@ export const createPartitionsHandler = defineHandler(
         });
         continue;
       }
-      const overLimit = partitionLimitRefusal(context.runtime, wanted.count, topic.partitionCount);
+      const overLimit =
+        partitionLimitRefusal(context.runtime, wanted.count, topic.partitionCount) ??
+        context.runtime.topicPolicy?.checkPartitions(wanted.name, wanted.count);
       if (overLimit !== undefined) {
         results.push({ name: wanted.name, ...overLimit });
         continue;

@@ -3,15 +3,20 @@
  * the count by their length. Replication factor is accepted and reported as 1: durability comes
  * from the WAL and the object store, not from copies on brokers (docs/adr/0002).
  * Config values are checked against Kafka's topic configs; `validateOnly` checks and creates nothing.
- * The partition limits (max.partitions.per.topic, max.partitions) are checked before creating.
+ * The partition limits (max.partitions.per.topic, max.partitions) are checked before creating,
+ * then the creation policy (create.topic.policy.*, security/topic-policy.ts), which also names
+ * the creating principal as the owner (tributary.owner) when none is given.
  */
 import { ErrorCode, createTopicsApi, type CreateTopicsRequest } from '@tributary/protocol';
 import { effectiveTopicConfig, validateTopicConfig, type TopicRecord } from '@tributary/storage';
 import type { BrokerRuntime } from '../broker-runtime.ts';
 import { ConfigSource } from '../config-resources.ts';
-import { defineHandler } from '../handler.ts';
+import { AclOperation } from '../security/acl-codes.ts';
+import { authorized, clusterResource, topicResource } from '../security/request-authorization.ts';
+import { defineHandler, type RequestContext } from '../handler.ts';
 import { toKafkaError } from '../kafka-errors.ts';
 import { partitionLimitRefusal } from '../partition-limits.ts';
+import { TopicPolicy } from '../security/topic-policy.ts';
 import { collidingTopic, topicNameError } from '../topic-names.ts';
 
 type CreatableTopic = CreateTopicsRequest['topics'][number];
@@ -30,6 +35,8 @@ interface CreateAnswer {
     configSource: number;
     isSensitive: boolean;
   }[];
+  /** v5+: why `configs` is left out. */
+  topicConfigErrorCode?: number;
 }
 
 export const createTopicsHandler = defineHandler(createTopicsApi, async (context, request) => {
@@ -43,16 +50,24 @@ export const createTopicsHandler = defineHandler(createTopicsApi, async (context
       continue;
     }
     seen.add(wanted.name);
-    topics.push(await createOne(context.runtime, wanted, request.validateOnly));
+    if (!mayCreate(context, wanted.name)) {
+      topics.push(
+        refuse(wanted.name, ErrorCode.TOPIC_AUTHORIZATION_FAILED, 'Authorization failed.'),
+      );
+      continue;
+    }
+    const created = await createOne(context, wanted, request.validateOnly);
+    topics.push(withConfigsIfDescribable(context, created));
   }
   return { throttleTimeMs: 0, topics };
 });
 
 async function createOne(
-  runtime: BrokerRuntime,
+  context: RequestContext,
   wanted: CreatableTopic,
   validateOnly: boolean,
 ): Promise<CreateAnswer> {
+  const { runtime } = context;
   const nameError = topicNameError(wanted.name);
   if (nameError !== undefined)
     return refuse(wanted.name, ErrorCode.INVALID_TOPIC_EXCEPTION, nameError);
@@ -90,13 +105,19 @@ async function createOne(
       'replication factor must be positive',
     );
   }
-  const configs: Record<string, string> = {};
+  const requested: Record<string, string> = {};
   for (const config of wanted.configs) {
     if (config.value === null) continue;
     const problem = validateTopicConfig(config.name, config.value);
     if (problem !== undefined) return refuse(wanted.name, ErrorCode.INVALID_CONFIG, problem);
-    configs[config.name] = config.value;
+    requested[config.name] = config.value;
   }
+  const policy = (runtime.topicPolicy ?? TopicPolicy.none).checkCreate(
+    { name: wanted.name, partitionCount, configs: requested },
+    context.principal,
+  );
+  if ('errorCode' in policy) return refuse(wanted.name, policy.errorCode, policy.errorMessage);
+  const { configs } = policy;
   if (validateOnly) {
     return describeCreated(runtime, wanted.name, undefined, { partitionCount, configs });
   }
@@ -144,6 +165,21 @@ function describeCreated(
       isSensitive: false,
     })),
   };
+}
+
+/** Kafka: CREATE on the cluster, else on the topic. */
+function mayCreate(context: RequestContext, name: string): boolean {
+  const options = { logIfDenied: false };
+  if (authorized(context, AclOperation.CREATE, clusterResource, options)) return true;
+  return authorized(context, AclOperation.CREATE, topicResource(name));
+}
+
+/** Kafka shows a created topic's configs only to DESCRIBE_CONFIGS on it (v5+). */
+function withConfigsIfDescribable(context: RequestContext, answer: CreateAnswer): CreateAnswer {
+  if (answer.errorCode !== ErrorCode.NONE) return answer;
+  if (authorized(context, AclOperation.DESCRIBE_CONFIGS, topicResource(answer.name))) return answer;
+  const { configs: _hidden, ...rest } = answer;
+  return { ...rest, topicConfigErrorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED };
 }
 
 function refuse(name: string, errorCode: number, errorMessage: string): CreateAnswer {

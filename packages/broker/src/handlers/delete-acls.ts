@@ -6,8 +6,8 @@
  * code fails the request's parse and closes the connection, as in Kafka. Matching is
  * security/acl-filter.ts, the same as DescribeAcls.
  *
- * Not enforced yet: no authentication, so deleting needs no ALTER on the cluster; the security
- * issue adds it.
+ * Needs ALTER on the cluster (CLUSTER_AUTHORIZATION_FAILED for every filter otherwise); the
+ * authorizer reloads its cache after the deletion.
  */
 import { ErrorCode, deleteAclsApi } from '@tributary/protocol';
 import { aclBindingKey, type AclBinding } from '@tributary/storage';
@@ -19,9 +19,19 @@ import {
   matchesFilter,
   rejectUnknownCodes,
 } from '../security/acl-filter.ts';
+import { AclOperation } from '../security/acl-codes.ts';
+import { authorized, clusterResource } from '../security/request-authorization.ts';
 
 export const deleteAclsHandler = defineHandler(deleteAclsApi, async (context, request) => {
   for (const filter of request.filters) rejectUnknownCodes('Filters', filterCodes(filter));
+  if (!authorized(context, AclOperation.ALTER, clusterResource)) {
+    const denied = {
+      errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+      errorMessage: null,
+      matchingAcls: [],
+    };
+    return { throttleTimeMs: 0, filterResults: request.filters.map(() => denied) };
+  }
   const { storage } = context.runtime;
   let deleted: Set<string>;
   let matches: (AclBinding[] | string)[];
@@ -39,6 +49,7 @@ export const deleteAclsHandler = defineHandler(deleteAclsApi, async (context, re
     // Another DeleteAcls may remove a binding between the listing and this: only what this
     // request removed is reported, so each binding is reported deleted once.
     deleted = new Set((await storage.deleteAcls([...unique.values()])).map(aclBindingKey));
+    await context.runtime.authorizer.refresh();
   } catch (error: unknown) {
     const failure = { ...toKafkaError(error), matchingAcls: [] };
     return { throttleTimeMs: 0, filterResults: request.filters.map(() => failure) };

@@ -4,6 +4,8 @@
  * the move is durable. Internal topics are refused (INVALID_TOPIC_EXCEPTION).
  */
 import { ErrorCode, deleteRecordsApi } from '@tributary/protocol';
+import { AclOperation } from '../security/acl-codes.ts';
+import { authorized, topicResource } from '../security/request-authorization.ts';
 import { defineHandler } from '../handler.ts';
 import { isInternalTopic } from '../internal-topics.ts';
 import { toKafkaError } from '../kafka-errors.ts';
@@ -13,8 +15,13 @@ export const deleteRecordsHandler = defineHandler(deleteRecordsApi, async (conte
   const topics = await Promise.all(
     request.topics.map(async (wanted) => {
       const topic = storage.getTopic(wanted.name);
+      const deletable = authorized(context, AclOperation.DELETE, topicResource(wanted.name));
       const partitions = await Promise.all(
         wanted.partitions.map(async ({ partitionIndex, offset }) => {
+          if (!deletable) {
+            const errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+            return { partitionIndex, lowWatermark: -1n, errorCode };
+          }
           const log =
             topic === undefined ? undefined : storage.partition(topic.topicId, partitionIndex);
           if (log === undefined) {

@@ -6,7 +6,9 @@
 import { ErrorCode, deleteTopicsApi, type DeleteTopicsRequest } from '@tributary/protocol';
 import type { TopicId, TopicRecord } from '@tributary/storage';
 import type { BrokerRuntime } from '../broker-runtime.ts';
-import { defineHandler } from '../handler.ts';
+import { AclOperation } from '../security/acl-codes.ts';
+import { authorized, topicResource } from '../security/request-authorization.ts';
+import { defineHandler, type RequestContext } from '../handler.ts';
 import { isInternalTopic } from '../internal-topics.ts';
 import { toKafkaError } from '../kafka-errors.ts';
 
@@ -20,7 +22,8 @@ const ZERO_UUID = 'AAAAAAAAAAAAAAAAAAAAAA';
 export const deleteTopicsHandler = defineHandler(deleteTopicsApi, async (context, request) => {
   const responses = [];
   for (const target of targets(request, context.apiVersion)) {
-    responses.push(await deleteOne(context.runtime, target));
+    const refused = deleteRefusal(context, target);
+    responses.push(refused ?? (await deleteOne(context.runtime, target)));
   }
   return { throttleTimeMs: 0, responses };
 });
@@ -28,6 +31,25 @@ export const deleteTopicsHandler = defineHandler(deleteTopicsApi, async (context
 function targets(request: DeleteTopicsRequest, apiVersion: number): Target[] {
   if (apiVersion >= 6) return request.topics.map(({ name, topicId }) => ({ name, topicId }));
   return request.topicNames.map((name) => ({ name, topicId: ZERO_UUID }));
+}
+
+/**
+ * Kafka: DELETE on the topic, checked before it is looked up when named; a topic named by an id
+ * that exists is refused without its name.
+ */
+function deleteRefusal(context: RequestContext, target: Target) {
+  const byName = target.name !== null && target.name !== '';
+  const name = byName
+    ? target.name
+    : context.runtime.storage.getTopicById(target.topicId as TopicId)?.name;
+  if (name === undefined || name === null) return undefined;
+  if (authorized(context, AclOperation.DELETE, topicResource(name))) return undefined;
+  return {
+    name: byName ? name : null,
+    topicId: target.topicId,
+    errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+    errorMessage: null,
+  };
 }
 
 async function deleteOne(runtime: BrokerRuntime, target: Target) {

@@ -6,14 +6,15 @@
  * prefixes of the name); a code Kafka does not define matches nothing; an explicit UNKNOWN (0)
  * code fails the request's parse and closes the connection, as in Kafka.
  *
- * Not enforced yet: no authentication, so describing needs no DESCRIBE on the cluster; the
- * security issue adds it.
+ * Needs DESCRIBE on the cluster (CLUSTER_AUTHORIZATION_FAILED otherwise).
  */
 import { ErrorCode, describeAclsApi } from '@tributary/protocol';
 import type { AclBinding } from '@tributary/storage';
 import { defineHandler } from '../handler.ts';
 import { toKafkaError } from '../kafka-errors.ts';
 import { filterCodes, matchesFilter, rejectUnknownCodes } from '../security/acl-filter.ts';
+import { AclOperation } from '../security/acl-codes.ts';
+import { authorized, clusterResource } from '../security/request-authorization.ts';
 
 interface ResourceAcls {
   resourceType: number;
@@ -24,6 +25,10 @@ interface ResourceAcls {
 
 export const describeAclsHandler = defineHandler(describeAclsApi, async (context, request) => {
   rejectUnknownCodes('DescribeAclsRequest', filterCodes(request));
+  if (!authorized(context, AclOperation.DESCRIBE, clusterResource)) {
+    const errorCode = ErrorCode.CLUSTER_AUTHORIZATION_FAILED;
+    return { throttleTimeMs: 0, errorCode, errorMessage: null, resources: [] };
+  }
   let bindings: AclBinding[];
   try {
     bindings = await context.runtime.storage.listAcls();

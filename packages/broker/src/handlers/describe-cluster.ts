@@ -6,6 +6,13 @@
  */
 import { ErrorCode, describeClusterApi } from '@tributary/protocol';
 import { liveBrokersOf } from '../cluster/partition-routing.ts';
+import { AclOperation } from '../security/acl-codes.ts';
+import {
+  authorized,
+  authorizedOperations,
+  clusterOperations,
+  clusterResource,
+} from '../security/request-authorization.ts';
 import { defineHandler } from '../handler.ts';
 
 const BROKERS_ENDPOINT = 1;
@@ -19,7 +26,12 @@ export const describeClusterHandler = defineHandler(describeClusterApi, (context
     endpointType: request.endpointType,
     clusterId: runtime.clusterId,
     controllerId: brokers[0]?.nodeId ?? runtime.nodeId,
-    clusterAuthorizedOperations: OPERATIONS_NOT_REQUESTED,
+    // Kafka: every cluster operation allowed, to a principal that may DESCRIBE the cluster.
+    clusterAuthorizedOperations: !request.includeClusterAuthorizedOperations
+      ? OPERATIONS_NOT_REQUESTED
+      : authorized(context, AclOperation.DESCRIBE, clusterResource)
+        ? authorizedOperations(context, clusterResource, clusterOperations)
+        : 0,
   };
   if (context.apiVersion >= 1 && request.endpointType !== BROKERS_ENDPOINT) {
     return {

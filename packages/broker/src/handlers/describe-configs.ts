@@ -11,6 +11,8 @@ import { ErrorCode, describeConfigsApi } from '@tributary/protocol';
 import { effectiveTopicConfig, topicConfigDefinitions } from '@tributary/storage';
 import type { BrokerRuntime } from '../broker-runtime.ts';
 import type { DescribedSetting, SettingSynonym } from '../config/broker-settings.ts';
+import { AclOperation } from '../security/acl-codes.ts';
+import { configResourceRefusal } from '../security/config-authorization.ts';
 import { defineHandler } from '../handler.ts';
 import { ConfigResourceType, ConfigSource, configTypeCode } from '../config-resources.ts';
 
@@ -34,6 +36,8 @@ export const describeConfigsHandler = defineHandler(describeConfigsApi, (context
       errorCode: ErrorCode.NONE,
       errorMessage: null,
     };
+    const refusal = configResourceRefusal(context, AclOperation.DESCRIBE_CONFIGS, resource);
+    if (refusal !== undefined) return { ...base, errorCode: refusal, configs: [] };
     const entries = describeResource(context.runtime, resource.resourceType, resource.resourceName);
     if ('errorCode' in entries) return { ...base, ...entries, configs: [] };
     const keys = resource.configurationKeys;

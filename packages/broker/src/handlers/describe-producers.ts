@@ -1,7 +1,7 @@
 /**
  * DescribeProducers (key 61), v0: per partition, the producers with idempotent or transactional
  * state, as Kafka's ReplicaManager.activeProducerState lists them. Built from the producer
- * numbers storage keeps with every durable batch (PartitionLog.batches), so it shows what a
+ * numbers storage keeps with every durable batch (PartitionLog.entries), so it shows what a
  * restart would rebuild: batches still being appended are not in it yet. A marker batch (base
  * sequence -1) updates the epoch, last timestamp and coordinator epoch but not the sequence;
  * a new epoch resets the last sequence to -1. The open transaction's first offset comes from
@@ -13,6 +13,8 @@ import { ErrorCode, describeProducersApi } from '@tributary/protocol';
 import type { PartitionLog } from '@tributary/storage';
 import { lastSequenceOf } from '../producers/partition-producer-state.ts';
 import { txnIndexOf } from '../transactions/partition-txn-index.ts';
+import { AclOperation } from '../security/acl-codes.ts';
+import { authorized, topicResource } from '../security/request-authorization.ts';
 import { defineHandler } from '../handler.ts';
 
 /** The coordinator epoch markers carry: this single broker's coordinator is always epoch 0. */
@@ -34,8 +36,12 @@ export const describeProducersHandler = defineHandler(
     const topics = await Promise.all(
       request.topics.map(async (wanted) => {
         const topic = storage.getTopic(wanted.name);
+        const readable = authorized(context, AclOperation.READ, topicResource(wanted.name));
         const partitions = await Promise.all(
           wanted.partitionIndexes.map(async (partitionIndex) => {
+            if (!readable) {
+              return { partitionIndex, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED };
+            }
             const log =
               topic === undefined ? undefined : storage.partition(topic.topicId, partitionIndex);
             if (log === undefined) {
@@ -57,7 +63,7 @@ export const describeProducersHandler = defineHandler(
 
 async function activeProducers(log: PartitionLog): Promise<ActiveProducer[]> {
   const producers = new Map<bigint, ActiveProducer>();
-  for (const entry of log.batches) {
+  for (const entry of log.entries()) {
     if (entry.producerId < 0n) continue;
     let producer = producers.get(entry.producerId);
     if (producer === undefined || entry.producerEpoch !== producer.producerEpoch) {

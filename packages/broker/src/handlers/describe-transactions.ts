@@ -7,6 +7,12 @@
  */
 import { ErrorCode, describeTransactionsApi } from '@tributary/protocol';
 import type { TopicPartition } from '../transactions/transaction-records.ts';
+import { AclOperation } from '../security/acl-codes.ts';
+import {
+  authorized,
+  topicResource,
+  transactionalIdResource,
+} from '../security/request-authorization.ts';
 import { defineHandler } from '../handler.ts';
 
 export const describeTransactionsHandler = defineHandler(
@@ -14,6 +20,10 @@ export const describeTransactionsHandler = defineHandler(
   (context, request) => {
     const { transactions } = context.runtime;
     const transactionStates = request.transactionalIds.map((transactionalId) => {
+      const resource = transactionalIdResource(transactionalId);
+      if (!authorized(context, AclOperation.DESCRIBE, resource)) {
+        return { transactionalId, errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED };
+      }
       if (!transactions.loaded) {
         return { transactionalId, errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS };
       }
@@ -29,12 +39,19 @@ export const describeTransactionsHandler = defineHandler(
         transactionStartTimeMs: BigInt(txn.txnStartTimestampMs),
         producerId: txn.producerId,
         producerEpoch: txn.producerEpoch,
-        topics: groupByTopic(txn.partitions),
+        // Kafka lists only the partitions of topics the principal may DESCRIBE.
+        topics: groupByTopic(
+          txn.partitions.filter(({ topic }) =>
+            authorized(context, AclOperation.DESCRIBE, topicResource(topic), quietly),
+          ),
+        ),
       };
     });
     return { throttleTimeMs: 0, transactionStates };
   },
 );
+
+const quietly = { logIfDenied: false };
 
 function groupByTopic(partitions: readonly TopicPartition[]) {
   const byTopic = new Map<string, number[]>();

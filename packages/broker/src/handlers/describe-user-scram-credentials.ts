@@ -4,17 +4,24 @@
  * user with a credential; a user named twice gets DUPLICATE_RESOURCE, a user without a
  * credential RESOURCE_NOT_FOUND, each with Kafka's message; the top-level error stays NONE.
  *
- * Not enforced yet: no authentication, so describing needs no DESCRIBE on the cluster, and the
- * credentials are not used to authenticate anyone; the security issue adds SASL/SCRAM on them.
+ * With an authorizer on, describing needs DESCRIBE on the cluster (CLUSTER_AUTHORIZATION_FAILED
+ * otherwise). The credentials are not used to authenticate anyone yet; the security issue adds
+ * SASL/SCRAM on them.
  */
 import { ErrorCode, describeUserScramCredentialsApi } from '@tributary/protocol';
 import type { ScramCredential } from '@tributary/storage';
 import { defineHandler } from '../handler.ts';
 import { toKafkaError } from '../kafka-errors.ts';
+import { AclOperation } from '../security/acl-codes.ts';
+import { authorized, clusterResource } from '../security/request-authorization.ts';
 
 export const describeUserScramCredentialsHandler = defineHandler(
   describeUserScramCredentialsApi,
   async (context, request) => {
+    if (!authorized(context, AclOperation.DESCRIBE, clusterResource)) {
+      const errorCode = ErrorCode.CLUSTER_AUTHORIZATION_FAILED;
+      return { throttleTimeMs: 0, errorCode, errorMessage: null, results: [] };
+    }
     let credentials: ScramCredential[];
     try {
       credentials = await context.runtime.storage.listScramCredentials();

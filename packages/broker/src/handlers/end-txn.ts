@@ -11,6 +11,8 @@
  * the coordinator needs it). Earlier versions answer -1/-1 as Kafka does.
  */
 import { ErrorCode, endTxnApi } from '@tributary/protocol';
+import { AclOperation } from '../security/acl-codes.ts';
+import { authorized, transactionalIdResource } from '../security/request-authorization.ts';
 import { defineHandler } from '../handler.ts';
 import { toKafkaError } from '../kafka-errors.ts';
 import {
@@ -23,6 +25,10 @@ const bumpingVersion = 5;
 export const endTxnHandler = defineHandler(endTxnApi, async (context, request) => {
   const transactionVersion = context.apiVersion >= bumpingVersion ? 2 : 0;
   const { runtime } = context;
+  const resource = transactionalIdResource(request.transactionalId);
+  if (!authorized(context, AclOperation.WRITE, resource)) {
+    return answer(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, -1n, -1);
+  }
   let freshProducerId = -1n;
   if (
     transactionVersion === 2 &&

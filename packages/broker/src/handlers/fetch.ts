@@ -44,7 +44,10 @@ import {
 } from '../fetch-sessions.ts';
 import { defineHandler, type RequestContext } from '../handler.ts';
 import { toKafkaError } from '../kafka-errors.ts';
+import { AclOperation } from '../security/acl-codes.ts';
+import { authorized, clusterResource, topicResource } from '../security/request-authorization.ts';
 import { txnIndexOf } from '../transactions/partition-txn-index.ts';
+import { quotaThrottleMs } from '../security/request-quotas.ts';
 
 /** Session id and epoch are in the request from v7. */
 const sessionsMinVersion = 7;
@@ -94,6 +97,8 @@ interface Planner {
   readonly apiVersion: number;
   readonly fromReplica: boolean;
   readonly readReplicaOf: (topicId: TopicId, partition: number) => number;
+  /** READ on the topic (follower fetches: CLUSTER_ACTION), decided once per request. */
+  readonly readable: (topic: string) => boolean;
 }
 
 /** Where the partitions of one fetch come from, and how it waits for more. */
@@ -125,6 +130,7 @@ export const fetchHandler = defineHandler(fetchApi, async (context, request) => 
     apiVersion,
     fromReplica: replicaId >= 0,
     readReplicaOf: preferredReplicas(runtime, rackId),
+    readable: readableTopics(context, replicaId >= 0),
   };
   const sessions = fetchSessionsOf(runtime);
   const { sessionId, sessionEpoch } = request;
@@ -262,6 +268,15 @@ async function collect(
   return { plan, result };
 }
 
+/** Record bytes sent from a topic (/metrics: tributary_topic_bytes_out_total). */
+function countFetched(runtime: BrokerRuntime, planned: PlannedPartition, records: Buffer[]): void {
+  if (records.length === 0 || planned.topicId === undefined) return;
+  const topic = runtime.storage.getTopicById(planned.topicId);
+  let bytes = 0;
+  for (const batch of records) bytes += batch.length;
+  if (topic !== undefined) runtime.topicTraffic?.fetched(topic.name, bytes);
+}
+
 function respond(
   context: RequestContext,
   rackId: string,
@@ -284,8 +299,9 @@ function respond(
   const grouped = answer.topics.map(() => [] as ReturnType<typeof withLeaderHint>[]);
   answer.answers.forEach((partition, i) => {
     const planned = answer.plan[i];
-    if (planned !== undefined)
-      grouped[planned.topicIndex]?.push(withLeaderHint(partition, planned, hints));
+    if (planned === undefined) return;
+    grouped[planned.topicIndex]?.push(withLeaderHint(partition, planned, hints));
+    countFetched(runtime, planned, partition.records);
   });
   const responses = answer.topics.map((topic, i) => ({
     topic: topic.topic,
@@ -293,7 +309,7 @@ function respond(
     partitions: grouped[i] ?? [],
   }));
   return {
-    throttleTimeMs: 0,
+    throttleTimeMs: quotaThrottleMs(context, 'consumer_byte_rate', answer.bytes),
     errorCode: ErrorCode.NONE,
     sessionId: answer.sessionId,
     responses: answer.keepEmptyTopics
@@ -459,6 +475,23 @@ function sweep(planner: Planner, session: FetchSession): void {
   }
 }
 
+/** Kafka: a follower fetch needs CLUSTER_ACTION on the cluster, a consumer READ on each topic. */
+function readableTopics(context: RequestContext, fromReplica: boolean): (topic: string) => boolean {
+  if (fromReplica) {
+    const allowed = authorized(context, AclOperation.CLUSTER_ACTION, clusterResource);
+    return () => allowed;
+  }
+  const decided = new Map<string, boolean>();
+  return (topic) => {
+    let allowed = decided.get(topic);
+    if (allowed === undefined) {
+      allowed = authorized(context, AclOperation.READ, topicResource(topic));
+      decided.set(topic, allowed);
+    }
+    return allowed;
+  };
+}
+
 function topicOf(planner: Planner, name: string, id: string): TopicRecord | undefined {
   const { storage } = planner.runtime;
   return planner.apiVersion >= 13 ? storage.getTopicById(id as TopicId) : storage.getTopic(name);
@@ -497,11 +530,14 @@ function planOne(
   const storedLog =
     topic === undefined ? undefined : runtime.storage.partition(topic.topicId, wanted.partition);
   let errorCode: number = ErrorCode.NONE;
-  if (planner.fromReplica) errorCode = ErrorCode.NOT_LEADER_OR_FOLLOWER;
-  else if (topic === undefined) {
-    errorCode =
-      apiVersion >= 13 ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
-  } else if (storedLog === undefined) errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+  // Kafka authorizes a topic named in the request before it looks it up; an unknown id has no
+  // name to authorize.
+  if (topic === undefined && apiVersion >= 13) errorCode = ErrorCode.UNKNOWN_TOPIC_ID;
+  else if (!planner.readable(topic?.name ?? wanted.topic)) {
+    errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+  } else if (planner.fromReplica) errorCode = ErrorCode.NOT_LEADER_OR_FOLLOWER;
+  else if (topic === undefined) errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+  else if (storedLog === undefined) errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
   else {
     const epoch = apiVersion >= 9 ? wanted.currentLeaderEpoch : -1;
     errorCode = epochCheck(runtime, topic.topicId, wanted.partition, epoch)?.errorCode ?? 0;

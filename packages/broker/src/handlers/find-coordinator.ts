@@ -7,7 +7,13 @@
  */
 import { ErrorCode, findCoordinatorApi } from '@tributary/protocol';
 import { liveBrokersOf } from '../cluster/partition-routing.ts';
-import { defineHandler } from '../handler.ts';
+import { defineHandler, type RequestContext } from '../handler.ts';
+import { AclOperation } from '../security/acl-codes.ts';
+import {
+  authorized,
+  groupResource,
+  transactionalIdResource,
+} from '../security/request-authorization.ts';
 
 const GROUP_KEY = 0;
 const TRANSACTION_KEY = 1;
@@ -32,9 +38,28 @@ export const findCoordinatorHandler = defineHandler(findCoordinatorApi, (context
     errorCode = ErrorCode.COORDINATOR_NOT_AVAILABLE;
     errorMessage = 'no broker holds the coordinator lease yet';
   }
-  if (apiVersion < 4) return { throttleTimeMs: 0, errorCode, errorMessage, ...node };
+  const answer = (key: string) => {
+    const denied = known ? coordinatorKeyDenial(context, request.keyType, key) : undefined;
+    if (denied === undefined) return { ...node, errorCode, errorMessage };
+    return { nodeId: -1, host: '', port: -1, errorCode: denied, errorMessage: null };
+  };
+  if (apiVersion < 4) return { throttleTimeMs: 0, ...answer(request.key) };
   return {
     throttleTimeMs: 0,
-    coordinators: request.coordinatorKeys.map((key) => ({ key, ...node, errorCode, errorMessage })),
+    coordinators: request.coordinatorKeys.map((key) => ({ key, ...answer(key) })),
   };
 });
+
+/** Kafka: DESCRIBE on the group or the transactional id, else its authorization error. */
+function coordinatorKeyDenial(
+  context: RequestContext,
+  keyType: number,
+  key: string,
+): number | undefined {
+  if (keyType === GROUP_KEY) {
+    const allowed = authorized(context, AclOperation.DESCRIBE, groupResource(key));
+    return allowed ? undefined : ErrorCode.GROUP_AUTHORIZATION_FAILED;
+  }
+  const allowed = authorized(context, AclOperation.DESCRIBE, transactionalIdResource(key));
+  return allowed ? undefined : ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+}

@@ -10,6 +10,8 @@ import { ErrorCode, readBatchHeader, type BatchHeader } from '@tributary/protoco
 import type { TopicId } from '@tributary/storage';
 import { forwardAppendApi, type ForwardAppendResponse } from '../cluster/forward-append-api.ts';
 import { leaderCheck, leadershipOf } from '../cluster/partition-routing.ts';
+import { AclOperation } from '../security/acl-codes.ts';
+import { authorized, clusterResource } from '../security/request-authorization.ts';
 import { defineHandler } from '../handler.ts';
 import { isInternalTopic } from '../internal-topics.ts';
 import { appendChecked } from './produce.ts';
@@ -54,6 +56,10 @@ export const forwardAppendHandler = defineHandler(forwardAppendApi, (context, re
   const topic = storage.getTopicById(request.topicId as TopicId);
   const partition = Number(request.partition);
   const log = topic === undefined ? undefined : storage.partition(topic.topicId, partition);
+  // Sent by brokers only (zone forwarding): CLUSTER_ACTION, as Kafka asks of inter-broker APIs.
+  if (!authorized(context, AclOperation.CLUSTER_ACTION, clusterResource)) {
+    return refusal(ErrorCode.CLUSTER_AUTHORIZATION_FAILED, 'Cluster authorization failed.');
+  }
   if (topic === undefined || log === undefined) {
     return refusal(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'unknown topic or partition');
   }

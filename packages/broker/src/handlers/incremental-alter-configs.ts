@@ -5,14 +5,14 @@
  */
 import { incrementalAlterConfigsApi } from '@tributary/protocol';
 import { defineHandler } from '../handler.ts';
-import { alterConfigResources } from '../topic-config-changes.ts';
+import { alterAuthorizedConfigs } from '../security/config-authorization.ts';
 
 export const incrementalAlterConfigsHandler = defineHandler(
   incrementalAlterConfigsApi,
   async (context, request) => ({
     throttleTimeMs: 0,
-    responses: await alterConfigResources(
-      context.runtime,
+    responses: await alterAuthorizedConfigs(
+      context,
       request.resources.map((resource) => ({
         resourceType: resource.resourceType,
         resourceName: resource.resourceName,

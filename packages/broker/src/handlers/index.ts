@@ -26,11 +26,15 @@ import { listOffsetsHandler } from './list-offsets.ts';
 import { offsetForLeaderEpochHandler } from './offset-for-leader-epoch.ts';
 import { metadataHandler } from './metadata.ts';
 import { produceHandler } from './produce.ts';
+import { saslAuthenticateHandler } from './sasl-authenticate.ts';
+import { saslHandshakeHandler } from './sasl-handshake.ts';
 import { deleteGroupsHandler } from './delete-groups.ts';
 import { describeGroupsHandler } from './describe-groups.ts';
 import { describeProducersHandler } from './describe-producers.ts';
 import { describeTransactionsHandler } from './describe-transactions.ts';
 import { describeUserScramCredentialsHandler } from './describe-user-scram-credentials.ts';
+import { describeClientQuotasHandler } from './describe-client-quotas.ts';
+import { alterClientQuotasHandler } from './alter-client-quotas.ts';
 import { findCoordinatorHandler } from './find-coordinator.ts';
 import { heartbeatHandler } from './heartbeat.ts';
 import { joinGroupHandler } from './join-group.ts';
@@ -85,5 +89,9 @@ export const allHandlers: readonly Handler[] = [
   createAclsHandler,
   deleteAclsHandler,
   describeUserScramCredentialsHandler,
+  describeClientQuotasHandler,
+  alterClientQuotasHandler,
   alterUserScramCredentialsHandler,
+  saslHandshakeHandler,
+  saslAuthenticateHandler,
 ];

@@ -15,7 +15,14 @@
  * Kafka.
  */
 import { ErrorCode, initProducerIdApi } from '@tributary/protocol';
-import { defineHandler } from '../handler.ts';
+import { AclOperation, ResourceType } from '../security/acl-codes.ts';
+import {
+  authorized,
+  authorizedForSomeResource,
+  clusterResource,
+  transactionalIdResource,
+} from '../security/request-authorization.ts';
+import { defineHandler, type RequestContext } from '../handler.ts';
 import { toKafkaError } from '../kafka-errors.ts';
 import {
   submitTransactionCommand,
@@ -30,6 +37,8 @@ function refused(errorCode: number) {
 
 export const initProducerIdHandler = defineHandler(initProducerIdApi, async (context, request) => {
   if (request.transactionalId === '') return refused(ErrorCode.INVALID_REQUEST);
+  const refusal = initProducerIdRefusal(context, request.transactionalId);
+  if (refusal !== undefined) return refused(refusal);
   try {
     const producerId = await context.runtime.storage.allocateProducerId();
     if (request.transactionalId !== null) {
@@ -65,3 +74,27 @@ export const initProducerIdHandler = defineHandler(initProducerIdApi, async (con
     return refused(toKafkaError(error).errorCode);
   }
 });
+
+/**
+ * Kafka: WRITE on the transactional id; without one (idempotence), IDEMPOTENT_WRITE on the
+ * cluster or WRITE on at least one topic (Kafka 3.0+).
+ */
+function initProducerIdRefusal(
+  context: RequestContext,
+  transactionalId: string | null,
+): number | undefined {
+  if (transactionalId !== null) {
+    const allowed = authorized(
+      context,
+      AclOperation.WRITE,
+      transactionalIdResource(transactionalId),
+    );
+    return allowed ? undefined : ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+  }
+  const options = { logIfDenied: false };
+  if (authorized(context, AclOperation.IDEMPOTENT_WRITE, clusterResource, options)) {
+    return undefined;
+  }
+  const anyTopic = authorizedForSomeResource(context, AclOperation.WRITE, ResourceType.TOPIC);
+  return anyTopic ? undefined : ErrorCode.CLUSTER_AUTHORIZATION_FAILED;
+}

@@ -4,6 +4,8 @@
  */
 import { ErrorCode, leaveGroupApi, type LeaveGroupResponseInit } from '@tributary/protocol';
 import { submitGroupCommand } from '../groups/group-request.ts';
+import { AclOperation } from '../security/acl-codes.ts';
+import { authorized, groupResource } from '../security/request-authorization.ts';
 import { defineHandler } from '../handler.ts';
 
 export const leaveGroupHandler = defineHandler(leaveGroupApi, async (context, request) => {
@@ -11,6 +13,9 @@ export const leaveGroupHandler = defineHandler(leaveGroupApi, async (context, re
     context.apiVersion < 3
       ? [{ memberId: request.memberId, groupInstanceId: null }]
       : request.members.map(({ memberId, groupInstanceId }) => ({ memberId, groupInstanceId }));
+  if (!authorized(context, AclOperation.READ, groupResource(request.groupId))) {
+    return { errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, members: [] };
+  }
   const answer = await submitGroupCommand(context, (caller) => ({
     kind: 'leave',
     caller,

@@ -1,6 +1,8 @@
 /** ListGroups (key 16), v0-5, with the states filter (v4+) and types filter (v5: "classic" only). */
 import { listGroupsApi, type ListGroupsResponseInit } from '@tributary/protocol';
 import { submitGroupCommand } from '../groups/group-request.ts';
+import { AclOperation } from '../security/acl-codes.ts';
+import { authorized, clusterResource, groupResource } from '../security/request-authorization.ts';
 import { defineHandler } from '../handler.ts';
 
 export const listGroupsHandler = defineHandler(listGroupsApi, async (context, request) => {
@@ -11,5 +13,15 @@ export const listGroupsHandler = defineHandler(listGroupsApi, async (context, re
     typesFilter: request.typesFilter,
   }));
   if (typeof answer === 'number') return { errorCode: answer, groups: [] };
-  return answer as ListGroupsResponseInit;
+  const listed = answer as ListGroupsResponseInit;
+  // Kafka lists every group to DESCRIBE on the cluster, else the groups one may DESCRIBE.
+  if (authorized(context, AclOperation.DESCRIBE, clusterResource, { logIfDenied: false })) {
+    return listed;
+  }
+  const groups = (listed.groups ?? []).filter(({ groupId }) =>
+    authorized(context, AclOperation.DESCRIBE, groupResource(groupId ?? ''), {
+      logIfDenied: false,
+    }),
+  );
+  return { ...listed, groups };
 });

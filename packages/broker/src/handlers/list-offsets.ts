@@ -14,6 +14,8 @@ import {
 } from '@tributary/protocol';
 import type { PartitionLog } from '@tributary/storage';
 import type { BrokerRuntime } from '../broker-runtime.ts';
+import { AclOperation } from '../security/acl-codes.ts';
+import { authorized, topicResource } from '../security/request-authorization.ts';
 import { defineHandler } from '../handler.ts';
 import { toKafkaError } from '../kafka-errors.ts';
 import { txnIndexOf } from '../transactions/partition-txn-index.ts';
@@ -38,8 +40,10 @@ export const listOffsetsHandler = defineHandler(listOffsetsApi, async (context, 
   const topics = await Promise.all(
     request.topics.map(async (wanted) => {
       const topic = runtime.storage.getTopic(wanted.name);
+      const describable = authorized(context, AclOperation.DESCRIBE, topicResource(wanted.name));
       const partitions = await Promise.all(
         wanted.partitions.map((query) => {
+          if (!describable) return answer(query, ErrorCode.TOPIC_AUTHORIZATION_FAILED);
           const log =
             topic === undefined
               ? undefined

@@ -8,6 +8,8 @@
  */
 import { ErrorCode, listTransactionsApi } from '@tributary/protocol';
 import type { TransactionMetadata } from '../transactions/transaction-records.ts';
+import { AclOperation } from '../security/acl-codes.ts';
+import { authorized, transactionalIdResource } from '../security/request-authorization.ts';
 import { defineHandler } from '../handler.ts';
 
 /** Every state name Kafka's coordinator knows (Dead and PrepareEpochFence never occur here). */
@@ -51,6 +53,12 @@ export const listTransactionsHandler = defineHandler(listTransactionsApi, (conte
   };
   const transactionStates = [...transactions.coordinator.transactions.values()]
     .filter((txn) => matches(txn, filters))
+    // Kafka lists only the transactional ids the principal may DESCRIBE.
+    .filter((txn) =>
+      authorized(context, AclOperation.DESCRIBE, transactionalIdResource(txn.transactionalId), {
+        logIfDenied: false,
+      }),
+    )
     .map((txn) => ({
       transactionalId: txn.transactionalId,
       producerId: txn.producerId,

@@ -8,21 +8,33 @@
  *
  * Topics requested by name that do not exist are created when the request allows it (v4+ flag,
  * always before v4) and `autoCreateTopicsEnable` is on, with `numPartitions` partitions, as Kafka
- * does. v10+ may ask by topic id. Authorized operations are not computed yet (no ACLs): the
- * "not requested" sentinel is returned unless asked, and then every operation.
+ * does. v10+ may ask by topic id.
+ *
+ * Authorization, as Kafka's KafkaApis: a listing of every topic leaves out those the principal
+ * may not DESCRIBE; a topic asked for by name or id that it may not DESCRIBE answers
+ * TOPIC_AUTHORIZATION_FAILED (whether it exists or not, for names); auto-creation needs CREATE on
+ * the cluster or on the topic. Authorized operations are computed when asked for.
  */
 import { ErrorCode, metadataApi, type MetadataRequest } from '@tributary/protocol';
 import type { TopicId, TopicRecord } from '@tributary/storage';
 import type { BrokerRuntime } from '../broker-runtime.ts';
 import { clientZoneOf, liveBrokersOf, shownLeadershipOf } from '../cluster/partition-routing.ts';
-import { defineHandler } from '../handler.ts';
+import { defineHandler, type RequestContext } from '../handler.ts';
+import { AclOperation } from '../security/acl-codes.ts';
+import {
+  authorized,
+  authorizedOperations,
+  clusterOperations,
+  clusterResource,
+  topicOperations,
+  topicResource,
+  type AuthorizeOptions,
+} from '../security/request-authorization.ts';
 import { toKafkaError } from '../kafka-errors.ts';
 import { isInternalTopic } from '../internal-topics.ts';
 import { topicNameError } from '../topic-names.ts';
 
 const OPERATIONS_NOT_REQUESTED = -2147483648;
-/** Bits for READ..IDEMPOTENT_WRITE minus UNKNOWN/ANY: every operation Kafka defines on topics. */
-const ALL_TOPIC_OPERATIONS = 0b1111_1111_1000;
 const ZERO_UUID = 'AAAAAAAAAAAAAAAAAAAAAA';
 
 type TopicAnswer = {
@@ -43,34 +55,48 @@ type TopicAnswer = {
 };
 
 export const metadataHandler = defineHandler(metadataApi, async (context, request) => {
-  const { runtime, apiVersion } = context;
-  const operations = request.includeTopicAuthorizedOperations
-    ? ALL_TOPIC_OPERATIONS
-    : OPERATIONS_NOT_REQUESTED;
+  const { runtime } = context;
+  const operationsOf = (topic: TopicAnswer): number =>
+    request.includeTopicAuthorizedOperations && topic.errorCode === ErrorCode.NONE
+      ? authorizedOperations(context, topicResource(topic.name ?? ''), topicOperations)
+      : OPERATIONS_NOT_REQUESTED;
   const zone = clientZoneOf(context.clientId);
-  const topics = await answerTopics(runtime, request, apiVersion, zone);
+  const topics = await answerTopics(context, request, zone);
   const brokers = liveBrokersOf(runtime);
   return {
     throttleTimeMs: 0,
     brokers,
     clusterId: runtime.clusterId,
     controllerId: brokers[0]?.nodeId ?? runtime.nodeId,
-    topics: topics.map((topic) => ({ ...topic, topicAuthorizedOperations: operations })),
-    clusterAuthorizedOperations: OPERATIONS_NOT_REQUESTED,
+    topics: topics.map((topic) => ({ ...topic, topicAuthorizedOperations: operationsOf(topic) })),
+    clusterAuthorizedOperations: request.includeClusterAuthorizedOperations
+      ? clusterOperationsOf(context)
+      : OPERATIONS_NOT_REQUESTED,
     errorCode: ErrorCode.NONE,
   };
 });
 
+/** Kafka lists every cluster operation to a principal that may DESCRIBE the cluster, else 0. */
+function clusterOperationsOf(context: RequestContext): number {
+  if (!authorized(context, AclOperation.DESCRIBE, clusterResource)) return 0;
+  return authorizedOperations(context, clusterResource, clusterOperations);
+}
+
 async function answerTopics(
-  runtime: BrokerRuntime,
+  context: RequestContext,
   request: MetadataRequest,
-  apiVersion: number,
   zone: string | undefined,
 ): Promise<TopicAnswer[]> {
+  const { runtime, apiVersion } = context;
   const { storage } = runtime;
+  const describable = (name: string, options?: AuthorizeOptions): boolean =>
+    authorized(context, AclOperation.DESCRIBE, topicResource(name), options);
   // v0: an empty list means every topic; v1+: null means every topic.
   if (request.topics === null || (apiVersion === 0 && request.topics.length === 0)) {
-    return storage.listTopics().map((topic) => describeTopic(runtime, topic, zone));
+    return storage
+      .listTopics()
+      .filter((topic) => describable(topic.name, { logIfDenied: false }))
+      .map((topic) => describeTopic(runtime, topic, zone));
   }
   const autoCreate =
     runtime.config.autoCreateTopicsEnable && (apiVersion < 4 || request.allowAutoTopicCreation);
@@ -81,23 +107,43 @@ async function answerTopics(
       answers.push(
         topic === undefined
           ? missing(ErrorCode.UNKNOWN_TOPIC_ID, null, wanted.topicId)
-          : describeTopic(runtime, topic, zone),
+          : describable(topic.name)
+            ? describeTopic(runtime, topic, zone)
+            : missing(ErrorCode.TOPIC_AUTHORIZATION_FAILED, null, topic.topicId),
       );
       continue;
     }
-    answers.push(await answerNamedTopic(runtime, wanted.name, autoCreate, zone));
+    if (!describable(wanted.name)) {
+      answers.push(missing(ErrorCode.TOPIC_AUTHORIZATION_FAILED, wanted.name));
+      continue;
+    }
+    const creatable = autoCreate && mayCreateTopic(context, wanted.name);
+    answers.push(await answerNamedTopic(runtime, wanted.name, creatable, zone));
   }
   return answers;
+}
+
+/** Kafka's auto-creation check: CREATE on the cluster, else on the topic. */
+function mayCreateTopic(context: RequestContext, name: string): boolean | 'denied' {
+  if (context.runtime.storage.getTopic(name) !== undefined) return true;
+  if (authorized(context, AclOperation.CREATE, clusterResource, { logIfDenied: false })) {
+    return true;
+  }
+  return authorized(context, AclOperation.CREATE, topicResource(name)) ? true : 'denied';
 }
 
 async function answerNamedTopic(
   runtime: BrokerRuntime,
   name: string,
-  autoCreate: boolean,
+  autoCreate: boolean | 'denied',
   zone: string | undefined,
 ): Promise<TopicAnswer> {
   const existing = runtime.storage.getTopic(name);
   if (existing !== undefined) return describeTopic(runtime, existing, zone);
+  if (autoCreate === 'denied') {
+    const answer = missing(ErrorCode.TOPIC_AUTHORIZATION_FAILED, name);
+    return { ...answer, isInternal: isInternalTopic(name) };
+  }
   if (topicNameError(name) !== undefined) return missing(ErrorCode.INVALID_TOPIC_EXCEPTION, name);
   if (!autoCreate) return missing(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name);
   try {

@@ -4,26 +4,42 @@
  * offsets.retention.minutes); commit metadata is stored and returned by
  * OffsetFetch. Commits for unknown topics or partitions get UNKNOWN_TOPIC_OR_PARTITION.
  */
-import { offsetCommitApi, type OffsetCommitResponseInit } from '@tributary/protocol';
+import { ErrorCode, offsetCommitApi, type OffsetCommitResponseInit } from '@tributary/protocol';
 import { submitGroupCommand } from '../groups/group-request.ts';
+import { AclOperation } from '../security/acl-codes.ts';
+import {
+  authorized,
+  groupResource,
+  splitByTopicAuthorization,
+} from '../security/request-authorization.ts';
 import { defineHandler } from '../handler.ts';
 
 export const offsetCommitHandler = defineHandler(offsetCommitApi, async (context, request) => {
   const { storage } = context.runtime;
+  const failed = (topics: typeof request.topics, errorCode: number) =>
+    topics.map((topic) => ({
+      name: topic.name,
+      partitions: topic.partitions.map(({ partitionIndex }) => ({ partitionIndex, errorCode })),
+    }));
+  if (!authorized(context, AclOperation.READ, groupResource(request.groupId))) {
+    return { topics: failed(request.topics, ErrorCode.GROUP_AUTHORIZATION_FAILED) };
+  }
+  const { allowed, denied } = splitByTopicAuthorization(
+    context,
+    AclOperation.READ,
+    request.topics,
+    (topic) => topic.name,
+  );
+  const deniedTopics = failed(denied, ErrorCode.TOPIC_AUTHORIZATION_FAILED);
+  // Kafka answers without the coordinator when no topic is left.
+  if (allowed.length === 0) return { topics: deniedTopics };
   const answer = await submitGroupCommand(context, (caller) => ({
     kind: 'offsetCommit',
     caller,
-    request,
+    request: { ...request, topics: allowed },
     partitionCount: (topic) => storage.getTopic(topic)?.partitionCount,
   }));
-  if (typeof answer !== 'number') return answer as OffsetCommitResponseInit;
-  return {
-    topics: request.topics.map((topic) => ({
-      name: topic.name,
-      partitions: topic.partitions.map(({ partitionIndex }) => ({
-        partitionIndex,
-        errorCode: answer,
-      })),
-    })),
-  };
+  if (typeof answer === 'number') return { topics: [...failed(allowed, answer), ...deniedTopics] };
+  const response = answer as OffsetCommitResponseInit;
+  return { ...response, topics: [...(response.topics ?? []), ...deniedTopics] };
 });

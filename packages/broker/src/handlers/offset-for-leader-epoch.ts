@@ -11,6 +11,8 @@ import type { EpochHistory, PartitionLog, TopicId } from '@tributary/storage';
 import type { BrokerRuntime } from '../broker-runtime.ts';
 import { epochEndOf, undefinedEpoch, undefinedEpochOffset } from '../cluster/leader-epochs.ts';
 import { epochCheck, leadershipOf } from '../cluster/partition-routing.ts';
+import { AclOperation } from '../security/acl-codes.ts';
+import { authorized, clusterResource, topicResource } from '../security/request-authorization.ts';
 import { defineHandler } from '../handler.ts';
 import { toKafkaError } from '../kafka-errors.ts';
 
@@ -29,11 +31,20 @@ export const offsetForLeaderEpochHandler = defineHandler(
   offsetForLeaderEpochApi,
   async (context, request) => {
     const { runtime } = context;
+    // Kafka (KIP-320): CLUSTER_ACTION allows every topic, else DESCRIBE on each.
+    const clusterAction = authorized(context, AclOperation.CLUSTER_ACTION, clusterResource, {
+      logIfDenied: false,
+    });
     const topics = await Promise.all(
       request.topics.map(async (wanted) => {
         const topic = runtime.storage.getTopic(wanted.topic);
+        const refusal =
+          clusterAction || authorized(context, AclOperation.DESCRIBE, topicResource(wanted.topic))
+            ? undefined
+            : ErrorCode.TOPIC_AUTHORIZATION_FAILED;
         const partitions = await Promise.all(
           wanted.partitions.map(async (query) => {
+            if (refusal !== undefined) return failed(query.partition, refusal);
             const log =
               topic === undefined
                 ? undefined

@@ -25,8 +25,10 @@
  * Internal topics (the coordinators' logs) are written by the broker only: a client's produce
  * there is INVALID_TOPIC_EXCEPTION, as in Kafka.
  *
- * Compacted topics are the one place records are decoded: a record without a key is refused with
- * INVALID_RECORD and per-record errors (compacted-key-check.ts), as Kafka's LogValidator does.
+ * Records are decoded in two cases only: compacted topics refuse a record without a key with
+ * INVALID_RECORD and per-record errors (compacted-key-check.ts), as Kafka's LogValidator does;
+ * topics with record validation on (schema ids, CloudEvents) are checked and handled by their
+ * policy (record-validation.ts, produce-validation.ts).
  */
 import { LeaderHints } from '../cluster/leader-hints.ts';
 import { forwardPartition } from '../cluster/zone-forwarding.ts';
@@ -51,8 +53,17 @@ import { hasCleanupPolicy, type PartitionLog, type TopicRecord } from '@tributar
 import type { BrokerRuntime } from '../broker-runtime.ts';
 import { defineHandler, noResponse, type RequestContext } from '../handler.ts';
 import { compactedKeyProblem } from '../compacted-key-check.ts';
+import { AclOperation } from '../security/acl-codes.ts';
+import {
+  authorized,
+  topicResource,
+  transactionalIdResource,
+} from '../security/request-authorization.ts';
 import { batchMetaOf, failure, type PartitionAnswer } from './produce-answer.ts';
 import { isInternalTopic } from '../internal-topics.ts';
+import { validationRulesOf } from '../record-validation.ts';
+import { produceValidated } from './produce-validation.ts';
+import { quotaThrottleMs } from '../security/request-quotas.ts';
 import { toKafkaError } from '../kafka-errors.ts';
 import type {
   BatchHandle,
@@ -76,21 +87,32 @@ const VALID_ACKS = new Set([-1, 0, 1]);
 
 export const produceHandler = defineHandler(produceApi, async (context, request) => {
   const { runtime } = context;
+  const txnRefused = produceTxnRefused(context, request.transactionalId);
   const responses = await Promise.all(
     request.topicData.map(async (topicData) => {
       const topic = runtime.storage.getTopic(topicData.name);
+      const refusal = txnRefused
+        ? ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+        : produceTopicRefusal(context, topicData.name);
       const answers = topicData.partitionData.map((data) =>
-        VALID_ACKS.has(request.acks)
-          ? producePartition(context, topic, data, request.transactionalId)
-          : Promise.resolve(
-              failure(data, ErrorCode.INVALID_REQUIRED_ACKS, 'acks must be -1, 0 or 1'),
-            ),
+        refusal !== undefined
+          ? Promise.resolve(failure(data, refusal))
+          : VALID_ACKS.has(request.acks)
+            ? producePartition(context, topic, data, request.transactionalId)
+            : Promise.resolve(
+                failure(data, ErrorCode.INVALID_REQUIRED_ACKS, 'acks must be -1, 0 or 1'),
+              ),
       );
       return { name: topicData.name, partitionResponses: await Promise.all(answers) };
     }),
   );
+  let bytes = 0;
+  for (const topicData of request.topicData) {
+    for (const data of topicData.partitionData) bytes += data.records?.length ?? 0;
+  }
+  const throttleTimeMs = quotaThrottleMs(context, 'producer_byte_rate', bytes);
   if (request.acks === 0) return noResponse;
-  if (context.apiVersion < 10) return { responses, throttleTimeMs: 0 };
+  if (context.apiVersion < 10) return { responses, throttleTimeMs };
   // KIP-951: partitions that moved name their new leader; the response lists its endpoint.
   const hints = new LeaderHints(runtime, clientZoneOf(context.clientId));
   for (const topicResponse of responses) {
@@ -101,8 +123,20 @@ export const produceHandler = defineHandler(produceApi, async (context, request)
       if (leader !== undefined) answer.currentLeader = leader;
     }
   }
-  return { responses, throttleTimeMs: 0, nodeEndpoints: hints.endpoints() };
+  return { responses, throttleTimeMs, nodeEndpoints: hints.endpoints() };
 });
+
+/** Kafka: a transactional produce needs WRITE on its transactional id (else all partitions). */
+function produceTxnRefused(context: RequestContext, transactionalId: string | null): boolean {
+  if (transactionalId === null) return false;
+  return !authorized(context, AclOperation.WRITE, transactionalIdResource(transactionalId));
+}
+
+/** Kafka: WRITE on the topic, checked before whether it exists. */
+function produceTopicRefusal(context: RequestContext, name: string): number | undefined {
+  const allowed = authorized(context, AclOperation.WRITE, topicResource(name));
+  return allowed ? undefined : ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+}
 
 /**
  * Validates every batch of one partition, then appends them all. Appends start synchronously (no
@@ -144,6 +178,7 @@ function producePartition(
     return Promise.resolve(failure(data, ErrorCode.CORRUPT_MESSAGE, 'no records'));
   }
   countCrossZone(context, data.records.length);
+  runtime.topicTraffic?.produced(topic.name, data.records.length);
   const split = splitBatches(data.records);
   if ('error' in split)
     return Promise.resolve(failure(data, split.error.code, split.error.message));
@@ -162,31 +197,69 @@ function producePartition(
   }
   const keyRefusal = compactedKeyRefusal(runtime, topic.name, config, data, split.batches);
   if (keyRefusal !== undefined) return Promise.resolve(keyRefusal);
-  const { leaderEpoch } = leadershipOf(runtime, topic.topicId, data.index);
-  for (const batch of split.batches) {
-    setPartitionLeaderEpoch(batch, Math.max(0, leaderEpoch));
-    if (logAppendTime) setLogAppendTime(batch, now);
-  }
   const appendTime = logAppendTime ? now : null;
+  const start = (batches: readonly Buffer[], parsed: readonly BatchHeader[]) =>
+    startAppend(
+      context,
+      { topic, log, data, transactionalId, appendTime, forwardTo },
+      batches,
+      parsed,
+    );
+  const rules = validationRulesOf(config);
+  if (rules === undefined) return start(split.batches, headers);
+  return produceValidated(runtime, {
+    topic,
+    log,
+    data,
+    batches: split.batches,
+    rules,
+    // The dead-letter policy may have rewritten batches: their headers are read again.
+    start: (batches) =>
+      start(batches, batches === split.batches ? headers : batches.map(readBatchHeader)),
+  });
+}
+
+interface AppendTarget {
+  topic: TopicRecord;
+  log: PartitionLog;
+  data: PartitionData;
+  transactionalId: string | null;
+  appendTime: bigint | null;
+  /** Cluster zone routing: the leader this broker stores the batches for, if any. */
+  forwardTo: number | undefined;
+}
+
+/** Stamps the leader epoch (and LogAppendTime), then appends here or for the leader. */
+function startAppend(
+  context: RequestContext,
+  target: AppendTarget,
+  batches: readonly Buffer[],
+  headers: readonly BatchHeader[],
+): Promise<PartitionAnswer> {
+  const { topic, log, data, transactionalId, appendTime, forwardTo } = target;
+  const { leaderEpoch } = leadershipOf(context.runtime, topic.topicId, data.index);
+  for (const batch of batches) {
+    setPartitionLeaderEpoch(batch, Math.max(0, leaderEpoch));
+    if (appendTime !== null) setLogAppendTime(batch, appendTime);
+  }
   if (forwardTo !== undefined) {
     return forwardPartition(context, {
       topic,
       data,
-      batches: split.batches,
+      batches,
       headers,
       transactionalId,
       appendTime,
       leaderNode: forwardTo,
     });
   }
-  const { batches } = split;
   return appendChecked(context, {
     log,
     target: { topic: topic.name, partition: data.index },
     data,
     headers,
     transactionalId,
-    produceVersion: apiVersion,
+    produceVersion: context.apiVersion,
     appendTime,
     appendOne: (i) =>
       log.append(batches[i] as Buffer, batchMetaOf(headers[i] as BatchHeader, appendTime)),

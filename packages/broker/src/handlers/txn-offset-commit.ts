@@ -12,6 +12,13 @@
  */
 import { ErrorCode, txnOffsetCommitApi, type TxnOffsetCommitRequest } from '@tributary/protocol';
 import { submitGroupCommand } from '../groups/group-request.ts';
+import { AclOperation, ResourceType } from '../security/acl-codes.ts';
+import {
+  authorized,
+  authorizedNames,
+  groupResource,
+  transactionalIdResource,
+} from '../security/request-authorization.ts';
 import { defineHandler, type RequestContext } from '../handler.ts';
 import {
   submitTransactionCommand,
@@ -28,23 +35,38 @@ export const txnOffsetCommitHandler = defineHandler(
       const count = storage.getTopic(name)?.partitionCount;
       return count !== undefined && partition >= 0 && partition < count;
     };
+    // Kafka: READ on each topic (TOPIC_AUTHORIZATION_FAILED), checked before it is looked up.
+    const readable = authorizedNames(
+      context,
+      AclOperation.READ,
+      ResourceType.TOPIC,
+      request.topics.map((topic) => topic.name),
+    );
     const answer = (errorCode: number) => ({
       throttleTimeMs: 0,
       topics: request.topics.map((topic) => ({
         name: topic.name,
         partitions: topic.partitions.map(({ partitionIndex }) => ({
           partitionIndex,
-          errorCode: known(topic.name, partitionIndex)
-            ? errorCode
-            : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+          errorCode:
+            errorCode === ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED ||
+            errorCode === ErrorCode.GROUP_AUTHORIZATION_FAILED
+              ? errorCode
+              : !readable.has(topic.name)
+                ? ErrorCode.TOPIC_AUTHORIZATION_FAILED
+                : known(topic.name, partitionIndex)
+                  ? errorCode
+                  : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
         })),
       })),
     });
+    const refusal = txnOffsetCommitRefusal(context, request);
+    if (refusal !== undefined) return answer(refusal);
     const memberError = await consumerIdentityError(context, request);
     if (memberError !== ErrorCode.NONE) return answer(memberError);
     const offsets = request.topics.flatMap((topic) =>
       topic.partitions
-        .filter((p) => known(topic.name, p.partitionIndex))
+        .filter((p) => known(topic.name, p.partitionIndex) && readable.has(topic.name))
         .map((p) => ({
           topic: topic.name,
           partition: p.partitionIndex,
@@ -66,6 +88,21 @@ export const txnOffsetCommitHandler = defineHandler(
     return answer(versionedError(errorCode, context.apiVersion, 2));
   },
 );
+
+/** Kafka: WRITE on the transactional id, then READ on the group, else the whole request fails. */
+function txnOffsetCommitRefusal(
+  context: RequestContext,
+  request: TxnOffsetCommitRequest,
+): number | undefined {
+  const txnId = transactionalIdResource(request.transactionalId);
+  if (!authorized(context, AclOperation.WRITE, txnId)) {
+    return ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+  }
+  const group = groupResource(request.groupId);
+  return authorized(context, AclOperation.READ, group)
+    ? undefined
+    : ErrorCode.GROUP_AUTHORIZATION_FAILED;
+}
 
 /** KIP-447: the group's verdict on the consumer identity the request carries. */
 async function consumerIdentityError(

@@ -9,6 +9,8 @@
  */
 import { ErrorCode, writeTxnMarkersApi } from '@tributary/protocol';
 import { leaderCheck } from '../cluster/partition-routing.ts';
+import { AclOperation } from '../security/acl-codes.ts';
+import { authorized, clusterResource } from '../security/request-authorization.ts';
 import { defineHandler } from '../handler.ts';
 import { isInternalTopic } from '../internal-topics.ts';
 import { toKafkaError } from '../kafka-errors.ts';
@@ -19,6 +21,8 @@ export const writeTxnMarkersHandler = defineHandler(
   async (context, request) => {
     const { runtime } = context;
     const { storage } = runtime;
+    // Kafka: sent by the transaction coordinator only, and needs CLUSTER_ACTION.
+    const allowed = authorized(context, AclOperation.CLUSTER_ACTION, clusterResource);
     const markers = await Promise.all(
       request.markers.map(async (marker) => {
         const result = marker.transactionResult ? 'commit' : 'abort';
@@ -28,6 +32,9 @@ export const writeTxnMarkersHandler = defineHandler(
             const topic = storage.getTopic(wanted.name);
             const partitions = await Promise.all(
               wanted.partitionIndexes.map(async (partitionIndex) => {
+                if (!allowed) {
+                  return { partitionIndex, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED };
+                }
                 const log =
                   topic === undefined
                     ? undefined

@@ -1,6 +1,6 @@
 /**
  * producerStateOf: the PartitionProducerState of a partition log, built on first use from the
- * producer numbers storage keeps with every durable batch (PartitionLog.batches), so a retry
+ * producer numbers storage keeps with every durable batch (PartitionLog.entries), so a retry
  * that crosses a restart or SIGKILL is still recognised as a duplicate.
  *
  * Keyed by the PartitionLog object: a deleted and re-created topic, or a reopened storage, gets
@@ -34,20 +34,23 @@ export function producerStateOf(log: PartitionLog, nowMs: number): PartitionProd
 }
 
 function build(log: PartitionLog, nowMs: number): PartitionProducerState {
-  const state = PartitionProducerState.rebuild(
-    // Transaction markers (base sequence -1) carry the producer id but no sequences.
-    log.batches
-      .filter((entry) => entry.producerId < 0n || entry.baseSequence >= 0)
-      .map((entry) => ({
-        producerId: entry.producerId,
-        producerEpoch: entry.producerEpoch,
-        baseSequence: entry.baseSequence,
-        lastOffsetDelta: Number(entry.lastOffset - entry.baseOffset),
-        baseOffset: entry.baseOffset,
-      })),
-    nowMs,
-  );
+  const state = PartitionProducerState.rebuild(producerBatchesOf(log), nowMs);
   states.set(log, state);
   lastSweepMs.set(state, nowMs);
   return state;
+}
+
+/** The log's batches with producer numbers, one at a time (a long history is never copied). */
+function* producerBatchesOf(log: PartitionLog) {
+  for (const entry of log.entries()) {
+    // Transaction markers (base sequence -1) carry the producer id but no sequences.
+    if (entry.producerId >= 0n && entry.baseSequence < 0) continue;
+    yield {
+      producerId: entry.producerId,
+      producerEpoch: entry.producerEpoch,
+      baseSequence: entry.baseSequence,
+      lastOffsetDelta: Number(entry.lastOffset - entry.baseOffset),
+      baseOffset: entry.baseOffset,
+    };
+  }
 }

@@ -12,8 +12,8 @@
  * is unknown. The aborted list is ordered by marker offset.
  *
  * Restart: `txnIndexOf(log)` builds the index once per PartitionLog from storage's batch index
- * (`log.batches`), only when the partition holds any batch with a producer id. Entries carry the
- * transactional/control flags and marker type stored with them (BatchMeta.txn); only batches
+ * (`log.entries()`, walked once without a copy). Entries carry the transactional/control flags
+ * and marker type stored with them (BatchMeta.txn); only batches
  * stored without them (data written before storage kept them) are read and parsed. A batch
  * without a producer id is never transactional, so it is skipped unread. Until the index is
  * built, `loadedTxnIndex` answers undefined; everything that changes the index
@@ -139,25 +139,21 @@ export function loadedTxnIndex(log: PartitionLog): PartitionTxnIndex | undefined
 
 async function rebuild(log: PartitionLog): Promise<PartitionTxnIndex> {
   const index = new PartitionTxnIndex(() => log.logStartOffset);
-  // One snapshot (a copy): appends during the awaits below are the produce path's to track.
-  const entries = log.batches;
-  if (!entries.some((entry) => entry.producerId >= 0n)) return index;
-  let i = 0;
-  while (i < entries.length) {
-    const entry = entries[i];
-    if (entry === undefined) break;
-    if (entry.txn !== undefined || entry.producerId < 0n) {
-      if (entry.producerId >= 0n && entry.txn !== undefined) apply(index, entry, entry.txn);
-      i += 1;
+  // The batches present now: appends during the awaits below are the produce path's to track.
+  const end = log.logEndOffset;
+  // A run of batches stored without flags, read in large chunks when it ends (as before flags).
+  let run: { from: bigint; last: bigint } | undefined;
+  for (const entry of log.entries()) {
+    if (entry.baseOffset >= end) break;
+    if (entry.txn === undefined && (run !== undefined || entry.producerId >= 0n)) {
+      run = { from: run?.from ?? entry.baseOffset, last: entry.lastOffset };
       continue;
     }
-    // A run of batches stored without flags: read them in large chunks, as before flags.
-    let end = i + 1;
-    while (end < entries.length && entries[end]?.txn === undefined) end += 1;
-    const lastOffset = entries[end - 1]?.lastOffset ?? entry.lastOffset;
-    await replayFromBytes(log, index, entry.baseOffset, lastOffset + 1n);
-    i = end;
+    if (run !== undefined) await replayFromBytes(log, index, run.from, run.last + 1n);
+    run = undefined;
+    if (entry.producerId >= 0n && entry.txn !== undefined) apply(index, entry, entry.txn);
   }
+  if (run !== undefined) await replayFromBytes(log, index, run.from, run.last + 1n);
   return index;
 }
 

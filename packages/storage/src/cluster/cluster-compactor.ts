@@ -180,7 +180,10 @@ export class ClusterCompactor {
   async #compact(partition: CompactablePartition, budget: number): Promise<number> {
     const { log, leaderEpoch, config } = partition;
     const key = partitionKey(partition.topicId, partition.index);
-    const committed = log.batches.filter((entry) => entry.lastOffset < log.highWatermark);
+    const committed: BatchEntry[] = [];
+    for (const entry of log.entries()) {
+      if (entry.lastOffset < log.highWatermark) committed.push(entry);
+    }
     const window = this.#window(key, leaderEpoch, committed, budget);
     if (window === undefined) return 0;
     const frozen = frozenBatches(committed);
@@ -191,7 +194,7 @@ export class ClusterCompactor {
       partition: partition.index,
       // Cluster mode swaps index rows, not whole objects: no object boundary to keep, so each
       // entry counts as its own object for planCompaction's run.
-      entries: window.entries.map((entry, i) => ({ ...entry, segmentId: i })),
+      entries: () => window.entries.map((entry, i) => ({ ...entry, segmentId: i })),
       isSealed: () => true,
       nowMs: now,
       minCompactionLagMs: BigInt(config['min.compaction.lag.ms'] ?? '0'),

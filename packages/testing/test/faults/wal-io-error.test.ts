@@ -84,7 +84,10 @@ test('an I/O error under the WAL makes the broker say so and exit; the acked rec
   const exit = await Promise.race([first.exited, delay(exitWaitMs, undefined)]);
   assert.ok(exit !== undefined, `the broker is still running:\n${first.stderr()}`);
   assert.equal(exit.code, walFailureExitCode, `exit ${JSON.stringify(exit)}:\n${first.stderr()}`);
-  assert.match(first.stderr(), /ERROR .*write-ahead log failed.* errno=EIO/);
+  assert.match(
+    first.stderr(),
+    /^(?=.*"level":"error")(?=.*"msg":"write-ahead log failed)(?=.*"errno":"EIO").*$/m,
+  );
   assert.match(first.stderr(), /exiting: the write-ahead log failed/);
 
   execFileSync('umount', [mountPoint]);

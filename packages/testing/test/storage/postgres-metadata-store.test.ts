@@ -44,7 +44,8 @@ describe('PostgresMetadataStore', () => {
     );
     assert.equal(
       applied,
-      '1|0001-initial.sql\n2|0002-cluster.sql\n3|0003-leader-epochs.sql\n4|0004-object-gc.sql',
+      '1|0001-initial.sql\n2|0002-cluster.sql\n3|0003-leader-epochs.sql\n4|0004-object-gc.sql\n' +
+        '5|0005-schema-registry.sql',
     );
     // Producer id blocks taken at once through different stores never overlap.
     const firsts = await Promise.all(stores.map((store) => store.allocateProducerIds(100)));
@@ -74,7 +75,7 @@ describe('PostgresMetadataStore', () => {
     await assert.rejects(PostgresMetadataStore.open({ url }), (error: unknown) => {
       assert.ok(error instanceof StorageError);
       assert.equal(error.code, 'STORAGE_FAILURE');
-      assert.match(error.message, /schema version 99 is newer than this build \(4\)/);
+      assert.match(error.message, /schema version 99 is newer than this build \(5\)/);
       return true;
     });
   });

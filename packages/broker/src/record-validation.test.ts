@@ -1,0 +1,56 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { KafkaRecord } from '@tributary/protocol';
+import { cloudEventProblem, validationRulesOf } from './record-validation.ts';
+
+function record(headers: Record<string, string>, value: string | null): KafkaRecord {
+  return {
+    offset: 0n,
+    timestamp: 0n,
+    key: null,
+    value: value === null ? null : Buffer.from(value),
+    headers: Object.entries(headers).map(([key, v]) => ({ key, value: Buffer.from(v) })),
+  };
+}
+
+const binary = { ce_specversion: '1.0', ce_id: '1', ce_source: '/s', ce_type: 't' };
+const structured = { specversion: '1.0', id: '1', source: '/s', type: 't' };
+const json = { 'content-type': 'application/cloudevents+json' };
+
+describe('cloudEventProblem', () => {
+  it('accepts the binary and structured modes of the Kafka protocol binding', () => {
+    assert.equal(cloudEventProblem(record(binary, 'anything')), undefined);
+    assert.equal(cloudEventProblem(record(binary, null)), undefined);
+    assert.equal(cloudEventProblem(record(json, JSON.stringify(structured))), undefined);
+  });
+
+  it('names what is missing or wrong', () => {
+    const { ce_source: _s, ce_type: _t, ...partial } = binary;
+    assert.match(cloudEventProblem(record(partial, '')) ?? '', /needs ce_source, ce_type header/);
+    assert.match(
+      cloudEventProblem(record({ ...binary, ce_specversion: '0.3' }, '')) ?? '',
+      /specversion 0.3 is not 1.0/,
+    );
+    const { id: _id, ...anonymous } = structured;
+    assert.match(
+      cloudEventProblem(record(json, JSON.stringify(anonymous))) ?? '',
+      /structured CloudEvent lacks id/,
+    );
+    assert.match(cloudEventProblem(record(json, '[1]')) ?? '', /not a JSON object/);
+    assert.match(cloudEventProblem(record(json, '{')) ?? '', /not JSON/);
+    assert.match(cloudEventProblem(record(json, null)) ?? '', /without a value/);
+  });
+});
+
+describe('validationRulesOf', () => {
+  it('is undefined unless a rule is on, so other topics decode nothing', () => {
+    assert.equal(validationRulesOf({ 'tributary.validation.policy': 'dlq' }), undefined);
+    assert.deepEqual(validationRulesOf({ 'confluent.value.schema.validation': 'TRUE' }), {
+      keySchema: false,
+      valueSchema: true,
+      decode: false,
+      cloudEvents: false,
+      policy: 'reject',
+    });
+  });
+});

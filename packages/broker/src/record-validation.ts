@@ -1,0 +1,211 @@
+/**
+ * Record validation at the broker (issue 15, docs/adr/0020): per topic, Produce checks each
+ * record before it is stored.
+ *
+ * - `confluent.value.schema.validation` / `confluent.key.schema.validation` (Confluent Server's
+ *   names): the value (key) must be in the registry's wire format (magic byte 0, a 4-byte schema
+ *   id) with an id the schema registry knows. With `tributary.schema.validation.decode` the
+ *   payload must also decode against that schema. Null keys and values (tombstones) pass.
+ * - `tributary.cloudevents.required`: each record must be a CloudEvent under the Kafka protocol
+ *   binding, binary mode (`ce_specversion`, `ce_id`, `ce_source`, `ce_type` headers) or
+ *   structured mode (`content-type: application/cloudevents+json`, the value a JSON event with
+ *   `specversion`, `id`, `source` and `type`).
+ * - `tributary.validation.policy` says what happens to a batch with invalid records: `reject`
+ *   (INVALID_RECORD with one RecordError per invalid record, nothing stored), `dlq` (the invalid
+ *   records go to `<topic>.dlq` with headers saying why, the rest is stored) or `warn` (stored,
+ *   counted, logged).
+ *
+ * Records are decoded here only for topics with a rule on, bounded by the broker's
+ * decompressed-batch limit; other topics keep the undecoded hot path.
+ */
+import { decodeRecords, type KafkaRecord } from '@tributary/protocol';
+import {
+  type ParsedSchema,
+  RegistryError,
+  type SchemaRegistry,
+  readFrame,
+  schemaIdOf,
+} from '@tributary/schema-registry';
+
+export type ValidationPolicy = 'reject' | 'dlq' | 'warn';
+export const validationPolicies: readonly ValidationPolicy[] = ['reject', 'dlq', 'warn'];
+
+export interface ValidationRules {
+  readonly keySchema: boolean;
+  readonly valueSchema: boolean;
+  readonly decode: boolean;
+  readonly cloudEvents: boolean;
+  readonly policy: ValidationPolicy;
+}
+
+/** One invalid record: where it is (`batch`, its index in the batch) and why. */
+export interface InvalidRecord {
+  readonly batch: number;
+  readonly index: number;
+  readonly record: KafkaRecord;
+  readonly reason: string;
+}
+
+/** CloudEvents attributes the Kafka binding requires in every event (spec 1.0). */
+const requiredAttributes = ['specversion', 'id', 'source', 'type'] as const;
+const structuredContentType = 'application/cloudevents+json';
+
+/** The topic's rules, or undefined when it has none (the produce hot path then decodes nothing). */
+export function validationRulesOf(
+  config: Readonly<Record<string, string>>,
+): ValidationRules | undefined {
+  const on = (name: string): boolean => config[name]?.trim().toLowerCase() === 'true';
+  const rules: ValidationRules = {
+    keySchema: on('confluent.key.schema.validation'),
+    valueSchema: on('confluent.value.schema.validation'),
+    decode: on('tributary.schema.validation.decode'),
+    cloudEvents: on('tributary.cloudevents.required'),
+    policy: (config['tributary.validation.policy'] ?? 'reject') as ValidationPolicy,
+  };
+  return rules.keySchema || rules.valueSchema || rules.cloudEvents ? rules : undefined;
+}
+
+/**
+ * Every invalid record of `batches`, in order. Each schema id is looked up once (the only await);
+ * the records are then checked synchronously. Throws what decodeRecords throws for a batch whose
+ * records do not decode (the caller answers it with the decoder's Kafka error).
+ */
+export async function invalidRecords(
+  batches: readonly Buffer[],
+  rules: ValidationRules,
+  registry: SchemaRegistry | undefined,
+  maxDecompressedBytes: number,
+): Promise<InvalidRecord[]> {
+  const decoded = batches.map((bytes) => decodeRecords(bytes, { maxDecompressedBytes }));
+  const schemas = await schemasOf(decoded, rules, registry);
+  const invalid: InvalidRecord[] = [];
+  for (const [batch, records] of decoded.entries()) {
+    for (const [index, record] of records.entries()) {
+      const reason = recordProblem(record, rules, registry, schemas);
+      if (reason !== undefined) invalid.push({ batch, index, record, reason });
+    }
+  }
+  return invalid;
+}
+
+/** The parsed schema of every id the records name (undefined: not registered). */
+async function schemasOf(
+  batches: readonly KafkaRecord[][],
+  rules: ValidationRules,
+  registry: SchemaRegistry | undefined,
+): Promise<Map<number, ParsedSchema | undefined>> {
+  const schemas = new Map<number, ParsedSchema | undefined>();
+  if (registry === undefined) return schemas;
+  const ids = new Set<number>();
+  for (const records of batches) {
+    for (const record of records) {
+      const key = rules.keySchema && record.key !== null ? schemaIdOf(record.key) : undefined;
+      const value =
+        rules.valueSchema && record.value !== null ? schemaIdOf(record.value) : undefined;
+      if (key !== undefined) ids.add(key);
+      if (value !== undefined) ids.add(value);
+    }
+  }
+  for (const id of ids) {
+    try {
+      schemas.set(id, await registry.schema(id));
+    } catch (error: unknown) {
+      if (!(error instanceof RegistryError && error.errorCode === 40403)) throw error;
+      schemas.set(id, undefined);
+    }
+  }
+  return schemas;
+}
+
+function recordProblem(
+  record: KafkaRecord,
+  rules: ValidationRules,
+  registry: SchemaRegistry | undefined,
+  schemas: ReadonlyMap<number, ParsedSchema | undefined>,
+): string | undefined {
+  if (rules.cloudEvents) {
+    const problem = cloudEventProblem(record);
+    if (problem !== undefined) return problem;
+  }
+  const check = (part: 'key' | 'value', bytes: Buffer | null): string | undefined => {
+    if (bytes === null) return undefined;
+    if (registry === undefined) {
+      return `${part} schema validation is on but this broker runs no schema registry`;
+    }
+    return schemaProblem(part, bytes, rules.decode, schemas);
+  };
+  return (
+    (rules.keySchema ? check('key', record.key) : undefined) ??
+    (rules.valueSchema ? check('value', record.value) : undefined)
+  );
+}
+
+function schemaProblem(
+  part: 'key' | 'value',
+  bytes: Buffer,
+  decode: boolean,
+  schemas: ReadonlyMap<number, ParsedSchema | undefined>,
+): string | undefined {
+  const schemaId = schemaIdOf(bytes);
+  if (schemaId === undefined) {
+    return `${part} is not in the schema registry's wire format (magic byte 0, 4-byte schema id)`;
+  }
+  const schema = schemas.get(schemaId);
+  if (schema === undefined) return `${part} schema id ${schemaId} is not registered`;
+  if (!decode) return undefined;
+  const framed = readFrame(bytes, schema.schemaType === 'PROTOBUF');
+  const result = framed.ok
+    ? schema.decode(framed.frame.payload, framed.frame.messageIndexes)
+    : { ok: false as const, reason: framed.reason };
+  return result.ok ? undefined : `${part} does not match schema ${schemaId}: ${result.reason}`;
+}
+
+/** Why `record` is not a CloudEvent under the Kafka protocol binding, or undefined. */
+export function cloudEventProblem(record: KafkaRecord): string | undefined {
+  const header = (name: string): string | undefined => {
+    const found = record.headers.find((h) => h.key === name);
+    return found?.value?.toString('utf8');
+  };
+  const contentType = header('content-type');
+  if (contentType?.toLowerCase().startsWith(structuredContentType) === true) {
+    return structuredEventProblem(record.value);
+  }
+  const missing = requiredAttributes.filter((name) => !header(`ce_${name}`));
+  if (missing.length > 0) {
+    return (
+      `not a CloudEvent: binary mode needs ${missing.map((name) => `ce_${name}`).join(', ')} ` +
+      `header(s), structured mode content-type ${structuredContentType}`
+    );
+  }
+  const version = header('ce_specversion');
+  return version === '1.0' ? undefined : `CloudEvents specversion ${version} is not 1.0`;
+}
+
+function structuredEventProblem(value: Buffer | null): string | undefined {
+  if (value === null) return 'structured CloudEvent without a value';
+  let event: unknown;
+  try {
+    event = JSON.parse(value.toString('utf8'));
+  } catch {
+    return 'structured CloudEvent value is not JSON';
+  }
+  if (typeof event !== 'object' || event === null || Array.isArray(event)) {
+    return 'structured CloudEvent value is not a JSON object';
+  }
+  const attributes = event as Record<string, unknown>;
+  const missing = requiredAttributes.filter(
+    (name) => typeof attributes[name] !== 'string' || attributes[name] === '',
+  );
+  if (missing.length > 0) return `structured CloudEvent lacks ${missing.join(', ')}`;
+  return attributes['specversion'] === '1.0'
+    ? undefined
+    : `CloudEvents specversion ${String(attributes['specversion'])} is not 1.0`;
+}
+
+/** Counts since the broker started (/metrics: tributary_produce_invalid_records_total). */
+export class RecordValidationStats {
+  invalidRecords = 0;
+  rejected = 0;
+  deadLettered = 0;
+  warned = 0;
+}

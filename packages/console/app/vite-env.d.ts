@@ -1,0 +1,2 @@
+// Vite turns a CSS import into a <link> of the bundle.
+declare module '*.css';

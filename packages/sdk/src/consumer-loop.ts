@@ -1,0 +1,163 @@
+/**
+ * One Kafka consumer of a group and the loop that feeds its records to per-partition queues.
+ * Offsets are committed after a record's task settles (the task has handled it, retried it or
+ * dead-lettered it), so a crash redelivers at most what was in flight: at-least-once. Fetching
+ * pauses while a partition has `maxQueuedPerPartition` records waiting, so memory stays bounded
+ * while a slow handler works.
+ *
+ * `close` stops fetching, lets queued and running tasks finish, commits, and leaves the group.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { KafkaRecord } from './cloud-event.ts';
+import {
+  createConsumer,
+  fromMessage,
+  type KafkaConnection,
+  type SdkConsumer,
+  type SdkMessage,
+} from './kafka-connection.ts';
+import { PartitionQueues } from './partition-queues.ts';
+
+export interface ConsumedRecord extends KafkaRecord {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: bigint;
+  readonly timestamp: bigint;
+}
+
+export interface ConsumerLoopOptions {
+  readonly connection: KafkaConnection;
+  readonly groupId: string;
+  readonly topics: readonly string[];
+  /** Where a partition without a committed offset starts. */
+  readonly startFrom: 'earliest' | 'latest';
+  readonly maxQueuedPerPartition: number;
+  /** Handles one record; a rejection is logged and the record handled again after a pause. */
+  readonly handle: (record: ConsumedRecord) => Promise<void>;
+  readonly onError: (error: unknown) => void;
+  readonly sessionTimeoutMs?: number;
+}
+
+const defaultSessionTimeoutMs = 10_000;
+const heartbeatIntervalMs = 1_000;
+const fetchMaxWaitMs = 500;
+const handleRetryBaseMs = 200;
+const handleRetryMaxMs = 10_000;
+
+export interface PartitionLag {
+  readonly topic: string;
+  readonly partition: number;
+  readonly lag: number;
+}
+
+export class ConsumerLoop {
+  readonly #options: ConsumerLoopOptions;
+  readonly #consumer: SdkConsumer;
+  readonly #queues = new PartitionQueues();
+  #stream: Awaited<ReturnType<SdkConsumer['consume']>> | undefined;
+  #paused = false;
+  #closing = false;
+
+  constructor(options: ConsumerLoopOptions) {
+    this.#options = options;
+    this.#consumer = createConsumer(options.connection, options.groupId);
+  }
+
+  get inFlight(): number {
+    return this.#queues.pending;
+  }
+
+  async start(): Promise<void> {
+    const sessionTimeout = this.#options.sessionTimeoutMs ?? defaultSessionTimeoutMs;
+    const stream = await this.#consumer.consume({
+      topics: [...this.#options.topics],
+      mode: 'committed',
+      fallbackMode: this.#options.startFrom,
+      autocommit: false,
+      sessionTimeout,
+      rebalanceTimeout: sessionTimeout,
+      heartbeatInterval: heartbeatIntervalMs,
+      maxWaitTime: fetchMaxWaitMs,
+      // Only committed transactions reach handlers (the outbox relay and EOS use them).
+      isolationLevel: 1,
+    });
+    this.#stream = stream;
+    stream.on('data', (message: SdkMessage) => this.#accept(message));
+    stream.on('error', (error: unknown) => {
+      if (!this.#closing) this.#options.onError(error);
+    });
+  }
+
+  #accept(message: SdkMessage): void {
+    const partition = `${message.topic}/${message.partition}`;
+    const record: ConsumedRecord = {
+      ...fromMessage(message),
+      topic: message.topic,
+      partition: message.partition,
+      offset: message.offset,
+      timestamp: message.timestamp,
+    };
+    this.#queues.push(partition, async () => {
+      // Closing: records not started yet are left for the next owner of the partition.
+      if (this.#closing) return;
+      if (!(await this.#handleUntilDone(record))) return;
+      try {
+        await message.commit();
+      } catch (error: unknown) {
+        // A rebalance took the partition: its new owner resumes from the last commit.
+        if (!this.#closing) this.#options.onError(error);
+      }
+      if (this.#paused && this.#queues.maxSize() <= this.#options.maxQueuedPerPartition / 2) {
+        this.#paused = false;
+        this.#stream?.resume();
+      }
+    });
+    if (!this.#paused && this.#queues.size(partition) >= this.#options.maxQueuedPerPartition) {
+      this.#paused = true;
+      this.#stream?.pause();
+    }
+  }
+
+  /**
+   * Runs the handler until it settles; a throw here is the SDK failing to route a failure (the
+   * broker unreachable for the retry or dead-letter topic), so the partition waits and tries
+   * again rather than commit past a record it could not place. False when closing cut it short.
+   */
+  async #handleUntilDone(record: ConsumedRecord): Promise<boolean> {
+    for (let failures = 0; ; failures++) {
+      try {
+        await this.#options.handle(record);
+        return true;
+      } catch (error: unknown) {
+        if (this.#closing) return false;
+        this.#options.onError(error);
+        await sleep(Math.min(handleRetryMaxMs, handleRetryBaseMs * 2 ** failures));
+        if (this.#closing) return false;
+      }
+    }
+  }
+
+  /** Records not yet read per assigned partition (log end minus committed). */
+  async lag(): Promise<PartitionLag[]> {
+    const lag = await this.#consumer.getLag({ topics: [...this.#options.topics] });
+    const answer: PartitionLag[] = [];
+    for (const [topic, partitions] of lag) {
+      partitions.forEach((value, partition) => {
+        if (value >= 0n) answer.push({ topic, partition, lag: Number(value) });
+      });
+    }
+    return answer;
+  }
+
+  isActive(): boolean {
+    return this.#consumer.isActive();
+  }
+
+  async close(): Promise<void> {
+    this.#closing = true;
+    this.#stream?.pause();
+    await this.#queues.drained();
+    await this.#stream?.close().catch(() => undefined);
+    await this.#consumer.close();
+  }
+}

@@ -1,0 +1,197 @@
+/**
+ * The transactional outbox against real PostgreSQL and a broker process: a state change and its
+ * event commit together (a rolled-back transaction publishes nothing), and a relay killed with
+ * SIGKILL mid-way and started again publishes every event, in order per key.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { after, before, test } from 'node:test';
+import { Consumer } from '@platformatic/kafka';
+import pg from 'pg';
+import type { PostgresServer } from '@tributary/testing';
+import {
+  createOutboxTable,
+  ensureTopics,
+  EventProducer,
+  EventValidationError,
+  Outbox,
+  outboxTable,
+} from '../src/index.ts';
+import { orderPlacedContract, sampleOrder } from './contracts.ts';
+import {
+  startSdkTestBroker,
+  startSdkTestPostgres,
+  uniqueTopic,
+  type SdkTestBroker,
+} from './sdk-test-broker.ts';
+
+let broker: SdkTestBroker;
+let postgres: PostgresServer;
+let pool: pg.Pool;
+before(async () => {
+  [broker, postgres] = await Promise.all([startSdkTestBroker(), startSdkTestPostgres()]);
+  pool = new pg.Pool({ connectionString: postgres.url, max: 4 });
+  // Idle connections see the server stop at the end; that is not a test failure.
+  pool.on('error', () => undefined);
+  await createOutboxTable(pool);
+  await pool.query('CREATE TABLE orders (id text PRIMARY KEY, seq int NOT NULL)');
+});
+after(async () => {
+  await pool.end();
+  await Promise.all([broker.stop(), postgres.stop()]);
+});
+
+const relayScript = fileURLToPath(new URL('./outbox-relay-process.ts', import.meta.url));
+
+function startRelay(batchSize: number) {
+  const child = spawn(process.execPath, [relayScript], {
+    env: {
+      ...process.env,
+      SDK_BOOTSTRAP: broker.bootstrap,
+      SDK_DATABASE_URL: postgres.url,
+      SDK_BATCH_SIZE: String(batchSize),
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return { child, exited, stderr: () => stderr };
+}
+
+async function unsentCount(): Promise<number> {
+  const result = await pool.query(
+    `SELECT count(*)::int AS n FROM ${outboxTable} WHERE sent_at IS NULL`,
+  );
+  return Number(result.rows[0].n);
+}
+
+async function waitFor(check: () => Promise<boolean>, what: string): Promise<void> {
+  for (let round = 0; round < 1200; round++) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  assert.fail(`timed out waiting for ${what}`);
+}
+
+/** Every record of `topic` until `expected` distinct event ids were seen. */
+async function readEvents(topic: string, expected: number) {
+  const consumer = new Consumer({
+    clientId: 'sdk-test-outbox',
+    groupId: `read-${topic}`,
+    bootstrapBrokers: [broker.bootstrap],
+  });
+  const records: { key: string; id: string; seq: number }[] = [];
+  const ids = new Set<string>();
+  try {
+    const stream = await consumer.consume({ topics: [topic], mode: 'earliest', maxWaitTime: 200 });
+    for await (const message of stream) {
+      let eventId = '';
+      for (const [name, value] of message.headers) {
+        if (name.toString() === 'ce_id') eventId = value.toString();
+      }
+      const order = JSON.parse(message.value.toString()) as { totalCents: number };
+      records.push({ key: message.key.toString(), id: eventId, seq: order.totalCents });
+      ids.add(eventId);
+      if (ids.size >= expected) break;
+    }
+    await stream.close();
+  } finally {
+    await consumer.close(true);
+  }
+  return records;
+}
+
+test('the event commits with the state change, or neither does', async () => {
+  const topic = uniqueTopic('outbox-tx');
+  const contract = orderPlacedContract(topic);
+  const producer = new EventProducer({ bootstrap: broker.bootstrap, source: 'urn:test' });
+  const outbox = new Outbox(producer);
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query("INSERT INTO orders VALUES ('tx-1', 1)");
+    await outbox.add(client, contract, sampleOrder('tx-1'));
+    await client.query('ROLLBACK');
+    await client.query('BEGIN');
+    await client.query("INSERT INTO orders VALUES ('tx-2', 1)");
+    const added = await outbox.add(client, contract, sampleOrder('tx-2'));
+    await client.query('COMMIT');
+    await assert.rejects(
+      outbox.add(client, contract, { ...sampleOrder('tx-3'), items: 'none' } as never),
+      EventValidationError,
+    );
+    const rows = await pool.query(`SELECT event_id FROM ${outboxTable} WHERE topic = $1`, [topic]);
+    assert.deepEqual(
+      rows.rows.map((row: { event_id: string }) => row.event_id),
+      [added.id],
+    );
+  } finally {
+    client.release();
+    await producer.close();
+  }
+  await pool.query(`DELETE FROM ${outboxTable}`);
+});
+
+test('a relay killed mid-way and restarted publishes every event, in order per key', async () => {
+  const topic = uniqueTopic('outbox-crash');
+  const contract = orderPlacedContract(topic);
+  await ensureTopics({ bootstrap: broker.bootstrap }, [topic], { partitions: 3 });
+  const producer = new EventProducer({ bootstrap: broker.bootstrap, source: 'urn:test' });
+  const outbox = new Outbox(producer);
+  const keys = 20;
+  const perKey = 60;
+  const total = keys * perKey;
+  // Each event in its own transaction; totalCents carries the per-key sequence number.
+  for (let seq = 1; seq <= perKey; seq++) {
+    await Promise.all(
+      Array.from({ length: keys }, async (_, k) => {
+        const client = await pool.connect();
+        try {
+          await client.query('BEGIN');
+          await outbox.add(client, contract, sampleOrder(`key-${k}`, seq));
+          await client.query('COMMIT');
+        } finally {
+          client.release();
+        }
+      }),
+    );
+  }
+  await producer.close();
+  assert.equal(await unsentCount(), total);
+
+  const first = startRelay(25);
+  await waitFor(async () => (await unsentCount()) <= total - 200, 'the first relay to send some');
+  first.child.kill('SIGKILL');
+  await first.exited;
+  const left = await unsentCount();
+  assert.ok(left > 0, `the relay was killed before it finished (${left} left)`);
+
+  const second = startRelay(25);
+  try {
+    await waitFor(async () => (await unsentCount()) === 0, 'the restarted relay to finish');
+  } finally {
+    second.child.kill('SIGTERM');
+    await second.exited;
+  }
+
+  const records = await readEvents(topic, total);
+  const published = new Map<string, number[]>();
+  for (const record of records) {
+    const list = published.get(record.key) ?? [];
+    list.push(record.seq);
+    published.set(record.key, list);
+  }
+  assert.equal(published.size, keys);
+  for (const [key, seqs] of published) {
+    // At-least-once: a re-sent batch repeats what it held, but no event comes before an earlier
+    // one of its key was published, and every one arrives.
+    let highest = 0;
+    for (const seq of seqs) {
+      assert.ok(seq <= highest + 1, `${key}: ${seq} published before ${highest + 1}`);
+      highest = Math.max(highest, seq);
+    }
+    assert.equal(highest, perKey, `${key}: every event published`);
+  }
+});
