@@ -63,6 +63,8 @@ export interface PacedOptions {
   seconds: number;
   /** Also return every ack as [intended CLOCK_MONOTONIC ns, latency ms]. */
   dump?: boolean;
+  /** Record i goes to partition i % spread (every partition gets data); default: partitioner. */
+  spread?: number;
 }
 
 /** Paced producer; ack latency is from each record's intended send time. */
@@ -80,6 +82,7 @@ export function startPaced(options: PacedOptions): DriverRun {
       '--seconds',
       String(options.seconds),
       ...(options.dump === true ? ['--dump'] : []),
+      ...(options.spread === undefined ? [] : ['--spread', String(options.spread)]),
     ],
     (options.seconds + 120) * 1000,
   );
@@ -135,6 +138,10 @@ export interface ConsumeOptions {
   expect: number;
   seconds: number;
   latency?: boolean;
+  /** Count the Fetch requests sent (librdkafka's statistics; costs the driver some CPU). */
+  stats?: boolean;
+  /** Without a group: start every partition at its end instead of offset 0. */
+  latest?: boolean;
 }
 
 export function startConsumer(options: ConsumeOptions): DriverRun {
@@ -152,6 +159,8 @@ export function startConsumer(options: ConsumeOptions): DriverRun {
       '--seconds',
       String(options.seconds),
       ...(options.latency === true ? ['--latency', '--fetch-wait-ms', '20'] : []),
+      ...(options.stats === true ? ['--stats'] : []),
+      ...(options.latest === true ? ['--latest'] : []),
     ],
     (options.seconds + 60) * 1000,
   );
@@ -165,6 +174,8 @@ export interface ConsumeResult {
   firstNs: bigint;
   lastNs: bigint;
   e2eMs: DriverPercentiles;
+  /** Fetch requests sent; 0 unless `stats` was set. */
+  fetches: number;
 }
 
 export function consumeResult(summary: DriverLine): ConsumeResult {
@@ -176,5 +187,6 @@ export function consumeResult(summary: DriverLine): ConsumeResult {
     firstNs: BigInt(driverNumber(summary, 'first_ns')),
     lastNs: BigInt(driverNumber(summary, 'last_ns')),
     e2eMs: driverPercentiles(summary, 'e2e_ms'),
+    fetches: driverNumber(summary, 'fetches'),
   };
 }

@@ -61,7 +61,9 @@ of named workloads replaces only their sections), docs/bench/<workload>.svg and 
   latency          end-to-end latency at 5000 records/s
   fanout           one topic read by several consumer groups
   replay           catch-up read of a backlog under a live producer
-  scale            10000 partitions on one broker; restart after SIGKILL
+  scale            10000 partitions on one broker (startup, RSS, Metadata, then produce and
+                   fetch load: CPU per GB and per Fetch), 100000 partitions (startup empty and
+                   with a record in each); restart after SIGKILL
   small-producers  200 producers x 50 records/s
   cluster          \`tributary cluster up --brokers 3\` (PostgreSQL + S3 on loopback) against the
                    embedded broker: throughput, e2e latency, CPU per GB, RSS, and their ratios

@@ -2,7 +2,8 @@
  * Node-side Kafka load with @platformatic/kafka (the Node view of the broker): many small
  * producers on their own connections, each at a fixed rate with ack latency measured from the
  * intended send time; and a single-record pipelined producer, the same request shape as the
- * peers' pipelined XADD / JetStream publish, for a like-with-like comparison.
+ * peers' pipelined XADD / JetStream publish, for a like-with-like comparison. And a filler that
+ * puts one record into every partition of a topic, many partitions per Produce request.
  */
 import { ProduceAcks, Producer } from '@platformatic/kafka';
 import { summarizeMs, type LatencySummary } from './latency-summary.ts';
@@ -137,6 +138,39 @@ export async function runPipelinedKafka(
       seconds: (performance.now() - start) / 1000,
       ackLatency: summarizeMs(latencies),
     };
+  } finally {
+    await producer.close(true);
+  }
+}
+
+/**
+ * One record of `valueBytes` into each of `partitions` partitions, `perRequest` partitions per
+ * send (one Produce request each, one batch per partition). A librdkafka 2.0.2 producer spread
+ * over 100,000 partitions uses a full core and times most records out even at 5,000 records/s,
+ * so the scale workload fills with this. Resolves with the records acked.
+ */
+export async function fillPartitions(options: {
+  bootstrap: string;
+  topic: string;
+  partitions: number;
+  valueBytes: number;
+  perRequest: number;
+}): Promise<number> {
+  const producer = newProducer(options.bootstrap, 0);
+  const value = Buffer.alloc(options.valueBytes, 0x76);
+  let acked = 0;
+  try {
+    for (let first = 0; first < options.partitions; first += options.perRequest) {
+      const count = Math.min(options.perRequest, options.partitions - first);
+      const messages = Array.from({ length: count }, (_, i) => ({
+        topic: options.topic,
+        partition: first + i,
+        value,
+      }));
+      await producer.send({ messages });
+      acked += count;
+    }
+    return acked;
   } finally {
     await producer.close(true);
   }

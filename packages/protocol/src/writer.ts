@@ -24,6 +24,12 @@ export class Writer {
   #chunks: Buffer[] = [];
   #sealedBytes = 0;
   #buffer: Buffer;
+  /**
+   * A view over `#buffer` for 64-bit writes, made on first use after each buffer change:
+   * DataView's setBigInt64 is several times faster than Buffer's writeBigInt64BE, and a Fetch
+   * answer of 10,000 partitions writes three int64s for each.
+   */
+  #view: DataView | undefined;
   #position = 0;
   /** Size of the last allocation; the next one doubles it, up to chunkMaxBytes. */
   #allocatedBytes: number;
@@ -49,6 +55,7 @@ export class Writer {
     const next = Math.min(Math.max(this.#allocatedBytes * 2, defaultChunkBytes), chunkMaxBytes);
     this.#allocatedBytes = Math.max(next, size);
     this.#buffer = Buffer.allocUnsafe(this.#allocatedBytes);
+    this.#view = undefined;
     this.#position = size;
     return 0;
   }
@@ -59,6 +66,7 @@ export class Writer {
     this.#chunks.push(this.#buffer.subarray(0, this.#position));
     this.#sealedBytes += this.#position;
     this.#buffer = this.#buffer.subarray(this.#position);
+    this.#view = undefined;
     this.#position = 0;
   }
 
@@ -89,7 +97,9 @@ export class Writer {
 
   writeInt64(value: bigint): void {
     const offset = this.#reserve(8);
-    this.#buffer.writeBigInt64BE(value, offset);
+    const buffer = this.#buffer;
+    this.#view ??= new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+    this.#view.setBigInt64(offset, value);
   }
 
   writeFloat64(value: number): void {

@@ -15,7 +15,11 @@ import type { TxnFields } from './types.ts';
 
 /** Bytes of one batch in a chunk (the sum of the column widths below). */
 export const batchIndexEntryBytes = 57;
-const firstOpenCapacity = 16;
+/**
+ * Batches of a new open chunk. Small: with 100,000 partitions most hold a batch or a few, and
+ * each doubling copies a few dozen bytes.
+ */
+const firstOpenCapacity = 2;
 
 /** One durable batch, as the index gives it out (a copy: changing it changes nothing). */
 export interface BatchEntry {
@@ -318,6 +322,16 @@ export class BatchIndex {
   }
 
   /** Frees this index's chunks (the index is not used again, or only for resident chunks). */
+  /**
+   * Forgets the open chunk's column views (eleven typed arrays over its bytes); the next read or
+   * append makes them again. Recovery calls it once a partition is rebuilt, so the many
+   * partitions nobody reads soon hold their bytes only.
+   */
+  dropViews(): void {
+    const open = this.#chunks.at(-1);
+    if (open !== undefined && open.count < this.#chunkEntries) open.onDropped();
+  }
+
   release(): void {
     this.#released = true;
     for (const chunk of this.#chunks) this.#memory.release(chunk);

@@ -84,8 +84,9 @@ export interface PartitionLogContext {
   /**
    * Reads batches that are not cached, stored back to back in one segment or object (each
    * entry's frame starts where the previous batch ends), with one read; one buffer per batch.
+   * `log` is the partition reading, so one context can serve every partition of a storage.
    */
-  readBatches(run: readonly BatchEntry[]): Promise<Buffer[]>;
+  readBatches(run: readonly BatchEntry[], log: PartitionLog): Promise<Buffer[]>;
   persistLogStart(topicId: TopicId, index: number, offset: bigint): Promise<void>;
   /** Throws CLOSED after LogStorage.close. */
   checkOpen(): void;
@@ -120,15 +121,19 @@ export class IndexedPartitionLog implements PartitionLog {
   #highWatermark: bigint;
   #logEndOffset: bigint;
   #batches: BatchIndex;
-  /** Tail-cached batch bytes by base offset (the TailCache evicts from this map). */
-  #cache = new Map<bigint, Buffer>();
+  /**
+   * Tail-cached batch bytes by base offset (the TailCache evicts from this map); made at the
+   * first append, so the many partitions that only restored or never took data carry none.
+   */
+  #cache: Map<bigint, Buffer> | undefined;
   /** Ordinal of the batch with the largest max timestamp (-1: none; undefined: recompute). */
   #maxTimestampOrdinal: number | undefined = -1;
   #maxTimestamp = 0n;
   #deleted = false;
   /** Compaction bookkeeping: offsets below this were compacted (in memory; restarts redo it). */
   cleanedThrough: bigint;
-  readonly #listeners = new Set<() => void>();
+  /** Waiting fetches; made at the first subscription. */
+  #listeners: Set<() => void> | undefined;
   readonly #context: PartitionLogContext;
   readonly #memory: IndexMemory;
 
@@ -192,7 +197,7 @@ export class IndexedPartitionLog implements PartitionLog {
 
   /** The tail-cached bytes of the batch at `baseOffset`, if it is cached. */
   cachedBatch(baseOffset: bigint): Buffer | undefined {
-    return this.#cache.get(baseOffset);
+    return this.#cache?.get(baseOffset);
   }
 
   /** Recovery: adds a durable batch found in an object or WAL segment, in offset order. */
@@ -207,6 +212,11 @@ export class IndexedPartitionLog implements PartitionLog {
     this.#push(info);
     this.#logEndOffset = lastOffset + 1n;
     this.#highWatermark = this.#logEndOffset;
+  }
+
+  /** Recovery is done with this partition: its index lets go of what a read makes again. */
+  restored(): void {
+    this.#batches.dropViews();
   }
 
   /**
@@ -308,7 +318,7 @@ export class IndexedPartitionLog implements PartitionLog {
       batch,
     });
     this.#push(info);
-    if (!this.#deleted) this.#context.tailCache.add(this.#cache, baseOffset, batch);
+    if (!this.#deleted) this.#context.tailCache.add((this.#cache ??= new Map()), baseOffset, batch);
     const end = baseOffset + BigInt(info.lastOffsetDelta) + 1n;
     if (end > this.#highWatermark) this.#highWatermark = end;
     this.#notify();
@@ -371,7 +381,7 @@ export class IndexedPartitionLog implements PartitionLog {
       const size = batches.sizeAt(o);
       if (chosen.length > 0 && bytes + size > maxBytes) break;
       const entry = batches.entryAt(o);
-      chosen.push({ entry, cached: this.#cache.get(entry.baseOffset) });
+      chosen.push({ entry, cached: this.#cache?.get(entry.baseOffset) });
       bytes += size;
     }
     const cached = cachedBytesOf(chosen);
@@ -385,9 +395,9 @@ export class IndexedPartitionLog implements PartitionLog {
     const ordinal = this.#batches.findTimestampAtLeast(timestamp);
     if (ordinal >= this.#batches.endOrdinal) return undefined;
     const entry = this.#batches.entryAt(ordinal);
-    const cached = this.#cache.get(entry.baseOffset);
+    const cached = this.#cache?.get(entry.baseOffset);
     if (cached !== undefined) return cached;
-    return this.#context.readBatches([entry]).then((batches) => batches[0] as Buffer);
+    return this.#context.readBatches([entry], this).then((batches) => batches[0] as Buffer);
   }
 
   maxTimestampBatch(): { offset: bigint; timestamp: bigint; baseOffset: bigint } | undefined {
@@ -423,8 +433,9 @@ export class IndexedPartitionLog implements PartitionLog {
 
   onHighWatermark(listener: () => void): () => void {
     const wrapped = (): void => listener();
-    this.#listeners.add(wrapped);
-    return () => this.#listeners.delete(wrapped);
+    const listeners = (this.#listeners ??= new Set());
+    listeners.add(wrapped);
+    return () => listeners.delete(wrapped);
   }
 
   /**
@@ -462,8 +473,8 @@ export class IndexedPartitionLog implements PartitionLog {
     if (max === undefined || max < first) this.#maxTimestampOrdinal = undefined;
     batches.dropBefore(first);
     const keep = first < batches.endOrdinal ? batches.baseOffsetAt(first) : offset;
-    for (const baseOffset of this.#cache.keys()) {
-      if (baseOffset < keep) this.#cache.delete(baseOffset);
+    for (const baseOffset of this.#cache?.keys() ?? []) {
+      if (baseOffset < keep) this.#cache?.delete(baseOffset);
     }
   }
 
@@ -478,7 +489,7 @@ export class IndexedPartitionLog implements PartitionLog {
     const fresh = replacement
       .filter((entry) => entry.lastOffset >= this.#logStartOffset)
       .toSorted((a, b) => (a.baseOffset < b.baseOffset ? -1 : a.baseOffset > b.baseOffset ? 1 : 0));
-    for (const baseOffset of gone) this.#cache.delete(baseOffset);
+    for (const baseOffset of gone) this.#cache?.delete(baseOffset);
     const old = this.#batches;
     const rebuilt = new BatchIndex(this.#memory);
     let next = 0;
@@ -500,9 +511,9 @@ export class IndexedPartitionLog implements PartitionLog {
   /** The topic was deleted: later appends fail, cached bytes and the index are released. */
   markDeleted(): void {
     this.#deleted = true;
-    this.#cache.clear();
+    this.#cache?.clear();
     this.#batches.release();
-    this.#listeners.clear();
+    this.#listeners?.clear();
   }
 
   #push(input: WalEntryInfo | BatchEntry): void {
@@ -520,11 +531,14 @@ export class IndexedPartitionLog implements PartitionLog {
   #bytesOfRun(run: readonly Chosen[]): Promise<Buffer[]> {
     const first = run[0];
     if (run.length === 1 && first?.cached !== undefined) return Promise.resolve([first.cached]);
-    return this.#context.readBatches(run.map((chosen) => chosen.entry));
+    return this.#context.readBatches(
+      run.map((chosen) => chosen.entry),
+      this,
+    );
   }
 
   #notify(): void {
-    for (const listener of this.#listeners) {
+    for (const listener of this.#listeners ?? []) {
       try {
         listener();
       } catch {

@@ -5,11 +5,13 @@ Subcommands, each printing JSON lines on stdout and ending with {"type":"summary
   metadata   time Metadata requests for one topic (and the full cluster)
   paced      produce at a fixed rate; each value starts with its INTENDED send time
              (CLOCK_MONOTONIC ns, system-wide on Linux), and ack latency is measured from that
-             intended time, so a stalled broker cannot hide its stall (no coordinated omission)
+             intended time, so a stalled broker cannot hide its stall (no coordinated omission);
+             with --spread N, record i goes to partition i % N (every partition gets data)
   consume    read a topic until --expect records or --seconds; with --latency, each record's
-             end-to-end latency is now minus the intended time in its value
+             end-to-end latency is now minus the intended time in its value; the summary counts
+             the Fetch requests librdkafka sent (its statistics) with --stats
 Consumers use a consumer group (--group) when given, otherwise assign every partition from the
-start: both go through the broker's Fetch path the same way.
+start (or, with --latest, from the end): both go through the broker's Fetch path the same way.
 """
 
 import argparse
@@ -18,7 +20,7 @@ import struct
 import sys
 import time
 
-from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka import OFFSET_END, Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 
@@ -120,9 +122,14 @@ def cmd_paced(args):
         if now < intended:
             producer.poll(min((intended - now) / 1e9, 0.005))
             continue
+        # librdkafka's sticky partitioner would leave most partitions empty at a modest rate.
+        where = {} if args.spread <= 0 else {"partition": sent % args.spread}
         try:
             producer.produce(
-                args.topic, value=struct.pack(">q", intended) + padding, on_delivery=on_delivery
+                args.topic,
+                value=struct.pack(">q", intended) + padding,
+                on_delivery=on_delivery,
+                **where,
             )
         except BufferError:
             producer.poll(0.001)
@@ -154,17 +161,28 @@ def make_consumer(args):
         "fetch.wait.max.ms": args.fetch_wait_ms,
         "queued.max.messages.kbytes": 65536,
     }
+    if args.stats:
+        config["statistics.interval.ms"] = 1000
+        config["stats_cb"] = lambda text: record_fetches(args, text)
     consumer = Consumer(config)
     if args.group:
         consumer.subscribe([args.topic])
         return consumer, "group"
     meta = consumer.list_topics(args.topic, timeout=30)
     parts = meta.topics[args.topic].partitions
-    consumer.assign([TopicPartition(args.topic, p, 0) for p in parts])
+    start = OFFSET_END if args.latest else 0
+    consumer.assign([TopicPartition(args.topic, p, start) for p in parts])
     return consumer, "assign"
 
 
+def record_fetches(args, text):
+    """Keeps the Fetch requests sent so far (the statistics are cumulative per broker)."""
+    brokers = json.loads(text).get("brokers", {}).values()
+    args.fetches = sum(broker.get("req", {}).get("Fetch", 0) for broker in brokers)
+
+
 def cmd_consume(args):
+    args.fetches = 0
     consumer, mode = make_consumer(args)
     emit({"type": "ready", "mode": mode})
     start_ns = time.monotonic_ns()
@@ -193,11 +211,18 @@ def cmd_consume(args):
         if batch:
             first_ns = first_ns or now
             last_ns = now
+    if args.stats:
+        # One more statistics callback, so the Fetch count covers the whole run.
+        extra = consumer.poll(1.1)
+        if extra is not None and extra.error() is None:
+            count += 1
+            byte_count += len(extra.value())
     consumer.close()
     emit(
         {
             "type": "summary",
             "mode": mode,
+            "fetches": args.fetches,
             "count": count,
             "bytes": byte_count,
             "start_ns": start_ns,
@@ -220,6 +245,9 @@ def main():
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--value-bytes", type=int, default=1024)
     parser.add_argument("--linger-ms", type=int, default=1)
+    parser.add_argument("--spread", type=int, default=0)
+    parser.add_argument("--stats", action="store_true", help="consume: count Fetch requests")
+    parser.add_argument("--latest", action="store_true", help="consume: assign from the end")
     parser.add_argument("--group", default="")
     parser.add_argument("--expect", type=int, default=1 << 62)
     parser.add_argument("--fetch-wait-ms", type=int, default=100)

@@ -683,10 +683,11 @@ function waitForAppend(
       resolve(woke);
     };
     const onAbort = (): void => finish(false);
-    plan.forEach((planned) => {
-      if (planned.log !== undefined)
-        unsubscribes.push(planned.log.onHighWatermark(() => finish(true)));
-    });
+    // One listener for every partition: a full fetch may wait on 10,000 of them.
+    const onAppend = (): void => finish(true);
+    for (const planned of plan) {
+      if (planned.log !== undefined) unsubscribes.push(planned.log.onHighWatermark(onAppend));
+    }
     if (
       plan.some((planned, i) => planned.log !== undefined && planned.log.highWatermark !== seen[i])
     ) {

@@ -84,6 +84,9 @@ export class PartitionTxnIndex {
   }
 
   lastStableOffset(highWatermark: bigint): bigint {
+    // Most partitions have no open transaction: skip the iterator, which a full fetch of 10,000
+    // partitions otherwise makes 10,000 times (half of its reading time).
+    if (this.#open.size === 0) return highWatermark;
     let lso = highWatermark;
     for (const first of this.#open.values()) if (first < lso) lso = first;
     return lso;
