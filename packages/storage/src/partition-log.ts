@@ -69,6 +69,11 @@ export interface PartitionLog {
   entries(fromOffset?: bigint): Generator<BatchEntry, void, undefined>;
   /** Called after every high watermark advance. Returns an unsubscribe function. */
   onHighWatermark(listener: () => void): () => void;
+  /**
+   * Calls the high-watermark listeners although no append moved it: something readers see
+   * changed beside the log (a transaction marker's index update moved the last stable offset).
+   */
+  wakeReaders(): void;
 }
 
 export type { BatchEntry } from './batch-index.ts';
@@ -535,6 +540,10 @@ export class IndexedPartitionLog implements PartitionLog {
       run.map((chosen) => chosen.entry),
       this,
     );
+  }
+
+  wakeReaders(): void {
+    this.#notify();
   }
 
   #notify(): void {

@@ -330,6 +330,9 @@ export async function writeMarker(
     txn: txnFieldsOf(true, completion.result),
   });
   index.end(producerId, baseOffset, completion.result);
+  // The append woke waiting fetches before the index moved the last stable offset: wake them
+  // again, or a read_committed fetch (session or long poll) waits for the next append.
+  log.wakeReaders();
 }
 
 function keyedRecordOf(record: TransactionRecord): KeyedRecord {
