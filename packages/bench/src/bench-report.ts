@@ -139,8 +139,9 @@ export function renderMarkdown(reports: readonly WorkloadReport[], info: RunInfo
     'Apache Kafka (issue 14) runs produce, latency, fanout, replay and small-producers with the',
     "C load generator's clients as a single KRaft node, once flushing every message and once",
     'on the page cache; the vs kafka column is tributary / kafka for the same client and',
-    'metric. scale (10,000 and 100,000 partitions), cluster and index-memory do not run on',
-    'Kafka (each says why); `--no-kafka` leaves it out.',
+    'metric. scale (10,000 and 100,000 partitions), cluster, index-memory and validation do',
+    'not run on Kafka (each says why); `--no-kafka` leaves it out. Every scenario reports the',
+    "server's CPU seconds per GB moved and its RSS.",
     '',
   ];
   for (const report of reports) out.push(...renderSection(report));
