@@ -33,7 +33,12 @@ export interface ConsumerLoopOptions {
   readonly startFrom: 'earliest' | 'latest';
   readonly maxQueuedPerPartition: number;
   /** Handles one record; a rejection is logged and the record handled again after a pause. */
-  readonly handle: (record: ConsumedRecord) => Promise<void>;
+  readonly handle: (record: ConsumedRecord, source: RecordSource) => Promise<void>;
+  /**
+   * `after-handle` (default) commits each record's offset once handled; `transaction` leaves
+   * it to the handler, which adds it to a Kafka transaction (exactly-once).
+   */
+  readonly commit?: 'after-handle' | 'transaction';
   readonly onError: (error: unknown) => void;
   readonly sessionTimeoutMs?: number;
 }
@@ -43,6 +48,12 @@ const heartbeatIntervalMs = 1_000;
 const fetchMaxWaitMs = 500;
 const handleRetryBaseMs = 200;
 const handleRetryMaxMs = 10_000;
+
+/** The client's own message and consumer, for adding an offset to a transaction. */
+export interface RecordSource {
+  readonly message: SdkMessage;
+  readonly consumer: SdkConsumer;
+}
 
 export interface PartitionLag {
   readonly topic: string;
@@ -100,9 +111,9 @@ export class ConsumerLoop {
     this.#queues.push(partition, async () => {
       // Closing: records not started yet are left for the next owner of the partition.
       if (this.#closing) return;
-      if (!(await this.#handleUntilDone(record))) return;
+      if (!(await this.#handleUntilDone(record, message))) return;
       try {
-        await message.commit();
+        if (this.#options.commit !== 'transaction') await message.commit();
       } catch (error: unknown) {
         // A rebalance took the partition: its new owner resumes from the last commit.
         if (!this.#closing) this.#options.onError(error);
@@ -123,10 +134,10 @@ export class ConsumerLoop {
    * broker unreachable for the retry or dead-letter topic), so the partition waits and tries
    * again rather than commit past a record it could not place. False when closing cut it short.
    */
-  async #handleUntilDone(record: ConsumedRecord): Promise<boolean> {
+  async #handleUntilDone(record: ConsumedRecord, message: SdkMessage): Promise<boolean> {
     for (let failures = 0; ; failures++) {
       try {
-        await this.#options.handle(record);
+        await this.#options.handle(record, { message, consumer: this.#consumer });
         return true;
       } catch (error: unknown) {
         if (this.#closing) return false;
@@ -135,6 +146,18 @@ export class ConsumerLoop {
         if (this.#closing) return false;
       }
     }
+  }
+
+  /**
+   * The next offset this member will fetch on `topic`/`partition` when nothing of it is queued
+   * or running, else undefined. It moves past transaction markers, which are never handed out
+   * as records, so a read_committed consumer's position can reach the log end.
+   */
+  idlePosition(topic: string, partition: number): bigint | undefined {
+    if (this.#queues.size(`${topic}/${partition}`) > 0) return undefined;
+    // Records fetched but not handed out yet wait in the stream's buffer.
+    if ((this.#stream?.readableLength ?? 0) > 0) return undefined;
+    return this.#stream?.offsetsToFetch.get(`${topic}:${partition}`);
   }
 
   /** Records not yet read per assigned partition (log end minus committed). */

@@ -33,6 +33,7 @@ export interface DeadLetter extends ConsumedRecord {
 }
 
 export const redriveGroup = 'tributary.dlq.redrive';
+const readToEndCheckMs = 100;
 
 function toDeadLetter(record: ConsumedRecord): DeadLetter {
   const text = (name: string) => headerText(record, name);
@@ -64,7 +65,8 @@ async function readToEnd(
 ): Promise<void> {
   const consumer = createConsumer(connection, options.groupId);
   try {
-    const ends = (await consumer.listOffsets({ topics: [topic] })).get(topic) ?? [];
+    const ends =
+      (await consumer.listOffsets({ topics: [topic], isolationLevel: 1 })).get(topic) ?? [];
     const committed = await consumer.listCommittedOffsets({
       topics: [{ topic, partitions: ends.map((_, index) => index) }],
     });
@@ -80,16 +82,48 @@ async function readToEnd(
       fallbackMode: 'earliest',
       autocommit: false,
       maxWaitTime: 200,
+      isolationLevel: 1,
     });
+    // Transaction markers are never handed out as records, so a partition is also done when
+    // the stream's fetch position has passed the end with nothing of it left to visit.
+    const reached = (partition: number) =>
+      (stream.offsetsToFetch.get(`${topic}:${partition}`) ?? -1n) >= (ends[partition] ?? 0n);
     try {
-      for await (const message of stream as AsyncIterable<SdkMessage>) {
-        const end = ends[message.partition] ?? 0n;
-        if (message.offset >= end) continue;
-        await options.visit(message);
-        if (options.commit) await message.commit();
-        if (message.offset + 1n >= end) remaining.delete(message.partition);
-        if (remaining.size === 0) break;
-      }
+      await new Promise<void>((resolve, reject) => {
+        let busy = false;
+        const check = (): void => {
+          // Records already fetched may still wait in the stream's buffer.
+          if (busy || stream.readableLength > 0) return;
+          for (const partition of remaining) if (reached(partition)) remaining.delete(partition);
+          if (remaining.size > 0) return;
+          clearInterval(watch);
+          resolve();
+        };
+        const watch = setInterval(check, readToEndCheckMs);
+        stream.on('error', (error: unknown) => {
+          clearInterval(watch);
+          reject(error);
+        });
+        stream.on('data', (message: SdkMessage) => {
+          if (message.offset >= (ends[message.partition] ?? 0n) || remaining.size === 0) return;
+          busy = true;
+          stream.pause();
+          void (async () => {
+            await options.visit(message);
+            if (options.commit) await message.commit();
+          })().then(
+            () => {
+              busy = false;
+              check();
+              stream.resume();
+            },
+            (error: unknown) => {
+              clearInterval(watch);
+              reject(error);
+            },
+          );
+        });
+      });
     } finally {
       await stream.close();
     }

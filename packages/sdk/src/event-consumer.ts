@@ -351,7 +351,9 @@ export class EventConsumer {
       const partitions: PartitionProgress[] = [];
       for (const topic of topics) {
         (ends.get(topic) ?? []).forEach((end, partition) => {
-          const local = this.#positions.get(`${topic}/${partition}`) ?? 0n;
+          const handled = this.#positions.get(`${topic}/${partition}`) ?? 0n;
+          const idle = this.#loops[0]?.idlePosition(topic, partition) ?? 0n;
+          const local = idle > handled ? idle : handled;
           const known = committed.get(topic)?.[partition] ?? -1n;
           const position = local > known ? local : known >= 0n ? known : 0n;
           const key = `${topic}/${partition}`;

@@ -68,3 +68,9 @@ export {
   type RedriveOptions,
 } from './dead-letters.ts';
 export { seedGroupOffsets, type PartitionProgress, type ReplayProgress } from './replay.ts';
+export {
+  EventTransformer,
+  type EventTransformerOptions,
+  type TransformContext,
+  type TransformHandler,
+} from './event-transformer.ts';

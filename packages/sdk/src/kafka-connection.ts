@@ -57,7 +57,16 @@ export function createProducer(
     acks: -1,
     autocreateTopics: false,
     serializers: { headerKey: stringSerializer },
-    ...(options.transactionalId === undefined ? {} : { transactionalId: options.transactionalId }),
+    ...(options.transactionalId === undefined
+      ? {}
+      : {
+          transactionalId: options.transactionalId,
+          // InitProducerId with -1/-1 starts a new session for the id (and fences an older
+          // instance); the client's default 0/0 is refused PRODUCER_FENCED by a broker that has
+          // seen the id before, as Kafka refuses it.
+          producerId: -1n,
+          producerEpoch: -1,
+        }),
   });
 }
 
