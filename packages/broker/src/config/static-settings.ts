@@ -16,6 +16,7 @@ import {
 } from './setting-catalogue.ts';
 import { parseProperties, PropertiesSyntaxError } from './properties-file.ts';
 import {
+  isSecretSetting,
   securitySettingCatalogue,
   securitySettingDefinition,
 } from '../security/security-setting-catalogue.ts';
@@ -99,7 +100,8 @@ function checkAssignment(assignment: SettingAssignment): StaticSetting {
     throw new SettingsError(
       key,
       origin,
-      `invalid value '${value}' for ${key} (from ${origin}): ${checked.problem}; ` +
+      `invalid value ${isSecretSetting(key) ? '(secret, not shown)' : `'${value}'`} for ${key} ` +
+        `(from ${origin}): ${checked.problem}; ` +
         `expected ${expectedOf(definition)}`,
     );
   }

@@ -50,3 +50,15 @@ test('listener.name.<l>.<setting> wins over <setting>; JAAS per mechanism', () =
   assert.throws(() => settingsOf('listener.name.x.no.such.setting=1'), /unknown setting/);
   assert.throws(() => settingsOf('sasl.oauthbearer.jwks.endpoint.url=https://idp/jwks'), /file/);
 });
+
+test('mapping rules and JAAS configs are checked when the settings are read', () => {
+  assert.throws(() => settingsOf('ssl.principal.mapping.rules=RULE:nope'), /invalid rule/);
+  assert.throws(
+    () => settingsOf('listener.name.sasl_plaintext.plain.sasl.jaas.config=user_a="b"'),
+    /sasl.jaas.config/,
+  );
+  assert.throws(
+    () => settingsOf('listener.name.x.plain.sasl.jaas.config=user_a="hunter2"'),
+    (error: Error) => !error.message.includes('hunter2') && /secret/.test(error.message),
+  );
+});

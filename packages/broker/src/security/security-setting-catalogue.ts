@@ -9,6 +9,8 @@
  * plain one (securitySettingOf).
  */
 import type { SettingDefinition } from '../config/setting-catalogue.ts';
+import { parseJaasConfig } from './sasl/jaas-config.ts';
+import { SslPrincipalMapper } from './ssl-principal-mapper.ts';
 
 /** Mechanisms this broker serves (GSSAPI, Kerberos, is not among them). */
 export const saslMechanismNames = [
@@ -42,6 +44,18 @@ function checkProtocolMap(value: string): string | undefined {
     }
   }
   return undefined;
+}
+
+/** The problem `parse` throws for `value`, or undefined when it parses. */
+function parsesWith(parse: (value: string) => unknown): (value: string) => string | undefined {
+  return (value) => {
+    try {
+      parse(value);
+      return undefined;
+    } catch (error: unknown) {
+      return error instanceof Error ? error.message : String(error);
+    }
+  };
 }
 
 function checkFileUrl(value: string): string | undefined {
@@ -101,6 +115,7 @@ export const securitySettingCatalogue: readonly SettingDefinition[] = [
     'DEFAULT',
     'Certificate subject (RFC 2253 DN) to principal name: RULE:pattern/replacement/[LU],... ' +
       'then DEFAULT (the whole DN).',
+    { check: parsesWith((value) => SslPrincipalMapper.parse(value)) },
   ),
   setting(
     'sasl.enabled.mechanisms',
@@ -113,6 +128,7 @@ export const securitySettingCatalogue: readonly SettingDefinition[] = [
     null,
     'PLAIN users, as PlainLoginModule: ... required user_NAME="password" ...; (secret). ' +
       'Usually per listener: listener.name.<name>.plain.sasl.jaas.config.',
+    { check: parsesWith(parseJaasConfig) },
   ),
   setting(
     'sasl.server.max.receive.size',
@@ -152,6 +168,15 @@ export const securitySettingCatalogue: readonly SettingDefinition[] = [
     { type: 'int', min: 0n },
   ),
 ];
+
+/** Settings whose values are secrets: never echoed in an error, a log line or a report. */
+const secretSettingNames: ReadonlySet<string> = new Set([
+  'ssl.keystore.password',
+  'ssl.key.password',
+  'ssl.keystore.key',
+  'ssl.truststore.password',
+  'sasl.jaas.config',
+]);
 
 export const securitySettingDefinitions: ReadonlyMap<string, SettingDefinition> = new Map(
   securitySettingCatalogue.map((definition) => [definition.name, definition]),
@@ -197,4 +222,10 @@ export function securitySettingOf(
     if (value !== undefined) return value;
   }
   return securitySettingDefinitions.get(name)?.defaultValue ?? null;
+}
+
+/** Whether `key` (plain or listener-prefixed) holds a secret. */
+export function isSecretSetting(key: string): boolean {
+  const definition = securitySettingDefinition(key);
+  return definition !== undefined && secretSettingNames.has(definition.name);
 }
