@@ -8,10 +8,12 @@ import { after, before, test } from 'node:test';
 import { context, trace, TraceFlags } from '@opentelemetry/api';
 import { Consumer } from '@platformatic/kafka';
 import {
+  defineEvent,
   ensureTopics,
   EventConsumer,
   EventProducer,
   EventValidationError,
+  SchemaRegistryError,
   unframeWireFormat,
   type CloudEvent,
 } from '../src/index.ts';
@@ -50,6 +52,20 @@ async function readRaw(topic: string, expected: number) {
     return records;
   } finally {
     await consumer.close(true);
+  }
+}
+
+/** The log end offset of `topic`'s only partition. */
+async function endOffset(topic: string): Promise<bigint> {
+  const consumer = new Consumer({
+    clientId: 'sdk-test-offsets',
+    groupId: 'sdk-test-offsets',
+    bootstrapBrokers: [broker.bootstrap],
+  });
+  try {
+    return (await consumer.listOffsets({ topics: [topic] })).get(topic)?.[0] ?? -1n;
+  } finally {
+    await consumer.close();
   }
 }
 
@@ -167,6 +183,50 @@ test('structured mode and Avro data round-trip through a consumer, trace continu
     assert.deepEqual(seenTraces, [traceId], 'the handler runs in the producer trace');
   } finally {
     await consumer.close();
+    await producer.close();
+  }
+});
+
+test('an incompatible new version of a contract is refused by the registry, nothing sent', async () => {
+  const topic = uniqueTopic('incompatible');
+  await ensureTopics({ bootstrap: broker.bootstrap }, [topic]);
+  const producer = new EventProducer({
+    bootstrap: broker.bootstrap,
+    source: 'urn:shop:payment',
+    schemaRegistryUrl: broker.registryUrl,
+  });
+  try {
+    await producer.publish(paymentChargedContract(topic), {
+      orderId: 'o-1',
+      amountCents: 10,
+      card: 'visa',
+    });
+    // Version 2 adds a field without a default: readers of v2 cannot read v1 (BACKWARD).
+    const v2 = defineEvent<PaymentCharged & { currency: string }>({
+      type: 'payment.charged',
+      version: 2,
+      topic,
+      aggregateId: (payment) => payment.orderId,
+      avro: {
+        type: 'record',
+        name: 'PaymentCharged',
+        namespace: 'shop.payment',
+        fields: [
+          { name: 'orderId', type: 'string' },
+          { name: 'amountCents', type: 'long' },
+          { name: 'card', type: ['null', 'string'], default: null },
+          { name: 'currency', type: 'string' },
+        ],
+      },
+    });
+    const value = { orderId: 'o-2', amountCents: 5, card: null, currency: 'EUR' };
+    await assert.rejects(producer.publish(v2, value), (error: unknown) => {
+      assert.ok(error instanceof SchemaRegistryError);
+      assert.equal(error.status, 409);
+      return true;
+    });
+    assert.equal(await endOffset(topic), 1n, 'only the first event reached the topic');
+  } finally {
     await producer.close();
   }
 });
