@@ -20,6 +20,7 @@ export {
   type BrokerChildOptions,
 } from './broker-child.ts';
 export { summarizeMs, percentile, type LatencySummary } from './latency-summary.ts';
+export { kafkaVersion, startKafka, type KafkaMode } from './kafka-peer.ts';
 export { type BenchContext, type CpuUse, bottleneckNote } from './bench-context.ts';
 export {
   renderMarkdown,

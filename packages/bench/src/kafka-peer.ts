@@ -166,7 +166,17 @@ function clusterId(): string {
 function formatStorage(lib: string, properties: string): void {
   const run = spawnSync(
     javaPath(),
-    ['-cp', `${lib}/*`, 'kafka.tools.StorageTool', 'format', '-t', clusterId(), '-c', properties],
+    // `--cluster-id=ID` in one argument: a base64url id may start with '-', which the tool's
+    // argument parser would take for an option after a separate `-t`.
+    [
+      '-cp',
+      `${lib}/*`,
+      'kafka.tools.StorageTool',
+      'format',
+      `--cluster-id=${clusterId()}`,
+      '-c',
+      properties,
+    ],
     { encoding: 'utf8', timeout: formatTimeoutMs },
   );
   if (run.error !== undefined || run.status !== 0) {
