@@ -73,6 +73,8 @@ export interface EventConsumerOptions extends KafkaConnection {
   readonly maxQueuedPerPartition?: number;
   /** Partitions of the retry and dead-letter topics created on start. Default 1. */
   readonly failureTopicPartitions?: number;
+  /** How long the group waits for a silent member (a crashed process). Default 10,000. */
+  readonly sessionTimeoutMs?: number;
   /** Errors of the consumer itself (not handler failures). Default: written to stderr. */
   readonly onError?: (error: unknown) => void;
 }
@@ -187,6 +189,9 @@ export class EventConsumer {
       startFrom: tier === 0 && this.#options.startFrom === 'latest' ? 'latest' : 'earliest',
       maxQueuedPerPartition: this.#options.maxQueuedPerPartition ?? defaultMaxQueuedPerPartition,
       handle: (record) => this.#handle(record, tier),
+      ...(this.#options.sessionTimeoutMs === undefined
+        ? {}
+        : { sessionTimeoutMs: this.#options.sessionTimeoutMs }),
       onError: this.#options.onError ?? ((error) => console.error('tributary-sdk:', error)),
     });
   }
