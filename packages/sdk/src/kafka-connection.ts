@@ -121,12 +121,17 @@ export async function ensureTopics(
     const existing = new Set(await admin.listTopics());
     const missing = [...new Set(topics)].filter((topic) => !existing.has(topic));
     if (missing.length === 0) return;
-    await admin
-      .createTopics({ topics: missing, partitions: options.partitions ?? 1, replicas: -1 })
-      .catch((error: unknown) => {
-        // Another service may have created one in between: only that is fine.
-        if (!String((error as Error).message ?? error).match(/exist/i)) throw error;
+    try {
+      await admin.createTopics({
+        topics: missing,
+        partitions: options.partitions ?? 1,
+        replicas: -1,
       });
+    } catch (error: unknown) {
+      // Another service may have created some in between: fine when all exist now.
+      const now = new Set(await admin.listTopics());
+      if (!missing.every((topic) => now.has(topic))) throw error;
+    }
   } finally {
     await admin.close();
   }

@@ -230,3 +230,21 @@ test('an incompatible new version of a contract is refused by the registry, noth
     await producer.close();
   }
 });
+
+test('ensureTopics creates what is missing and tolerates a concurrent creator', async () => {
+  const topic = uniqueTopic('ensure');
+  const connection = { bootstrap: broker.bootstrap };
+  await Promise.all([1, 2, 3].map(() => ensureTopics(connection, [topic], { partitions: 2 })));
+  await ensureTopics(connection, [topic], { partitions: 5 });
+  const consumer = new Consumer({
+    clientId: 'sdk-test-ensure',
+    groupId: 'sdk-test-ensure',
+    bootstrapBrokers: [broker.bootstrap],
+  });
+  try {
+    const offsets = await consumer.listOffsets({ topics: [topic] });
+    assert.equal(offsets.get(topic)?.length, 2, 'an existing topic is left as it is');
+  } finally {
+    await consumer.close();
+  }
+});
