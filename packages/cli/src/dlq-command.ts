@@ -102,14 +102,18 @@ function listing(letters: readonly DeadLetter[]): string {
   const rows = letters.map((letter) => [
     `${letter.partition}:${letter.offset}`,
     new Date(Number(letter.timestamp)).toISOString(),
-    letter.originalTopic === undefined
-      ? '-'
-      : `${letter.originalTopic}/${letter.originalPartition ?? '?'}@${letter.originalOffset ?? '?'}`,
+    origin(letter),
     letter.eventType ?? '-',
     String(letter.attempts ?? '-'),
     (letter.reason ?? '-').slice(0, 60),
   ]);
   return formatTable(['PARTITION:OFFSET', 'TIME', 'ORIGIN', 'TYPE', 'ATTEMPTS', 'REASON'], rows);
+}
+
+function origin(letter: DeadLetter): string {
+  if (letter.originalTopic === undefined) return '-';
+  const partition = letter.originalPartition ?? '?';
+  return `${letter.originalTopic}/${partition}@${letter.originalOffset ?? '?'}`;
 }
 
 function describe(letter: DeadLetter): Record<string, unknown> {

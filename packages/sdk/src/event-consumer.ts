@@ -341,7 +341,8 @@ export class EventConsumer {
 
   /**
    * Resolves once the group has handled every record up to the log end offsets of the moment
-   * it is called (progress counts from the first offset this consumer handled per partition) (a replay has caught up with history; live records keep coming after), calling
+   * it is called (a replay has caught up with history; live records keep coming after);
+   * progress counts from the first offset this consumer handled per partition. Calls
    * `onProgress` every `intervalMs` (default 1,000) and at the end.
    */
   async caughtUp(

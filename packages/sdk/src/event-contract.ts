@@ -12,7 +12,7 @@ import { Ajv, type JSONSchemaType, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import avro from 'avsc';
 
-/** How a contract's schema is written: `JSON` (JSON Schema) or `AVRO`, as the registry names them. */
+/** A contract's schema language, as the registry names it: `JSON` (JSON Schema) or `AVRO`. */
 export type SchemaFormat = 'JSON' | 'AVRO';
 
 interface ContractBase<T> {

@@ -47,7 +47,7 @@ async function waitFor(check: () => Promise<boolean> | boolean, what: string): P
   assert.fail(`timed out waiting for ${what}`);
 }
 
-test('handlers: in order per key, duplicates skipped, retry tiers, dead letters, redrive', async () => {
+test('handlers: key order, duplicates skipped, retry tiers, dead letters, redrive', async () => {
   const topic = uniqueTopic('consume');
   const contract = orderPlacedContract(topic);
   const connection = { bootstrap: broker.bootstrap };

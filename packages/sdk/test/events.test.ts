@@ -100,7 +100,7 @@ test('a value that does not match its contract fails before anything is sent', a
   }
 });
 
-test('binary mode with a registry: ce_ headers, the aggregate id as key, magic byte and id', async () => {
+test('binary mode, a registry: ce_ headers, aggregate id as key, magic byte and id', async () => {
   const topic = uniqueTopic('binary');
   const contract = orderPlacedContract(topic);
   await ensureTopics({ bootstrap: broker.bootstrap }, [topic]);
@@ -187,7 +187,7 @@ test('structured mode and Avro data round-trip through a consumer, trace continu
   }
 });
 
-test('an incompatible new version of a contract is refused by the registry, nothing sent', async () => {
+test('an incompatible contract version is refused by the registry, nothing sent', async () => {
   const topic = uniqueTopic('incompatible');
   await ensureTopics({ bootstrap: broker.bootstrap }, [topic]);
   const producer = new EventProducer({

@@ -210,7 +210,7 @@ async function fillOutbox(topic: string, keys: number, perKey: number, bootstrap
   }
 }
 
-test('a broker killed with SIGKILL under the relay loses nothing: every event, in order', async () => {
+test('a broker killed with SIGKILL under the relay loses nothing, order kept', async () => {
   const dataDir = await tempDir('sdk-outbox-broker');
   const restartable = new RestartableBroker({ dataDir: dataDir.path });
   await restartable.start();
