@@ -6,8 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { Admin, Producer } from '@platformatic/kafka';
 import { cliMainPath, runCommand } from '@tributary/testing';
-import { ensureTopics, EventConsumer, EventProducer } from '../src/index.ts';
+import { ensureTopics, EventConsumer, EventProducer, readDeadLetters } from '../src/index.ts';
 import { orderPlacedContract, sampleOrder } from './contracts.ts';
 import { startSdkTestBroker, uniqueTopic, type SdkTestBroker } from './sdk-test-broker.ts';
 
@@ -84,5 +85,36 @@ test('tributary dlq lists, shows and redrives what a consumer dead-lettered', as
   } finally {
     await consumer.close();
     await producer.close();
+  }
+});
+
+test("the broker's own validation dead letters read the same way", async () => {
+  const topic = uniqueTopic('validated');
+  const admin = new Admin({ clientId: 'sdk-test-admin', bootstrapBrokers: [broker.bootstrap] });
+  const producer = new Producer({ clientId: 'sdk-test-raw', bootstrapBrokers: [broker.bootstrap] });
+  try {
+    await admin.createTopics({
+      topics: [topic],
+      partitions: 1,
+      replicas: 1,
+      configs: [
+        { name: 'tributary.cloudevents.required', value: 'true' },
+        { name: 'tributary.validation.policy', value: 'dlq' },
+      ],
+    });
+    await producer.send({
+      messages: [{ topic, key: Buffer.from('k'), value: Buffer.from('not an event') }],
+      acks: -1,
+    });
+    const letters = await readDeadLetters({ bootstrap: broker.bootstrap }, `${topic}.dlq`);
+    assert.equal(letters.length, 1);
+    assert.equal(letters[0]?.originalTopic, topic);
+    assert.equal(letters[0]?.originalPartition, 0);
+    assert.match(letters[0]?.reason ?? '', /CloudEvent/);
+    const list = await dlq('list', topic);
+    assert.equal(list.code, 0, list.stderr);
+    assert.match(list.stdout, new RegExp(`${topic}/0@\\?`));
+  } finally {
+    await Promise.allSettled([admin.close(), producer.close()]);
   }
 });
