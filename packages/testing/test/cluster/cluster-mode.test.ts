@@ -71,7 +71,8 @@ test('brokers form one cluster: every live broker and its rack are listed by all
 test('leases spread partitions over the brokers, each led by exactly one at an epoch', async () => {
   await createTopic(cluster, 'spread', 10);
   const nodes = [...cluster.brokers.keys()];
-  // 12 partitions (10 + the two internal ones) over 3 brokers: 4 each once the passes settle.
+  // 13 partitions (10 + the three internal ones: group offsets, transaction state, audit log)
+  // over 3 brokers: 4 or 5 each once the passes settle.
   const counts = await eventually('an even spread', 20_000, async () => {
     const metadata = await metadataFrom(cluster.bootstrap(), null);
     const byNode = new Map<number, number>();
@@ -79,11 +80,12 @@ test('leases spread partitions over the brokers, each led by exactly one at an e
       assert.ok(epoch >= 1, 'a lease epoch starts at 1');
       byNode.set(leader, (byNode.get(leader) ?? 0) + 1);
     }
-    return nodes.every((node) => byNode.get(node) === 4) ? byNode : undefined;
+    const led = nodes.map((node) => byNode.get(node) ?? 0);
+    return Math.max(...led) - Math.min(...led) <= 1 && Math.min(...led) >= 4 ? byNode : undefined;
   });
   assert.equal(
     [...counts.values()].reduce((a, b) => a + b, 0),
-    12,
+    13,
   );
 });
 
