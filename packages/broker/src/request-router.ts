@@ -24,6 +24,7 @@ import {
   writeResponseHeader,
 } from '@tributary/protocol';
 import { setTimeout } from 'node:timers/promises';
+import { meterRequestTime } from './security/request-quotas.ts';
 import type { BrokerRuntime } from './broker-runtime.ts';
 import type { Handler, RequestContext } from './handler.ts';
 import { advertisedApiVersions, interBrokerApiVersions } from './api-version-ranges.ts';
@@ -109,14 +110,25 @@ export class RequestRouter {
       throttle: (ms) => this.#mutedUntil.set(source, Date.now() + ms),
       ...(source.authentication === undefined ? {} : { authentication: source.authentication }),
     };
-    const encode = await handler.process(context, reader);
-    if (encode === undefined) return undefined;
+    // The event loop's time on this request: decoding and the handler's synchronous part now,
+    // encoding below (waits for the WAL, long polls and other I/O are not the request's load).
+    const processStarted = performance.now();
+    const processing = handler.process(context, reader);
+    let busyMs = performance.now() - processStarted;
+    const encode = await processing;
+    if (encode === undefined) {
+      meterRequestTime(context, apiKey, busyMs);
+      return undefined;
+    }
     // Most responses are a few hundred bytes (fetched batches are appended by reference), and
     // Node serves small allocations from its shared pool: start small rather than at 8 KiB.
+    const encodeStarted = performance.now();
     const writer = new Writer(responseInitialBytes);
     writer.writeInt32(0); // size, patched below
     writeResponseHeader(writer, responseHeaderVersion(apiKey, apiVersion), { correlationId });
     encode(writer);
+    busyMs += performance.now() - encodeStarted;
+    meterRequestTime(context, apiKey, busyMs);
     return frameChunks(writer);
   }
 }

@@ -14,8 +14,10 @@
  * Rates are measured per (user, client id) over `quotaWindowSamples` windows of
  * `quotaWindowMs` (Kafka's quota.window.num and quota.window.size.seconds defaults: 11 x 1 s).
  * A throttle lasts (rate - quota) / quota x the measured window, at most the whole window.
- * `request_percentage` is stored and described but not enforced (docs/security.md);
- * `connection_creation_rate` and ip entities are refused.
+ * `request_percentage` is the share of one core (percent) a client's requests may keep the
+ * event loop busy: decoding, the handler's synchronous part and encoding, measured by the router
+ * (waits for the disk or a long poll are not counted). `connection_creation_rate` and ip
+ * entities are refused.
  *
  * Stored in the metadata store with the dynamic broker configs (scope `client-quota:<entity>`,
  * the same table in SQLite and PostgreSQL); cluster-mode brokers re-read them every

@@ -3,7 +3,8 @@
  * admin client's AlterClientQuotas/DescribeClientQuotas) sets, shows and deletes byte-rate
  * quotas for a client id and the default user; kafkajs producers and consumers then run over
  * and under them, and the broker's /metrics show that only the client over its quota was
- * throttled (answered with throttle_time_ms and muted), on produce and on fetch.
+ * throttled (answered with throttle_time_ms and muted), on produce and on fetch, and that a
+ * client over its request_percentage (event-loop time) is throttled too.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -125,6 +126,31 @@ describe('client quotas', () => {
     assert.equal(await throttled('consumer_byte_rate'), 0);
     await consumeAll('slow-client', topic, 80);
     assert.ok((await throttled('consumer_byte_rate')) > 0, 'slow-client fetches were throttled');
+  });
+
+  it('hold a client to its request_percentage of the event loop', async () => {
+    assert.equal(await throttled('request_percentage'), 0, 'the default 200% is never reached');
+    // Default user + this client: it outranks the default user's 200% (Kafka's precedence).
+    const busy = [
+      '--entity-type',
+      'users',
+      '--entity-default',
+      '--entity-type',
+      'clients',
+      '--entity-name',
+      'busy-client',
+    ];
+    await configs([...busy, '--alter', '--add-config', 'request_percentage=0.1']);
+    const admin = client('busy-client').admin();
+    await admin.connect();
+    // Each Metadata request keeps the event loop busy for some fraction of a millisecond; a
+    // tenth of a percent of a core is 1 ms a second, so a few dozen go over it.
+    for (let i = 0; i < 200 && (await throttled('request_percentage')) === 0; i++) {
+      await admin.fetchTopicMetadata({ topics: ['quota-topic'] });
+    }
+    await admin.disconnect();
+    assert.ok((await throttled('request_percentage')) > 0, 'busy-client was throttled');
+    await configs([...busy, '--alter', '--delete-config', 'request_percentage']);
   });
 
   it('are gone once deleted', async () => {
