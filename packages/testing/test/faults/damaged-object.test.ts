@@ -121,7 +121,12 @@ test('a damaged batch in a sealed object is detected, reported and can be skippe
   assert.equal(warning['source'], `object ${object}`);
   assert.equal(typeof warning['position'], 'number');
   assert.equal(warning['partition'], 0);
-  assert.equal(warning['offsets'], '5..9');
+  // The damaged batch holds middle-2 (offset 7); kcat may have sent "middle" as one batch or two.
+  const [from, to] = String(warning['offsets']).split('..').map(Number);
+  assert.ok(
+    (from ?? 99) >= 5 && (from ?? 99) <= 7 && (to ?? 0) >= 7 && (to ?? 0) <= 9,
+    String(warning['offsets']),
+  );
   assert.ok((await metric(broker, 'tributary_storage_corrupt_batch_reads_total')) >= 2);
   assert.equal(await metric(broker, 'tributary_storage_damaged_objects_total'), 1);
   // The batch index's memory is exposed beside them (docs/adr/0017); nothing spilled this small.

@@ -153,8 +153,14 @@ async function produceEventually(partition: number, expected: string): Promise<s
 }
 
 test('broker-to-broker requests need CLUSTER_ACTION, as Kafka documents', async () => {
-  const metadata = await admin.fetchTopicMetadata({ topics: ['zoned'] });
-  const ledInZoneA = metadata.topics[0]?.partitions.find((p) => p.leader === 1);
+  // Leases spread as the passes settle (four internal and user partitions besides these): wait
+  // for broker 1 to lead one of them.
+  let ledInZoneA: { partitionId: number } | undefined;
+  for (let tries = 0; tries < 60 && ledInZoneA === undefined; tries++) {
+    const metadata = await admin.fetchTopicMetadata({ topics: ['zoned'] });
+    ledInZoneA = metadata.topics[0]?.partitions.find((p) => p.leader === 1);
+    if (ledInZoneA === undefined) await new Promise((resolve) => setTimeout(resolve, 500));
+  }
   assert.ok(ledInZoneA !== undefined, 'broker 1 (zone a) leads a partition of zoned');
   const { partitionId } = ledInZoneA;
   assert.equal(await produceEventually(partitionId, 'ok'), 'ok', 'forwarded with no cluster ACL');
