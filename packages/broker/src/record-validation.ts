@@ -55,14 +55,18 @@ export function validationRulesOf(
   config: Readonly<Record<string, string>>,
 ): ValidationRules | undefined {
   const on = (name: string): boolean => config[name]?.trim().toLowerCase() === 'true';
-  const rules: ValidationRules = {
-    keySchema: on('confluent.key.schema.validation'),
-    valueSchema: on('confluent.value.schema.validation'),
+  const keySchema = on('confluent.key.schema.validation');
+  const valueSchema = on('confluent.value.schema.validation');
+  const cloudEvents = on('tributary.cloudevents.required');
+  // Asked for every partition of every produce: topics without rules allocate nothing.
+  if (!keySchema && !valueSchema && !cloudEvents) return undefined;
+  return {
+    keySchema,
+    valueSchema,
     decode: on('tributary.schema.validation.decode'),
-    cloudEvents: on('tributary.cloudevents.required'),
+    cloudEvents,
     policy: (config['tributary.validation.policy'] ?? 'reject') as ValidationPolicy,
   };
-  return rules.keySchema || rules.valueSchema || rules.cloudEvents ? rules : undefined;
 }
 
 /**

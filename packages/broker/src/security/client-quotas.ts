@@ -60,6 +60,8 @@ export class ClientQuotas {
   /** Stored entities by their scope key. */
   #entities = new Map<string, { entity: QuotaEntity; values: Partial<Record<QuotaKey, number>> }>();
   readonly #sensors = new Map<string, Sensor>();
+  /** Resolved limits by key, principal and client id; emptied whenever the entities change. */
+  readonly #limits = new Map<string, number | undefined>();
   #timer: NodeJS.Timeout | undefined;
   /** Throttled requests and their throttle time by quota key, since the start (/metrics). */
   readonly stats = {
@@ -102,6 +104,7 @@ export class ClientQuotas {
       next.set(scope, { entity, values });
     }
     this.#entities = next;
+    this.#limits.clear();
   }
 
   /** Every stored entity with its values (DescribeClientQuotas filters them). */
@@ -124,11 +127,22 @@ export class ClientQuotas {
     await this.#storage.setBrokerConfigs(scope, configs);
     if (Object.keys(current).length === 0) this.#entities.delete(scope);
     else this.#entities.set(scope, { entity, values: current });
+    this.#limits.clear();
   }
 
   /** The quota that applies to (principal, client id) for `key`, or undefined. */
   limitOf(principal: string, clientId: string, key: QuotaKey): number | undefined {
-    const user = userOf(principal);
+    if (this.#entities.size === 0) return undefined;
+    // Every request asks (request_percentage): resolve each (user, client, key) once per change.
+    const cacheKey = `${key}\u0000${principal}\u0000${clientId}`;
+    if (this.#limits.has(cacheKey)) return this.#limits.get(cacheKey);
+    if (this.#limits.size >= trackedClientsMax) this.#limits.clear();
+    const limit = this.#resolve(userOf(principal), clientId, key);
+    this.#limits.set(cacheKey, limit);
+    return limit;
+  }
+
+  #resolve(user: string, clientId: string, key: QuotaKey): number | undefined {
     const candidates: QuotaEntity[] = [
       { user, 'client-id': clientId },
       { user, 'client-id': null },
@@ -152,7 +166,7 @@ export class ClientQuotas {
    */
   record(principal: string, clientId: string, key: QuotaKey, bytes: number, nowMs: number): number {
     const limit = this.limitOf(principal, clientId, key);
-    if (limit === undefined || this.#entities.size === 0) return 0;
+    if (limit === undefined) return 0;
     const sensorKey = `${key}\u0000${principal}\u0000${clientId}`;
     let sensor = this.#sensors.get(sensorKey);
     if (sensor === undefined) {
