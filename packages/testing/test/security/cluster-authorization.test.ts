@@ -121,11 +121,14 @@ function clusterAcl(operation: number, host: string) {
   };
 }
 
-/** Produces one record to `partition` as a client of zone b: "ok" or the Kafka error name. */
-async function produceFromZoneB(partition: number): Promise<string> {
+/**
+ * Produces one record to `partition` through broker `via`, as a client of that broker's zone:
+ * "ok" or the Kafka error name.
+ */
+async function produceFrom(via: number, partition: number): Promise<string> {
   const kafka = new Kafka({
-    clientId: 'zone=b',
-    brokers: [addressOf(2)],
+    clientId: `zone=${cluster.rackOf(via)}`,
+    brokers: [addressOf(via)],
     logLevel: logLevel.NOTHING,
     retry: { retries: 0 },
   });
@@ -142,36 +145,41 @@ async function produceFromZoneB(partition: number): Promise<string> {
   }
 }
 
-async function produceEventually(partition: number, expected: string): Promise<string> {
+async function produceEventually(
+  via: number,
+  partition: number,
+  expected: string,
+): Promise<string> {
   const deadline = Date.now() + propagationDeadlineMs;
-  let seen = await produceFromZoneB(partition);
+  let seen = await produceFrom(via, partition);
   while (seen !== expected && Date.now() < deadline) {
     await sleep(250);
-    seen = await produceFromZoneB(partition);
+    seen = await produceFrom(via, partition);
   }
   return seen;
 }
 
 test('broker-to-broker requests need CLUSTER_ACTION, as Kafka documents', async () => {
-  // Leases spread as the passes settle (four internal and user partitions besides these): wait
-  // for broker 1 to lead one of them.
-  let ledInZoneA: { partitionId: number } | undefined;
-  for (let tries = 0; tries < 60 && ledInZoneA === undefined; tries++) {
-    const metadata = await admin.fetchTopicMetadata({ topics: ['zoned'] });
-    ledInZoneA = metadata.topics[0]?.partitions.find((p) => p.leader === 1);
-    if (ledInZoneA === undefined) await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-  assert.ok(ledInZoneA !== undefined, 'broker 1 (zone a) leads a partition of zoned');
-  const { partitionId } = ledInZoneA;
-  assert.equal(await produceEventually(partitionId, 'ok'), 'ok', 'forwarded with no cluster ACL');
+  // Whichever broker leads partition 0 of zoned, a client of the other broker's zone produces
+  // through that broker, which stores the batch and forwards it to the leader.
+  const metadata = await admin.fetchTopicMetadata({ topics: ['zoned'] });
+  const leader = metadata.topics[0]?.partitions.find((p) => p.partitionId === 0)?.leader;
+  assert.ok(leader === 1 || leader === 2, `partition 0 of zoned has a leader: ${leader}`);
+  const via = leader === 1 ? 2 : 1;
+  const partitionId = 0;
+  assert.equal(
+    await produceEventually(via, partitionId, 'ok'),
+    'ok',
+    'forwarded with no cluster ACL',
+  );
   const alter = clusterAcl(ALTER, '*');
   await admin.createAcls({ acl: [alter] });
   assert.equal(
-    await produceEventually(partitionId, 'CLUSTER_AUTHORIZATION_FAILED'),
+    await produceEventually(via, partitionId, 'CLUSTER_AUTHORIZATION_FAILED'),
     'CLUSTER_AUTHORIZATION_FAILED',
   );
   const clusterAction = clusterAcl(CLUSTER_ACTION, '127.0.0.1');
   await admin.createAcls({ acl: [clusterAction] });
-  assert.equal(await produceEventually(partitionId, 'ok'), 'ok');
+  assert.equal(await produceEventually(via, partitionId, 'ok'), 'ok');
   await admin.deleteAcls({ filters: [alter, clusterAction] });
 });
