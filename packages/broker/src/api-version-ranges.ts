@@ -5,6 +5,7 @@
  * docs/protocol-support.md explains each choice; keep the two in step.
  */
 import { ApiKey } from '@tributary/protocol';
+import { auditAppendApiKey } from './cluster/audit-append-api.ts';
 import { forwardAppendApiKey } from './cluster/forward-append-api.ts';
 
 export interface ApiVersionRange {
@@ -101,4 +102,6 @@ export const interBrokerApiVersions: ReadonlyMap<number, ApiVersionRange> = new 
   [ApiKey.AddPartitionsToTxn, { apiKey: ApiKey.AddPartitionsToTxn, minVersion: 4, maxVersion: 5 }],
   // Zone routing: a broker hands a leader in another zone the batches it stored for it.
   [forwardAppendApiKey, { apiKey: forwardAppendApiKey, minVersion: 0, maxVersion: 0 }],
+  // The audit topic's leader appends what other brokers audited (security/audit-log.ts).
+  [auditAppendApiKey, { apiKey: auditAppendApiKey, minVersion: 0, maxVersion: 0 }],
 ]);

@@ -285,7 +285,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
       throw error;
     }
   }
-  audit = await AuditLog.start(storage, log);
+  audit = await AuditLog.start(storage, log, brokerClients);
   const metricsListen = options.settings?.get('metrics.listen')?.value;
   let metrics: MetricsServer | undefined;
   let consoleServer: ConsoleServer | undefined;
@@ -325,11 +325,12 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
       await consoleServer?.close();
       await metrics?.close();
       await registryHost?.close();
+      // Before the broker connections close: a non-leader hands its last entries on.
+      await audit?.close();
       await coordinators.close();
       brokerClients?.close();
       authorizer.close();
       clientQuotas.close();
-      await audit?.idle();
       await storage.close();
     })();
     return closing;

@@ -5,11 +5,9 @@
  * and locations, and the leader checks them (producer sequences, transactions), assigns offsets
  * and commits them under its lease: the record bytes never cross zones.
  *
- * Framed as any Kafka request (header v1, response header v0) under an API key Kafka does not
- * use, served but never advertised (api-version-ranges.ts, interBrokerApiVersions). The body is
- * one `bytes` field holding JSON: this API changes with the cluster's code, never with clients.
+ * Framed as every broker-to-broker API (json-broker-api.ts).
  */
-import { ProtocolError, type ApiDescriptor, type Reader, type Writer } from '@tributary/protocol';
+import { jsonBrokerApi } from './json-broker-api.ts';
 
 /** Outside Kafka's range of API keys (0-99 so far). */
 export const forwardAppendApiKey = 32_001;
@@ -43,38 +41,7 @@ export interface ForwardAppendResponse {
   readonly logStartOffset: string;
 }
 
-/** Longest JSON body accepted: a produce request's batch headers and locations. */
-const bodyMaxBytes = 4 * 1024 * 1024;
-
-function readJson<T>(reader: Reader): T {
-  const body = reader.readBytes();
-  if (body.length > bodyMaxBytes) throw new ProtocolError('ForwardAppend body too large');
-  try {
-    return JSON.parse(body.toString('utf8')) as T;
-  } catch (error: unknown) {
-    throw new ProtocolError(`ForwardAppend body is not JSON: ${String(error)}`);
-  }
-}
-
-function writeJson(writer: Writer, value: unknown): void {
-  writer.writeBytes(Buffer.from(JSON.stringify(value), 'utf8'));
-}
-
-export const forwardAppendApi: ApiDescriptor<
-  ForwardAppendRequest,
-  ForwardAppendRequest,
-  ForwardAppendResponse,
-  ForwardAppendResponse
-> = {
-  apiKey: forwardAppendApiKey,
-  name: 'ForwardAppend',
-  minVersion: forwardAppendVersion,
-  maxVersion: forwardAppendVersion,
-  currentMinVersion: forwardAppendVersion,
-  flexibleMinVersion: null,
-  latestVersionUnstable: false,
-  readRequest: (reader) => readJson<ForwardAppendRequest>(reader),
-  writeRequest: (writer, _version, message) => writeJson(writer, message),
-  readResponse: (reader) => readJson<ForwardAppendResponse>(reader),
-  writeResponse: (writer, _version, message) => writeJson(writer, message),
-};
+export const forwardAppendApi = jsonBrokerApi<ForwardAppendRequest, ForwardAppendResponse>(
+  forwardAppendApiKey,
+  'ForwardAppend',
+);

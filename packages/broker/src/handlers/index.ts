@@ -3,6 +3,7 @@ import type { Handler } from '../handler.ts';
 import { addOffsetsToTxnHandler } from './add-offsets-to-txn.ts';
 import { addPartitionsToTxnHandler } from './add-partitions-to-txn.ts';
 import { alterConfigsHandler } from './alter-configs.ts';
+import { auditAppendHandler } from './audit-append.ts';
 import { alterUserScramCredentialsHandler } from './alter-user-scram-credentials.ts';
 import { apiVersionsHandler } from './api-versions.ts';
 import { createAclsHandler } from './create-acls.ts';
@@ -59,6 +60,7 @@ export const allHandlers: readonly Handler[] = [
   deleteRecordsHandler,
   writeTxnMarkersHandler,
   forwardAppendHandler,
+  auditAppendHandler,
   describeConfigsHandler,
   alterConfigsHandler,
   createPartitionsHandler,
