@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the Java test drivers (packages/testing/java: the Apache Kafka Java client behind the
-# line protocol, a Kafka Streams word count, and Kafka's command-line tools on one classpath)
-# that packages/testing/test/clients/java-*.test.ts run. Idempotent: the Maven build is skipped
+# line protocol, a Kafka Streams word count, Kafka's command-line tools and Apicurio's Avro serdes
+# on one classpath) that packages/testing/test/clients/java-*.test.ts and
+# test/schema-registry/apicurio-schema-registry.test.ts run. Idempotent: the Maven build is skipped
 # while the pom and sources hash to the value the last build stamped into target/. Installs
 # Java 17 and Maven from Debian when missing; Maven downloads into ~/.m2 (about 150 MB).
 set -euo pipefail

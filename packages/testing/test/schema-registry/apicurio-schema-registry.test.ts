@@ -1,0 +1,231 @@
+/**
+ * Apicurio Registry's Java serdes (AvroKafkaSerializer / AvroKafkaDeserializer 2.6, Maven
+ * Central) against the registry of a broker process, in Confluent-compatible mode (as-confluent,
+ * use-id=contentId, headers off): they speak Apicurio's REST API v2, which the registry serves
+ * over the Confluent model (docs/adr/0026-apicurio-api.md). The Java driver
+ * (packages/testing/java, ApicurioAvro.java) auto-registers and produces, and consumes and
+ * decodes by contentId. Cross-client: what Java wrote, @kafkajs/confluent-schema-registry
+ * decodes, and what that client wrote, Java decodes; Java's schema shows up as a Confluent
+ * subject version with the id framed in its records. An incompatible auto-registration is
+ * refused with Apicurio's RuleViolationException, and Java's records pass the broker's
+ * `confluent.value.schema.validation`.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { SchemaRegistry as ConfluentClient, SchemaType } from '@kafkajs/confluent-schema-registry';
+import { Kafka, logLevel } from 'kafkajs';
+import { javaCommand, runCommand } from '../../src/index.ts';
+import { startRegistryBroker, type RegistryBroker } from './registry-broker.ts';
+
+const apicurioMainClass = 'dev.tributary.testing.ApicurioAvro';
+const driverTimeoutMs = 180_000;
+
+let running: RegistryBroker;
+let confluent: ConfluentClient;
+let kafka: Kafka;
+
+before(async () => {
+  running = await startRegistryBroker();
+  confluent = new ConfluentClient({ host: running.registryUrl });
+  kafka = new Kafka({
+    clientId: 'apicurio-test',
+    brokers: [running.broker.bootstrap],
+    logLevel: logLevel.NOTHING,
+  });
+});
+
+after(async () => {
+  await running?.stop();
+  await running?.dataDir.remove();
+});
+
+interface JavaResult {
+  readonly code: number | null;
+  /** The driver's JSON lines. */
+  readonly lines: Record<string, unknown>[];
+  readonly stderr: string;
+}
+
+async function java(args: readonly string[], input = ''): Promise<JavaResult> {
+  const { command, args: javaArgs } = javaCommand(apicurioMainClass, [
+    args[0] ?? '',
+    running.broker.bootstrap,
+    `${running.registryUrl}/apis/registry/v2`,
+    ...args.slice(1),
+  ]);
+  const result = await runCommand(command, javaArgs, { input, timeoutMs: driverTimeoutMs });
+  const lines = result.stdout
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+  return { code: result.code, lines, stderr: result.stderr };
+}
+
+/** Produces the records with Apicurio's serializer; asserts the driver succeeded. */
+async function javaProduce(topic: string, schema: object, records: readonly object[]) {
+  const input = records.map((record) => JSON.stringify(record)).join('\n');
+  const result = await java(['produce', topic, JSON.stringify(schema)], input);
+  assert.equal(
+    result.code,
+    0,
+    `java produce failed: ${JSON.stringify(result.lines)}\n${result.stderr}`,
+  );
+  assert.deepEqual(result.lines.at(-1), { produced: records.length });
+}
+
+/** The first `count` records of partition 0, decoded by Apicurio's deserializer. */
+async function javaConsume(topic: string, count: number) {
+  const result = await java(['consume', topic, String(count)]);
+  assert.equal(
+    result.code,
+    0,
+    `java consume failed: ${JSON.stringify(result.lines)}\n${result.stderr}`,
+  );
+  return result.lines as { schemaId: number; value: unknown }[];
+}
+
+async function createTopic(topic: string, configs: Record<string, string> = {}): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({
+      topics: [
+        {
+          topic,
+          numPartitions: 1,
+          configEntries: Object.entries(configs).map(([name, value]) => ({ name, value })),
+        },
+      ],
+    });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Reads `count` raw values from the start of partition 0 with kafkajs. */
+async function consumeRaw(topic: string, count: number): Promise<Buffer[]> {
+  const consumer = kafka.consumer({ groupId: `raw-${topic}` });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  const received: Buffer[] = [];
+  await new Promise<void>((resolve, reject) => {
+    consumer
+      .run({
+        eachMessage: async ({ message }) => {
+          if (message.value !== null) received.push(message.value);
+          if (received.length === count) resolve();
+        },
+      })
+      .catch(reject);
+  });
+  await consumer.disconnect();
+  return received;
+}
+
+const orderSchema = {
+  type: 'record',
+  name: 'Order',
+  namespace: 'shop',
+  fields: [
+    { name: 'id', type: 'string' },
+    { name: 'total', type: 'long' },
+  ],
+};
+const orders = [1, 2, 3].map((n) => ({ id: `order-${n}`, total: 100 * n }));
+
+describe("Apicurio's Java Avro serdes in Confluent-compatible mode", () => {
+  it('auto-register, produce and consume by contentId; a Confluent client decodes them', async () => {
+    const topic = 'apicurio-orders';
+    await createTopic(topic);
+    await javaProduce(topic, orderSchema, orders);
+    const consumed = await javaConsume(topic, orders.length);
+    assert.deepEqual(
+      consumed.map((line) => line.value),
+      orders,
+    );
+    // Java's schema is version 1 of the Confluent subject <topic>-value, and its contentId is
+    // the Confluent id in every record.
+    const response = await fetch(`${running.registryUrl}/subjects/${topic}-value/versions/1`);
+    const version = (await response.json()) as { id: number; version: number };
+    assert.equal(version.version, 1);
+    assert.deepEqual(
+      consumed.map((line) => line.schemaId),
+      orders.map(() => version.id),
+    );
+    const raw = await consumeRaw(topic, orders.length);
+    const decoded = await Promise.all(raw.map((value) => confluent.decode(value)));
+    assert.deepEqual(JSON.parse(JSON.stringify(decoded)), orders);
+  });
+
+  it('decodes in Java what @kafkajs/confluent-schema-registry wrote', async () => {
+    const topic = 'confluent-orders';
+    await createTopic(topic);
+    const { id } = await confluent.register(
+      { type: SchemaType.AVRO, schema: JSON.stringify(orderSchema) },
+      { subject: `${topic}-value` },
+    );
+    const encoded = await Promise.all(orders.map((order) => confluent.encode(id, order)));
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({ topic, messages: encoded.map((value) => ({ value })) });
+    await producer.disconnect();
+    const consumed = await javaConsume(topic, orders.length);
+    assert.deepEqual(
+      consumed.map((line) => [line.schemaId, line.value]),
+      orders.map((order) => [id, order]),
+    );
+  });
+
+  it('registers a compatible evolution and refuses an incompatible one', async () => {
+    const topic = 'apicurio-evolving';
+    await createTopic(topic);
+    await javaProduce(topic, orderSchema, orders.slice(0, 1));
+    const evolved = {
+      ...orderSchema,
+      fields: [...orderSchema.fields, { name: 'currency', type: 'string', default: 'EUR' }],
+    };
+    await javaProduce(topic, evolved, [{ id: 'order-9', total: 900, currency: 'CHF' }]);
+    const versions = await fetch(`${running.registryUrl}/subjects/${topic}-value/versions`);
+    assert.deepEqual(await versions.json(), [1, 2]);
+
+    const breaking = {
+      ...orderSchema,
+      fields: [...orderSchema.fields, { name: 'grams', type: 'int' }],
+    };
+    const refused = await java(
+      ['produce', topic, JSON.stringify(breaking)],
+      JSON.stringify({ id: 'order-10', total: 1, grams: 5 }),
+    );
+    assert.equal(refused.code, 1);
+    const causes = JSON.stringify(refused.lines.at(-1));
+    assert.match(causes, /RuleViolationException/);
+    assert.match(causes, /incompatible/i);
+
+    const consumed = await javaConsume(topic, 2);
+    assert.deepEqual(
+      consumed.map((line) => line.value),
+      [orders[0], { id: 'order-9', total: 900, currency: 'CHF' }],
+    );
+  });
+
+  it('passes the broker-side validation of confluent.value.schema.validation', async () => {
+    const topic = 'apicurio-validated';
+    await createTopic(topic, { 'confluent.value.schema.validation': 'true' });
+    await javaProduce(topic, orderSchema, orders);
+    const consumed = await javaConsume(topic, orders.length);
+    assert.deepEqual(
+      consumed.map((line) => line.value),
+      orders,
+    );
+    // A value that is not framed with a registered id is refused on the same topic.
+    const producer = kafka.producer({ retry: { retries: 0 } });
+    await producer.connect();
+    try {
+      await assert.rejects(
+        producer.send({ topic, messages: [{ value: Buffer.from([0, 0, 0, 0x7f, 0x7f, 2]) }] }),
+      );
+    } finally {
+      await producer.disconnect();
+    }
+  });
+});
