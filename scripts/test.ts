@@ -1,7 +1,8 @@
 /**
  * `npm test`: runs every test file of every package with node:test on this Node (24) and exits
  * with its exit code. Test files are `packages/*\/src/**\/*.test.ts` (unit tests beside the code)
- * and `packages/*\/test/**\/*.test.ts` (integration, clients, faults). Node's own test summary
+ * and `packages/*\/test/**\/*.test.ts` (integration, clients, faults), and the examples'
+ * `examples/*\/test/**\/*.test.ts`. Node's own test summary
  * is printed unchanged, because CI reads it.
  *
  *   npm test                  every test
@@ -19,7 +20,12 @@ import { glob, rm } from 'node:fs/promises';
 import { relative, resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '..');
-const patterns = ['packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts'];
+const patterns = [
+  'packages/*/src/**/*.test.ts',
+  'packages/*/test/**/*.test.ts',
+  // The reference systems built on the SDK (examples/shop: its chaos and late-joiner tests).
+  'examples/*/test/**/*.test.ts',
+];
 const testConcurrency = 2;
 const testTimeoutMs = 10 * 60 * 1000;
 const compatibilityResults = resolve(root, '.tmp/compatibility/results.jsonl');

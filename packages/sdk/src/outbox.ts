@@ -7,8 +7,9 @@
  * the batch in flight: at-least-once, never lost. Consumers deduplicate by the CloudEvents id,
  * which the row keeps across re-sends.
  *
- * Order: one relay publishes at a time (it holds a session advisory lock; others wait as
- * standbys), and one batch is one ordered send, so rows reach each partition in id order. Ids
+ * Order: one relay publishes at a time per outbox table (it holds a session advisory lock keyed
+ * by the table's schema, so services sharing a database in schemas of their own each relay;
+ * others wait as standbys), and one batch is one ordered send, so rows reach each partition in id order. Ids
  * follow commit order per aggregate when the service updates the aggregate's row before adding
  * its event (the row lock serializes its transactions); rows of other aggregates may commit out
  * of id order and are still published, since the relay reads every unsent row, not "after id N".
@@ -135,10 +136,13 @@ export class OutboxRelay {
     const client = await this.#options.pool.connect();
     let broken = false;
     try {
-      const locked = await client.query<{ locked: boolean }>(
-        'SELECT pg_try_advisory_lock(hashtext($1)) AS locked',
+      // Advisory locks are per database: the key names the schema the outbox table is in.
+      const locked = await client.query<{ locked: boolean; key: string }>(
+        `SELECT pg_try_advisory_lock(hashtext(current_schema() || '.' || $1)) AS locked,
+                current_schema() || '.' || $1 AS key`,
         [relayLockKey],
       );
+      const lockKey = locked.rows[0]?.key ?? relayLockKey;
       if (locked.rows[0]?.locked !== true) return;
       try {
         while (!this.#stop.signal.aborted) {
@@ -149,7 +153,7 @@ export class OutboxRelay {
         }
       } finally {
         await client
-          .query('SELECT pg_advisory_unlock(hashtext($1))', [relayLockKey])
+          .query('SELECT pg_advisory_unlock(hashtext($1))', [lockKey])
           .catch(() => (broken = true));
       }
     } catch (error: unknown) {
