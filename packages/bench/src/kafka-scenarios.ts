@@ -18,6 +18,13 @@ import type { BenchFigure } from './bench-report.ts';
 import type { BrokerChild } from './broker-child.ts';
 import { createTopic, librdkafkaClient, pacedResult, startPaced } from './kafka-drivers.ts';
 import { summarizeMs } from './latency-summary.ts';
+import {
+  latencyFigures,
+  latencyRates,
+  latencySecondsOf,
+  measureNativeLatency,
+  type NativeLatency,
+} from './native-latency.ts';
 import { nativeClient, startNativeConsume, startNativeProduce } from './native-load.ts';
 import { platformaticClient, runPipelinedKafka } from './platformatic-load.ts';
 
@@ -92,58 +99,23 @@ async function produceOnKafka(context: BenchContext, broker: BrokerChild) {
   };
 }
 
-/** latency: the C producer paced at 5000/s, stamped, and the C consumer in assign mode. */
+/** latency: the C producer paced at each rate, stamped, and the C consumer in assign mode. */
 async function latencyOnKafka(context: BenchContext, broker: BrokerChild) {
-  const rate = 5000;
-  const seconds = context.quick ? 8 : 30;
-  const topic = uniqueTopic('bench-kafka-latency-c');
-  await createTopic(broker.bootstrap, topic, 1);
-  const records = rate * seconds;
-  const consumer = await startNativeConsume({
-    bootstrap: broker.bootstrap,
-    topic,
-    records,
-    idleMs: 30_000,
-    stamped: true,
-  });
-  await sleep(1500);
-  const use = cpuUseWindow(broker.pid);
-  const producer = await startNativeProduce({
-    bootstrap: broker.bootstrap,
-    topic,
-    records,
-    size: 1024,
-    lingerMs: 1,
-    ratePerSecond: rate,
-    stamped: true,
-  });
-  const produced = await producer.result;
-  const consumed = await consumer.result;
-  const closed = use();
-  const cpu = closed.brokerCpuSeconds;
-  const e2e = consumed.e2eMs;
-  if (e2e === undefined) throw new Error('the C consumer reported no latency');
-  const base = { client: nativeClient, unit: 'ms' };
+  const runs: NativeLatency[] = [];
+  for (const rate of latencyRates) {
+    runs.push(await measureNativeLatency(broker, rate, latencySecondsOf(rate, context.quick)));
+  }
   return {
-    figures: [
-      { ...base, metric: 'e2e p50', value: e2e.p50 },
-      { ...base, metric: 'e2e p99', value: e2e.p99 },
-      { ...base, metric: 'e2e p99.9', value: e2e.p999 },
-      { ...base, metric: 'e2e max', value: e2e.max },
-      { ...base, metric: 'producer ack p99 (from intended)', value: produced.ackMs.p99 },
-      {
-        client: nativeClient,
-        metric: 'records delivered',
-        value: consumed.records,
-        unit: `of ${records}`,
-        perCpuSecond: perCpu(consumed.records, cpu),
-      },
-      ...resources(nativeClient, closed, {
-        producedBytes: consumed.records * 1024,
-        fetchedBytes: consumed.records * 1024,
-      }),
-    ],
-    note: `C clients at ${rate}/s for ${seconds} s: producer errors ${produced.errors}, broker CPU ${cpu.toFixed(2)} s`,
+    figures: runs.flatMap((run) =>
+      latencyFigures('', run).map(({ system: _system, ...figure }) => figure),
+    ),
+    note: runs
+      .map(
+        (run) =>
+          `C clients at ${run.rate}/s for ${run.seconds} s: producer errors ` +
+          `${run.producerErrors}, broker CPU ${run.use.brokerCpuSeconds.toFixed(2)} s`,
+      )
+      .join('; '),
   };
 }
 

@@ -12,9 +12,6 @@
 import {
   bottleneckNote,
   cpuUseWindow,
-  resourceFigures,
-  type CpuUse,
-  perCpu,
   sleep,
   uniqueTopic,
   withBroker,
@@ -30,12 +27,15 @@ import {
   startConsumer,
   startPaced,
 } from './kafka-drivers.ts';
+import { nativeLoadAvailable } from './native-load.ts';
 import {
-  nativeClient,
-  nativeLoadAvailable,
-  startNativeConsume,
-  startNativeProduce,
-} from './native-load.ts';
+  latencyFigures,
+  latencyRates,
+  latencySecondsOf,
+  measureNativeLatency,
+  latencyValueBytes as valueBytes,
+  type NativeLatency,
+} from './native-latency.ts';
 import {
   natsPacedLatency,
   rabbitPacedLatency,
@@ -44,10 +44,6 @@ import {
   type PeerLatencyResult,
 } from './peer-latency.ts';
 import { startNats, startRabbitmq, startRedis, type PeerServer } from './peer-servers.ts';
-import type { DriverPercentiles } from './python-driver.ts';
-
-/** Value bytes of every record (the title's 1 KiB). */
-const valueBytes = 1024;
 
 interface PeerLatencyAttempt {
   system: string;
@@ -135,57 +131,12 @@ function peerLatencyFigures(run: PeerLatencyRun, expect: number): BenchFigure[] 
   ];
 }
 
-/** One client pair's view of Tributary: who measured, and the latency summaries. */
-interface TributaryLatency {
-  client: string;
-  /** From the intended send time to the consumer receiving the record. */
-  e2eMs: DriverPercentiles;
-  /** From the intended send time to the producer's acknowledgement. */
-  ackMs: DriverPercentiles;
-  delivered: number;
-  producerErrors: number;
-  use: CpuUse;
-}
-
-/** C producer (paced, stamping each value) and C consumer (assign mode). */
-async function measureNative(broker: BrokerChild, rate: number, seconds: number) {
-  const topic = uniqueTopic('bench-latency-c');
-  await createTopic(broker.bootstrap, topic, 1);
-  const records = rate * seconds;
-  const consumer = await startNativeConsume({
-    bootstrap: broker.bootstrap,
-    topic,
-    records,
-    idleMs: 30_000,
-    stamped: true,
-  });
-  // Let the consumer's first (empty) Fetch reach the broker before the clock starts.
-  await sleep(1500);
-  const cpu = cpuUseWindow(broker.pid);
-  const producer = await startNativeProduce({
-    bootstrap: broker.bootstrap,
-    topic,
-    records,
-    size: valueBytes,
-    lingerMs: 1,
-    ratePerSecond: rate,
-    stamped: true,
-  });
-  const produced = await producer.result;
-  const consumed = await consumer.result;
-  if (consumed.e2eMs === undefined) throw new Error('the C consumer reported no latency');
-  return {
-    client: nativeClient,
-    e2eMs: consumed.e2eMs,
-    ackMs: produced.ackMs,
-    delivered: consumed.records,
-    producerErrors: produced.errors,
-    use: cpu(),
-  };
-}
-
 /** python3-confluent-kafka producer (paced) and consumer (assign mode, fetch.wait.max.ms 20). */
-async function measurePython(broker: BrokerChild, rate: number, seconds: number) {
+async function measurePython(
+  broker: BrokerChild,
+  rate: number,
+  seconds: number,
+): Promise<NativeLatency> {
   const topic = uniqueTopic('bench-latency');
   await createTopic(broker.bootstrap, topic, 1);
   const expect = rate * seconds;
@@ -205,22 +156,28 @@ async function measurePython(broker: BrokerChild, rate: number, seconds: number)
   const consumed = consumeResult(await consumer.summary);
   return {
     client: librdkafkaClient,
+    rate,
+    seconds,
     e2eMs: consumed.e2eMs,
     ackMs: paced.ackMs,
     delivered: consumed.count,
+    records: expect,
     producerErrors: paced.errors,
     use: cpu(),
   };
 }
 
 export async function runLatencyBench(context: BenchContext): Promise<WorkloadReport> {
-  const rate = 5000;
-  const seconds = context.quick ? 8 : 30;
+  const [rate] = latencyRates;
+  const seconds = latencySecondsOf(rate, context.quick);
   const runs = await withBroker(context, {}, async (broker) => {
-    const done: TributaryLatency[] = [];
+    const done: NativeLatency[] = [];
     if (await nativeLoadAvailable(context.log)) {
-      context.log(`latency: ${rate}/s for ${seconds} s, C clients`);
-      done.push(await measureNative(broker, rate, seconds));
+      for (const each of latencyRates) {
+        const eachSeconds = latencySecondsOf(each, context.quick);
+        context.log(`latency: ${each}/s for ${eachSeconds} s, C clients`);
+        done.push(await measureNativeLatency(broker, each, eachSeconds));
+      }
     }
     if (!context.quick || done.length === 0) {
       context.log(`latency: ${rate}/s for ${seconds} s, Python clients`);
@@ -236,48 +193,13 @@ interface LatencyMeasurements {
   rate: number;
   seconds: number;
   expect: number;
-  runs: TributaryLatency[];
+  runs: NativeLatency[];
   peers: PeerLatencyRun[];
 }
 
-function tributaryFigures(run: TributaryLatency, expect: number): BenchFigure[] {
-  const base = { system: 'tributary', client: run.client };
-  const e2e = run.e2eMs;
-  return [
-    {
-      ...base,
-      metric: 'e2e p50',
-      value: e2e.p50,
-      unit: 'ms',
-      target: { value: 2, atLeast: false },
-    },
-    {
-      ...base,
-      metric: 'e2e p99',
-      value: e2e.p99,
-      unit: 'ms',
-      target: { value: 10, atLeast: false },
-    },
-    { ...base, metric: 'e2e p99.9', value: e2e.p999, unit: 'ms' },
-    { ...base, metric: 'e2e max', value: e2e.max, unit: 'ms' },
-    { ...base, metric: 'producer ack p99 (from intended)', value: run.ackMs.p99, unit: 'ms' },
-    {
-      ...base,
-      metric: 'records delivered',
-      value: run.delivered,
-      unit: `of ${expect}`,
-      perCpuSecond: perCpu(run.delivered, run.use.brokerCpuSeconds),
-    },
-    ...resourceFigures(base, run.use, {
-      producedBytes: run.delivered * valueBytes,
-      fetchedBytes: run.delivered * valueBytes,
-    }),
-  ];
-}
-
-function tributaryNote(run: TributaryLatency): string {
+function tributaryNote(run: NativeLatency): string {
   const clients =
-    run.client === nativeClient
+    run.client !== librdkafkaClient
       ? 'tributary-load producer (paced, linger.ms 1, the intended send time in the first 8 ' +
         'bytes of each value) and consumer (assign mode)'
       : 'python3-confluent-kafka producer (paced, linger.ms 1) and consumer (assign mode, ' +
@@ -291,7 +213,7 @@ function tributaryNote(run: TributaryLatency): string {
       : 'the tail is on the fetch path (producer acks are much faster than delivery): what ' +
         'would move it is waking long-polling Fetches as soon as the append commits';
   return (
-    `${run.client}: ${clients}; producer errors ${run.producerErrors}; broker CPU ` +
+    `${run.client}, ${run.rate}/s for ${run.seconds} s: ${clients}; producer errors ${run.producerErrors}; broker CPU ` +
     `${run.use.brokerCpuSeconds.toFixed(2)} s. ${bottleneckNote(run.use)} On this run ${tail}.`
   );
 }
@@ -300,30 +222,42 @@ function latencyReport(m: LatencyMeasurements): WorkloadReport {
   const { rate, seconds, expect, runs, peers } = m;
   return {
     name: 'latency',
-    title: `end-to-end latency at ${rate} records/s for ${seconds} s (1 KiB, acks=all)`,
+    title:
+      `end-to-end latency at ${latencyRates.join(' and ')} records/s ` +
+      `(${seconds} s at ${rate}/s; 1 KiB, acks=all)`,
     figures: [
-      ...runs.flatMap((run) => tributaryFigures(run, expect)),
+      ...runs.flatMap((run) => latencyFigures('tributary', run)),
       ...peers.flatMap((peer) => peerLatencyFigures(peer, expect)),
     ],
     notes: [
       'Latency runs from the intended send time (CLOCK_MONOTONIC in the value) to the ' +
         'consumer receiving the record: no coordinated omission.',
       ...runs.map(tributaryNote),
-      'Peers: same rate, 1 KiB records and duration, a paced producer and a consumer on two ' +
+      `Peers: ${rate}/s only, 1 KiB records and the same duration, a paced producer and a ` +
+        'consumer on two ' +
         'connections of the suite process, timed from the intended send time; what ack and ' +
         'delivery mean: ' +
         (peers.map((peer) => `${peer.system}: ${peer.meaning}`).join('; ') || 'none ran') +
         '. Only tributary (acks=all after the WAL fsync) and redis-always ack after fsync.',
     ],
     chart: {
-      title: `Workload 2: end-to-end latency at ${rate}/s (ms)`,
+      title: `Workload 2: end-to-end latency at ${latencyRates.join(' and ')}/s (ms)`,
       unit: 'ms',
       bars: [
         ...runs.flatMap((run) => {
-          const who = run.client === nativeClient ? 'C' : 'Python';
+          const who = `${run.client === librdkafkaClient ? 'Python' : 'C'} ${run.rate}/s`;
+          const targets = run.rate === rate;
           return [
-            { label: `tributary ${who} p50`, value: run.e2eMs.p50, target: 2 },
-            { label: `tributary ${who} p99`, value: run.e2eMs.p99, target: 10 },
+            {
+              label: `tributary ${who} p50`,
+              value: run.e2eMs.p50,
+              ...(targets ? { target: 2 } : {}),
+            },
+            {
+              label: `tributary ${who} p99`,
+              value: run.e2eMs.p99,
+              ...(targets ? { target: 10 } : {}),
+            },
             { label: `tributary ${who} p99.9`, value: run.e2eMs.p999 },
           ];
         }),
