@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { KafkaRecord } from '@tributary/protocol';
-import { cloudEventProblem, validationRulesOf } from './record-validation.ts';
+import { AvroSchema, JsonSchema, ProtobufSchema } from '@tributary/schema-registry';
+import { cloudEventProblem, subjectOf, validationRulesOf } from './record-validation.ts';
 
 function record(headers: Record<string, string>, value: string | null): KafkaRecord {
   return {
@@ -48,9 +49,51 @@ describe('validationRulesOf', () => {
     assert.deepEqual(validationRulesOf({ 'confluent.value.schema.validation': 'TRUE' }), {
       keySchema: false,
       valueSchema: true,
+      keySubjectStrategy: undefined,
+      valueSubjectStrategy: undefined,
       decode: false,
       cloudEvents: false,
       policy: 'reject',
     });
+  });
+
+  it("reads Confluent's subject name strategies by class name", () => {
+    const rules = validationRulesOf({
+      'confluent.value.schema.validation': 'true',
+      'confluent.value.subject.name.strategy':
+        'io.confluent.kafka.serializers.subject.RecordNameStrategy',
+      'confluent.key.subject.name.strategy': 'TopicRecordNameStrategy',
+    });
+    assert.equal(rules?.valueSubjectStrategy, 'RecordNameStrategy');
+    assert.equal(rules?.keySubjectStrategy, 'TopicRecordNameStrategy');
+  });
+});
+
+describe('subjectOf', () => {
+  it('names the subject each strategy checks', () => {
+    const schema = AvroSchema.parse(
+      '{"type":"record","name":"Order","namespace":"shop","fields":[]}',
+      [],
+    );
+    const where = { topic: 'orders', part: 'value' as const, schema, indexes: [] };
+    assert.equal(subjectOf('TopicNameStrategy', where), 'orders-value');
+    assert.equal(subjectOf('RecordNameStrategy', where), 'shop.Order');
+    assert.equal(subjectOf('TopicRecordNameStrategy', where), 'orders-shop.Order');
+    const primitive = AvroSchema.parse('"string"', []);
+    assert.equal(subjectOf('RecordNameStrategy', { ...where, schema: primitive }), undefined);
+    const proto = ProtobufSchema.parse(
+      'syntax = "proto3";\npackage shop;\nmessage A { message B {} }\nmessage C {}\n',
+      [],
+    );
+    assert.equal(
+      subjectOf('RecordNameStrategy', { ...where, schema: proto, indexes: [0, 0] }),
+      'shop.A.B',
+    );
+    assert.equal(
+      subjectOf('RecordNameStrategy', { ...where, schema: proto, indexes: [1] }),
+      'shop.C',
+    );
+    const titled = JsonSchema.parse('{"title":"shop.Stock","type":"object"}', []);
+    assert.equal(subjectOf('RecordNameStrategy', { ...where, schema: titled }), 'shop.Stock');
   });
 });

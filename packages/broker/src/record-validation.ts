@@ -6,6 +6,9 @@
  *   names): the value (key) must be in the registry's wire format (magic byte 0, a 4-byte schema
  *   id) with an id the schema registry knows. With `tributary.schema.validation.decode` the
  *   payload must also decode against that schema. Null keys and values (tombstones) pass.
+ *   `confluent.value.subject.name.strategy` / `confluent.key.subject.name.strategy` (Confluent's
+ *   TopicNameStrategy, RecordNameStrategy, TopicRecordNameStrategy class names) also require the
+ *   id to be registered under the subject the strategy names; unset, any subject will do.
  * - `tributary.cloudevents.required`: each record must be a CloudEvent under the Kafka protocol
  *   binding, binary mode (`ce_specversion`, `ce_id`, `ce_source`, `ce_type` headers) or
  *   structured mode (`content-type: application/cloudevents+json`, the value a JSON event with
@@ -30,9 +33,21 @@ import {
 export type ValidationPolicy = 'reject' | 'dlq' | 'warn';
 export const validationPolicies: readonly ValidationPolicy[] = ['reject', 'dlq', 'warn'];
 
+/** Confluent's subject name strategies, by the class names its settings take. */
+export const subjectNameStrategies = [
+  'TopicNameStrategy',
+  'RecordNameStrategy',
+  'TopicRecordNameStrategy',
+] as const;
+export type SubjectNameStrategy = (typeof subjectNameStrategies)[number];
+export const subjectNameStrategyPackage = 'io.confluent.kafka.serializers.subject.';
+
 export interface ValidationRules {
   readonly keySchema: boolean;
   readonly valueSchema: boolean;
+  /** The subject the key's (value's) schema id must be registered under; unset: any. */
+  readonly keySubjectStrategy: SubjectNameStrategy | undefined;
+  readonly valueSubjectStrategy: SubjectNameStrategy | undefined;
   readonly decode: boolean;
   readonly cloudEvents: boolean;
   readonly policy: ValidationPolicy;
@@ -63,10 +78,25 @@ export function validationRulesOf(
   return {
     keySchema,
     valueSchema,
+    keySubjectStrategy: strategyOf(config['confluent.key.subject.name.strategy']),
+    valueSubjectStrategy: strategyOf(config['confluent.value.subject.name.strategy']),
     decode: on('tributary.schema.validation.decode'),
     cloudEvents,
     policy: (config['tributary.validation.policy'] ?? 'reject') as ValidationPolicy,
   };
+}
+
+/** The strategy a setting names (its class name, with or without Confluent's package). */
+function strategyOf(setting: string | undefined): SubjectNameStrategy | undefined {
+  const name = setting?.trim().replace(subjectNameStrategyPackage, '');
+  return subjectNameStrategies.find((strategy) => strategy === name);
+}
+
+/** What the records' schema ids resolve to: parsed schemas and, with a strategy, subjects. */
+interface SchemaLookups {
+  readonly schemas: Map<number, ParsedSchema | undefined>;
+  /** The subjects each id is registered under (live versions); only with a strategy set. */
+  readonly subjects: Map<number, ReadonlySet<string>>;
 }
 
 /**
@@ -75,17 +105,18 @@ export function validationRulesOf(
  * records do not decode (the caller answers it with the decoder's Kafka error).
  */
 export async function invalidRecords(
+  topic: string,
   batches: readonly Buffer[],
   rules: ValidationRules,
   registry: SchemaRegistry | undefined,
   maxDecompressedBytes: number,
 ): Promise<InvalidRecord[]> {
   const decoded = batches.map((bytes) => decodeRecords(bytes, { maxDecompressedBytes }));
-  const schemas = await schemasOf(decoded, rules, registry);
+  const lookups = await schemasOf(decoded, rules, registry);
   const invalid: InvalidRecord[] = [];
   for (const [batch, records] of decoded.entries()) {
     for (const [index, record] of records.entries()) {
-      const reason = recordProblem(record, rules, registry, schemas);
+      const reason = recordProblem(record, { topic, rules, registry, lookups });
       if (reason !== undefined) invalid.push({ batch, index, record, reason });
     }
   }
@@ -97,9 +128,12 @@ async function schemasOf(
   batches: readonly KafkaRecord[][],
   rules: ValidationRules,
   registry: SchemaRegistry | undefined,
-): Promise<Map<number, ParsedSchema | undefined>> {
+): Promise<SchemaLookups> {
   const schemas = new Map<number, ParsedSchema | undefined>();
-  if (registry === undefined) return schemas;
+  const subjects = new Map<number, ReadonlySet<string>>();
+  if (registry === undefined) return { schemas, subjects };
+  const strategies =
+    rules.keySubjectStrategy !== undefined || rules.valueSubjectStrategy !== undefined;
   const ids = new Set<number>();
   for (const records of batches) {
     for (const record of records) {
@@ -113,55 +147,91 @@ async function schemasOf(
   for (const id of ids) {
     try {
       schemas.set(id, await registry.schema(id));
+      if (strategies) {
+        const versions = await registry.versionsOfSchema(id, false);
+        subjects.set(id, new Set(versions.map((version) => version.subject)));
+      }
     } catch (error: unknown) {
       if (!(error instanceof RegistryError && error.errorCode === 40403)) throw error;
       schemas.set(id, undefined);
     }
   }
-  return schemas;
+  return { schemas, subjects };
 }
 
-function recordProblem(
-  record: KafkaRecord,
-  rules: ValidationRules,
-  registry: SchemaRegistry | undefined,
-  schemas: ReadonlyMap<number, ParsedSchema | undefined>,
-): string | undefined {
+interface RecordCheck {
+  readonly topic: string;
+  readonly rules: ValidationRules;
+  readonly registry: SchemaRegistry | undefined;
+  readonly lookups: SchemaLookups;
+}
+
+function recordProblem(record: KafkaRecord, check: RecordCheck): string | undefined {
+  const { rules, registry } = check;
   if (rules.cloudEvents) {
     const problem = cloudEventProblem(record);
     if (problem !== undefined) return problem;
   }
-  const check = (part: 'key' | 'value', bytes: Buffer | null): string | undefined => {
+  const checkPart = (part: 'key' | 'value', bytes: Buffer | null): string | undefined => {
     if (bytes === null) return undefined;
     if (registry === undefined) {
       return `${part} schema validation is on but this broker runs no schema registry`;
     }
-    return schemaProblem(part, bytes, rules.decode, schemas);
+    return schemaProblem(part, bytes, check);
   };
   return (
-    (rules.keySchema ? check('key', record.key) : undefined) ??
-    (rules.valueSchema ? check('value', record.value) : undefined)
+    (rules.keySchema ? checkPart('key', record.key) : undefined) ??
+    (rules.valueSchema ? checkPart('value', record.value) : undefined)
   );
 }
 
 function schemaProblem(
   part: 'key' | 'value',
   bytes: Buffer,
-  decode: boolean,
-  schemas: ReadonlyMap<number, ParsedSchema | undefined>,
+  { topic, rules, lookups }: RecordCheck,
 ): string | undefined {
   const schemaId = schemaIdOf(bytes);
   if (schemaId === undefined) {
     return `${part} is not in the schema registry's wire format (magic byte 0, 4-byte schema id)`;
   }
-  const schema = schemas.get(schemaId);
+  const schema = lookups.schemas.get(schemaId);
   if (schema === undefined) return `${part} schema id ${schemaId} is not registered`;
-  if (!decode) return undefined;
+  const strategy = part === 'key' ? rules.keySubjectStrategy : rules.valueSubjectStrategy;
+  if (!rules.decode && strategy === undefined) return undefined;
   const framed = readFrame(bytes, schema.schemaType === 'PROTOBUF');
+  if (strategy !== undefined) {
+    const indexes = framed.ok ? framed.frame.messageIndexes : [];
+    const subject = subjectOf(strategy, { topic, part, schema, indexes });
+    const problem =
+      subject === undefined
+        ? `${part} schema ${schemaId} has no record name for ${strategy}`
+        : lookups.subjects.get(schemaId)?.has(subject) === true
+          ? undefined
+          : `${part} schema id ${schemaId} is not registered under subject '${subject}' ` +
+            `(${strategy})`;
+    if (problem !== undefined) return problem;
+  }
+  if (!rules.decode) return undefined;
   const result = framed.ok
     ? schema.decode(framed.frame.payload, framed.frame.messageIndexes)
     : { ok: false as const, reason: framed.reason };
   return result.ok ? undefined : `${part} does not match schema ${schemaId}: ${result.reason}`;
+}
+
+/** The subject Confluent's strategy names for a record's key or value; undefined: no name. */
+export function subjectOf(
+  strategy: SubjectNameStrategy,
+  where: {
+    topic: string;
+    part: 'key' | 'value';
+    schema: ParsedSchema;
+    indexes: readonly number[];
+  },
+): string | undefined {
+  if (strategy === 'TopicNameStrategy') return `${where.topic}-${where.part}`;
+  const name = where.schema.recordName(where.indexes);
+  if (name === undefined) return undefined;
+  return strategy === 'RecordNameStrategy' ? name : `${where.topic}-${name}`;
 }
 
 /** Why `record` is not a CloudEvent under the Kafka protocol binding, or undefined. */

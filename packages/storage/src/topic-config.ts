@@ -7,6 +7,13 @@
  */
 import type { TopicRecord } from './types.ts';
 
+/** Confluent's subject name strategies (class names), for record validation's settings. */
+const subjectNameStrategies = [
+  'io.confluent.kafka.serializers.subject.TopicNameStrategy',
+  'io.confluent.kafka.serializers.subject.RecordNameStrategy',
+  'io.confluent.kafka.serializers.subject.TopicRecordNameStrategy',
+];
+
 export type TopicConfigType = 'boolean' | 'int' | 'long' | 'double' | 'string' | 'list';
 
 export interface TopicConfigDefinition {
@@ -51,10 +58,24 @@ const definitions: TopicConfigDefinition[] = [
     'keys must carry a registered schema id',
   ),
   def(
+    'confluent.key.subject.name.strategy',
+    'string',
+    '',
+    "the subject a key's schema id must be registered under (unset: any subject)",
+    { validValues: subjectNameStrategies },
+  ),
+  def(
     'confluent.value.schema.validation',
     'boolean',
     'false',
     'values must carry a registered schema id',
+  ),
+  def(
+    'confluent.value.subject.name.strategy',
+    'string',
+    '',
+    "the subject a value's schema id must be registered under (unset: any subject)",
+    { validValues: subjectNameStrategies },
   ),
   def('delete.retention.ms', 'long', '86400000', 'how long tombstones are kept when compacting', {
     min: 0,

@@ -76,7 +76,8 @@ async function validateThenStart(
   let invalid: InvalidRecord[];
   try {
     const maxBytes = runtime.config.decompressedBatchMaxBytes;
-    invalid = await invalidRecords(input.batches, rules, runtime.schemaRegistry, maxBytes);
+    const { batches, topic } = input;
+    invalid = await invalidRecords(topic.name, batches, rules, runtime.schemaRegistry, maxBytes);
   } catch (error: unknown) {
     const { errorCode, errorMessage } = toKafkaError(error);
     return { answer: Promise.resolve(failure(data, errorCode, errorMessage)) };

@@ -55,4 +55,8 @@ export class AvroSchema implements ParsedSchema {
       return { ok: false, reason: error instanceof Error ? error.message : String(error) };
     }
   }
+
+  recordName(): string | undefined {
+    return this.type.name;
+  }
 }

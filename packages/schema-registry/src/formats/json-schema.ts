@@ -86,4 +86,9 @@ export class JsonSchema implements ParsedSchema {
     const where = first?.instancePath === '' ? '(root)' : (first?.instancePath ?? '(root)');
     return { ok: false, reason: `${where} ${first?.message ?? 'does not match the schema'}` };
   }
+
+  recordName(): string | undefined {
+    const title = typeof this.root === 'boolean' ? undefined : this.root['title'];
+    return typeof title === 'string' && title !== '' ? title : undefined;
+  }
 }

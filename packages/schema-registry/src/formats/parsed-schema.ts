@@ -29,4 +29,10 @@ export interface ParsedSchema {
    * `messageIndexes` names the message type.
    */
   decode(payload: Buffer, messageIndexes: readonly number[]): DecodeResult;
+  /**
+   * The fully qualified name Confluent's RecordNameStrategy derives a subject from: the Avro
+   * named type, the Protobuf message at `messageIndexes`, the JSON Schema's `title`; undefined
+   * when the schema has none (an Avro primitive, an untitled JSON Schema).
+   */
+  recordName(messageIndexes: readonly number[]): string | undefined;
 }

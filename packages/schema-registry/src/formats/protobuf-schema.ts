@@ -145,6 +145,11 @@ export class ProtobufSchema implements ParsedSchema {
     }
   }
 
+  recordName(messageIndexes: readonly number[]): string | undefined {
+    // protobufjs writes full names with a leading dot (".shop.Order").
+    return this.messageAt(messageIndexes)?.fullName.replace(/^\./, '');
+  }
+
   /** The message named by Confluent's message indexes (top-level index, then nested ones). */
   messageAt(indexes: readonly number[]): protobuf.Type | undefined {
     const [first = 0, ...rest] = indexes.length === 0 ? [0] : indexes;

@@ -7,6 +7,8 @@
  * errors (kafkajs sends v7, which has neither). Rejected records are never stored; dead-lettered ones land in `<topic>.dlq` with
  * headers saying why while the rest of their batch is stored (an idempotent producer carries on
  * after a batch that lost every record); `warn` stores them and counts them on /metrics.
+ * With `confluent.value.subject.name.strategy`, the id must also be registered under the subject
+ * the strategy names (the record name, `<topic>-value`, `<topic>-<record name>`).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -352,5 +354,86 @@ describe('CloudEvents', () => {
       (await readAll('events', 2)).map((r) => r.headers['ce_id'] ?? 'structured'),
       ['e-1', 'structured'],
     );
+  });
+});
+
+const strategy = (name: string): string => `io.confluent.kafka.serializers.subject.${name}`;
+
+describe('subject name strategies at produce', () => {
+  const refundSchema = JSON.stringify({
+    type: 'record',
+    name: 'Refund',
+    namespace: 'shop',
+    fields: [{ name: 'order', type: 'string' }],
+  });
+
+  it('RecordNameStrategy: the id must be registered under the record name', async () => {
+    await createTopic('orders-by-record', {
+      'confluent.value.schema.validation': 'true',
+      'confluent.value.subject.name.strategy': strategy('RecordNameStrategy'),
+    });
+    // orderSchemaId is registered under orders-value only so far.
+    const unnamed = await refusal('orders-by-record', [await order('r-1')]);
+    assert.match(
+      unnamed.errorMessage ?? '',
+      new RegExp(
+        `value schema id ${orderSchemaId} is not registered under subject 'shop.Order' ` +
+          '\\(RecordNameStrategy\\)',
+      ),
+    );
+    // What a producer with value.subject.name.strategy=RecordNameStrategy registers.
+    const { id } = await registry.register(
+      { type: SchemaType.AVRO, schema: orderSchema },
+      { subject: 'shop.Order' },
+    );
+    assert.equal(id, orderSchemaId, 'the same schema keeps its id in every subject');
+    assert.equal(await send('orders-by-record', [{ value: await order('r-2') }]), 'stored');
+    const refunds = await registry.register(
+      { type: SchemaType.AVRO, schema: refundSchema },
+      { subject: 'refunds-value' },
+    );
+    const refund = await registry.encode(refunds.id, { order: 'r-2' });
+    const wrong = await refusal('orders-by-record', [refund]);
+    assert.match(wrong.errorMessage ?? '', /not registered under subject 'shop.Refund'/);
+    const [stored] = await readAll('orders-by-record', 1);
+    assert.deepEqual(
+      { ...(await registry.decode(stored?.value ?? Buffer.alloc(0))) },
+      {
+        id: 'r-2',
+        cents: 1250,
+      },
+    );
+  });
+
+  it('TopicNameStrategy and TopicRecordNameStrategy name subjects after the topic', async () => {
+    await createTopic('orders-strict', {
+      'confluent.value.schema.validation': 'true',
+      'confluent.value.subject.name.strategy': strategy('TopicNameStrategy'),
+    });
+    const unregistered = await refusal('orders-strict', [await order('t-1')]);
+    assert.match(
+      unregistered.errorMessage ?? '',
+      /not registered under subject 'orders-strict-value'/,
+    );
+    await registry.register(
+      { type: SchemaType.AVRO, schema: orderSchema },
+      { subject: 'orders-strict-value' },
+    );
+    assert.equal(await send('orders-strict', [{ value: await order('t-2') }]), 'stored');
+
+    await createTopic('orders-mixed', {
+      'confluent.value.schema.validation': 'true',
+      'confluent.value.subject.name.strategy': strategy('TopicRecordNameStrategy'),
+    });
+    const mixed = await refusal('orders-mixed', [await order('t-3')]);
+    assert.match(
+      mixed.errorMessage ?? '',
+      /not registered under subject 'orders-mixed-shop.Order'/,
+    );
+    await registry.register(
+      { type: SchemaType.AVRO, schema: orderSchema },
+      { subject: 'orders-mixed-shop.Order' },
+    );
+    assert.equal(await send('orders-mixed', [{ value: await order('t-4') }]), 'stored');
   });
 });
