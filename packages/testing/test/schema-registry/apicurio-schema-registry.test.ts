@@ -1,9 +1,9 @@
 /**
- * Apicurio Registry's Java serdes (AvroKafkaSerializer / AvroKafkaDeserializer 2.6, Maven
+ * Apicurio Registry's Java serdes (Avro and JSON Schema serializers and deserializers 2.6, Maven
  * Central) against the registry of a broker process, in Confluent-compatible mode (as-confluent,
  * use-id=contentId, headers off): they speak Apicurio's REST API v2, which the registry serves
  * over the Confluent model (docs/adr/0026-apicurio-api.md). The Java driver
- * (packages/testing/java, ApicurioAvro.java) auto-registers and produces, and consumes and
+ * (packages/testing/java, ApicurioSerdes.java) auto-registers and produces, and consumes and
  * decodes by contentId. Cross-client: what Java wrote, @kafkajs/confluent-schema-registry
  * decodes, and what that client wrote, Java decodes; Java's schema shows up as a Confluent
  * subject version with the id framed in its records. An incompatible auto-registration is
@@ -17,7 +17,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { javaCommand, runCommand } from '../../src/index.ts';
 import { startRegistryBroker, type RegistryBroker } from './registry-broker.ts';
 
-const apicurioMainClass = 'dev.tributary.testing.ApicurioAvro';
+const apicurioMainClass = 'dev.tributary.testing.ApicurioSerdes';
 const driverTimeoutMs = 180_000;
 
 let running: RegistryBroker;
@@ -39,21 +39,18 @@ after(async () => {
   await running?.dataDir.remove();
 });
 
-interface JavaResult {
-  readonly code: number | null;
-  /** The driver's JSON lines. */
-  readonly lines: Record<string, unknown>[];
-  readonly stderr: string;
-}
+type Format = 'avro' | 'json';
 
-async function java(args: readonly string[], input = ''): Promise<JavaResult> {
-  const { command, args: javaArgs } = javaCommand(apicurioMainClass, [
-    args[0] ?? '',
+/** Runs the driver: `mode format bootstrap registry-v2-url ...rest`. */
+async function java(mode: string, format: Format, rest: readonly string[], input = '') {
+  const { command, args } = javaCommand(apicurioMainClass, [
+    mode,
+    format,
     running.broker.bootstrap,
     `${running.registryUrl}/apis/registry/v2`,
-    ...args.slice(1),
+    ...rest,
   ]);
-  const result = await runCommand(command, javaArgs, { input, timeoutMs: driverTimeoutMs });
+  const result = await runCommand(command, args, { input, timeoutMs: driverTimeoutMs });
   const lines = result.stdout
     .split('\n')
     .filter((line) => line.startsWith('{'))
@@ -62,9 +59,14 @@ async function java(args: readonly string[], input = ''): Promise<JavaResult> {
 }
 
 /** Produces the records with Apicurio's serializer; asserts the driver succeeded. */
-async function javaProduce(topic: string, schema: object, records: readonly object[]) {
+async function javaProduce(
+  topic: string,
+  schema: object,
+  records: readonly object[],
+  format: Format = 'avro',
+) {
   const input = records.map((record) => JSON.stringify(record)).join('\n');
-  const result = await java(['produce', topic, JSON.stringify(schema)], input);
+  const result = await java('produce', format, [topic, JSON.stringify(schema)], input);
   assert.equal(
     result.code,
     0,
@@ -74,8 +76,8 @@ async function javaProduce(topic: string, schema: object, records: readonly obje
 }
 
 /** The first `count` records of partition 0, decoded by Apicurio's deserializer. */
-async function javaConsume(topic: string, count: number) {
-  const result = await java(['consume', topic, String(count)]);
+async function javaConsume(topic: string, count: number, format: Format = 'avro') {
+  const result = await java('consume', format, [topic, String(count)]);
   assert.equal(
     result.code,
     0,
@@ -133,7 +135,7 @@ const orderSchema = {
 };
 const orders = [1, 2, 3].map((n) => ({ id: `order-${n}`, total: 100 * n }));
 
-describe("Apicurio's Java Avro serdes in Confluent-compatible mode", () => {
+describe("Apicurio's Java serdes in Confluent-compatible mode", () => {
   it('auto-register, produce and consume by contentId; a Confluent client decodes them', async () => {
     const topic = 'apicurio-orders';
     await createTopic(topic);
@@ -193,7 +195,9 @@ describe("Apicurio's Java Avro serdes in Confluent-compatible mode", () => {
       fields: [...orderSchema.fields, { name: 'grams', type: 'int' }],
     };
     const refused = await java(
-      ['produce', topic, JSON.stringify(breaking)],
+      'produce',
+      'avro',
+      [topic, JSON.stringify(breaking)],
       JSON.stringify({ id: 'order-10', total: 1, grams: 5 }),
     );
     assert.equal(refused.code, 1);
@@ -227,5 +231,55 @@ describe("Apicurio's Java Avro serdes in Confluent-compatible mode", () => {
     } finally {
       await producer.disconnect();
     }
+  });
+
+  it('JSON Schema serdes: Java and the Confluent client read what the other wrote', async () => {
+    const schema = {
+      $schema: 'http://json-schema.org/draft-07/schema#',
+      title: 'shop.Stock',
+      type: 'object',
+      properties: { sku: { type: 'string' }, quantity: { type: 'integer', minimum: 1 } },
+      required: ['sku', 'quantity'],
+    };
+    const lines = [
+      { sku: 'tea', quantity: 2 },
+      { sku: 'cup', quantity: 6 },
+    ];
+    const topic = 'apicurio-stock';
+    await createTopic(topic);
+    await javaProduce(topic, schema, lines, 'json');
+    const consumed = await javaConsume(topic, lines.length, 'json');
+    assert.deepEqual(
+      consumed.map((line) => line.value),
+      lines,
+    );
+    const raw = await consumeRaw(topic, lines.length);
+    assert.deepEqual(await Promise.all(raw.map((value) => confluent.decode(value))), lines);
+    // The serializer validates against the schema before it sends.
+    const invalid = await java(
+      'produce',
+      'json',
+      [topic, JSON.stringify(schema)],
+      JSON.stringify({ sku: 'tea', quantity: 0 }),
+    );
+    assert.equal(invalid.code, 1);
+    assert.match(JSON.stringify(invalid.lines.at(-1)), /quantity: must have a minimum value of 1/);
+
+    const other = 'confluent-stock';
+    await createTopic(other);
+    const { id } = await confluent.register(
+      { type: SchemaType.JSON, schema: JSON.stringify(schema) },
+      { subject: `${other}-value` },
+    );
+    const producer = kafka.producer();
+    await producer.connect();
+    const encoded = await Promise.all(lines.map((line) => confluent.encode(id, line)));
+    await producer.send({ topic: other, messages: encoded.map((value) => ({ value })) });
+    await producer.disconnect();
+    const read = await javaConsume(other, lines.length, 'json');
+    assert.deepEqual(
+      read.map((line) => [line.schemaId, line.value]),
+      lines.map((line) => [id, line]),
+    );
   });
 });
