@@ -93,7 +93,10 @@ async function main(): Promise<number> {
   // end; a filtered run adds to the results of the last full run and leaves the doc alone.
   const fullRun = filters.length === 0;
   if (fullRun) await rm(compatibilityResults, { force: true });
-  if (files.some((file) => file.startsWith('packages/testing/'))) await buildClientDrivers();
+  // The shop's cluster test starts the S3 server too.
+  const needsDrivers = (file: string) =>
+    file.startsWith('packages/testing/') || file.startsWith('examples/');
+  if (files.some(needsDrivers)) await buildClientDrivers();
   const args = [
     '--test',
     `--test-concurrency=${testConcurrency}`,

@@ -47,14 +47,15 @@ const requestTimeoutMs = 10_000;
 const requestRetryMs = 250;
 /** A request is tried this often (the cart may be down, or the broker behind its registry). */
 const requestAttempts = 800;
-const killGapMinMs = 1_500;
-const killGapMaxMs = 3_500;
+const killGapMinMs = 1_000;
+const killGapMaxMs = 3_000;
 const downMinMs = 200;
 const downMaxMs = 1_200;
 /** Chaos goes on at least this long, and until every order is placed. */
 const chaosMinMs = 30_000;
 const settleTimeoutMs = 300_000;
-const startAttempts = 5;
+/** A service started while the broker is down fails its start: it is started again. */
+const startAttempts = 30;
 
 /** mulberry32: the same seed gives the same orders and the same kills. */
 export function seededRandom(seed: number): () => number {
@@ -146,14 +147,16 @@ async function startWithRetries(target: ChaosTarget, log: (line: string) => void
     } catch (error: unknown) {
       if (attempt >= startAttempts) throw error;
       log(`${target.name} did not start (${String(error)}); again`);
-      await sleep(1_000);
+      await sleep(2_000);
     }
   }
 }
 
 /**
- * Kills a random target every few seconds until `running()` turns false and every target has
- * been killed as often as every other (the round in progress is finished).
+ * Kills a random target every few seconds until `running()` turns false and the round in
+ * progress is finished (targets come from a shuffled bag, refilled when empty, so each is killed
+ * once per round). A killed target starts again after a short while in the background, so the
+ * next kill may come while it is still starting; a target still down is not drawn again.
  */
 async function chaos(
   options: ShopChaosOptions,
@@ -167,21 +170,31 @@ async function chaos(
   }));
   const targets = [...services, ...options.brokers];
   const kills: string[] = [];
+  const down = new Set<string>();
+  const restarts: Promise<void>[] = [];
   const started = Date.now();
-  // Targets are drawn from a shuffled bag, refilled when empty: each is killed once per round.
   const bag: ChaosTarget[] = [];
   while (running() || bag.length > 0) {
     await sleep(killGapMinMs + random() * (killGapMaxMs - killGapMinMs));
     if (bag.length === 0) bag.push(...targets.toSorted(() => random() - 0.5));
     const target = bag.pop();
     if (target === undefined) continue;
+    while (down.has(target.name)) await sleep(100);
     const at = ((Date.now() - started) / 1000).toFixed(1);
     kills.push(`${at}s ${target.name}`);
     options.log(`chaos ${at}s: kill -9 ${target.name}`);
+    down.add(target.name);
     await target.kill();
-    await sleep(downMinMs + random() * (downMaxMs - downMinMs));
-    await startWithRetries(target, options.log);
+    const downMs = downMinMs + random() * (downMaxMs - downMinMs);
+    restarts.push(
+      (async () => {
+        await sleep(downMs);
+        await startWithRetries(target, options.log);
+        down.delete(target.name);
+      })(),
+    );
   }
+  await Promise.all(restarts);
   return kills;
 }
 

@@ -10,7 +10,6 @@
 import assert from 'node:assert/strict';
 import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import pg from 'pg';
@@ -31,6 +30,7 @@ import {
 import { OrderPlaced, topics } from '../src/contracts.ts';
 import { ServiceProcess } from '../src/service-process.ts';
 import { Shop } from '../src/shop.ts';
+import { freePort } from './free-port.ts';
 import { runShopChaos } from './shop-chaos.ts';
 
 const seed = Number(process.env['SHOP_CHAOS_SEED'] ?? Math.floor(Math.random() * 2 ** 31));
@@ -47,16 +47,6 @@ let pool: pg.Pool;
 let shop: Shop;
 let log: (line: string) => void;
 let notificationFile: string;
-
-/** A free loopback port: the registry keeps it across broker restarts. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  const address = server.address();
-  await new Promise((done) => server.close(done));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 before(async () => {
   await mkdir(logDir, { recursive: true });
