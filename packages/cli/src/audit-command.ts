@@ -9,13 +9,13 @@
 import { parseArgs } from 'node:util';
 import { ErrorCode, decodeRecords, errorName, fetchApi, splitBatches } from '@tributary/protocol';
 import { isParseArgsError, UsageError, type CommandIo } from './command-io.ts';
-import { parseEndpoint } from './endpoint.ts';
+import { bootstrapEndpoints, connectToFirst } from './bootstrap.ts';
 import { KafkaConnection, KafkaConnectionError } from './kafka-connection.ts';
 import { formatTable } from './text-table.ts';
 
 export const auditUsage = `usage:
   tributary audit [--principal User:NAME] [--action API] [--since ISO-TIME] [--json]
-                  [--bootstrap HOST:PORT]
+                  [--bootstrap HOST:PORT[,HOST:PORT...]]
 Prints the audit log (topic __tributary_audit): time, principal, client, action, resources and
 result of every admin and security action, oldest first. --json prints one stored entry per
 line. --bootstrap defaults to TRIBUTARY_BOOTSTRAP, then localhost:9092.`;
@@ -57,14 +57,10 @@ export async function runAuditCommand(args: readonly string[], io: CommandIo): P
     if (since !== undefined && Number.isNaN(since)) {
       throw new UsageError(`--since: not a time: ${values.since}`);
     }
-    const bootstrap = values.bootstrap ?? io.env['TRIBUTARY_BOOTSTRAP'] ?? 'localhost:9092';
-    let endpoint;
-    try {
-      endpoint = parseEndpoint(bootstrap);
-    } catch (error: unknown) {
-      throw new UsageError(`--bootstrap: ${error instanceof Error ? error.message : ''}`);
-    }
-    const connection = await KafkaConnection.connect(endpoint);
+    const endpoints = bootstrapEndpoints(values.bootstrap, io.env);
+    const connection = await connectToFirst(endpoints, (endpoint) =>
+      KafkaConnection.connect(endpoint),
+    );
     let entries: Entry[];
     try {
       entries = await readAll(connection);

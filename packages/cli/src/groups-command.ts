@@ -6,7 +6,7 @@
  */
 import { parseArgs } from 'node:util';
 import { isParseArgsError, UsageError, type CommandIo } from './command-io.ts';
-import { parseEndpoint } from './endpoint.ts';
+import { bootstrapEndpoints, connectToFirst } from './bootstrap.ts';
 import { listGroups } from './group-admin.ts';
 import { KafkaAdminError } from './kafka-admin-error.ts';
 import { describeGroupCommand } from './group-description.ts';
@@ -15,9 +15,9 @@ import { resetOffsetsCommand, resetOffsetsOptions } from './offset-reset-command
 import { formatTable } from './text-table.ts';
 
 export const groupsUsage = `usage:
-  tributary groups list [--bootstrap HOST:PORT]
-  tributary groups describe GROUP [--bootstrap HOST:PORT]
-  tributary groups reset-offsets GROUP --topic TOPIC[:P,P...] [--bootstrap HOST:PORT]
+  tributary groups list [--bootstrap HOST:PORT[,HOST:PORT...]]
+  tributary groups describe GROUP [--bootstrap HOST:PORT[,HOST:PORT...]]
+  tributary groups reset-offsets GROUP --topic TOPIC[:P,P...] [--bootstrap HOST:PORT[,HOST:PORT...]]
       (--to-earliest | --to-latest | --to-datetime ISO | --by-duration PnDTnHnMnS
        | --to-offset N | --shift-by N) [--execute]
 --bootstrap defaults to TRIBUTARY_BOOTSTRAP, then localhost:9092. reset-offsets only previews
@@ -102,16 +102,14 @@ async function dispatch(args: readonly string[], io: CommandIo): Promise<number>
   ) {
     throw new UsageError(`--timeout-ms needs a positive integer, not '${timeoutText}'`);
   }
-  const bootstrapText = values.bootstrap ?? io.env['TRIBUTARY_BOOTSTRAP'] ?? 'localhost:9092';
-  let endpoint;
-  try {
-    endpoint = parseEndpoint(bootstrapText);
-  } catch (error: unknown) {
-    throw new UsageError(`--bootstrap: ${error instanceof Error ? error.message : ''}`);
-  }
-  const connection = await KafkaConnection.connect(
-    endpoint,
-    requestTimeoutMs === undefined ? {} : { requestTimeoutMs, connectTimeoutMs: requestTimeoutMs },
+  const endpoints = bootstrapEndpoints(values.bootstrap, io.env);
+  const connection = await connectToFirst(endpoints, (endpoint) =>
+    KafkaConnection.connect(
+      endpoint,
+      requestTimeoutMs === undefined
+        ? {}
+        : { requestTimeoutMs, connectTimeoutMs: requestTimeoutMs },
+    ),
   );
   try {
     const groupId = positionals[0] ?? '';

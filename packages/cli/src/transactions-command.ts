@@ -9,7 +9,7 @@
  */
 import { parseArgs } from 'node:util';
 import { isParseArgsError, UsageError, type CommandIo } from './command-io.ts';
-import { parseEndpoint } from './endpoint.ts';
+import { bootstrapEndpoints, connectToFirst } from './bootstrap.ts';
 import { KafkaConnection, KafkaConnectionError } from './kafka-connection.ts';
 import { formatTable } from './text-table.ts';
 import { describeProducersOf, describeTransaction, listTransactions } from './transaction-admin.ts';
@@ -17,8 +17,8 @@ import { KafkaAdminError } from './kafka-admin-error.ts';
 
 export const transactionsUsage = `usage:
   tributary transactions list [--state STATE]... [--producer-id ID] [--duration-ms MS]
-      [--bootstrap HOST:PORT]
-  tributary transactions describe TRANSACTIONAL_ID [--bootstrap HOST:PORT]
+      [--bootstrap HOST:PORT[,HOST:PORT...]]
+  tributary transactions describe TRANSACTIONAL_ID [--bootstrap HOST:PORT[,HOST:PORT...]]
 STATE is one of Empty, Ongoing, PrepareCommit, PrepareAbort, CompleteCommit, CompleteAbort.
 --bootstrap defaults to TRIBUTARY_BOOTSTRAP, then localhost:9092.`;
 
@@ -112,16 +112,14 @@ function integer(values: Values, flag: 'producer-id' | 'duration-ms' | 'timeout-
 async function connectFrom(values: Values, io: CommandIo): Promise<KafkaConnection> {
   const requestTimeoutMs =
     values['timeout-ms'] === undefined ? undefined : Number(integer(values, 'timeout-ms'));
-  const bootstrapText = values.bootstrap ?? io.env['TRIBUTARY_BOOTSTRAP'] ?? 'localhost:9092';
-  let endpoint;
-  try {
-    endpoint = parseEndpoint(bootstrapText);
-  } catch (error: unknown) {
-    throw new UsageError(`--bootstrap: ${error instanceof Error ? error.message : ''}`);
-  }
-  return KafkaConnection.connect(
-    endpoint,
-    requestTimeoutMs === undefined ? {} : { requestTimeoutMs, connectTimeoutMs: requestTimeoutMs },
+  const endpoints = bootstrapEndpoints(values.bootstrap, io.env);
+  return connectToFirst(endpoints, (endpoint) =>
+    KafkaConnection.connect(
+      endpoint,
+      requestTimeoutMs === undefined
+        ? {}
+        : { requestTimeoutMs, connectTimeoutMs: requestTimeoutMs },
+    ),
   );
 }
 

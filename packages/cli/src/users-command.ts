@@ -18,19 +18,22 @@ import {
   errorName,
 } from '@tributary/protocol';
 import { isParseArgsError, UsageError, type CommandIo } from './command-io.ts';
-import { parseEndpoint } from './endpoint.ts';
+import { bootstrapEndpoints, connectToFirst } from './bootstrap.ts';
 import { connectSecurely, readClientSecurity } from './client-security.ts';
 import { type KafkaConnection, KafkaConnectionError } from './kafka-connection.ts';
 import { formatTable } from './text-table.ts';
 
 export const usersUsage = `usage:
-  tributary users list [--bootstrap HOST:PORT] [--command-config FILE]
+  tributary users list [--bootstrap HOST:PORT[,HOST:PORT...]] [--command-config FILE]
   tributary users add USER (--password-file FILE | env TRIBUTARY_USER_PASSWORD)
-      [--mechanism SCRAM-SHA-256|SCRAM-SHA-512]... [--iterations N] [--bootstrap HOST:PORT]
-  tributary users delete USER [--mechanism SCRAM-SHA-256|SCRAM-SHA-512]... [--bootstrap HOST:PORT]
+      [--mechanism SCRAM-SHA-256|SCRAM-SHA-512]... [--iterations N]
+      [--bootstrap HOST:PORT[,HOST:PORT...]]
+  tributary users delete USER [--mechanism SCRAM-SHA-256|SCRAM-SHA-512]...
+      [--bootstrap HOST:PORT[,HOST:PORT...]]
 add stores both mechanisms unless --mechanism names some; iterations 4096 to 16384 (default
 8192). delete removes every mechanism the user has unless --mechanism names some.
---bootstrap defaults to TRIBUTARY_BOOTSTRAP, then localhost:9092. --command-config FILE is a
+--bootstrap (the first server that answers) defaults to TRIBUTARY_BOOTSTRAP, then
+localhost:9092. --command-config FILE is a
 Kafka client config for a secured listener: security.protocol, ssl.truststore.location and
 ssl.keystore.location (PEM), sasl.mechanism (PLAIN, SCRAM-SHA-256/512) and sasl.jaas.config.`;
 
@@ -133,16 +136,12 @@ async function withConnection(
   io: CommandIo,
   work: (connection: KafkaConnection) => Promise<number>,
 ): Promise<number> {
-  const text = values.bootstrap ?? io.env['TRIBUTARY_BOOTSTRAP'] ?? 'localhost:9092';
-  let endpoint;
-  try {
-    endpoint = parseEndpoint(text);
-  } catch (error: unknown) {
-    throw new UsageError(`--bootstrap: ${error instanceof Error ? error.message : ''}`);
-  }
+  const endpoints = bootstrapEndpoints(values.bootstrap, io.env);
   const config = values['command-config'];
   const security = config === undefined ? {} : await readClientSecurity(config);
-  const connection = await connectSecurely(endpoint, security);
+  const connection = await connectToFirst(endpoints, (endpoint) =>
+    connectSecurely(endpoint, security),
+  );
   try {
     return await work(connection);
   } finally {
