@@ -1,7 +1,8 @@
 /**
  * @tributary/schema-registry: a Confluent-compatible schema registry (docs/schema-registry.md).
  * SchemaRegistry holds the operations and is what the broker's produce-path validation calls
- * (`schema(id)`, `decode(bytes)`); startRegistryServer serves the Confluent REST API; the
+ * (`schema(id)`, `decode(bytes)`); startRegistryServer serves the Confluent REST API (and,
+ * under /apis/registry/v2, the part of Apicurio's that its serdes call); the
  * SchemaStore interface has an SQLite (embedded) and a PostgreSQL (cluster) implementation.
  */
 export {
