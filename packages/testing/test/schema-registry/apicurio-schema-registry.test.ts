@@ -8,7 +8,7 @@
  * decodes, and what that client wrote, Java decodes; Java's schema shows up as a Confluent
  * subject version with the id framed in its records. An incompatible auto-registration is
  * refused with Apicurio's RuleViolationException, and Java's records pass the broker's
- * `confluent.value.schema.validation`.
+ * `confluent.value.schema.validation`. Apicurio's own framing (an 8-byte globalId) reads back too.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -39,7 +39,7 @@ after(async () => {
   await running?.dataDir.remove();
 });
 
-type Format = 'avro' | 'json';
+type Format = 'avro' | 'avro-globalid' | 'json';
 
 /** Runs the driver: `mode format bootstrap registry-v2-url ...rest`. */
 async function java(mode: string, format: Format, rest: readonly string[], input = '') {
@@ -135,7 +135,7 @@ const orderSchema = {
 };
 const orders = [1, 2, 3].map((n) => ({ id: `order-${n}`, total: 100 * n }));
 
-describe("Apicurio's Java serdes in Confluent-compatible mode", () => {
+describe("Apicurio's Java serdes against the registry", () => {
   it('auto-register, produce and consume by contentId; a Confluent client decodes them', async () => {
     const topic = 'apicurio-orders';
     await createTopic(topic);
@@ -231,6 +231,25 @@ describe("Apicurio's Java serdes in Confluent-compatible mode", () => {
     } finally {
       await producer.disconnect();
     }
+  });
+
+  it("Apicurio's own framing: an 8-byte globalId per subject version", async () => {
+    const topic = 'apicurio-global';
+    await createTopic(topic);
+    await javaProduce(topic, orderSchema, orders.slice(0, 2), 'avro-globalid');
+    const consumed = await javaConsume(topic, 2, 'avro-globalid');
+    assert.deepEqual(
+      consumed.map((line) => line.value),
+      orders.slice(0, 2),
+    );
+    const response = await fetch(`${running.registryUrl}/subjects/${topic}-value/versions/1`);
+    const { id } = (await response.json()) as { id: number };
+    // globalId = contentId * 2^21 + version (docs/adr/0026-apicurio-api.md).
+    const globalId = id * 2 ** 21 + 1;
+    assert.deepEqual(
+      consumed.map((line) => (line as unknown as { globalId: number }).globalId),
+      [globalId, globalId],
+    );
   });
 
   it('JSON Schema serdes: Java and the Confluent client read what the other wrote', async () => {

@@ -46,19 +46,20 @@ import org.apache.kafka.common.serialization.StringSerializer;
  * write Confluent's wire format (magic 0, 4-byte id), so Confluent clients read what they write
  * and the other way round.
  *
- * <p>Usage: {@code ApicurioSerdes produce avro|json <bootstrap> <registry-v2-url> <topic>
- * <schema-json>} reads records as JSON lines on stdin (Avro's JSON encoding for avro),
+ * <p>Usage: {@code ApicurioSerdes produce avro|avro-globalid|json <bootstrap> <registry-v2-url>
+ * <topic> <schema-json>} reads records as JSON lines on stdin (Avro's JSON encoding for avro),
  * serializes each (auto-registering the schema under the subject {@code <topic>-value}; the JSON
  * Schema serializer reads its schema from the classpath, so the driver puts it there), sends
  * them and prints {@code {"produced":N}}; a failure prints {@code {"error":..., "causes":[...]}}
- * and exits 1. {@code ApicurioSerdes consume avro|json <bootstrap> <registry-v2-url> <topic>
- * <count>} reads the first count records of partition 0 and prints each as
- * {@code {"schemaId":N,"value":<record as JSON>}}.
+ * and exits 1. {@code ApicurioSerdes consume avro|avro-globalid|json <bootstrap>
+ * <registry-v2-url> <topic> <count>} reads the first count records of partition 0 and prints
+ * each as {@code {"schemaId":N,"value":<record as JSON>}}. {@code avro-globalid} is Apicurio's
+ * own framing instead of Confluent's (magic 0, an 8-byte globalId; lines say "globalId").
  */
 public final class ApicurioSerdes {
   private static final Duration pollTimeout = Duration.ofMillis(500);
   private static final long consumeDeadlineMs = 60_000;
-  private static final ObjectMapper json = new ObjectMapper();
+  private static final ObjectMapper mapper = new ObjectMapper();
 
   private static final String jsonSchemaResource = "tributary-apicurio-schema.json";
 
@@ -67,22 +68,27 @@ public final class ApicurioSerdes {
   public static void main(String[] args) throws Exception {
     boolean produce = args.length == 6 && args[0].equals("produce");
     boolean consume = args.length == 6 && args[0].equals("consume");
-    if (!(produce || consume) || !(args[1].equals("avro") || args[1].equals("json"))) {
+    if (!(produce || consume) || !List.of("avro", "avro-globalid", "json").contains(args[1])) {
       System.err.println(
-          "usage: ApicurioSerdes produce avro|json <bootstrap> <registry> <topic> <schema-json>\n"
-              + "       ApicurioSerdes consume avro|json <bootstrap> <registry> <topic> <count>");
+          "usage: ApicurioSerdes produce avro|avro-globalid|json <bootstrap> <registry> <topic>"
+              + " <schema-json>\n"
+              + "       ApicurioSerdes consume avro|avro-globalid|json <bootstrap> <registry>"
+              + " <topic> <count>");
       System.exit(2);
     }
-    boolean avro = args[1].equals("avro");
+    boolean json = args[1].equals("json");
+    boolean globalIds = args[1].equals("avro-globalid");
+    Map<String, Object> serde = serdeConfig(args[3], globalIds);
     try {
-      if (produce && avro) {
-        produceAvro(args[2], args[3], args[4], new Schema.Parser().parse(args[5]));
+      if (produce && !json) {
+        produceAvro(args[2], serde, args[4], new Schema.Parser().parse(args[5]));
       } else if (produce) {
-        produceJson(args[2], args[3], args[4], args[5]);
+        produceJson(args[2], serde, args[4], args[5]);
       } else {
         Deserializer<Object> deserializer =
-            avro ? new AvroKafkaDeserializer<>() : new JsonSchemaKafkaDeserializer<>();
-        consume(args[2], args[3], args[4], Integer.parseInt(args[5]), deserializer);
+            json ? new JsonSchemaKafkaDeserializer<>() : new AvroKafkaDeserializer<>();
+        deserializer.configure(serde, false);
+        consume(args[2], args[4], Integer.parseInt(args[5]), deserializer, globalIds);
       }
     } catch (Exception error) {
       List<String> causes = new ArrayList<>();
@@ -93,45 +99,48 @@ public final class ApicurioSerdes {
       Map<String, Object> line = new LinkedHashMap<>();
       line.put("error", error.toString());
       line.put("causes", causes);
-      System.out.println(json.writeValueAsString(line));
+      System.out.println(mapper.writeValueAsString(line));
       System.exit(1);
     }
   }
 
-  /** The serdes' settings for Confluent's wire format and auto-registration. */
-  private static Map<String, Object> serdeConfig(String registryUrl) {
+  /**
+   * The serdes' settings for auto-registration and ids in the payload: Confluent's wire format
+   * (4-byte contentId), or with `globalIds` Apicurio's own (8-byte globalId).
+   */
+  private static Map<String, Object> serdeConfig(String registryUrl, boolean globalIds) {
     Map<String, Object> config = new HashMap<>();
     config.put(SerdeConfig.REGISTRY_URL, registryUrl);
     config.put(SerdeConfig.AUTO_REGISTER_ARTIFACT, true);
-    config.put(SerdeConfig.ENABLE_CONFLUENT_ID_HANDLER, true);
-    config.put(SerdeConfig.USE_ID, "contentId");
+    config.put(SerdeConfig.ENABLE_CONFLUENT_ID_HANDLER, !globalIds);
+    config.put(SerdeConfig.USE_ID, globalIds ? "globalId" : "contentId");
     config.put(SerdeConfig.ENABLE_HEADERS, false);
     return config;
   }
 
   private static void produceAvro(
-      String bootstrap, String registryUrl, String topic, Schema schema) throws Exception {
+      String bootstrap, Map<String, Object> serde, String topic, Schema schema) throws Exception {
     GenericDatumReader<GenericRecord> reader = new GenericDatumReader<>(schema);
     AvroKafkaSerializer<GenericRecord> serializer = new AvroKafkaSerializer<>();
-    serializer.configure(serdeConfig(registryUrl), false);
+    serializer.configure(serde, false);
     produce(bootstrap, topic, serializer,
         (text) -> reader.read(null, DecoderFactory.get().jsonDecoder(schema, text)));
   }
 
   /** The JSON Schema serializer takes its schema from a classpath resource, not the data. */
   private static void produceJson(
-      String bootstrap, String registryUrl, String topic, String schema) throws Exception {
+      String bootstrap, Map<String, Object> serde, String topic, String schema) throws Exception {
     Path dir = Files.createTempDirectory("apicurio-schema");
     Files.writeString(dir.resolve(jsonSchemaResource), schema);
     ClassLoader parent = Thread.currentThread().getContextClassLoader();
     try (URLClassLoader loader = new URLClassLoader(new URL[] {dir.toUri().toURL()}, parent)) {
       Thread.currentThread().setContextClassLoader(loader);
-      Map<String, Object> config = serdeConfig(registryUrl);
+      Map<String, Object> config = new HashMap<>(serde);
       config.put(SerdeConfig.SCHEMA_LOCATION, jsonSchemaResource);
       config.put(SerdeConfig.VALIDATION_ENABLED, true);
       JsonSchemaKafkaSerializer<JsonNode> serializer = new JsonSchemaKafkaSerializer<>();
       serializer.configure(config, false);
-      produce(bootstrap, topic, serializer, json::readTree);
+      produce(bootstrap, topic, serializer, mapper::readTree);
     } finally {
       Files.deleteIfExists(dir.resolve(jsonSchemaResource));
       Files.deleteIfExists(dir);
@@ -162,12 +171,13 @@ public final class ApicurioSerdes {
         produced += 1;
       }
     }
-    System.out.println(json.writeValueAsString(Map.of("produced", produced)));
+    System.out.println(mapper.writeValueAsString(Map.of("produced", produced)));
   }
 
+  /** Prints the first `count` records of partition 0 with the id each carries. */
   private static void consume(
-      String bootstrap, String registryUrl, String topic, int count,
-      Deserializer<Object> deserializer) throws Exception {
+      String bootstrap, String topic, int count, Deserializer<Object> deserializer,
+      boolean globalIds) throws Exception {
     Properties props = new Properties();
     props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
     props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
@@ -177,7 +187,6 @@ public final class ApicurioSerdes {
     try (deserializer;
         KafkaConsumer<byte[], byte[]> consumer =
             new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-      deserializer.configure(serdeConfig(registryUrl), false);
       consumer.assign(List.of(partition));
       consumer.seekToBeginning(List.of(partition));
       while (printed < count) {
@@ -188,10 +197,11 @@ public final class ApicurioSerdes {
           if (printed == count) break;
           Object value = deserializer.deserialize(topic, record.headers(), record.value());
           Map<String, Object> line = new LinkedHashMap<>();
-          line.put("schemaId", ByteBuffer.wrap(record.value(), 1, 4).getInt());
+          ByteBuffer id = ByteBuffer.wrap(record.value(), 1, globalIds ? 8 : 4);
+          line.put(globalIds ? "globalId" : "schemaId", globalIds ? id.getLong() : id.getInt());
           // GenericRecord.toString() is the record as JSON; a JsonNode's is JSON too.
-          line.put("value", json.readTree(String.valueOf(value)));
-          System.out.println(json.writeValueAsString(line));
+          line.put("value", mapper.readTree(String.valueOf(value)));
+          System.out.println(mapper.writeValueAsString(line));
           printed += 1;
         }
       }
