@@ -19,6 +19,7 @@ import { dlqUsage, runDlqCommand } from './dlq-command.ts';
 import { auditUsage, runAuditCommand } from './audit-command.ts';
 import { doctorUsage, runDoctorCommand } from './doctor-command.ts';
 import { groupsUsage, runGroupsCommand } from './groups-command.ts';
+import { tuneHeapForBroker } from './heap-tuning.ts';
 import { runSchemasCommand, schemasUsage } from './schemas-command.ts';
 import { runStartCommand, startHelp } from './start-command.ts';
 import { runTransactionsCommand, transactionsUsage } from './transactions-command.ts';
@@ -37,6 +38,7 @@ commands:
   doctor         verify a stopped broker's data directory; --skip-damaged to move past damage`;
 
 async function start(args: string[]): Promise<void> {
+  tuneHeapForBroker();
   const started = await runStartCommand(args, {
     out: (text) => process.stdout.write(text),
     err: (text) => process.stderr.write(text),
