@@ -125,8 +125,9 @@ async function artifactRoutes(
   switch (part) {
     case undefined:
       expectMethod(request, 'GET', 'PUT');
-      if (request.method === 'PUT')
+      if (request.method === 'PUT') {
         return json(metaData(await register(registry, request, subject)));
+      }
       return content(await registry.version(subject, 'latest', false));
     case 'meta':
       if (version !== undefined) throw apicurioErrors.notFound(path(request));
@@ -134,21 +135,20 @@ async function artifactRoutes(
       if (request.method === 'GET') {
         return json(metaData(await registry.version(subject, 'latest', false)));
       }
-      return json(
-        metaData(await registry.lookup(subject, await schemaRequestOf(registry, request), false)),
-      );
+      return json(metaData(await lookup(registry, request, subject)));
     case 'versions':
       return versionRoutes(registry, request, subject, version, tail);
     case 'rules':
-      return ruleRoutes(
-        registry,
-        request,
-        subject,
-        [version, tail].filter((s) => s !== undefined),
-      );
+      if (tail !== undefined) throw apicurioErrors.notFound(path(request));
+      return ruleRoutes(registry, request, subject, version === undefined ? [] : [version]);
     default:
       throw apicurioErrors.notFound(path(request));
   }
+}
+
+/** POST .../meta: the version of the artifact holding the body's content. */
+async function lookup(registry: SchemaRegistry, request: ApicurioRequest, subject: string) {
+  return registry.lookup(subject, await schemaRequestOf(registry, request), false);
 }
 
 async function versionRoutes(
