@@ -63,11 +63,12 @@ export interface PartitionLag {
 
 export class ConsumerLoop {
   readonly #options: ConsumerLoopOptions;
-  readonly #consumer: SdkConsumer;
+  #consumer: SdkConsumer;
   readonly #queues = new PartitionQueues();
   #stream: Awaited<ReturnType<SdkConsumer['consume']>> | undefined;
   #paused = false;
   #closing = false;
+  #recovering = false;
 
   constructor(options: ConsumerLoopOptions) {
     this.#options = options;
@@ -79,6 +80,10 @@ export class ConsumerLoop {
   }
 
   async start(): Promise<void> {
+    await this.#consume();
+  }
+
+  async #consume(): Promise<void> {
     const sessionTimeout = this.#options.sessionTimeoutMs ?? defaultSessionTimeoutMs;
     const stream = await this.#consumer.consume({
       topics: [...this.#options.topics],
@@ -93,10 +98,42 @@ export class ConsumerLoop {
       isolationLevel: 1,
     });
     this.#stream = stream;
+    this.#paused = false;
     stream.on('data', (message: SdkMessage) => this.#accept(message));
     stream.on('error', (error: unknown) => {
-      if (!this.#closing) this.#options.onError(error);
+      if (this.#closing) return;
+      this.#options.onError(error);
+      void this.#recover();
     });
+  }
+
+  /**
+   * The client destroys its stream when fetching fails past its retries (a broker gone for
+   * longer than they last, as while a cluster moves a dead broker's partitions): the member
+   * would stay in the group, heartbeating, and never fetch again. So the loop leaves with that
+   * consumer and joins again with a new one, after a growing pause, until it consumes. Records
+   * already queued still run; their commits may fail, and the partition's next owner gets them
+   * again (with a pool, the processed-events table skips them).
+   */
+  async #recover(): Promise<void> {
+    if (this.#recovering) return;
+    this.#recovering = true;
+    try {
+      for (let failures = 0; !this.#closing; failures++) {
+        await sleep(Math.min(handleRetryMaxMs, handleRetryBaseMs * 2 ** failures));
+        if (this.#closing) return;
+        await this.#consumer.close(true).catch(() => undefined);
+        this.#consumer = createConsumer(this.#options.connection, this.#options.groupId);
+        try {
+          await this.#consume();
+          return;
+        } catch (error: unknown) {
+          this.#options.onError(error);
+        }
+      }
+    } finally {
+      this.#recovering = false;
+    }
   }
 
   #accept(message: SdkMessage): void {
