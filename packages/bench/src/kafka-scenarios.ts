@@ -27,6 +27,7 @@ import {
 } from './native-latency.ts';
 import { nativeClient, startNativeConsume, startNativeProduce } from './native-load.ts';
 import { platformaticClient, runPipelinedKafka } from './platformatic-load.ts';
+import { rawReadAll, rawReadFigures, rawReadNote } from './raw-fetch-reader.ts';
 
 /** What one scenario measured on one Kafka node: rows (system left blank) and a note. */
 export interface KafkaScenarioResult {
@@ -191,6 +192,9 @@ async function replayOnKafka(context: BenchContext, broker: BrokerChild) {
   const read = await reader.result;
   const closed = use();
   const cpu = closed.brokerCpuSeconds;
+  const rawCpu = cpuUseWindow(broker.pid);
+  const raw = await rawReadAll(bootstrap, topic, written);
+  const rawUse = rawCpu();
   const underReplay = pacedResult(await live.summary);
   const during = underReplay.samples
     .filter(([intendedNs]) => intendedNs >= read.firstNs && intendedNs <= read.lastNs)
@@ -221,11 +225,13 @@ async function replayOnKafka(context: BenchContext, broker: BrokerChild) {
         producedBytes: during.length * 1024,
         fetchedBytes: read.bytes,
       }),
+      ...rawReadFigures(raw, underReplay, baselineP99, rawUse),
     ],
     note:
       `backlog ${written} records (${backlogMB} MB), ${read.records} read in ` +
       `${catchUpSeconds.toFixed(2)} s by a fresh group; live errors ${baseline.errors} + ` +
-      `${underReplay.errors}; broker CPU over the catch-up ${cpu.toFixed(2)} s`,
+      `${underReplay.errors}; broker CPU over the catch-up ${cpu.toFixed(2)} s; ` +
+      rawReadNote(raw, rawUse),
   };
 }
 

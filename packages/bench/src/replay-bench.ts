@@ -31,6 +31,7 @@ import {
   startPaced,
 } from './kafka-drivers.ts';
 import { peerReplay, type PeerReplayRun } from './peer-replay.ts';
+import { rawReadAll, rawReadFigures, rawReadNote } from './raw-fetch-reader.ts';
 import { peersFor, runOnPeers, summarizePeers, type PeerOutcome } from './peer-systems.ts';
 import {
   nativeClient,
@@ -157,8 +158,34 @@ function runTributary(context: BenchContext): Promise<WorkloadReport> {
     const cpu = cpuUseWindow(broker.pid);
     const replay = await readBacklog(native, broker.bootstrap, topic, written);
     const use = cpu();
+    context.log('replay: the raw Fetch reader, still under the live producer');
+    const rawCpu = cpuUseWindow(broker.pid);
+    const raw = await rawReadAll(broker.bootstrap, topic, written);
+    const rawUse = rawCpu();
     const underReplay = pacedResult(await live.summary);
-    return replayReport({ backlogMB, liveSeconds, written, baseline, underReplay, replay, use });
+    const report = replayReport({
+      backlogMB,
+      liveSeconds,
+      written,
+      baseline,
+      underReplay,
+      replay,
+      use,
+    });
+    const rawFigures = rawReadFigures(raw, underReplay, baseline.ackMs.p99, rawUse).map(
+      (figure) => ({
+        system: 'tributary',
+        ...figure,
+        ...(figure.client === raw.client && figure.unit === 'MB/s'
+          ? { target: { value: 1000, atLeast: true } }
+          : {}),
+      }),
+    );
+    return {
+      ...report,
+      figures: [...report.figures, ...rawFigures],
+      notes: [...report.notes, rawReadNote(raw, rawUse)],
+    };
   });
 }
 

@@ -51,7 +51,9 @@ export class KafkaConnection {
   readonly #responseMaxBytes: number;
   readonly #clientId: string;
   readonly #pending = new Map<number, Pending>();
-  #buffered: Buffer = Buffer.alloc(0);
+  /** What was read and not yet cut into frames, in arrival order, and its length. */
+  #chunks: Buffer[] = [];
+  #bufferedBytes = 0;
   #nextCorrelationId = 1;
   #failure: Error | undefined;
 
@@ -139,17 +141,17 @@ export class KafkaConnection {
   }
 
   #onData(chunk: Buffer): void {
-    this.#buffered = this.#buffered.length === 0 ? chunk : Buffer.concat([this.#buffered, chunk]);
-    while (this.#buffered.length >= 4) {
-      const size = this.#buffered.readInt32BE(0);
+    this.#chunks.push(chunk);
+    this.#bufferedBytes += chunk.length;
+    while (this.#bufferedBytes >= 4) {
+      const size = this.#peekSize();
       if (size < 4 || size > this.#responseMaxBytes) {
         this.#fail(new KafkaConnectionError(`${this.#label}: invalid response size ${size}`));
         this.#socket.destroy();
         return;
       }
-      if (this.#buffered.length < 4 + size) return;
-      const frame = this.#buffered.subarray(4, 4 + size);
-      this.#buffered = this.#buffered.subarray(4 + size);
+      if (this.#bufferedBytes < 4 + size) return;
+      const frame = this.#take(4 + size).subarray(4);
       const correlationId = frame.readInt32BE(0);
       const pending = this.#pending.get(correlationId);
       // A response whose request already timed out is dropped.
@@ -158,6 +160,38 @@ export class KafkaConnection {
       clearTimeout(pending.timer);
       pending.resolve(frame);
     }
+  }
+
+  #peekSize(): number {
+    const first = this.#chunks[0] as Buffer;
+    if (first.length >= 4) return first.readInt32BE(0);
+    return Buffer.concat(this.#chunks, 4).readInt32BE(0);
+  }
+
+  /**
+   * The first `length` buffered bytes, copied once into one buffer when they span chunks (a
+   * large Fetch response arrives in hundreds of socket chunks: joining them chunk by chunk
+   * copied the response over and over, quadratic in its size).
+   */
+  #take(length: number): Buffer {
+    const first = this.#chunks[0] as Buffer;
+    this.#bufferedBytes -= length;
+    if (first.length >= length) {
+      if (first.length === length) this.#chunks.shift();
+      else this.#chunks[0] = first.subarray(length);
+      return first.subarray(0, length);
+    }
+    const joined = Buffer.allocUnsafe(length);
+    let filled = 0;
+    while (filled < length) {
+      const chunk = this.#chunks[0] as Buffer;
+      const used = Math.min(chunk.length, length - filled);
+      chunk.copy(joined, filled, 0, used);
+      filled += used;
+      if (used === chunk.length) this.#chunks.shift();
+      else this.#chunks[0] = chunk.subarray(used);
+    }
+    return joined;
   }
 
   #fail(error: Error): void {
