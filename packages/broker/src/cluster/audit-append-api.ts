@@ -4,7 +4,7 @@
  * to that leader, which appends them as one batch and answers once they are stored. Framed as
  * every broker-to-broker API (json-broker-api.ts).
  */
-import type { AuditEntry } from '../security/audit-log.ts';
+import type { AuditEntry } from '../security/audit-entry.ts';
 import { jsonBrokerApi } from './json-broker-api.ts';
 
 /** Next to ForwardAppend's 32_001, outside Kafka's range of API keys. */

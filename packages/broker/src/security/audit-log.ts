@@ -21,7 +21,10 @@ import { StorageError, type BrokerStorage, type PartitionLog } from '@tributary/
 import { auditAppendApi } from '../cluster/audit-append-api.ts';
 import type { BrokerClients } from '../cluster/broker-clients.ts';
 import { batchMetaOf } from '../handlers/produce-answer.ts';
+import type { AuditEntry } from './audit-entry.ts';
 import type { Logger } from '../logger.ts';
+
+export type { AuditEntry } from './audit-entry.ts';
 
 export const auditTopic = '__tributary_audit';
 /** How long audit entries are kept (retention.ms of the topic when it is created): 365 days. */
@@ -33,21 +36,6 @@ export const auditQueueMaxEntries = 10_000;
 export const auditForwardMaxWaitMs = 30_000;
 /** Pause between attempts to reach the audit topic's leader. */
 const auditForwardRetryMs = 250;
-
-export interface AuditEntry {
-  /** ISO time the broker answered. */
-  readonly time: string;
-  readonly principal: string;
-  readonly clientId: string | null;
-  /** Client address and port. */
-  readonly peer: string;
-  /** The Kafka API (CreateTopics, SaslAuthenticate, ...). */
-  readonly action: string;
-  /** What it acted on: `topic:orders`, `acl:TOPIC:orders:User:bob:READ:ALLOW`, ... */
-  readonly resources: readonly string[];
-  /** `ok`, or the names of the errors the answer carried. */
-  readonly result: string;
-}
 
 /** Answers of AuditAppend after which another attempt (at the new leader) may succeed. */
 const retriableCodes = new Set<number>([
