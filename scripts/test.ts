@@ -58,6 +58,11 @@ const driverBuilds = [
   { what: 'S3 test server', script: resolve(root, 'packages/testing/scripts/build-s3-server.sh') },
 ];
 
+/** The testing package's tests, and the shop's cluster test (it starts the S3 server). */
+function needsDrivers(file: string): boolean {
+  return file.startsWith('packages/testing/') || file.startsWith('examples/');
+}
+
 async function buildClientDrivers(): Promise<void> {
   for (const { what, script } of driverBuilds) {
     process.stdout.write(`preparing the ${what} (${relative(root, script)})\n`);
@@ -93,9 +98,6 @@ async function main(): Promise<number> {
   // end; a filtered run adds to the results of the last full run and leaves the doc alone.
   const fullRun = filters.length === 0;
   if (fullRun) await rm(compatibilityResults, { force: true });
-  // The shop's cluster test starts the S3 server too.
-  const needsDrivers = (file: string) =>
-    file.startsWith('packages/testing/') || file.startsWith('examples/');
   if (files.some(needsDrivers)) await buildClientDrivers();
   const args = [
     '--test',

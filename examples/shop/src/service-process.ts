@@ -104,7 +104,14 @@ export class ServiceProcess {
         reject(new Error(`${this.name} exited (${code ?? signal}) before it was ready`));
       });
     });
-    this.#url = await ready;
+    try {
+      this.#url = await ready;
+    } catch (error: unknown) {
+      // Never leave a half-started process behind: the next start would find it running.
+      child.kill('SIGKILL');
+      await this.#exited;
+      throw error;
+    }
   }
 
   /** SIGKILL: no shutdown, no commit, no goodbye to the group. */
