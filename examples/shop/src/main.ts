@@ -55,7 +55,8 @@ await shop.start().catch(async (error: unknown) => {
 
 process.stdout.write(`
 The shop is open.
-  cart API        ${shop.service('cart').url}   (PUT /carts/:id/items/:sku, POST /carts/:id/checkout)
+  cart API        ${shop.service('cart').url}
+                  PUT /carts/:id/items/:sku, POST /carts/:id/checkout, GET /products
   orders          ${shop.service('order').url}/orders/:id
   broker          ${broker.bootstrap}   schema registry ${registryUrl}
   notifications   ${notificationFile}

@@ -5,8 +5,9 @@
  * SIGTERM. A service adds its tables, its consumer's handlers and, for the cart, its HTTP API.
  *
  * Environment: SHOP_BOOTSTRAP (host:port[,host:port]), SHOP_REGISTRY_URL, SHOP_DATABASE_URL,
- * SHOP_HTTP_LISTEN (host:port, default 127.0.0.1:0). Its schema is `shop_<service>`. The process prints one line
- * `<service> ready <http address>` once it consumes and serves: the launcher waits for it.
+ * SHOP_HTTP_LISTEN (host:port, default 127.0.0.1:0). Its schema is `shop_<service>`. The
+ * process prints one line `<service> ready <http address>` once it consumes and serves: the
+ * launcher waits for it.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -173,11 +173,12 @@ async function chaos(
   const kills: string[] = [];
   const down = new Set<string>();
   const restarts: Promise<void>[] = [];
+  const failures: unknown[] = [];
   const started = Date.now();
   const bag: ChaosTarget[] = [];
-  while (running() || bag.length > 0) {
+  while ((running() || bag.length > 0) && failures.length === 0) {
     await sleep(killGapMinMs + random() * (killGapMaxMs - killGapMinMs));
-    if (bag.length === 0) bag.push(...targets.toSorted(() => random() - 0.5));
+    if (bag.length === 0) bag.push(...shuffled(targets, random));
     const target = bag.pop();
     if (target === undefined) continue;
     while (down.has(target.name)) await sleep(100);
@@ -191,12 +192,24 @@ async function chaos(
       (async () => {
         await sleep(downMs);
         await startWithRetries(target, options.log);
-        down.delete(target.name);
-      })(),
+      })()
+        .catch((error: unknown) => void failures.push(error))
+        .finally(() => down.delete(target.name)),
     );
   }
   await Promise.all(restarts);
+  if (failures.length > 0) throw failures[0];
   return kills;
+}
+
+/** Fisher-Yates with the run's generator. */
+function shuffled<T>(items: readonly T[], random: () => number): T[] {
+  const copy = [...items];
+  for (let index = copy.length - 1; index > 0; index--) {
+    const other = Math.floor(random() * (index + 1));
+    [copy[index], copy[other]] = [copy[other] as T, copy[index] as T];
+  }
+  return copy;
 }
 
 async function one<T>(pool: pg.Pool, sql: string): Promise<T> {

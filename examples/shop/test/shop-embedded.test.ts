@@ -151,7 +151,7 @@ test('a sales report joining late replays history and matches the order totals',
   }
 });
 
-test('an incompatible OrderPlaced is refused by the schema registry before it is sent', async () => {
+test('an incompatible OrderPlaced is refused by the registry before it is sent', async () => {
   // Version 2 adds a required field without a default: version 1 data would not validate
   // against it, so under BACKWARD compatibility the registry refuses it.
   interface OrderPlacedV2 extends OrderPlaced {
