@@ -1,12 +1,14 @@
 /**
  * The transactional outbox against real PostgreSQL and a broker process: a state change and its
  * event commit together (a rolled-back transaction publishes nothing), and a relay killed with
- * SIGKILL mid-way and started again publishes every event, in order per key.
+ * SIGKILL mid-way and started again publishes every event, in order per key; services sharing a
+ * database, each in its own schema, each relay their own outbox.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Consumer } from '@platformatic/kafka';
 import pg from 'pg';
 import { RestartableBroker, tempDir, type PostgresServer } from '@tributary/testing';
@@ -16,6 +18,7 @@ import {
   EventProducer,
   EventValidationError,
   Outbox,
+  OutboxRelay,
   outboxTable,
 } from '../src/index.ts';
 import { orderPlacedContract, sampleOrder } from './contracts.ts';
@@ -237,5 +240,58 @@ test('a broker killed with SIGKILL under the relay loses nothing, order kept', a
     await relay.exited;
     await restartable.kill();
     await dataDir.remove();
+  }
+});
+
+test('services in schemas of one database each relay their own outbox at once', async () => {
+  const topic = uniqueTopic('outbox-schemas');
+  await ensureTopics({ bootstrap: broker.bootstrap }, [topic], { partitions: 1 });
+  const contract = orderPlacedContract(topic);
+  const services = ['svc_a', 'svc_b'].map((schema) => {
+    const servicePool = new pg.Pool({
+      connectionString: postgres.url,
+      max: 2,
+      options: `-c search_path=${schema}`,
+    });
+    servicePool.on('error', () => undefined);
+    const producer = new EventProducer({ bootstrap: broker.bootstrap, source: `urn:${schema}` });
+    return {
+      schema,
+      pool: servicePool,
+      producer,
+      relay: new OutboxRelay({ pool: servicePool, producer }),
+    };
+  });
+  try {
+    const ids: string[] = [];
+    for (const service of services) {
+      await pool.query(`CREATE SCHEMA ${service.schema}`);
+      await createOutboxTable(service.pool);
+      const client = await service.pool.connect();
+      try {
+        ids.push(
+          (await new Outbox(service.producer).add(client, contract, sampleOrder(service.schema)))
+            .id,
+        );
+      } finally {
+        client.release();
+      }
+      service.relay.start();
+    }
+    // One advisory lock per database would leave one of the two relays waiting forever.
+    const gaveUp = new AbortController();
+    const records = await Promise.race([
+      readEvents(topic, ids.length),
+      sleep(30_000, undefined, { signal: gaveUp.signal }).then(() =>
+        assert.fail('one of the relays never published'),
+      ),
+    ]).finally(() => gaveUp.abort());
+    assert.deepEqual(new Set(records.map((record) => record.id)), new Set(ids));
+  } finally {
+    for (const service of services) {
+      await service.relay.stop();
+      await service.producer.close();
+      await service.pool.end();
+    }
   }
 });
