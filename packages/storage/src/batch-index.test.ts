@@ -89,7 +89,11 @@ async function scenario(dataDir: string, options: Partial<StorageOptions>): Prom
   return seen;
 }
 
-async function compactRun(dataDir: string, options: Partial<StorageOptions>) {
+/**
+ * A compacted topic `c` holding 60 sealed one-record batches over 6 keys, not yet compacted;
+ * `later` moves the storage's clock on so that the next retention pass compacts.
+ */
+async function filledCompactedTopic(dataDir: string, options: Partial<StorageOptions>) {
   let now = 1_000_000;
   const storage = await LogStorage.open({
     dataDir,
@@ -110,7 +114,15 @@ async function compactRun(dataDir: string, options: Partial<StorageOptions>) {
     await log.append(batch, meta);
   }
   await storage.sealActiveSegment();
-  now += 10_000;
+  const later = (ms: number): void => {
+    now += ms;
+  };
+  return { storage, log, later };
+}
+
+async function compactRun(dataDir: string, options: Partial<StorageOptions>) {
+  const { storage, log, later } = await filledCompactedTopic(dataDir, options);
+  later(10_000);
   await storage.runRetention();
   const records = describeRecords(await log.read(0n, 1 << 20));
   const stats = storage.stats().index;
@@ -174,29 +186,10 @@ describe('bounded batch index', () => {
 
   it('walks entries across a compaction that swaps the index mid-walk', () =>
     withTempDir(async (dir) => {
-      let now = 1_000_000;
-      const storage = await LogStorage.open({
-        dataDir: dir,
-        compactor: keyedCompactor,
-        walSegmentMaxBytes: 300,
-        tailCacheMaxBytes: 0,
-        now: () => now,
-        ...tight,
-      });
-      await storage.createTopic({
-        name: 'c',
-        partitionCount: 1,
-        configs: { 'cleanup.policy': 'compact', 'min.cleanable.dirty.ratio': '0.01' },
-      });
-      const log = requirePartition(storage, 'c');
-      for (let i = 0; i < 60; i++) {
-        const { batch, meta } = keyedBatch([{ key: `k${i % 6}`, timestamp: BigInt(i) }]);
-        await log.append(batch, meta);
-      }
-      await storage.sealActiveSegment();
+      const { storage, log, later } = await filledCompactedTopic(dir, tight);
       const walk = log.entries();
       const seen = [walk.next().value?.baseOffset, walk.next().value?.baseOffset];
-      now += 10_000;
+      later(10_000);
       await storage.runRetention();
       for (const entry of walk) seen.push(entry.baseOffset);
       const after = [...log.entries()].map((entry) => entry.baseOffset);
