@@ -26,6 +26,11 @@ import {
   type NativeLatency,
 } from './native-latency.ts';
 import { nativeClient, startNativeConsume, startNativeProduce } from './native-load.ts';
+import {
+  liveUnderReplayFigures,
+  liveUnderReplayNote,
+  measureLiveUnderReplay,
+} from './live-under-replay.ts';
 import { platformaticClient, runPipelinedKafka } from './platformatic-load.ts';
 import { rawReadAll, rawReadFigures, rawReadNote } from './raw-fetch-reader.ts';
 
@@ -196,6 +201,7 @@ async function replayOnKafka(context: BenchContext, broker: BrokerChild) {
   const raw = await rawReadAll(bootstrap, topic, written);
   const rawUse = rawCpu();
   const underReplay = pacedResult(await live.summary);
+  const besideReplay = await measureLiveUnderReplay(broker, topic, written, context.quick ? 5 : 15);
   const during = underReplay.samples
     .filter(([intendedNs]) => intendedNs >= read.firstNs && intendedNs <= read.lastNs)
     .map(([, ms]) => ms);
@@ -226,12 +232,13 @@ async function replayOnKafka(context: BenchContext, broker: BrokerChild) {
         fetchedBytes: read.bytes,
       }),
       ...rawReadFigures(raw, underReplay, baselineP99, rawUse),
+      ...liveUnderReplayFigures('', besideReplay).map(({ system: _system, ...figure }) => figure),
     ],
     note:
       `backlog ${written} records (${backlogMB} MB), ${read.records} read in ` +
       `${catchUpSeconds.toFixed(2)} s by a fresh group; live errors ${baseline.errors} + ` +
       `${underReplay.errors}; broker CPU over the catch-up ${cpu.toFixed(2)} s; ` +
-      rawReadNote(raw, rawUse),
+      `${rawReadNote(raw, rawUse)}; ${liveUnderReplayNote(besideReplay)}`,
   };
 }
 

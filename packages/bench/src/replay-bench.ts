@@ -30,6 +30,11 @@ import {
   startFlatOut,
   startPaced,
 } from './kafka-drivers.ts';
+import {
+  liveUnderReplayFigures,
+  liveUnderReplayNote,
+  measureLiveUnderReplay,
+} from './live-under-replay.ts';
 import { peerReplay, type PeerReplayRun } from './peer-replay.ts';
 import { rawReadAll, rawReadFigures, rawReadNote } from './raw-fetch-reader.ts';
 import { peersFor, runOnPeers, summarizePeers, type PeerOutcome } from './peer-systems.ts';
@@ -163,6 +168,13 @@ function runTributary(context: BenchContext): Promise<WorkloadReport> {
     const raw = await rawReadAll(broker.bootstrap, topic, written);
     const rawUse = rawCpu();
     const underReplay = pacedResult(await live.summary);
+    context.log('replay: a live consumer alone, then beside a replay');
+    const besideReplay = await measureLiveUnderReplay(
+      broker,
+      topic,
+      written,
+      context.quick ? 5 : 15,
+    );
     const report = replayReport({
       backlogMB,
       liveSeconds,
@@ -183,8 +195,16 @@ function runTributary(context: BenchContext): Promise<WorkloadReport> {
     );
     return {
       ...report,
-      figures: [...report.figures, ...rawFigures],
-      notes: [...report.notes, rawReadNote(raw, rawUse)],
+      figures: [
+        ...report.figures,
+        ...rawFigures,
+        ...liveUnderReplayFigures('tributary', besideReplay),
+      ],
+      notes: [
+        ...report.notes,
+        `${rawReadNote(raw, rawUse)}.`,
+        `${liveUnderReplayNote(besideReplay)}.`,
+      ],
     };
   });
 }
