@@ -26,6 +26,7 @@ import {
   type TopicId,
   type WalEntryInfo,
 } from '@tributary/storage';
+import { scrapeMetric } from '@tributary/testing';
 import {
   cpuUseWindow,
   peakResidentMegabytes,
@@ -99,9 +100,9 @@ async function collectGarbage(inspectorPort: number): Promise<void> {
 
 async function heapInUseMb(metricsPort: number): Promise<number | undefined> {
   try {
-    const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-    const match = /^tributary_process_nodejs_heap_size_used_bytes(?:\{[^}]*\})? (\S+)$/m.exec(text);
-    return match === null ? undefined : Number(match[1]) / 1e6;
+    const url = `http://127.0.0.1:${metricsPort}/metrics`;
+    const bytes = await scrapeMetric(url, 'tributary_process_nodejs_heap_size_used_bytes');
+    return bytes === undefined ? undefined : bytes / 1e6;
   } catch {
     return undefined;
   }

@@ -64,6 +64,12 @@ export {
 export { aiokafkaDriverCommand, confluentKafkaLineDriverCommand } from './python-venv-driver.ts';
 export { runCommand, type CommandResult, type RunCommandOptions } from './run-command.ts';
 export {
+  metricValue,
+  printedMetricsUrl,
+  scrapeMetric,
+  type MetricLabels,
+} from './scrape-metric.ts';
+export {
   startS3Server,
   weedPath,
   type S3Server,

@@ -11,7 +11,9 @@ import { after, before, describe, it } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
 import {
   javaCommand,
+  printedMetricsUrl,
   runCommand,
+  scrapeMetric,
   spawnBroker,
   tempDir,
   type SpawnedBroker,
@@ -33,9 +35,7 @@ before(async () => {
     dataDir: dataDir.path,
     args: ['--metrics-listen', '127.0.0.1:0'],
   });
-  const found = /metrics on (http:\S+)/.exec(broker.stdout())?.[1];
-  assert.ok(found !== undefined, broker.stdout());
-  metricsUrl = found;
+  metricsUrl = printedMetricsUrl(broker);
 });
 
 after(async () => {
@@ -52,11 +52,10 @@ async function configs(args: readonly string[]) {
 }
 
 async function throttled(quota: string): Promise<number> {
-  const text = await (await fetch(metricsUrl)).text();
-  const line = text
-    .split('\n')
-    .find((l) => l.startsWith('tributary_quota_throttled_requests_total') && l.includes(quota));
-  return Number(line?.split(' ').at(-1) ?? Number.NaN);
+  return (
+    (await scrapeMetric(metricsUrl, 'tributary_quota_throttled_requests_total', { quota })) ??
+    Number.NaN
+  );
 }
 
 function client(clientId: string): Kafka {

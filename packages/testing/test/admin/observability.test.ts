@@ -10,7 +10,13 @@ import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, logLevel } from 'kafkajs';
-import { spawnBroker, tempDir, type SpawnedBroker, type TempDir } from '../../src/index.ts';
+import {
+  metricValue,
+  spawnBroker,
+  tempDir,
+  type SpawnedBroker,
+  type TempDir,
+} from '../../src/index.ts';
 
 const dashboardPath = new URL('../../../../docs/grafana/tributary-dashboard.json', import.meta.url);
 
@@ -44,21 +50,6 @@ async function metrics(): Promise<string> {
   return (await fetch(`${base}/metrics`)).text();
 }
 
-/** The value of the series `name{labels...}` (every label given must match), or undefined. */
-function valueOf(
-  text: string,
-  name: string,
-  labels: Record<string, string> = {},
-): number | undefined {
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-    if (Object.entries(labels).every(([key, value]) => line.includes(`${key}="${value}"`))) {
-      return Number(line.slice(line.lastIndexOf(' ') + 1));
-    }
-  }
-  return undefined;
-}
-
 /** Scrapes until the series satisfies `wanted` (the coordinator applies commits async), 10 s. */
 async function scrapeUntil(
   name: string,
@@ -68,7 +59,7 @@ async function scrapeUntil(
   const deadline = Date.now() + 10_000;
   for (;;) {
     const text = await metrics();
-    if (wanted(valueOf(text, name, labels)) || Date.now() > deadline) return text;
+    if (wanted(metricValue(text, name, labels)) || Date.now() > deadline) return text;
     await sleep(100);
   }
 }
@@ -102,16 +93,21 @@ describe('metrics', () => {
     await admin.createTopics({ topics: [{ topic: 'observed', numPartitions: 1 }] });
     await produce('observed', 20, 0);
     const text = await metrics();
-    assert.ok((valueOf(text, 'tributary_requests_total', { api: 'Produce' }) ?? 0) >= 1);
-    assert.ok((valueOf(text, 'tributary_requests_total', { api: 'CreateTopics' }) ?? 0) >= 1);
+    assert.ok((metricValue(text, 'tributary_requests_total', { api: 'Produce' }) ?? 0) >= 1);
+    assert.ok((metricValue(text, 'tributary_requests_total', { api: 'CreateTopics' }) ?? 0) >= 1);
     assert.ok(
-      (valueOf(text, 'tributary_request_duration_seconds_count', { api: 'Produce' }) ?? 0) >= 1,
+      (metricValue(text, 'tributary_request_duration_seconds_count', { api: 'Produce' }) ?? 0) >= 1,
     );
-    assert.ok((valueOf(text, 'tributary_topic_bytes_in_total', { topic: 'observed' }) ?? 0) > 200);
-    assert.ok((valueOf(text, 'tributary_wal_group_commit_seconds_count') ?? 0) >= 1);
-    assert.ok((valueOf(text, 'tributary_wal_bytes_written_total') ?? 0) > 200);
-    assert.ok((valueOf(text, 'tributary_connections') ?? 0) >= 1, 'the admin client is connected');
-    assert.ok(valueOf(text, 'tributary_process_nodejs_eventloop_lag_seconds') !== undefined);
+    assert.ok(
+      (metricValue(text, 'tributary_topic_bytes_in_total', { topic: 'observed' }) ?? 0) > 200,
+    );
+    assert.ok((metricValue(text, 'tributary_wal_group_commit_seconds_count') ?? 0) >= 1);
+    assert.ok((metricValue(text, 'tributary_wal_bytes_written_total') ?? 0) > 200);
+    assert.ok(
+      (metricValue(text, 'tributary_connections') ?? 0) >= 1,
+      'the admin client is connected',
+    );
+    assert.ok(metricValue(text, 'tributary_process_nodejs_eventloop_lag_seconds') !== undefined);
     await admin.disconnect();
   });
 
@@ -140,15 +136,15 @@ describe('metrics', () => {
     await consumer.disconnect(); // commits what it consumed
     const labels = { group, topic, partition: '0' };
     const caughtUp = await scrapeUntil('tributary_consumer_lag_records', labels, (v) => v === 0);
-    assert.equal(valueOf(caughtUp, 'tributary_consumer_lag_records', labels), 0);
-    assert.equal(valueOf(caughtUp, 'tributary_consumer_lag_seconds', labels), 0);
-    assert.ok((valueOf(caughtUp, 'tributary_topic_bytes_out_total', { topic }) ?? 0) > 100);
+    assert.equal(metricValue(caughtUp, 'tributary_consumer_lag_records', labels), 0);
+    assert.equal(metricValue(caughtUp, 'tributary_consumer_lag_seconds', labels), 0);
+    assert.ok((metricValue(caughtUp, 'tributary_topic_bytes_out_total', { topic }) ?? 0) > 100);
 
     await produce(topic, 7, 10);
     await sleep(1500);
     const behind = await metrics();
-    assert.equal(valueOf(behind, 'tributary_consumer_lag_records', labels), 7);
-    const seconds = valueOf(behind, 'tributary_consumer_lag_seconds', labels) ?? 0;
+    assert.equal(metricValue(behind, 'tributary_consumer_lag_records', labels), 7);
+    const seconds = metricValue(behind, 'tributary_consumer_lag_seconds', labels) ?? 0;
     assert.ok(seconds >= 1 && seconds < 60, `lag ${seconds} s`);
   });
 });

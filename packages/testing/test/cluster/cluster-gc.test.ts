@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { startTestCluster, type TestCluster } from '@tributary/testing';
+import { scrapeMetric, startTestCluster, type TestCluster } from '@tributary/testing';
 import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
 import {
   consumeAll,
@@ -131,11 +131,10 @@ async function putObject(name: string, body: string): Promise<void> {
 }
 
 async function metricOf(nodeId: number, name: string): Promise<number> {
-  const response = await fetch(`http://127.0.0.1:${metricsPorts.get(nodeId)}/metrics`);
-  const text = await response.text();
-  const line = text.split('\n').find((candidate) => candidate.startsWith(`${name}{`));
-  assert.ok(line !== undefined, `${name} on node ${nodeId}`);
-  return Number(line.split(' ').at(-1));
+  const url = `http://127.0.0.1:${metricsPorts.get(nodeId)}/metrics`;
+  const value = await scrapeMetric(url, name);
+  assert.ok(value !== undefined, `${name} on node ${nodeId}`);
+  return value;
 }
 
 async function metricTotal(name: string): Promise<number> {

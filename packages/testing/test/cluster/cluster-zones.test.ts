@@ -9,7 +9,13 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { KafkaConnection } from '@tributary/cli';
 import { createTopicsApi, ErrorCode, metadataApi } from '@tributary/protocol';
-import { kcatPath, runCommand, startTestCluster, type TestCluster } from '@tributary/testing';
+import {
+  kcatPath,
+  runCommand,
+  scrapeMetric,
+  startTestCluster,
+  type TestCluster,
+} from '@tributary/testing';
 import { freePort } from './cluster-helpers.ts';
 
 const racks = ['a', 'b', 'a'];
@@ -58,11 +64,10 @@ function shownLeaders(topic: string, clientId: string): Promise<number[]> {
 }
 
 async function metricOf(nodeId: number, name: string): Promise<number> {
-  const response = await fetch(`http://127.0.0.1:${metricsPorts.get(nodeId)}/metrics`);
-  const text = await response.text();
-  const line = text.split('\n').find((candidate) => candidate.startsWith(`${name}{`));
-  assert.ok(line !== undefined, `${name} on node ${nodeId}`);
-  return Number(line.split(' ').at(-1));
+  const url = `http://127.0.0.1:${metricsPorts.get(nodeId)}/metrics`;
+  const value = await scrapeMetric(url, name);
+  assert.ok(value !== undefined, `${name} on node ${nodeId}`);
+  return value;
 }
 
 async function produce(topic: string, zone: string, values: string[]) {

@@ -13,7 +13,9 @@ import { after, test } from 'node:test';
 import {
   cliMainPath,
   kcatPath,
+  printedMetricsUrl,
   runCommand,
+  scrapeMetric,
   spawnBroker,
   tempDir,
   type SpawnedBroker,
@@ -55,12 +57,9 @@ function doctor(dataDir: string, ...extra: string[]) {
 }
 
 async function metric(broker: SpawnedBroker, name: string): Promise<number> {
-  const address = /metrics on (http:\S+)/.exec(broker.stdout())?.[1];
-  assert.ok(address !== undefined, `no metrics line in:\n${broker.stdout()}`);
-  const text = await (await fetch(address)).text();
-  const value = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1];
+  const value = await scrapeMetric(printedMetricsUrl(broker), name);
   assert.ok(value !== undefined, `no ${name} in /metrics`);
-  return Number(value);
+  return value;
 }
 
 /** The object file holding `needle`, once the broker has sealed it (objects/*.obj). */

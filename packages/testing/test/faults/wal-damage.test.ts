@@ -21,7 +21,14 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { RestartableBroker, kcatPath, runCommand, type SpawnedBroker } from '../../src/index.ts';
+import {
+  RestartableBroker,
+  kcatPath,
+  printedMetricsUrl,
+  runCommand,
+  scrapeMetric,
+  type SpawnedBroker,
+} from '../../src/index.ts';
 
 const topic = 'wal-damage';
 const kcatTimeoutMs = 30_000;
@@ -73,12 +80,9 @@ function lastEntry(): { path: string; data: Buffer; start: number } {
 }
 
 async function metric(running: SpawnedBroker, name: string): Promise<number> {
-  const address = /metrics on (http:\S+)/.exec(running.stdout())?.[1];
-  assert.ok(address !== undefined, `no metrics line in:\n${running.stdout()}`);
-  const text = await (await fetch(address)).text();
-  const value = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1];
+  const value = await scrapeMetric(printedMetricsUrl(running), name);
   assert.ok(value !== undefined, `no ${name} in /metrics`);
-  return Number(value);
+  return value;
 }
 
 test('damage to the last acknowledged WAL entry is refused; a torn tail is cut, logged, counted', async (t) => {

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { cliMainPath, runCommand, tempDir } from '../../src/index.ts';
+import { cliMainPath, metricValue, runCommand, tempDir } from '../../src/index.ts';
 import { startRegistryBroker, type RegistryBroker } from './registry-broker.ts';
 
 let running: RegistryBroker;
@@ -241,8 +241,7 @@ describe('schema registry REST API', () => {
 
   it("counts requests, registrations and refusals on the broker's /metrics", async () => {
     const text = await (await fetch(running.metricsUrl)).text();
-    const value = (name: string): number =>
-      Number(new RegExp(`^${name}\\{[^}]*\\} (\\d+)$`, 'm').exec(text)?.[1] ?? -1);
+    const value = (name: string): number => metricValue(text, name) ?? -1;
     assert.ok(value('tributary_schema_registry_requests_total') > 20, text);
     assert.ok(value('tributary_schema_registry_request_errors_total') >= 10);
     assert.ok(value('tributary_schema_registry_versions_registered_total') >= 8);

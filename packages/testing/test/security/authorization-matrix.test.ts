@@ -23,6 +23,7 @@ import {
   javaCommand,
   kcatPath,
   runCommand,
+  scrapeMetric,
   systemPython,
   tempDir,
   type TempDir,
@@ -381,12 +382,9 @@ const kcat = {
 /** tributary_authorizer_denials_total on /metrics: "counted" once it is above 0. */
 const deniedOnMetrics = (): Operation => async (broker) => {
   assert.ok(broker.metrics !== undefined, 'metrics.listen is set');
-  const response = await fetch(`http://${broker.metrics.host}:${broker.metrics.port}/metrics`);
-  const line = (await response.text())
-    .split('\n')
-    .find((text) => text.startsWith('tributary_authorizer_denials_total'));
-  const count = Number(line?.split(' ').at(-1) ?? 'NaN');
-  return count > 0 ? 'counted' : `not counted: ${line}`;
+  const url = `http://${broker.metrics.host}:${broker.metrics.port}/metrics`;
+  const count = await scrapeMetric(url, 'tributary_authorizer_denials_total');
+  return count !== undefined && count > 0 ? 'counted' : `not counted: ${count}`;
 };
 
 const everyTopic = topics.join(',');
