@@ -11,33 +11,15 @@
  * `confluent.value.schema.validation`. Apicurio's own framing (an 8-byte globalId) reads back too.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { SchemaRegistry as ConfluentClient, SchemaType } from '@kafkajs/confluent-schema-registry';
-import { Kafka, logLevel } from 'kafkajs';
+import { describe, it } from 'node:test';
+import { SchemaType } from '@kafkajs/confluent-schema-registry';
 import { javaCommand, runCommand } from '../../src/index.ts';
-import { startRegistryBroker, type RegistryBroker } from './registry-broker.ts';
+import { consumeValues, createTopic, useRegistryBroker } from './registry-broker.ts';
 
 const apicurioMainClass = 'dev.tributary.testing.ApicurioSerdes';
 const driverTimeoutMs = 180_000;
 
-let running: RegistryBroker;
-let confluent: ConfluentClient;
-let kafka: Kafka;
-
-before(async () => {
-  running = await startRegistryBroker();
-  confluent = new ConfluentClient({ host: running.registryUrl });
-  kafka = new Kafka({
-    clientId: 'apicurio-test',
-    brokers: [running.broker.bootstrap],
-    logLevel: logLevel.NOTHING,
-  });
-});
-
-after(async () => {
-  await running?.stop();
-  await running?.dataDir.remove();
-});
+const fixture = useRegistryBroker({ clientId: 'apicurio-test' });
 
 type Format = 'avro' | 'avro-globalid' | 'json';
 
@@ -46,8 +28,8 @@ async function java(mode: string, format: Format, rest: readonly string[], input
   const { command, args } = javaCommand(apicurioMainClass, [
     mode,
     format,
-    running.broker.bootstrap,
-    `${running.registryUrl}/apis/registry/v2`,
+    fixture.running.broker.bootstrap,
+    `${fixture.running.registryUrl}/apis/registry/v2`,
     ...rest,
   ]);
   const result = await runCommand(command, args, { input, timeoutMs: driverTimeoutMs });
@@ -86,44 +68,6 @@ async function javaConsume(topic: string, count: number, format: Format = 'avro'
   return result.lines as { schemaId: number; value: unknown }[];
 }
 
-async function createTopic(topic: string, configs: Record<string, string> = {}): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    await admin.createTopics({
-      topics: [
-        {
-          topic,
-          numPartitions: 1,
-          configEntries: Object.entries(configs).map(([name, value]) => ({ name, value })),
-        },
-      ],
-    });
-  } finally {
-    await admin.disconnect();
-  }
-}
-
-/** Reads `count` raw values from the start of partition 0 with kafkajs. */
-async function consumeRaw(topic: string, count: number): Promise<Buffer[]> {
-  const consumer = kafka.consumer({ groupId: `raw-${topic}` });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  const received: Buffer[] = [];
-  await new Promise<void>((resolve, reject) => {
-    consumer
-      .run({
-        eachMessage: async ({ message }) => {
-          if (message.value !== null) received.push(message.value);
-          if (received.length === count) resolve();
-        },
-      })
-      .catch(reject);
-  });
-  await consumer.disconnect();
-  return received;
-}
-
 const orderSchema = {
   type: 'record',
   name: 'Order',
@@ -138,7 +82,7 @@ const orders = [1, 2, 3].map((n) => ({ id: `order-${n}`, total: 100 * n }));
 describe("Apicurio's Java serdes against the registry", () => {
   it('auto-register, produce and consume by contentId; a Confluent client decodes them', async () => {
     const topic = 'apicurio-orders';
-    await createTopic(topic);
+    await createTopic(fixture.kafka, topic);
     await javaProduce(topic, orderSchema, orders);
     const consumed = await javaConsume(topic, orders.length);
     assert.deepEqual(
@@ -147,27 +91,33 @@ describe("Apicurio's Java serdes against the registry", () => {
     );
     // Java's schema is version 1 of the Confluent subject <topic>-value, and its contentId is
     // the Confluent id in every record.
-    const response = await fetch(`${running.registryUrl}/subjects/${topic}-value/versions/1`);
+    const response = await fetch(
+      `${fixture.running.registryUrl}/subjects/${topic}-value/versions/1`,
+    );
     const version = (await response.json()) as { id: number; version: number };
     assert.equal(version.version, 1);
     assert.deepEqual(
       consumed.map((line) => line.schemaId),
       orders.map(() => version.id),
     );
-    const raw = await consumeRaw(topic, orders.length);
-    const decoded = await Promise.all(raw.map((value) => confluent.decode(value)));
+    const raw = await consumeValues(fixture.kafka, {
+      topic,
+      groupId: `raw-${topic}`,
+      count: orders.length,
+    });
+    const decoded = await Promise.all(raw.map((value) => fixture.confluent.decode(value)));
     assert.deepEqual(JSON.parse(JSON.stringify(decoded)), orders);
   });
 
   it('decodes in Java what @kafkajs/confluent-schema-registry wrote', async () => {
     const topic = 'confluent-orders';
-    await createTopic(topic);
-    const { id } = await confluent.register(
+    await createTopic(fixture.kafka, topic);
+    const { id } = await fixture.confluent.register(
       { type: SchemaType.AVRO, schema: JSON.stringify(orderSchema) },
       { subject: `${topic}-value` },
     );
-    const encoded = await Promise.all(orders.map((order) => confluent.encode(id, order)));
-    const producer = kafka.producer();
+    const encoded = await Promise.all(orders.map((order) => fixture.confluent.encode(id, order)));
+    const producer = fixture.kafka.producer();
     await producer.connect();
     await producer.send({ topic, messages: encoded.map((value) => ({ value })) });
     await producer.disconnect();
@@ -180,14 +130,14 @@ describe("Apicurio's Java serdes against the registry", () => {
 
   it('registers a compatible evolution and refuses an incompatible one', async () => {
     const topic = 'apicurio-evolving';
-    await createTopic(topic);
+    await createTopic(fixture.kafka, topic);
     await javaProduce(topic, orderSchema, orders.slice(0, 1));
     const evolved = {
       ...orderSchema,
       fields: [...orderSchema.fields, { name: 'currency', type: 'string', default: 'EUR' }],
     };
     await javaProduce(topic, evolved, [{ id: 'order-9', total: 900, currency: 'CHF' }]);
-    const versions = await fetch(`${running.registryUrl}/subjects/${topic}-value/versions`);
+    const versions = await fetch(`${fixture.running.registryUrl}/subjects/${topic}-value/versions`);
     assert.deepEqual(await versions.json(), [1, 2]);
 
     const breaking = {
@@ -214,7 +164,7 @@ describe("Apicurio's Java serdes against the registry", () => {
 
   it('passes the broker-side validation of confluent.value.schema.validation', async () => {
     const topic = 'apicurio-validated';
-    await createTopic(topic, { 'confluent.value.schema.validation': 'true' });
+    await createTopic(fixture.kafka, topic, { 'confluent.value.schema.validation': 'true' });
     await javaProduce(topic, orderSchema, orders);
     const consumed = await javaConsume(topic, orders.length);
     assert.deepEqual(
@@ -222,7 +172,7 @@ describe("Apicurio's Java serdes against the registry", () => {
       orders,
     );
     // A value that is not framed with a registered id is refused on the same topic.
-    const producer = kafka.producer({ retry: { retries: 0 } });
+    const producer = fixture.kafka.producer({ retry: { retries: 0 } });
     await producer.connect();
     try {
       await assert.rejects(
@@ -235,14 +185,16 @@ describe("Apicurio's Java serdes against the registry", () => {
 
   it("Apicurio's own framing: an 8-byte globalId per subject version", async () => {
     const topic = 'apicurio-global';
-    await createTopic(topic);
+    await createTopic(fixture.kafka, topic);
     await javaProduce(topic, orderSchema, orders.slice(0, 2), 'avro-globalid');
     const consumed = await javaConsume(topic, 2, 'avro-globalid');
     assert.deepEqual(
       consumed.map((line) => line.value),
       orders.slice(0, 2),
     );
-    const response = await fetch(`${running.registryUrl}/subjects/${topic}-value/versions/1`);
+    const response = await fetch(
+      `${fixture.running.registryUrl}/subjects/${topic}-value/versions/1`,
+    );
     const { id } = (await response.json()) as { id: number };
     // globalId = contentId * 2^21 + version (docs/adr/0026-apicurio-api.md).
     const globalId = id * 2 ** 21 + 1;
@@ -265,15 +217,19 @@ describe("Apicurio's Java serdes against the registry", () => {
       { sku: 'cup', quantity: 6 },
     ];
     const topic = 'apicurio-stock';
-    await createTopic(topic);
+    await createTopic(fixture.kafka, topic);
     await javaProduce(topic, schema, lines, 'json');
     const consumed = await javaConsume(topic, lines.length, 'json');
     assert.deepEqual(
       consumed.map((line) => line.value),
       lines,
     );
-    const raw = await consumeRaw(topic, lines.length);
-    assert.deepEqual(await Promise.all(raw.map((value) => confluent.decode(value))), lines);
+    const raw = await consumeValues(fixture.kafka, {
+      topic,
+      groupId: `raw-${topic}`,
+      count: lines.length,
+    });
+    assert.deepEqual(await Promise.all(raw.map((value) => fixture.confluent.decode(value))), lines);
     // The serializer validates against the schema before it sends.
     const invalid = await java(
       'produce',
@@ -285,14 +241,14 @@ describe("Apicurio's Java serdes against the registry", () => {
     assert.match(JSON.stringify(invalid.lines.at(-1)), /quantity: must have a minimum value of 1/);
 
     const other = 'confluent-stock';
-    await createTopic(other);
-    const { id } = await confluent.register(
+    await createTopic(fixture.kafka, other);
+    const { id } = await fixture.confluent.register(
       { type: SchemaType.JSON, schema: JSON.stringify(schema) },
       { subject: `${other}-value` },
     );
-    const producer = kafka.producer();
+    const producer = fixture.kafka.producer();
     await producer.connect();
-    const encoded = await Promise.all(lines.map((line) => confluent.encode(id, line)));
+    const encoded = await Promise.all(lines.map((line) => fixture.confluent.encode(id, line)));
     await producer.send({ topic: other, messages: encoded.map((value) => ({ value })) });
     await producer.disconnect();
     const read = await javaConsume(other, lines.length, 'json');

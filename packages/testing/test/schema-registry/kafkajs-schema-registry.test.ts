@@ -8,53 +8,21 @@
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { SchemaRegistry as ConfluentClient, SchemaType } from '@kafkajs/confluent-schema-registry';
 import { SchemaRegistry, SqliteSchemaStore } from '@tributary/schema-registry';
-import { Kafka, logLevel } from 'kafkajs';
-import { startRegistryBroker, type RegistryBroker } from './registry-broker.ts';
+import { consumeValues, useRegistryBroker } from './registry-broker.ts';
 
-let running: RegistryBroker;
-let client: ConfluentClient;
-let kafka: Kafka;
-
-before(async () => {
-  running = await startRegistryBroker();
-  client = new ConfluentClient({ host: running.registryUrl });
-  kafka = new Kafka({
-    clientId: 'schema-registry-test',
-    brokers: [running.broker.bootstrap],
-    logLevel: logLevel.NOTHING,
-  });
-});
-
-after(async () => {
-  await running.stop();
-  await running.dataDir.remove();
-});
+const fixture = useRegistryBroker({ clientId: 'schema-registry-test' });
 
 /** Produces the values to a new topic and reads them back from the start of partition 0. */
 async function roundTrip(topic: string, values: readonly Buffer[]): Promise<Buffer[]> {
-  const producer = kafka.producer();
+  const producer = fixture.kafka.producer();
   await producer.connect();
   await producer.send({ topic, messages: values.map((value) => ({ value })) });
   await producer.disconnect();
-  const consumer = kafka.consumer({ groupId: `group-${topic}` });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  const received: Buffer[] = [];
-  await new Promise<void>((resolve, reject) => {
-    consumer
-      .run({
-        eachMessage: async ({ message }) => {
-          if (message.value !== null) received.push(message.value);
-          if (received.length === values.length) resolve();
-        },
-      })
-      .catch(reject);
-  });
-  await consumer.disconnect();
-  return received;
+  const groupId = `group-${topic}`;
+  return consumeValues(fixture.kafka, { topic, groupId, count: values.length });
 }
 
 const orderAvro = {
@@ -73,18 +41,18 @@ const orders = [
 
 describe('@kafkajs/confluent-schema-registry against the broker', () => {
   it('registers Avro, encodes, produces, consumes and decodes; evolves compatibly', async () => {
-    const { id } = await client.register(
+    const { id } = await fixture.confluent.register(
       { type: SchemaType.AVRO, schema: JSON.stringify(orderAvro) },
       { subject: 'kjs-orders-value' },
     );
-    const encoded = await Promise.all(orders.map((order) => client.encode(id, order)));
+    const encoded = await Promise.all(orders.map((order) => fixture.confluent.encode(id, order)));
     const consumed = await roundTrip('kjs-orders', encoded);
-    const decoded = await Promise.all(consumed.map((value) => client.decode(value)));
+    const decoded = await Promise.all(consumed.map((value) => fixture.confluent.decode(value)));
     // avsc decodes to record class instances: compare their fields.
     assert.deepEqual(JSON.parse(JSON.stringify(decoded)), orders);
 
     // What the broker's produce-path validation will call: decode the consumed bytes by id.
-    const path = join(running.dataDir.path, 'metadata.sqlite');
+    const path = join(fixture.running.dataDir.path, 'metadata.sqlite');
     const registry = new SchemaRegistry(SqliteSchemaStore.open(path));
     try {
       const checked = await registry.decode(consumed[0] ?? Buffer.alloc(0));
@@ -100,14 +68,14 @@ describe('@kafkajs/confluent-schema-registry against the broker', () => {
       ...orderAvro,
       fields: [...orderAvro.fields, { name: 'currency', type: 'string', default: 'EUR' }],
     };
-    const next = await client.register(
+    const next = await fixture.confluent.register(
       { type: SchemaType.AVRO, schema: JSON.stringify(v2) },
       { subject: 'kjs-orders-value' },
     );
     assert.notEqual(next.id, id);
     const breaking = { ...orderAvro, fields: [...orderAvro.fields, { name: 'n', type: 'int' }] };
     await assert.rejects(
-      client.register(
+      fixture.confluent.register(
         { type: SchemaType.AVRO, schema: JSON.stringify(breaking) },
         { subject: 'kjs-orders-value' },
       ),
@@ -125,7 +93,7 @@ describe('@kafkajs/confluent-schema-registry against the broker', () => {
       properties: { sku: { type: 'string' }, quantity: { type: 'integer', minimum: 1 } },
       required: ['sku', 'quantity'],
     };
-    const { id } = await client.register(
+    const { id } = await fixture.confluent.register(
       { type: SchemaType.JSON, schema: JSON.stringify(schema) },
       { subject: 'kjs-stock-value' },
     );
@@ -133,10 +101,16 @@ describe('@kafkajs/confluent-schema-registry against the broker', () => {
       { sku: 'tea', quantity: 2 },
       { sku: 'cup', quantity: 6 },
     ];
-    const encoded = await Promise.all(lines.map((line) => client.encode(id, line)));
+    const encoded = await Promise.all(lines.map((line) => fixture.confluent.encode(id, line)));
     const consumed = await roundTrip('kjs-stock', encoded);
-    assert.deepEqual(await Promise.all(consumed.map((value) => client.decode(value))), lines);
-    await assert.rejects(client.encode(id, { sku: 'tea', quantity: 0 }), /invalid payload/i);
+    assert.deepEqual(
+      await Promise.all(consumed.map((value) => fixture.confluent.decode(value))),
+      lines,
+    );
+    await assert.rejects(
+      fixture.confluent.encode(id, { sku: 'tea', quantity: 0 }),
+      /invalid payload/i,
+    );
   });
 
   it('registers a Protobuf schema and round-trips records through the broker', async () => {
@@ -150,7 +124,7 @@ describe('@kafkajs/confluent-schema-registry against the broker', () => {
       '  int32 grams = 3;',
       '}',
     ].join('\n');
-    const { id } = await client.register(
+    const { id } = await fixture.confluent.register(
       { type: SchemaType.PROTOBUF, schema: proto },
       { subject: 'kjs-shipments-value' },
     );
@@ -158,10 +132,12 @@ describe('@kafkajs/confluent-schema-registry against the broker', () => {
       { order: 'o-1', parcels: ['p-1', 'p-2'], grams: 1200 },
       { order: 'o-2', parcels: ['p-3'], grams: 300 },
     ];
-    const encoded = await Promise.all(shipments.map((shipment) => client.encode(id, shipment)));
+    const encoded = await Promise.all(
+      shipments.map((shipment) => fixture.confluent.encode(id, shipment)),
+    );
     const consumed = await roundTrip('kjs-shipments', encoded);
     // A fresh client has no cached schema: it fetches /schemas/ids/{id} to decode.
-    const fresh = new ConfluentClient({ host: running.registryUrl });
+    const fresh = new ConfluentClient({ host: fixture.running.registryUrl });
     const decoded = await Promise.all(consumed.map((value) => fresh.decode(value)));
     assert.deepEqual(
       decoded.map((message: { toJSON(): unknown }) => message.toJSON()),

@@ -11,15 +11,13 @@
  * the strategy names (the record name, `<topic>-value`, `<topic>-<record name>`).
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { SchemaRegistry as ConfluentClient, SchemaType } from '@kafkajs/confluent-schema-registry';
+import { describe, it } from 'node:test';
+import { SchemaType } from '@kafkajs/confluent-schema-registry';
 import { Producer, stringSerializers } from '@platformatic/kafka';
-import { Kafka, logLevel, type IHeaders } from 'kafkajs';
-import { startRegistryBroker, type RegistryBroker } from './registry-broker.ts';
+import type { IHeaders } from 'kafkajs';
+import { scrapeMetric } from '../../src/index.ts';
+import { createTopic, useRegistryBroker } from './registry-broker.ts';
 
-let running: RegistryBroker;
-let registry: ConfluentClient;
-let kafka: Kafka;
 let orderSchemaId: number;
 
 const orderSchema = JSON.stringify({
@@ -32,43 +30,15 @@ const orderSchema = JSON.stringify({
   ],
 });
 
-before(async () => {
-  running = await startRegistryBroker();
-  registry = new ConfluentClient({ host: running.registryUrl });
-  kafka = new Kafka({
-    clientId: 'produce-validation-test',
-    brokers: [running.broker.bootstrap],
-    logLevel: logLevel.NOTHING,
-    retry: { retries: 0 },
-  });
-  ({ id: orderSchemaId } = await registry.register(
-    { type: SchemaType.AVRO, schema: orderSchema },
-    { subject: 'orders-value' },
-  ));
-});
-
-after(async () => {
-  await running?.stop();
-  await running?.dataDir.remove();
-});
-
-async function createTopic(topic: string, configs: Record<string, string>): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    await admin.createTopics({
-      topics: [
-        {
-          topic,
-          numPartitions: 1,
-          configEntries: Object.entries(configs).map(([name, value]) => ({ name, value })),
-        },
-      ],
-    });
-  } finally {
-    await admin.disconnect();
-  }
-}
+const fixture = useRegistryBroker(
+  { clientId: 'produce-validation-test', retry: { retries: 0 } },
+  async ({ confluent }) => {
+    ({ id: orderSchemaId } = await confluent.register(
+      { type: SchemaType.AVRO, schema: orderSchema },
+      { subject: 'orders-value' },
+    ));
+  },
+);
 
 interface Message {
   value: Buffer | null;
@@ -77,7 +47,7 @@ interface Message {
 
 /** Sends the messages as one batch with kafkajs: 'stored', or the error's message. */
 async function send(topic: string, messages: Message[], idempotent = false): Promise<string> {
-  const producer = kafka.producer({ idempotent, retry: { retries: idempotent ? 2 : 0 } });
+  const producer = fixture.kafka.producer({ idempotent, retry: { retries: idempotent ? 2 : 0 } });
   await producer.connect();
   try {
     await producer.send({ topic, messages, acks: -1 });
@@ -102,7 +72,7 @@ interface PartitionRefusal {
 async function refusal(topic: string, values: (Buffer | null)[]): Promise<PartitionRefusal> {
   const producer = new Producer({
     clientId: 'produce-validation-plt',
-    bootstrapBrokers: [running.broker.bootstrap],
+    bootstrapBrokers: [fixture.running.broker.bootstrap],
     serializers: { ...stringSerializers, value: (value?: Buffer | null) => value ?? undefined },
     autocreateTopics: false,
     retries: 0,
@@ -137,7 +107,7 @@ interface Received {
 
 /** Every record of partition 0 of `topic`, read from the start until `count` arrived. */
 async function readAll(topic: string, count: number): Promise<Received[]> {
-  const consumer = kafka.consumer({ groupId: `read-${topic}-${Date.now()}` });
+  const consumer = fixture.kafka.consumer({ groupId: `read-${topic}-${Date.now()}` });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   const received: Received[] = [];
@@ -167,7 +137,7 @@ async function readAll(topic: string, count: number): Promise<Received[]> {
 }
 
 const order = async (id: string): Promise<Buffer> =>
-  registry.encode(orderSchemaId, { id, cents: 1250 });
+  fixture.confluent.encode(orderSchemaId, { id, cents: 1250 });
 /** A framed value (magic byte, schema id) whose payload is not an Order: a cut-off varint. */
 const framedGarbage = (schemaId: number): Buffer =>
   Buffer.from([0, ...int32(schemaId), 0xff, 0xff, 0xff]);
@@ -179,14 +149,12 @@ function int32(value: number): number[] {
 }
 
 async function metric(name: string, policy: string): Promise<number> {
-  const text = await (await fetch(running.metricsUrl)).text();
-  const line = text.split('\n').find((l) => l.startsWith(name) && l.includes(`policy="${policy}"`));
-  return line === undefined ? Number.NaN : Number(line.split(' ').at(-1));
+  return (await scrapeMetric(fixture.running.metricsUrl, name, { policy })) ?? Number.NaN;
 }
 
 describe('schema validation at produce', () => {
   it('rejects values without a registered schema id and stores nothing of their batch', async () => {
-    await createTopic('orders', { 'confluent.value.schema.validation': 'true' });
+    await createTopic(fixture.kafka, 'orders', { 'confluent.value.schema.validation': 'true' });
     assert.equal(await send('orders', [{ value: await order('o-1') }]), 'stored');
     const plain = await refusal('orders', [await order('o-2'), Buffer.from('{"id":"o-3"}')]);
     assert.equal(plain.errorCode, 87, 'INVALID_RECORD');
@@ -206,7 +174,7 @@ describe('schema validation at produce', () => {
     assert.deepEqual(
       await Promise.all(
         stored.map(async (r) =>
-          r.value === null ? null : { ...(await registry.decode(r.value)) },
+          r.value === null ? null : { ...(await fixture.confluent.decode(r.value)) },
         ),
       ),
       [{ id: 'o-1', cents: 1250 }, null],
@@ -215,7 +183,7 @@ describe('schema validation at produce', () => {
   });
 
   it('decodes payloads against their schema when asked to', async () => {
-    await createTopic('orders-decoded', {
+    await createTopic(fixture.kafka, 'orders-decoded', {
       'confluent.value.schema.validation': 'true',
       'tributary.schema.validation.decode': 'true',
     });
@@ -230,7 +198,7 @@ describe('schema validation at produce', () => {
 
 describe('dead-letter policy', () => {
   it('moves invalid records to <topic>.dlq with the reason and stores the rest', async () => {
-    await createTopic('payments', {
+    await createTopic(fixture.kafka, 'payments', {
       'confluent.value.schema.validation': 'true',
       'tributary.validation.policy': 'dlq',
     });
@@ -251,7 +219,9 @@ describe('dead-letter policy', () => {
     const stored = await readAll('payments', 3);
     assert.deepEqual(
       await Promise.all(
-        stored.map(async (r) => ((await registry.decode(r.value as Buffer)) as { id: string }).id),
+        stored.map(
+          async (r) => ((await fixture.confluent.decode(r.value as Buffer)) as { id: string }).id,
+        ),
       ),
       ['p-1', 'p-2', 'p-3'],
     );
@@ -276,7 +246,7 @@ describe('dead-letter policy', () => {
 
 describe('warn policy', () => {
   it('stores invalid records and counts them', async () => {
-    await createTopic('audit', {
+    await createTopic(fixture.kafka, 'audit', {
       'confluent.value.schema.validation': 'true',
       'tributary.validation.policy': 'warn',
     });
@@ -288,7 +258,7 @@ describe('warn policy', () => {
     );
     assert.equal(await metric('tributary_produce_invalid_records_total', 'warn'), counted + 1);
     assert.match(
-      running.broker.stderr(),
+      fixture.running.broker.stderr(),
       /^(?=.*"level":"warn")(?=.*"msg":"stored invalid records)(?=.*"topic":"audit").*$/m,
     );
   });
@@ -296,7 +266,7 @@ describe('warn policy', () => {
 
 describe('CloudEvents', () => {
   it('accepts binary and structured events and rejects what is neither', async () => {
-    await createTopic('events', { 'tributary.cloudevents.required': 'true' });
+    await createTopic(fixture.kafka, 'events', { 'tributary.cloudevents.required': 'true' });
     const binary = {
       ce_specversion: '1.0',
       ce_id: 'e-1',
@@ -368,7 +338,7 @@ describe('subject name strategies at produce', () => {
   });
 
   it('RecordNameStrategy: the id must be registered under the record name', async () => {
-    await createTopic('orders-by-record', {
+    await createTopic(fixture.kafka, 'orders-by-record', {
       'confluent.value.schema.validation': 'true',
       'confluent.value.subject.name.strategy': strategy('RecordNameStrategy'),
     });
@@ -382,22 +352,22 @@ describe('subject name strategies at produce', () => {
       ),
     );
     // What a producer with value.subject.name.strategy=RecordNameStrategy registers.
-    const { id } = await registry.register(
+    const { id } = await fixture.confluent.register(
       { type: SchemaType.AVRO, schema: orderSchema },
       { subject: 'shop.Order' },
     );
     assert.equal(id, orderSchemaId, 'the same schema keeps its id in every subject');
     assert.equal(await send('orders-by-record', [{ value: await order('r-2') }]), 'stored');
-    const refunds = await registry.register(
+    const refunds = await fixture.confluent.register(
       { type: SchemaType.AVRO, schema: refundSchema },
       { subject: 'refunds-value' },
     );
-    const refund = await registry.encode(refunds.id, { order: 'r-2' });
+    const refund = await fixture.confluent.encode(refunds.id, { order: 'r-2' });
     const wrong = await refusal('orders-by-record', [refund]);
     assert.match(wrong.errorMessage ?? '', /not registered under subject 'shop.Refund'/);
     const [stored] = await readAll('orders-by-record', 1);
     assert.deepEqual(
-      { ...(await registry.decode(stored?.value ?? Buffer.alloc(0))) },
+      { ...(await fixture.confluent.decode(stored?.value ?? Buffer.alloc(0))) },
       {
         id: 'r-2',
         cents: 1250,
@@ -406,7 +376,7 @@ describe('subject name strategies at produce', () => {
   });
 
   it('TopicNameStrategy and TopicRecordNameStrategy name subjects after the topic', async () => {
-    await createTopic('orders-strict', {
+    await createTopic(fixture.kafka, 'orders-strict', {
       'confluent.value.schema.validation': 'true',
       'confluent.value.subject.name.strategy': strategy('TopicNameStrategy'),
     });
@@ -415,13 +385,13 @@ describe('subject name strategies at produce', () => {
       unregistered.errorMessage ?? '',
       /not registered under subject 'orders-strict-value'/,
     );
-    await registry.register(
+    await fixture.confluent.register(
       { type: SchemaType.AVRO, schema: orderSchema },
       { subject: 'orders-strict-value' },
     );
     assert.equal(await send('orders-strict', [{ value: await order('t-2') }]), 'stored');
 
-    await createTopic('orders-mixed', {
+    await createTopic(fixture.kafka, 'orders-mixed', {
       'confluent.value.schema.validation': 'true',
       'confluent.value.subject.name.strategy': strategy('TopicRecordNameStrategy'),
     });
@@ -430,7 +400,7 @@ describe('subject name strategies at produce', () => {
       mixed.errorMessage ?? '',
       /not registered under subject 'orders-mixed-shop.Order'/,
     );
-    await registry.register(
+    await fixture.confluent.register(
       { type: SchemaType.AVRO, schema: orderSchema },
       { subject: 'orders-mixed-shop.Order' },
     );

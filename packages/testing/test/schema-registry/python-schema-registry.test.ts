@@ -11,30 +11,20 @@
  */
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { after, before, describe, it } from 'node:test';
-import { SchemaRegistry as ConfluentClient, SchemaType } from '@kafkajs/confluent-schema-registry';
-import { Kafka, logLevel } from 'kafkajs';
+import { describe, it } from 'node:test';
+import { SchemaType } from '@kafkajs/confluent-schema-registry';
 import { runCommand } from '../../src/index.ts';
 import { venvPythonPath } from '../../src/python-venv-driver.ts';
-import { startRegistryBroker, type RegistryBroker } from './registry-broker.ts';
+import { consumeValues, useRegistryBroker } from './registry-broker.ts';
 
 const driver = fileURLToPath(new URL('../../drivers/schema_registry_driver.py', import.meta.url));
 const driverTimeoutMs = 120_000;
-let running: RegistryBroker;
-
-before(async () => {
-  running = await startRegistryBroker();
-});
-
-after(async () => {
-  await running.stop();
-  await running.dataDir.remove();
-});
+const fixture = useRegistryBroker({ clientId: 'python-schema-registry-test' });
 
 async function python(...args: string[]): Promise<unknown> {
   const result = await runCommand(
     venvPythonPath(),
-    [driver, running.registryUrl, running.broker.bootstrap, ...args],
+    [driver, fixture.running.registryUrl, fixture.running.broker.bootstrap, ...args],
     { timeoutMs: driverTimeoutMs },
   );
   assert.equal(result.code, 0, `driver ${args.join(' ')} failed:\n${result.stderr}`);
@@ -84,24 +74,12 @@ describe('confluent-kafka Python SchemaRegistryClient and serializers', () => {
   it('serves the Protobuf schema Python registered as .proto text to a JS client', async () => {
     // The roundtrip test above left three Python-serialized records in py-protobuf; Python
     // registered a FileDescriptorProto, @kafkajs/confluent-schema-registry parses .proto text.
-    const kafka = new Kafka({ brokers: [running.broker.bootstrap], logLevel: logLevel.NOTHING });
-    const consumer = kafka.consumer({ groupId: 'js-reads-python-protobuf' });
-    await consumer.connect();
-    await consumer.subscribe({ topic: 'py-protobuf', fromBeginning: true });
-    const values: Buffer[] = [];
-    await new Promise<void>((resolve, reject) => {
-      consumer
-        .run({
-          eachMessage: async ({ message }) => {
-            if (message.value !== null) values.push(message.value);
-            if (values.length === records.length) resolve();
-          },
-        })
-        .catch(reject);
+    const values = await consumeValues(fixture.kafka, {
+      topic: 'py-protobuf',
+      groupId: 'js-reads-python-protobuf',
+      count: records.length,
     });
-    await consumer.disconnect();
-    const client = new ConfluentClient({ host: running.registryUrl });
-    const decoded = await Promise.all(values.map((value) => client.decode(value)));
+    const decoded = await Promise.all(values.map((value) => fixture.confluent.decode(value)));
     assert.deepEqual(
       decoded.map((message: { toJSON(): unknown }) => message.toJSON()),
       records.map((record) => ({ id: record.id, total: String(record.total) })),
@@ -109,7 +87,6 @@ describe('confluent-kafka Python SchemaRegistryClient and serializers', () => {
   });
 
   it('decodes Avro records that @kafkajs/confluent-schema-registry encoded', async () => {
-    const client = new ConfluentClient({ host: running.registryUrl });
     const schema = {
       type: 'record',
       name: 'Payment',
@@ -119,7 +96,7 @@ describe('confluent-kafka Python SchemaRegistryClient and serializers', () => {
         { name: 'cents', type: 'long' },
       ],
     };
-    const { id } = await client.register(
+    const { id } = await fixture.confluent.register(
       { type: SchemaType.AVRO, schema: JSON.stringify(schema) },
       { subject: 'cross-payments-value' },
     );
@@ -127,13 +104,12 @@ describe('confluent-kafka Python SchemaRegistryClient and serializers', () => {
       { order: 'o-1', cents: 4200 },
       { order: 'o-2', cents: 15 },
     ];
-    const kafka = new Kafka({ brokers: [running.broker.bootstrap], logLevel: logLevel.NOTHING });
-    const producer = kafka.producer();
+    const producer = fixture.kafka.producer();
     await producer.connect();
     await producer.send({
       topic: 'cross-payments',
       messages: await Promise.all(
-        payments.map(async (payment) => ({ value: await client.encode(id, payment) })),
+        payments.map(async (payment) => ({ value: await fixture.confluent.encode(id, payment) })),
       ),
     });
     await producer.disconnect();

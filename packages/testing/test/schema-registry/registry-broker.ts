@@ -1,8 +1,13 @@
 /**
  * A broker process started through the real CLI with its schema registry on an ephemeral port
  * (`--schema-registry-listen 127.0.0.1:0`, and metrics on another); the URLs come from the lines
- * `tributary start` prints. Shared by the schema registry tests.
+ * `tributary start` prints. Shared by the schema registry tests, with the hooks that start one
+ * per test file and the kafkajs steps several of them take.
  */
+import assert from 'node:assert/strict';
+import { after, before } from 'node:test';
+import { SchemaRegistry as ConfluentClient } from '@kafkajs/confluent-schema-registry';
+import { Kafka, logLevel, type KafkaConfig } from 'kafkajs';
 import { spawnBroker, tempDir, type SpawnedBroker, type TempDir } from '../../src/index.ts';
 
 export interface RegistryBroker {
@@ -39,4 +44,99 @@ export async function startRegistryBroker(dataDir?: TempDir): Promise<RegistryBr
       await broker.stop();
     },
   };
+}
+
+export interface RegistryFixture {
+  /** The broker process; read it inside tests (it is set by the `before` hook). */
+  readonly running: RegistryBroker;
+  /** @kafkajs/confluent-schema-registry pointed at the broker's registry. */
+  readonly confluent: ConfluentClient;
+  /** kafkajs pointed at the broker. */
+  readonly kafka: Kafka;
+}
+
+/**
+ * Registers `before` and `after` hooks that start a registry broker with a Confluent client and
+ * a kafkajs client on it, and stop it and remove its data; the getters throw before it started.
+ * A file's own setup goes in `ready`, run by the same hook once the broker is up: node:test
+ * starts a file's top-level `before` hooks without awaiting one another.
+ */
+export function useRegistryBroker(
+  kafkaConfig: Omit<KafkaConfig, 'brokers'>,
+  ready?: (fixture: RegistryFixture) => Promise<void>,
+): RegistryFixture {
+  let started: RegistryFixture | undefined;
+  before(async () => {
+    const running = await startRegistryBroker();
+    const confluent = new ConfluentClient({ host: running.registryUrl });
+    const brokers = [running.broker.bootstrap];
+    const kafka = new Kafka({ logLevel: logLevel.NOTHING, ...kafkaConfig, brokers });
+    started = { running, confluent, kafka };
+    await ready?.(started);
+  });
+  after(async () => {
+    await started?.running.stop();
+    await started?.running.dataDir.remove();
+  });
+  const get = (): RegistryFixture => {
+    assert.ok(started !== undefined, 'the registry broker is started by the before hook');
+    return started;
+  };
+  return {
+    get running() {
+      return get().running;
+    },
+    get confluent() {
+      return get().confluent;
+    },
+    get kafka() {
+      return get().kafka;
+    },
+  };
+}
+
+/** Creates a one-partition topic with the given topic configs. */
+export async function createTopic(
+  kafka: Kafka,
+  topic: string,
+  configs: Readonly<Record<string, string>> = {},
+): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({
+      topics: [
+        {
+          topic,
+          numPartitions: 1,
+          configEntries: Object.entries(configs).map(([name, value]) => ({ name, value })),
+        },
+      ],
+    });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Reads `count` non-null values from the start of `topic` in a new consumer group. */
+export async function consumeValues(
+  kafka: Kafka,
+  options: { topic: string; groupId: string; count: number },
+): Promise<Buffer[]> {
+  const consumer = kafka.consumer({ groupId: options.groupId });
+  await consumer.connect();
+  await consumer.subscribe({ topic: options.topic, fromBeginning: true });
+  const received: Buffer[] = [];
+  await new Promise<void>((resolve, reject) => {
+    consumer
+      .run({
+        eachMessage: async ({ message }) => {
+          if (message.value !== null) received.push(message.value);
+          if (received.length === options.count) resolve();
+        },
+      })
+      .catch(reject);
+  });
+  await consumer.disconnect();
+  return received;
 }
