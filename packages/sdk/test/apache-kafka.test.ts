@@ -24,7 +24,7 @@ import {
   readDeadLetters,
 } from '../src/index.ts';
 import { orderPlacedContract, sampleOrder } from './contracts.ts';
-import { startSdkTestPostgres, uniqueTopic } from './sdk-test-broker.ts';
+import { startSdkTestPostgres, uniqueTopic, waitFor } from './sdk-test-broker.ts';
 
 const jars = fileURLToPath(
   new URL(`../../bench/.cache/kafka-${kafkaVersion}/lib`, import.meta.url),
@@ -48,14 +48,6 @@ after(async () => {
   await pool?.end();
   await Promise.all([kafka?.stop(), postgres?.stop()]);
 });
-
-async function waitFor(check: () => Promise<boolean> | boolean, what: string): Promise<void> {
-  for (let round = 0; round < 1200; round++) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  assert.fail(`timed out waiting for ${what}`);
-}
 
 test(
   'Apache Kafka: outbox, handlers with a retry tier and a dead letter, replay',

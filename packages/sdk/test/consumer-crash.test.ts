@@ -7,31 +7,17 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { Consumer } from '@platformatic/kafka';
-import pg from 'pg';
-import type { PostgresServer } from '@tributary/testing';
 import { ensureTopics, EventProducer } from '../src/index.ts';
 import { orderPlacedContract, sampleOrder } from './contracts.ts';
-import {
-  startSdkTestBroker,
-  startSdkTestPostgres,
-  uniqueTopic,
-  type SdkTestBroker,
-} from './sdk-test-broker.ts';
+import { uniqueTopic, useSdkBrokerAndPostgres, waitFor } from './sdk-test-broker.ts';
 
-let broker: SdkTestBroker;
-let postgres: PostgresServer;
-let pool: pg.Pool;
-before(async () => {
-  [broker, postgres] = await Promise.all([startSdkTestBroker(), startSdkTestPostgres()]);
-  pool = new pg.Pool({ connectionString: postgres.url, max: 2 });
-  pool.on('error', () => undefined);
-  await pool.query('CREATE TABLE effects (id bigserial, event_id text, order_id text, seq int)');
-});
-after(async () => {
-  await pool.end();
-  await Promise.all([broker.stop(), postgres.stop()]);
+const fixture = useSdkBrokerAndPostgres({
+  poolMax: 2,
+  ready: async (pool) => {
+    await pool.query('CREATE TABLE effects (id bigserial, event_id text, order_id text, seq int)');
+  },
 });
 
 const script = fileURLToPath(new URL('./consumer-process.ts', import.meta.url));
@@ -40,8 +26,8 @@ function startConsumer(topic: string, group: string) {
   const child = spawn(process.execPath, [script], {
     env: {
       ...process.env,
-      SDK_BOOTSTRAP: broker.bootstrap,
-      SDK_DATABASE_URL: postgres.url,
+      SDK_BOOTSTRAP: fixture.broker.bootstrap,
+      SDK_DATABASE_URL: fixture.postgres.url,
       SDK_TOPIC: topic,
       SDK_GROUP: group,
     },
@@ -57,18 +43,10 @@ function startConsumer(topic: string, group: string) {
 }
 
 async function effects(): Promise<{ total: number; distinct: number }> {
-  const result = await pool.query(
+  const result = await fixture.pool.query(
     'SELECT count(*)::int AS total, count(DISTINCT event_id)::int AS distinct FROM effects',
   );
   return result.rows[0] as { total: number; distinct: number };
-}
-
-async function waitFor(check: () => Promise<boolean>, what: string): Promise<void> {
-  for (let round = 0; round < 2400; round++) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  assert.fail(`timed out waiting for ${what}`);
 }
 
 /** Whether `group` has committed the end of every partition of `topic`. */
@@ -76,7 +54,7 @@ async function committedToEnd(topic: string, group: string): Promise<boolean> {
   const consumer = new Consumer({
     clientId: 'sdk-test-offsets',
     groupId: group,
-    bootstrapBrokers: [broker.bootstrap],
+    bootstrapBrokers: [fixture.broker.bootstrap],
   });
   try {
     const ends = (await consumer.listOffsets({ topics: [topic] })).get(topic) ?? [];
@@ -93,8 +71,8 @@ test('a consumer killed with SIGKILL mid-stream leaves each side effect exactly 
   const topic = uniqueTopic('crash-consume');
   const group = `effects-${topic}`;
   const contract = orderPlacedContract(topic);
-  await ensureTopics({ bootstrap: broker.bootstrap }, [topic], { partitions: 3 });
-  const producer = new EventProducer({ bootstrap: broker.bootstrap, source: 'urn:test' });
+  await ensureTopics({ bootstrap: fixture.broker.bootstrap }, [topic], { partitions: 3 });
+  const producer = new EventProducer({ bootstrap: fixture.broker.bootstrap, source: 'urn:test' });
   const total = 600;
   try {
     for (let seq = 1; seq <= total / 20; seq++) {
@@ -120,7 +98,7 @@ test('a consumer killed with SIGKILL mid-stream leaves each side effect exactly 
     await last.kill();
   }
   assert.deepEqual(await effects(), { total, distinct: total }, 'no side effect twice');
-  const order = await pool.query(
+  const order = await fixture.pool.query(
     'SELECT order_id, array_agg(seq ORDER BY id) AS seqs FROM effects GROUP BY order_id',
   );
   for (const row of order.rows as { order_id: string; seqs: number[] }[]) {

@@ -6,9 +6,7 @@
  * lag, and a redrive of the dead letters back to the topic.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import pg from 'pg';
-import type { PostgresServer } from '@tributary/testing';
+import { test } from 'node:test';
 import {
   deadLetterTopic,
   ensureTopics,
@@ -18,45 +16,25 @@ import {
   redriveDeadLetters,
 } from '../src/index.ts';
 import { orderPlacedContract, sampleOrder } from './contracts.ts';
-import {
-  startSdkTestBroker,
-  startSdkTestPostgres,
-  uniqueTopic,
-  type SdkTestBroker,
-} from './sdk-test-broker.ts';
+import { uniqueTopic, useSdkBrokerAndPostgres, waitFor } from './sdk-test-broker.ts';
 
-let broker: SdkTestBroker;
-let postgres: PostgresServer;
-let pool: pg.Pool;
-before(async () => {
-  [broker, postgres] = await Promise.all([startSdkTestBroker(), startSdkTestPostgres()]);
-  pool = new pg.Pool({ connectionString: postgres.url, max: 6 });
-  pool.on('error', () => undefined);
-  await pool.query('CREATE TABLE handled (order_id text, seq int, attempt int)');
+const fixture = useSdkBrokerAndPostgres({
+  poolMax: 6,
+  ready: async (pool) => {
+    await pool.query('CREATE TABLE handled (order_id text, seq int, attempt int)');
+  },
 });
-after(async () => {
-  await pool.end();
-  await Promise.all([broker.stop(), postgres.stop()]);
-});
-
-async function waitFor(check: () => Promise<boolean> | boolean, what: string): Promise<void> {
-  for (let round = 0; round < 1200; round++) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  assert.fail(`timed out waiting for ${what}`);
-}
 
 test('handlers: key order, duplicates skipped, retry tiers, dead letters, redrive', async () => {
   const topic = uniqueTopic('consume');
   const contract = orderPlacedContract(topic);
-  const connection = { bootstrap: broker.bootstrap };
+  const connection = { bootstrap: fixture.broker.bootstrap };
   await ensureTopics(connection, [topic], { partitions: 3 });
   const producer = new EventProducer({ ...connection, source: 'urn:test:cart' });
   const consumer = new EventConsumer({
     ...connection,
     groupId: `svc-${topic}`,
-    pool,
+    pool: fixture.pool,
     retryDelaysMs: [100, 300],
   });
   let failOnceSeen = 0;
@@ -104,8 +82,11 @@ test('handlers: key order, duplicates skipped, retry tiers, dead letters, redriv
 
     const count = async (orderId: string) =>
       Number(
-        (await pool.query('SELECT count(*)::int AS n FROM handled WHERE order_id = $1', [orderId]))
-          .rows[0].n,
+        (
+          await fixture.pool.query('SELECT count(*)::int AS n FROM handled WHERE order_id = $1', [
+            orderId,
+          ])
+        ).rows[0].n,
       );
     await waitFor(async () => (await count('fails-once')) === 1, 'the retried event');
     await waitFor(async () => (await count('after-poison')) === 1, 'the event after the poison');
@@ -113,7 +94,7 @@ test('handlers: key order, duplicates skipped, retry tiers, dead letters, redriv
     await waitFor(async () => (await count('d')) === perKey, 'every event of key d');
 
     for (const key of ['a', 'b', 'c', 'd']) {
-      const rows = await pool.query('SELECT seq FROM handled WHERE order_id = $1', [key]);
+      const rows = await fixture.pool.query('SELECT seq FROM handled WHERE order_id = $1', [key]);
       const seqs = rows.rows.map((row: { seq: number }) => row.seq);
       assert.deepEqual(
         seqs,
@@ -121,7 +102,9 @@ test('handlers: key order, duplicates skipped, retry tiers, dead letters, redriv
         `order of ${key}`,
       );
     }
-    const retried = await pool.query("SELECT attempt FROM handled WHERE order_id = 'fails-once'");
+    const retried = await fixture.pool.query(
+      "SELECT attempt FROM handled WHERE order_id = 'fails-once'",
+    );
     assert.deepEqual(retried.rows, [{ attempt: 2 }]);
     assert.equal(failOnceSeen, 1);
     await waitFor(async () => (await consumer.health()).counts.duplicates === 1, 'the duplicate');
@@ -165,7 +148,7 @@ test('handlers: key order, duplicates skipped, retry tiers, dead letters, redriv
 test('close finishes the handler in flight, commits it and leaves the group', async () => {
   const topic = uniqueTopic('shutdown');
   const contract = orderPlacedContract(topic);
-  const connection = { bootstrap: broker.bootstrap };
+  const connection = { bootstrap: fixture.broker.bootstrap };
   await ensureTopics(connection, [topic], { partitions: 1 });
   const producer = new EventProducer({ ...connection, source: 'urn:test' });
   const groupId = `svc-${topic}`;

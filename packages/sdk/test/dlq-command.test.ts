@@ -10,7 +10,7 @@ import { Admin, Producer } from '@platformatic/kafka';
 import { cliMainPath, runCommand } from '@tributary/testing';
 import { ensureTopics, EventConsumer, EventProducer, readDeadLetters } from '../src/index.ts';
 import { orderPlacedContract, sampleOrder } from './contracts.ts';
-import { startSdkTestBroker, uniqueTopic, type SdkTestBroker } from './sdk-test-broker.ts';
+import { startSdkTestBroker, uniqueTopic, waitFor, type SdkTestBroker } from './sdk-test-broker.ts';
 
 let broker: SdkTestBroker;
 before(async () => {
@@ -26,14 +26,6 @@ function dlq(...args: string[]) {
       timeoutMs: 60_000,
     },
   );
-}
-
-async function waitFor(check: () => Promise<boolean> | boolean, what: string): Promise<void> {
-  for (let round = 0; round < 1200; round++) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  assert.fail(`timed out waiting for ${what}`);
 }
 
 test('tributary dlq lists, shows and redrives what a consumer dead-lettered', async () => {

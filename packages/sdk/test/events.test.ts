@@ -24,7 +24,7 @@ import {
   type OrderPlaced,
   type PaymentCharged,
 } from './contracts.ts';
-import { startSdkTestBroker, uniqueTopic, type SdkTestBroker } from './sdk-test-broker.ts';
+import { startSdkTestBroker, uniqueTopic, waitFor, type SdkTestBroker } from './sdk-test-broker.ts';
 
 let broker: SdkTestBroker;
 before(async () => {
@@ -67,14 +67,6 @@ async function endOffset(topic: string): Promise<bigint> {
   } finally {
     await consumer.close();
   }
-}
-
-async function waitFor(check: () => boolean, what: string): Promise<void> {
-  for (let round = 0; round < 600; round++) {
-    if (check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  assert.fail(`timed out waiting for ${what}`);
 }
 
 test('a value that does not match its contract fails before anything is sent', async () => {

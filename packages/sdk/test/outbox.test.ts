@@ -7,11 +7,11 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Consumer } from '@platformatic/kafka';
 import pg from 'pg';
-import { RestartableBroker, tempDir, type PostgresServer } from '@tributary/testing';
+import { RestartableBroker, tempDir } from '@tributary/testing';
 import {
   createOutboxTable,
   ensureTopics,
@@ -22,37 +22,24 @@ import {
   outboxTable,
 } from '../src/index.ts';
 import { orderPlacedContract, sampleOrder } from './contracts.ts';
-import {
-  startSdkTestBroker,
-  startSdkTestPostgres,
-  uniqueTopic,
-  type SdkTestBroker,
-} from './sdk-test-broker.ts';
+import { uniqueTopic, useSdkBrokerAndPostgres, waitFor } from './sdk-test-broker.ts';
 
-let broker: SdkTestBroker;
-let postgres: PostgresServer;
-let pool: pg.Pool;
-before(async () => {
-  [broker, postgres] = await Promise.all([startSdkTestBroker(), startSdkTestPostgres()]);
-  pool = new pg.Pool({ connectionString: postgres.url, max: 4 });
-  // Idle connections see the server stop at the end; that is not a test failure.
-  pool.on('error', () => undefined);
-  await createOutboxTable(pool);
-  await pool.query('CREATE TABLE orders (id text PRIMARY KEY, seq int NOT NULL)');
-});
-after(async () => {
-  await pool.end();
-  await Promise.all([broker.stop(), postgres.stop()]);
+const fixture = useSdkBrokerAndPostgres({
+  poolMax: 4,
+  ready: async (pool) => {
+    await createOutboxTable(pool);
+    await pool.query('CREATE TABLE orders (id text PRIMARY KEY, seq int NOT NULL)');
+  },
 });
 
 const relayScript = fileURLToPath(new URL('./outbox-relay-process.ts', import.meta.url));
 
-function startRelay(batchSize: number, bootstrap = broker.bootstrap) {
+function startRelay(batchSize: number, bootstrap = fixture.broker.bootstrap) {
   const child = spawn(process.execPath, [relayScript], {
     env: {
       ...process.env,
       SDK_BOOTSTRAP: bootstrap,
-      SDK_DATABASE_URL: postgres.url,
+      SDK_DATABASE_URL: fixture.postgres.url,
       SDK_BATCH_SIZE: String(batchSize),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -64,22 +51,14 @@ function startRelay(batchSize: number, bootstrap = broker.bootstrap) {
 }
 
 async function unsentCount(): Promise<number> {
-  const result = await pool.query(
+  const result = await fixture.pool.query(
     `SELECT count(*)::int AS n FROM ${outboxTable} WHERE sent_at IS NULL`,
   );
   return Number(result.rows[0].n);
 }
 
-async function waitFor(check: () => Promise<boolean>, what: string): Promise<void> {
-  for (let round = 0; round < 1200; round++) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  assert.fail(`timed out waiting for ${what}`);
-}
-
 /** Every record of `topic` until `expected` distinct event ids were seen. */
-async function readEvents(topic: string, expected: number, bootstrap = broker.bootstrap) {
+async function readEvents(topic: string, expected: number, bootstrap = fixture.broker.bootstrap) {
   const consumer = new Consumer({
     clientId: 'sdk-test-outbox',
     groupId: `read-${topic}`,
@@ -109,9 +88,9 @@ async function readEvents(topic: string, expected: number, bootstrap = broker.bo
 test('the event commits with the state change, or neither does', async () => {
   const topic = uniqueTopic('outbox-tx');
   const contract = orderPlacedContract(topic);
-  const producer = new EventProducer({ bootstrap: broker.bootstrap, source: 'urn:test' });
+  const producer = new EventProducer({ bootstrap: fixture.broker.bootstrap, source: 'urn:test' });
   const outbox = new Outbox(producer);
-  const client = await pool.connect();
+  const client = await fixture.pool.connect();
   try {
     await client.query('BEGIN');
     await client.query("INSERT INTO orders VALUES ('tx-1', 1)");
@@ -125,7 +104,9 @@ test('the event commits with the state change, or neither does', async () => {
       outbox.add(client, contract, { ...sampleOrder('tx-3'), items: 'none' } as never),
       EventValidationError,
     );
-    const rows = await pool.query(`SELECT event_id FROM ${outboxTable} WHERE topic = $1`, [topic]);
+    const rows = await fixture.pool.query(`SELECT event_id FROM ${outboxTable} WHERE topic = $1`, [
+      topic,
+    ]);
     assert.deepEqual(
       rows.rows.map((row: { event_id: string }) => row.event_id),
       [added.id],
@@ -134,16 +115,16 @@ test('the event commits with the state change, or neither does', async () => {
     client.release();
     await producer.close();
   }
-  await pool.query(`DELETE FROM ${outboxTable}`);
+  await fixture.pool.query(`DELETE FROM ${outboxTable}`);
 });
 
 test('a relay killed mid-way and restarted publishes every event, in order per key', async () => {
   const topic = uniqueTopic('outbox-crash');
-  await ensureTopics({ bootstrap: broker.bootstrap }, [topic], { partitions: 3 });
+  await ensureTopics({ bootstrap: fixture.broker.bootstrap }, [topic], { partitions: 3 });
   const keys = 20;
   const perKey = 60;
   const total = keys * perKey;
-  await fillOutbox(topic, keys, perKey, broker.bootstrap);
+  await fillOutbox(topic, keys, perKey, fixture.broker.bootstrap);
   assert.equal(await unsentCount(), total);
 
   const first = startRelay(25);
@@ -197,7 +178,7 @@ async function fillOutbox(topic: string, keys: number, perKey: number, bootstrap
     for (let seq = 1; seq <= perKey; seq++) {
       await Promise.all(
         Array.from({ length: keys }, async (_, k) => {
-          const client = await pool.connect();
+          const client = await fixture.pool.connect();
           try {
             await client.query('BEGIN');
             await outbox.add(client, contract, sampleOrder(`key-${k}`, seq));
@@ -245,16 +226,19 @@ test('a broker killed with SIGKILL under the relay loses nothing, order kept', a
 
 test('services in schemas of one database each relay their own outbox at once', async () => {
   const topic = uniqueTopic('outbox-schemas');
-  await ensureTopics({ bootstrap: broker.bootstrap }, [topic], { partitions: 1 });
+  await ensureTopics({ bootstrap: fixture.broker.bootstrap }, [topic], { partitions: 1 });
   const contract = orderPlacedContract(topic);
   const services = ['svc_a', 'svc_b'].map((schema) => {
     const servicePool = new pg.Pool({
-      connectionString: postgres.url,
+      connectionString: fixture.postgres.url,
       max: 2,
       options: `-c search_path=${schema}`,
     });
     servicePool.on('error', () => undefined);
-    const producer = new EventProducer({ bootstrap: broker.bootstrap, source: `urn:${schema}` });
+    const producer = new EventProducer({
+      bootstrap: fixture.broker.bootstrap,
+      source: `urn:${schema}`,
+    });
     return {
       schema,
       pool: servicePool,
@@ -265,7 +249,7 @@ test('services in schemas of one database each relay their own outbox at once', 
   try {
     const ids: string[] = [];
     for (const service of services) {
-      await pool.query(`CREATE SCHEMA ${service.schema}`);
+      await fixture.pool.query(`CREATE SCHEMA ${service.schema}`);
       await createOutboxTable(service.pool);
       const client = await service.pool.connect();
       try {

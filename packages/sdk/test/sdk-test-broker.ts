@@ -2,7 +2,11 @@
  * The real parts the SDK's tests run against: a broker process started through the CLI (with
  * its schema registry on an ephemeral port) and, for the outbox and idempotent consumption, a
  * private PostgreSQL. Nothing of the broker is imported: the SDK reaches both over the network.
+ * Also the hooks that start both for a test file, and the polling wait the tests share.
  */
+import assert from 'node:assert/strict';
+import { after, before } from 'node:test';
+import pg from 'pg';
 import {
   spawnBroker,
   startPostgresServer,
@@ -59,4 +63,67 @@ let topicCounter = 0;
 export function uniqueTopic(prefix: string): string {
   topicCounter += 1;
   return `${prefix}-${process.pid}-${topicCounter}`;
+}
+
+export interface SdkBrokerAndPostgres {
+  readonly broker: SdkTestBroker;
+  readonly postgres: PostgresServer;
+  /** A pool on `postgres`, ended by the `after` hook. */
+  readonly pool: pg.Pool;
+}
+
+/**
+ * Registers `before` and `after` hooks that start a broker and PostgreSQL side by side with a
+ * pool of `poolMax` connections, on which `ready` creates the file's tables (in the same hook:
+ * node:test starts a file's top-level `before` hooks without awaiting one another), and stop
+ * them. The getters throw before the hook has run.
+ */
+export function useSdkBrokerAndPostgres(options: {
+  poolMax: number;
+  ready: (pool: pg.Pool) => Promise<void>;
+}): SdkBrokerAndPostgres {
+  let started: SdkBrokerAndPostgres | undefined;
+  before(async () => {
+    const [broker, postgres] = await Promise.all([startSdkTestBroker(), startSdkTestPostgres()]);
+    const pool = new pg.Pool({ connectionString: postgres.url, max: options.poolMax });
+    // Idle connections see the server stop at the end; that is not a test failure.
+    pool.on('error', () => undefined);
+    started = { broker, postgres, pool };
+    await options.ready(pool);
+  });
+  after(async () => {
+    await started?.pool.end();
+    await Promise.all([started?.broker.stop(), started?.postgres.stop()]);
+  });
+  const get = (): SdkBrokerAndPostgres => {
+    assert.ok(started !== undefined, 'the broker and PostgreSQL are started by the before hook');
+    return started;
+  };
+  return {
+    get broker() {
+      return get().broker;
+    },
+    get postgres() {
+      return get().postgres;
+    },
+    get pool() {
+      return get().pool;
+    },
+  };
+}
+
+/** How long `waitFor` polls before failing, and how often. */
+const waitMaxMs = 120_000;
+const pollIntervalMs = 50;
+
+/** Polls `check` until it holds; fails naming `what` after `waitMaxMs`. */
+export async function waitFor(
+  check: () => Promise<boolean> | boolean,
+  what: string,
+): Promise<void> {
+  for (let waitedMs = 0; waitedMs < waitMaxMs; waitedMs += pollIntervalMs) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, pollIntervalMs));
+  }
+  assert.fail(`timed out waiting for ${what}`);
 }

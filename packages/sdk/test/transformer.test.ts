@@ -15,7 +15,7 @@ import {
   readDeadLetters,
 } from '../src/index.ts';
 import { orderPlacedContract, sampleOrder } from './contracts.ts';
-import { startSdkTestBroker, uniqueTopic, type SdkTestBroker } from './sdk-test-broker.ts';
+import { startSdkTestBroker, uniqueTopic, waitFor, type SdkTestBroker } from './sdk-test-broker.ts';
 
 let broker: SdkTestBroker;
 before(async () => {
@@ -26,14 +26,6 @@ after(() => broker.stop());
 interface InvoiceRequested {
   orderId: string;
   amountCents: number;
-}
-
-async function waitFor(check: () => boolean, what: string): Promise<void> {
-  for (let round = 0; round < 1200; round++) {
-    if (check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  assert.fail(`timed out waiting for ${what}`);
 }
 
 test('each input becomes its outputs exactly once, across a handover', async () => {
