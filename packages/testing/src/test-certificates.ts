@@ -29,6 +29,8 @@ export interface TestCertificates {
 }
 
 const opensslTimeoutMs = 30_000;
+/** Validity of every certificate made here: they live for one test run. */
+const certificateValidDays = '2';
 
 async function openssl(dir: string, args: readonly string[]): Promise<void> {
   const result = await runCommand('openssl', args, { timeoutMs: opensslTimeoutMs, cwd: dir });
@@ -37,22 +39,33 @@ async function openssl(dir: string, args: readonly string[]): Promise<void> {
   }
 }
 
-async function makeCa(dir: string, name: string): Promise<void> {
+/**
+ * `openssl req` with a new unencrypted RSA key in `<name>.key`: a self-signed certificate
+ * `<name>.pem` (a CA), or a signing request `<name>.csr` for `signed` to sign.
+ */
+async function newKey(
+  dir: string,
+  options: { name: string; subject: string; selfSigned: boolean },
+): Promise<void> {
+  const { name, subject, selfSigned } = options;
+  const output = selfSigned
+    ? ['-x509', '-out', `${name}.pem`, '-days', certificateValidDays]
+    : ['-out', `${name}.csr`];
   await openssl(dir, [
     'req',
-    '-x509',
     '-newkey',
     'rsa:2048',
     '-nodes',
     '-keyout',
     `${name}.key`,
-    '-out',
-    `${name}.pem`,
-    '-days',
-    '2',
+    ...output,
     '-subj',
-    `/O=Tributary/CN=${name}`,
+    subject,
   ]);
+}
+
+async function makeCa(dir: string, name: string): Promise<void> {
+  await newKey(dir, { name, subject: `/O=Tributary/CN=${name}`, selfSigned: true });
 }
 
 async function signed(
@@ -60,18 +73,7 @@ async function signed(
   options: { name: string; ca: string; subject: string; extensions?: string },
 ): Promise<CertificateFiles> {
   const { name, ca, subject } = options;
-  await openssl(dir, [
-    'req',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-keyout',
-    `${name}.key`,
-    '-out',
-    `${name}.csr`,
-    '-subj',
-    subject,
-  ]);
+  await newKey(dir, { name, subject, selfSigned: false });
   const extArgs: string[] = [];
   if (options.extensions !== undefined) {
     await writeFile(join(dir, `${name}.ext`), options.extensions);
@@ -90,7 +92,7 @@ async function signed(
     '-out',
     `${name}.pem`,
     '-days',
-    '2',
+    certificateValidDays,
     ...extArgs,
   ]);
   const keystore = join(dir, `${name}.keystore.pem`);
