@@ -5,94 +5,19 @@
  * connection close. Real clients (the Java consumer, franz-go) are in packages/testing.
  */
 import assert from 'node:assert/strict';
-import { connect, type Socket } from 'node:net';
 import { after, before, test } from 'node:test';
 import {
   ErrorCode,
-  Reader,
-  Writer,
   buildRecordBatch,
   fetchApi,
   produceApi,
-  readResponseHeader,
-  requestHeaderVersion,
-  responseHeaderVersion,
-  writeRequestHeader,
-  type ApiDescriptor,
   type FetchRequestInit,
   type FetchResponse,
 } from '@tributary/protocol';
 import type { TopicId } from '@tributary/storage';
 import { startBroker, type RunningBroker } from './broker.ts';
+import { KafkaConnection } from './cluster/kafka-connection.ts';
 import type { LogFields, Logger } from './logger.ts';
-
-/** A client speaking the wire protocol with the generated codecs, one response at a time. */
-class WireClient {
-  readonly #socket: Socket;
-  #buffered = Buffer.alloc(0);
-  #waiters: ((frame: Buffer) => void)[] = [];
-  #frames: Buffer[] = [];
-  #correlationId = 0;
-
-  private constructor(socket: Socket) {
-    this.#socket = socket;
-    socket.on('data', (chunk: Buffer) => {
-      this.#buffered = Buffer.concat([this.#buffered, chunk]);
-      while (
-        this.#buffered.length >= 4 &&
-        this.#buffered.length >= 4 + this.#buffered.readInt32BE(0)
-      ) {
-        const size = this.#buffered.readInt32BE(0);
-        const frame = this.#buffered.subarray(4, 4 + size);
-        this.#buffered = this.#buffered.subarray(4 + size);
-        const waiter = this.#waiters.shift();
-        if (waiter === undefined) this.#frames.push(frame);
-        else waiter(frame);
-      }
-    });
-  }
-
-  static connect(port: number): Promise<WireClient> {
-    return new Promise((resolve, reject) => {
-      const socket = connect({ host: '127.0.0.1', port }, () => resolve(new WireClient(socket)));
-      socket.once('error', reject);
-    });
-  }
-
-  async call<Request, RequestInit, Response, ResponseInit>(
-    api: ApiDescriptor<Request, RequestInit, Response, ResponseInit>,
-    version: number,
-    body: RequestInit,
-  ): Promise<Response> {
-    const writer = new Writer();
-    writer.writeInt32(0);
-    const correlationId = ++this.#correlationId;
-    writeRequestHeader(writer, requestHeaderVersion(api.apiKey, version), {
-      requestApiKey: api.apiKey,
-      requestApiVersion: version,
-      correlationId,
-      clientId: 'fetch-sessions-test',
-    });
-    api.writeRequest(writer, version, body);
-    const frame = writer.toBuffer();
-    frame.writeInt32BE(frame.length - 4, 0);
-    this.#socket.write(frame);
-    const ready = this.#frames.shift();
-    const bytes = ready ?? (await new Promise<Buffer>((resolve) => this.#waiters.push(resolve)));
-    const reader = new Reader(bytes);
-    const header = readResponseHeader(reader, responseHeaderVersion(api.apiKey, version));
-    assert.equal(header.correlationId, correlationId);
-    return api.readResponse(reader, version);
-  }
-
-  close(): Promise<void> {
-    if (this.#socket.closed) return Promise.resolve();
-    return new Promise((resolve) => {
-      this.#socket.once('close', () => resolve());
-      this.#socket.destroy();
-    });
-  }
-}
 
 /** Keeps the broker's log lines, so tests can read the session summaries. */
 class CapturingLogger implements Logger {
@@ -130,7 +55,7 @@ const byId = 17;
 const logger = new CapturingLogger();
 let broker: RunningBroker;
 let topicId: TopicId;
-const clients: WireClient[] = [];
+const clients: KafkaConnection[] = [];
 
 before(async () => {
   broker = await startBroker({ port: 0, host: '127.0.0.1', inMemory: true, logger });
@@ -139,19 +64,23 @@ before(async () => {
 });
 
 after(async () => {
-  for (const open of clients) await open.close();
+  for (const open of clients) open.close();
   await broker.close();
 });
 
-async function client(port = broker.port): Promise<WireClient> {
-  const created = await WireClient.connect(port);
+/** A connection for the test to close; the long-poll test waits up to 20 s for an answer. */
+async function client(port = broker.port): Promise<KafkaConnection> {
+  const created = await KafkaConnection.connect(
+    { host: '127.0.0.1', port },
+    { clientId: 'fetch-sessions-test', requestTimeoutMs: 30_000 },
+  );
   clients.push(created);
   return created;
 }
 
-async function produce(wire: WireClient, partition: number, value: string): Promise<void> {
+async function produce(wire: KafkaConnection, partition: number, value: string): Promise<void> {
   const records = buildRecordBatch({ records: [{ key: null, value: Buffer.from(value) }] });
-  const answer = await wire.call(produceApi, 9, {
+  const answer = await wire.request(produceApi, 9, {
     acks: -1,
     timeoutMs: 5000,
     topicData: [{ name: topicName, partitionData: [{ index: partition, records }] }],
@@ -208,8 +137,8 @@ function answered(response: FetchResponse): Map<number, { records: number; hw: b
   return seen;
 }
 
-async function openSession(wire: WireClient, version = byName): Promise<number> {
-  const full = await wire.call(
+async function openSession(wire: KafkaConnection, version = byName): Promise<number> {
+  const full = await wire.request(
     fetchApi,
     version,
     fetchBody(version, { sessionId: 0, sessionEpoch: 0 }, allAtEnd()),
@@ -224,7 +153,7 @@ test('incremental fetches answer and read only the partitions that changed', asy
   const wire = await client();
   const producer = await client();
   const sessionId = await openSession(wire);
-  const quiet = await wire.call(
+  const quiet = await wire.request(
     fetchApi,
     byName,
     fetchBody(byName, { sessionId, sessionEpoch: 1 }, new Map()),
@@ -239,7 +168,7 @@ test('incremental fetches answer and read only the partitions that changed', asy
   ]);
   await produce(producer, 3, 'three');
   await produce(producer, 700, 'seven hundred');
-  const moved = await wire.call(
+  const moved = await wire.request(
     fetchApi,
     byName,
     fetchBody(byName, { sessionId, sessionEpoch: 2 }, new Map(), { minBytes: 1, maxWaitMs: 5000 }),
@@ -253,7 +182,7 @@ test('incremental fetches answer and read only the partitions that changed', asy
   assert.equal(changed.get(700)?.hw, (starts.get(700) ?? 0n) + 1n);
 
   // The client moves its offsets past the records: nothing new to tell it.
-  const caughtUp = await wire.call(
+  const caughtUp = await wire.request(
     fetchApi,
     byName,
     fetchBody(
@@ -267,7 +196,7 @@ test('incremental fetches answer and read only the partitions that changed', asy
   );
   assert.equal(answered(caughtUp).size, 0);
 
-  await wire.close();
+  wire.close();
   const summary = await logger.closedSession(sessionId);
   assert.equal(summary?.reason, 'connection closed');
   assert.equal(summary?.incrementalFetches, 3);
@@ -280,7 +209,7 @@ test('a waiting incremental fetch is woken by an append to one of its partitions
   const wire = await client();
   const producer = await client();
   const sessionId = await openSession(wire, byId);
-  const pending = wire.call(
+  const pending = wire.request(
     fetchApi,
     byId,
     fetchBody(byId, { sessionId, sessionEpoch: 1 }, new Map(), {
@@ -302,7 +231,7 @@ test('forgotten partitions leave the session; added ones join it', async () => {
   const wire = await client();
   const producer = await client();
   const sessionId = await openSession(wire);
-  const forget = await wire.call(
+  const forget = await wire.request(
     fetchApi,
     byName,
     fetchBody(byName, { sessionId, sessionEpoch: 1 }, new Map(), {
@@ -312,14 +241,14 @@ test('forgotten partitions leave the session; added ones join it', async () => {
   assert.equal(answered(forget).size, 0);
   await produce(producer, 5, 'unwatched');
   await produce(producer, 6, 'watched');
-  const after5 = await wire.call(
+  const after5 = await wire.request(
     fetchApi,
     byName,
     fetchBody(byName, { sessionId, sessionEpoch: 2 }, new Map(), { minBytes: 1, maxWaitMs: 5000 }),
   );
   assert.deepEqual([...answered(after5).keys()], [6], 'partition 5 was forgotten');
   // Sent again, partition 5 is back in the session and answered (the client has not seen it).
-  const rejoined = await wire.call(
+  const rejoined = await wire.request(
     fetchApi,
     byName,
     fetchBody(byName, { sessionId, sessionEpoch: 3 }, new Map([[5, 0n]])),
@@ -333,7 +262,7 @@ test('a moved log start and a deleted topic reach the session without an append'
   const swept = await broker.storage.createTopic({ name: 'swept', partitionCount: 3 });
   for (const value of ['a', 'b', 'c']) {
     const records = buildRecordBatch({ records: [{ key: null, value: Buffer.from(value) }] });
-    await producer.call(produceApi, 9, {
+    await producer.request(produceApi, 9, {
       acks: -1,
       timeoutMs: 5000,
       topicData: [{ name: 'swept', partitionData: [{ index: 1, records }] }],
@@ -359,13 +288,13 @@ test('a moved log start and a deleted topic reach the session without an append'
             },
           ],
   });
-  const full = await wire.call(fetchApi, byId, body(0, 0, [0n, 3n, 0n]));
+  const full = await wire.request(fetchApi, byId, body(0, 0, [0n, 3n, 0n]));
   assert.ok(full.sessionId > 0);
   let epoch = 1;
   /** Incremental fetches until one answers something (the sweep runs once a second). */
   const nextAnswer = async (): Promise<FetchResponse> => {
     for (let attempt = 0; attempt < 100; attempt++) {
-      const answer = await wire.call(fetchApi, byId, body(full.sessionId, epoch++, []));
+      const answer = await wire.request(fetchApi, byId, body(full.sessionId, epoch++, []));
       if (answer.responses.length > 0) return answer;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
@@ -394,20 +323,20 @@ test('a wrong epoch, an unknown id, another connection, a version change: refuse
   const other = await client();
   const sessionId = await openSession(wire);
   const none = new Map<number, bigint>();
-  const badEpoch = await wire.call(
+  const badEpoch = await wire.request(
     fetchApi,
     byName,
     fetchBody(byName, { sessionId, sessionEpoch: 5 }, none),
   );
   assert.equal(badEpoch.errorCode, ErrorCode.INVALID_FETCH_SESSION_EPOCH);
   assert.equal(badEpoch.sessionId, 0);
-  const unknown = await wire.call(
+  const unknown = await wire.request(
     fetchApi,
     byName,
     fetchBody(byName, { sessionId: sessionId ^ 0x5a5a, sessionEpoch: 1 }, none),
   );
   assert.equal(unknown.errorCode, ErrorCode.FETCH_SESSION_ID_NOT_FOUND);
-  const stolen = await other.call(
+  const stolen = await other.request(
     fetchApi,
     byName,
     fetchBody(byName, { sessionId, sessionEpoch: 1 }, none),
@@ -417,13 +346,13 @@ test('a wrong epoch, an unknown id, another connection, a version change: refuse
     ErrorCode.FETCH_SESSION_ID_NOT_FOUND,
     'sessions are per connection',
   );
-  const byTopicId = await wire.call(
+  const byTopicId = await wire.request(
     fetchApi,
     byId,
     fetchBody(byId, { sessionId, sessionEpoch: 1 }, none),
   );
   assert.equal(byTopicId.errorCode, ErrorCode.FETCH_SESSION_TOPIC_ID_ERROR);
-  const fine = await wire.call(
+  const fine = await wire.request(
     fetchApi,
     byName,
     fetchBody(byName, { sessionId, sessionEpoch: 1 }, none),
@@ -436,28 +365,28 @@ test('epoch -1 closes the session; epoch 0 with its id replaces it', async () =>
   const wire = await client();
   const sessionId = await openSession(wire);
   const none = new Map<number, bigint>();
-  const used = await wire.call(
+  const used = await wire.request(
     fetchApi,
     byName,
     fetchBody(byName, { sessionId, sessionEpoch: 1 }, none),
   );
   assert.equal(used.errorCode, ErrorCode.NONE);
-  const replaced = await wire.call(
+  const replaced = await wire.request(
     fetchApi,
     byName,
     fetchBody(byName, { sessionId, sessionEpoch: 0 }, new Map([[1, endOf(1)]])),
   );
   assert.ok(replaced.sessionId > 0 && replaced.sessionId !== sessionId);
   assert.equal((await logger.closedSession(sessionId))?.reason, 'replaced by a full fetch');
-  const old = await wire.call(
+  const old = await wire.request(
     fetchApi,
     byName,
     fetchBody(byName, { sessionId, sessionEpoch: 2 }, none),
   );
   assert.equal(old.errorCode, ErrorCode.FETCH_SESSION_ID_NOT_FOUND);
   const next = { sessionId: replaced.sessionId, sessionEpoch: 1 };
-  assert.equal((await wire.call(fetchApi, byName, fetchBody(byName, next, none))).errorCode, 0);
-  const closing = await wire.call(
+  assert.equal((await wire.request(fetchApi, byName, fetchBody(byName, next, none))).errorCode, 0);
+  const closing = await wire.request(
     fetchApi,
     byName,
     fetchBody(byName, { sessionId: replaced.sessionId, sessionEpoch: -1 }, none, {
@@ -468,7 +397,7 @@ test('epoch -1 closes the session; epoch 0 with its id replaces it', async () =>
   assert.equal(closing.errorCode, ErrorCode.NONE);
   assert.equal(closing.sessionId, 0, 'a sessionless answer, at once although minBytes is 1');
   assert.equal((await logger.closedSession(replaced.sessionId))?.reason, 'closed by client');
-  const closed = await wire.call(
+  const closed = await wire.request(
     fetchApi,
     byName,
     fetchBody(byName, { sessionId: replaced.sessionId, sessionEpoch: 2 }, none),
@@ -480,7 +409,7 @@ test('a connection holds at most 4 sessions: opening a fifth drops its oldest', 
   const wire = await client();
   const opened: number[] = [];
   for (let i = 0; i < 5; i++) {
-    const full = await wire.call(
+    const full = await wire.request(
       fetchApi,
       byName,
       fetchBody(byName, { sessionId: 0, sessionEpoch: 0 }, new Map([[0, 0n]])),
@@ -489,14 +418,14 @@ test('a connection holds at most 4 sessions: opening a fifth drops its oldest', 
   }
   const none = new Map<number, bigint>();
   const [oldest, ...kept] = opened;
-  const gone = await wire.call(
+  const gone = await wire.request(
     fetchApi,
     byName,
     fetchBody(byName, { sessionId: oldest ?? 0, sessionEpoch: 1 }, none),
   );
   assert.equal(gone.errorCode, ErrorCode.FETCH_SESSION_ID_NOT_FOUND);
   for (const sessionId of kept) {
-    const answer = await wire.call(
+    const answer = await wire.request(
       fetchApi,
       byName,
       fetchBody(byName, { sessionId, sessionEpoch: 1 }, none),
@@ -508,20 +437,20 @@ test('a connection holds at most 4 sessions: opening a fifth drops its oldest', 
 test('sessionless fetches (epoch -1, v4-6, replicas) get session id 0', async () => {
   const wire = await client();
   const offsets = new Map([[0, 0n]]);
-  const sessionless = await wire.call(
+  const sessionless = await wire.request(
     fetchApi,
     11,
     fetchBody(11, { sessionId: 0, sessionEpoch: -1 }, offsets),
   );
   assert.equal(sessionless.sessionId, 0);
   assert.equal(sessionless.responses[0]?.partitions.length, 1);
-  const old = await wire.call(
+  const old = await wire.request(
     fetchApi,
     4,
     fetchBody(4, { sessionId: 0, sessionEpoch: -1 }, offsets),
   );
   assert.equal(old.responses[0]?.partitions[0]?.errorCode, ErrorCode.NONE);
-  const replica = await wire.call(
+  const replica = await wire.request(
     fetchApi,
     byName,
     fetchBody(byName, { sessionId: 0, sessionEpoch: 0 }, offsets, { replicaId: 1 }),
@@ -544,7 +473,7 @@ test('past the cache slots the least recently used session is evicted', async ()
     await small.storage.createTopic({ name: topicName, partitionCount: 1 });
     const wire = await client(small.port);
     const open = async (): Promise<number> => {
-      const full = await wire.call(
+      const full = await wire.request(
         fetchApi,
         byName,
         fetchBody(byName, { sessionId: 0, sessionEpoch: 0 }, new Map([[0, 0n]])),
@@ -553,7 +482,7 @@ test('past the cache slots the least recently used session is evicted', async ()
       return full.sessionId;
     };
     const incremental = (sessionId: number, sessionEpoch: number) =>
-      wire.call(fetchApi, byName, fetchBody(byName, { sessionId, sessionEpoch }, new Map()));
+      wire.request(fetchApi, byName, fetchBody(byName, { sessionId, sessionEpoch }, new Map()));
     const first = await open();
     const second = await open();
     assert.equal((await incremental(first, 1)).errorCode, ErrorCode.NONE, 'first is used last');
