@@ -5,9 +5,9 @@
  * Also the hooks that start both for a test file, and the polling wait the tests share.
  */
 import assert from 'node:assert/strict';
-import { after, before } from 'node:test';
 import pg from 'pg';
 import {
+  hookedFixture,
   spawnBroker,
   startPostgresServer,
   tempDir,
@@ -74,42 +74,26 @@ export interface SdkBrokerAndPostgres {
 
 /**
  * Registers `before` and `after` hooks that start a broker and PostgreSQL side by side with a
- * pool of `poolMax` connections, on which `ready` creates the file's tables (in the same hook:
- * node:test starts a file's top-level `before` hooks without awaiting one another), and stop
- * them. The getters throw before the hook has run.
+ * pool of `poolMax` connections, on which `ready` creates the file's tables, and stop them.
  */
 export function useSdkBrokerAndPostgres(options: {
   poolMax: number;
   ready: (pool: pg.Pool) => Promise<void>;
 }): SdkBrokerAndPostgres {
-  let started: SdkBrokerAndPostgres | undefined;
-  before(async () => {
-    const [broker, postgres] = await Promise.all([startSdkTestBroker(), startSdkTestPostgres()]);
-    const pool = new pg.Pool({ connectionString: postgres.url, max: options.poolMax });
-    // Idle connections see the server stop at the end; that is not a test failure.
-    pool.on('error', () => undefined);
-    started = { broker, postgres, pool };
-    await options.ready(pool);
+  return hookedFixture<SdkBrokerAndPostgres>({
+    async start() {
+      const [broker, postgres] = await Promise.all([startSdkTestBroker(), startSdkTestPostgres()]);
+      const pool = new pg.Pool({ connectionString: postgres.url, max: options.poolMax });
+      // Idle connections see the server stop at the end; that is not a test failure.
+      pool.on('error', () => undefined);
+      return { broker, postgres, pool };
+    },
+    ready: ({ pool }) => options.ready(pool),
+    async stop({ broker, postgres, pool }) {
+      await pool.end();
+      await Promise.all([broker.stop(), postgres.stop()]);
+    },
   });
-  after(async () => {
-    await started?.pool.end();
-    await Promise.all([started?.broker.stop(), started?.postgres.stop()]);
-  });
-  const get = (): SdkBrokerAndPostgres => {
-    assert.ok(started !== undefined, 'the broker and PostgreSQL are started by the before hook');
-    return started;
-  };
-  return {
-    get broker() {
-      return get().broker;
-    },
-    get postgres() {
-      return get().postgres;
-    },
-    get pool() {
-      return get().pool;
-    },
-  };
 }
 
 /** How long `waitFor` polls before failing, and how often. */

@@ -24,6 +24,7 @@ export {
   type StepResult,
 } from './compatibility-record.ts';
 export { franzGoDriverCommand, franzSecurityCommand, saramaDriverCommand } from './go-driver.ts';
+export { hookedFixture, type HookedFixtureOptions } from './hooked-fixture.ts';
 export {
   javaClasspath,
   javaCommand,

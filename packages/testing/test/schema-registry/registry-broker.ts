@@ -4,11 +4,15 @@
  * `tributary start` prints. Shared by the schema registry tests, with the hooks that start one
  * per test file and the kafkajs steps several of them take.
  */
-import assert from 'node:assert/strict';
-import { after, before } from 'node:test';
 import { SchemaRegistry as ConfluentClient } from '@kafkajs/confluent-schema-registry';
 import { Kafka, logLevel, type KafkaConfig } from 'kafkajs';
-import { spawnBroker, tempDir, type SpawnedBroker, type TempDir } from '../../src/index.ts';
+import {
+  hookedFixture,
+  spawnBroker,
+  tempDir,
+  type SpawnedBroker,
+  type TempDir,
+} from '../../src/index.ts';
 
 export interface RegistryBroker {
   readonly broker: SpawnedBroker;
@@ -47,7 +51,7 @@ export async function startRegistryBroker(dataDir?: TempDir): Promise<RegistryBr
 }
 
 export interface RegistryFixture {
-  /** The broker process; read it inside tests (it is set by the `before` hook). */
+  /** The broker process (read it inside tests: the `before` hook starts it). */
   readonly running: RegistryBroker;
   /** @kafkajs/confluent-schema-registry pointed at the broker's registry. */
   readonly confluent: ConfluentClient;
@@ -57,42 +61,26 @@ export interface RegistryFixture {
 
 /**
  * Registers `before` and `after` hooks that start a registry broker with a Confluent client and
- * a kafkajs client on it, and stop it and remove its data; the getters throw before it started.
- * A file's own setup goes in `ready`, run by the same hook once the broker is up: node:test
- * starts a file's top-level `before` hooks without awaiting one another.
+ * a kafkajs client on it, and stop it and remove its data. A file's own setup goes in `ready`.
  */
 export function useRegistryBroker(
   kafkaConfig: Omit<KafkaConfig, 'brokers'>,
   ready?: (fixture: RegistryFixture) => Promise<void>,
 ): RegistryFixture {
-  let started: RegistryFixture | undefined;
-  before(async () => {
-    const running = await startRegistryBroker();
-    const confluent = new ConfluentClient({ host: running.registryUrl });
-    const brokers = [running.broker.bootstrap];
-    const kafka = new Kafka({ logLevel: logLevel.NOTHING, ...kafkaConfig, brokers });
-    started = { running, confluent, kafka };
-    await ready?.(started);
+  return hookedFixture({
+    async start() {
+      const running = await startRegistryBroker();
+      const confluent = new ConfluentClient({ host: running.registryUrl });
+      const brokers = [running.broker.bootstrap];
+      const kafka = new Kafka({ logLevel: logLevel.NOTHING, ...kafkaConfig, brokers });
+      return { running, confluent, kafka };
+    },
+    ...(ready === undefined ? {} : { ready }),
+    async stop({ running }) {
+      await running.stop();
+      await running.dataDir.remove();
+    },
   });
-  after(async () => {
-    await started?.running.stop();
-    await started?.running.dataDir.remove();
-  });
-  const get = (): RegistryFixture => {
-    assert.ok(started !== undefined, 'the registry broker is started by the before hook');
-    return started;
-  };
-  return {
-    get running() {
-      return get().running;
-    },
-    get confluent() {
-      return get().confluent;
-    },
-    get kafka() {
-      return get().kafka;
-    },
-  };
 }
 
 /** Creates a one-partition topic with the given topic configs. */
