@@ -27,12 +27,13 @@ export async function measureLiveUnderReplay(
   seconds: number,
 ): Promise<LiveUnderReplay> {
   const solo = await measureNativeLatency(broker, liveRate, seconds);
-  let live = true;
+  // Set when the live run ends; the replay loop finishes its pass and stops.
+  const liveRun = { ended: false };
   let replayedBytes = 0;
   let passes = 0;
   const started = process.hrtime.bigint();
   const replay = (async () => {
-    while (live) {
+    while (!liveRun.ended) {
       const read = await rawReadAll(broker.bootstrap, backlogTopic, backlogRecords);
       replayedBytes += read.bytes;
       passes += 1;
@@ -42,7 +43,7 @@ export async function measureLiveUnderReplay(
   try {
     underReplay = await measureNativeLatency(broker, liveRate, seconds);
   } finally {
-    live = false;
+    liveRun.ended = true;
   }
   await replay;
   const replaySeconds = Number(process.hrtime.bigint() - started) / 1e9;
