@@ -11,6 +11,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import {
   createOutboxTable,
@@ -33,6 +34,9 @@ export const shopRetryDelaysMs = [500, 3_000];
 /** A killed service's partitions move to its next instance after this long. */
 const sessionTimeoutMs = 6_000;
 const poolMaxConnections = 8;
+/** How often, and how far apart, a start tries to reach the cluster. */
+const startAttempts = 30;
+const startRetryMs = 1_000;
 
 export class ServiceRuntime {
   readonly name: string;
@@ -74,9 +78,20 @@ export class ServiceRuntime {
     await this.pool.query(`CREATE SCHEMA IF NOT EXISTS ${this.schema}`);
     await createOutboxTable(this.pool);
     for (const sql of tablesSql) await this.pool.query(sql);
-    await ensureTopics({ bootstrap: this.bootstrap }, Object.values(topics), {
-      partitions: topicPartitions,
-    });
+    // A service may start before its cluster can answer (brokers still starting, leases being
+    // taken): it waits for it, as a deployment's services do, rather than exit.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await ensureTopics({ bootstrap: this.bootstrap }, Object.values(topics), {
+          partitions: topicPartitions,
+        });
+        return;
+      } catch (error: unknown) {
+        if (attempt >= startAttempts) throw error;
+        this.log(`topics not ready (${describe(error)}); trying again`);
+        await sleep(startRetryMs);
+      }
+    }
   }
 
   /** The service's consumer: idempotent (its pool), retry tiers, dead letters. */

@@ -3,12 +3,16 @@
  * one broker (or cluster), its schema registry and one PostgreSQL database in which each service
  * keeps its own schema. `npm run shop` and the tests start it through here.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   serviceNames,
   ServiceProcess,
   type ServiceEnvironment,
   type ServiceName,
 } from './service-process.ts';
+
+const startAttempts = 5;
+const startRetryMs = 2_000;
 
 export class Shop {
   readonly services: ReadonlyMap<ServiceName, ServiceProcess>;
@@ -42,9 +46,24 @@ export class Shop {
     return found;
   }
 
-  /** Starts every service; they prepare their schemas and topics concurrently. */
+  /**
+   * Starts every service; they prepare their schemas and topics concurrently. A service that
+   * exits before it is ready (its cluster still electing leaders) is started again.
+   */
   async start(): Promise<void> {
-    await Promise.all([...this.services.values()].map((service) => service.start()));
+    await Promise.all(
+      [...this.services.values()].map(async (service) => {
+        for (let attempt = 1; ; attempt++) {
+          try {
+            await service.start();
+            return;
+          } catch (error: unknown) {
+            if (attempt >= startAttempts) throw error;
+            await sleep(startRetryMs);
+          }
+        }
+      }),
+    );
   }
 
   /** Graceful stop of every service still running. */
