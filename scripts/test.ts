@@ -9,7 +9,8 @@
  *   npm test -- clients kcat  only files whose path contains "clients" or "kcat"
  *
  * Before the tests of packages/testing, the Java, Go and Python-virtualenv client drivers are
- * built (packages/testing/scripts/build-*-drivers.sh; each returns at once when up to date).
+ * built (packages/testing/scripts/build-*-drivers.sh; each returns at once when up to date);
+ * before the examples' tests, the S3 server.
  * A full run (no filter) renders docs/compatibility.md from the client scenarios' results.
  *
  * Each test is capped (--test-timeout) so a hung test fails instead of hanging CI, and two files
@@ -58,13 +59,18 @@ const driverBuilds = [
   { what: 'S3 test server', script: resolve(root, 'packages/testing/scripts/build-s3-server.sh') },
 ];
 
-/** The testing package's tests, and the shop's cluster test (it starts the S3 server). */
-function needsDrivers(file: string): boolean {
-  return file.startsWith('packages/testing/') || file.startsWith('examples/');
+/**
+ * What a run needs built: everything for the testing package's tests, only the S3 server for the
+ * examples' (the shop's cluster test starts one).
+ */
+function buildsFor(files: readonly string[]): typeof driverBuilds {
+  if (files.some((file) => file.startsWith('packages/testing/'))) return driverBuilds;
+  if (!files.some((file) => file.startsWith('examples/'))) return [];
+  return driverBuilds.filter(({ what }) => what === 'S3 test server');
 }
 
-async function buildClientDrivers(): Promise<void> {
-  for (const { what, script } of driverBuilds) {
+async function buildClientDrivers(builds: typeof driverBuilds): Promise<void> {
+  for (const { what, script } of builds) {
     process.stdout.write(`preparing the ${what} (${relative(root, script)})\n`);
     const child = spawn('bash', [script], { cwd: root, stdio: 'inherit' });
     const code = await new Promise<number | null>((resolvePromise) =>
@@ -98,7 +104,7 @@ async function main(): Promise<number> {
   // end; a filtered run adds to the results of the last full run and leaves the doc alone.
   const fullRun = filters.length === 0;
   if (fullRun) await rm(compatibilityResults, { force: true });
-  if (files.some(needsDrivers)) await buildClientDrivers();
+  await buildClientDrivers(buildsFor(files));
   const args = [
     '--test',
     `--test-concurrency=${testConcurrency}`,
