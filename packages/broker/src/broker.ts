@@ -14,6 +14,7 @@ import {
   LogStorage,
   type StorageOptions,
 } from '@tributary/storage';
+import type { ClientSecurity } from './cluster/authenticated-connection.ts';
 import { BrokerClients } from './cluster/broker-clients.ts';
 import { ZoneTraffic } from './cluster/zone-traffic.ts';
 import { listenerPattern, parseConnectionOverrides } from './config/setting-catalogue.ts';
@@ -25,6 +26,7 @@ import { StorageMetrics } from './metrics/storage-metrics.ts';
 import { ClientQuotas } from './security/client-quotas.ts';
 import { TopicPolicy } from './security/topic-policy.ts';
 import { AuditLog } from './security/audit-log.ts';
+import { interBrokerSecurityOf } from './security/inter-broker-security.ts';
 import { hostSchemaRegistry, type SchemaRegistryHost } from './schema-registry-host.ts';
 import { hostConsole, type ConsoleServer } from './console/console-server.ts';
 import {
@@ -195,9 +197,15 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
       else perAddress.delete(address);
     });
   };
+  const specs = listenerSpecsFor(options, host);
+  let interBroker: ClientSecurity | undefined;
   let listeners: StartedListeners;
   try {
-    listeners = await startListeners(listenerSpecsFor(options, host), {
+    interBroker =
+      storage.cluster === undefined || specs[0] === undefined
+        ? undefined
+        : await interBrokerSecurityOf(options.settings, specs[0]);
+    listeners = await startListeners(specs, {
       settings: options.settings,
       log,
       saslConfigOf: (name) =>
@@ -232,7 +240,9 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
       .join(','),
   });
   const brokerClients =
-    storage.cluster === undefined ? undefined : clientsOf(storage.cluster, storage.nodeId);
+    storage.cluster === undefined
+      ? undefined
+      : clientsOf(storage.cluster, storage.nodeId, interBroker);
   const coordinators = await startCoordinators(options, {
     storage,
     settings,
@@ -528,8 +538,13 @@ function clusterSettingsOf(settings: StaticSettings | undefined) {
 }
 
 /** Connections to the other live brokers, found by node id (cluster mode). */
-function clientsOf(cluster: ClusterView, nodeId: number): BrokerClients {
+function clientsOf(
+  cluster: ClusterView,
+  nodeId: number,
+  security: ClientSecurity | undefined,
+): BrokerClients {
   return new BrokerClients({
+    ...(security === undefined ? {} : { security }),
     endpointOf: (peer) => {
       const broker = cluster.liveBrokers().find((entry) => entry.nodeId === peer);
       return broker === undefined ? undefined : { host: broker.host, port: broker.port };

@@ -27,6 +27,11 @@ export { securitySettingCatalogue } from './security/security-setting-catalogue.
 export { parseListenerList } from './security/listener-specs.ts';
 export { parseProperties } from './config/properties-file.ts';
 export { parseJaasConfig } from './security/sasl/jaas-config.ts';
+export {
+  connectSecurely,
+  scramHashes,
+  type ClientSecurity,
+} from './cluster/authenticated-connection.ts';
 export { createLogger, type Logger } from './logger.ts';
 export {
   KafkaConnection,

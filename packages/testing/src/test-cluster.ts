@@ -24,6 +24,8 @@ export interface TestClusterOptions {
   readonly racks?: readonly string[];
   /** More `tributary start` arguments for every broker. */
   readonly args?: readonly string[];
+  /** The one listener's name (a security protocol, e.g. SASL_SSL). Default PLAINTEXT. */
+  readonly listener?: string;
   /** More arguments for one broker (e.g. its own --metrics-listen port). */
   readonly brokerArgs?: (nodeId: number) => readonly string[];
 }
@@ -58,7 +60,7 @@ export async function startTestCluster(options: TestClusterOptions): Promise<Tes
     const port = ports.get(nodeId) ?? 0;
     const broker = await spawnBroker({
       dataDir: join(root, `broker-${nodeId}`),
-      listen: `127.0.0.1:${port}`,
+      listen: `${options.listener === undefined ? '' : `${options.listener}://`}127.0.0.1:${port}`,
       env: { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey },
       readyTimeoutMs: 60_000,
       args: [

@@ -7,7 +7,8 @@
  */
 import type { ApiDescriptor } from '@tributary/protocol';
 import type { Endpoint } from '../endpoint.ts';
-import { KafkaConnection, KafkaConnectionError } from './kafka-connection.ts';
+import { connectSecurely, type ClientSecurity } from './authenticated-connection.ts';
+import { type KafkaConnection, KafkaConnectionError } from './kafka-connection.ts';
 
 export interface BrokerClientsOptions {
   /** The advertised endpoint of a live broker, or undefined if it is not alive. */
@@ -15,6 +16,8 @@ export interface BrokerClientsOptions {
   /** client.id this broker sends, e.g. `tributary-broker-2`. */
   clientId: string;
   requestTimeoutMs: number;
+  /** TLS and SASL toward the peers' listener (security/inter-broker-security.ts). */
+  security?: ClientSecurity;
 }
 
 const connectTimeoutMs = 5_000;
@@ -59,10 +62,16 @@ export class BrokerClients {
     if (endpoint === undefined) {
       return Promise.reject(new KafkaConnectionError(`broker ${nodeId} is not alive`));
     }
-    const opening = KafkaConnection.connect(endpoint, {
+    const opening = connectSecurely(endpoint, this.#options.security ?? {}, {
       connectTimeoutMs,
       requestTimeoutMs: this.#options.requestTimeoutMs,
       clientId: this.#options.clientId,
+    }).catch((error: unknown) => {
+      // A refused handshake or authentication is as retriable for the caller as a refused
+      // connection: the peer may be restarting, or its credentials being rolled.
+      if (error instanceof KafkaConnectionError) throw error;
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new KafkaConnectionError(`broker ${nodeId}: ${reason}`, { cause: error });
     });
     this.#connections.set(nodeId, opening);
     opening.catch(() => {

@@ -131,6 +131,14 @@ export const securitySettingCatalogue: readonly SettingDefinition[] = [
     { check: parsesWith(parseJaasConfig) },
   ),
   setting(
+    'sasl.mechanism.inter.broker.protocol',
+    'PLAIN',
+    'Cluster mode: the mechanism brokers authenticate to each other with, on a SASL listener ' +
+      'that comes first in listeners; its JAAS config gives username="..." password="..." ' +
+      '(Kafka defaults to GSSAPI, not served here).',
+    { validValues: ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'] },
+  ),
+  setting(
     'sasl.server.max.receive.size',
     '524288',
     'Largest frame accepted before and during SASL authentication.',
