@@ -48,6 +48,7 @@ const heartbeatIntervalMs = 1_000;
 const fetchMaxWaitMs = 500;
 const handleRetryBaseMs = 200;
 const handleRetryMaxMs = 10_000;
+const commitWaitMaxMs = 30_000;
 
 /** The client's own message and consumer, for adding an offset to a transaction. */
 export interface RecordSource {
@@ -145,12 +146,14 @@ export class ConsumerLoop {
       offset: message.offset,
       timestamp: message.timestamp,
     };
+    const consumer = this.#consumer;
     this.#queues.push(partition, async () => {
-      // Closing: records not started yet are left for the next owner of the partition.
-      if (this.#closing) return;
+      // Closing, or fetched by a consumer #recover replaced: records not started yet are left
+      // for the partition's next owner.
+      if (this.#closing || consumer !== this.#consumer) return;
       if (!(await this.#handleUntilDone(record, message))) return;
       try {
-        if (this.#options.commit !== 'transaction') await message.commit();
+        if (this.#options.commit !== 'transaction') await this.#commit(message, consumer);
       } catch (error: unknown) {
         // A rebalance took the partition: its new owner resumes from the last commit.
         if (!this.#closing) this.#options.onError(error);
@@ -163,6 +166,25 @@ export class ConsumerLoop {
     if (!this.#paused && this.#queues.size(partition) >= this.#options.maxQueuedPerPartition) {
       this.#paused = true;
       this.#stream?.pause();
+    }
+  }
+
+  /**
+   * Commits `message`'s offset through the consumer that fetched it. The client keeps a commit
+   * waiting while its consumer is not active (rejoining), and forever once that consumer was
+   * replaced: no commit goes through a replaced consumer, and a wait is bounded, so a partition
+   * never stops on a commit (a later commit covers the offset; else it is handled again).
+   */
+  async #commit(message: SdkMessage, consumer: SdkConsumer): Promise<void> {
+    if (consumer !== this.#consumer) return;
+    const gaveUp = new AbortController();
+    const timeout = sleep(commitWaitMaxMs, undefined, { signal: gaveUp.signal }).then(() => {
+      throw new Error(`commit of offset ${message.offset} did not settle in ${commitWaitMaxMs} ms`);
+    });
+    try {
+      await Promise.race([message.commit(), timeout]);
+    } finally {
+      gaveUp.abort();
     }
   }
 
