@@ -7,6 +7,12 @@
 import { parseArgs } from 'node:util';
 import { isParseArgsError, UsageError, type CommandIo } from './command-io.ts';
 import { bootstrapEndpoints, connectToFirst } from './bootstrap.ts';
+import {
+  connectToCoordinator,
+  coordinatorKeyType,
+  onEveryBroker,
+  type Connect,
+} from './cluster-routing.ts';
 import { listGroups } from './group-admin.ts';
 import { KafkaAdminError } from './kafka-admin-error.ts';
 import { describeGroupCommand } from './group-description.ts';
@@ -102,27 +108,43 @@ async function dispatch(args: readonly string[], io: CommandIo): Promise<number>
   ) {
     throw new UsageError(`--timeout-ms needs a positive integer, not '${timeoutText}'`);
   }
-  const endpoints = bootstrapEndpoints(values.bootstrap, io.env);
-  const connection = await connectToFirst(endpoints, (endpoint) =>
+  const connect: Connect = (endpoint) =>
     KafkaConnection.connect(
       endpoint,
       requestTimeoutMs === undefined
         ? {}
         : { requestTimeoutMs, connectTimeoutMs: requestTimeoutMs },
-    ),
-  );
+    );
+  const connection = await connectToFirst(bootstrapEndpoints(values.bootstrap, io.env), connect);
   try {
     const groupId = positionals[0] ?? '';
-    if (subcommand === 'list') return await listCommand(connection, io);
-    if (subcommand === 'describe') return await describeGroupCommand(connection, groupId, io);
-    return await resetOffsetsCommand(connection, groupId, values, io);
+    if (subcommand === 'list') return await listCommand(connection, connect, io);
+    const coordinator = await connectToCoordinator(
+      connection,
+      groupId,
+      coordinatorKeyType.group,
+      connect,
+    );
+    try {
+      if (subcommand === 'describe') return await describeGroupCommand(coordinator, groupId, io);
+      return await resetOffsetsCommand(coordinator, groupId, values, io);
+    } finally {
+      coordinator.close();
+    }
   } finally {
     connection.close();
   }
 }
 
-async function listCommand(connection: KafkaConnection, io: CommandIo): Promise<number> {
-  const groups = await listGroups(connection);
+/** Every broker's groups: each lists those it coordinates (one broker when embedded). */
+async function listCommand(
+  connection: KafkaConnection,
+  connect: Connect,
+  io: CommandIo,
+): Promise<number> {
+  const perBroker = await onEveryBroker(connection, connect, listGroups);
+  const byId = new Map(perBroker.flat().map((group) => [group.groupId, group]));
+  const groups = [...byId.values()].toSorted((a, b) => a.groupId.localeCompare(b.groupId));
   const rows = groups.map((group) => [
     group.groupId,
     group.type || '-',

@@ -10,6 +10,12 @@
 import { parseArgs } from 'node:util';
 import { isParseArgsError, UsageError, type CommandIo } from './command-io.ts';
 import { bootstrapEndpoints, connectToFirst } from './bootstrap.ts';
+import {
+  connectToCoordinator,
+  coordinatorKeyType,
+  onEveryBroker,
+  type Connect,
+} from './cluster-routing.ts';
 import { KafkaConnection, KafkaConnectionError } from './kafka-connection.ts';
 import { formatTable } from './text-table.ts';
 import { describeProducersOf, describeTransaction, listTransactions } from './transaction-admin.ts';
@@ -85,10 +91,22 @@ async function dispatch(args: readonly string[], io: CommandIo): Promise<number>
     if (listFlag !== undefined) throw new UsageError(`--${listFlag} belongs to list`);
   }
   const filters = subcommand === 'list' ? listFilters(values) : undefined;
-  const connection = await connectFrom(values, io);
+  const connect = connectorFrom(values);
+  const connection = await connectToFirst(bootstrapEndpoints(values.bootstrap, io.env), connect);
   try {
-    if (filters !== undefined) return await listCommand(connection, filters, io);
-    return await describeCommand(connection, positionals[0] ?? '', io);
+    if (filters !== undefined) return await listCommand(connection, connect, filters, io);
+    const transactionalId = positionals[0] ?? '';
+    const coordinator = await connectToCoordinator(
+      connection,
+      transactionalId,
+      coordinatorKeyType.transaction,
+      connect,
+    );
+    try {
+      return await describeCommand(coordinator, transactionalId, io);
+    } finally {
+      coordinator.close();
+    }
   } finally {
     connection.close();
   }
@@ -109,26 +127,33 @@ function integer(values: Values, flag: 'producer-id' | 'duration-ms' | 'timeout-
   return BigInt(text);
 }
 
-async function connectFrom(values: Values, io: CommandIo): Promise<KafkaConnection> {
+/** Connections with the command's timeouts (--timeout-ms for both connect and requests). */
+function connectorFrom(values: Values): Connect {
   const requestTimeoutMs =
     values['timeout-ms'] === undefined ? undefined : Number(integer(values, 'timeout-ms'));
-  const endpoints = bootstrapEndpoints(values.bootstrap, io.env);
-  return connectToFirst(endpoints, (endpoint) =>
+  return (endpoint) =>
     KafkaConnection.connect(
       endpoint,
       requestTimeoutMs === undefined
         ? {}
         : { requestTimeoutMs, connectTimeoutMs: requestTimeoutMs },
-    ),
-  );
+    );
 }
 
+/** Every broker's transactions: each lists those it coordinates (one broker when embedded). */
 async function listCommand(
   connection: KafkaConnection,
+  connect: Connect,
   filters: ReturnType<typeof listFilters>,
   io: CommandIo,
 ): Promise<number> {
-  const transactions = await listTransactions(connection, filters);
+  const perBroker = await onEveryBroker(connection, connect, (broker) =>
+    listTransactions(broker, filters),
+  );
+  const byId = new Map(perBroker.flat().map((txn) => [txn.transactionalId, txn]));
+  const transactions = [...byId.values()].toSorted((a, b) =>
+    a.transactionalId.localeCompare(b.transactionalId),
+  );
   const rows = transactions.map((txn) => [
     txn.transactionalId,
     txn.producerId.toString(),

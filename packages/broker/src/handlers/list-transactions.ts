@@ -37,6 +37,16 @@ export const listTransactionsHandler = defineHandler(listTransactionsApi, (conte
   const unknownStateFilters = request.stateFilters.filter(
     (state) => !kafkaTransactionStates.includes(state),
   );
+  // A broker that coordinates nothing lists nothing, as Kafka's does: admin clients ask every
+  // broker and merge the answers.
+  if (transactions.standby) {
+    return {
+      throttleTimeMs: 0,
+      errorCode: ErrorCode.NONE,
+      unknownStateFilters,
+      transactionStates: [],
+    };
+  }
   if (!transactions.loaded) {
     return {
       throttleTimeMs: 0,

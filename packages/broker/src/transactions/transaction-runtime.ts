@@ -132,6 +132,11 @@ export class TransactionRuntime {
     return this.#log !== undefined;
   }
 
+  /** Cluster mode, on a broker that does not hold the `__transaction_state` lease. */
+  get standby(): boolean {
+    return this.#options.standby === true;
+  }
+
   /** Loads the transactions in the background; commands are refused meanwhile. */
   start(): Promise<void> {
     if (this.#options.standby === true) return Promise.resolve();

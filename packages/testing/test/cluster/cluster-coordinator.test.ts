@@ -4,11 +4,13 @@
  * kcat producer keeps writing, that broker is killed (kill -9): the coordinator lease moves to
  * another broker, which rebuilds the group state from the log, and the consumer goes on
  * receiving records, including ones written after the kill; in the end it has seen every one.
+ * Then `tributary groups` and `tributary transactions`, given a broker that coordinates nothing,
+ * find the coordinator (FindCoordinator) or ask every broker, as Kafka's admin client does.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startTestCluster, type TestCluster } from '@tributary/testing';
+import { cliMainPath, runCommand, startTestCluster, type TestCluster } from '@tributary/testing';
 import {
   assertDelivered,
   consumeAll,
@@ -120,4 +122,24 @@ test('kill -9 of the group coordinator: the group goes on reading on another bro
     await producer.end();
     await consumer.stop();
   }
+});
+
+test('the admin commands find the coordinator from any broker', async () => {
+  const coordinator = await coordinatorOf(cluster.bootstrap(), group, 0);
+  const other = [...cluster.brokers.entries()].find(([nodeId]) => nodeId !== coordinator)?.[1];
+  assert.ok(other !== undefined, 'a broker that does not coordinate the group');
+  const admin = async (...args: string[]): Promise<string> => {
+    const run = await runCommand(
+      process.execPath,
+      [cliMainPath, ...args, '--bootstrap', `${other.host}:${other.port}`],
+      { timeoutMs: 60_000 },
+    );
+    assert.equal(run.code, 0, `tributary ${args.join(' ')}: ${run.stderr}`);
+    return run.stdout;
+  };
+  // Every broker is asked; those that coordinate nothing answer an empty list.
+  assert.match(await admin('groups', 'list'), new RegExp(`^${group}\\s`, 'm'));
+  const described = await admin('groups', 'describe', group);
+  assert.match(described, /coordinated/, 'the group is described by its coordinator');
+  await admin('transactions', 'list');
 });
