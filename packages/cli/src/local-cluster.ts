@@ -221,7 +221,9 @@ class LocalClusterRun {
   /**
    * A broker killed a moment ago (kill -9, or an earlier run's) still holds its node id in the
    * metadata store until its registration lease runs out: the new process is refused meanwhile,
-   * so it is started again until then, within the ready bound.
+   * so it is started again until then, within the ready bound. The same for its port, which
+   * another process may hold for a while once it is free (an outgoing connection given it as an
+   * ephemeral port): the broker comes back on its own port, where clients look for it.
    */
   async #spawnWhenFree(spec: ClusterBrokerSpec): Promise<ClusterBrokerProcess> {
     const deadline = performance.now() + spec.readyTimeoutMs;
@@ -230,11 +232,16 @@ class LocalClusterRun {
         return await spawnClusterBroker(spec);
       } catch (error: unknown) {
         const message = error instanceof Error ? error.message : String(error);
-        if (!message.includes(nodeIdInUse) || performance.now() > deadline) throw error;
+        const portTaken = message.includes('EADDRINUSE');
+        if (!(message.includes(nodeIdInUse) || portTaken) || performance.now() > deadline) {
+          throw error;
+        }
         if (attempt === 1) {
           this.log(
-            `node id ${spec.nodeId} is still held by its previous process: waiting for ` +
-              'its lease to run out',
+            portTaken
+              ? `port ${spec.port} of broker ${spec.nodeId} is taken: waiting for it`
+              : `node id ${spec.nodeId} is still held by its previous process: waiting for ` +
+                  'its lease to run out',
           );
         }
         await sleep(nodeIdRetryMs);

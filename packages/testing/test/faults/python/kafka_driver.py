@@ -21,7 +21,7 @@ import sys
 import threading
 import time
 
-from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 
@@ -107,6 +107,19 @@ def cmd_produce(args):
     emit({"type": "done", "sent": seq, "unflushed": remaining})
 
 
+def until_answered(call, deadline):
+    """call(), asked again while it times out (the proxy cuts and delays the connections a
+    metadata or offsets request travels on) until `deadline` (time.monotonic())."""
+    while True:
+        try:
+            return call()
+        except KafkaException as error:
+            timed_out = error.args[0].code() == KafkaError._TIMED_OUT
+            if not timed_out or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.2)
+
+
 def cmd_consume(args):
     config = common_config(args)
     config.update(
@@ -118,14 +131,20 @@ def cmd_consume(args):
         }
     )
     consumer = Consumer(config)
-    metadata = consumer.list_topics(args.topic, timeout=10)
+    setup_deadline = time.monotonic() + args.timeout_s
+    metadata = until_answered(
+        lambda: consumer.list_topics(args.topic, timeout=10), setup_deadline
+    )
     topic = metadata.topics.get(args.topic)
     if topic is None or topic.error is not None:
         raise SystemExit("topic %s unavailable: %s" % (args.topic, topic and topic.error))
     partitions = sorted(topic.partitions.keys())
     ends = {}
     for p in partitions:
-        _low, high = consumer.get_watermark_offsets(TopicPartition(args.topic, p), timeout=10)
+        tp = TopicPartition(args.topic, p)
+        _low, high = until_answered(
+            lambda tp=tp: consumer.get_watermark_offsets(tp, timeout=10), setup_deadline
+        )
         ends[p] = high
     emit({"type": "watermarks", "high": {str(p): ends[p] for p in partitions}})
     pending = {p for p in partitions if ends[p] > 0}
