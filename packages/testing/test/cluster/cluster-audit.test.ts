@@ -9,9 +9,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { KafkaConnection } from '@tributary/cli';
-import { createTopicsApi, ErrorCode } from '@tributary/protocol';
 import { cliMainPath, runCommand, startTestCluster, type TestCluster } from '@tributary/testing';
-import { allLed, eventually } from './cluster-helpers.ts';
+import { allLed, createTopicVia, eventually } from './cluster-helpers.ts';
 
 const auditTopic = '__tributary_audit';
 let cluster: TestCluster;
@@ -35,20 +34,8 @@ interface Entry {
 async function createTopicOn(nodeId: number, name: string, clientId: string): Promise<void> {
   const broker = cluster.brokers.get(nodeId);
   assert.ok(broker !== undefined, `broker ${nodeId} runs`);
-  const connection = await KafkaConnection.connect(
-    { host: broker.host, port: broker.port },
-    { clientId },
-  );
-  try {
-    const response = await connection.request(createTopicsApi, 7, {
-      topics: [{ name, numPartitions: 1, replicationFactor: -1, assignments: [], configs: [] }],
-      timeoutMs: 10_000,
-      validateOnly: false,
-    });
-    assert.equal(response.topics[0]?.errorCode, ErrorCode.NONE);
-  } finally {
-    connection.close();
-  }
+  const address = { host: broker.host, port: broker.port };
+  await createTopicVia(await KafkaConnection.connect(address, { clientId }), name);
 }
 
 /** `tributary audit --json`, given every broker (first `down`, when named: it is skipped). */

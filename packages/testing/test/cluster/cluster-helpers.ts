@@ -116,14 +116,12 @@ export function allLed(
   });
 }
 
-export async function createTopic(
-  cluster: TestCluster,
+/** CreateTopics v7 for one topic over `connection` (closed after); asserts it was created. */
+export async function createTopicVia(
+  connection: KafkaConnection,
   name: string,
-  partitions: number,
+  partitions = 1,
 ): Promise<void> {
-  const first = [...cluster.brokers.values()][0];
-  assert.ok(first !== undefined);
-  const connection = await KafkaConnection.connect({ host: first.host, port: first.port });
   try {
     const response = await connection.request(createTopicsApi, 7, {
       topics: [
@@ -136,6 +134,17 @@ export async function createTopic(
   } finally {
     connection.close();
   }
+}
+
+export async function createTopic(
+  cluster: TestCluster,
+  name: string,
+  partitions: number,
+): Promise<void> {
+  const first = [...cluster.brokers.values()][0];
+  assert.ok(first !== undefined);
+  const connection = await KafkaConnection.connect({ host: first.host, port: first.port });
+  await createTopicVia(connection, name, partitions);
   await allLed(cluster, name, partitions);
 }
 

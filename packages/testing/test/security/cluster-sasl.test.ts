@@ -14,8 +14,9 @@ import { join } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
 import { connectSecurely, KafkaConnection, type ClientSecurity } from '@tributary/broker';
-import { createTopicsApi, ErrorCode } from '@tributary/protocol';
+import { createTopicsApi } from '@tributary/protocol';
 import { makeTestCertificates, startTestCluster, type TestCluster } from '@tributary/testing';
+import { createTopicVia } from '../cluster/cluster-helpers.ts';
 import { Kafka, logLevel } from 'kafkajs';
 
 const brokerUser = { user: 'broker', password: 'broker-secret' };
@@ -63,19 +64,9 @@ const asAlice = (): ClientSecurity => ({
 async function createTopicOn(nodeId: number, name: string): Promise<void> {
   const broker = cluster.brokers.get(nodeId);
   assert.ok(broker !== undefined);
-  const connection = await connectSecurely({ host: broker.host, port: broker.port }, asAlice(), {
-    clientId: `admin-on-${nodeId}`,
-  });
-  try {
-    const response = await connection.request(createTopicsApi, 7, {
-      topics: [{ name, numPartitions: 1, replicationFactor: -1, assignments: [], configs: [] }],
-      timeoutMs: 10_000,
-      validateOnly: false,
-    });
-    assert.equal(response.topics[0]?.errorCode, ErrorCode.NONE);
-  } finally {
-    connection.close();
-  }
+  const address = { host: broker.host, port: broker.port };
+  const options = { clientId: `admin-on-${nodeId}` };
+  await createTopicVia(await connectSecurely(address, asAlice(), options), name);
 }
 
 /** The client ids of the audit entries read over SASL_SSL, once `expected` are all there. */
