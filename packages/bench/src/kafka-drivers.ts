@@ -106,6 +106,20 @@ export function pacedResult(summary: DriverLine): PacedResult {
   };
 }
 
+/**
+ * The ack latencies (ms) of the live records meant to be sent inside a read's window
+ * (`firstNs`..`lastNs`, CLOCK_MONOTONIC like the intended send times): what "during" a
+ * catch-up means in the replay rows.
+ */
+export function acksDuring(
+  live: PacedResult,
+  window: { firstNs: bigint; lastNs: bigint },
+): number[] {
+  return live.samples
+    .filter(([intendedNs]) => intendedNs >= window.firstNs && intendedNs <= window.lastNs)
+    .map(([, ms]) => ms);
+}
+
 export interface FlatOutOptions {
   bootstrap: string;
   topic: string;

@@ -16,7 +16,13 @@ import {
 } from './bench-context.ts';
 import type { BenchFigure } from './bench-report.ts';
 import type { BrokerChild } from './broker-child.ts';
-import { createTopic, librdkafkaClient, pacedResult, startPaced } from './kafka-drivers.ts';
+import {
+  acksDuring,
+  createTopic,
+  librdkafkaClient,
+  pacedResult,
+  startPaced,
+} from './kafka-drivers.ts';
 import { summarizeMs } from './latency-summary.ts';
 import {
   latencyFigures,
@@ -202,9 +208,7 @@ async function replayOnKafka(context: BenchContext, broker: BrokerChild) {
   const rawUse = rawCpu();
   const underReplay = pacedResult(await live.summary);
   const besideReplay = await measureLiveUnderReplay(broker, topic, written, context.quick ? 5 : 15);
-  const during = underReplay.samples
-    .filter(([intendedNs]) => intendedNs >= read.firstNs && intendedNs <= read.lastNs)
-    .map(([, ms]) => ms);
+  const during = acksDuring(underReplay, read);
   const duringP99 = summarizeMs(during).p99Ms;
   const catchUpSeconds = Number(read.lastNs - read.firstNs) / 1e9;
   const base = { client: librdkafkaClient, unit: 'ms' };

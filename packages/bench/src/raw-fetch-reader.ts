@@ -10,7 +10,7 @@ import { KafkaConnection } from '@tributary/broker';
 import { ErrorCode, fetchApi } from '@tributary/protocol';
 import { perCpu, resourceFigures, type CpuUse } from './bench-context.ts';
 import type { BenchFigure } from './bench-report.ts';
-import { librdkafkaClient, type PacedResult } from './kafka-drivers.ts';
+import { acksDuring, librdkafkaClient, type PacedResult } from './kafka-drivers.ts';
 import { summarizeMs } from './latency-summary.ts';
 
 export const rawReaderClient = 'raw Fetch v12 reader (bench process, batch headers only)';
@@ -125,9 +125,7 @@ export function rawReadFigures(
   use: CpuUse,
 ): Array<Omit<BenchFigure, 'system'>> {
   const seconds = Number(read.lastNs - read.firstNs) / 1e9;
-  const during = live.samples
-    .filter(([intendedNs]) => intendedNs >= read.firstNs && intendedNs <= read.lastNs)
-    .map(([, ms]) => ms);
+  const during = acksDuring(live, read);
   const duringP99 = summarizeMs(during).p99Ms;
   const live1 = { client: librdkafkaClient, unit: 'ms' };
   return [

@@ -21,6 +21,7 @@ import {
 import type { BenchFigure, WorkloadReport } from './bench-report.ts';
 import { summarizeMs } from './latency-summary.ts';
 import {
+  acksDuring,
   consumeResult,
   createTopic,
   librdkafkaClient,
@@ -264,9 +265,7 @@ function replayReport(m: ReplayMeasurements): WorkloadReport {
   const { backlogMB, liveSeconds, written, baseline, underReplay, replay, use } = m;
   const cpuSeconds = use.brokerCpuSeconds;
   // Only the live records meant to be sent while the replay was reading count as "during".
-  const during = underReplay.samples
-    .filter(([intendedNs]) => intendedNs >= replay.firstNs && intendedNs <= replay.lastNs)
-    .map(([, ms]) => ms);
+  const during = acksDuring(underReplay, replay);
   const duringP99 = summarizeMs(during).p99Ms;
   // From the first record read to the last: joining the group is a fixed cost, not a rate.
   const catchUpSeconds = Number(replay.lastNs - replay.firstNs) / 1e9;
