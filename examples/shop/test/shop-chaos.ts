@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
 import { catalog } from '../src/contracts.ts';
 import { FakePaymentProvider } from '../src/fake-payment-provider.ts';
+import { ServiceProcess, type ServiceEnvironment } from '../src/service-process.ts';
 import type { Shop } from '../src/shop.ts';
 
 /** Something the schedule can kill -9 and start again. */
@@ -367,4 +368,58 @@ async function checkInvariants(
     outOfStock: cancelled.filter((row) => row.cancel_reason?.startsWith('out of stock')).length,
     revenueCents: completed.reduce((sum, row) => sum + Number(row.total_cents), 0),
   };
+}
+
+export interface SalesTotals {
+  readonly completed: number;
+  readonly cancelled: number;
+  readonly revenueCents: number;
+}
+
+/**
+ * The late joiner: starts `sales-report` after the run (its own group, so it replays history
+ * from the start), waits until it has caught up, and checks its totals against the order
+ * service's own table. Resolves with the totals.
+ */
+export async function checkLateSalesReport(options: {
+  readonly environment: () => Omit<ServiceEnvironment, 'extra'>;
+  readonly pool: pg.Pool;
+  readonly seed: number;
+  readonly log: (line: string) => void;
+}): Promise<SalesTotals> {
+  const { promise: line, resolve: caughtUp } = Promise.withResolvers<string>();
+  const report = new ServiceProcess({
+    name: 'sales-report',
+    environment: () => ({
+      ...options.environment(),
+      extra: { SHOP_REPORT_GROUP: `sales-report-${options.seed}` },
+    }),
+    onLine: (text) => {
+      options.log(`[sales-report] ${text}`);
+      if (text.startsWith('sales-report caught up')) caughtUp(text);
+    },
+  });
+  await report.start();
+  try {
+    const totals = JSON.parse((await line).replace('sales-report caught up ', '')) as SalesTotals;
+    const expected = await options.pool.query<{
+      completed: number;
+      cancelled: number;
+      revenue: string;
+    }>(
+      `SELECT count(*) FILTER (WHERE status = 'completed')::int AS completed,
+              count(*) FILTER (WHERE status = 'cancelled')::int AS cancelled,
+              coalesce(sum(total_cents) FILTER (WHERE status = 'completed'), 0) AS revenue
+       FROM shop_order.orders`,
+    );
+    const row = expected.rows[0];
+    assert.deepEqual(totals, {
+      completed: row?.completed,
+      cancelled: row?.cancelled,
+      revenueCents: Number(row?.revenue),
+    });
+    return totals;
+  } finally {
+    await report.stop();
+  }
 }

@@ -16,10 +16,9 @@ import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { startTestCluster, type TestCluster } from '@tributary/testing';
-import { ServiceProcess } from '../src/service-process.ts';
 import { Shop } from '../src/shop.ts';
 import { freePort } from './free-port.ts';
-import { runShopChaos, type ChaosTarget } from './shop-chaos.ts';
+import { checkLateSalesReport, runShopChaos, type ChaosTarget } from './shop-chaos.ts';
 
 const seed = Number(process.env['SHOP_CHAOS_SEED'] ?? Math.floor(Math.random() * 2 ** 31));
 const orders = Number(process.env['SHOP_CHAOS_ORDERS'] ?? 2_000);
@@ -128,37 +127,10 @@ test(`${orders} orders under kill -9 of services and brokers settle correctly`, 
 });
 
 test('a sales report joining late matches the order totals on the cluster', async () => {
-  const { promise: line, resolve: caughtUp } = Promise.withResolvers<string>();
-  const report = new ServiceProcess({
-    name: 'sales-report',
-    environment: () => ({
-      bootstrap,
-      registryUrl,
-      databaseUrl,
-      notificationFile,
-      extra: { SHOP_REPORT_GROUP: `sales-report-${seed}` },
-    }),
-    onLine: (text) => {
-      log(`[sales-report] ${text}`);
-      if (text.startsWith('sales-report caught up')) caughtUp(text);
-    },
+  await checkLateSalesReport({
+    environment: () => ({ bootstrap, registryUrl, databaseUrl, notificationFile }),
+    pool,
+    seed,
+    log,
   });
-  await report.start();
-  try {
-    const totals: unknown = JSON.parse((await line).replace('sales-report caught up ', ''));
-    const expected = await pool.query<{ completed: number; cancelled: number; revenue: string }>(
-      `SELECT count(*) FILTER (WHERE status = 'completed')::int AS completed,
-              count(*) FILTER (WHERE status = 'cancelled')::int AS cancelled,
-              coalesce(sum(total_cents) FILTER (WHERE status = 'completed'), 0) AS revenue
-       FROM shop_order.orders`,
-    );
-    const row = expected.rows[0];
-    assert.deepEqual(totals, {
-      completed: row?.completed,
-      cancelled: row?.cancelled,
-      revenueCents: Number(row?.revenue),
-    });
-  } finally {
-    await report.stop();
-  }
 });
