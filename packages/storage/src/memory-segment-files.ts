@@ -63,11 +63,11 @@ export class MemorySegmentFiles implements SegmentFiles {
     return Promise.resolve(Buffer.from(segment.data.subarray(position, Math.max(position, end))));
   }
 
-  truncate(segmentId: number, length: number): Promise<void> {
+  /** A missing segment rejects (as a file system call would), it does not throw. */
+  async truncate(segmentId: number, length: number): Promise<void> {
     const segment = this.#get(segmentId);
     segment.length = Math.min(segment.length, length);
     segment.syncedLength = segment.length;
-    return Promise.resolve();
   }
 
   remove(segmentId: number): Promise<void> {

@@ -73,6 +73,12 @@ interface ActiveSegment {
 const diskFullCodes = new Set(['ENOSPC', 'EDQUOT']);
 const segmentLimitBytes = 0x7000_0000;
 const silentLog: WalLog = { info() {}, warn() {}, error() {} };
+/**
+ * Least time between two sync point rewrites, in ms. At a low steady rate the loop goes idle
+ * after nearly every group, and a rewrite each time doubled the disk flushes (about a fifth of
+ * the broker's CPU with 200 producers sending 50 records/s each).
+ */
+const syncPointMinIntervalMs = 10;
 
 export class SegmentedWriteAheadLog implements WriteAheadLog {
   readonly files: SegmentFiles;
@@ -95,6 +101,9 @@ export class SegmentedWriteAheadLog implements WriteAheadLog {
   #diskFull: { sinceMs: number; refused: number; error: string } | undefined;
   #syncPointWrite: Promise<void> | undefined;
   #syncPointWritten: SyncPoint | undefined;
+  /** performance.now() when the last rewrite started, and the timer of a deferred one. */
+  #syncPointStartedAt = Number.NEGATIVE_INFINITY;
+  #syncPointTimer: NodeJS.Timeout | undefined;
   readonly #stats: WalStats = {
     tornTailsCut: 0,
     tornTailBytesCut: 0,
@@ -229,6 +238,11 @@ export class SegmentedWriteAheadLog implements WriteAheadLog {
     if (this.#closed) return;
     this.#closed = true;
     await this.#whenIdle();
+    clearTimeout(this.#syncPointTimer);
+    this.#syncPointTimer = undefined;
+    await this.#syncPointWrite;
+    // A rewrite the interval deferred is done now: a clean stop leaves the sync point current.
+    this.#markSynced();
     await this.#syncPointWrite;
     const active = this.#active;
     this.#active = undefined;
@@ -334,8 +348,10 @@ export class SegmentedWriteAheadLog implements WriteAheadLog {
 
   /**
    * Rewrites the sync point to the active segment's end (all synced: the loop is idle), outside
-   * the commit loop so no append waits for it. One rewrite at a time; the next idle moment
-   * catches up. A failure is ignored: the sync point is only ever behind, never ahead.
+   * the commit loop so no append waits for it. One rewrite at a time, at most one per
+   * `syncPointMinIntervalMs` (a timer catches up with a deferred one); the next idle moment
+   * catches up after a rewrite. A failure is ignored: the sync point is only ever behind, never
+   * ahead.
    */
   #markSynced(): void {
     const active = this.#active;
@@ -345,6 +361,15 @@ export class SegmentedWriteAheadLog implements WriteAheadLog {
     const point = { segmentId: active.segmentId, position: active.size };
     const last = this.#syncPointWritten;
     if (last?.segmentId === point.segmentId && last.position === point.position) return;
+    const waitMs = this.#syncPointStartedAt + syncPointMinIntervalMs - performance.now();
+    if (waitMs > 0 && !this.#closed) {
+      this.#syncPointTimer ??= setTimeout(() => {
+        this.#syncPointTimer = undefined;
+        if (!this.#running) this.#markSynced();
+      }, waitMs).unref();
+      return;
+    }
+    this.#syncPointStartedAt = performance.now();
     this.#syncPointWrite = write(encodeSyncPoint(point)).then(
       () => {
         this.#syncPointWritten = point;
