@@ -44,6 +44,8 @@ import {
 } from './produce-bench.ts';
 
 const window = 256;
+/** Issue 14: durable produce at 0.9 of the disk's fdatasync bandwidth (issue 5 asked 0.5). */
+const durableShareGoal = 0.9;
 
 interface PeerRun {
   system: string;
@@ -130,7 +132,7 @@ function throughputFigure(
     value: phase.megabytesPerSecond,
     unit: 'MB/s',
     perCpuSecond: phase.recordsPerBrokerCpuSecond,
-    target: { value: diskMBps * 0.5, atLeast: true },
+    target: { value: diskMBps * durableShareGoal, atLeast: true },
   };
 }
 
@@ -243,7 +245,7 @@ function produceChart(m: ProduceMeasurements): BarChart {
     {
       label: 'tributary, librdkafka (Python)',
       value: m.throughput.megabytesPerSecond,
-      target: m.result.disk.bandwidthMBps * 0.5,
+      target: m.result.disk.bandwidthMBps * durableShareGoal,
     },
     ...(m.result.nativeThroughput === undefined
       ? []
@@ -251,7 +253,7 @@ function produceChart(m: ProduceMeasurements): BarChart {
           {
             label: 'tributary, librdkafka (C)',
             value: m.result.nativeThroughput.megabytesPerSecond,
-            target: m.result.disk.bandwidthMBps * 0.5,
+            target: m.result.disk.bandwidthMBps * durableShareGoal,
           },
         ]),
     {

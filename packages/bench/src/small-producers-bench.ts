@@ -5,7 +5,8 @@
  * gives the figure that measures the broker; the full run adds 200 @platformatic/kafka
  * producers in the suite's Node process, the Node view, which saturates that process first.
  * The peers (peer-small-producers.ts) get the same 200 connections and rates from the suite's
- * raw clients, for fewer seconds in --quick.
+ * raw clients, for fewer seconds in --quick; the broker gets them too, from a raw Kafka client
+ * of the same shape (raw-produce-lane.ts), so the ratio to NATS compares servers, not clients.
  */
 import {
   bottleneckNote,
@@ -24,12 +25,15 @@ import { peersFor, runOnPeers, summarizePeers, type PeerOutcome } from './peer-s
 import { nativeClient, nativeLoadAvailable, startNativeProduce } from './native-load.ts';
 import { platformaticClient, runSmallProducers } from './platformatic-load.ts';
 import type { BrokerChild } from './broker-child.ts';
+import { runPacedLanes } from './peer-paced.ts';
+import { openRawProduceLane, rawProducerClient } from './raw-produce-lane.ts';
 
 /** Value bytes of every record. */
 const recordBytes = 1024;
 
 const producers = 200;
 const ratePerProducer = 50;
+const partitions = 8;
 
 /** The bottleneck, naming the load generator when the suite's one process nears a core. */
 function generatorBottleneck(use: CpuUse, generatorSeconds: number): string {
@@ -91,8 +95,29 @@ function peerNotes(
   ];
 }
 
+/**
+ * Issue 14's goal: ack p99 within 2x NATS JetStream's. The raw client's row carries the target:
+ * it loads the broker exactly as NATS is loaded; the others add their client's own cost.
+ */
+function natsRatioFigures(
+  runs: readonly TributaryRun[],
+  outcomes: ReadonlyArray<PeerOutcome<PeerSmallProducersRun>>,
+): BenchFigure[] {
+  const nats = outcomes.find((outcome) => outcome.peer.system.startsWith('nats'))?.result;
+  if (nats === undefined || nats.result.ackMs.p99 <= 0) return [];
+  return runs.map((run) => ({
+    system: 'tributary',
+    client: run.client,
+    metric: 'ack p99 / nats jetstream ack p99',
+    value: run.ackMs.p99 / nats.result.ackMs.p99,
+    unit: 'x',
+    ...(run.kind === 'raw' ? { target: { value: 2, atLeast: false } } : {}),
+  }));
+}
+
 /** One client's run against the broker, in the report's terms. */
 interface TributaryRun {
+  kind: 'native' | 'platformatic' | 'raw';
   client: string;
   acked: number;
   errors: number;
@@ -118,6 +143,7 @@ async function runNative(broker: BrokerChild, topic: string, seconds: number) {
   });
   const result = await run.result;
   return {
+    kind: 'native' as const,
     client: `${nativeClient}, ${producers} producer instances`,
     acked: result.acked,
     errors: result.errors,
@@ -143,6 +169,7 @@ async function runPlatformatic(broker: BrokerChild, topic: string, seconds: numb
   const use = cpu();
   const used = process.cpuUsage(generator);
   return {
+    kind: 'platformatic' as const,
     client: platformaticClient,
     acked: result.acked,
     errors: result.errors,
@@ -158,23 +185,59 @@ async function runPlatformatic(broker: BrokerChild, topic: string, seconds: numb
   };
 }
 
+/** The peers' shape from the suite's process: one raw Produce v9 connection per producer. */
+async function runRaw(broker: BrokerChild, topic: string, seconds: number): Promise<TributaryRun> {
+  const lanes = await Promise.all(
+    Array.from({ length: producers }, (_, index) =>
+      openRawProduceLane(broker.bootstrap, topic, index % partitions),
+    ),
+  );
+  try {
+    const cpu = cpuUseWindow(broker.pid);
+    const generator = process.cpuUsage();
+    const result = await runPacedLanes(
+      lanes.map((lane) => lane.make),
+      { ratePerLane: ratePerProducer, seconds, valueBytes: recordBytes },
+    );
+    const use = cpu();
+    const used = process.cpuUsage(generator);
+    return {
+      kind: 'raw',
+      client: `${rawProducerClient}, ${producers} connections`,
+      acked: result.acked,
+      errors: result.errors,
+      firstError: null,
+      seconds: result.seconds,
+      ackMs: result.ackMs,
+      use,
+      generatorSeconds: (used.user + used.system) / 1e6,
+    };
+  } finally {
+    await Promise.all(lanes.map((lane) => lane.close()));
+  }
+}
+
 function tributaryFigures(run: TributaryRun): BenchFigure[] {
   return ackFigures({ system: 'tributary', client: run.client }, run, run.use);
 }
 
 function tributaryNote(run: TributaryRun, seconds: number): string {
-  const where =
-    run.generatorSeconds === undefined
-      ? `${producers} librdkafka producer instances in one C process (one connection each, ` +
-        'linger 0, delivery reports served every 0.5 ms)'
-      : `${producers} Producer instances in the suite's own Node process (one connection each)`;
+  const where = {
+    native:
+      `${producers} librdkafka producer instances in one C process (one connection each, ` +
+      'linger 0, delivery reports served every 0.5 ms)',
+    platformatic: `${producers} Producer instances in the suite's own Node process (one connection each)`,
+    raw:
+      `${producers} connections from the suite's process, each a paced lane sending one ` +
+      'single-record Produce v9 (acks=all) at a time as the peers are loaded',
+  }[run.kind];
   const generator =
     run.generatorSeconds === undefined
       ? bottleneckNote(run.use)
       : `load generator CPU ${run.generatorSeconds.toFixed(2)} s. ` +
         generatorBottleneck(run.use, run.generatorSeconds);
   return (
-    `${run.client}: ${where}, 8 partitions, ${seconds} s; errors ${run.errors}` +
+    `${run.client}: ${where}, ${partitions} partitions, ${seconds} s; errors ${run.errors}` +
     (run.firstError === null ? '' : ` (first: ${run.firstError})`) +
     `; broker CPU ${run.use.brokerCpuSeconds.toFixed(2)} s; ${generator}`
   );
@@ -185,17 +248,14 @@ export async function runSmallProducersBench(context: BenchContext): Promise<Wor
   const runs = await withBroker(context, {}, async (broker) => {
     const done: TributaryRun[] = [];
     const native = await nativeLoadAvailable(context.log);
-    for (const client of ['native', 'platformatic'] as const) {
+    for (const client of ['native', 'raw', 'platformatic'] as const) {
       if (client === 'native' && !native) continue;
       if (client === 'platformatic' && context.quick && native) continue;
       const topic = uniqueTopic('bench-small');
-      await createTopic(broker.bootstrap, topic, 8);
+      await createTopic(broker.bootstrap, topic, partitions);
       context.log(`small producers (${client}): ${producers} x ${ratePerProducer}/s, ${seconds} s`);
-      done.push(
-        client === 'native'
-          ? await runNative(broker, topic, seconds)
-          : await runPlatformatic(broker, topic, seconds),
-      );
+      const run = { native: runNative, raw: runRaw, platformatic: runPlatformatic }[client];
+      done.push(await run(broker, topic, seconds));
     }
     return done;
   });
@@ -208,7 +268,7 @@ export async function runSmallProducersBench(context: BenchContext): Promise<Wor
       title: `Workload 6: ${producers} small producers, ack latency (ms)`,
       unit: 'ms',
       bars: runs.flatMap((run) => {
-        const who = run.generatorSeconds === undefined ? 'C' : 'platformatic';
+        const who = { native: 'C', raw: 'raw', platformatic: 'platformatic' }[run.kind];
         return [
           { label: `${who} ack p50`, value: run.ackMs.p50 },
           { label: `${who} ack p99`, value: run.ackMs.p99 },
@@ -222,7 +282,11 @@ export async function runSmallProducersBench(context: BenchContext): Promise<Wor
   );
   return {
     ...report,
-    figures: [...report.figures, ...outcomes.flatMap(peerFigures)],
+    figures: [
+      ...report.figures,
+      ...outcomes.flatMap(peerFigures),
+      ...natsRatioFigures(runs, outcomes),
+    ],
     notes: [...report.notes, ...peerNotes(outcomes, peerSeconds)],
     chart: {
       ...report.chart,
