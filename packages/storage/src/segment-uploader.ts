@@ -22,52 +22,101 @@ import { setImmediate } from 'node:timers/promises';
 import {
   type WalEntryInfo,
   encodeObjectTrailerInSlices,
+  sealSliceMs,
   segmentFileName,
 } from './segment-format.ts';
-import { partitionKey } from './types.ts';
 import type { WalSegmentInfo } from './write-ahead-log.ts';
+
+/** Lets the event loop serve what waits (I/O included) before the next slice of sealing. */
+const pauseTurn = (): Promise<void> => setImmediate();
 
 export function objectNameOf(segmentId: number): string {
   return segmentFileName(segmentId, '.obj');
 }
 
+/** A range being collected: its first entry, its last, and the largest timestamp so far. */
+interface OpenRange {
+  readonly first: WalEntryInfo;
+  last: WalEntryInfo;
+  maxTimestamp: bigint;
+}
+
 /**
- * Per-partition ranges of a segment's entries, for partitions `isLive` accepts (asked once per
- * partition). Runs of one partition's entries are the common case: they skip the map lookup.
+ * Collects per-partition ranges of a segment's entries, for partitions `isLive` accepts (asked
+ * once per partition). Each entry costs two lookups without allocation (topic id, then
+ * partition); offsets are computed once per range at the end. (A string key and bigint
+ * arithmetic per entry took ~20 ms on the event loop for 60,000 interleaved small batches.)
  */
+class RangeCollector {
+  readonly #isLive: (entry: WalEntryInfo) => boolean;
+  readonly #byTopic = new Map<string, (OpenRange | null)[]>();
+  readonly #open: OpenRange[] = [];
+
+  constructor(isLive: (entry: WalEntryInfo) => boolean) {
+    this.#isLive = isLive;
+  }
+
+  add(entries: readonly WalEntryInfo[], from: number, to: number): void {
+    for (let i = from; i < to; i++) {
+      const entry = entries[i] as WalEntryInfo;
+      let partitions = this.#byTopic.get(entry.topicId);
+      if (partitions === undefined) this.#byTopic.set(entry.topicId, (partitions = []));
+      const range = partitions[entry.partition];
+      if (range === null) continue;
+      if (range === undefined) {
+        const live = this.#isLive(entry);
+        const opened = live
+          ? { first: entry, last: entry, maxTimestamp: entry.maxTimestamp }
+          : null;
+        partitions[entry.partition] = opened;
+        if (opened !== null) this.#open.push(opened);
+        continue;
+      }
+      range.last = entry;
+      if (entry.maxTimestamp > range.maxTimestamp) range.maxTimestamp = entry.maxTimestamp;
+    }
+  }
+
+  ranges(): ObjectRange[] {
+    return this.#open.map(({ first, last, maxTimestamp }) => ({
+      topicId: first.topicId,
+      partition: first.partition,
+      baseOffset: first.baseOffset,
+      lastOffset: last.baseOffset + BigInt(last.lastOffsetDelta),
+      position: first.position,
+      sizeBytes: last.position + last.sizeBytes - first.position,
+      maxTimestamp,
+    }));
+  }
+}
+
+/** Per-partition ranges of a segment's entries, for partitions `isLive` accepts. */
 export function rangesOf(
   entries: readonly WalEntryInfo[],
   isLive: (entry: WalEntryInfo) => boolean,
 ): ObjectRange[] {
-  const ranges = new Map<string, ObjectRange>();
-  let current: ObjectRange | undefined;
-  for (const entry of entries) {
-    if (current?.partition !== entry.partition || current.topicId !== entry.topicId) {
-      const key = partitionKey(entry.topicId, entry.partition);
-      const known = ranges.get(key);
-      if (known === undefined) {
-        if (isLive(entry)) ranges.set(key, (current = rangeOf(entry)));
-        continue;
-      }
-      current = known;
-    }
-    current.lastOffset = entry.baseOffset + BigInt(entry.lastOffsetDelta);
-    current.sizeBytes = entry.position + entry.sizeBytes - current.position;
-    if (entry.maxTimestamp > current.maxTimestamp) current.maxTimestamp = entry.maxTimestamp;
-  }
-  return [...ranges.values()];
+  const collector = new RangeCollector(isLive);
+  collector.add(entries, 0, entries.length);
+  return collector.ranges();
 }
 
-function rangeOf(entry: WalEntryInfo): ObjectRange {
-  return {
-    topicId: entry.topicId,
-    partition: entry.partition,
-    baseOffset: entry.baseOffset,
-    lastOffset: entry.baseOffset + BigInt(entry.lastOffsetDelta),
-    position: entry.position,
-    sizeBytes: entry.sizeBytes,
-    maxTimestamp: entry.maxTimestamp,
-  };
+/** rangesOf in slices of about `sealSliceMs`, with `pause()` awaited between them. */
+async function rangesInSlices(
+  entries: readonly WalEntryInfo[],
+  isLive: (entry: WalEntryInfo) => boolean,
+  pause: () => Promise<void>,
+): Promise<ObjectRange[]> {
+  const collector = new RangeCollector(isLive);
+  const step = 256;
+  let sliceStart = performance.now();
+  for (let from = 0; from < entries.length; from += step) {
+    if (performance.now() - sliceStart >= sealSliceMs) {
+      await pause();
+      sliceStart = performance.now();
+    }
+    collector.add(entries, from, Math.min(entries.length, from + step));
+  }
+  return collector.ranges();
 }
 
 /** Step 3, idempotent: moves or copies segment `segmentId` into the store as `name`. */
@@ -177,11 +226,13 @@ export class SegmentUploader {
       segment.segmentId,
       segment.entries,
       segment.endPosition,
-      () => setImmediate(),
+      pauseTurn,
     );
     const writer = await files.openForWrite(segment.segmentId);
+    let trailerBytes = 0;
+    for (const part of trailer) trailerBytes += part.length;
     try {
-      await writer.writev([trailer], segment.endPosition);
+      await writer.writev(trailer, segment.endPosition);
       await writer.sync();
     } finally {
       await writer.close();
@@ -189,8 +240,8 @@ export class SegmentUploader {
     const object: ObjectRecord = {
       name,
       segmentId: segment.segmentId,
-      sizeBytes: segment.endPosition + trailer.length,
-      ranges: rangesOf(segment.entries, this.#options.isLive),
+      sizeBytes: segment.endPosition + trailerBytes,
+      ranges: await rangesInSlices(segment.entries, this.#options.isLive, pauseTurn),
     };
     await metadata.addObject(object);
     this.#recorded.set(segment.segmentId, object);
