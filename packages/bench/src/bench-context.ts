@@ -31,6 +31,12 @@ export async function withBroker<T>(
   }
 }
 
+/** The first `host:port` of a bootstrap list, for the bench's own raw Kafka connections. */
+export function firstBrokerOf(bootstrap: string): { host: string; port: number } {
+  const [host = '127.0.0.1', port = '0'] = (bootstrap.split(',')[0] ?? '').split(':');
+  return { host, port: Number(port) };
+}
+
 /** Starts a CPU window on `pid`; the returned function gives the CPU seconds since. */
 export function cpuWindow(pid: number): () => number {
   const start = processCpuSeconds(pid);

@@ -8,7 +8,7 @@
  */
 import { KafkaConnection } from '@tributary/broker';
 import { ErrorCode, fetchApi } from '@tributary/protocol';
-import { perCpu, resourceFigures, type CpuUse } from './bench-context.ts';
+import { firstBrokerOf, perCpu, resourceFigures, type CpuUse } from './bench-context.ts';
 import type { BenchFigure } from './bench-report.ts';
 import { acksDuring, librdkafkaClient, type PacedResult } from './kafka-drivers.ts';
 import { summarizeMs } from './latency-summary.ts';
@@ -53,15 +53,11 @@ function walkBatches(
 
 /** Reads partition 0 of `topic` from offset 0 until `records` records have arrived. */
 export async function rawReadAll(bootstrap: string, topic: string, records: number) {
-  const [host = '127.0.0.1', port = '0'] = (bootstrap.split(',')[0] ?? '').split(':');
-  const connection = await KafkaConnection.connect(
-    { host, port: Number(port) },
-    {
-      clientId: 'bench-raw-reader',
-      requestTimeoutMs: stallTimeoutMs,
-      responseMaxBytes: fetchMaxBytes + 1024 * 1024,
-    },
-  );
+  const connection = await KafkaConnection.connect(firstBrokerOf(bootstrap), {
+    clientId: 'bench-raw-reader',
+    requestTimeoutMs: stallTimeoutMs,
+    responseMaxBytes: fetchMaxBytes + 1024 * 1024,
+  });
   let offset = 0n;
   let count = 0;
   let bytes = 0;

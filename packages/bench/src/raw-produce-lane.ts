@@ -7,6 +7,7 @@
  */
 import { KafkaConnection } from '@tributary/broker';
 import { buildRecordBatch, ErrorCode, produceApi } from '@tributary/protocol';
+import { firstBrokerOf } from './bench-context.ts';
 import type { OpenedLane } from './peer-paced.ts';
 
 export const rawProducerClient = 'bench raw Kafka client (Produce v9)';
@@ -17,11 +18,10 @@ export async function openRawProduceLane(
   topic: string,
   partition: number,
 ): Promise<OpenedLane> {
-  const [host = '127.0.0.1', port = '0'] = (bootstrap.split(',')[0] ?? '').split(':');
-  const connection = await KafkaConnection.connect(
-    { host, port: Number(port) },
-    { clientId: 'bench-raw-producer', requestTimeoutMs: 30_000 },
-  );
+  const connection = await KafkaConnection.connect(firstBrokerOf(bootstrap), {
+    clientId: 'bench-raw-producer',
+    requestTimeoutMs: 30_000,
+  });
   return {
     make: (acks) => ({
       send: (items) => {

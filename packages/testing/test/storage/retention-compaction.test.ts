@@ -55,11 +55,25 @@ test('compaction keeps the latest record per key, at its original offset', async
   );
 });
 
+/**
+ * Bytes under `path`. The broker moves sealed WAL segments into the object directory while this
+ * walks, so a file listed may be gone by the time it is measured: it counts where it is found.
+ */
 async function directoryBytes(path: string): Promise<number> {
   let total = 0;
   for (const entry of await readdir(path, { withFileTypes: true })) {
     const child = join(path, entry.name);
-    total += entry.isDirectory() ? await directoryBytes(child) : (await stat(child)).size;
+    if (entry.isDirectory()) {
+      total += await directoryBytes(child);
+      continue;
+    }
+    total += await stat(child).then(
+      (found) => found.size,
+      (error: unknown) => {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+        throw error;
+      },
+    );
   }
   return total;
 }
