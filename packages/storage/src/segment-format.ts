@@ -235,16 +235,36 @@ export function encodeObjectTrailer(
 
 /** Index records encoded between two looks at the clock by encodeObjectTrailerInSlices. */
 const trailerStepEntries = 128;
-/** Event-loop time (ms) one slice of encodeObjectTrailerInSlices may take before it pauses. */
-export const sealSliceMs = 1;
+/** Event-loop time (ms) one slice of sealing work may take before it pauses. */
+const sealSliceMs = 1;
 
 /**
- * The same bytes as encodeObjectTrailer, encoded in slices of about `sealSliceMs` with `pause()`
+ * Runs `work(from, to)` over `[0, count)` in steps of `step`, awaiting `pause()` whenever
+ * `sealSliceMs` of event-loop time went by since the last pause. Timed, not counted: a segment
+ * seals every few seconds, so this work often runs before V8 optimized it, ten times slower
+ * than it later is.
+ */
+export async function inTimedSlices(
+  count: number,
+  step: number,
+  pause: () => Promise<void>,
+  work: (from: number, to: number) => void,
+): Promise<void> {
+  let sliceStart = performance.now();
+  for (let from = 0; from < count; from += step) {
+    if (performance.now() - sliceStart >= sealSliceMs) {
+      await pause();
+      sliceStart = performance.now();
+    }
+    work(from, Math.min(count, from + step));
+  }
+}
+
+/**
+ * The same bytes as encodeObjectTrailer, encoded in timed slices (inTimedSlices) with `pause()`
  * awaited between them: sealing a segment of many small batches would otherwise hold the event
- * loop (and every produce and fetch behind it) for tens of milliseconds. Slices are timed, not
- * counted: a segment seals every few seconds, so this code often runs before V8 optimized it,
- * ten times slower than it later is. The bytes come as buffers for one writev: the index of
- * 60,000 batches is 4 MB, not copied again.
+ * loop (and every produce and fetch behind it) for tens of milliseconds. The bytes come as
+ * buffers for one writev: the index of 60,000 batches is 4 MB, not copied again.
  */
 export async function encodeObjectTrailerInSlices(
   segmentId: number,
@@ -253,14 +273,9 @@ export async function encodeObjectTrailerInSlices(
   pause: () => Promise<void>,
 ): Promise<Buffer[]> {
   const body = indexBodyFor(entries);
-  let sliceStart = performance.now();
-  for (let from = 0; from < entries.length; from += trailerStepEntries) {
-    if (performance.now() - sliceStart >= sealSliceMs) {
-      await pause();
-      sliceStart = performance.now();
-    }
-    writeIndexRecords(body, entries, from, Math.min(entries.length, from + trailerStepEntries));
-  }
+  await inTimedSlices(entries.length, trailerStepEntries, pause, (from, to) =>
+    writeIndexRecords(body, entries, from, to),
+  );
   return trailerOf(segmentId, body, indexPosition);
 }
 

@@ -22,7 +22,7 @@ import { setImmediate } from 'node:timers/promises';
 import {
   type WalEntryInfo,
   encodeObjectTrailerInSlices,
-  sealSliceMs,
+  inTimedSlices,
   segmentFileName,
 } from './segment-format.ts';
 import type { WalSegmentInfo } from './write-ahead-log.ts';
@@ -100,22 +100,14 @@ export function rangesOf(
   return collector.ranges();
 }
 
-/** rangesOf in slices of about `sealSliceMs`, with `pause()` awaited between them. */
+/** rangesOf in timed slices (inTimedSlices), with `pause()` awaited between them. */
 async function rangesInSlices(
   entries: readonly WalEntryInfo[],
   isLive: (entry: WalEntryInfo) => boolean,
   pause: () => Promise<void>,
 ): Promise<ObjectRange[]> {
   const collector = new RangeCollector(isLive);
-  const step = 256;
-  let sliceStart = performance.now();
-  for (let from = 0; from < entries.length; from += step) {
-    if (performance.now() - sliceStart >= sealSliceMs) {
-      await pause();
-      sliceStart = performance.now();
-    }
-    collector.add(entries, from, Math.min(entries.length, from + step));
-  }
+  await inTimedSlices(entries.length, 256, pause, (from, to) => collector.add(entries, from, to));
   return collector.ranges();
 }
 
