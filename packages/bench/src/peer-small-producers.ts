@@ -2,9 +2,10 @@
  * Workload 6 for the peers: `producers` connections opened from the suite's process, each a
  * paced lane sending one 1 KiB message every 1/`ratePerProducer` s (staggered across lanes),
  * ack latency from the intended send time. The server's CPU is sampled over the sending.
+ * The broker's raw-client row (small-producers-bench.ts) runs the same way.
  */
 import { cpuUseWindow, type CpuUse } from './bench-context.ts';
-import type { PacedRunResult } from './peer-paced.ts';
+import type { OpenedLane, PacedRunResult } from './peer-paced.ts';
 import { runPacedLanes } from './peer-paced.ts';
 import type { PeerServer } from './peer-servers.ts';
 import type { PeerSystem } from './peer-systems.ts';
@@ -21,11 +22,21 @@ export async function peerSmallProducers(
   server: PeerServer,
   options: { producers: number; ratePerProducer: number; seconds: number },
 ): Promise<PeerSmallProducersRun> {
-  const lanes = await Promise.all(
-    Array.from({ length: options.producers }, () => peer.client.openLane(server.port)),
-  );
+  return pacedSmallProducers(() => peer.client.openLane(server.port), server.pid, options);
+}
+
+/**
+ * The same run over any paced lane (the broker's raw Kafka lane too): opens lane `i` of
+ * `producers` with `openLane(i)`, samples the CPU of the server process `pid` over the sending.
+ */
+export async function pacedSmallProducers(
+  openLane: (index: number) => Promise<OpenedLane>,
+  pid: number,
+  options: { producers: number; ratePerProducer: number; seconds: number },
+): Promise<PeerSmallProducersRun> {
+  const lanes = await Promise.all(Array.from({ length: options.producers }, (_, i) => openLane(i)));
   try {
-    const use = cpuUseWindow(server.pid);
+    const use = cpuUseWindow(pid);
     const generator = process.cpuUsage();
     const result = await runPacedLanes(
       lanes.map((lane) => lane.make),

@@ -20,12 +20,15 @@ import {
 } from './bench-context.ts';
 import type { BenchFigure, WorkloadReport } from './bench-report.ts';
 import { createTopic } from './kafka-drivers.ts';
-import { peerSmallProducers, type PeerSmallProducersRun } from './peer-small-producers.ts';
+import {
+  pacedSmallProducers,
+  peerSmallProducers,
+  type PeerSmallProducersRun,
+} from './peer-small-producers.ts';
 import { peersFor, runOnPeers, summarizePeers, type PeerOutcome } from './peer-systems.ts';
 import { nativeClient, nativeLoadAvailable, startNativeProduce } from './native-load.ts';
 import { platformaticClient, runSmallProducers } from './platformatic-load.ts';
 import type { BrokerChild } from './broker-child.ts';
-import { runPacedLanes } from './peer-paced.ts';
 import { openRawProduceLane, rawProducerClient } from './raw-produce-lane.ts';
 
 /** Value bytes of every record. */
@@ -187,34 +190,22 @@ async function runPlatformatic(broker: BrokerChild, topic: string, seconds: numb
 
 /** The peers' shape from the suite's process: one raw Produce v9 connection per producer. */
 async function runRaw(broker: BrokerChild, topic: string, seconds: number): Promise<TributaryRun> {
-  const lanes = await Promise.all(
-    Array.from({ length: producers }, (_, index) =>
-      openRawProduceLane(broker.bootstrap, topic, index % partitions),
-    ),
+  const run = await pacedSmallProducers(
+    (index) => openRawProduceLane(broker.bootstrap, topic, index % partitions),
+    broker.pid,
+    { producers, ratePerProducer, seconds },
   );
-  try {
-    const cpu = cpuUseWindow(broker.pid);
-    const generator = process.cpuUsage();
-    const result = await runPacedLanes(
-      lanes.map((lane) => lane.make),
-      { ratePerLane: ratePerProducer, seconds, valueBytes: recordBytes },
-    );
-    const use = cpu();
-    const used = process.cpuUsage(generator);
-    return {
-      kind: 'raw',
-      client: `${rawProducerClient}, ${producers} connections`,
-      acked: result.acked,
-      errors: result.errors,
-      firstError: null,
-      seconds: result.seconds,
-      ackMs: result.ackMs,
-      use,
-      generatorSeconds: (used.user + used.system) / 1e6,
-    };
-  } finally {
-    await Promise.all(lanes.map((lane) => lane.close()));
-  }
+  return {
+    kind: 'raw',
+    client: `${rawProducerClient}, ${producers} connections`,
+    acked: run.result.acked,
+    errors: run.result.errors,
+    firstError: null,
+    seconds: run.result.seconds,
+    ackMs: run.result.ackMs,
+    use: run.use,
+    generatorSeconds: run.generatorSeconds,
+  };
 }
 
 function tributaryFigures(run: TributaryRun): BenchFigure[] {
