@@ -47,3 +47,27 @@ test('runPacedLanes sends every lane its share on schedule and times acks from i
   assert.ok(Math.abs((lane1[0] ?? 0) - (lane0[0] ?? 0) - 5) < 0.01);
   assert.ok(result.samples.every(([, ms]) => ms >= 0));
 });
+
+test('runPacedLanes sends through the warm-up but leaves its answers out of the figures', async () => {
+  const stamps: number[] = [];
+  const lane = (acks: LaneAcks) => ({
+    send: (items: ReadonlyArray<{ seq: number; payload: string }>) => {
+      for (const item of items) {
+        stamps.push(payloadStamp(item.payload));
+        acks.acked(item.seq);
+      }
+    },
+  });
+  const result = await runPacedLanes([lane], {
+    ratePerLane: 100,
+    seconds: 0.1,
+    warmupSeconds: 0.05,
+    valueBytes: 32,
+  });
+  assert.equal(stamps.length, 15);
+  assert.equal(result.sent, 15);
+  assert.equal(result.acked, 10);
+  // The measured answers are the last 10 sent: intended from 50 ms after the first send on.
+  const firstSent = Math.min(...stamps);
+  assert.ok(result.samples.every(([intended]) => intended >= firstSent + 50 - 0.01));
+});

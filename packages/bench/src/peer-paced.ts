@@ -82,15 +82,23 @@ export interface PacedOptions {
   ratePerLane: number;
   seconds: number;
   valueBytes: number;
+  /**
+   * Seconds sent at the same rate before `seconds` starts and left out of every figure: the
+   * first answers time connection setup and the JIT, not the server's steady state.
+   */
+  warmupSeconds?: number;
+  /** Called once when the warm-up is over (at the first send when there is none). */
+  onWarmedUp?: () => void;
   /** Stop waiting for answers this long after the last send. */
   drainTimeoutMs?: number;
 }
 
 export interface PacedRunResult {
   sent: number;
+  /** Acked after the warm-up (the warm-up's answers are left out). */
   acked: number;
   errors: number;
-  /** Send start to the last answer. */
+  /** End of the warm-up to the last answer. */
   seconds: number;
   ackMs: Percentiles;
   /** [intended send time (performance.now() ms), ack latency ms] per acked message. */
@@ -128,13 +136,15 @@ export function runPacedLanes(
   makeLanes: ReadonlyArray<(acks: LaneAcks) => PacedLane>,
   options: PacedOptions,
 ): Promise<PacedRunResult> {
-  const total = Math.round(options.ratePerLane * options.seconds);
+  const warmupMs = (options.warmupSeconds ?? 0) * 1000;
+  const total = Math.round((options.ratePerLane * (options.seconds * 1000 + warmupMs)) / 1000);
   const grid = {
     startMs: performance.now() + 5,
     intervalMs: 1000 / options.ratePerLane,
     total,
     valueBytes: options.valueBytes,
   };
+  const measuredFrom = grid.startMs + warmupMs;
   const samples: Array<[number, number]> = [];
   const counts = { sent: 0, answered: 0, errors: 0 };
   return new Promise((resolvePromise) => {
@@ -150,7 +160,7 @@ export function runPacedLanes(
         sent: counts.sent,
         acked: samples.length,
         errors: counts.errors,
-        seconds: (performance.now() - grid.startMs) / 1000,
+        seconds: (performance.now() - measuredFrom) / 1000,
         ackMs: percentiles(samples.map(([, ms]) => ms)),
         samples,
       });
@@ -166,11 +176,12 @@ export function runPacedLanes(
       state.lane = make({
         acked: (seq) => {
           const intended = state.intended[seq] ?? 0;
-          samples.push([intended, performance.now() - intended]);
+          if (intended >= measuredFrom) samples.push([intended, performance.now() - intended]);
           counts.answered += 1;
           finish();
         },
         failed: () => {
+          // Errors count in the warm-up too: a refused message is never acceptable.
           counts.errors += 1;
           counts.answered += 1;
           finish();
@@ -178,8 +189,13 @@ export function runPacedLanes(
       });
       return state;
     });
+    let warmedUp = false;
     const tick = (): void => {
       const now = performance.now();
+      if (!warmedUp && now >= measuredFrom) {
+        warmedUp = true;
+        options.onWarmedUp?.();
+      }
       for (const state of lanes) counts.sent += sendDue(state, now, grid);
       if (lanes.some((state) => state.sent < total)) {
         setTimeout(tick, 1);

@@ -17,10 +17,18 @@ export interface PeerSmallProducersRun {
   generatorSeconds: number;
 }
 
+export interface PacedSmallProducersOptions {
+  producers: number;
+  ratePerProducer: number;
+  /** Measured seconds, after `warmupSeconds` sent at the same rate and not measured. */
+  seconds: number;
+  warmupSeconds: number;
+}
+
 export async function peerSmallProducers(
   peer: PeerSystem,
   server: PeerServer,
-  options: { producers: number; ratePerProducer: number; seconds: number },
+  options: PacedSmallProducersOptions,
 ): Promise<PeerSmallProducersRun> {
   return pacedSmallProducers(() => peer.client.openLane(server.port), server.pid, options);
 }
@@ -32,15 +40,25 @@ export async function peerSmallProducers(
 export async function pacedSmallProducers(
   openLane: (index: number) => Promise<OpenedLane>,
   pid: number,
-  options: { producers: number; ratePerProducer: number; seconds: number },
+  options: PacedSmallProducersOptions,
 ): Promise<PeerSmallProducersRun> {
   const lanes = await Promise.all(Array.from({ length: options.producers }, (_, i) => openLane(i)));
   try {
-    const use = cpuUseWindow(pid);
-    const generator = process.cpuUsage();
+    // CPU is sampled over the measured seconds only, as the acks are counted.
+    let use = cpuUseWindow(pid);
+    let generator = process.cpuUsage();
     const result = await runPacedLanes(
       lanes.map((lane) => lane.make),
-      { ratePerLane: options.ratePerProducer, seconds: options.seconds, valueBytes: 1024 },
+      {
+        ratePerLane: options.ratePerProducer,
+        seconds: options.seconds,
+        warmupSeconds: options.warmupSeconds,
+        valueBytes: 1024,
+        onWarmedUp: () => {
+          use = cpuUseWindow(pid);
+          generator = process.cpuUsage();
+        },
+      },
     );
     const used = process.cpuUsage(generator);
     return { result, use: use(), generatorSeconds: (used.user + used.system) / 1e6 };

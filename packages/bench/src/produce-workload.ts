@@ -138,11 +138,11 @@ function throughputFigure(
 
 function produceFigures(m: ProduceMeasurements): BenchFigure[] {
   const { result, throughput, latency, pipelined } = m;
-  const redisAlways = m.peers.find((peer) => peer.system.endsWith('always'));
+  const alwaysRun = m.peers.find((peer) => peer.system.endsWith('always'));
   const redisAlwaysMBps =
-    redisAlways === undefined
+    alwaysRun === undefined
       ? 0
-      : megabytesPerSecond(redisAlways.result.acked, redisAlways.result.seconds);
+      : megabytesPerSecond(alwaysRun.result.acked, alwaysRun.result.seconds);
   const tributary = { system: 'tributary', client: librdkafkaClient };
   const disk = { system: 'disk', unit: 'MB/s' };
   // Either client can be the one that saturates first: the broker does at least the better one.

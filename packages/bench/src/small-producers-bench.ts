@@ -30,6 +30,7 @@ import { nativeClient, nativeLoadAvailable, startNativeProduce } from './native-
 import { platformaticClient, runSmallProducers } from './platformatic-load.ts';
 import type { BrokerChild } from './broker-child.ts';
 import { openRawProduceLane, rawProducerClient } from './raw-produce-lane.ts';
+import { startGoFloor, startNodeFloor, type FloorServer } from './produce-floor.ts';
 
 /** Value bytes of every record. */
 const recordBytes = 1024;
@@ -37,6 +38,14 @@ const recordBytes = 1024;
 const producers = 200;
 const ratePerProducer = 50;
 const partitions = 8;
+
+/**
+ * Seconds every paced run (raw client, floors, peers) sends before it is measured: JIT and
+ * connection warm-up, as in OpenMessaging Benchmark's warm-up phase. ADR 0005 records why.
+ */
+function warmupSecondsOf(context: BenchContext): number {
+  return context.quick ? 1 : 3;
+}
 
 /** The bottleneck, naming the load generator when the suite's one process nears a core. */
 function generatorBottleneck(use: CpuUse, generatorSeconds: number): string {
@@ -80,11 +89,13 @@ function ackFigures(
 function peerNotes(
   outcomes: ReadonlyArray<PeerOutcome<PeerSmallProducersRun>>,
   seconds: number,
+  warmupSeconds: number,
 ): string[] {
   const { ran, failures } = summarizePeers(outcomes);
   return [
     `Peers: ${producers} connections from the suite's process, each sending one 1 KiB ` +
-      `message every ${1000 / ratePerProducer} ms (staggered), ${seconds} s; ack from the ` +
+      `message every ${1000 / ratePerProducer} ms (staggered), ${seconds} s measured after ` +
+      `${warmupSeconds} s of warm-up at the same rate; ack from the ` +
       'intended send time. What the ack means: ' +
       (ran.map(({ peer }) => `${peer.system}: ${peer.ack}`).join('; ') || 'none ran') +
       '.',
@@ -189,11 +200,16 @@ async function runPlatformatic(broker: BrokerChild, topic: string, seconds: numb
 }
 
 /** The peers' shape from the suite's process: one raw Produce v9 connection per producer. */
-async function runRaw(broker: BrokerChild, topic: string, seconds: number): Promise<TributaryRun> {
+async function runRaw(
+  broker: BrokerChild,
+  topic: string,
+  seconds: number,
+  warmupSeconds: number,
+): Promise<TributaryRun> {
   const run = await pacedSmallProducers(
     (index) => openRawProduceLane(broker.bootstrap, topic, index % partitions),
     broker.pid,
-    { producers, ratePerProducer, seconds },
+    { producers, ratePerProducer, seconds, warmupSeconds },
   );
   return {
     kind: 'raw',
@@ -208,6 +224,83 @@ async function runRaw(broker: BrokerChild, topic: string, seconds: number): Prom
   };
 }
 
+/** One floor's paced run, or why it could not run. */
+interface FloorOutcome {
+  system: string;
+  run?: PeerSmallProducersRun;
+  failure?: string;
+}
+
+/** The raw lanes against each floor server (produce-floor.ts), one after the other. */
+async function runFloors(context: BenchContext, seconds: number): Promise<FloorOutcome[]> {
+  const outcomes: FloorOutcome[] = [];
+  const starts: Array<[string, (topic: string) => Promise<FloorServer>]> = [
+    ['Node', startNodeFloor],
+    ['Go', startGoFloor],
+  ];
+  for (const [name, start] of starts) {
+    context.log(`small producers (floor, ${name} server doing no work): ${seconds} s`);
+    let floor: FloorServer;
+    try {
+      floor = await start('bench-small');
+    } catch (error: unknown) {
+      const failure = error instanceof Error ? error.message : String(error);
+      outcomes.push({ system: `floor: ${name} server`, failure });
+      continue;
+    }
+    try {
+      const run = await pacedSmallProducers(
+        () => openRawProduceLane(`127.0.0.1:${floor.server.port}`, 'bench-small', 0),
+        floor.server.pid,
+        { producers, ratePerProducer, seconds, warmupSeconds: warmupSecondsOf(context) },
+      );
+      outcomes.push({ system: floor.system, run });
+    } finally {
+      await floor.server.stop();
+    }
+  }
+  return outcomes;
+}
+
+function floorFigures(outcome: FloorOutcome): BenchFigure[] {
+  if (outcome.run === undefined) return [];
+  const base = { system: outcome.system, client: `${rawProducerClient}, ${producers} connections` };
+  return ackFigures(base, outcome.run.result, outcome.run.use);
+}
+
+/** The raw row's ack p99 over each floor's: the share of it that is the broker's own work. */
+function floorRatioFigures(
+  runs: readonly TributaryRun[],
+  floors: readonly FloorOutcome[],
+): BenchFigure[] {
+  const raw = runs.find((run) => run.kind === 'raw');
+  if (raw === undefined) return [];
+  return floors.flatMap((floor) => {
+    const p99 = floor.run?.result.ackMs.p99 ?? 0;
+    if (p99 <= 0) return [];
+    const metric = `ack p99 / ${floor.system.replace(/^floor: /, '')} ack p99`;
+    return [
+      { system: 'tributary', client: raw.client, metric, value: raw.ackMs.p99 / p99, unit: 'x' },
+    ];
+  });
+}
+
+function floorNotes(floors: readonly FloorOutcome[], seconds: number): string[] {
+  return [
+    `Floors: the same ${producers} raw Produce v9 lanes against a server that answers every ` +
+      'request at once with a canned response and does nothing else (no log, no sync): the Go ' +
+      "one (a goroutine per connection) is the load generator's and the loopback's own cost, the " +
+      'Node one (one event loop, this Node.js) the least a Node.js server pays under this load. ' +
+      `${seconds} s each after the warm-up.`,
+    ...floors.map((floor) =>
+      floor.run === undefined
+        ? `${floor.system}: did not run: ${floor.failure ?? 'unknown'}`
+        : `${floor.system}: server CPU ${floor.run.use.brokerCpuSeconds.toFixed(2)} s, load ` +
+          `generator CPU ${floor.run.generatorSeconds.toFixed(2)} s.`,
+    ),
+  ];
+}
+
 function tributaryFigures(run: TributaryRun): BenchFigure[] {
   return ackFigures({ system: 'tributary', client: run.client }, run, run.use);
 }
@@ -220,7 +313,8 @@ function tributaryNote(run: TributaryRun, seconds: number): string {
     platformatic: `${producers} Producer instances in the suite's own Node process (one connection each)`,
     raw:
       `${producers} connections from the suite's process, each a paced lane sending one ` +
-      'single-record Produce v9 (acks=all) at a time as the peers are loaded',
+      'single-record Produce v9 (acks=all) at a time as the peers are loaded, measured after ' +
+      'the warm-up',
   }[run.kind];
   const generator =
     run.generatorSeconds === undefined
@@ -246,7 +340,7 @@ export async function runSmallProducersBench(context: BenchContext): Promise<Wor
       await createTopic(broker.bootstrap, topic, partitions);
       context.log(`small producers (${client}): ${producers} x ${ratePerProducer}/s, ${seconds} s`);
       const run = { native: runNative, raw: runRaw, platformatic: runPlatformatic }[client];
-      done.push(await run(broker, topic, seconds));
+      done.push(await run(broker, topic, seconds, warmupSecondsOf(context)));
     }
     return done;
   });
@@ -267,22 +361,40 @@ export async function runSmallProducersBench(context: BenchContext): Promise<Wor
       }),
     },
   };
+  const floors = await runFloors(context, seconds);
   const peerSeconds = context.quick ? 2 : 20;
+  const warmupSeconds = warmupSecondsOf(context);
   const outcomes = await runOnPeers(context, 'small producers', peersFor(context), (peer, server) =>
-    peerSmallProducers(peer, server, { producers, ratePerProducer, seconds: peerSeconds }),
+    peerSmallProducers(peer, server, {
+      producers,
+      ratePerProducer,
+      seconds: peerSeconds,
+      warmupSeconds,
+    }),
   );
   return {
     ...report,
     figures: [
       ...report.figures,
+      ...floors.flatMap(floorFigures),
       ...outcomes.flatMap(peerFigures),
       ...natsRatioFigures(runs, outcomes),
+      ...floorRatioFigures(runs, floors),
     ],
-    notes: [...report.notes, ...peerNotes(outcomes, peerSeconds)],
+    notes: [
+      ...report.notes,
+      ...floorNotes(floors, seconds),
+      ...peerNotes(outcomes, peerSeconds, warmupSeconds),
+    ],
     chart: {
       ...report.chart,
       bars: [
         ...report.chart.bars.map((bar) => ({ ...bar, label: `tributary ${bar.label}` })),
+        ...floors.flatMap((floor) =>
+          floor.run === undefined
+            ? []
+            : [{ label: `${floor.system} p99`, value: floor.run.result.ackMs.p99 }],
+        ),
         ...outcomes.flatMap((outcome) =>
           outcome.result === undefined
             ? []
