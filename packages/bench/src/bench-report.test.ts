@@ -79,3 +79,49 @@ test('mergeMarkdown appends a new section but never erases figures with a skippe
   assert.match(added, /- skipped: no weed/);
   assert.doesNotMatch(added, /bench\/cluster\.svg/);
 });
+
+test('the header gathers every targeted figure with the date of the run it comes from', () => {
+  const targeted: WorkloadReport = {
+    ...report,
+    name: 'produce',
+    title: 'produce title',
+    figures: [
+      {
+        ...base,
+        metric: 'throughput',
+        value: 300,
+        unit: 'MB/s',
+        target: { value: 299, atLeast: true },
+      },
+      { ...base, metric: 'untargeted', value: 1, unit: 'x' },
+    ],
+  };
+  const full = renderMarkdown([targeted, report], { ...info, date: '2026-01-01T00:00:00Z' });
+  assert.match(full, /### Goals/);
+  assert.match(
+    full,
+    /\| produce \| tributary \| c \| throughput \| 300 MB\/s \| met \(>= 299, x1\.00\) \| 2026-01-01 \|/,
+  );
+  assert.doesNotMatch(full, /\| produce \| tributary \| c \| untargeted/);
+  // A later run of one workload: its goal rows carry that run's date, the header's facts stay.
+  const missed = {
+    ...targeted,
+    figures: [
+      {
+        ...base,
+        metric: 'throughput',
+        value: 150,
+        unit: 'MB/s',
+        target: { value: 299, atLeast: true },
+      },
+    ],
+  };
+  const merged = mergeMarkdown(full, [missed], info);
+  assert.match(merged, /- Date: 2026-01-01T00:00:00Z/);
+  assert.match(
+    merged,
+    /\| produce \| tributary \| c \| throughput \| 150 MB\/s \| MISSED .* \| 2026-02-02 \|/,
+  );
+  assert.equal(merged.match(/### Goals/g)?.length, 1);
+  assert.equal(merged.match(/^## /gm)?.length, 2);
+});
