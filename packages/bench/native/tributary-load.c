@@ -8,7 +8,7 @@
  *                          [--stamped 1]
  *   tributary-load produce --bootstrap H:P --topic T --records N [--size BYTES] [--linger-ms MS]
  *                          [--partition P] [--rate PER_SECOND] [--producers N] [--stamped 1]
- *                          [--idempotence 1] [--value-prefix HEX]
+ *                          [--idempotence 1] [--value-prefix HEX] [--warmup-records W]
  *
  * consume: with --group, subscribes as that group from the earliest offset; without it, assigns
  * every partition of the topic from the beginning. Reads until N records, until no record came
@@ -20,6 +20,10 @@
  * it and shows in the percentiles (no coordinated omission). --producers N spreads the records
  * round robin over N producer instances, each with its own connection (many small producers);
  * --rate is then the total rate, and delivery reports are served every half millisecond.
+ *
+ * --warmup-records W: W more records are sent first, at the same rate, and left out of the
+ * figures (acked, elapsed, percentiles; a failed one still counts as an error). When the last of
+ * them is due the tool writes "measuring" on stderr, so the caller can start its own samples.
  *
  * --value-prefix HEX: each value starts with these bytes (e.g. a schema registry frame), the
  * rest is filler; not with --stamped.
@@ -55,6 +59,7 @@ struct options {
   const char *group;
   const char *isolation;
   int64_t records;
+  int64_t warmup_records;
   int64_t size;
   int64_t idle_ms;
   int64_t timeout_ms;
@@ -107,6 +112,7 @@ static void parse_options(int argc, char **argv, struct options *o) {
     else if (strcmp(name, "--group") == 0) o->group = value;
     else if (strcmp(name, "--isolation") == 0) o->isolation = value;
     else if (strcmp(name, "--records") == 0) o->records = parse_int(name, value);
+    else if (strcmp(name, "--warmup-records") == 0) o->warmup_records = parse_int(name, value);
     else if (strcmp(name, "--size") == 0) o->size = parse_int(name, value);
     else if (strcmp(name, "--idle-ms") == 0) o->idle_ms = parse_int(name, value);
     else if (strcmp(name, "--timeout-ms") == 0) o->timeout_ms = parse_int(name, value);
@@ -123,6 +129,8 @@ static void parse_options(int argc, char **argv, struct options *o) {
   if (o->producers < 1) die("--producers must be at least 1");
   if (o->stamped && o->size < 8) die("--stamped needs --size of at least 8");
   if (o->stamped && o->records == INT64_MAX) die("--stamped needs --records");
+  /* A stamped consumer would count the warm-up's records too. */
+  if (o->stamped && o->warmup_records > 0) die("--warmup-records and --stamped exclude each other");
 }
 
 static void set(rd_kafka_conf_t *conf, const char *name, const char *value) {
@@ -332,7 +340,10 @@ static int run_consume(const struct options *o) {
 /* ---------------------------------------------------------------- produce */
 
 struct produce_state {
+  /* Acked records after the warm-up; errors count in it too. */
   int64_t acked, errors;
+  /* Records 0..warmup-1 are the warm-up: sent, not measured. */
+  int64_t warmup;
   /* Per record: the time its latency is measured from (enqueue, or due time with --rate). */
   int64_t *from_ns;
   /* Latency of each acked record, in delivery order. */
@@ -351,6 +362,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *message, void 
     return;
   }
   int64_t index = (int64_t)(intptr_t)message->_private;
+  if (index < s->warmup) return;
   s->latency_ns[s->acked++] = now_ns() - s->from_ns[index];
 }
 
@@ -429,7 +441,8 @@ static void print_produce(const struct options *o, struct produce_state *s, int6
   printf("{\"type\":\"summary\",\"mode\":\"produce\"");
   printf(",\"records\":%" PRId64 ",\"size\":%" PRId64 ",\"rate\":%.3f", o->records, o->size,
          o->rate);
-  printf(",\"acked\":%" PRId64 ",\"errors\":%" PRId64, s->acked, s->errors);
+  printf(",\"acked\":%" PRId64 ",\"errors\":%" PRId64 ",\"warmup_records\":%" PRId64, s->acked,
+         s->errors, s->warmup);
   print_first_error(s->first_error);
   printf(",\"start_ns\":\"%" PRId64 "\",\"elapsed_s\":%.6f", start_ns,
          (double)(end_ns - start_ns) / 1e9);
@@ -460,8 +473,9 @@ static rd_kafka_resp_err_t flush_all(rd_kafka_t **producers, int64_t count, int 
 
 static int run_produce(const struct options *o) {
   if (o->records == INT64_MAX) die("produce needs --records");
-  struct produce_state s = {0};
-  s.from_ns = malloc((size_t)o->records * sizeof(int64_t));
+  struct produce_state s = {.warmup = o->warmup_records};
+  int64_t total = o->records + o->warmup_records;
+  s.from_ns = malloc((size_t)total * sizeof(int64_t));
   s.latency_ns = malloc((size_t)o->records * sizeof(int64_t));
   char *payload = malloc((size_t)o->size + 1);
   rd_kafka_t **producers = malloc((size_t)o->producers * sizeof(rd_kafka_t *));
@@ -476,12 +490,18 @@ static int run_produce(const struct options *o) {
     warm_up(producers[j], o->topic);
   }
   int64_t start_ns = now_ns();
+  int64_t measured_ns = start_ns;
   double interval_ns = o->rate > 0 ? 1e9 / o->rate : 0;
-  for (int64_t i = 0; i < o->records; i++) {
+  for (int64_t i = 0; i < total; i++) {
     rd_kafka_t *rk = producers[i % o->producers];
     if (o->rate > 0) {
       s.from_ns[i] = start_ns + (int64_t)((double)i * interval_ns);
       wait_until(producers, o->producers, s.from_ns[i]);
+    }
+    if (i == s.warmup && s.warmup > 0) {
+      measured_ns = o->rate > 0 ? s.from_ns[i] : now_ns();
+      fprintf(stderr, "measuring\n");
+      fflush(stderr);
     }
     produce_one(rk, o, &s, payload, i);
     rd_kafka_poll(rk, 0);
@@ -491,7 +511,7 @@ static int run_produce(const struct options *o) {
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR && s.first_error[0] == '\0') {
     snprintf(s.first_error, sizeof s.first_error, "flush: %s", rd_kafka_err2str(err));
   }
-  print_produce(o, &s, start_ns, end_ns);
+  print_produce(o, &s, measured_ns, end_ns);
   fflush(stdout);
   for (int64_t j = 0; j < o->producers; j++) rd_kafka_destroy(producers[j]);
   return 0;

@@ -58,8 +58,9 @@ function kafkaNotes(runs: readonly ModeRun[]): string[] {
       '(an fsync per appended batch before the acks=all reply, the durable comparison); ' +
       '"page cache" keeps the defaults (acked from the page cache, no fsync). The vs kafka ' +
       'column is tributary / kafka for the same client and metric: above 1 is better for ' +
-      'throughput, below 1 is better for latency. Each configuration is a fresh JVM measured ' +
-      'without a warm-up, as Tributary is a fresh process; a paced row whose ack latency ' +
+      'throughput, below 1 is better for latency. Each configuration is a fresh JVM, measured ' +
+      'as Tributary is (without a warm-up, except small-producers, which both get one); a ' +
+      'paced row whose ack latency ' +
       'grows to seconds means the node fell behind the offered rate (queueing), not a stall.',
     ...ran.map((run) => `${kafkaSystem(run.mode)}: ${run.result?.note ?? ''}.`),
     ...failed.map(

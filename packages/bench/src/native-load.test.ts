@@ -77,6 +77,39 @@ test('paced produce measures every ack from its due time', async () => {
   assert.equal(consumed.bytes, 400 * 512);
 });
 
+test('a paced produce with a warm-up sends it all but measures only what follows', async () => {
+  let measuringAt: bigint | undefined;
+  const run = await startNativeProduce({
+    bootstrap: broker.bootstrap,
+    topic: 'native-load-warmup',
+    records: 300,
+    warmupRecords: 200,
+    onMeasuring: () => {
+      measuringAt = process.hrtime.bigint();
+    },
+    size: 256,
+    ratePerSecond: 1000,
+    producers: 2,
+    lingerMs: 0,
+  });
+  const paced = await run.result;
+  assert.equal(paced.errors, 0, paced.firstError ?? '');
+  assert.equal(paced.acked, 300);
+  assert.equal(paced.ackMs.samples, 300);
+  // The measured 300 records are due over 0.3 s; the 200 before them are in no figure.
+  assert.ok(paced.elapsedSeconds >= 0.299, `elapsed ${paced.elapsedSeconds}`);
+  assert.ok(measuringAt !== undefined, 'the warm-up end was announced');
+  const consumed = await (
+    await startNativeConsume({
+      bootstrap: broker.bootstrap,
+      topic: 'native-load-warmup',
+      records: 500,
+      idleMs: 3000,
+    })
+  ).result;
+  assert.equal(consumed.records, 500, 'the warm-up records were produced too');
+});
+
 test('stamped records give the consumer their end-to-end latency', async () => {
   const topic = 'native-load-stamped';
   // Assign mode reads the partitions from metadata: the topic must exist first.

@@ -35,8 +35,16 @@ interface ChildRun {
   kill(): void;
 }
 
-/** Spawns a tracked child, SIGKILLed after `timeoutMs`; rejects only when it cannot start. */
-function runChild(command: string, args: readonly string[], timeoutMs: number): ChildRun {
+/**
+ * Spawns a tracked child, SIGKILLed after `timeoutMs`; rejects only when it cannot start.
+ * `onStderr` sees its stderr as it comes (progress such as the produce warm-up's end).
+ */
+function runChild(
+  command: string,
+  args: readonly string[],
+  timeoutMs: number,
+  onStderr?: (chunk: string) => void,
+): ChildRun {
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   trackChild(child);
   let stdout = '';
@@ -46,6 +54,7 @@ function runChild(command: string, args: readonly string[], timeoutMs: number): 
   });
   child.stderr.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-10_000);
+    onStderr?.(chunk.toString());
   });
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
   const exited = new Promise<ChildOutput>((resolvePromise, reject) => {
@@ -137,9 +146,10 @@ async function startNativeLoad<T>(
   args: readonly string[],
   timeoutMs: number,
   parse: (line: DriverLine) => T,
+  onStderr?: (chunk: string) => void,
 ): Promise<NativeRun<T>> {
   const binary = await buildNativeLoad();
-  const run = runChild(binary, args, timeoutMs);
+  const run = runChild(binary, args, timeoutMs, onStderr);
   const result = run.exited.then((output) => {
     const text = output.stdout.trim();
     if (output.code !== 0 || text === '') {
@@ -258,15 +268,19 @@ export interface NativeProduceOptions {
   /** Bytes every value starts with (e.g. a schema registry frame); the rest is filler. */
   valuePrefix?: Buffer;
   timeoutMs?: number;
+  /** Records sent first at the same rate and left out of every figure (not with `stamped`). */
+  warmupRecords?: number;
+  /** Called once when the warm-up is over and the measured records start. */
+  onMeasuring?: () => void;
 }
 
 export interface NativeProduceResult {
   acked: number;
   errors: number;
   firstError: string | null;
-  /** CLOCK_MONOTONIC ns when the first record was due. */
+  /** CLOCK_MONOTONIC ns when the first measured record was due (after the warm-up). */
   startNs: bigint;
-  /** From the first record to the last delivery report. */
+  /** From the first measured record to the last delivery report. */
   elapsedSeconds: number;
   /** Enqueue (or, paced, due time) to delivery report. */
   ackMs: DriverPercentiles;
@@ -283,6 +297,9 @@ function produceArgs(options: NativeProduceOptions): string[] {
   if (options.idempotence === true) args.push('--idempotence', '1');
   if (options.valuePrefix !== undefined) {
     args.push('--value-prefix', options.valuePrefix.toString('hex'));
+  }
+  if ((options.warmupRecords ?? 0) > 0) {
+    args.push('--warmup-records', String(options.warmupRecords));
   }
   return args;
 }
@@ -302,5 +319,15 @@ export function startNativeProduce(
   options: NativeProduceOptions,
 ): Promise<NativeRun<NativeProduceResult>> {
   const timeoutMs = options.timeoutMs ?? 600_000;
-  return startNativeLoad(produceArgs(options), timeoutMs, produceResult);
+  let told = false;
+  let seen = '';
+  const onStderr = (chunk: string): void => {
+    if (told) return;
+    // The line can arrive split over two reads.
+    seen = (seen + chunk).slice(-64);
+    if (!seen.includes('measuring\n')) return;
+    told = true;
+    options.onMeasuring?.();
+  };
+  return startNativeLoad(produceArgs(options), timeoutMs, produceResult, onStderr);
 }

@@ -17,6 +17,15 @@ export interface PeerSmallProducersRun {
   generatorSeconds: number;
 }
 
+/**
+ * Seconds every small-producer run (the broker's clients, the floors, the peers, Kafka) sends
+ * before it is measured: JIT and connection warm-up, as in OpenMessaging Benchmark's warm-up
+ * phase. ADR 0005 records why.
+ */
+export function smallProducerWarmupSeconds(quick: boolean): number {
+  return quick ? 1 : 3;
+}
+
 export interface PacedSmallProducersOptions {
   producers: number;
   ratePerProducer: number;

@@ -15,7 +15,11 @@ export interface SmallProducersOptions {
   topic: string;
   producers: number;
   ratePerProducer: number;
+  /** Measured seconds, after `warmupSeconds` sent at the same rate and left out. */
   seconds: number;
+  warmupSeconds?: number;
+  /** Called once when the warm-up is over (at the start when there is none). */
+  onMeasuring?: () => void;
   valueBytes: number;
 }
 
@@ -60,7 +64,9 @@ export async function runSmallProducers(
     );
     const intervalMs = 1000 / options.ratePerProducer;
     const start = performance.now() + 100;
-    const end = start + options.seconds * 1000;
+    const measuredFrom = start + (options.warmupSeconds ?? 0) * 1000;
+    const end = measuredFrom + options.seconds * 1000;
+    const measuring = setTimeout(() => options.onMeasuring?.(), measuredFrom - performance.now());
     await Promise.all(
       producers.map(async (producer, index) => {
         const inFlight: Array<Promise<void>> = [];
@@ -72,9 +78,11 @@ export async function runSmallProducers(
           inFlight.push(
             producer.send({ messages: [{ topic: options.topic, value }] }).then(
               () => {
+                if (sentFor < measuredFrom) return;
                 state.acked += 1;
                 latencies.push(performance.now() - sentFor);
               },
+              // Errors count in the warm-up too: a refused message is never acceptable.
               (error: unknown) => {
                 state.errors += 1;
                 state.firstError ??= String(error);
@@ -86,9 +94,10 @@ export async function runSmallProducers(
         await Promise.all(inFlight);
       }),
     );
+    clearTimeout(measuring);
     return {
       ...state,
-      seconds: (performance.now() - start) / 1000,
+      seconds: (performance.now() - measuredFrom) / 1000,
       ackLatency: summarizeMs(latencies),
     };
   } finally {

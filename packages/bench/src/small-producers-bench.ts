@@ -23,6 +23,7 @@ import { createTopic } from './kafka-drivers.ts';
 import {
   pacedSmallProducers,
   peerSmallProducers,
+  smallProducerWarmupSeconds,
   type PeerSmallProducersRun,
 } from './peer-small-producers.ts';
 import { peersFor, runOnPeers, summarizePeers, type PeerOutcome } from './peer-systems.ts';
@@ -38,14 +39,6 @@ const recordBytes = 1024;
 const producers = 200;
 const ratePerProducer = 50;
 const partitions = 8;
-
-/**
- * Seconds every paced run (raw client, floors, peers) sends before it is measured: JIT and
- * connection warm-up, as in OpenMessaging Benchmark's warm-up phase. ADR 0005 records why.
- */
-function warmupSecondsOf(context: BenchContext): number {
-  return context.quick ? 1 : 3;
-}
 
 /** The bottleneck, naming the load generator when the suite's one process nears a core. */
 function generatorBottleneck(use: CpuUse, generatorSeconds: number): string {
@@ -143,17 +136,27 @@ interface TributaryRun {
   generatorSeconds: number | undefined;
 }
 
-async function runNative(broker: BrokerChild, topic: string, seconds: number) {
-  const cpu = cpuUseWindow(broker.pid);
+async function runNative(
+  broker: BrokerChild,
+  topic: string,
+  seconds: number,
+  warmupSeconds: number,
+) {
+  // CPU is sampled over the measured records only, as the acks are counted.
+  let cpu = cpuUseWindow(broker.pid);
   const run = await startNativeProduce({
     bootstrap: broker.bootstrap,
     topic,
     records: producers * ratePerProducer * seconds,
+    warmupRecords: producers * ratePerProducer * warmupSeconds,
+    onMeasuring: () => {
+      cpu = cpuUseWindow(broker.pid);
+    },
     size: recordBytes,
     lingerMs: 0,
     ratePerSecond: producers * ratePerProducer,
     producers,
-    timeoutMs: (seconds + 120) * 1000,
+    timeoutMs: (seconds + warmupSeconds + 120) * 1000,
   });
   const result = await run.result;
   return {
@@ -169,15 +172,26 @@ async function runNative(broker: BrokerChild, topic: string, seconds: number) {
   };
 }
 
-async function runPlatformatic(broker: BrokerChild, topic: string, seconds: number) {
-  const cpu = cpuUseWindow(broker.pid);
-  const generator = process.cpuUsage();
+async function runPlatformatic(
+  broker: BrokerChild,
+  topic: string,
+  seconds: number,
+  warmupSeconds: number,
+) {
+  // CPU (the broker's and this process's) is sampled over the measured seconds only.
+  let cpu = cpuUseWindow(broker.pid);
+  let generator = process.cpuUsage();
   const result = await runSmallProducers({
     bootstrap: broker.bootstrap,
     topic,
     producers,
     ratePerProducer,
     seconds,
+    warmupSeconds,
+    onMeasuring: () => {
+      cpu = cpuUseWindow(broker.pid);
+      generator = process.cpuUsage();
+    },
     valueBytes: recordBytes,
   });
   const use = cpu();
@@ -252,7 +266,12 @@ async function runFloors(context: BenchContext, seconds: number): Promise<FloorO
       const run = await pacedSmallProducers(
         () => openRawProduceLane(`127.0.0.1:${floor.server.port}`, 'bench-small', 0),
         floor.server.pid,
-        { producers, ratePerProducer, seconds, warmupSeconds: warmupSecondsOf(context) },
+        {
+          producers,
+          ratePerProducer,
+          seconds,
+          warmupSeconds: smallProducerWarmupSeconds(context.quick),
+        },
       );
       outcomes.push({ system: floor.system, run });
     } finally {
@@ -309,8 +328,10 @@ function tributaryNote(run: TributaryRun, seconds: number): string {
   const where = {
     native:
       `${producers} librdkafka producer instances in one C process (one connection each, ` +
-      'linger 0, delivery reports served every 0.5 ms)',
-    platformatic: `${producers} Producer instances in the suite's own Node process (one connection each)`,
+      'linger 0, delivery reports served every 0.5 ms), measured after the warm-up',
+    platformatic:
+      `${producers} Producer instances in the suite's own Node process (one connection each), ` +
+      'measured after the warm-up',
     raw:
       `${producers} connections from the suite's process, each a paced lane sending one ` +
       'single-record Produce v9 (acks=all) at a time as the peers are loaded, measured after ' +
@@ -340,7 +361,7 @@ export async function runSmallProducersBench(context: BenchContext): Promise<Wor
       await createTopic(broker.bootstrap, topic, partitions);
       context.log(`small producers (${client}): ${producers} x ${ratePerProducer}/s, ${seconds} s`);
       const run = { native: runNative, raw: runRaw, platformatic: runPlatformatic }[client];
-      done.push(await run(broker, topic, seconds, warmupSecondsOf(context)));
+      done.push(await run(broker, topic, seconds, smallProducerWarmupSeconds(context.quick)));
     }
     return done;
   });
@@ -363,7 +384,7 @@ export async function runSmallProducersBench(context: BenchContext): Promise<Wor
   };
   const floors = await runFloors(context, seconds);
   const peerSeconds = context.quick ? 2 : 20;
-  const warmupSeconds = warmupSecondsOf(context);
+  const warmupSeconds = smallProducerWarmupSeconds(context.quick);
   const outcomes = await runOnPeers(context, 'small producers', peersFor(context), (peer, server) =>
     peerSmallProducers(peer, server, {
       producers,
