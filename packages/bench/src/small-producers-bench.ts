@@ -349,9 +349,9 @@ function tributaryNote(run: TributaryRun, seconds: number): string {
   );
 }
 
-export async function runSmallProducersBench(context: BenchContext): Promise<WorkloadReport> {
-  const seconds = context.quick ? 6 : 20;
-  const runs = await withBroker(context, {}, async (broker) => {
+/** The broker's rows: each client in turn against one broker, a fresh topic each. */
+async function runTributary(context: BenchContext, seconds: number): Promise<TributaryRun[]> {
+  return withBroker(context, {}, async (broker) => {
     const done: TributaryRun[] = [];
     const native = await nativeLoadAvailable(context.log);
     for (const client of ['native', 'raw', 'platformatic'] as const) {
@@ -365,23 +365,43 @@ export async function runSmallProducersBench(context: BenchContext): Promise<Wor
     }
     return done;
   });
-  const report: WorkloadReport = {
-    name: 'small-producers',
-    title: `${producers} producers x ${ratePerProducer} records/s (1 KiB, acks=all)`,
-    figures: runs.flatMap(tributaryFigures),
-    notes: runs.map((run) => tributaryNote(run, seconds)),
-    chart: {
-      title: `Workload 6: ${producers} small producers, ack latency (ms)`,
-      unit: 'ms',
-      bars: runs.flatMap((run) => {
-        const who = { native: 'C', raw: 'raw', platformatic: 'platformatic' }[run.kind];
-        return [
-          { label: `${who} ack p50`, value: run.ackMs.p50 },
-          { label: `${who} ack p99`, value: run.ackMs.p99 },
-        ];
-      }),
-    },
+}
+
+/** p50 and p99 of each broker client, each floor's p99, each peer's p50 and p99. */
+function smallProducersChart(
+  runs: readonly TributaryRun[],
+  floors: readonly FloorOutcome[],
+  outcomes: ReadonlyArray<PeerOutcome<PeerSmallProducersRun>>,
+): WorkloadReport['chart'] {
+  const who = { native: 'C', raw: 'raw', platformatic: 'platformatic' };
+  return {
+    title: `Workload 6: ${producers} small producers, ack latency (ms)`,
+    unit: 'ms',
+    bars: [
+      ...runs.flatMap((run) => [
+        { label: `tributary ${who[run.kind]} ack p50`, value: run.ackMs.p50 },
+        { label: `tributary ${who[run.kind]} ack p99`, value: run.ackMs.p99 },
+      ]),
+      ...floors.flatMap((floor) =>
+        floor.run === undefined
+          ? []
+          : [{ label: `${floor.system} p99`, value: floor.run.result.ackMs.p99 }],
+      ),
+      ...outcomes.flatMap((outcome) =>
+        outcome.result === undefined
+          ? []
+          : [
+              { label: `${outcome.peer.system} p50`, value: outcome.result.result.ackMs.p50 },
+              { label: `${outcome.peer.system} p99`, value: outcome.result.result.ackMs.p99 },
+            ],
+      ),
+    ],
   };
+}
+
+export async function runSmallProducersBench(context: BenchContext): Promise<WorkloadReport> {
+  const seconds = context.quick ? 6 : 20;
+  const runs = await runTributary(context, seconds);
   const floors = await runFloors(context, seconds);
   const peerSeconds = context.quick ? 2 : 20;
   const warmupSeconds = smallProducerWarmupSeconds(context.quick);
@@ -394,37 +414,20 @@ export async function runSmallProducersBench(context: BenchContext): Promise<Wor
     }),
   );
   return {
-    ...report,
+    name: 'small-producers',
+    title: `${producers} producers x ${ratePerProducer} records/s (1 KiB, acks=all)`,
     figures: [
-      ...report.figures,
+      ...runs.flatMap(tributaryFigures),
       ...floors.flatMap(floorFigures),
       ...outcomes.flatMap(peerFigures),
       ...natsRatioFigures(runs, outcomes),
       ...floorRatioFigures(runs, floors),
     ],
     notes: [
-      ...report.notes,
+      ...runs.map((run) => tributaryNote(run, seconds)),
       ...floorNotes(floors, seconds),
       ...peerNotes(outcomes, peerSeconds, warmupSeconds),
     ],
-    chart: {
-      ...report.chart,
-      bars: [
-        ...report.chart.bars.map((bar) => ({ ...bar, label: `tributary ${bar.label}` })),
-        ...floors.flatMap((floor) =>
-          floor.run === undefined
-            ? []
-            : [{ label: `${floor.system} p99`, value: floor.run.result.ackMs.p99 }],
-        ),
-        ...outcomes.flatMap((outcome) =>
-          outcome.result === undefined
-            ? []
-            : [
-                { label: `${outcome.peer.system} p50`, value: outcome.result.result.ackMs.p50 },
-                { label: `${outcome.peer.system} p99`, value: outcome.result.result.ackMs.p99 },
-              ],
-        ),
-      ],
-    },
+    chart: smallProducersChart(runs, floors, outcomes),
   };
 }
