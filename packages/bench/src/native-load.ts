@@ -9,7 +9,7 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdir, rename, stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { trackChild } from './broker-child.ts';
 import { driverPercentiles, type DriverLine, type DriverPercentiles } from './python-driver.ts';
 
@@ -87,10 +87,28 @@ async function modifiedMs(path: string): Promise<number | undefined> {
   }
 }
 
-async function compile(): Promise<void> {
-  await mkdir(buildDir, { recursive: true });
-  // Test files run in parallel processes: each compiles to its own file and renames it in place.
-  const partialPath = `${nativeLoadPath}.${process.pid}.partial`;
+/**
+ * `binaryPath`, built from `sourcePath` by `build(partialPath)` first when the source is newer
+ * than the binary or there is none. Test files run in parallel processes: each builds to its own
+ * partial file, renamed in place.
+ */
+export async function buildWhenStale(
+  sourcePath: string,
+  binaryPath: string,
+  build: (partialPath: string) => Promise<void>,
+): Promise<string> {
+  const sourceMs = await modifiedMs(sourcePath);
+  if (sourceMs === undefined) throw new Error(`missing ${sourcePath}`);
+  const binaryMs = await modifiedMs(binaryPath);
+  if (binaryMs !== undefined && binaryMs >= sourceMs) return binaryPath;
+  await mkdir(dirname(binaryPath), { recursive: true });
+  const partialPath = `${binaryPath}.${process.pid}.partial`;
+  await build(partialPath);
+  await rename(partialPath, binaryPath);
+  return binaryPath;
+}
+
+async function compile(partialPath: string): Promise<void> {
   const args = ['-O2', '-Wall', '-o', partialPath, sourcePath, '-lrdkafka'];
   let output: ChildOutput;
   try {
@@ -103,22 +121,13 @@ async function compile(): Promise<void> {
     throw error;
   }
   if (output.code !== 0) throw new Error(buildFailureMessage(output.stderr));
-  await rename(partialPath, nativeLoadPath);
-}
-
-async function buildIfStale(): Promise<string> {
-  const sourceMs = await modifiedMs(sourcePath);
-  if (sourceMs === undefined) throw new Error(`missing ${sourcePath}`);
-  const binaryMs = await modifiedMs(nativeLoadPath);
-  if (binaryMs === undefined || binaryMs < sourceMs) await compile();
-  return nativeLoadPath;
 }
 
 let building: Promise<string> | undefined;
 
 /** Path of an up-to-date binary, compiling it first when needed (once per process). */
 export function buildNativeLoad(): Promise<string> {
-  building ??= buildIfStale().catch((error: unknown) => {
+  building ??= buildWhenStale(sourcePath, nativeLoadPath, compile).catch((error: unknown) => {
     building = undefined;
     throw error;
   });

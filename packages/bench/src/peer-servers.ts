@@ -62,7 +62,11 @@ export function freePort(): Promise<number> {
   });
 }
 
-async function startServer(
+/**
+ * Starts `command` (installing its Debian package when missing) on a free loopback port with its
+ * own data directory, once its output matches `readyPattern`.
+ */
+export async function startServer(
   command: string,
   args: (port: number, dataDir: string) => string[],
   readyPattern: RegExp,

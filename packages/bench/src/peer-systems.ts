@@ -117,20 +117,23 @@ export const rabbitStream: PeerSystem = {
   client: rabbitClient,
 };
 
-export interface PeerOutcome<T> {
-  peer: PeerSystem;
+/** What runOnPeers needs of a system: its name and how to start a fresh server of it. */
+export type StartableSystem = Pick<PeerSystem, 'system' | 'start'>;
+
+export interface PeerOutcome<T, P extends StartableSystem = PeerSystem> {
+  peer: P;
   result?: T;
   error?: string;
 }
 
 /** Runs `measure` on a fresh server of each peer in turn; errors are kept, not thrown. */
-export async function runOnPeers<T>(
+export async function runOnPeers<T, P extends StartableSystem = PeerSystem>(
   context: BenchContext,
   workload: string,
-  peers: readonly PeerSystem[],
-  measure: (peer: PeerSystem, server: PeerServer) => Promise<T>,
-): Promise<Array<PeerOutcome<T>>> {
-  const outcomes: Array<PeerOutcome<T>> = [];
+  peers: readonly P[],
+  measure: (peer: P, server: PeerServer) => Promise<T>,
+): Promise<Array<PeerOutcome<T, P>>> {
+  const outcomes: Array<PeerOutcome<T, P>> = [];
   for (const peer of peers) {
     context.log(`${workload}: peer ${peer.system}`);
     try {

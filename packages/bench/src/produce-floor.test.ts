@@ -4,13 +4,15 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
 import { test } from 'node:test';
 import { runPacedLanes } from './peer-paced.ts';
-import { startGoFloor, startNodeFloor, type FloorServer } from './produce-floor.ts';
+import type { PeerServer } from './peer-servers.ts';
+import { goFloor, nodeFloor } from './produce-floor.ts';
 import { openRawProduceLane } from './raw-produce-lane.ts';
 
-async function ackedThrough(floor: FloorServer): Promise<void> {
-  const bootstrap = `127.0.0.1:${floor.server.port}`;
+async function ackedThrough(server: PeerServer): Promise<void> {
+  const bootstrap = `127.0.0.1:${server.port}`;
   const lanes = await Promise.all([0, 1, 2].map(() => openRawProduceLane(bootstrap, 'floor', 0)));
   try {
     const result = await runPacedLanes(
@@ -22,12 +24,12 @@ async function ackedThrough(floor: FloorServer): Promise<void> {
     assert.equal(result.errors, 0);
   } finally {
     await Promise.all(lanes.map((lane) => lane.close()));
-    await floor.server.stop();
+    await server.stop();
   }
 }
 
 test('the Node floor acks every Produce v9 of the raw lanes', async () => {
-  await ackedThrough(await startNodeFloor('floor'));
+  await ackedThrough(await nodeFloor.start(tmpdir()));
 });
 
 const hasGo = spawnSync('go', ['version']).status === 0;
@@ -36,6 +38,6 @@ test(
   'the Go floor acks every Produce v9 of the raw lanes',
   { skip: !hasGo && 'no go' },
   async () => {
-    await ackedThrough(await startGoFloor('floor'));
+    await ackedThrough(await goFloor.start(tmpdir()));
   },
 );

@@ -6,25 +6,20 @@
  * server pays on this machine under this load. The broker's ratio to each says how much of its
  * ack latency is its own work and how much the client and the runtime.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, renameSync, statSync } from 'node:fs';
+import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { produceApi, Writer } from '@tributary/protocol';
-import { trackChild } from './broker-child.ts';
-import type { PeerServer } from './peer-servers.ts';
+import { buildWhenStale } from './native-load.ts';
+import { startServer } from './peer-servers.ts';
+import type { StartableSystem } from './peer-systems.ts';
 
 const nodeServerPath = resolve(import.meta.dirname, 'produce-floor-server.ts');
 const goSourcePath = resolve(import.meta.dirname, '../native/produce-floor.go');
 const goBinaryPath = resolve(import.meta.dirname, '../.build/produce-floor');
 /** Bound on one `go build` (a cold build cache included). */
 const goBuildTimeoutMs = 180_000;
-const readyTimeoutMs = 10_000;
-
-export interface FloorServer {
-  /** How report rows name it. */
-  system: string;
-  server: PeerServer;
-}
+const ready = /listening \d+/;
 
 /** The body every floor answers with: partition 0 of one topic, no error, offset 0. */
 export function cannedProduceResponse(topic: string): Buffer {
@@ -51,71 +46,33 @@ export function cannedProduceResponse(topic: string): Buffer {
   return writer.toBuffer();
 }
 
-function modifiedMs(path: string): number | undefined {
-  try {
-    return statSync(path).mtimeMs;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Builds the Go floor when its source is newer than its binary; throws saying why it cannot. */
-function buildGoFloor(): string {
-  const binaryMs = modifiedMs(goBinaryPath);
-  if (binaryMs !== undefined && binaryMs >= (modifiedMs(goSourcePath) ?? 0)) return goBinaryPath;
-  mkdirSync(resolve(goBinaryPath, '..'), { recursive: true });
-  const partial = `${goBinaryPath}.${process.pid}.partial`;
-  const build = spawnSync('go', ['build', '-o', partial, goSourcePath], {
-    encoding: 'utf8',
-    timeout: goBuildTimeoutMs,
-  });
-  if (build.error !== undefined) throw new Error(`go build: ${build.error.message}`);
-  if (build.status !== 0) throw new Error(`go build failed:\n${build.stderr}`);
-  renameSync(partial, goBinaryPath);
-  return goBinaryPath;
-}
-
-/** Spawns one floor server and waits for its `listening PORT` line. */
-function startFloor(command: string, args: readonly string[]): Promise<PeerServer> {
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  trackChild(child);
-  const exited = new Promise<void>((done) => child.once('close', () => done()));
-  const stop = async (): Promise<void> => {
-    child.kill('SIGKILL');
-    await exited;
-  };
-  return new Promise<PeerServer>((resolvePromise, reject) => {
-    let output = '';
-    const timer = setTimeout(() => {
-      void stop();
-      reject(new Error(`${command} not ready: ${output}`));
-    }, readyTimeoutMs);
-    const onData = (chunk: Buffer): void => {
-      output = (output + chunk.toString()).slice(-2_000);
-      const port = /listening (\d+)/.exec(output)?.[1];
-      if (port === undefined) return;
-      clearTimeout(timer);
-      resolvePromise({ pid: child.pid ?? 0, port: Number(port), stop });
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.once('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
+/** Builds the Go floor with the machine's Go toolchain when its source is newer. */
+function buildGoFloor(): Promise<string> {
+  return buildWhenStale(goSourcePath, goBinaryPath, async (partialPath) => {
+    const build = promisify(execFile);
+    await build('go', ['build', '-o', partialPath, goSourcePath], { timeout: goBuildTimeoutMs });
   });
 }
+
+/** The topic name the floors' canned answer carries (the lanes do not check it). */
+const floorTopic = 'bench-small';
 
 /** The Node floor, run by this Node.js (the broker's runtime). */
-export async function startNodeFloor(topic: string): Promise<FloorServer> {
-  const body = cannedProduceResponse(topic).toString('hex');
-  const server = await startFloor(process.execPath, [nodeServerPath, '0', body]);
-  return { system: 'floor: Node server doing no work', server };
-}
+export const nodeFloor: StartableSystem = {
+  system: 'floor: Node server doing no work',
+  start: (dataParentDir) => {
+    const body = cannedProduceResponse(floorTopic).toString('hex');
+    const args = (port: number) => [nodeServerPath, String(port), body];
+    return startServer(process.execPath, args, ready, dataParentDir);
+  },
+};
 
 /** The Go floor, built with the machine's Go toolchain. */
-export async function startGoFloor(topic: string): Promise<FloorServer> {
-  const binary = buildGoFloor();
-  const server = await startFloor(binary, ['0', cannedProduceResponse(topic).toString('hex')]);
-  return { system: 'floor: Go server doing no work', server };
-}
+export const goFloor: StartableSystem = {
+  system: 'floor: Go server doing no work',
+  start: async (dataParentDir) => {
+    const binary = await buildGoFloor();
+    const body = cannedProduceResponse(floorTopic).toString('hex');
+    return startServer(binary, (port) => [String(port), body], ready, dataParentDir);
+  },
+};

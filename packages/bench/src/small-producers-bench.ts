@@ -26,12 +26,18 @@ import {
   smallProducerWarmupSeconds,
   type PeerSmallProducersRun,
 } from './peer-small-producers.ts';
-import { peersFor, runOnPeers, summarizePeers, type PeerOutcome } from './peer-systems.ts';
+import {
+  peersFor,
+  runOnPeers,
+  summarizePeers,
+  type PeerOutcome,
+  type StartableSystem,
+} from './peer-systems.ts';
 import { nativeClient, nativeLoadAvailable, startNativeProduce } from './native-load.ts';
 import { platformaticClient, runSmallProducers } from './platformatic-load.ts';
 import type { BrokerChild } from './broker-child.ts';
 import { openRawProduceLane, rawProducerClient } from './raw-produce-lane.ts';
-import { startGoFloor, startNodeFloor, type FloorServer } from './produce-floor.ts';
+import { goFloor, nodeFloor } from './produce-floor.ts';
 
 /** Value bytes of every record. */
 const recordBytes = 1024;
@@ -239,52 +245,30 @@ async function runRaw(
 }
 
 /** One floor's paced run, or why it could not run. */
-interface FloorOutcome {
-  system: string;
-  run?: PeerSmallProducersRun;
-  failure?: string;
-}
+type FloorOutcome = PeerOutcome<PeerSmallProducersRun, StartableSystem>;
 
 /** The raw lanes against each floor server (produce-floor.ts), one after the other. */
-async function runFloors(context: BenchContext, seconds: number): Promise<FloorOutcome[]> {
-  const outcomes: FloorOutcome[] = [];
-  const starts: Array<[string, (topic: string) => Promise<FloorServer>]> = [
-    ['Node', startNodeFloor],
-    ['Go', startGoFloor],
-  ];
-  for (const [name, start] of starts) {
-    context.log(`small producers (floor, ${name} server doing no work): ${seconds} s`);
-    let floor: FloorServer;
-    try {
-      floor = await start('bench-small');
-    } catch (error: unknown) {
-      const failure = error instanceof Error ? error.message : String(error);
-      outcomes.push({ system: `floor: ${name} server`, failure });
-      continue;
-    }
-    try {
-      const run = await pacedSmallProducers(
-        () => openRawProduceLane(`127.0.0.1:${floor.server.port}`, 'bench-small', 0),
-        floor.server.pid,
-        {
-          producers,
-          ratePerProducer,
-          seconds,
-          warmupSeconds: smallProducerWarmupSeconds(context.quick),
-        },
-      );
-      outcomes.push({ system: floor.system, run });
-    } finally {
-      await floor.server.stop();
-    }
-  }
-  return outcomes;
+function runFloors(context: BenchContext, seconds: number): Promise<FloorOutcome[]> {
+  const options = {
+    producers,
+    ratePerProducer,
+    seconds,
+    warmupSeconds: smallProducerWarmupSeconds(context.quick),
+  };
+  return runOnPeers(context, 'small producers', [nodeFloor, goFloor], (_, server) =>
+    pacedSmallProducers(
+      () => openRawProduceLane(`127.0.0.1:${server.port}`, 'bench-small', 0),
+      server.pid,
+      options,
+    ),
+  );
 }
 
 function floorFigures(outcome: FloorOutcome): BenchFigure[] {
-  if (outcome.run === undefined) return [];
-  const base = { system: outcome.system, client: `${rawProducerClient}, ${producers} connections` };
-  return ackFigures(base, outcome.run.result, outcome.run.use);
+  const run = outcome.result;
+  if (run === undefined) return [];
+  const client = `${rawProducerClient}, ${producers} connections`;
+  return ackFigures({ system: outcome.peer.system, client }, run.result, run.use);
 }
 
 /** The raw row's ack p99 over each floor's: the share of it that is the broker's own work. */
@@ -295,9 +279,9 @@ function floorRatioFigures(
   const raw = runs.find((run) => run.kind === 'raw');
   if (raw === undefined) return [];
   return floors.flatMap((floor) => {
-    const p99 = floor.run?.result.ackMs.p99 ?? 0;
+    const p99 = floor.result?.result.ackMs.p99 ?? 0;
     if (p99 <= 0) return [];
-    const metric = `ack p99 / ${floor.system.replace(/^floor: /, '')} ack p99`;
+    const metric = `ack p99 / ${floor.peer.system.replace(/^floor: /, '')} ack p99`;
     return [
       { system: 'tributary', client: raw.client, metric, value: raw.ackMs.p99 / p99, unit: 'x' },
     ];
@@ -311,11 +295,11 @@ function floorNotes(floors: readonly FloorOutcome[], seconds: number): string[] 
       "one (a goroutine per connection) is the load generator's and the loopback's own cost, the " +
       'Node one (one event loop, this Node.js) the least a Node.js server pays under this load. ' +
       `${seconds} s each after the warm-up.`,
-    ...floors.map((floor) =>
-      floor.run === undefined
-        ? `${floor.system}: did not run: ${floor.failure ?? 'unknown'}`
-        : `${floor.system}: server CPU ${floor.run.use.brokerCpuSeconds.toFixed(2)} s, load ` +
-          `generator CPU ${floor.run.generatorSeconds.toFixed(2)} s.`,
+    ...floors.map(({ peer, result, error }) =>
+      result === undefined
+        ? `${peer.system}: did not run: ${error ?? 'unknown'}`
+        : `${peer.system}: server CPU ${result.use.brokerCpuSeconds.toFixed(2)} s, load ` +
+          `generator CPU ${result.generatorSeconds.toFixed(2)} s.`,
     ),
   ];
 }
@@ -382,10 +366,10 @@ function smallProducersChart(
         { label: `tributary ${who[run.kind]} ack p50`, value: run.ackMs.p50 },
         { label: `tributary ${who[run.kind]} ack p99`, value: run.ackMs.p99 },
       ]),
-      ...floors.flatMap((floor) =>
-        floor.run === undefined
+      ...floors.flatMap(({ peer, result }) =>
+        result === undefined
           ? []
-          : [{ label: `${floor.system} p99`, value: floor.run.result.ackMs.p99 }],
+          : [{ label: `${peer.system} p99`, value: result.result.ackMs.p99 }],
       ),
       ...outcomes.flatMap((outcome) =>
         outcome.result === undefined
