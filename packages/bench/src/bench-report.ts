@@ -151,8 +151,16 @@ function runInfoLines(info: RunInfo): string[] {
     `- Mode: ${info.quick ? '`--quick` (short phases, scaled-down sizes)' : 'full'}`,
     `- Command: \`${info.command}\``,
     ...(info.note === undefined ? [] : [`- Note: ${info.note}`]),
-    '',
   ];
+}
+
+/** The header: its prose around the run's `facts`, then the goals of every section. */
+function headerLines(
+  facts: readonly string[],
+  sections: readonly SectionText[],
+  date: string,
+): string[] {
+  return [...introLines, ...facts, '', ...methodLines, ...goalLines(sections, date)];
 }
 
 interface SectionText {
@@ -204,10 +212,7 @@ export function renderMarkdown(reports: readonly WorkloadReport[], info: RunInfo
     text: renderSection(report).join('\n'),
   }));
   return [
-    ...introLines,
-    ...runInfoLines(info),
-    ...methodLines,
-    ...goalLines(sections, info.date),
+    ...headerLines(runInfoLines(info), sections, info.date),
     ...sections.map((section) => section.text),
   ].join('\n');
 }
@@ -265,13 +270,7 @@ export function mergeMarkdown(
     .split('\n')
     .filter((line) => /^- (Date|Machine|Mode|Command|Note): /.test(line));
   const date = /^- Date: (.*)$/m.exec(header)?.[1] ?? info.date;
-  const newHeader = [
-    ...introLines,
-    ...facts,
-    '',
-    ...methodLines,
-    ...goalLines(sections, date),
-  ].join('\n');
+  const newHeader = headerLines(facts, sections, date).join('\n');
   return (
     [newHeader.trimEnd(), ...sections.map((section) => section.text.trimEnd())].join('\n\n') + '\n'
   );
