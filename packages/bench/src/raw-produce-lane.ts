@@ -118,8 +118,9 @@ function produceProtocol(topic: string, partition: number): PipelineProtocol {
       const frame = Buffer.from(template.frame);
       frame.writeInt32BE(seq, sizePrefixBytes + 4);
       frame.write(payload, valueOffset, 'latin1');
-      writeTimestamp(frame, batchOffset + baseTimestampOffset, Date.now());
-      writeTimestamp(frame, batchOffset + maxTimestampOffset, Date.now());
+      const now = Date.now();
+      writeTimestamp(frame, batchOffset + baseTimestampOffset, now);
+      writeTimestamp(frame, batchOffset + maxTimestampOffset, now);
       const crc = crc32c(frame.subarray(batchOffset + crcFrom, batchEnd));
       frame.writeUInt32BE(crc, batchOffset + crcOffset);
       return frame;
