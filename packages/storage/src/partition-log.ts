@@ -12,7 +12,7 @@ import { type BatchEntry, BatchIndex } from './batch-index.ts';
 import { IndexMemory } from './index-memory.ts';
 import { type WalEntryInfo, entryBatchOffsetOf, viewOf } from './segment-format.ts';
 import { StorageError } from './storage-error.ts';
-import type { TailCache } from './tail-cache.ts';
+import type { TailCache, TailIndex } from './tail-cache.ts';
 import type { BatchMeta, StoredBatchLocation, TopicId } from './types.ts';
 import type { WalAppend, WriteAheadLog } from './write-ahead-log.ts';
 
@@ -127,10 +127,10 @@ export class IndexedPartitionLog implements PartitionLog {
   #logEndOffset: bigint;
   #batches: BatchIndex;
   /**
-   * Tail-cached batch bytes by base offset (the TailCache evicts from this map); made at the
+   * Tail-cached batches by base offset (the TailCache evicts from this index); made at the
    * first append, so the many partitions that only restored or never took data carry none.
    */
-  #cache: Map<bigint, Buffer> | undefined;
+  #cache: TailIndex | undefined;
   /** Ordinal of the batch with the largest max timestamp (-1: none; undefined: recompute). */
   #maxTimestampOrdinal: number | undefined = -1;
   #maxTimestamp = 0n;
@@ -323,11 +323,16 @@ export class IndexedPartitionLog implements PartitionLog {
       batch,
     });
     this.#push(info);
-    if (!this.#deleted) this.#context.tailCache.add((this.#cache ??= new Map()), baseOffset, batch);
+    if (!this.#deleted) this.#context.tailCache.add(this.#tailIndex(), baseOffset, batch);
     const end = baseOffset + BigInt(info.lastOffsetDelta) + 1n;
     if (end > this.#highWatermark) this.#highWatermark = end;
     this.#notify();
     return { baseOffset };
+  }
+
+  #tailIndex(): TailIndex {
+    this.#cache ??= this.#context.tailCache.newIndex();
+    return this.#cache;
   }
 
   async appendStored(
@@ -478,9 +483,7 @@ export class IndexedPartitionLog implements PartitionLog {
     if (max === undefined || max < first) this.#maxTimestampOrdinal = undefined;
     batches.dropBefore(first);
     const keep = first < batches.endOrdinal ? batches.baseOffsetAt(first) : offset;
-    for (const baseOffset of this.#cache?.keys() ?? []) {
-      if (baseOffset < keep) this.#cache?.delete(baseOffset);
-    }
+    this.#cache?.dropBefore(keep);
   }
 
   /**
