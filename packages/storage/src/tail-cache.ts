@@ -123,8 +123,8 @@ export class TailCache {
       const evicted = this.#slabs.shift() as Buffer;
       this.#capacity -= evicted.length;
       this.#bytes -= this.#slabUsed.shift() as number;
-      const copied = this.#slabCopied.shift() === true;
-      if (copied && this.#free.length < tailCacheFreeSlabsMax) this.#free.push(evicted);
+      const reusable = this.#slabCopied.shift() === true;
+      if (reusable && this.#free.length < tailCacheFreeSlabsMax) this.#free.push(evicted);
       this.#firstSlab += 1;
     }
     this.#slabs.push(slab);
