@@ -21,6 +21,11 @@ export const slowRequestMs = 1000;
 /** APIs that wait by design (long polls, rebalances): never "slow". */
 const waitingApis = new Set(['Fetch', 'JoinGroup', 'SyncGroup', 'ConsumerGroupHeartbeat']);
 
+interface ApiChildren {
+  requests: { inc(): void };
+  latency: { observe(value: number): void };
+}
+
 export class RequestMetrics {
   readonly #requests = new Counter({
     name: 'tributary_requests_total',
@@ -42,6 +47,8 @@ export class RequestMetrics {
     registers: [],
   });
   readonly #log: Logger | undefined;
+  /** Label children by API name, made at first use: observing through them hashes no labels. */
+  readonly #children = new Map<string, ApiChildren>();
 
   constructor(log?: Logger) {
     this.#log = log;
@@ -59,11 +66,21 @@ export class RequestMetrics {
    */
   observe(apiKey: number | undefined, ms: number, failed: boolean, requestId: () => string): void {
     const api = apiKey === undefined ? 'unknown' : apiName(apiKey);
-    this.#requests.inc({ api });
-    this.#latency.observe({ api }, ms / 1000);
+    const children = this.#childrenOf(api);
+    children.requests.inc();
+    children.latency.observe(ms / 1000);
     if (failed) this.#errors.inc({ api });
     if (ms >= slowRequestMs && !waitingApis.has(api)) {
       this.#log?.warn('slow request', { requestId: requestId(), api, ms: Math.round(ms) });
     }
+  }
+
+  #childrenOf(api: string): ApiChildren {
+    let children = this.#children.get(api);
+    if (children === undefined) {
+      children = { requests: this.#requests.labels(api), latency: this.#latency.labels(api) };
+      this.#children.set(api, children);
+    }
+    return children;
   }
 }
