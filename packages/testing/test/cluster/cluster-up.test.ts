@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -226,17 +226,30 @@ async function waitFor(
 }
 
 /** A port whose next port is free too (the brokers take consecutive ports). */
+/**
+ * Two consecutive free ports below the kernel's ephemeral range: a broker killed in a test comes
+ * back on its own port, and a port in that range can meanwhile be handed to some outgoing
+ * connection (a pooled PostgreSQL or S3 one lives for minutes), which failed the restart with
+ * EADDRINUSE past the ready bound.
+ */
 async function twoFreePorts(): Promise<number> {
+  const ephemeralStart = await ephemeralPortRangeStart();
+  const low = 10_000;
+  const high = Math.max(low + 1_000, ephemeralStart - 2);
   for (;;) {
-    const port = await new Promise<number>((settle, reject) => {
-      const server = createServer();
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => {
-        const address = server.address();
-        server.close(() => settle(typeof address === 'object' && address ? address.port : 0));
-      });
-    });
-    if (port < 65535 && (await isFree(port + 1))) return port;
+    const port = low + Math.floor(Math.random() * (high - low));
+    if ((await isFree(port)) && (await isFree(port + 1))) return port;
+  }
+}
+
+/** The first port the kernel gives outgoing connections (32768 when it cannot be read). */
+async function ephemeralPortRangeStart(): Promise<number> {
+  try {
+    const range = await readFile('/proc/sys/net/ipv4/ip_local_port_range', 'utf8');
+    const start = Number(range.trim().split(/\s+/)[0]);
+    return Number.isInteger(start) && start > 11_000 ? start : 32_768;
+  } catch {
+    return 32_768;
   }
 }
 
