@@ -2,25 +2,14 @@
  * The worker thread of ObjectVerifyThread (object-verify-thread.ts): reads an uploaded object
  * (from its local path, or bytes handed over) and checks it with verifyObject, off the broker's
  * event loop and its heap. Answers with the damage only: the index's entries stay here.
- *
- * The thread lowers its own scheduling priority (on Linux a nice value is per thread): checking a
- * 64 MiB object takes a core for 100-200 ms, and on a two-core machine at full priority it
- * delayed the event loop's wake-ups and the WAL's thread-pool writes while it ran.
  */
 import { readFile } from 'node:fs/promises';
-import { constants, setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import type { VerifyAnswer, VerifyJob } from './object-verify-thread.ts';
 import { verifyObject } from './object-verifier.ts';
 
 const port = parentPort;
 if (port === null) throw new Error('object-verify-worker.ts runs as a worker thread');
-
-try {
-  setPriority(constants.priority.PRIORITY_LOW);
-} catch {
-  // Not allowed here (a sandbox): checks run at the normal priority.
-}
 
 port.on('message', (job: VerifyJob) => {
   void answer(job).then((reply) => port.postMessage(reply));
