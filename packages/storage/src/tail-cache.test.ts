@@ -59,15 +59,16 @@ describe('TailCache', () => {
     assert.equal(indexes[0]?.get(5n), undefined, 'an offset between two batches is a miss');
   });
 
-  it('skips batches over budget or out of order, and caches nothing with no budget', () => {
+  it('skips batches over budget, replaces re-appended ones, caches nothing with no budget', () => {
     const cache = new TailCache(100);
     const index = cache.newIndex();
     cache.add(index, 0n, batchOf(101, 1));
     assert.equal(index.get(0n), undefined);
     cache.add(index, 1n, batchOf(100, 2));
     assert.equal(index.get(1n)?.length, 100);
-    cache.add(index, 1n, batchOf(10, 3));
-    assert.equal(index.get(1n)?.length, 100, 'a repeated offset is not cached again');
+    const again = batchOf(10, 3);
+    cache.add(index, 1n, again);
+    assert.ok(index.get(1n)?.equals(again), 'a batch appended again at an offset replaces it');
     const none = new TailCache(0);
     const other = none.newIndex();
     none.add(other, 2n, batchOf(10, 3));
@@ -108,6 +109,18 @@ describe('TailCache', () => {
     }
     assert.equal(total, cache.bytes);
     assert.ok(total > 8 * tailCacheCopyMaxBytes, `most of the budget is in use (${total} bytes)`);
+  });
+
+  it('forgets what a log cut back appends again, even when the new batch is not cached', () => {
+    const cache = new TailCache(1024);
+    const index = cache.newIndex();
+    for (let i = 0; i < 5; i++) cache.add(index, BigInt(i * 10), batchOf(20, i));
+    cache.add(index, 20n, batchOf(2_000, 9));
+    assert.equal(index.get(20n), undefined, 'the too-large batch at 20 is not cached');
+    assert.equal(index.get(30n), undefined, 'the batch after it is superseded too');
+    assert.equal(index.get(10n)?.length, 20, 'batches before the cut stay');
+    cache.add(index, 21n, batchOf(30, 10));
+    assert.equal(index.get(21n)?.length, 30);
   });
 
   it('forgets batches below a start offset and single replaced batches', () => {

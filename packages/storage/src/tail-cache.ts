@@ -66,14 +66,15 @@ export class TailCache {
 
   /**
    * Caches `data` as the batch at `baseOffset` of `index`: small batches as a copy, large ones
-   * as they are. Batches of one index come in offset order; one that does not (or is larger
-   * than the budget) is not cached.
+   * as they are. An append at an offset supersedes whatever the index held at or after it (a
+   * log cut back to its high watermark appends those offsets again), whether or not the new
+   * batch is cached (it is not when larger than the budget).
    */
   add(index: TailIndex, baseOffset: bigint, data: Buffer): void {
-    const length = data.length;
-    if (length === 0 || length > this.maxBytes) return;
     const offset = Number(baseOffset);
-    if (offset > maxCachedOffset || !index.acceptsNext(offset)) return;
+    index.truncateFrom(offset);
+    const length = data.length;
+    if (length === 0 || length > this.maxBytes || offset > maxCachedOffset) return;
     if (length >= Math.min(tailCacheCopyMaxBytes, this.#slabBytes)) {
       const slab = this.#pushSlab(data, length, false);
       this.#bytes += length;
@@ -159,9 +160,11 @@ export class TailIndex {
     return this.#end - this.#head;
   }
 
-  /** Whether a batch at `offset` may follow the newest entry (offsets only grow). */
-  acceptsNext(offset: number): boolean {
-    return this.#end === this.#head || offset > (this.#offsets[this.#end - 1] as number);
+  /** Forgets the entries at `offset` and after (they are superseded by a new append there). */
+  truncateFrom(offset: number): void {
+    while (this.#end > this.#head && (this.#offsets[this.#end - 1] as number) >= offset) {
+      this.#end--;
+    }
   }
 
   push(offset: number, slab: number, position: number, length: number): void {
