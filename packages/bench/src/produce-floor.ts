@@ -55,7 +55,7 @@ function buildGoFloor(): Promise<string> {
 }
 
 /** The topic name the floors' canned answer carries (the lanes do not check it). */
-const floorTopic = 'bench-small';
+export const floorTopic = 'bench-small';
 
 /** The Node floor, run by this Node.js (the broker's runtime). */
 export const nodeFloor: StartableSystem = {

@@ -37,7 +37,7 @@ import { nativeClient, nativeLoadAvailable, startNativeProduce } from './native-
 import { platformaticClient, runSmallProducers } from './platformatic-load.ts';
 import type { BrokerChild } from './broker-child.ts';
 import { openRawProduceLane, rawProducerClient } from './raw-produce-lane.ts';
-import { goFloor, nodeFloor } from './produce-floor.ts';
+import { floorTopic, goFloor, nodeFloor } from './produce-floor.ts';
 
 /** Value bytes of every record. */
 const recordBytes = 1024;
@@ -257,7 +257,7 @@ function runFloors(context: BenchContext, seconds: number): Promise<FloorOutcome
   };
   return runOnPeers(context, 'small producers', [nodeFloor, goFloor], (_, server) =>
     pacedSmallProducers(
-      () => openRawProduceLane(`127.0.0.1:${server.port}`, 'bench-small', 0),
+      () => openRawProduceLane(`127.0.0.1:${server.port}`, floorTopic, 0),
       server.pid,
       options,
     ),

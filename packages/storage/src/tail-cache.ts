@@ -8,7 +8,7 @@
  * small batch. Holding the producer's own buffers kept tens of thousands of buffers and bigint
  * keys alive in the old generation, which the garbage collector walked and copied: with 200
  * small producers, alternating runs of the two layouts gave ack p99 12-22 ms against 25-121 ms
- * and a fifth less scavenge time (ADR 0005, docs/benchmarks.md small-producers).
+ * and a fifth less scavenge time (docs/adr/0029, docs/benchmarks.md small-producers).
  *
  * Eviction drops the oldest slab whole. Copy slabs are then reused (allocating a fresh one each
  * time made V8 count the released ones as external memory and start extra full collections),
