@@ -102,3 +102,12 @@ export function readFrame(data: Buffer, position: number): FrameReadResult {
   const type = data.readUInt8(position + 9);
   return { kind: 'frame', type, version, body: covered.subarray(2), end };
 }
+
+/**
+ * Whether `data` holds an intact WAL entry frame from `frameStart` to exactly `frameEnd` (how a
+ * read of stored batches checks each batch: the frame's crc32c covers the batch bytes).
+ */
+export function walEntryFrameIntact(data: Buffer, frameStart: number, frameEnd: number): boolean {
+  const frame = readFrame(data.subarray(0, frameEnd), frameStart);
+  return frame.kind === 'frame' && frame.type === FrameType.walEntry && frame.end === frameEnd;
+}

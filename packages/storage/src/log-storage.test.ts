@@ -310,6 +310,42 @@ describe('LogStorage on disk', () => {
       await reopened.close();
     }));
 
+  it('checks the frames of a large read on the frame check thread, damage included', () =>
+    withTempDir(async (dataDir) => {
+      const options: StorageOptions = { dataDir, tailCacheMaxBytes: 0 };
+      const storage = await LogStorage.open(options);
+      await storage.createTopic({ name: 't', partitionCount: 1 });
+      const log = requirePartition(storage, 't');
+      const names = Array.from({ length: 40 }, (_, i) => `b${String(i).padStart(3, '0')}`);
+      for (const name of names) {
+        const batch = fakeBatch(name, 1, 16_000);
+        await log.append(batch, metaOf(batch));
+      }
+      await storage.sealActiveSegment();
+      const read = await log.read(0n, 4 << 20);
+      assert.deepEqual(read.map(labelOf), names);
+      assert.ok(read[0]?.buffer instanceof SharedArrayBuffer, 'read into shared memory');
+      await storage.close();
+      const [object] = await readdir(join(dataDir, 'objects'));
+      assert.ok(object !== undefined);
+      const path = join(dataDir, 'objects', object);
+      const handle = await open(path, 'r+');
+      const bytes = await handle.readFile();
+      // A byte of b009's padding: its frame's crc no longer matches, the others still do.
+      await handle.write(Buffer.from('!'), 0, 1, bytes.indexOf('b009.') + 100);
+      await handle.close();
+      const reopened = await LogStorage.open(options);
+      const again = requirePartition(reopened, 't');
+      await assert.rejects(again.read(0n, 4 << 20), (error: unknown) => {
+        assert.ok(error instanceof StorageError && error.code === 'CORRUPT_DATA');
+        assert.match(error.message, /offsets 9\.\.9 of t-0 in object .* fails its checksum/);
+        return true;
+      });
+      assert.equal(reopened.stats().corruptBatchReads, 1);
+      assert.deepEqual((await again.read(10n, 4 << 20)).map(labelOf), names.slice(10));
+      await reopened.close();
+    }));
+
   it('refuses to open over corruption inside acknowledged WAL data', () =>
     withTempDir(async (dataDir) => {
       const first = await LogStorage.open({ dataDir });

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { DataDirLock } from './data-dir-lock.ts';
 import { DirectoryObjectStore, isNotFound } from './directory-object-store.ts';
 import { FileWriteAheadLog } from './file-write-ahead-log.ts';
-import { FrameType, readFrame } from './frame.ts';
+import { walEntryFrameIntact } from './frame.ts';
 import { MemoryMetadataStore } from './memory-metadata-store.ts';
 import { MemoryObjectStore } from './memory-object-store.ts';
 import { MemoryWriteAheadLog } from './memory-write-ahead-log.ts';
@@ -26,6 +26,7 @@ import type {
 import type { ObjectStore } from './object-store.ts';
 import type { ObjectVerdict } from './object-verifier.ts';
 import { ObjectVerifyThread } from './object-verify-thread.ts';
+import { FrameCheckThread } from './frame-check-thread.ts';
 import type { AclBinding, ScramCredential, ScramCredentialChange } from './security-metadata.ts';
 import {
   buildCompactedObject,
@@ -162,6 +163,8 @@ export class LogStorage {
   readonly #uploader: SegmentUploader;
   /** Reads back and verifies each uploaded object off the event loop (ADR 0013). */
   readonly #verifyThread: ObjectVerifyThread;
+  /** Checks the frames of large reads off the event loop (frame-check-thread.ts). */
+  readonly #frameCheck = new FrameCheckThread();
   readonly #topicsByName = new Map<string, TopicRecord>();
   readonly #topicsById = new Map<TopicId, TopicRecord>();
   /**
@@ -443,6 +446,7 @@ export class LogStorage {
     await this.#retention?.catch(() => undefined);
     await this.#uploader.whenIdle();
     await this.#verifyThread.close();
+    await this.#frameCheck.close();
     await closeQuietly({
       wal: this.#wal,
       store: this.#store,
@@ -531,15 +535,19 @@ export class LogStorage {
       }
       throw asStorageError(error, `reading segment ${segmentId}`);
     }
-    const batches: Buffer[] = [];
-    for (const entry of run) {
-      try {
-        batches.push(batchOfFrame(data, start, entry));
-      } catch (error: unknown) {
-        throw this.#corruptRead(source, where, entry, error);
-      }
+    const starts = new Int32Array(run.length);
+    const ends = new Int32Array(run.length);
+    for (let index = 0; index < run.length; index++) {
+      const entry = run[index] as BatchEntry;
+      starts[index] = entry.position - entryBatchOffsetOf(entry.entryVersion) - start;
+      ends[index] = entry.position + entry.sizeBytes - start;
     }
-    return batches;
+    const damaged = await this.#frameCheck.firstDamaged(data, starts, ends);
+    if (damaged >= 0) {
+      const entry = run[damaged] as BatchEntry;
+      throw this.#corruptRead(source, where, entry, batchChecksumError(entry));
+    }
+    return run.map((entry, index) => data.subarray(entry.position - start, ends[index]));
   }
 
   /**
@@ -909,14 +917,15 @@ async function closeQuietly(components: Components): Promise<void> {
 export function batchOfFrame(data: Buffer, start: number, entry: BatchEntry): Buffer {
   const frameStart = entry.position - entryBatchOffsetOf(entry.entryVersion) - start;
   const batchEnd = entry.position + entry.sizeBytes - start;
-  const frame = readFrame(data.subarray(0, batchEnd), frameStart);
-  if (frame.kind !== 'frame' || frame.type !== FrameType.walEntry || frame.end !== batchEnd) {
-    throw new StorageError(
-      'CORRUPT_DATA',
-      `batch at offset ${entry.baseOffset} in segment ${entry.segmentId} fails its checksum`,
-    );
-  }
+  if (!walEntryFrameIntact(data, frameStart, batchEnd)) throw batchChecksumError(entry);
   return data.subarray(entry.position - start, batchEnd);
+}
+
+function batchChecksumError(entry: BatchEntry): StorageError {
+  return new StorageError(
+    'CORRUPT_DATA',
+    `batch at offset ${entry.baseOffset} in segment ${entry.segmentId} fails its checksum`,
+  );
 }
 
 function rangesByPartition(ranges: readonly ObjectRange[]): Map<string, ObjectRange[]> {

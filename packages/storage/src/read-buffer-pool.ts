@@ -8,16 +8,23 @@
  * holder calls once nothing reads it any more (the connection, after the socket took the bytes).
  * Buffers never released are simply collected. Sizes are powers of two from
  * `readBufferPoolMinBytes` to `readBufferPoolMaxBufferBytes`; smaller and larger reads are not
- * pooled. At most `readBufferPoolMaxIdleBytes` wait idle.
+ * pooled. At most `readBufferPoolMaxIdleBytes` wait idle. Pooled buffers are shared memory
+ * (SharedArrayBuffer), so the frame check thread (frame-check-thread.ts) can check a read's
+ * batches where they lie.
  */
 
 export const readBufferPoolMinBytes = 64 * 1024;
 export const readBufferPoolMaxBufferBytes = 8 * 1024 * 1024;
-export const readBufferPoolMaxIdleBytes = 32 * 1024 * 1024;
+/**
+ * Enough for one whole Fetch of 64 MiB read in 8 MiB runs: a catch-up consumer's next Fetch
+ * then reuses every buffer of the last (shared memory is zeroed when allocated, so a miss costs
+ * a pass over the bytes on the event loop).
+ */
+export const readBufferPoolMaxIdleBytes = 64 * 1024 * 1024;
 
 export class ReadBufferPool {
   readonly #idle = new Map<number, Buffer[]>();
-  readonly #leased = new WeakSet<ArrayBuffer>();
+  readonly #leased = new WeakSet<ArrayBufferLike>();
   #idleBytes = 0;
 
   get idleBytes(): number {
@@ -32,8 +39,8 @@ export class ReadBufferPool {
     const size = sizeClassOf(length);
     const reused = this.#idle.get(size)?.pop();
     if (reused !== undefined) this.#idleBytes -= size;
-    const buffer = reused ?? Buffer.allocUnsafeSlow(size);
-    this.#leased.add(buffer.buffer as ArrayBuffer);
+    const buffer = reused ?? Buffer.from(new SharedArrayBuffer(size));
+    this.#leased.add(buffer.buffer);
     return buffer;
   }
 
@@ -43,7 +50,7 @@ export class ReadBufferPool {
    */
   release(views: readonly Buffer[]): void {
     for (const view of views) {
-      const memory = view.buffer as ArrayBuffer;
+      const memory = view.buffer;
       if (!this.#leased.has(memory)) continue;
       this.#leased.delete(memory);
       const size = memory.byteLength;
