@@ -6,10 +6,10 @@
  * 2-core machine its catch-up figure is the client's ceiling; this one measures what the
  * broker serves (issue 14 asks for replay at 1 GB/s or more).
  */
-import { KafkaConnection } from '@tributary/broker';
 import { ErrorCode, fetchApi } from '@tributary/protocol';
 import { firstBrokerOf, perCpu, resourceFigures, type CpuUse } from './bench-context.ts';
 import type { BenchFigure } from './bench-report.ts';
+import { FetchSocket } from './fetch-socket.ts';
 import { acksDuring, librdkafkaClient, type PacedResult } from './kafka-drivers.ts';
 import { summarizeMs } from './latency-summary.ts';
 
@@ -53,11 +53,8 @@ function walkBatches(
 
 /** Reads partition 0 of `topic` from offset 0 until `records` records have arrived. */
 export async function rawReadAll(bootstrap: string, topic: string, records: number) {
-  const connection = await KafkaConnection.connect(firstBrokerOf(bootstrap), {
-    clientId: 'bench-raw-reader',
-    requestTimeoutMs: stallTimeoutMs,
-    responseMaxBytes: fetchMaxBytes + 1024 * 1024,
-  });
+  const { host, port } = firstBrokerOf(bootstrap);
+  const connection = await FetchSocket.connect(host, port, fetchMaxBytes + 1024 * 1024);
   let offset = 0n;
   let count = 0;
   let bytes = 0;
