@@ -20,6 +20,24 @@ describe('ReadBufferPool', () => {
     assert.notEqual(pool.acquire(70_000).buffer, first.buffer, 'a leased buffer is not shared');
   });
 
+  it('serves a smaller read from a larger idle buffer when its own class has none', () => {
+    const pool = new ReadBufferPool();
+    const large = pool.acquire(readBufferPoolMaxBufferBytes);
+    assert.ok(large.buffer instanceof SharedArrayBuffer, 'shared memory, for the frame check');
+    pool.release([large]);
+    const small = pool.acquire(200_000);
+    assert.equal(small.buffer, large.buffer);
+    assert.equal(pool.idleBytes, 0);
+    pool.release([small]);
+    assert.equal(pool.idleBytes, readBufferPoolMaxBufferBytes, 'back in its own class');
+    const exact = pool.acquire(300 * 1024);
+    assert.equal(exact.buffer, large.buffer);
+    const own = pool.acquire(400_000);
+    assert.equal(own.length, 512 * 1024, 'a fresh buffer of its own class');
+    pool.release([exact, own]);
+    assert.equal(pool.acquire(300 * 1024).buffer, own.buffer, 'its own class first');
+  });
+
   it('ignores buffers it did not lease, and a second release', () => {
     const pool = new ReadBufferPool();
     pool.release([Buffer.alloc(readBufferPoolMinBytes)]);
