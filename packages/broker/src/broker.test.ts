@@ -21,6 +21,7 @@ import {
   produceApi,
   readResponseHeader,
   requestHeaderVersion,
+  splitBatches,
   responseHeaderVersion,
   writeRequestHeader,
   type ApiDescriptor,
@@ -140,6 +141,49 @@ test('pipelined requests are answered in request order', async () => {
   assert.equal(metadata.correlationId, 3);
   assert.ok(metadata.body.topics.some((topic) => topic.name === 'wire'));
 });
+
+test(
+  'a response larger than a write slice arrives whole, before the next one',
+  { timeout: 30_000 },
+  async () => {
+    await broker.storage.createTopic({ name: 'large', partitionCount: 1 });
+    const wire = await client();
+    const values = [1, 2, 3, 4, 5].map((fill) => Buffer.alloc(700_000, fill));
+    for (const [i, value] of values.entries()) {
+      const records = buildRecordBatch({ records: [{ key: null, value }] });
+      wire.send(produceApi, 9, 30 + i, {
+        transactionalId: null,
+        acks: -1,
+        timeoutMs: 5000,
+        topicData: [{ name: 'large', partitionData: [{ index: 0, records }] }],
+      });
+      assert.equal((await wire.receive(produceApi, 9)).correlationId, 30 + i);
+    }
+    wire.send(fetchApi, 11, 40, {
+      maxWaitMs: 0,
+      minBytes: 1,
+      maxBytes: 8 << 20,
+      isolationLevel: 0,
+      topics: [
+        {
+          topic: 'large',
+          partitions: [{ partition: 0, fetchOffset: 0n, partitionMaxBytes: 8 << 20 }],
+        },
+      ],
+    });
+    wire.send(apiVersionsApi, 3, 41, { clientSoftwareName: 'test', clientSoftwareVersion: '1' });
+    const fetched = await wire.receive(fetchApi, 11);
+    assert.equal(fetched.correlationId, 40);
+    const records = fetched.body.responses[0]?.partitions[0]?.records ?? Buffer.alloc(0);
+    assert.ok(records.length > 3 * 1024 * 1024, `${records.length} bytes: several slices`);
+    const { batches } = splitBatches(records) as { batches: Buffer[] };
+    assert.equal(batches.length, values.length);
+    for (const [i, value] of values.entries()) {
+      assert.ok((batches[i] as Buffer).includes(value), `batch ${i} holds its value`);
+    }
+    assert.equal((await wire.receive(apiVersionsApi, 3)).correlationId, 41);
+  },
+);
 
 test('acks=0 produce gets no response, and the record is stored', async () => {
   const wire = await client();

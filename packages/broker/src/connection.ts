@@ -16,6 +16,8 @@
  *   next garbage collection.
  * - At most `connectionInFlightMaxRequests` unanswered requests per connection; past that limit
  *   the socket stops reading until responses drain.
+ * - A response larger than `responseWriteSliceBytes` goes to the socket a slice per event-loop
+ *   turn; later responses wait until its last slice is written, so the order holds.
  */
 import type { Socket } from 'node:net';
 import { releaseReadBuffers } from '@tributary/storage';
@@ -40,6 +42,20 @@ interface PartialFrame {
 
 const SIZE_PREFIX_BYTES = 4;
 
+/**
+ * Bytes of one response handed to the socket in one event-loop turn. A catch-up Fetch answers up
+ * to 64 MiB; handed over at once, the kernel copied it into a fast reader's socket in one go,
+ * 8-17 ms during which no live produce or fetch on any connection was served.
+ */
+export const responseWriteSliceBytes = 1024 * 1024;
+
+/** A response larger than a slice, partly handed to the socket. */
+interface SlicedWrite {
+  readonly frames: readonly Buffer[];
+  /** Index of the first frame not yet written. */
+  next: number;
+}
+
 export class Connection {
   readonly peer: string;
   /** The client's address without the port (max.connections.per.ip counts by it). */
@@ -58,6 +74,7 @@ export class Connection {
   #memoryWaiter: MemoryWaiter | undefined;
   #closed = false;
   #draining = false;
+  #sliced: SlicedWrite | undefined;
   #drained: (() => void) | undefined;
 
   constructor(
@@ -318,18 +335,23 @@ export class Connection {
 
   /** Writes every finished response at the head of the queue, in request order. */
   #flush(): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#sliced !== undefined) return;
     let wrote = false;
     while (this.#pending.length > 0 && this.#pending[0]?.done === true) {
       const slot = this.#pending.shift();
       if (slot?.frames === undefined) continue;
       if (!wrote) this.#socket.cork();
       wrote = true;
+      if (byteLengthOf(slot.frames) > responseWriteSliceBytes) {
+        this.#sliced = { frames: slot.frames, next: 0 };
+        this.#writeSlice(this.#sliced);
+        break;
+      }
       this.#writeResponse(slot.frames);
     }
     if (wrote) this.#socket.uncork();
     const closeReason = this.authentication.mustClose;
-    if (closeReason !== undefined && this.#pending.length === 0) {
+    if (closeReason !== undefined && this.#pending.length === 0 && this.#sliced === undefined) {
       this.#draining = true;
       this.#socket.pause();
       this.#socket.end(() => this.close(closeReason));
@@ -352,10 +374,52 @@ export class Connection {
     });
   }
 
+  /**
+   * Writes the next slice of a large response; once the socket has taken it, the next turn
+   * writes the one after (setImmediate: a write the kernel took at once completes within this
+   * turn, and continuing from its callback would hand over the whole response without yielding).
+   * After the last slice the read buffers go back to the pool and later responses follow.
+   */
+  #writeSlice(sliced: SlicedWrite): void {
+    const { frames } = sliced;
+    let end = sliced.next;
+    let bytes = 0;
+    while (
+      end < frames.length &&
+      (bytes === 0 || bytes + (frames[end] as Buffer).length <= responseWriteSliceBytes)
+    ) {
+      bytes += (frames[end] as Buffer).length;
+      end++;
+    }
+    for (let i = sliced.next; i < end - 1; i++) this.#socket.write(frames[i] as Buffer);
+    sliced.next = end;
+    this.#socket.write(frames[end - 1] as Buffer, (error) => {
+      if (error instanceof Error || this.#closed) return;
+      if (end < frames.length) {
+        setImmediate(() => {
+          if (this.#closed) return;
+          this.#socket.cork();
+          this.#writeSlice(sliced);
+          this.#socket.uncork();
+        });
+        return;
+      }
+      releaseReadBuffers(frames);
+      this.#sliced = undefined;
+      this.#flush();
+    });
+  }
+
   #checkDrained(): void {
-    if (this.#pending.length > 0) return;
+    if (this.#pending.length > 0 || this.#sliced !== undefined) return;
     this.#socket.end(() => this.close());
   }
+}
+
+function byteLengthOf(frames: readonly Buffer[]): number {
+  let bytes = 0;
+  for (const frame of frames) bytes += frame.length;
+  return bytes;
 }
 
 function describe(error: unknown): string {
