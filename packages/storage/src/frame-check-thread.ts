@@ -7,19 +7,18 @@
  * (read-buffer-pool.ts), so nothing is copied or transferred, only offsets go across.
  *
  * Small reads (under `frameCheckOffloadMinBytes`) and reads not in shared memory are checked
- * here: for them a message round trip costs more than the check. One worker, started on first
- * use and not keeping the process alive; if it dies, what it was checking is checked here and
- * the next large read starts a new one.
+ * by the caller (`checkedOnThread` says which): for them a message round trip costs more than
+ * the check. One worker (offload-thread.ts); if it dies, what it was checking is checked here.
  */
-import { Worker } from 'node:worker_threads';
 import { walEntryFrameIntact } from './frame.ts';
+import { OffloadThread } from './offload-thread.ts';
 
 /** Reads at least this large (bytes) are checked on the worker thread. */
 export const frameCheckOffloadMinBytes = 256 * 1024;
 
 export interface FrameCheckJob {
-  id: number;
-  memory: SharedArrayBuffer;
+  /** Shared memory when the job goes to the worker. */
+  memory: ArrayBufferLike;
   byteOffset: number;
   byteLength: number;
   /** Each frame's first byte and end, relative to byteOffset. */
@@ -27,89 +26,50 @@ export interface FrameCheckJob {
   ends: Int32Array;
 }
 
-export interface FrameCheckAnswer {
-  id: number;
-  /** Index of the first frame that is not intact, or -1. */
-  damaged: number;
-}
-
-interface Pending {
-  job: FrameCheckJob;
-  resolve: (damaged: number) => void;
-}
-
-const workerUrl = new URL('./frame-check-worker.ts', import.meta.url);
+/** Index of the first frame that is not intact, or -1. */
+export type FrameCheckAnswer = number;
 
 export class FrameCheckThread {
-  readonly #pending = new Map<number, Pending>();
-  #worker: Worker | undefined;
-  #nextId = 1;
-  #closed = false;
+  readonly #thread = new OffloadThread<FrameCheckJob, FrameCheckAnswer, number>({
+    workerUrl: new URL('./frame-check-worker.ts', import.meta.url),
+    resultOf: (damaged) => damaged,
+    here: firstDamagedOf,
+  });
+
+  /** Whether a read of `data` is worth checking on the worker thread. */
+  checkedOnThread(data: Buffer): boolean {
+    return (
+      !this.#thread.closed &&
+      data.length >= frameCheckOffloadMinBytes &&
+      data.buffer instanceof SharedArrayBuffer
+    );
+  }
 
   /**
-   * Checks the WAL entry frames `starts[i]..ends[i]` of `data`; resolves with the index of the
-   * first damaged one, or -1 when all are intact. `data` must not change until it resolves.
+   * Checks the WAL entry frames `starts[i]..ends[i]` of `data` on the worker (here when `data`
+   * is not in shared memory); resolves with the index of the first damaged one, or -1 when all
+   * are intact. `data` must not change until it resolves.
    */
   firstDamaged(data: Buffer, starts: Int32Array, ends: Int32Array): Promise<number> {
     const memory = data.buffer;
-    if (
-      this.#closed ||
-      data.length < frameCheckOffloadMinBytes ||
-      !(memory instanceof SharedArrayBuffer)
-    ) {
-      return Promise.resolve(firstDamagedHere(data, starts, ends));
-    }
-    const id = this.#nextId++;
-    const job = { id, memory, byteOffset: data.byteOffset, byteLength: data.length, starts, ends };
-    return new Promise((resolve) => {
-      this.#pending.set(id, { job, resolve });
-      const worker = this.#workerNow();
-      worker.postMessage(job);
-      worker.ref();
-    });
+    const job = { memory, byteOffset: data.byteOffset, byteLength: data.length, starts, ends };
+    return memory instanceof SharedArrayBuffer
+      ? this.#thread.run(job)
+      : Promise.resolve(firstDamagedOf(job));
   }
 
-  async close(): Promise<void> {
-    this.#closed = true;
-    const worker = this.#worker;
-    this.#worker = undefined;
-    this.#checkPendingHere();
-    await worker?.terminate();
-  }
-
-  #workerNow(): Worker {
-    if (this.#worker !== undefined) return this.#worker;
-    const worker = new Worker(workerUrl);
-    worker.on('message', (answer: FrameCheckAnswer) => {
-      const pending = this.#pending.get(answer.id);
-      this.#pending.delete(answer.id);
-      if (this.#pending.size === 0) worker.unref();
-      pending?.resolve(answer.damaged);
-    });
-    const lost = (): void => {
-      if (this.#worker === worker) this.#worker = undefined;
-      this.#checkPendingHere();
-    };
-    worker.on('error', lost);
-    worker.on('exit', lost);
-    this.#worker = worker;
-    return worker;
-  }
-
-  /** The worker is gone (or closing): what it was checking is checked here instead. */
-  #checkPendingHere(): void {
-    const pending = [...this.#pending.values()];
-    this.#pending.clear();
-    for (const { job, resolve } of pending) {
-      const data = Buffer.from(job.memory, job.byteOffset, job.byteLength);
-      resolve(firstDamagedHere(data, job.starts, job.ends));
-    }
+  close(): Promise<void> {
+    return this.#thread.close();
   }
 }
 
-function firstDamagedHere(data: Buffer, starts: Int32Array, ends: Int32Array): number {
-  for (let index = 0; index < starts.length; index++) {
-    if (!walEntryFrameIntact(data, starts[index] as number, ends[index] as number)) return index;
+/** The check itself, on whichever thread runs it. */
+export function firstDamagedOf(job: FrameCheckJob): number {
+  const data = Buffer.from(job.memory, job.byteOffset, job.byteLength);
+  for (let index = 0; index < job.starts.length; index++) {
+    if (!walEntryFrameIntact(data, job.starts[index] as number, job.ends[index] as number)) {
+      return index;
+    }
   }
   return -1;
 }

@@ -44,7 +44,8 @@ import {
   type WalEntryInfo,
   decodeObjectFooter,
   decodeObjectIndex,
-  entryBatchOffsetOf,
+  batchEndOf,
+  frameStartOf,
   footerFrameBytes,
 } from './segment-format.ts';
 import { SegmentUploader, handOffSegment, objectNameOf, rangesOf } from './segment-uploader.ts';
@@ -510,8 +511,8 @@ export class LogStorage {
     const first = run[0];
     const last = run.at(-1);
     if (first === undefined || last === undefined) return [];
-    const start = first.position - entryBatchOffsetOf(first.entryVersion);
-    const length = last.position + last.sizeBytes - start;
+    const start = frameStartOf(first);
+    const length = batchEndOf(last) - start;
     const segmentId = first.segmentId;
     const fromObject = (): Promise<Buffer> =>
       this.#store.get(objectNameOf(segmentId), start, length);
@@ -535,19 +536,34 @@ export class LogStorage {
       }
       throw asStorageError(error, `reading segment ${segmentId}`);
     }
-    const starts = new Int32Array(run.length);
-    const ends = new Int32Array(run.length);
-    for (let index = 0; index < run.length; index++) {
-      const entry = run[index] as BatchEntry;
-      starts[index] = entry.position - entryBatchOffsetOf(entry.entryVersion) - start;
-      ends[index] = entry.position + entry.sizeBytes - start;
-    }
-    const damaged = await this.#frameCheck.firstDamaged(data, starts, ends);
+    const damaged = await this.#firstDamaged(data, start, run);
     if (damaged >= 0) {
       const entry = run[damaged] as BatchEntry;
       throw this.#corruptRead(source, where, entry, batchChecksumError(entry));
     }
-    return run.map((entry, index) => data.subarray(entry.position - start, ends[index]));
+    return run.map((entry) => data.subarray(entry.position - start, batchEndOf(entry) - start));
+  }
+
+  /**
+   * Index in `run` of the first batch whose entry frame in `data` (read from byte `start` of
+   * its segment) fails its crc, or -1. Large reads are checked on the frame check thread, small
+   * ones here and now: for them the round trip would cost more than the check.
+   */
+  #firstDamaged(data: Buffer, start: number, run: readonly BatchEntry[]): Promise<number> | number {
+    if (!this.#frameCheck.checkedOnThread(data)) {
+      return run.findIndex(
+        (entry) =>
+          !walEntryFrameIntact(data, frameStartOf(entry) - start, batchEndOf(entry) - start),
+      );
+    }
+    const starts = new Int32Array(run.length);
+    const ends = new Int32Array(run.length);
+    for (let index = 0; index < run.length; index++) {
+      const entry = run[index] as BatchEntry;
+      starts[index] = frameStartOf(entry) - start;
+      ends[index] = batchEndOf(entry) - start;
+    }
+    return this.#frameCheck.firstDamaged(data, starts, ends);
   }
 
   /**
@@ -566,7 +582,7 @@ export class LogStorage {
     this.#corruptBatchReads++;
     const topic = this.#topicsById.get(where.topicId)?.name ?? where.topicId;
     const offsets = `${entry.baseOffset}..${entry.lastOffset}`;
-    const position = entry.position - entryBatchOffsetOf(entry.entryVersion);
+    const position = frameStartOf(entry);
     const message =
       `the batch at offsets ${offsets} of ${topic}-${where.partition} in ${source} at byte ` +
       `${position} fails its ` +
@@ -915,8 +931,8 @@ async function closeQuietly(components: Components): Promise<void> {
 
 /** The batch of `entry` inside `data` (read from `start` of its segment), its frame checked. */
 export function batchOfFrame(data: Buffer, start: number, entry: BatchEntry): Buffer {
-  const frameStart = entry.position - entryBatchOffsetOf(entry.entryVersion) - start;
-  const batchEnd = entry.position + entry.sizeBytes - start;
+  const frameStart = frameStartOf(entry) - start;
+  const batchEnd = batchEndOf(entry) - start;
   if (!walEntryFrameIntact(data, frameStart, batchEnd)) throw batchChecksumError(entry);
   return data.subarray(entry.position - start, batchEnd);
 }

@@ -10,7 +10,8 @@ import {
   type WalEntryInfo,
   decodeObjectFooter,
   decodeObjectIndex,
-  entryBatchOffsetOf,
+  batchEndOf,
+  frameStartOf,
   footerFrameBytes,
 } from './segment-format.ts';
 
@@ -56,8 +57,7 @@ export async function verifyObject(
       const entry = entries[i] as WalEntryInfo;
       const problem = entryFrameProblem(data, entry);
       if (problem !== undefined) {
-        const framePosition = entry.position - entryBatchOffsetOf(entry.entryVersion);
-        damaged.push({ entry, framePosition, reason: problem });
+        damaged.push({ entry, framePosition: frameStartOf(entry), reason: problem });
       }
     }
   }
@@ -66,8 +66,8 @@ export async function verifyObject(
 
 /** Why the entry frame holding `entry`'s batch is not intact, or undefined when it is. */
 export function entryFrameProblem(data: Buffer, entry: WalEntryInfo): string | undefined {
-  const frameStart = entry.position - entryBatchOffsetOf(entry.entryVersion);
-  const batchEnd = entry.position + entry.sizeBytes;
+  const frameStart = frameStartOf(entry);
+  const batchEnd = batchEndOf(entry);
   if (frameStart < 0 || batchEnd > data.length) return 'the index points past the object';
   const frame = readFrame(data.subarray(0, batchEnd), frameStart);
   if (frame.kind !== 'frame') return frame.kind === 'torn' ? frame.reason : 'missing frame';

@@ -5,16 +5,15 @@
  * full collections (issue 14). The worker reads the object's file itself where the store has
  * one on this machine (the directory store); otherwise the bytes read here are copied over.
  *
- * One worker, started on first use and not keeping the process alive. If it dies, the pending
- * checks fall back to verifying here and the next check starts a new worker.
+ * One worker (offload-thread.ts); if it dies, the checks it had fall back to verifying here.
  */
 import { setImmediate } from 'node:timers/promises';
-import { Worker } from 'node:worker_threads';
 import type { ObjectStore } from './object-store.ts';
 import { type DamagedBatch, type ObjectVerdict, verifyObject } from './object-verifier.ts';
+import { OffloadThread } from './offload-thread.ts';
 
 export interface VerifyJob {
-  id: number;
+  name: string;
   segmentId: number;
   /** The object's file (read by the worker), or else its bytes. */
   path?: string;
@@ -22,86 +21,37 @@ export interface VerifyJob {
 }
 
 export interface VerifyAnswer {
-  id: number;
   damaged: readonly DamagedBatch[];
   trailerProblem: string | undefined;
 }
 
-interface Pending {
-  name: string;
-  segmentId: number;
-  resolve: (verdict: ObjectVerdict) => void;
-}
-
-const workerUrl = new URL('./object-verify-worker.ts', import.meta.url);
-
 export class ObjectVerifyThread {
   readonly #store: ObjectStore;
-  readonly #pending = new Map<number, Pending>();
-  #worker: Worker | undefined;
-  #nextId = 1;
-  #closed = false;
+  readonly #thread: OffloadThread<VerifyJob, VerifyAnswer, ObjectVerdict>;
 
   constructor(store: ObjectStore) {
     this.#store = store;
+    this.#thread = new OffloadThread({
+      workerUrl: new URL('./object-verify-worker.ts', import.meta.url),
+      resultOf: ({ damaged, trailerProblem }) => ({ entries: [], damaged, trailerProblem }),
+      here: ({ name, segmentId }) => verifyHere(store, name, segmentId),
+    });
   }
 
   /** The verdict on object `name` (its `entries` are left empty: only the damage comes back). */
   async verify(name: string, segmentId: number): Promise<ObjectVerdict> {
-    if (this.#closed) return verifyHere(this.#store, name, segmentId);
-    const id = this.#nextId++;
+    if (this.#thread.closed) return verifyHere(this.#store, name, segmentId);
     const path = this.#store.localPath?.(name);
-    const job: VerifyJob =
+    // Bytes are copied, not transferred: a store may hand out a buffer it still holds.
+    return this.#thread.run(
       path === undefined
-        ? { id, segmentId, bytes: await this.#store.getAll(name) }
-        : { id, segmentId, path };
-    return new Promise((resolve) => {
-      this.#pending.set(id, { name, segmentId, resolve });
-      const worker = this.#workerNow();
-      // Bytes are copied, not transferred: a store may hand out a buffer it still holds.
-      worker.postMessage(job);
-      worker.ref();
-    });
+        ? { name, segmentId, bytes: await this.#store.getAll(name) }
+        : { name, segmentId, path },
+    );
   }
 
-  async close(): Promise<void> {
-    this.#closed = true;
-    const worker = this.#worker;
-    this.#worker = undefined;
-    this.#failPending();
-    await worker?.terminate();
-  }
-
-  #workerNow(): Worker {
-    if (this.#worker !== undefined) return this.#worker;
-    const worker = new Worker(workerUrl);
-    worker.on('message', (answer: VerifyAnswer) => {
-      const pending = this.#pending.get(answer.id);
-      this.#pending.delete(answer.id);
-      if (this.#pending.size === 0) worker.unref();
-      pending?.resolve({
-        entries: [],
-        damaged: answer.damaged,
-        trailerProblem: answer.trailerProblem,
-      });
-    });
-    const lost = (): void => {
-      if (this.#worker === worker) this.#worker = undefined;
-      this.#failPending();
-    };
-    worker.on('error', lost);
-    worker.on('exit', lost);
-    this.#worker = worker;
-    return worker;
-  }
-
-  /** The worker is gone: what it was checking is checked here instead. */
-  #failPending(): void {
-    const pending = [...this.#pending.values()];
-    this.#pending.clear();
-    for (const { name, segmentId, resolve } of pending) {
-      void verifyHere(this.#store, name, segmentId).then(resolve);
-    }
+  close(): Promise<void> {
+    return this.#thread.close();
   }
 }
 

@@ -10,7 +10,7 @@
  */
 import { type BatchEntry, BatchIndex } from './batch-index.ts';
 import { IndexMemory } from './index-memory.ts';
-import { type WalEntryInfo, entryBatchOffsetOf, viewOf } from './segment-format.ts';
+import { type WalEntryInfo, batchEndOf, frameStartOf, viewOf } from './segment-format.ts';
 import { StorageError } from './storage-error.ts';
 import type { TailCache, TailIndex } from './tail-cache.ts';
 import type { BatchMeta, StoredBatchLocation, TopicId } from './types.ts';
@@ -606,8 +606,5 @@ function runsOf(chosen: readonly Chosen[]): Chosen[][] {
 
 /** Whether `next`'s frame starts right where `previous`'s batch ends, in the same segment. */
 function follows(previous: BatchEntry, next: BatchEntry): boolean {
-  return (
-    previous.segmentId === next.segmentId &&
-    next.position - entryBatchOffsetOf(next.entryVersion) === previous.position + previous.sizeBytes
-  );
+  return previous.segmentId === next.segmentId && frameStartOf(next) === batchEndOf(previous);
 }

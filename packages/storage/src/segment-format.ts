@@ -62,6 +62,19 @@ export function viewOf(buffer: Buffer): DataView {
 export function entryBatchOffsetOf(version: number): number {
   return framePrefixBytes + (version === 1 ? entryHeaderBytesV1 : entryHeaderBytes);
 }
+
+/** Where the entry frame holding a batch stored at `position` (its batch bytes) starts. */
+export function frameStartOf(entry: {
+  readonly position: number;
+  readonly entryVersion: number;
+}): number {
+  return entry.position - entryBatchOffsetOf(entry.entryVersion);
+}
+
+/** Where a stored batch (and the entry frame holding it) ends. */
+export function batchEndOf(entry: { readonly position: number; readonly sizeBytes: number }) {
+  return entry.position + entry.sizeBytes;
+}
 const footerBodyBytes = 16;
 export const footerFrameBytes = framePrefixBytes + footerBodyBytes;
 
