@@ -215,13 +215,7 @@ async function replayOnKafka(context: BenchContext, broker: BrokerChild) {
   const raw = await rawReadAll(bootstrap, topic, written);
   const rawUse = rawCpu();
   const underReplay = pacedResult(await live.summary);
-  const besideReplay = await measureLiveUnderReplay(
-    broker,
-    topic,
-    written,
-    context.quick ? 4 : 8,
-    context.quick ? 1 : 3,
-  );
+  const besideReplay = await measureLiveUnderReplay(broker, topic, written, context.quick);
   const during = acksDuring(underReplay, read);
   const duringP99 = summarizeMs(during).p99Ms;
   const catchUpSeconds = Number(read.lastNs - read.firstNs) / 1e9;

@@ -29,13 +29,18 @@ export interface LiveUnderReplay {
   readonly rounds: readonly LiveUnderReplayRound[];
 }
 
+/**
+ * `quick` (the CI smoke run) takes one round of 4 s; a full run takes three rounds of 8 s, the
+ * same for every system so their ratios compare.
+ */
 export async function measureLiveUnderReplay(
   broker: BrokerChild,
   backlogTopic: string,
   backlogRecords: number,
-  seconds: number,
-  rounds: number,
+  quick: boolean,
 ): Promise<LiveUnderReplay> {
+  const seconds = quick ? 4 : 8;
+  const rounds = quick ? 1 : 3;
   const measured: LiveUnderReplayRound[] = [];
   for (let round = 0; round < rounds; round++) {
     const solo = await measureNativeLatency(broker, liveRate, seconds);
@@ -129,8 +134,9 @@ export function liveUnderReplayFigures(system: string, m: LiveUnderReplay): Benc
 }
 
 export function liveUnderReplayNote(m: LiveUnderReplay): string {
+  const ratios = ratiosOf(m);
   const rounds = m.rounds.map((round, index) => {
-    const ratio = ratiosOf(m)[index] ?? 0;
+    const ratio = ratios[index] ?? 0;
     return (
       `${round.solo.e2eMs.p99.toFixed(1)} / ${round.underReplay.e2eMs.p99.toFixed(1)} ms ` +
       `(x${ratio.toFixed(2)}; ${round.passes} passes, ` +

@@ -170,13 +170,7 @@ function runTributary(context: BenchContext): Promise<WorkloadReport> {
     const rawUse = rawCpu();
     const underReplay = pacedResult(await live.summary);
     context.log('replay: a live consumer alone, then beside a replay');
-    const besideReplay = await measureLiveUnderReplay(
-      broker,
-      topic,
-      written,
-      context.quick ? 4 : 8,
-      context.quick ? 1 : 3,
-    );
+    const besideReplay = await measureLiveUnderReplay(broker, topic, written, context.quick);
     const report = replayReport({
       backlogMB,
       liveSeconds,
