@@ -10,12 +10,10 @@
 import { connect, type Socket } from 'node:net';
 import {
   Reader,
-  Writer,
   readResponseHeader,
-  requestHeaderVersion,
   responseHeaderVersion,
-  writeRequestHeader,
   type ApiDescriptor,
+  encodeRequestFrame,
 } from '@tributary/protocol';
 
 interface Waiting {
@@ -83,17 +81,12 @@ export class FetchSocket {
   ): Promise<Response> {
     if (this.#failure !== undefined) throw this.#failure;
     if (this.#waiting !== undefined) throw new Error('fetch socket: one request at a time');
-    const writer = new Writer();
-    writer.writeInt32(0);
-    writeRequestHeader(writer, requestHeaderVersion(api.apiKey, version), {
-      requestApiKey: api.apiKey,
-      requestApiVersion: version,
-      correlationId: ++this.#correlationId,
-      clientId: 'bench-raw-reader',
-    });
-    api.writeRequest(writer, version, body);
-    const frame = writer.toBuffer();
-    frame.writeInt32BE(frame.length - 4, 0);
+    const frame = encodeRequestFrame(
+      api,
+      version,
+      { correlationId: ++this.#correlationId, clientId: 'bench-raw-reader' },
+      body,
+    );
     const response = await new Promise<Buffer>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#fail(new Error(`fetch socket: no response within ${requestTimeoutMs} ms`));

@@ -13,14 +13,7 @@
  * bench process's own garbage collection set the p99 of every row it loaded.
  */
 import { connect } from 'node:net';
-import {
-  buildRecordBatch,
-  crc32c,
-  produceApi,
-  requestHeaderVersion,
-  writeRequestHeader,
-  Writer,
-} from '@tributary/protocol';
+import { buildRecordBatch, crc32c, produceApi, encodeRequestFrame } from '@tributary/protocol';
 import { firstBrokerOf } from './bench-context.ts';
 import { socketLane, type OpenedLane, type PipelineProtocol } from './peer-paced.ts';
 
@@ -46,22 +39,13 @@ function encodeTemplate(topic: string, partition: number, valueBytes: number): F
   // A value no other part of the frame can contain, to find where the codec put it.
   const marker = Buffer.alloc(valueBytes, 0xa5);
   const batch = buildRecordBatch({ records: [{ key: null, value: marker, timestamp: 0n }] });
-  const writer = new Writer();
-  writer.writeInt32(0);
-  writeRequestHeader(writer, requestHeaderVersion(produceApi.apiKey, produceVersion), {
-    requestApiKey: produceApi.apiKey,
-    requestApiVersion: produceVersion,
-    correlationId: 0,
-    clientId: 'bench-raw-producer',
-  });
-  produceApi.writeRequest(writer, produceVersion, {
+  const header = { correlationId: 0, clientId: 'bench-raw-producer' };
+  const frame = encodeRequestFrame(produceApi, produceVersion, header, {
     transactionalId: null,
     acks: -1,
     timeoutMs: 30_000,
     topicData: [{ name: topic, partitionData: [{ index: partition, records: batch }] }],
   });
-  const frame = writer.toBuffer();
-  frame.writeInt32BE(frame.length - sizePrefixBytes, 0);
   const batchOffset = frame.indexOf(batch);
   const valueOffset = frame.indexOf(marker, batchOffset);
   if (batchOffset < 0 || valueOffset < 0) throw new Error('Produce v9 template: batch not found');

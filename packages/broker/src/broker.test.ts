@@ -20,11 +20,10 @@ import {
   offsetForLeaderEpochApi,
   produceApi,
   readResponseHeader,
-  requestHeaderVersion,
   splitBatches,
   responseHeaderVersion,
-  writeRequestHeader,
   type ApiDescriptor,
+  encodeRequestFrame,
 } from '@tributary/protocol';
 import { startBroker, type RunningBroker } from './broker.ts';
 
@@ -65,18 +64,9 @@ class WireClient {
     correlationId: number,
     body: RequestInit,
   ): void {
-    const writer = new Writer();
-    writer.writeInt32(0);
-    writeRequestHeader(writer, requestHeaderVersion(api.apiKey, version), {
-      requestApiKey: api.apiKey,
-      requestApiVersion: version,
-      correlationId,
-      clientId: 'broker-test',
-    });
-    api.writeRequest(writer, version, body);
-    const frame = writer.toBuffer();
-    frame.writeInt32BE(frame.length - 4, 0);
-    this.#socket.write(frame);
+    this.#socket.write(
+      encodeRequestFrame(api, version, { correlationId, clientId: 'broker-test' }, body),
+    );
   }
 
   nextFrame(): Promise<Buffer> {

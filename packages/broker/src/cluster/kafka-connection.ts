@@ -11,12 +11,10 @@ import { connect, type Socket } from 'node:net';
 import { connect as connectTls, type ConnectionOptions } from 'node:tls';
 import {
   Reader,
-  Writer,
   readResponseHeader,
-  requestHeaderVersion,
   responseHeaderVersion,
-  writeRequestHeader,
   type ApiDescriptor,
+  encodeRequestFrame,
 } from '@tributary/protocol';
 import type { Endpoint } from '../endpoint.ts';
 
@@ -107,17 +105,12 @@ export class KafkaConnection {
   ): Promise<Response> {
     if (this.#failure !== undefined) throw this.#failure;
     const correlationId = this.#nextCorrelationId++;
-    const writer = new Writer();
-    writer.writeInt32(0);
-    writeRequestHeader(writer, requestHeaderVersion(api.apiKey, version), {
-      requestApiKey: api.apiKey,
-      requestApiVersion: version,
-      correlationId,
-      clientId: this.#clientId,
-    });
-    api.writeRequest(writer, version, body);
-    const frame = writer.toBuffer();
-    frame.writeInt32BE(frame.length - 4, 0);
+    const frame = encodeRequestFrame(
+      api,
+      version,
+      { correlationId, clientId: this.#clientId },
+      body,
+    );
     const response = await new Promise<Buffer>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#pending.delete(correlationId);
