@@ -22,7 +22,7 @@
 import type { Socket } from 'node:net';
 import { releaseReadBuffers } from '@tributary/storage';
 import type { BrokerRuntime } from './broker-runtime.ts';
-import type { RequestRouter } from './request-router.ts';
+import { type RequestRouter, UnservedRequestError } from './request-router.ts';
 import {
   ConnectionAuthentication,
   RequestRefusedError,
@@ -155,10 +155,9 @@ export class Connection {
     if (frame === undefined) return;
     this.#frame = undefined;
     this.#pool.release(frame.buffer.length);
-    // Nothing else references a frame not yet dispatched, and its buffer owns its memory
-    // (allocUnsafeSlow): free it now, not at a GC that an idle broker may not run for long.
-    const memory = frame.buffer.buffer;
-    if (memory instanceof ArrayBuffer) memory.transfer(0);
+    // Nothing else references a frame not yet dispatched: free it now, not at a GC that an idle
+    // broker may not run for long.
+    freeFrame(frame.buffer);
   }
 
   #onData(chunk: Buffer): void {
@@ -188,7 +187,7 @@ export class Connection {
       if (frame !== undefined) {
         if (frame.filled < frame.buffer.length) return;
         this.#frame = undefined;
-        this.#dispatch(frame.buffer, frame.buffer.length);
+        this.#dispatch(frame.buffer, frame.buffer.length, true);
         continue;
       }
       if (this.#bufferedBytes < SIZE_PREFIX_BYTES) return;
@@ -283,8 +282,11 @@ export class Connection {
     return result;
   }
 
-  /** Routes one frame; its `reservedBytes` go back to the pool once it is answered. */
-  #dispatch(frame: Buffer, reservedBytes: number): void {
+  /**
+   * Routes one frame; its `reservedBytes` go back to the pool once it is answered. `ownsMemory`:
+   * the frame is a buffer of its own (allocUnsafeSlow), not a view of socket chunks.
+   */
+  #dispatch(frame: Buffer, reservedBytes: number, ownsMemory = false): void {
     const slot: PendingResponse = { done: false, frames: undefined };
     this.#pending.push(slot);
     this.#updateReading();
@@ -300,6 +302,9 @@ export class Connection {
       },
       (error: unknown) => {
         this.#pool.release(reservedBytes);
+        // A frame no handler saw is referenced by nothing: give its memory back now. Junk
+        // frames of tens of MiB otherwise piled up until a full collection (docs/adr/0015).
+        if (ownsMemory && error instanceof UnservedRequestError) freeFrame(frame);
         if (error instanceof RequestRefusedError) {
           this.close(error.message);
           return;
@@ -424,4 +429,10 @@ function byteLengthOf(frames: readonly Buffer[]): number {
 
 function describe(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+/** Frees a frame's own memory at once (detaches it); only for a frame nothing references. */
+function freeFrame(frame: Buffer): void {
+  const memory = frame.buffer;
+  if (memory instanceof ArrayBuffer && frame.byteOffset === 0) memory.transfer(0);
 }

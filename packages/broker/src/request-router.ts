@@ -35,6 +35,18 @@ import {
 
 const responseInitialBytes = 512;
 
+/**
+ * A request refused before any handler saw it (no header, an API key or version this broker
+ * does not serve): nothing holds a view of its frame, so the connection frees the frame's memory
+ * at once instead of leaving it to a garbage collection (docs/adr/0015).
+ */
+export class UnservedRequestError extends ProtocolError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UnservedRequestError';
+  }
+}
+
 export interface RequestSource {
   readonly peer: string;
   readonly signal: AbortSignal;
@@ -78,7 +90,8 @@ export class RequestRouter {
     // A connection throttled by a quota reads its next requests only after the throttle.
     const mutedMs = (this.#mutedUntil.get(source) ?? 0) - Date.now();
     if (mutedMs > 0) await setTimeout(mutedMs, undefined, { signal: source.signal });
-    if (frame.length < 8) throw new ProtocolError(`request of ${frame.length} bytes has no header`);
+    if (frame.length < 8)
+      throw new UnservedRequestError(`request of ${frame.length} bytes has no header`);
     const apiKey = frame.readInt16BE(0);
     const apiVersion = frame.readInt16BE(2);
     const correlationId = frame.readInt32BE(4);
@@ -87,7 +100,7 @@ export class RequestRouter {
     const range = advertisedApiVersions.get(apiKey) ?? interBrokerApiVersions.get(apiKey);
     const handler = this.#handlers.get(apiKey);
     if (range === undefined || handler === undefined) {
-      throw new ProtocolError(`unsupported API key ${apiKey}`);
+      throw new UnservedRequestError(`unsupported API key ${apiKey}`);
     }
     const brokerRange = interBrokerApiVersions.get(apiKey);
     const brokerVersion =
@@ -96,7 +109,7 @@ export class RequestRouter {
       apiVersion <= brokerRange.maxVersion;
     if ((apiVersion < range.minVersion || apiVersion > range.maxVersion) && !brokerVersion) {
       if (apiKey === ApiKey.ApiVersions) return [unsupportedApiVersionsResponse(correlationId)];
-      throw new ProtocolError(`unsupported version ${apiVersion} of API key ${apiKey}`);
+      throw new UnservedRequestError(`unsupported version ${apiVersion} of API key ${apiKey}`);
     }
     const reader = new Reader(frame);
     const header = readRequestHeader(reader, requestHeaderVersion(apiKey, apiVersion));
