@@ -14,6 +14,12 @@ import { fakeBatch, labelOf, metaOf } from './testing/fake-batch.ts';
 import { newTopicId } from './types.ts';
 import { writeAheadLogContract } from './write-ahead-log.contract.ts';
 
+/** Removes a test's WAL directory and the sync point file kept beside it. */
+async function removeWalDirectory(directory: string): Promise<void> {
+  await rm(directory, { recursive: true, force: true });
+  await rm(`${directory}-sync-point`, { force: true });
+}
+
 writeAheadLogContract('FileWriteAheadLog', async () => {
   const directory = await mkdtemp(join(tmpdir(), 'tributary-wal-'));
   const files = new DirectorySegmentFiles(directory);
@@ -33,7 +39,7 @@ writeAheadLogContract('FileWriteAheadLog', async () => {
       await handle.write(byte, 0, 1, position);
       await handle.close();
     },
-    cleanup: () => rm(directory, { recursive: true, force: true }),
+    cleanup: () => removeWalDirectory(directory),
   };
 });
 
@@ -254,10 +260,10 @@ describe('FileWriteAheadLog torn tails', () => {
         assert.equal((await copy.readAll(1)).length, recovered[0]?.endPosition, 'tail removed');
       }
       await copy.close();
-      await rm(dir, { recursive: true, force: true });
+      await removeWalDirectory(dir);
     }
     await files.close();
-    await rm(source, { recursive: true, force: true });
+    await removeWalDirectory(source);
   });
 
   it('refuses a sealed segment with a bad entry, whatever follows', async () => {
