@@ -17,7 +17,7 @@ import { OffloadThread } from './offload-thread.ts';
 export const frameCheckOffloadMinBytes = 256 * 1024;
 
 export interface FrameCheckJob {
-  /** Shared memory when the job goes to the worker. */
+  /** The read's memory: shared, so the worker checks it in place (other memory is copied). */
   memory: ArrayBufferLike;
   byteOffset: number;
   byteLength: number;
@@ -46,16 +46,18 @@ export class FrameCheckThread {
   }
 
   /**
-   * Checks the WAL entry frames `starts[i]..ends[i]` of `data` on the worker (here when `data`
-   * is not in shared memory); resolves with the index of the first damaged one, or -1 when all
-   * are intact. `data` must not change until it resolves.
+   * Checks the WAL entry frames `starts[i]..ends[i]` of `data` on the worker; resolves with the
+   * index of the first damaged one, or -1 when all are intact. For reads `checkedOnThread`
+   * accepts (in shared memory: nothing is copied). `data` must not change until it resolves.
    */
   firstDamaged(data: Buffer, starts: Int32Array, ends: Int32Array): Promise<number> {
-    const memory = data.buffer;
-    const job = { memory, byteOffset: data.byteOffset, byteLength: data.length, starts, ends };
-    return memory instanceof SharedArrayBuffer
-      ? this.#thread.run(job)
-      : Promise.resolve(firstDamagedOf(job));
+    return this.#thread.run({
+      memory: data.buffer,
+      byteOffset: data.byteOffset,
+      byteLength: data.length,
+      starts,
+      ends,
+    });
   }
 
   close(): Promise<void> {

@@ -541,7 +541,7 @@ export class LogStorage {
       const entry = run[damaged] as BatchEntry;
       throw this.#corruptRead(source, where, entry, batchChecksumError(entry));
     }
-    return run.map((entry) => data.subarray(entry.position - start, batchEndOf(entry) - start));
+    return run.map((entry) => batchIn(data, start, entry));
   }
 
   /**
@@ -551,10 +551,7 @@ export class LogStorage {
    */
   #firstDamaged(data: Buffer, start: number, run: readonly BatchEntry[]): Promise<number> | number {
     if (!this.#frameCheck.checkedOnThread(data)) {
-      return run.findIndex(
-        (entry) =>
-          !walEntryFrameIntact(data, frameStartOf(entry) - start, batchEndOf(entry) - start),
-      );
+      return run.findIndex((entry) => !batchFrameIntact(data, start, entry));
     }
     const starts = new Int32Array(run.length);
     const ends = new Int32Array(run.length);
@@ -931,10 +928,18 @@ async function closeQuietly(components: Components): Promise<void> {
 
 /** The batch of `entry` inside `data` (read from `start` of its segment), its frame checked. */
 export function batchOfFrame(data: Buffer, start: number, entry: BatchEntry): Buffer {
-  const frameStart = frameStartOf(entry) - start;
-  const batchEnd = batchEndOf(entry) - start;
-  if (!walEntryFrameIntact(data, frameStart, batchEnd)) throw batchChecksumError(entry);
-  return data.subarray(entry.position - start, batchEnd);
+  if (!batchFrameIntact(data, start, entry)) throw batchChecksumError(entry);
+  return batchIn(data, start, entry);
+}
+
+/** Whether the entry frame holding `entry`'s batch is intact in `data` (read from `start`). */
+function batchFrameIntact(data: Buffer, start: number, entry: BatchEntry): boolean {
+  return walEntryFrameIntact(data, frameStartOf(entry) - start, batchEndOf(entry) - start);
+}
+
+/** `entry`'s batch bytes inside `data` (read from byte `start` of its segment), as a view. */
+function batchIn(data: Buffer, start: number, entry: BatchEntry): Buffer {
+  return data.subarray(entry.position - start, batchEndOf(entry) - start);
 }
 
 function batchChecksumError(entry: BatchEntry): StorageError {
