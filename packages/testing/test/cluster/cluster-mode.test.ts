@@ -19,6 +19,7 @@ import {
 } from '@tributary/protocol';
 import { startTestCluster, type TestCluster } from '@tributary/testing';
 import {
+  allLed,
   assertDelivered,
   checkExactlyOnce,
   consumeAll,
@@ -197,7 +198,9 @@ async function stampedBatches(topic: string, partition: number, node: number) {
 
 test('OffsetForLeaderEpoch after the failover agrees with the epoch every batch carries', async () => {
   const topic = 'failover';
-  const { leaders } = await metadataFrom(cluster.bootstrap(), [topic]);
+  // The previous test restarted the killed broker: until the leases settle a partition may be
+  // shown without a leader (-1), so wait until all six are led.
+  const { leaders } = await allLed(cluster, topic, 6);
   // A partition whose log holds batches of two epochs or more: one the killed broker led.
   let chosen;
   for (const [name, lease] of leaders) {
