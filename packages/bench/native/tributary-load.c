@@ -37,7 +37,9 @@
  * clock).
  *
  * Prints one JSON object on stdout ("type":"summary", as the Python drivers name theirs). Times
- * are CLOCK_MONOTONIC nanoseconds, printed as strings so they survive JSON parsing exactly.
+ * are CLOCK_MONOTONIC nanoseconds, printed as strings so they survive JSON parsing exactly. A
+ * produce summary also gives the tool's own CPU time (user + system, getrusage, whole run) as
+ * cpu_s: on a machine whose cores the broker shares, the load generator's part of them.
  * Exit status 2 is a usage or setup error (message on stderr).
  */
 #define _GNU_SOURCE
@@ -48,6 +50,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #define ERROR_TEXT_MAX 256
@@ -447,6 +450,12 @@ static void print_produce(const struct options *o, struct produce_state *s, int6
   printf(",\"start_ns\":\"%" PRId64 "\",\"elapsed_s\":%.6f", start_ns,
          (double)(end_ns - start_ns) / 1e9);
   print_percentiles("ack_ms", s->latency_ns, s->acked);
+  struct rusage usage;
+  if (getrusage(RUSAGE_SELF, &usage) == 0) {
+    double cpu = (double)(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+                 (double)(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+    printf(",\"cpu_s\":%.3f", cpu);
+  }
   printf("}\n");
 }
 

@@ -38,6 +38,8 @@ test('produce, then consume back in group mode and in assign mode', async () => 
   assert.equal(produced.acked, records);
   assert.equal(produced.ackMs.samples, records);
   assert.ok(produced.ackMs.p50 > 0 && produced.ackMs.p50 <= produced.ackMs.p99);
+  // Its own CPU time, which the produce workload's CPU ceiling note divides by the bytes sent.
+  assert.ok(produced.cpuSeconds !== undefined && produced.cpuSeconds > 0, 'cpu_s reported');
 
   const expected = { records, bytes: records * size, errors: 0 };
   const grouped = await (

@@ -293,6 +293,8 @@ export interface NativeProduceResult {
   elapsedSeconds: number;
   /** Enqueue (or, paced, due time) to delivery report. */
   ackMs: DriverPercentiles;
+  /** The tool's own CPU seconds (user + system) over its whole run; undefined if not printed. */
+  cpuSeconds: number | undefined;
 }
 
 function produceArgs(options: NativeProduceOptions): string[] {
@@ -321,6 +323,7 @@ function produceResult(line: DriverLine): NativeProduceResult {
     startNs: nanosecondsField(line, 'start_ns'),
     elapsedSeconds: numberField(line, 'elapsed_s'),
     ackMs: driverPercentiles(line, 'ack_ms'),
+    cpuSeconds: typeof line['cpu_s'] === 'number' ? line['cpu_s'] : undefined,
   };
 }
 

@@ -59,6 +59,8 @@ export interface ProducePhaseResult {
   recordsPerBrokerCpuSecond: number;
   /** Broker and machine CPU over the phase, for naming the bottleneck. */
   cpuUse: CpuUse;
+  /** CPU seconds of the load generator process (the C tool's getrusage), when known. */
+  generatorCpuSeconds?: number;
 }
 
 export interface ProduceBenchResult {
@@ -263,5 +265,6 @@ async function runNativePhase(
     brokerCpuSystemSeconds: systemSeconds,
     recordsPerBrokerCpuSecond: cpu > 0 ? result.acked / cpu : 0,
     cpuUse,
+    ...(result.cpuSeconds === undefined ? {} : { generatorCpuSeconds: result.cpuSeconds }),
   };
 }

@@ -202,7 +202,49 @@ function produceFigures(m: ProduceMeasurements): BenchFigure[] {
   ];
 }
 
+/**
+ * What the machine's cores allow in the C phase, from what each process spent per GB: the
+ * broker (from /proc) and the C load generator (its own getrusage) share the cores, so at those
+ * costs the cores carry at most cores / (broker + generator) GB/s. Also the broker's cost per
+ * GB that 0.9 of the disk would need with the generator as it is: when that is below what any
+ * broker spends, the goal is stopped by the machine's CPU, not by the disk.
+ */
+export function cpuCeilingNote(
+  phase: ProducePhaseResult,
+  recordBytes: number,
+  diskMBps: number,
+): string | undefined {
+  const gigabytes = (phase.recordsAcked * recordBytes) / 1e9;
+  const generator = phase.generatorCpuSeconds;
+  if (generator === undefined || gigabytes <= 0 || phase.brokerCpuSeconds <= 0) return undefined;
+  const { cores } = phase.cpuUse;
+  const brokerPerGb = phase.brokerCpuSeconds / gigabytes;
+  const generatorPerGb = generator / gigabytes;
+  const ceilingMBps = (cores / (brokerPerGb + generatorPerGb)) * 1000;
+  const goalMBps = diskMBps * durableShareGoal;
+  const brokerBudget = cores / (goalMBps / 1000) - generatorPerGb;
+  return (
+    `CPU ceiling (C phase): the broker spent ${brokerPerGb.toFixed(2)} CPU-s per GB and the C ` +
+    `load generator ${generatorPerGb.toFixed(2)} (its own getrusage, ${generator.toFixed(2)} s), ` +
+    `so the ${cores} cores they share carry at most ${ceilingMBps.toFixed(0)} MB/s at those ` +
+    `costs (${((phase.megabytesPerSecond / ceilingMBps) * 100).toFixed(0)}% of it reached; ` +
+    `${((ceilingMBps / diskMBps) * 100).toFixed(0)}% of the disk's fdatasync bandwidth). ` +
+    `0.9 of the disk (${goalMBps.toFixed(0)} MB/s) with the generator as it is would leave ` +
+    (brokerBudget > 0
+      ? `the broker ${brokerBudget.toFixed(2)} CPU-s per GB`
+      : 'the broker no CPU at all') +
+    (ceilingMBps < goalMBps
+      ? ': on this machine that goal is bounded by its cores, not its disk.'
+      : ': the cores allow it at these costs.')
+  );
+}
+
 function produceNotes(m: ProduceMeasurements): string[] {
+  const native = m.result.nativeThroughput;
+  const ceiling =
+    native === undefined
+      ? undefined
+      : cpuCeilingNote(native, m.result.recordBytes, m.result.disk.bandwidthMBps);
   const hotspots = m.result.hotspots
     .slice(0, 8)
     .map((spot) => `${spot.selfPercent.toFixed(1)}% ${spot.frame}`);
@@ -214,6 +256,7 @@ function produceNotes(m: ProduceMeasurements): string[] {
           `Throughput phase (C, ${m.result.nativeThroughput.recordsAcked} records): ` +
             bottleneckNote(m.result.nativeThroughput.cpuUse),
         ]),
+    ...(ceiling === undefined ? [] : [ceiling]),
     "Acknowledgements: tributary acks=all = appended to the WAL and fsync'd (group commit); " +
       m.peers.map((peer) => `${peer.system} = ${peer.ack}`).join('; ') +
       '. Only tributary and redis-always are fsync-durable at ack: compare those two.',
@@ -221,8 +264,7 @@ function produceNotes(m: ProduceMeasurements): string[] {
       `reply inbox), ${window} requests in flight on one connection, ${m.seconds} s each; the ` +
       'same shape as the platformatic single-record row. librdkafka batches (linger 2 ms), so ' +
       'its row is the batched best case.',
-    'The ratio to Redis appendfsync always takes the better of the two librdkafka rows; the C ' +
-      "phase shows the broker's main thread near one core, so the profile below is what bounds it.",
+    'The ratio to Redis appendfsync always takes the better of the two librdkafka rows.',
     `platformatic single-record row: broker CPU ${m.pipelined.cpuSeconds.toFixed(2)} s, ` +
       `load generator (this Node process) CPU ${m.pipelined.generatorSeconds.toFixed(2)} s ` +
       `over ${m.pipelined.run.seconds.toFixed(1)} s.`,
