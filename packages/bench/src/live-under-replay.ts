@@ -8,6 +8,7 @@
  * median of the per-round ratios (ADR 0005). Reported: the median p99s, that ratio (goal: at
  * most 1.5) and the replay's rate over its windows (goal: 1 GB/s or more).
  */
+import type { CpuUse } from './bench-context.ts';
 import type { BenchFigure } from './bench-report.ts';
 import type { BrokerChild } from './broker-child.ts';
 import { measureNativeLatency, type NativeLatency } from './native-latency.ts';
@@ -133,6 +134,12 @@ export function liveUnderReplayFigures(system: string, m: LiveUnderReplay): Benc
   ];
 }
 
+/** Share of the machine's cores that were busy over a window, in percent. */
+function busyPercent(use: CpuUse): string {
+  const capacity = use.wallSeconds * use.cores;
+  return capacity > 0 ? ((use.machineBusySeconds / capacity) * 100).toFixed(0) : '0';
+}
+
 export function liveUnderReplayNote(m: LiveUnderReplay): string {
   const ratios = ratiosOf(m);
   const rounds = m.rounds.map((round, index) => {
@@ -142,7 +149,8 @@ export function liveUnderReplayNote(m: LiveUnderReplay): string {
       `(x${ratio.toFixed(2)}; ${round.passes} passes, ` +
       `${(round.replayedBytes / 1e6 / round.replaySeconds).toFixed(0)} MB/s; broker CPU ` +
       `${round.solo.use.brokerCpuSeconds.toFixed(1)} / ` +
-      `${round.underReplay.use.brokerCpuSeconds.toFixed(1)} s)`
+      `${round.underReplay.use.brokerCpuSeconds.toFixed(1)} s; machine ` +
+      `${busyPercent(round.solo.use)} / ${busyPercent(round.underReplay.use)}% busy)`
     );
   });
   return (
