@@ -161,13 +161,18 @@ export function cpuUseWindow(pid: number): () => CpuUse {
   };
 }
 
+/** Share (0..1) of the machine's cores that were busy over the window. */
+export function machineBusyShare(use: CpuUse): number {
+  return use.machineBusySeconds / Math.max(use.wallSeconds * use.cores, 1e-9);
+}
+
 /**
  * Names what limited a run from where the CPU went: the broker's event loop (one core), the
  * whole machine (load generators share the cores), or neither (waiting: fsync, batching).
  */
 export function bottleneckNote(use: CpuUse): string {
   const brokerCores = use.brokerCpuSeconds / Math.max(use.wallSeconds, 1e-9);
-  const machineShare = use.machineBusySeconds / Math.max(use.wallSeconds * use.cores, 1e-9);
+  const machineShare = machineBusyShare(use);
   const measured =
     `broker used ${brokerCores.toFixed(2)} cores, the machine was ${(100 * machineShare).toFixed(0)}% ` +
     `busy over ${use.cores} cores`;

@@ -8,7 +8,7 @@
  * median of the per-round ratios (ADR 0005). Reported: the median p99s, that ratio (goal: at
  * most 1.5) and the replay's rate over its windows (goal: 1 GB/s or more).
  */
-import type { CpuUse } from './bench-context.ts';
+import { machineBusyShare, type CpuUse } from './bench-context.ts';
 import type { BenchFigure } from './bench-report.ts';
 import type { BrokerChild } from './broker-child.ts';
 import { measureNativeLatency, type NativeLatency } from './native-latency.ts';
@@ -136,8 +136,7 @@ export function liveUnderReplayFigures(system: string, m: LiveUnderReplay): Benc
 
 /** Share of the machine's cores that were busy over a window, in percent. */
 function busyPercent(use: CpuUse): string {
-  const capacity = use.wallSeconds * use.cores;
-  return capacity > 0 ? ((use.machineBusySeconds / capacity) * 100).toFixed(0) : '0';
+  return (machineBusyShare(use) * 100).toFixed(0);
 }
 
 export function liveUnderReplayNote(m: LiveUnderReplay): string {

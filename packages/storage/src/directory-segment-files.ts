@@ -14,7 +14,8 @@ import type { SegmentFiles, SegmentWriter } from './segment-files.ts';
 import { segmentFileName } from './segment-format.ts';
 
 const suffix = '.wal';
-const syncPointSuffix = '-sync-point';
+/** The WAL's sync point file is the WAL directory's path with this suffix (beside it). */
+export const syncPointSuffix = '-sync-point';
 const dsyncCreateFlags =
   constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_DSYNC;
 const syncPointFlags = constants.O_WRONLY | constants.O_CREAT | constants.O_DSYNC;

@@ -3,7 +3,7 @@ import { appendFile, mkdtemp, open, rm, truncate } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { DirectorySegmentFiles } from './directory-segment-files.ts';
+import { DirectorySegmentFiles, syncPointSuffix } from './directory-segment-files.ts';
 import { FileWriteAheadLog } from './file-write-ahead-log.ts';
 import { MemorySegmentFiles } from './memory-segment-files.ts';
 import { MemoryWriteAheadLog } from './memory-write-ahead-log.ts';
@@ -17,7 +17,7 @@ import { writeAheadLogContract } from './write-ahead-log.contract.ts';
 /** Removes a test's WAL directory and the sync point file kept beside it. */
 async function removeWalDirectory(directory: string): Promise<void> {
   await rm(directory, { recursive: true, force: true });
-  await rm(`${directory}-sync-point`, { force: true });
+  await rm(directory + syncPointSuffix, { force: true });
 }
 
 writeAheadLogContract('FileWriteAheadLog', async () => {
