@@ -49,6 +49,20 @@ export function probeDiskSync(options: DiskSyncOptions): DiskSyncResult {
   }
 }
 
+/**
+ * Only the latency half of probeDiskSync: 4 KiB append + fdatasync for `durationMs`. A
+ * latency run notes it, since the disk of a shared machine has quiet and busy hours (its p99
+ * moved from 0.9 to 3.9 ms within an hour on the same machine).
+ */
+export function probeSmallSyncLatency(dir: string, durationMs: number): LatencySummary {
+  const probeDir = mkdtempSync(join(dir, 'disk-sync-probe-'));
+  try {
+    return summarizeMs(measureSmallWrites(join(probeDir, 'latency'), durationMs));
+  } finally {
+    rmSync(probeDir, { recursive: true, force: true });
+  }
+}
+
 function measureBandwidth(
   path: string,
   options: DiskSyncOptions,

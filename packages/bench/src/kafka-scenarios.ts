@@ -28,7 +28,8 @@ import {
   latencyFigures,
   latencyRates,
   latencySecondsOf,
-  measureNativeLatency,
+  latencyRoundsNote,
+  measureNativeLatencyRounds,
   type NativeLatency,
 } from './native-latency.ts';
 import { nativeClient, startNativeConsume, startNativeProduce } from './native-load.ts';
@@ -116,7 +117,9 @@ async function produceOnKafka(context: BenchContext, broker: BrokerChild) {
 async function latencyOnKafka(context: BenchContext, broker: BrokerChild) {
   const runs: NativeLatency[] = [];
   for (const rate of latencyRates) {
-    runs.push(await measureNativeLatency(broker, rate, latencySecondsOf(rate, context.quick)));
+    runs.push(
+      await measureNativeLatencyRounds(broker, rate, latencySecondsOf(rate, context.quick)),
+    );
   }
   return {
     figures: runs.flatMap((run) =>
@@ -125,7 +128,7 @@ async function latencyOnKafka(context: BenchContext, broker: BrokerChild) {
     note: runs
       .map(
         (run) =>
-          `C clients at ${run.rate}/s for ${run.seconds} s: producer errors ` +
+          `C clients at ${run.rate}/s for ${latencyRoundsNote(run)}: producer errors ` +
           `${run.producerErrors}, broker CPU ${run.use.brokerCpuSeconds.toFixed(2)} s`,
       )
       .join('; '),

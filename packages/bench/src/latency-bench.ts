@@ -7,7 +7,8 @@
  * the full run also with python3-confluent-kafka. The peers (Redis Streams with appendfsync
  * always, NATS JetStream file storage, RabbitMQ streams in the full run) run the same rate,
  * record size and duration with the suite's paced clients (peer-latency.ts), each on a fresh
- * private server.
+ * private server. The C pair runs each rate in three rounds and reports the median round
+ * (native-latency.ts), against Apache Kafka the same way.
  */
 import {
   bottleneckNote,
@@ -19,6 +20,7 @@ import {
 } from './bench-context.ts';
 import type { BenchFigure, WorkloadReport } from './bench-report.ts';
 import type { BrokerChild } from './broker-child.ts';
+import { probeSmallSyncLatency } from './disk-sync-probe.ts';
 import {
   consumeResult,
   createTopic,
@@ -27,12 +29,14 @@ import {
   startConsumer,
   startPaced,
 } from './kafka-drivers.ts';
+import type { LatencySummary } from './latency-summary.ts';
 import { nativeLoadAvailable } from './native-load.ts';
 import {
   latencyFigures,
   latencyRates,
+  latencyRoundsNote,
   latencySecondsOf,
-  measureNativeLatency,
+  measureNativeLatencyRounds,
   latencyValueBytes as valueBytes,
   type NativeLatency,
 } from './native-latency.ts';
@@ -170,13 +174,14 @@ async function measurePython(
 export async function runLatencyBench(context: BenchContext): Promise<WorkloadReport> {
   const [rate] = latencyRates;
   const seconds = latencySecondsOf(rate, context.quick);
+  const diskBefore = probeSmallSyncLatency(context.dataParentDir, diskProbeMs);
   const runs = await withBroker(context, {}, async (broker) => {
     const done: NativeLatency[] = [];
     if (await nativeLoadAvailable(context.log)) {
       for (const each of latencyRates) {
         const eachSeconds = latencySecondsOf(each, context.quick);
         context.log(`latency: ${each}/s for ${eachSeconds} s, C clients`);
-        done.push(await measureNativeLatency(broker, each, eachSeconds));
+        done.push(await measureNativeLatencyRounds(broker, each, eachSeconds));
       }
     }
     if (!context.quick || done.length === 0) {
@@ -186,7 +191,29 @@ export async function runLatencyBench(context: BenchContext): Promise<WorkloadRe
     return done;
   });
   const peers = await runPeerLatencies(context, rate, seconds);
-  return latencyReport({ rate, seconds, expect: rate * seconds, runs, peers });
+  const diskAfter = probeSmallSyncLatency(context.dataParentDir, diskProbeMs);
+  const disk = [diskBefore, diskAfter] as const;
+  return latencyReport({ rate, seconds, expect: rate * seconds, runs, peers, disk });
+}
+
+/** How long the disk's sync latency is probed before and after the workload, in ms. */
+const diskProbeMs = 2000;
+
+function syncLatencyText(probe: LatencySummary): string {
+  return (
+    `p50 ${probe.p50Ms.toFixed(2)}, p99 ${probe.p99Ms.toFixed(2)}, max ` +
+    `${probe.maxMs.toFixed(1)} ms`
+  );
+}
+
+function diskNote([before, after]: readonly [LatencySummary, LatencySummary]): string {
+  return (
+    `The disk under the data directories, 4 KiB append + fdatasync for ${diskProbeMs / 1000} ` +
+    `s: before Tributary's runs ${syncLatencyText(before)}; after the peers' ` +
+    `${syncLatencyText(after)}. Every ` +
+    'acks=all reply here waits for such a sync (Kafka with flush per message too), so a busy ' +
+    'hour of a shared disk moves these figures.'
+  );
 }
 
 interface LatencyMeasurements {
@@ -195,6 +222,8 @@ interface LatencyMeasurements {
   expect: number;
   runs: NativeLatency[];
   peers: PeerLatencyRun[];
+  /** The disk's sync latency before Tributary's runs and after the peers'. */
+  disk: readonly [LatencySummary, LatencySummary];
 }
 
 function tributaryNote(run: NativeLatency): string {
@@ -213,13 +242,14 @@ function tributaryNote(run: NativeLatency): string {
       : 'the tail is on the fetch path (producer acks are much faster than delivery): what ' +
         'would move it is waking long-polling Fetches as soon as the append commits';
   return (
-    `${run.client}, ${run.rate}/s for ${run.seconds} s: ${clients}; producer errors ${run.producerErrors}; broker CPU ` +
+    `${run.client}, ${run.rate}/s for ${latencyRoundsNote(run)}: ${clients}; producer errors ` +
+    `${run.producerErrors}; broker CPU ` +
     `${run.use.brokerCpuSeconds.toFixed(2)} s. ${bottleneckNote(run.use)} On this run ${tail}.`
   );
 }
 
 function latencyReport(m: LatencyMeasurements): WorkloadReport {
-  const { rate, seconds, expect, runs, peers } = m;
+  const { rate, seconds, expect, runs, peers, disk } = m;
   return {
     name: 'latency',
     title:
@@ -232,6 +262,7 @@ function latencyReport(m: LatencyMeasurements): WorkloadReport {
     notes: [
       'Latency runs from the intended send time (CLOCK_MONOTONIC in the value) to the ' +
         'consumer receiving the record: no coordinated omission.',
+      diskNote(disk),
       ...runs.map(tributaryNote),
       `Peers: ${rate}/s only, 1 KiB records and the same duration, a paced producer and a ` +
         'consumer on two ' +

@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { CpuUse } from './bench-context.ts';
+import { combineLatencyRounds, latencyRoundsNote, type NativeLatency } from './native-latency.ts';
+
+const use: CpuUse = {
+  wallSeconds: 20,
+  brokerCpuSeconds: 6,
+  machineBusySeconds: 12,
+  cores: 2,
+  rssMb: 400,
+  peakRssMb: 450,
+};
+
+function round(e2eP99: number, delivered: number, errors = 0): NativeLatency {
+  const percentiles = {
+    samples: delivered,
+    p50: 1,
+    p99: e2eP99,
+    p999: e2eP99 * 2,
+    max: e2eP99 * 3,
+  };
+  return {
+    client: 'c',
+    rate: 50_000,
+    seconds: 5,
+    e2eMs: percentiles,
+    ackMs: { ...percentiles, p99: e2eP99 - 0.5 },
+    delivered,
+    records: 250_000,
+    producerErrors: errors,
+    use: { ...use, brokerCpuSeconds: 1 },
+  };
+}
+
+test('the rounds of a latency run report the median round and the counts of all', () => {
+  const combined = combineLatencyRounds(
+    [round(16, 250_000), round(3.8, 249_000, 2), round(5.7, 250_000)],
+    5,
+    use,
+  );
+  assert.equal(combined.e2eMs.p99, 5.7);
+  assert.equal(combined.e2eMs.max, 5.7 * 3);
+  assert.equal(combined.ackMs.p99, 5.2);
+  assert.equal(combined.delivered, 749_000);
+  assert.equal(combined.records, 750_000);
+  assert.equal(combined.producerErrors, 2);
+  assert.equal(combined.seconds, 15);
+  assert.equal(combined.use, use);
+  assert.deepEqual(
+    combined.rounds?.map((each) => each.e2eP99Ms),
+    [16, 3.8, 5.7],
+  );
+  assert.equal(
+    latencyRoundsNote(combined),
+    "3 rounds of 5 s (e2e p99 per round 16.0 / 3.8 / 5.7 ms; the figures are the median round's)",
+  );
+});
+
+test('the note names the warm-up round when one ran', () => {
+  const combined = {
+    ...combineLatencyRounds([round(4, 1), round(5, 1)], 10, use),
+    warmupE2eP99Ms: 30.25,
+  };
+  assert.equal(
+    latencyRoundsNote(combined),
+    '2 rounds of 10 s after a warm-up of 10 s (e2e p99 per round 4.0 / 5.0 ms, warm-up 30.3; ' +
+      "the figures are the median round's)",
+  );
+});
+
+test('a single run is noted by its length alone', () => {
+  assert.equal(latencyRoundsNote(round(4, 10)), '5 s');
+  assert.throws(() => combineLatencyRounds([], 5, use), /no latency round/);
+});
