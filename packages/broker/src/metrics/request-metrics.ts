@@ -5,12 +5,14 @@
  * (malformed, or the handler threw: the connection is then closed). Recorded by the router for
  * every request; registered on /metrics by the metrics server.
  *
- * Requests slower than `slowRequestMs` are logged once each with a request id (`peer#
- * correlationId`), the API and the time, so a slow request in a dashboard can be found in the log.
+ * Requests slower than `slowRequestMs` are logged with a request id (`peer#correlationId`), the
+ * API and the time, so a slow request in a dashboard can be found in the log; at most
+ * `slowRequestLogMaxPerSecond` one by one, the rest summed up (slow-request-log.ts).
  */
 import { apiName } from '@tributary/protocol';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { Logger } from '../logger.ts';
+import { SlowRequestLog } from './slow-request-log.ts';
 
 /** Latency buckets in seconds: 0.25 ms to 10 s (long polls land in the last ones). */
 const latencyBuckets = [
@@ -46,12 +48,12 @@ export class RequestMetrics {
     buckets: latencyBuckets,
     registers: [],
   });
-  readonly #log: Logger | undefined;
+  readonly #slowLog: SlowRequestLog | undefined;
   /** Label children by API name, made at first use: observing through them hashes no labels. */
   readonly #children = new Map<string, ApiChildren>();
 
   constructor(log?: Logger) {
-    this.#log = log;
+    this.#slowLog = log === undefined ? undefined : new SlowRequestLog(log);
   }
 
   register(registry: Registry): void {
@@ -70,9 +72,7 @@ export class RequestMetrics {
     children.requests.inc();
     children.latency.observe(ms / 1000);
     if (failed) this.#errors.inc({ api });
-    if (ms >= slowRequestMs && !waitingApis.has(api)) {
-      this.#log?.warn('slow request', { requestId: requestId(), api, ms: Math.round(ms) });
-    }
+    if (ms >= slowRequestMs && !waitingApis.has(api)) this.#slowLog?.note(api, ms, requestId);
   }
 
   #childrenOf(api: string): ApiChildren {
