@@ -23,3 +23,13 @@ export function percentile(sorted: readonly number[], fraction: number): number 
   const index = Math.min(sorted.length - 1, Math.round(fraction * (sorted.length - 1)));
   return sorted[index] ?? 0;
 }
+
+/** The middle of `values` (the mean of the two middle ones for an even count); 0 for none. */
+export function median(values: readonly number[]): number {
+  const sorted = values.toSorted((a, b) => a - b);
+  if (sorted.length === 0) return 0;
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1
+    ? (sorted[middle] as number)
+    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+}

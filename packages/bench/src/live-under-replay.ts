@@ -11,6 +11,7 @@
 import { machineBusyShare, type CpuUse } from './bench-context.ts';
 import type { BenchFigure } from './bench-report.ts';
 import type { BrokerChild } from './broker-child.ts';
+import { median } from './latency-summary.ts';
 import { measureNativeLatency, type NativeLatency } from './native-latency.ts';
 import { rawReadAll, rawReaderClient } from './raw-fetch-reader.ts';
 
@@ -80,15 +81,6 @@ async function roundUnderReplay(
   await replay;
   const replaySeconds = Number(process.hrtime.bigint() - started) / 1e9;
   return { underReplay: live, replayedBytes, replaySeconds, passes };
-}
-
-function median(values: readonly number[]): number {
-  const sorted = values.toSorted((a, b) => a - b);
-  if (sorted.length === 0) return 0;
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 === 1
-    ? (sorted[middle] as number)
-    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 }
 
 /** Each round's live p99 beside the replay over its p99 alone. */

@@ -5,8 +5,10 @@ import {
   percentiles,
   runPacedLanes,
   stampedPayload,
+  windowP99s,
   type LaneAcks,
 } from './peer-paced.ts';
+import { median } from './latency-summary.ts';
 
 test('stampedPayload keeps the record size and round-trips the intended time', () => {
   const payload = stampedPayload(12345.678, 1024);
@@ -70,4 +72,19 @@ test('runPacedLanes sends through the warm-up but leaves its answers out of the 
   // The measured answers are the last 10 sent: intended from 50 ms after the first send on.
   const firstSent = Math.min(...stamps);
   assert.ok(result.samples.every(([intended]) => intended >= firstSent + 50 - 0.01));
+});
+
+test('windowP99s splits the samples by intended send time into equal windows', () => {
+  const samples: Array<[number, number]> = [];
+  for (let i = 0; i < 200; i++) samples.push([1000 + i * 10, i >= 100 ? 50 : 2]);
+  // A sample at the very end of the span lands in the last window, not a fourth one.
+  samples.push([4000, 7]);
+  assert.deepEqual(windowP99s(samples, 1000, 3000, 3), [2, 50, 7]);
+  assert.deepEqual(windowP99s([], 0, 1000, 2), [0, 0]);
+});
+
+test('median of window p99s', () => {
+  assert.equal(median([17.3, 5.1, 4.8]), 5.1);
+  assert.equal(median([4, 2]), 3);
+  assert.equal(median([]), 0);
 });

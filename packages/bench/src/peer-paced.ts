@@ -103,6 +103,34 @@ export interface PacedRunResult {
   ackMs: Percentiles;
   /** [intended send time (performance.now() ms), ack latency ms] per acked message. */
   samples: Array<[number, number]>;
+  /**
+   * Ack p99 of each of `pacedWindows` equal parts of the measured seconds (by intended send
+   * time), in order: one stall decides a whole run's p99, the windows show whether it was one.
+   */
+  windowP99Ms: number[];
+}
+
+/** Equal parts of a paced run's measured seconds that get a p99 of their own. */
+export const pacedWindows = 3;
+
+/** The ack p99 of the samples whose intended send time falls in each of `windows` parts. */
+export function windowP99s(
+  samples: ReadonlyArray<readonly [number, number]>,
+  fromMs: number,
+  spanMs: number,
+  windows: number,
+): number[] {
+  const parts: number[][] = Array.from({ length: windows }, () => []);
+  for (const [intended, ms] of samples) {
+    const index = Math.floor(((intended - fromMs) / spanMs) * windows);
+    parts[Math.min(windows - 1, Math.max(0, index))]?.push(ms);
+  }
+  return parts.map((part) =>
+    percentile(
+      part.toSorted((a, b) => a - b),
+      0.99,
+    ),
+  );
 }
 
 interface LaneState {
@@ -163,6 +191,7 @@ export function runPacedLanes(
         seconds: (performance.now() - measuredFrom) / 1000,
         ackMs: percentiles(samples.map(([, ms]) => ms)),
         samples,
+        windowP99Ms: windowP99s(samples, measuredFrom, options.seconds * 1000, pacedWindows),
       });
     };
     const lanes = makeLanes.map((make, index) => {
