@@ -7,8 +7,8 @@
  * the full run also with python3-confluent-kafka. The peers (Redis Streams with appendfsync
  * always, NATS JetStream file storage, RabbitMQ streams in the full run) run the same rate,
  * record size and duration with the suite's paced clients (peer-latency.ts), each on a fresh
- * private server. The C pair runs each rate in three rounds and reports the median round
- * (native-latency.ts), against Apache Kafka the same way.
+ * private server. The C pair runs each rate in an unmeasured warm-up round and three measured
+ * ones and reports the median round (native-latency.ts), against Apache Kafka the same way.
  */
 import {
   bottleneckNote,
