@@ -59,7 +59,8 @@ function kafkaNotes(runs: readonly ModeRun[]): string[] {
       '"page cache" keeps the defaults (acked from the page cache, no fsync). The vs kafka ' +
       'column is tributary / kafka for the same client and metric: above 1 is better for ' +
       'throughput, below 1 is better for latency. Each configuration is a fresh JVM, measured ' +
-      'as Tributary is (without a warm-up, except small-producers, which both get one); a ' +
+      'as Tributary is (without a warm-up, except small-producers and latency, where both ' +
+      'get one); a ' +
       'paced row whose ack latency ' +
       'grows to seconds means the node fell behind the offered rate (queueing), not a stall.',
     ...ran.map((run) => `${kafkaSystem(run.mode)}: ${run.result?.note ?? ''}.`),
