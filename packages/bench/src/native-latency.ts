@@ -169,8 +169,7 @@ export function latencyRoundsNote(run: NativeLatency): string {
     (warmup === undefined ? '' : ` after a warm-up of ${each} s`) +
     ` (e2e p99 per round ${p99s} ms` +
     (warmup === undefined ? '' : `, warm-up ${warmup.toFixed(1)}`) +
-    '; ' +
-    "the figures are the median round's)"
+    "; the figures are the median round's)"
   );
 }
 

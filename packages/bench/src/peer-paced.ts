@@ -125,12 +125,7 @@ export function windowP99s(
     const index = Math.floor(((intended - fromMs) / spanMs) * windows);
     parts[Math.min(windows - 1, Math.max(0, index))]?.push(ms);
   }
-  return parts.map((part) =>
-    percentile(
-      part.toSorted((a, b) => a - b),
-      0.99,
-    ),
-  );
+  return parts.map((part) => percentiles(part).p99);
 }
 
 interface LaneState {
