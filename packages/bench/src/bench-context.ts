@@ -12,6 +12,11 @@ export interface BenchContext {
   /** Parent of every temporary data directory (the disk being measured). */
   dataParentDir: string;
   log: (line: string) => void;
+  /**
+   * Whether Apache Kafka runs beside Tributary (false under --no-kafka). Most workloads leave
+   * that to kafka-comparison.ts; latency starts its Kafka nodes itself, to interleave rounds.
+   */
+  kafka: boolean;
 }
 
 export async function withBroker<T>(

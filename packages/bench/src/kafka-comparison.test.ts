@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { kafkaRatioCell, renderTextTable, type WorkloadReport } from './bench-report.ts';
 import { addKafkaPeer } from './kafka-comparison.ts';
 
-const context = { quick: true, dataParentDir: '/tmp', log: () => undefined };
+const context = { quick: true, dataParentDir: '/tmp', log: () => undefined, kafka: true };
 
 const report: WorkloadReport = {
   name: 'scale',

@@ -3,27 +3,30 @@
  * runs on a fresh Kafka node in each configuration (flush per message, then page cache), its
  * rows join the report, and every Tributary row with a Kafka counterpart (same client, same
  * metric) gets its ratio to Kafka. When Kafka cannot be fetched or started the report says so
- * and the run goes on.
+ * and the run goes on. The latency workload starts its Kafka nodes itself, to run their rounds
+ * interleaved with Tributary's, and adds them with withKafkaRuns.
  */
 import type { BenchContext } from './bench-context.ts';
 import type { BenchFigure, KafkaRatios, WorkloadReport } from './bench-report.ts';
 import { kafkaSystem, kafkaVersion, startKafka, type KafkaMode } from './kafka-peer.ts';
 import { kafkaNotRun, kafkaScenarios, type KafkaScenarioResult } from './kafka-scenarios.ts';
 
-const modes: readonly KafkaMode[] = ['durable', 'page-cache'];
+/** The Kafka configurations every comparison runs, in this order. */
+export const kafkaModes: readonly KafkaMode[] = ['durable', 'page-cache'];
 
 /** A metric without its parenthesised detail ("throughput (ack p99 3.1 ms)" -> "throughput"). */
 function metricKey(metric: string): string {
   return metric.replace(/ \(ack p99 [^)]*\)$/, '');
 }
 
-interface ModeRun {
+/** One Kafka configuration's outcome for a workload: its result, or why it has none. */
+export interface KafkaModeRun {
   mode: KafkaMode;
   result?: KafkaScenarioResult;
   error?: string;
 }
 
-function counterpart(run: ModeRun, figure: BenchFigure): number | undefined {
+function counterpart(run: KafkaModeRun, figure: BenchFigure): number | undefined {
   const match = run.result?.figures.find(
     (kafka) =>
       kafka.client === figure.client &&
@@ -34,7 +37,7 @@ function counterpart(run: ModeRun, figure: BenchFigure): number | undefined {
 }
 
 /** The Tributary rows with their ratios to each Kafka configuration that ran. */
-function withRatios(figures: readonly BenchFigure[], runs: readonly ModeRun[]): BenchFigure[] {
+function withRatios(figures: readonly BenchFigure[], runs: readonly KafkaModeRun[]): BenchFigure[] {
   return figures.map((figure) => {
     if (figure.system !== 'tributary') return figure;
     const durable = runs.find((run) => run.mode === 'durable');
@@ -48,7 +51,7 @@ function withRatios(figures: readonly BenchFigure[], runs: readonly ModeRun[]): 
   });
 }
 
-function kafkaNotes(runs: readonly ModeRun[]): string[] {
+function kafkaNotes(runs: readonly KafkaModeRun[]): string[] {
   const ran = runs.filter((run) => run.result !== undefined);
   const failed = runs.filter((run) => run.error !== undefined);
   return [
@@ -60,9 +63,9 @@ function kafkaNotes(runs: readonly ModeRun[]): string[] {
       'column is tributary / kafka for the same client and metric: above 1 is better for ' +
       'throughput, below 1 is better for latency. Each configuration is a fresh JVM, measured ' +
       'as Tributary is (without a warm-up, except small-producers and latency, where both ' +
-      'get one); a ' +
-      'paced row whose ack latency ' +
-      'grows to seconds means the node fell behind the offered rate (queueing), not a stall.',
+      "get one; latency's C rounds run interleaved with Tributary's, every node up at once); " +
+      'a paced row whose ack latency grows to seconds means the node fell behind the offered ' +
+      'rate (queueing), not a stall.',
     ...ran.map((run) => `${kafkaSystem(run.mode)}: ${run.result?.note ?? ''}.`),
     ...failed.map(
       (run) => `${kafkaSystem(run.mode)} did not run: ${(run.error ?? '').slice(0, 400)}`,
@@ -70,7 +73,11 @@ function kafkaNotes(runs: readonly ModeRun[]): string[] {
   ];
 }
 
-async function runMode(context: BenchContext, name: string, mode: KafkaMode): Promise<ModeRun> {
+async function runMode(
+  context: BenchContext,
+  name: string,
+  mode: KafkaMode,
+): Promise<KafkaModeRun> {
   const scenario = kafkaScenarios.get(name);
   if (scenario === undefined) return { mode, error: 'no Kafka scenario' };
   context.log(`${name}: peer ${kafkaSystem(mode)}`);
@@ -118,8 +125,19 @@ async function withKafka(
   context: BenchContext,
   report: WorkloadReport,
 ): Promise<WorkloadReport> {
-  const runs: ModeRun[] = [];
-  for (const mode of modes) runs.push(await runMode(context, name, mode));
+  const runs: KafkaModeRun[] = [];
+  for (const mode of kafkaModes) runs.push(await runMode(context, name, mode));
+  return withKafkaRuns(report, runs);
+}
+
+/**
+ * `report` with the Kafka rows of `runs`, the ratios and notes added: for a workload that
+ * measured Kafka itself (latency runs its rounds interleaved with Tributary's).
+ */
+export function withKafkaRuns(
+  report: WorkloadReport,
+  runs: readonly KafkaModeRun[],
+): WorkloadReport {
   const kafkaFigures = runs.flatMap((run) =>
     (run.result?.figures ?? []).map((figure) => ({ ...figure, system: kafkaSystem(run.mode) })),
   );

@@ -24,14 +24,6 @@ import {
   startPaced,
 } from './kafka-drivers.ts';
 import { summarizeMs } from './latency-summary.ts';
-import {
-  latencyFigures,
-  latencyRates,
-  latencySecondsOf,
-  latencyRoundsNote,
-  measureNativeLatencyRounds,
-  type NativeLatency,
-} from './native-latency.ts';
 import { nativeClient, startNativeConsume, startNativeProduce } from './native-load.ts';
 import {
   liveUnderReplayFigures,
@@ -110,28 +102,6 @@ async function produceOnKafka(context: BenchContext, broker: BrokerChild) {
       `broker CPU ${cpu.toFixed(2)} s; platformatic: ${pipelined.acked} acked in ` +
       `${pipelined.seconds.toFixed(1)} s, errors ${pipelined.errors}, broker CPU ` +
       `${pipelinedCpu.toFixed(2)} s`,
-  };
-}
-
-/** latency: the C producer paced at each rate, stamped, and the C consumer in assign mode. */
-async function latencyOnKafka(context: BenchContext, broker: BrokerChild) {
-  const runs: NativeLatency[] = [];
-  for (const rate of latencyRates) {
-    runs.push(
-      await measureNativeLatencyRounds(broker, rate, latencySecondsOf(rate, context.quick)),
-    );
-  }
-  return {
-    figures: runs.flatMap((run) =>
-      latencyFigures('', run).map(({ system: _system, ...figure }) => figure),
-    ),
-    note: runs
-      .map(
-        (run) =>
-          `C clients at ${run.rate}/s for ${latencyRoundsNote(run)}: producer errors ` +
-          `${run.producerErrors}, broker CPU ${run.use.brokerCpuSeconds.toFixed(2)} s`,
-      )
-      .join('; '),
   };
 }
 
@@ -316,7 +286,6 @@ async function fanoutOnKafka(context: BenchContext, broker: BrokerChild) {
 /** The workloads Kafka runs, by workload name. */
 export const kafkaScenarios: ReadonlyMap<string, KafkaScenario> = new Map<string, KafkaScenario>([
   ['produce', produceOnKafka],
-  ['latency', latencyOnKafka],
   ['small-producers', smallProducersOnKafka],
   ['replay', replayOnKafka],
   ['fanout', fanoutOnKafka],

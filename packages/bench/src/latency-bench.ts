@@ -8,8 +8,13 @@
  * always, NATS JetStream file storage, RabbitMQ streams in the full run) run the same rate,
  * record size and duration with the suite's paced clients (peer-latency.ts), each on a fresh
  * private server. The C pair runs each rate in an unmeasured warm-up round and three measured
- * ones and reports the median round (native-latency.ts), against Apache Kafka the same way.
+ * ones and reports the median round (native-latency.ts), on Tributary, on a second Tributary
+ * broker whose data is on tmpfs (what the disk's sync costs) and on Apache Kafka in both
+ * configurations, every node up at once and the rounds interleaved so a noisy minute of the
+ * shared machine falls on all of them alike.
  */
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   bottleneckNote,
   cpuUseWindow,
@@ -19,7 +24,9 @@ import {
   type BenchContext,
 } from './bench-context.ts';
 import type { BenchFigure, WorkloadReport } from './bench-report.ts';
-import type { BrokerChild } from './broker-child.ts';
+import { startBrokerChild, type BrokerChild } from './broker-child.ts';
+import { kafkaModes, withKafkaRuns, type KafkaModeRun } from './kafka-comparison.ts';
+import { kafkaSystem, startKafka, type KafkaMode } from './kafka-peer.ts';
 import { probeSmallSyncLatency } from './disk-sync-probe.ts';
 import {
   consumeResult,
@@ -36,8 +43,9 @@ import {
   latencyRates,
   latencyRoundsNote,
   latencySecondsOf,
-  measureNativeLatencyRounds,
+  measureNativeLatencyInterleaved,
   latencyValueBytes as valueBytes,
+  type LatencySystem,
   type NativeLatency,
 } from './native-latency.ts';
 import {
@@ -171,29 +179,181 @@ async function measurePython(
   };
 }
 
+/**
+ * The system name of the second Tributary broker the C rounds run on, identical but for its
+ * data directory on tmpfs: its syncs return at once, so its rows beside the disk broker's show
+ * what the disk's sync costs a record. It is a measurement, not a durable setup.
+ */
+export const tmpfsSystem = 'tributary, data on tmpfs (no disk sync)';
+
+/** /dev/shm when it is a tmpfs mount (the tmpfs broker's data goes there), else undefined. */
+function tmpfsParent(): string | undefined {
+  try {
+    const mounts = readFileSync('/proc/mounts', 'utf8');
+    return /^\S+ \/dev\/shm tmpfs /m.test(mounts) && existsSync('/dev/shm')
+      ? '/dev/shm'
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A broker beside the Tributary one for the interleaved C rounds, and how to end it. */
+interface Companion {
+  system: LatencySystem;
+  stop(): Promise<void>;
+}
+
+async function startTmpfsBroker(context: BenchContext): Promise<Companion | undefined> {
+  const parent = tmpfsParent();
+  if (parent === undefined) {
+    context.log('latency: /dev/shm is not a tmpfs mount, no tmpfs broker');
+    return undefined;
+  }
+  const dataDir = mkdtempSync(join(parent, 'tributary-bench-'));
+  try {
+    const broker = await startBrokerChild(dataDir);
+    return {
+      system: { name: tmpfsSystem, broker },
+      stop: async () => {
+        await broker.stop();
+        rmSync(dataDir, { recursive: true, force: true });
+      },
+    };
+  } catch (error: unknown) {
+    rmSync(dataDir, { recursive: true, force: true });
+    context.log(`latency: the tmpfs broker did not start: ${String(error)}`);
+    return undefined;
+  }
+}
+
+async function startKafkaCompanion(
+  context: BenchContext,
+  mode: KafkaMode,
+): Promise<Companion | { mode: KafkaMode; error: string }> {
+  try {
+    const broker = await startKafka(context.dataParentDir, mode, context.log);
+    context.log(`latency: ${kafkaSystem(mode)} pid ${broker.pid} on ${broker.bootstrap}`);
+    return { system: { name: kafkaSystem(mode), broker }, stop: () => broker.stop() };
+  } catch (error: unknown) {
+    const message = error instanceof Error ? error.message : String(error);
+    context.log(`latency: ${kafkaSystem(mode)} failed: ${message}`);
+    return { mode, error: message.split('\n').slice(0, 3).join(' / ') };
+  }
+}
+
+/** What the C rounds measured on each system, by system name, one entry per rate. */
+interface InterleavedRuns {
+  bySystem: Map<string, NativeLatency[]>;
+  kafkaErrors: Array<{ mode: KafkaMode; error: string }>;
+}
+
+/**
+ * The C pair at every rate on Tributary, the tmpfs broker and (unless --no-kafka) both Kafka
+ * configurations, every node up at once and the rounds interleaved (native-latency.ts).
+ */
+async function measureCInterleaved(
+  context: BenchContext,
+  broker: BrokerChild,
+): Promise<InterleavedRuns> {
+  const companions: Companion[] = [];
+  const kafkaErrors: InterleavedRuns['kafkaErrors'] = [];
+  const bySystem = new Map<string, NativeLatency[]>();
+  try {
+    const tmpfs = await startTmpfsBroker(context);
+    if (tmpfs !== undefined) companions.push(tmpfs);
+    for (const mode of context.kafka ? kafkaModes : []) {
+      const started = await startKafkaCompanion(context, mode);
+      if ('error' in started) kafkaErrors.push(started);
+      else companions.push(started);
+    }
+    const systems = [{ name: 'tributary', broker }, ...companions.map((each) => each.system)];
+    for (const rate of latencyRates) {
+      const seconds = latencySecondsOf(rate, context.quick);
+      context.log(`latency: ${rate}/s, C clients, ${systems.length} systems interleaved`);
+      const { results, failures } = await measureNativeLatencyInterleaved(
+        systems,
+        rate,
+        seconds,
+        context.log,
+      );
+      const failed = failures.get('tributary');
+      if (failed !== undefined) throw new Error(`the C latency rounds failed: ${failed}`);
+      for (const [name, error] of failures) {
+        const mode = kafkaModes.find((each) => kafkaSystem(each) === name);
+        if (mode !== undefined) kafkaErrors.push({ mode, error: `at ${rate}/s: ${error}` });
+      }
+      for (const [name, run] of results) bySystem.set(name, [...(bySystem.get(name) ?? []), run]);
+    }
+  } finally {
+    for (const companion of companions) await companion.stop();
+  }
+  return { bySystem, kafkaErrors };
+}
+
+/** The Kafka configurations' outcomes for withKafkaRuns: their C rows and notes, or errors. */
+function kafkaModeRuns(measured: InterleavedRuns): KafkaModeRun[] {
+  const runs: KafkaModeRun[] = [];
+  for (const mode of kafkaModes) {
+    const errors = measured.kafkaErrors.filter((each) => each.mode === mode).map((e) => e.error);
+    const rates = measured.bySystem.get(kafkaSystem(mode));
+    if (rates === undefined) {
+      if (errors.length > 0) runs.push({ mode, error: errors.join('; ') });
+      continue;
+    }
+    const failed = errors.length > 0 ? `; failed ${errors.join('; ')}` : '';
+    runs.push({
+      mode,
+      result: {
+        figures: rates.flatMap((run) =>
+          latencyFigures('', run).map(({ system: _system, ...figure }) => figure),
+        ),
+        note:
+          rates
+            .map(
+              (run) =>
+                `C clients at ${run.rate}/s for ${latencyRoundsNote(run)}: producer errors ` +
+                `${run.producerErrors}, broker CPU ${run.use.brokerCpuSeconds.toFixed(2)} s`,
+            )
+            .join('; ') + failed,
+      },
+    });
+  }
+  return runs;
+}
+
 export async function runLatencyBench(context: BenchContext): Promise<WorkloadReport> {
   const [rate] = latencyRates;
   const seconds = latencySecondsOf(rate, context.quick);
   const diskBefore = probeSmallSyncLatency(context.dataParentDir, diskProbeMs);
-  const runs = await withBroker(context, {}, async (broker) => {
-    const done: NativeLatency[] = [];
-    if (await nativeLoadAvailable(context.log)) {
-      for (const each of latencyRates) {
-        const eachSeconds = latencySecondsOf(each, context.quick);
-        context.log(`latency: ${each}/s for ${eachSeconds} s, C clients`);
-        done.push(await measureNativeLatencyRounds(broker, each, eachSeconds));
-      }
-    }
-    if (!context.quick || done.length === 0) {
+  const measured = await withBroker(context, {}, async (broker) => {
+    const interleaved: InterleavedRuns = (await nativeLoadAvailable(context.log))
+      ? await measureCInterleaved(context, broker)
+      : { bySystem: new Map(), kafkaErrors: [] };
+    const runs = [...(interleaved.bySystem.get('tributary') ?? [])];
+    if (!context.quick || runs.length === 0) {
       context.log(`latency: ${rate}/s for ${seconds} s, Python clients`);
-      done.push(await measurePython(broker, rate, seconds));
+      runs.push(await measurePython(broker, rate, seconds));
     }
-    return done;
+    return { runs, interleaved };
   });
   const peers = await runPeerLatencies(context, rate, seconds);
   const diskAfter = probeSmallSyncLatency(context.dataParentDir, diskProbeMs);
   const disk = [diskBefore, diskAfter] as const;
-  return latencyReport({ rate, seconds, expect: rate * seconds, runs, peers, disk });
+  const { runs, interleaved } = measured;
+  const tmpfsRuns = interleaved.bySystem.get(tmpfsSystem) ?? [];
+  const report = latencyReport({
+    rate,
+    seconds,
+    expect: rate * seconds,
+    runs,
+    tmpfsRuns,
+    cRuns: interleaved.bySystem,
+    peers,
+    disk,
+  });
+  const kafkaRuns = kafkaModeRuns(interleaved);
+  return context.kafka && kafkaRuns.length > 0 ? withKafkaRuns(report, kafkaRuns) : report;
 }
 
 /** How long the disk's sync latency is probed before and after the workload, in ms. */
@@ -221,6 +381,10 @@ interface LatencyMeasurements {
   seconds: number;
   expect: number;
   runs: NativeLatency[];
+  /** The tmpfs broker's C runs, one per rate (none when /dev/shm is not tmpfs). */
+  tmpfsRuns: readonly NativeLatency[];
+  /** Every system's C runs by system name, for the note that sets them side by side. */
+  cRuns: ReadonlyMap<string, readonly NativeLatency[]>;
   peers: PeerLatencyRun[];
   /** The disk's sync latency before Tributary's runs and after the peers'. */
   disk: readonly [LatencySummary, LatencySummary];
@@ -248,8 +412,39 @@ function tributaryNote(run: NativeLatency): string {
   );
 }
 
+/** "tributary on tmpfs", "kafka page cache": a system's name short enough for a list. */
+function shortName(system: string): string {
+  return system.replace(/, data on tmpfs.*$/, ' on tmpfs').replace(/^kafka [\d.]+, /, 'kafka ');
+}
+
+/**
+ * The C rounds' e2e p99 of every system at each rate side by side, and what the tmpfs broker
+ * says about them: the part of Tributary's figure the disk's sync accounts for.
+ */
+function interleavedNote(cRuns: ReadonlyMap<string, readonly NativeLatency[]>): string | undefined {
+  if (cRuns.size < 2) return undefined;
+  const perRate = latencyRates.map((rate) => {
+    const parts = [...cRuns].flatMap(([name, runs]) => {
+      const run = runs.find((each) => each.rate === rate);
+      return run === undefined ? [] : [`${shortName(name)} ${run.e2eMs.p99.toFixed(2)}`];
+    });
+    return `at ${rate}/s ${parts.join(', ')} ms`;
+  });
+  return (
+    `The C rounds ran interleaved: ${[...cRuns.keys()].join('; ')} were up at once and each ` +
+    'round ran each of them in turn (the first one later each round), so quiet and noisy ' +
+    `minutes of the shared machine fell on all alike. Median-round e2e p99 ` +
+    `${perRate.join('; ')}. ` +
+    `"${tmpfsSystem}" is a second Tributary broker, the same build and settings, with its data ` +
+    'directory on /dev/shm: its fdatasync returns at once, so the gap between it and the ' +
+    'tributary rows is what waiting for the disk costs an acknowledged record; it is a ' +
+    'measurement, not a durable setup.'
+  );
+}
+
 function latencyReport(m: LatencyMeasurements): WorkloadReport {
-  const { rate, seconds, expect, runs, peers, disk } = m;
+  const { rate, seconds, expect, runs, tmpfsRuns, cRuns, peers, disk } = m;
+  const interleaved = interleavedNote(cRuns);
   return {
     name: 'latency',
     title:
@@ -257,6 +452,7 @@ function latencyReport(m: LatencyMeasurements): WorkloadReport {
       `(${seconds} s at ${rate}/s; 1 KiB, acks=all)`,
     figures: [
       ...runs.flatMap((run) => latencyFigures('tributary', run)),
+      ...tmpfsRuns.flatMap((run) => latencyFigures(tmpfsSystem, run)),
       ...peers.flatMap((peer) => peerLatencyFigures(peer, expect)),
     ],
     notes: [
@@ -264,6 +460,7 @@ function latencyReport(m: LatencyMeasurements): WorkloadReport {
         'consumer receiving the record: no coordinated omission.',
       diskNote(disk),
       ...runs.map(tributaryNote),
+      ...(interleaved === undefined ? [] : [interleaved]),
       `Peers: ${rate}/s only, 1 KiB records and the same duration, a paced producer and a ` +
         'consumer on two ' +
         'connections of the suite process, timed from the intended send time; what ack and ' +
@@ -292,6 +489,10 @@ function latencyReport(m: LatencyMeasurements): WorkloadReport {
             { label: `tributary ${who} p99.9`, value: run.e2eMs.p999 },
           ];
         }),
+        ...tmpfsRuns.map((run) => ({
+          label: `tributary on tmpfs C ${run.rate}/s p99`,
+          value: run.e2eMs.p99,
+        })),
         ...peers.map((peer) => ({ label: `${peer.system} p99`, value: peer.result.e2eMs.p99 })),
       ],
     },

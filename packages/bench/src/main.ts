@@ -197,6 +197,7 @@ async function main(argv: string[]): Promise<void> {
     quick: values.quick,
     dataParentDir: resolve(values['data-parent'] ?? tmpdir()),
     log: (line) => process.stderr.write(`bench: ${line}\n`),
+    kafka: !values['no-kafka'],
   };
   const reports: WorkloadReport[] = [];
   for (const name of selected) {
@@ -206,7 +207,7 @@ async function main(argv: string[]): Promise<void> {
     context.log(`workload ${name}`);
     try {
       const report = await run(context);
-      reports.push(values['no-kafka'] ? report : await addKafkaPeer(name, context, report));
+      reports.push(context.kafka ? await addKafkaPeer(name, context, report) : report);
     } catch (error: unknown) {
       killAllChildren();
       reports.push(failedReport(name, error));

@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { CpuUse } from './bench-context.ts';
-import { combineLatencyRounds, latencyRoundsNote, type NativeLatency } from './native-latency.ts';
+import {
+  combineLatencyRounds,
+  interleavedOrder,
+  latencyRoundsNote,
+  sumCpuUse,
+  type NativeLatency,
+} from './native-latency.ts';
 
 const use: CpuUse = {
   wallSeconds: 20,
@@ -72,4 +78,26 @@ test('the note names the warm-up round when one ran', () => {
 test('a single run is noted by its length alone', () => {
   assert.equal(latencyRoundsNote(round(4, 10)), '5 s');
   assert.throws(() => combineLatencyRounds([], 5, use), /no latency round/);
+});
+
+test('interleaved rounds visit every system once a round, each round starting one later', () => {
+  assert.deepEqual(interleavedOrder(3, 3), [0, 1, 2, 1, 2, 0, 2, 0, 1]);
+  assert.deepEqual(interleavedOrder(1, 3), [0, 0, 0]);
+  assert.deepEqual(interleavedOrder(2, 0), []);
+});
+
+test("a system's CPU over its own rounds adds up the windows and keeps the peak RSS", () => {
+  const summed = sumCpuUse([
+    use,
+    { ...use, brokerCpuSeconds: 2, wallSeconds: 5, rssMb: 300, peakRssMb: 500 },
+  ]);
+  assert.deepEqual(summed, {
+    wallSeconds: 25,
+    brokerCpuSeconds: 8,
+    machineBusySeconds: 24,
+    cores: 2,
+    rssMb: 300,
+    peakRssMb: 500,
+  });
+  assert.throws(() => sumCpuUse([]), /no CPU window/);
 });

@@ -108,25 +108,101 @@ export async function measureNativeLatency(
  */
 export const latencyRounds = 3;
 
+/** A broker the interleaved latency rounds run on, by the name its results come back under. */
+export interface LatencySystem {
+  readonly name: string;
+  readonly broker: BrokerChild;
+}
+
+/** Interleaved rounds' outcome: each system's combined rounds, or why it has none. */
+export interface InterleavedLatency {
+  results: Map<string, NativeLatency>;
+  /** First error of each system that failed a round, by name (its rounds are dropped). */
+  failures: Map<string, string>;
+}
+
 /**
- * `latencyRounds` runs of `seconds / latencyRounds` each, one after the other on a fresh topic
- * each, after one more such run that is not counted (the warm-up: the first run at a rate
- * carries the JVM's JIT or V8's, and the heap's growth): the figures of the measured round with
- * the median e2e p99, the record counts and errors of the measured rounds, CPU over them.
+ * The order interleaved rounds run in: every round visits each system once, and each round
+ * starts one system later than the one before, so no system always follows the same one.
  */
-export async function measureNativeLatencyRounds(
-  broker: BrokerChild,
+export function interleavedOrder(systems: number, rounds: number): number[] {
+  const order: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    for (let step = 0; step < systems; step++) order.push((round + step) % systems);
+  }
+  return order;
+}
+
+/** CPU windows of one process added up: their seconds summed, the last RSS, the peak of all. */
+export function sumCpuUse(uses: readonly CpuUse[]): CpuUse {
+  const last = uses.at(-1);
+  if (last === undefined) throw new Error('no CPU window to add up');
+  let wallSeconds = 0;
+  let brokerCpuSeconds = 0;
+  let machineBusySeconds = 0;
+  let peakRssMb = 0;
+  for (const use of uses) {
+    wallSeconds += use.wallSeconds;
+    brokerCpuSeconds += use.brokerCpuSeconds;
+    machineBusySeconds += use.machineBusySeconds;
+    peakRssMb = Math.max(peakRssMb, use.peakRssMb);
+  }
+  return { ...last, wallSeconds, brokerCpuSeconds, machineBusySeconds, peakRssMb };
+}
+
+/**
+ * `latencyRounds` runs of `seconds / latencyRounds` each on every system, each on a fresh topic,
+ * after one more such run per system that is not counted (the warm-up: the first run at a rate
+ * carries the JVM's JIT or V8's, and the heap's growth). Each system's result holds the figures
+ * of its measured round with the median e2e p99 and the record counts and errors of all its
+ * measured rounds. The systems' rounds are interleaved (interleavedOrder): each round runs every
+ * system once in turn. A shared machine's quiet and noisy minutes then fall on every system alike,
+ * which one system's rounds after another's cannot promise (the disk's sync p99 moved between
+ * 0.5 and 12 ms within an hour on the bench machine). CPU is counted over each system's own
+ * measured rounds only.
+ */
+export async function measureNativeLatencyInterleaved(
+  systems: readonly LatencySystem[],
   rate: number,
   seconds: number,
-): Promise<NativeLatency> {
+  log: (line: string) => void = () => undefined,
+): Promise<InterleavedLatency> {
   const roundSeconds = Math.max(1, Math.round(seconds / latencyRounds));
-  const warmup = await measureNativeLatency(broker, rate, roundSeconds);
-  const cpu = cpuUseWindow(broker.pid);
-  const runs: NativeLatency[] = [];
-  for (let round = 0; round < latencyRounds; round++) {
-    runs.push(await measureNativeLatency(broker, rate, roundSeconds));
+  const failures = new Map<string, string>();
+  const warmups = new Map<string, number>();
+  const rounds = new Map<string, NativeLatency[]>();
+  // A system whose round fails (a peer that died) is left out of the rounds after it.
+  const attempt = async ({ name, broker }: LatencySystem): Promise<NativeLatency | undefined> => {
+    if (failures.has(name)) return undefined;
+    try {
+      return await measureNativeLatency(broker, rate, roundSeconds);
+    } catch (error: unknown) {
+      const message = error instanceof Error ? error.message : String(error);
+      log(`latency: ${name} at ${rate}/s failed: ${message}`);
+      failures.set(name, message.split('\n').slice(0, 3).join(' / '));
+      return undefined;
+    }
+  };
+  for (const system of systems) {
+    log(`latency: ${system.name} warm-up at ${rate}/s for ${roundSeconds} s`);
+    const warmup = await attempt(system);
+    if (warmup !== undefined) warmups.set(system.name, warmup.e2eMs.p99);
   }
-  return { ...combineLatencyRounds(runs, roundSeconds, cpu()), warmupE2eP99Ms: warmup.e2eMs.p99 };
+  for (const index of interleavedOrder(systems.length, latencyRounds)) {
+    const system = systems[index] as LatencySystem;
+    const run = await attempt(system);
+    if (run === undefined) continue;
+    log(`latency: ${system.name} at ${rate}/s, e2e p99 ${run.e2eMs.p99.toFixed(2)} ms`);
+    rounds.set(system.name, [...(rounds.get(system.name) ?? []), run]);
+  }
+  const results = new Map<string, NativeLatency>();
+  for (const [name, runs] of rounds) {
+    if (failures.has(name)) continue;
+    const combined = combineLatencyRounds(runs, roundSeconds, sumCpuUse(runs.map((r) => r.use)));
+    const warmup = warmups.get(name);
+    results.set(name, warmup === undefined ? combined : { ...combined, warmupE2eP99Ms: warmup });
+  }
+  return { results, failures };
 }
 
 /** One NativeLatency of several rounds: the median round's figures, the counts of all. */
