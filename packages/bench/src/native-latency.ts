@@ -159,13 +159,16 @@ export function sumCpuUse(uses: readonly CpuUse[]): CpuUse {
  * system once in turn. A shared machine's quiet and noisy minutes then fall on every system alike,
  * which one system's rounds after another's cannot promise (the disk's sync p99 moved between
  * 0.5 and 12 ms within an hour on the bench machine). CPU is counted over each system's own
- * measured rounds only.
+ * measured rounds only. `beforeRound` runs before every round (the workload writes the page
+ * cache's dirty pages out there, so one node's deferred writeback does not land in the next
+ * node's round).
  */
 export async function measureNativeLatencyInterleaved(
   systems: readonly LatencySystem[],
   rate: number,
   seconds: number,
   log: (line: string) => void = () => undefined,
+  beforeRound: () => void = () => undefined,
 ): Promise<InterleavedLatency> {
   const roundSeconds = Math.max(1, Math.round(seconds / latencyRounds));
   const failures = new Map<string, string>();
@@ -175,6 +178,7 @@ export async function measureNativeLatencyInterleaved(
   const attempt = async ({ name, broker }: LatencySystem): Promise<NativeLatency | undefined> => {
     if (failures.has(name)) return undefined;
     try {
+      beforeRound();
       return await measureNativeLatency(broker, rate, roundSeconds);
     } catch (error: unknown) {
       const message = error instanceof Error ? error.message : String(error);
