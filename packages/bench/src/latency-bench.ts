@@ -14,8 +14,6 @@
  * shared machine falls on all of them alike.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import {
   bottleneckNote,
   cpuUseWindow,
@@ -25,9 +23,10 @@ import {
   type BenchContext,
 } from './bench-context.ts';
 import type { BenchFigure, WorkloadReport } from './bench-report.ts';
-import { startBrokerChild, type BrokerChild } from './broker-child.ts';
+import type { BrokerChild } from './broker-child.ts';
 import { kafkaModes, withKafkaRuns, type KafkaModeRun } from './kafka-comparison.ts';
 import { kafkaSystem, startKafka, type KafkaMode } from './kafka-peer.ts';
+import { startTmpfsBroker, tmpfsSystem } from './tmpfs-broker.ts';
 import { probeSmallSyncLatency } from './disk-sync-probe.ts';
 import {
   consumeResult,
@@ -181,25 +180,6 @@ async function measurePython(
 }
 
 /**
- * The system name of the second Tributary broker the C rounds run on, identical but for its
- * data directory on tmpfs: its syncs return at once, so its rows beside the disk broker's show
- * what the disk's sync costs a record. It is a measurement, not a durable setup.
- */
-export const tmpfsSystem = 'tributary, data on tmpfs (no disk sync)';
-
-/** /dev/shm when it is a tmpfs mount (the tmpfs broker's data goes there), else undefined. */
-function tmpfsParent(): string | undefined {
-  try {
-    const mounts = readFileSync('/proc/mounts', 'utf8');
-    return /^\S+ \/dev\/shm tmpfs /m.test(mounts) && existsSync('/dev/shm')
-      ? '/dev/shm'
-      : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
  * Writes the page cache's dirty pages out (sync(1)) before each interleaved round. Kafka's
  * page-cache node leaves its appends dirty (250 MB after a 5 s round at 50,000/s) and the
  * kernel wrote them back during the next node's round: in a trial, two of five Tributary rounds
@@ -220,29 +200,6 @@ const syncTimeoutMs = 60_000;
 interface Companion {
   system: LatencySystem;
   stop(): Promise<void>;
-}
-
-async function startTmpfsBroker(context: BenchContext): Promise<Companion | undefined> {
-  const parent = tmpfsParent();
-  if (parent === undefined) {
-    context.log('latency: /dev/shm is not a tmpfs mount, no tmpfs broker');
-    return undefined;
-  }
-  const dataDir = mkdtempSync(join(parent, 'tributary-bench-'));
-  try {
-    const broker = await startBrokerChild(dataDir);
-    return {
-      system: { name: tmpfsSystem, broker },
-      stop: async () => {
-        await broker.stop();
-        rmSync(dataDir, { recursive: true, force: true });
-      },
-    };
-  } catch (error: unknown) {
-    rmSync(dataDir, { recursive: true, force: true });
-    context.log(`latency: the tmpfs broker did not start: ${String(error)}`);
-    return undefined;
-  }
 }
 
 async function startKafkaCompanion(
@@ -278,8 +235,10 @@ async function measureCInterleaved(
   const kafkaErrors: InterleavedRuns['kafkaErrors'] = [];
   const bySystem = new Map<string, NativeLatency[]>();
   try {
-    const tmpfs = await startTmpfsBroker(context);
-    if (tmpfs !== undefined) companions.push(tmpfs);
+    const tmpfs = await startTmpfsBroker(context, 'latency');
+    if (tmpfs !== undefined) {
+      companions.push({ system: { name: tmpfsSystem, broker: tmpfs.broker }, stop: tmpfs.stop });
+    }
     for (const mode of context.kafka ? kafkaModes : []) {
       const started = await startKafkaCompanion(context, mode);
       if ('error' in started) kafkaErrors.push(started);

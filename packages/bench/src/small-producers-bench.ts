@@ -7,6 +7,8 @@
  * The peers (peer-small-producers.ts) get the same 200 connections and rates from the suite's
  * raw clients, for fewer seconds in --quick; the broker gets them too, from a raw Kafka client
  * of the same shape (raw-produce-lane.ts), so the ratio to NATS compares servers, not clients.
+ * The raw lanes also run against a broker with its data on tmpfs (tmpfs-broker.ts), which
+ * shows what share of the ack latency is the disk's sync.
  */
 import {
   bottleneckNote,
@@ -40,6 +42,7 @@ import { platformaticClient, runSmallProducers } from './platformatic-load.ts';
 import type { BrokerChild } from './broker-child.ts';
 import { openRawProduceLane, rawProducerClient } from './raw-produce-lane.ts';
 import { floorTopic, goFloor, nodeFloor } from './produce-floor.ts';
+import { startTmpfsBroker, tmpfsSystem } from './tmpfs-broker.ts';
 
 /** Value bytes of every record. */
 const recordBytes = 1024;
@@ -137,6 +140,7 @@ function windowsText(windows: readonly number[]): string {
 function natsRatioFigures(
   runs: readonly TributaryRun[],
   outcomes: ReadonlyArray<PeerOutcome<PeerSmallProducersRun>>,
+  tmpfs: TributaryRun | undefined,
 ): BenchFigure[] {
   const nats = outcomes.find((outcome) => outcome.peer.system.startsWith('nats'))?.result;
   if (nats === undefined || nats.result.ackMs.p99 <= 0) return [];
@@ -150,8 +154,22 @@ function natsRatioFigures(
   const natsWindowed = median(nats.result.windowP99Ms);
   const raw = runs.find((run) => run.kind === 'raw');
   if (raw?.windowP99Ms === undefined || natsWindowed <= 0) return whole;
+  // The tmpfs broker's ratio has no target: it shows how much of the gap the disk's sync is.
+  const onTmpfs =
+    tmpfs?.windowP99Ms === undefined
+      ? []
+      : [
+          {
+            system: tmpfsSystem,
+            client: tmpfs.client,
+            metric: `${windowedP99Metric} / nats jetstream's`,
+            value: median(tmpfs.windowP99Ms) / natsWindowed,
+            unit: 'x',
+          },
+        ];
   return [
     ...whole,
+    ...onTmpfs,
     {
       system: 'tributary',
       client: raw.client,
@@ -390,9 +408,39 @@ async function runTributary(context: BenchContext, seconds: number): Promise<Tri
   });
 }
 
+/**
+ * The raw lanes against the tmpfs broker (tmpfs-broker.ts): the same load as the raw row, with
+ * every sync returning at once.
+ */
+async function runRawOnTmpfs(
+  context: BenchContext,
+  seconds: number,
+): Promise<TributaryRun | undefined> {
+  const tmpfs = await startTmpfsBroker(context, 'small producers');
+  if (tmpfs === undefined) return undefined;
+  try {
+    const topic = uniqueTopic('bench-small-tmpfs');
+    await createTopic(tmpfs.broker.bootstrap, topic, partitions);
+    context.log(`small producers (raw, tmpfs broker): ${producers} x ${ratePerProducer}/s`);
+    return await runRaw(tmpfs.broker, topic, seconds, smallProducerWarmupSeconds(context.quick));
+  } finally {
+    await tmpfs.stop();
+  }
+}
+
+function tmpfsNote(run: TributaryRun, seconds: number): string {
+  return (
+    `${tmpfsSystem}: the raw lanes again against a second broker, the same build and ` +
+    'settings, with its data directory on /dev/shm, where fdatasync returns at once; the gap ' +
+    'between its rows and the raw row above is what waiting for the disk costs (it is a ' +
+    `measurement, not a durable setup). ${tributaryNote(run, seconds)}`
+  );
+}
+
 /** p50 and p99 of each broker client, each floor's p99, each peer's p50 and p99. */
 function smallProducersChart(
   runs: readonly TributaryRun[],
+  tmpfs: TributaryRun | undefined,
   floors: readonly FloorOutcome[],
   outcomes: ReadonlyArray<PeerOutcome<PeerSmallProducersRun>>,
 ): WorkloadReport['chart'] {
@@ -405,6 +453,9 @@ function smallProducersChart(
         { label: `tributary ${who[run.kind]} ack p50`, value: run.ackMs.p50 },
         { label: `tributary ${who[run.kind]} ack p99`, value: run.ackMs.p99 },
       ]),
+      ...(tmpfs === undefined
+        ? []
+        : [{ label: 'tributary on tmpfs raw ack p99', value: tmpfs.ackMs.p99 }]),
       ...floors.flatMap(({ peer, result }) =>
         result === undefined
           ? []
@@ -425,6 +476,7 @@ function smallProducersChart(
 export async function runSmallProducersBench(context: BenchContext): Promise<WorkloadReport> {
   const seconds = context.quick ? 6 : 20;
   const runs = await runTributary(context, seconds);
+  const tmpfs = await runRawOnTmpfs(context, seconds);
   const floors = await runFloors(context, seconds);
   const peerSeconds = context.quick ? 2 : 20;
   const warmupSeconds = smallProducerWarmupSeconds(context.quick);
@@ -441,16 +493,20 @@ export async function runSmallProducersBench(context: BenchContext): Promise<Wor
     title: `${producers} producers x ${ratePerProducer} records/s (1 KiB, acks=all)`,
     figures: [
       ...runs.flatMap(tributaryFigures),
+      ...(tmpfs === undefined
+        ? []
+        : ackFigures({ system: tmpfsSystem, client: tmpfs.client }, tmpfs, tmpfs.use)),
       ...floors.flatMap(floorFigures),
       ...outcomes.flatMap(peerFigures),
-      ...natsRatioFigures(runs, outcomes),
+      ...natsRatioFigures(runs, outcomes, tmpfs),
       ...floorRatioFigures(runs, floors),
     ],
     notes: [
       ...runs.map((run) => tributaryNote(run, seconds)),
+      ...(tmpfs === undefined ? [] : [tmpfsNote(tmpfs, seconds)]),
       ...floorNotes(floors, seconds),
       ...peerNotes(outcomes, peerSeconds, warmupSeconds),
     ],
-    chart: smallProducersChart(runs, floors, outcomes),
+    chart: smallProducersChart(runs, tmpfs, floors, outcomes),
   };
 }
