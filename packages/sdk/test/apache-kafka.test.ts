@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
+import { Admin } from '@platformatic/kafka';
 import pg from 'pg';
 import { kafkaVersion, startKafka, type BrokerChild } from '@tributary/bench';
 import type { PostgresServer } from '@tributary/testing';
@@ -43,7 +44,30 @@ before(async () => {
   pool = new pg.Pool({ connectionString: postgres.url, max: 4 });
   pool.on('error', () => undefined);
   await createOutboxTable(pool);
+  await groupCoordinatorReady(kafka.bootstrap);
 });
+
+/**
+ * A fresh Kafka node creates __consumer_offsets on the first FindCoordinator and answers
+ * COORDINATOR_NOT_AVAILABLE until it is loaded; a consumer started in that window gave up
+ * after six refused JoinGroups. Describing a group goes through FindCoordinator, so once it
+ * answers the coordinator is there.
+ */
+async function groupCoordinatorReady(bootstrap: string): Promise<void> {
+  const admin = new Admin({ clientId: 'coordinator-probe', bootstrapBrokers: [bootstrap] });
+  try {
+    await waitFor(async () => {
+      try {
+        await admin.describeGroups({ groups: ['coordinator-probe'] });
+        return true;
+      } catch {
+        return false;
+      }
+    }, "Kafka's group coordinator");
+  } finally {
+    await admin.close();
+  }
+}
 after(async () => {
   await pool?.end();
   await Promise.all([kafka?.stop(), postgres?.stop()]);
