@@ -189,3 +189,32 @@ export function bottleneckNote(use: CpuUse): string {
   }
   return `Bottleneck: not CPU (${measured}): time goes to waiting (fsync, batching, fetch waits).`;
 }
+
+/**
+ * The order interleaved rounds run in: every round visits each system once, and each round
+ * starts one system later than the one before, so no system always follows the same one.
+ */
+export function interleavedOrder(systems: number, rounds: number): number[] {
+  const order: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    for (let step = 0; step < systems; step++) order.push((round + step) % systems);
+  }
+  return order;
+}
+
+/** CPU windows of one process added up: their seconds summed, the last RSS, the peak of all. */
+export function sumCpuUse(uses: readonly CpuUse[]): CpuUse {
+  const last = uses.at(-1);
+  if (last === undefined) throw new Error('no CPU window to add up');
+  let wallSeconds = 0;
+  let brokerCpuSeconds = 0;
+  let machineBusySeconds = 0;
+  let peakRssMb = 0;
+  for (const use of uses) {
+    wallSeconds += use.wallSeconds;
+    brokerCpuSeconds += use.brokerCpuSeconds;
+    machineBusySeconds += use.machineBusySeconds;
+    peakRssMb = Math.max(peakRssMb, use.peakRssMb);
+  }
+  return { ...last, wallSeconds, brokerCpuSeconds, machineBusySeconds, peakRssMb };
+}

@@ -1,13 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { CpuUse } from './bench-context.ts';
-import {
-  combineLatencyRounds,
-  interleavedOrder,
-  latencyRoundsNote,
-  sumCpuUse,
-  type NativeLatency,
-} from './native-latency.ts';
+import { interleavedOrder, sumCpuUse, type CpuUse } from './bench-context.ts';
+import { combineLatencyRounds, latencyRoundsNote, type NativeLatency } from './native-latency.ts';
 
 const use: CpuUse = {
   wallSeconds: 20,

@@ -1,12 +1,14 @@
 /**
- * The latency workload's C measurement, run the same way against Tributary (latency-bench.ts)
- * and Apache Kafka (kafka-scenarios.ts): the C consumer assigned to a fresh one-partition topic,
+ * The latency workload's C measurement, run the same way against Tributary, the tmpfs broker
+ * and Apache Kafka (latency-bench.ts): the C consumer assigned to a fresh one-partition topic,
  * then the C producer paced at a fixed rate, stamping each value with its intended send time,
  * so latency includes any time the producer fell behind schedule (no coordinated omission).
  * Issue 14 asks for e2e p99 at 5,000 and at 50,000 records/s.
  */
 import {
   cpuUseWindow,
+  interleavedOrder,
+  sumCpuUse,
   perCpu,
   resourceFigures,
   sleep,
@@ -119,35 +121,6 @@ export interface InterleavedLatency {
   results: Map<string, NativeLatency>;
   /** First error of each system that failed a round, by name (its rounds are dropped). */
   failures: Map<string, string>;
-}
-
-/**
- * The order interleaved rounds run in: every round visits each system once, and each round
- * starts one system later than the one before, so no system always follows the same one.
- */
-export function interleavedOrder(systems: number, rounds: number): number[] {
-  const order: number[] = [];
-  for (let round = 0; round < rounds; round++) {
-    for (let step = 0; step < systems; step++) order.push((round + step) % systems);
-  }
-  return order;
-}
-
-/** CPU windows of one process added up: their seconds summed, the last RSS, the peak of all. */
-export function sumCpuUse(uses: readonly CpuUse[]): CpuUse {
-  const last = uses.at(-1);
-  if (last === undefined) throw new Error('no CPU window to add up');
-  let wallSeconds = 0;
-  let brokerCpuSeconds = 0;
-  let machineBusySeconds = 0;
-  let peakRssMb = 0;
-  for (const use of uses) {
-    wallSeconds += use.wallSeconds;
-    brokerCpuSeconds += use.brokerCpuSeconds;
-    machineBusySeconds += use.machineBusySeconds;
-    peakRssMb = Math.max(peakRssMb, use.peakRssMb);
-  }
-  return { ...last, wallSeconds, brokerCpuSeconds, machineBusySeconds, peakRssMb };
 }
 
 /**

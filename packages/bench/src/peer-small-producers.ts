@@ -4,9 +4,9 @@
  * ack latency from the intended send time. The server's CPU is sampled over the sending.
  * The broker's raw-client row (small-producers-bench.ts) runs the same way.
  */
-import { cpuUseWindow, type CpuUse } from './bench-context.ts';
+import { cpuUseWindow, interleavedOrder, sumCpuUse, type CpuUse } from './bench-context.ts';
 import type { OpenedLane, PacedRunResult } from './peer-paced.ts';
-import { runPacedLanes } from './peer-paced.ts';
+import { pacedWindows, runPacedLanes } from './peer-paced.ts';
 import type { PeerServer } from './peer-servers.ts';
 import type { PeerSystem } from './peer-systems.ts';
 
@@ -74,4 +74,94 @@ export async function pacedSmallProducers(
   } finally {
     await Promise.all(lanes.map((lane) => lane.close()));
   }
+}
+
+/** One server the interleaved small-producer rounds load, by the name its result comes under. */
+export interface PacedTarget {
+  name: string;
+  openLane: (index: number) => Promise<OpenedLane>;
+  /** The server process, whose CPU is sampled. */
+  pid: number;
+}
+
+/** Each target's rounds combined, or the first error of a target whose round failed. */
+export interface InterleavedSmallProducers {
+  results: Map<string, PeerSmallProducersRun>;
+  failures: Map<string, string>;
+}
+
+/**
+ * `pacedWindows` rounds on every target, interleaved (interleavedOrder): each round runs every
+ * target once in turn, on fresh connections, with its own warm-up, for `seconds` /
+ * `pacedWindows` measured seconds. Servers compared by a goal then meet the same quiet and noisy
+ * minutes of a shared machine, as one after the other they did not (ADR 0005). A target whose
+ * round fails is left out of the rounds after it.
+ */
+export async function interleavedSmallProducers(
+  targets: readonly PacedTarget[],
+  options: PacedSmallProducersOptions,
+  log: (line: string) => void,
+): Promise<InterleavedSmallProducers> {
+  const roundSeconds = Math.max(1, Math.round(options.seconds / pacedWindows));
+  const rounds = new Map<string, PeerSmallProducersRun[]>();
+  const failures = new Map<string, string>();
+  for (const index of interleavedOrder(targets.length, pacedWindows)) {
+    const target = targets[index] as PacedTarget;
+    if (failures.has(target.name)) continue;
+    try {
+      const run = await pacedSmallProducers(target.openLane, target.pid, {
+        ...options,
+        seconds: roundSeconds,
+      });
+      log(`small producers: ${target.name}, round ack p99 ${run.result.ackMs.p99.toFixed(2)} ms`);
+      rounds.set(target.name, [...(rounds.get(target.name) ?? []), run]);
+    } catch (error: unknown) {
+      const message = error instanceof Error ? error.message : String(error);
+      log(`small producers: ${target.name} failed: ${message}`);
+      failures.set(target.name, message.split('\n')[0] ?? message);
+    }
+  }
+  const results = new Map<string, PeerSmallProducersRun>();
+  for (const [name, runs] of rounds) {
+    if (!failures.has(name)) results.set(name, combineSmallProducerRounds(runs));
+  }
+  return { results, failures };
+}
+
+/**
+ * Rounds of one target as one run: the median round's percentiles (by ack p99), every round's
+ * p99 in `windowP99Ms` in the order run (so the median of the windows is the median round's),
+ * counts, seconds and CPU added up. The samples are not kept.
+ */
+export function combineSmallProducerRounds(
+  runs: readonly PeerSmallProducersRun[],
+): PeerSmallProducersRun {
+  const byP99 = runs.toSorted((a, b) => a.result.ackMs.p99 - b.result.ackMs.p99);
+  const median = byP99[Math.floor(byP99.length / 2)];
+  if (median === undefined) throw new Error('no small-producer round to combine');
+  let sent = 0;
+  let acked = 0;
+  let errors = 0;
+  let seconds = 0;
+  let generatorSeconds = 0;
+  for (const { result, generatorSeconds: generator } of runs) {
+    sent += result.sent;
+    acked += result.acked;
+    errors += result.errors;
+    seconds += result.seconds;
+    generatorSeconds += generator;
+  }
+  return {
+    result: {
+      ...median.result,
+      sent,
+      acked,
+      errors,
+      seconds,
+      samples: [],
+      windowP99Ms: runs.map((run) => run.result.ackMs.p99),
+    },
+    use: sumCpuUse(runs.map((run) => run.use)),
+    generatorSeconds,
+  };
 }
