@@ -218,3 +218,54 @@ export function sumCpuUse(uses: readonly CpuUse[]): CpuUse {
   }
   return { ...last, wallSeconds, brokerCpuSeconds, machineBusySeconds, peakRssMb };
 }
+
+/** Each target's results of interleaved rounds by name, and the first error of those that failed. */
+export interface InterleavedRounds<Result> {
+  rounds: Map<string, Result[]>;
+  failures: Map<string, string>;
+}
+
+/**
+ * `rounds` rounds of `run` over `targets` in interleavedOrder, each result logged as
+ * `describe` puts it. A target whose run throws is left out of the rounds after it, its first
+ * error kept (three lines at most).
+ */
+export async function runInterleaved<Target extends { readonly name: string }, Result>(
+  targets: readonly Target[],
+  rounds: number,
+  run: (target: Target) => Promise<Result>,
+  log: (line: string) => void,
+  describe: (result: Result) => string,
+): Promise<InterleavedRounds<Result>> {
+  const results = new Map<string, Result[]>();
+  const failures = new Map<string, string>();
+  for (const index of interleavedOrder(targets.length, rounds)) {
+    const target = targets[index] as Target;
+    if (failures.has(target.name)) continue;
+    try {
+      const result = await run(target);
+      log(`${target.name}: ${describe(result)}`);
+      results.set(target.name, [...(results.get(target.name) ?? []), result]);
+    } catch (error: unknown) {
+      const message = error instanceof Error ? error.message : String(error);
+      log(`${target.name} failed: ${message}`);
+      failures.set(target.name, message.split('\n').slice(0, 3).join(' / '));
+    }
+  }
+  for (const name of failures.keys()) results.delete(name);
+  return { rounds: results, failures };
+}
+
+/** Each target's interleaved rounds combined into one result, or why it has none. */
+export interface CombinedRounds<Result> {
+  results: Map<string, Result>;
+  /** First error of each target that failed a round, by name (its rounds are dropped). */
+  failures: Map<string, string>;
+}
+
+/** The item in the middle when sorted by `key` (the upper one of two), for median rounds. */
+export function medianBy<T>(items: readonly T[], key: (item: T) => number): T {
+  const median = items.toSorted((a, b) => key(a) - key(b))[items.length >> 1];
+  if (median === undefined) throw new Error('no round to take the median of');
+  return median;
+}

@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { interleavedOrder, sumCpuUse, type CpuUse } from './bench-context.ts';
+import {
+  interleavedOrder,
+  medianBy,
+  runInterleaved,
+  sumCpuUse,
+  type CpuUse,
+} from './bench-context.ts';
 import { combineLatencyRounds, latencyRoundsNote, type NativeLatency } from './native-latency.ts';
 
 const use: CpuUse = {
@@ -71,7 +77,7 @@ test('the note names the warm-up round when one ran', () => {
 
 test('a single run is noted by its length alone', () => {
   assert.equal(latencyRoundsNote(round(4, 10)), '5 s');
-  assert.throws(() => combineLatencyRounds([], 5, use), /no latency round/);
+  assert.throws(() => combineLatencyRounds([], 5, use), /no round to take the median of/);
 });
 
 test('interleaved rounds visit every system once a round, each round starting one later', () => {
@@ -94,4 +100,40 @@ test("a system's CPU over its own rounds adds up the windows and keeps the peak 
     peakRssMb: 500,
   });
   assert.throws(() => sumCpuUse([]), /no CPU window/);
+});
+
+test('interleaved rounds drop a target after its first failure and keep the others', async () => {
+  const calls: string[] = [];
+  const lines: string[] = [];
+  const targets = [{ name: 'a' }, { name: 'b' }, { name: 'c' }];
+  let bRuns = 0;
+  const { rounds, failures } = await runInterleaved(
+    targets,
+    3,
+    async ({ name }) => {
+      calls.push(name);
+      if (name === 'b' && ++bRuns === 2) throw new Error('gone\nsecond line');
+      return name.length;
+    },
+    (line) => lines.push(line),
+    (result) => `result ${result}`,
+  );
+  assert.deepEqual(calls, ['a', 'b', 'c', 'b', 'c', 'a', 'c', 'a']);
+  assert.deepEqual([...rounds.keys()].toSorted(), ['a', 'c']);
+  assert.deepEqual(rounds.get('a'), [1, 1, 1]);
+  assert.deepEqual([...failures], [['b', 'gone / second line']]);
+  assert.ok(lines.includes('b failed: gone\nsecond line'));
+  assert.ok(lines.includes('a: result 1'));
+});
+
+test('the median round is the middle one by its key', () => {
+  assert.equal(
+    medianBy([5, 1, 3], (x) => x),
+    3,
+  );
+  assert.equal(
+    medianBy([4, 2], (x) => x),
+    4,
+  );
+  assert.throws(() => medianBy([], (x: number) => x), /no round/);
 });

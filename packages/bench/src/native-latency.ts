@@ -7,7 +7,9 @@
  */
 import {
   cpuUseWindow,
-  interleavedOrder,
+  medianBy,
+  type CombinedRounds,
+  runInterleaved,
   sumCpuUse,
   perCpu,
   resourceFigures,
@@ -116,13 +118,6 @@ export interface LatencySystem {
   readonly broker: BrokerChild;
 }
 
-/** Interleaved rounds' outcome: each system's combined rounds, or why it has none. */
-export interface InterleavedLatency {
-  results: Map<string, NativeLatency>;
-  /** First error of each system that failed a round, by name (its rounds are dropped). */
-  failures: Map<string, string>;
-}
-
 /**
  * `latencyRounds` runs of `seconds / latencyRounds` each on every system, each on a fresh topic,
  * after one more such run per system that is not counted (the warm-up: the first run at a rate
@@ -142,44 +137,26 @@ export async function measureNativeLatencyInterleaved(
   seconds: number,
   log: (line: string) => void = () => undefined,
   beforeRound: () => void = () => undefined,
-): Promise<InterleavedLatency> {
+): Promise<CombinedRounds<NativeLatency>> {
   const roundSeconds = Math.max(1, Math.round(seconds / latencyRounds));
-  const failures = new Map<string, string>();
-  const warmups = new Map<string, number>();
-  const rounds = new Map<string, NativeLatency[]>();
-  // A system whose round fails (a peer that died) is left out of the rounds after it.
-  const attempt = async ({ name, broker }: LatencySystem): Promise<NativeLatency | undefined> => {
-    if (failures.has(name)) return undefined;
-    try {
-      beforeRound();
-      return await measureNativeLatency(broker, rate, roundSeconds);
-    } catch (error: unknown) {
-      const message = error instanceof Error ? error.message : String(error);
-      log(`latency: ${name} at ${rate}/s failed: ${message}`);
-      failures.set(name, message.split('\n').slice(0, 3).join(' / '));
-      return undefined;
-    }
+  const measure = async ({ broker }: LatencySystem): Promise<NativeLatency> => {
+    beforeRound();
+    return measureNativeLatency(broker, rate, roundSeconds);
   };
-  for (const system of systems) {
-    log(`latency: ${system.name} warm-up at ${rate}/s for ${roundSeconds} s`);
-    const warmup = await attempt(system);
-    if (warmup !== undefined) warmups.set(system.name, warmup.e2eMs.p99);
-  }
-  for (const index of interleavedOrder(systems.length, latencyRounds)) {
-    const system = systems[index] as LatencySystem;
-    const run = await attempt(system);
-    if (run === undefined) continue;
-    log(`latency: ${system.name} at ${rate}/s, e2e p99 ${run.e2eMs.p99.toFixed(2)} ms`);
-    rounds.set(system.name, [...(rounds.get(system.name) ?? []), run]);
-  }
+  const prefixed = (line: string): void => log(`latency at ${rate}/s: ${line}`);
+  const describe = (run: NativeLatency): string => `e2e p99 ${run.e2eMs.p99.toFixed(2)} ms`;
+  const warmups = await runInterleaved(systems, 1, measure, prefixed, (run) => {
+    return `warm-up of ${roundSeconds} s, ${describe(run)}`;
+  });
+  const warmed = systems.filter((system) => !warmups.failures.has(system.name));
+  const measured = await runInterleaved(warmed, latencyRounds, measure, prefixed, describe);
   const results = new Map<string, NativeLatency>();
-  for (const [name, runs] of rounds) {
-    if (failures.has(name)) continue;
+  for (const [name, runs] of measured.rounds) {
     const combined = combineLatencyRounds(runs, roundSeconds, sumCpuUse(runs.map((r) => r.use)));
-    const warmup = warmups.get(name);
+    const warmup = warmups.rounds.get(name)?.[0]?.e2eMs.p99;
     results.set(name, warmup === undefined ? combined : { ...combined, warmupE2eP99Ms: warmup });
   }
-  return { results, failures };
+  return { results, failures: new Map([...warmups.failures, ...measured.failures]) };
 }
 
 /** One NativeLatency of several rounds: the median round's figures, the counts of all. */
@@ -188,9 +165,7 @@ export function combineLatencyRounds(
   roundSeconds: number,
   use: CpuUse,
 ): NativeLatency {
-  const byP99 = runs.toSorted((a, b) => a.e2eMs.p99 - b.e2eMs.p99);
-  const median = byP99[Math.floor(byP99.length / 2)];
-  if (median === undefined) throw new Error('no latency round to combine');
+  const median = medianBy(runs, (run) => run.e2eMs.p99);
   let delivered = 0;
   let records = 0;
   let producerErrors = 0;

@@ -44,5 +44,5 @@ test('interleaved rounds combine into the median round, every round p99 as a win
   assert.deepEqual(combined.result.samples, []);
   assert.equal(combined.use.brokerCpuSeconds, 6);
   assert.equal(combined.generatorSeconds, 4.5);
-  assert.throws(() => combineSmallProducerRounds([]), /no small-producer round/);
+  assert.throws(() => combineSmallProducerRounds([]), /no round to take the median of/);
 });

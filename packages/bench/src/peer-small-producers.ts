@@ -4,7 +4,14 @@
  * ack latency from the intended send time. The server's CPU is sampled over the sending.
  * The broker's raw-client row (small-producers-bench.ts) runs the same way.
  */
-import { cpuUseWindow, interleavedOrder, sumCpuUse, type CpuUse } from './bench-context.ts';
+import {
+  cpuUseWindow,
+  medianBy,
+  runInterleaved,
+  sumCpuUse,
+  type CombinedRounds,
+  type CpuUse,
+} from './bench-context.ts';
 import type { OpenedLane, PacedRunResult } from './peer-paced.ts';
 import { pacedWindows, runPacedLanes } from './peer-paced.ts';
 import type { PeerServer } from './peer-servers.ts';
@@ -84,12 +91,6 @@ export interface PacedTarget {
   pid: number;
 }
 
-/** Each target's rounds combined, or the first error of a target whose round failed. */
-export interface InterleavedSmallProducers {
-  results: Map<string, PeerSmallProducersRun>;
-  failures: Map<string, string>;
-}
-
 /**
  * `pacedWindows` rounds on every target, interleaved (interleavedOrder): each round runs every
  * target once in turn, on fresh connections, with its own warm-up, for `seconds` /
@@ -101,30 +102,18 @@ export async function interleavedSmallProducers(
   targets: readonly PacedTarget[],
   options: PacedSmallProducersOptions,
   log: (line: string) => void,
-): Promise<InterleavedSmallProducers> {
+): Promise<CombinedRounds<PeerSmallProducersRun>> {
   const roundSeconds = Math.max(1, Math.round(options.seconds / pacedWindows));
-  const rounds = new Map<string, PeerSmallProducersRun[]>();
-  const failures = new Map<string, string>();
-  for (const index of interleavedOrder(targets.length, pacedWindows)) {
-    const target = targets[index] as PacedTarget;
-    if (failures.has(target.name)) continue;
-    try {
-      const run = await pacedSmallProducers(target.openLane, target.pid, {
-        ...options,
-        seconds: roundSeconds,
-      });
-      log(`small producers: ${target.name}, round ack p99 ${run.result.ackMs.p99.toFixed(2)} ms`);
-      rounds.set(target.name, [...(rounds.get(target.name) ?? []), run]);
-    } catch (error: unknown) {
-      const message = error instanceof Error ? error.message : String(error);
-      log(`small producers: ${target.name} failed: ${message}`);
-      failures.set(target.name, message.split('\n')[0] ?? message);
-    }
-  }
+  const { rounds, failures } = await runInterleaved(
+    targets,
+    pacedWindows,
+    async ({ openLane, pid }) =>
+      pacedSmallProducers(openLane, pid, { ...options, seconds: roundSeconds }),
+    (line) => log(`small producers: ${line}`),
+    (run) => `round ack p99 ${run.result.ackMs.p99.toFixed(2)} ms`,
+  );
   const results = new Map<string, PeerSmallProducersRun>();
-  for (const [name, runs] of rounds) {
-    if (!failures.has(name)) results.set(name, combineSmallProducerRounds(runs));
-  }
+  for (const [name, runs] of rounds) results.set(name, combineSmallProducerRounds(runs));
   return { results, failures };
 }
 
@@ -136,9 +125,7 @@ export async function interleavedSmallProducers(
 export function combineSmallProducerRounds(
   runs: readonly PeerSmallProducersRun[],
 ): PeerSmallProducersRun {
-  const byP99 = runs.toSorted((a, b) => a.result.ackMs.p99 - b.result.ackMs.p99);
-  const median = byP99[Math.floor(byP99.length / 2)];
-  if (median === undefined) throw new Error('no small-producer round to combine');
+  const median = medianBy(runs, (run) => run.result.ackMs.p99);
   let sent = 0;
   let acked = 0;
   let errors = 0;
