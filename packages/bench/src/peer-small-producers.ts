@@ -95,8 +95,10 @@ export interface PacedTarget {
  * `pacedWindows` rounds on every target, interleaved (interleavedOrder): each round runs every
  * target once in turn, on fresh connections, with its own warm-up, for `seconds` /
  * `pacedWindows` measured seconds. Servers compared by a goal then meet the same quiet and noisy
- * minutes of a shared machine, as one after the other they did not (ADR 0005). A target whose
- * round fails is left out of the rounds after it.
+ * minutes of a shared machine, as one after the other they did not (ADR 0005). Before them one
+ * such round on each target is not counted: a server that has not been under load yet (the
+ * tmpfs broker) had a first round 2-8x its later ones, its JIT and heap still growing. A target
+ * whose round fails is left out of the rounds after it.
  */
 export async function interleavedSmallProducers(
   targets: readonly PacedTarget[],
@@ -104,17 +106,19 @@ export async function interleavedSmallProducers(
   log: (line: string) => void,
 ): Promise<CombinedRounds<PeerSmallProducersRun>> {
   const roundSeconds = Math.max(1, Math.round(options.seconds / pacedWindows));
-  const { rounds, failures } = await runInterleaved(
-    targets,
-    pacedWindows,
-    async ({ openLane, pid }) =>
-      pacedSmallProducers(openLane, pid, { ...options, seconds: roundSeconds }),
-    (line) => log(`small producers: ${line}`),
-    (run) => `round ack p99 ${run.result.ackMs.p99.toFixed(2)} ms`,
-  );
+  const run = ({ openLane, pid }: PacedTarget): Promise<PeerSmallProducersRun> =>
+    pacedSmallProducers(openLane, pid, { ...options, seconds: roundSeconds });
+  const prefixed = (line: string): void => log(`small producers: ${line}`);
+  const describe = (each: PeerSmallProducersRun): string =>
+    `ack p99 ${each.result.ackMs.p99.toFixed(2)} ms`;
+  const warmups = await runInterleaved(targets, 1, run, prefixed, (each) => {
+    return `unmeasured round, ${describe(each)}`;
+  });
+  const warmed = targets.filter((target) => !warmups.failures.has(target.name));
+  const { rounds, failures } = await runInterleaved(warmed, pacedWindows, run, prefixed, describe);
   const results = new Map<string, PeerSmallProducersRun>();
   for (const [name, runs] of rounds) results.set(name, combineSmallProducerRounds(runs));
-  return { results, failures };
+  return { results, failures: new Map([...warmups.failures, ...failures]) };
 }
 
 /**

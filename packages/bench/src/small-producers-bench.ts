@@ -523,7 +523,8 @@ function goalRoundsNote(seconds: number, warmupSeconds: number): string {
     `${natsFile.system} and the two floors) went in ${pacedWindows} interleaved rounds with ` +
     'every server up: ' +
     `each round ran each of them in turn (the first one later each round) for ${roundSeconds} ` +
-    `s after ${warmupSeconds} s of warm-up on fresh connections, so the shared machine's quiet ` +
+    `s after ${warmupSeconds} s of warm-up on fresh connections, after one such round on each ` +
+    "that is not counted, so the shared machine's quiet " +
     'and noisy minutes fell on all alike. Their "interleaved rounds" rows are the median of the ' +
     "rounds' p99s, their other percentiles the median round's, counts and CPU all rounds'."
   );
