@@ -256,6 +256,32 @@ export async function runInterleaved<Target extends { readonly name: string }, R
   return { rounds: results, failures };
 }
 
+/** Interleaved rounds after one uncounted round on each target, that round's results apart. */
+export interface WarmedInterleavedRounds<Result> extends InterleavedRounds<Result> {
+  /** Each target's uncounted first round. */
+  warmups: Map<string, Result>;
+}
+
+/**
+ * One uncounted round on every target (its first run carries JIT and heap growth), then
+ * `rounds` counted ones on those that did not fail, all through runInterleaved. `failures`
+ * holds both phases'.
+ */
+export async function runWarmedInterleaved<Target extends { readonly name: string }, Result>(
+  targets: readonly Target[],
+  rounds: number,
+  run: (target: Target) => Promise<Result>,
+  log: (line: string) => void,
+  describe: (result: Result) => string,
+): Promise<WarmedInterleavedRounds<Result>> {
+  const first = await runInterleaved(targets, 1, run, log, (r) => `uncounted, ${describe(r)}`);
+  const warmed = targets.filter((target) => !first.failures.has(target.name));
+  const counted = await runInterleaved(warmed, rounds, run, log, describe);
+  const warmups = new Map<string, Result>();
+  for (const [name, [result]] of first.rounds) if (result !== undefined) warmups.set(name, result);
+  return { ...counted, warmups, failures: new Map([...first.failures, ...counted.failures]) };
+}
+
 /** Each target's interleaved rounds combined into one result, or why it has none. */
 export interface CombinedRounds<Result> {
   results: Map<string, Result>;

@@ -4,6 +4,7 @@ import {
   interleavedOrder,
   medianBy,
   runInterleaved,
+  runWarmedInterleaved,
   sumCpuUse,
   type CpuUse,
 } from './bench-context.ts';
@@ -136,4 +137,23 @@ test('the median round is the middle one by its key', () => {
     4,
   );
   assert.throws(() => medianBy([], (x: number) => x), /no round/);
+});
+
+test('warmed interleaved rounds keep the first round apart and skip who failed it', async () => {
+  const calls: string[] = [];
+  const { rounds, warmups, failures } = await runWarmedInterleaved(
+    [{ name: 'a' }, { name: 'b' }],
+    2,
+    async ({ name }) => {
+      calls.push(name);
+      if (name === 'b') throw new Error('no b');
+      return calls.length;
+    },
+    () => undefined,
+    String,
+  );
+  assert.deepEqual(calls, ['a', 'b', 'a', 'a']);
+  assert.deepEqual([...warmups], [['a', 1]]);
+  assert.deepEqual([...rounds], [['a', [3, 4]]]);
+  assert.deepEqual([...failures], [['b', 'no b']]);
 });

@@ -9,7 +9,7 @@ import {
   cpuUseWindow,
   medianBy,
   type CombinedRounds,
-  runInterleaved,
+  runWarmedInterleaved,
   sumCpuUse,
   perCpu,
   resourceFigures,
@@ -145,18 +145,20 @@ export async function measureNativeLatencyInterleaved(
   };
   const prefixed = (line: string): void => log(`latency at ${rate}/s: ${line}`);
   const describe = (run: NativeLatency): string => `e2e p99 ${run.e2eMs.p99.toFixed(2)} ms`;
-  const warmups = await runInterleaved(systems, 1, measure, prefixed, (run) => {
-    return `warm-up of ${roundSeconds} s, ${describe(run)}`;
-  });
-  const warmed = systems.filter((system) => !warmups.failures.has(system.name));
-  const measured = await runInterleaved(warmed, latencyRounds, measure, prefixed, describe);
+  const { rounds, warmups, failures } = await runWarmedInterleaved(
+    systems,
+    latencyRounds,
+    measure,
+    prefixed,
+    describe,
+  );
   const results = new Map<string, NativeLatency>();
-  for (const [name, runs] of measured.rounds) {
+  for (const [name, runs] of rounds) {
     const combined = combineLatencyRounds(runs, roundSeconds, sumCpuUse(runs.map((r) => r.use)));
-    const warmup = warmups.rounds.get(name)?.[0]?.e2eMs.p99;
+    const warmup = warmups.get(name)?.e2eMs.p99;
     results.set(name, warmup === undefined ? combined : { ...combined, warmupE2eP99Ms: warmup });
   }
-  return { results, failures: new Map([...warmups.failures, ...measured.failures]) };
+  return { results, failures };
 }
 
 /** One NativeLatency of several rounds: the median round's figures, the counts of all. */

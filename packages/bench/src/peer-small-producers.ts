@@ -7,7 +7,7 @@
 import {
   cpuUseWindow,
   medianBy,
-  runInterleaved,
+  runWarmedInterleaved,
   sumCpuUse,
   type CombinedRounds,
   type CpuUse,
@@ -91,6 +91,11 @@ export interface PacedTarget {
   pid: number;
 }
 
+/** Measured seconds of each interleaved round: a `pacedWindows`th of the run's (at least 1). */
+export function smallProducerRoundSeconds(seconds: number): number {
+  return Math.max(1, Math.round(seconds / pacedWindows));
+}
+
 /**
  * `pacedWindows` rounds on every target, interleaved (interleavedOrder): each round runs every
  * target once in turn, on fresh connections, with its own warm-up, for `seconds` /
@@ -105,20 +110,17 @@ export async function interleavedSmallProducers(
   options: PacedSmallProducersOptions,
   log: (line: string) => void,
 ): Promise<CombinedRounds<PeerSmallProducersRun>> {
-  const roundSeconds = Math.max(1, Math.round(options.seconds / pacedWindows));
-  const run = ({ openLane, pid }: PacedTarget): Promise<PeerSmallProducersRun> =>
-    pacedSmallProducers(openLane, pid, { ...options, seconds: roundSeconds });
-  const prefixed = (line: string): void => log(`small producers: ${line}`);
-  const describe = (each: PeerSmallProducersRun): string =>
-    `ack p99 ${each.result.ackMs.p99.toFixed(2)} ms`;
-  const warmups = await runInterleaved(targets, 1, run, prefixed, (each) => {
-    return `unmeasured round, ${describe(each)}`;
-  });
-  const warmed = targets.filter((target) => !warmups.failures.has(target.name));
-  const { rounds, failures } = await runInterleaved(warmed, pacedWindows, run, prefixed, describe);
+  const seconds = smallProducerRoundSeconds(options.seconds);
+  const { rounds, failures } = await runWarmedInterleaved(
+    targets,
+    pacedWindows,
+    ({ openLane, pid }) => pacedSmallProducers(openLane, pid, { ...options, seconds }),
+    (line) => log(`small producers: ${line}`),
+    (each) => `ack p99 ${each.result.ackMs.p99.toFixed(2)} ms`,
+  );
   const results = new Map<string, PeerSmallProducersRun>();
   for (const [name, runs] of rounds) results.set(name, combineSmallProducerRounds(runs));
-  return { results, failures: new Map([...warmups.failures, ...failures]) };
+  return { results, failures };
 }
 
 /**

@@ -29,6 +29,7 @@ import { pacedWindows, type OpenedLane } from './peer-paced.ts';
 import {
   interleavedSmallProducers,
   peerSmallProducers,
+  smallProducerRoundSeconds,
   smallProducerWarmupSeconds,
   type PacedTarget,
   type PeerSmallProducersRun,
@@ -134,8 +135,9 @@ function peerNotes(
 const windowedP99Metric = `ack p99, median of ${pacedWindows} windows`;
 
 /**
- * The figure the goal is held to, for the three runs that go in interleaved rounds (the raw
- * lanes on the broker and on the tmpfs broker, and NATS): the median of the rounds' p99s.
+ * The figure of the runs that go in interleaved rounds (the raw lanes on the broker and on the
+ * tmpfs broker, NATS and the floors), the one the goal is held to: the median of the rounds'
+ * p99s.
  */
 const roundsP99Metric = `ack p99, median of ${pacedWindows} interleaved rounds`;
 
@@ -323,14 +325,19 @@ interface GoalRounds {
   floors: FloorOutcome[];
 }
 
+/** A raw Produce v9 lane to a floor server on `port`. */
+function floorLane(port: number): Promise<OpenedLane> {
+  return openRawProduceLane(`127.0.0.1:${port}`, floorTopic, 0);
+}
+
 /** The servers besides the brokers that the interleaved rounds load, and each one's lanes. */
 const roundServers: ReadonlyArray<{
   system: StartableSystem;
   openLane: (port: number) => Promise<OpenedLane>;
 }> = [
   { system: natsFile, openLane: (port) => natsFile.client.openLane(port) },
-  { system: nodeFloor, openLane: (port) => openRawProduceLane(`127.0.0.1:${port}`, floorTopic, 0) },
-  { system: goFloor, openLane: (port) => openRawProduceLane(`127.0.0.1:${port}`, floorTopic, 0) },
+  { system: nodeFloor, openLane: floorLane },
+  { system: goFloor, openLane: floorLane },
 ];
 
 /**
@@ -517,7 +524,7 @@ function tmpfsNote(run: TributaryRun, seconds: number): string {
 
 /** How the goal's three runs were interleaved, for the notes. */
 function goalRoundsNote(seconds: number, warmupSeconds: number): string {
-  const roundSeconds = Math.max(1, Math.round(seconds / pacedWindows));
+  const roundSeconds = smallProducerRoundSeconds(seconds);
   return (
     `The goal's runs (the raw lanes on tributary, the same on ${tmpfsSystem}, ` +
     `${natsFile.system} and the two floors) went in ${pacedWindows} interleaved rounds with ` +

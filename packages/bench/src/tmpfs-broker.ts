@@ -4,7 +4,7 @@
  * show what waiting for the disk costs an acknowledged record: the rest of a latency figure is
  * the broker's own path. It is a measurement, not a durable setup (docs/adr/0005).
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BenchContext } from './bench-context.ts';
 import { startBrokerChild, type BrokerChild } from './broker-child.ts';
@@ -16,9 +16,7 @@ export const tmpfsSystem = 'tributary, data on tmpfs (no disk sync)';
 function tmpfsParent(): string | undefined {
   try {
     const mounts = readFileSync('/proc/mounts', 'utf8');
-    return /^\S+ \/dev\/shm tmpfs /m.test(mounts) && existsSync('/dev/shm')
-      ? '/dev/shm'
-      : undefined;
+    return /^\S+ \/dev\/shm tmpfs /m.test(mounts) ? '/dev/shm' : undefined;
   } catch {
     return undefined;
   }
