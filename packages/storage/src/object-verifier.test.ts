@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
+import { open, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { LogStorage } from './log-storage.ts';
 import { MemoryObjectStore } from './memory-object-store.ts';
 import { DirectoryObjectStore } from './directory-object-store.ts';
-import { verifyObject } from './object-verifier.ts';
+import { verifyObject, verifyObjectFile } from './object-verifier.ts';
+import { batchEndOf, frameStartOf } from './segment-format.ts';
 import { ObjectVerifyThread } from './object-verify-thread.ts';
 import { fakeBatch, metaOf } from './testing/fake-batch.ts';
 import { requirePartition, withTempDir } from './testing/storage-fixtures.ts';
@@ -73,6 +76,45 @@ describe('verifyObject', () => {
     assert.match((await verifyObject(footerless, 1)).trailerProblem ?? '', /footer/);
     await storage.close();
   });
+});
+
+describe('verifyObjectFile', () => {
+  it('gives verifyObject verdict through windows smaller than one entry, one, or all', () =>
+    withTempDir(async (dir) => {
+      const store = new MemoryObjectStore();
+      const storage = await sealedStorage(store, []);
+      const [info] = await store.list();
+      assert.ok(info !== undefined);
+      const clean = Buffer.from(await store.getAll(info.name));
+      await storage.close();
+      const damaged = Buffer.from(clean);
+      damaged[damaged.indexOf('bad-b')] = 0;
+      const footerless = Buffer.from(clean);
+      footerless[footerless.length - 3] = (footerless[footerless.length - 3] ?? 0) ^ 1;
+      const first = (await verifyObject(clean, 1)).entries[0];
+      assert.ok(first !== undefined);
+      const entryBytes = batchEndOf(first) - frameStartOf(first);
+      const summary = (verdict: Awaited<ReturnType<typeof verifyObject>>) => ({
+        entries: verdict.entries.map((entry) => entry.baseOffset),
+        damaged: verdict.damaged.map((d) => [d.entry.baseOffset, d.framePosition, d.reason]),
+        trailerProblem: verdict.trailerProblem,
+      });
+      for (const [name, data] of Object.entries({ clean, damaged, footerless })) {
+        const path = join(dir, `${name}.obj`);
+        await writeFile(path, data);
+        const expected = summary(await verifyObject(data, 1));
+        for (const windowBytes of [16, entryBytes + 1, 1 << 20]) {
+          const file = await open(path, 'r');
+          try {
+            const verdict = await verifyObjectFile(file, 1, Buffer.alloc(windowBytes));
+            assert.deepEqual(summary(verdict), expected, `${name}, ${windowBytes}-byte window`);
+          } finally {
+            await file.close();
+          }
+        }
+      }
+      assert.equal(summary(await verifyObject(damaged, 1)).damaged.length, 1);
+    }));
 });
 
 describe('LogStorage damaged objects', () => {

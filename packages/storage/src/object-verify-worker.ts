@@ -1,17 +1,38 @@
 /**
- * The worker thread of ObjectVerifyThread (object-verify-thread.ts): reads an uploaded object
- * (from its local path, or bytes handed over) and checks it with verifyObject, off the broker's
- * event loop and its heap. Answers with the damage only: the index's entries stay here.
+ * The worker thread of ObjectVerifyThread (object-verify-thread.ts): checks an uploaded object
+ * off the broker's event loop and its heap, from its local path window by window into one buffer
+ * kept for every object (verifyObjectFile), or from bytes handed over (verifyObject). Answers
+ * with the damage only: the index's entries stay here.
  */
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import type { VerifyAnswer, VerifyJob } from './object-verify-thread.ts';
-import { verifyObject } from './object-verifier.ts';
+import {
+  type ObjectVerdict,
+  objectVerifyWindowBytes,
+  verifyObject,
+  verifyObjectFile,
+} from './object-verifier.ts';
 import { answerJobs } from './offload-thread.ts';
+
+/** The read window of verifyObjectFile, made at the first object and reused after. */
+let window: Buffer | undefined;
+
+async function verifyFile(path: string, segmentId: number): Promise<ObjectVerdict> {
+  window ??= Buffer.allocUnsafe(objectVerifyWindowBytes);
+  const file = await open(path, 'r');
+  try {
+    return await verifyObjectFile(file, segmentId, window);
+  } finally {
+    await file.close();
+  }
+}
 
 answerJobs(async (job: VerifyJob): Promise<VerifyAnswer> => {
   try {
-    const data = job.path === undefined ? Buffer.from(job.bytes ?? []) : await readFile(job.path);
-    const verdict = await verifyObject(data, job.segmentId);
+    const verdict =
+      job.path === undefined
+        ? await verifyObject(Buffer.from(job.bytes ?? []), job.segmentId)
+        : await verifyFile(job.path, job.segmentId);
     return { damaged: verdict.damaged, trailerProblem: verdict.trailerProblem };
   } catch (error: unknown) {
     const reason = error instanceof Error ? error.message : String(error);
