@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { type FileHandle, mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import { MemoryMetadataStore } from './memory-metadata-store.ts';
 import { metadataStoreContract } from './metadata-store.contract.ts';
 import { SqliteMetadataStore } from './sqlite-metadata-store.ts';
+import { newTopicId } from './types.ts';
 
 metadataStoreContract('SqliteMetadataStore', async () => {
   const directory = await mkdtemp(join(tmpdir(), 'tributary-meta-'));
@@ -65,6 +66,51 @@ describe('SqliteMetadataStore schema', () => {
     const check = new DatabaseSync(path);
     assert.equal(check.prepare('PRAGMA user_version').get()?.user_version, 2);
     check.close();
+    await rm(directory, { recursive: true, force: true });
+  });
+});
+
+describe('SqliteMetadataStore durability', () => {
+  it('resolves a write only after an fsync of the WAL file that began after its commit', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'tributary-meta-'));
+    const path = join(directory, 'metadata.sqlite');
+    const syncs: Array<{ path: string; release: () => void }> = [];
+    // The WAL file's fsyncs wait until the test releases them, one by one.
+    const openFile = async (file: string, flags: string | number): Promise<FileHandle> => {
+      const handle = await open(file, flags);
+      return new Proxy(handle, {
+        get(target, property, receiver) {
+          if (property !== 'sync') return Reflect.get(target, property, receiver) as unknown;
+          return async () => {
+            await new Promise<void>((release) => syncs.push({ path: file, release }));
+            await target.sync();
+          };
+        },
+      });
+    };
+    const store = SqliteMetadataStore.open(path, { openFile });
+    let done = false;
+    const created = store
+      .createTopic({
+        name: 'held',
+        topicId: newTopicId(),
+        partitionCount: 1,
+        configs: {},
+      })
+      .then(() => {
+        done = true;
+      });
+    while (syncs.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(done, false, 'the write resolved before its fsync returned');
+    assert.deepEqual(
+      syncs.map((sync) => sync.path),
+      [`${path}-wal`],
+    );
+    syncs.shift()?.release();
+    await created;
+    assert.equal(done, true);
+    await store.close();
     await rm(directory, { recursive: true, force: true });
   });
 });
