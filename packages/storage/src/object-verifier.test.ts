@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { LogStorage } from './log-storage.ts';
 import { MemoryObjectStore } from './memory-object-store.ts';
 import { DirectoryObjectStore } from './directory-object-store.ts';
-import { verifyObject, verifyObjectFile } from './object-verifier.ts';
+import { type ObjectVerdict, verifyObject, verifyObjectFile } from './object-verifier.ts';
 import { batchEndOf, frameStartOf } from './segment-format.ts';
 import { ObjectVerifyThread } from './object-verify-thread.ts';
 import { fakeBatch, metaOf } from './testing/fake-batch.ts';
@@ -78,6 +78,15 @@ describe('verifyObject', () => {
   });
 });
 
+/** What a verdict says, comparable with deepEqual. */
+function summary(verdict: ObjectVerdict) {
+  return {
+    entries: verdict.entries.map((entry) => entry.baseOffset),
+    damaged: verdict.damaged.map((d) => [d.entry.baseOffset, d.framePosition, d.reason]),
+    trailerProblem: verdict.trailerProblem,
+  };
+}
+
 describe('verifyObjectFile', () => {
   it('gives verifyObject verdict through windows smaller than one entry, one, or all', () =>
     withTempDir(async (dir) => {
@@ -94,11 +103,6 @@ describe('verifyObjectFile', () => {
       const first = (await verifyObject(clean, 1)).entries[0];
       assert.ok(first !== undefined);
       const entryBytes = batchEndOf(first) - frameStartOf(first);
-      const summary = (verdict: Awaited<ReturnType<typeof verifyObject>>) => ({
-        entries: verdict.entries.map((entry) => entry.baseOffset),
-        damaged: verdict.damaged.map((d) => [d.entry.baseOffset, d.framePosition, d.reason]),
-        trailerProblem: verdict.trailerProblem,
-      });
       for (const [name, data] of Object.entries({ clean, damaged, footerless })) {
         const path = join(dir, `${name}.obj`);
         await writeFile(path, data);
