@@ -51,6 +51,17 @@ async function sealedStorage(store: MemoryObjectStore, warnings: string[]) {
   return storage;
 }
 
+/** The bytes of the object sealedStorage makes (a copy: the storage is closed). */
+async function sealedObject(): Promise<{ name: string; data: Buffer }> {
+  const store = new MemoryObjectStore();
+  const storage = await sealedStorage(store, []);
+  const [info] = await store.list();
+  assert.ok(info !== undefined);
+  const data = Buffer.from(await store.getAll(info.name));
+  await storage.close();
+  return { name: info.name, data };
+}
+
 describe('verifyObject', () => {
   it('finds every batch whose frame fails its checksum, and a broken trailer', async () => {
     const store = new MemoryObjectStore();
@@ -90,12 +101,7 @@ function summary(verdict: ObjectVerdict) {
 describe('verifyObjectFile', () => {
   it('gives verifyObject verdict through windows smaller than one entry, one, or all', () =>
     withTempDir(async (dir) => {
-      const store = new MemoryObjectStore();
-      const storage = await sealedStorage(store, []);
-      const [info] = await store.list();
-      assert.ok(info !== undefined);
-      const clean = Buffer.from(await store.getAll(info.name));
-      await storage.close();
+      const { data: clean } = await sealedObject();
       const damaged = Buffer.from(clean);
       damaged[damaged.indexOf('bad-b')] = 0;
       const footerless = Buffer.from(clean);
@@ -147,18 +153,13 @@ describe('LogStorage damaged objects', () => {
 describe('ObjectVerifyThread', () => {
   it('verifies an object file on its worker, and here again when the worker is gone', () =>
     withTempDir(async (dir) => {
-      const memory = new MemoryObjectStore();
-      const storage = await sealedStorage(memory, []);
-      const [info] = await memory.list();
-      assert.ok(info !== undefined);
-      const data = Buffer.from(await memory.getAll(info.name));
-      await storage.close();
+      const { name, data } = await sealedObject();
       data[data.indexOf('bad-b')] = 0;
       const store = await DirectoryObjectStore.open(dir);
-      await store.put(info.name, data);
+      await store.put(name, data);
       const thread = new ObjectVerifyThread(store);
       const damageOf = async () =>
-        (await thread.verify(info.name, 1)).damaged.map((d) => [d.entry.baseOffset, d.reason]);
+        (await thread.verify(name, 1)).damaged.map((d) => [d.entry.baseOffset, d.reason]);
       assert.deepEqual(await damageOf(), [[1n, 'crc mismatch']]);
       await thread.close();
       assert.deepEqual(await damageOf(), [[1n, 'crc mismatch']], 'after close: on this thread');
