@@ -15,8 +15,8 @@
 import { mkdirSync } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { type OpenFile, syncDirectory } from './directory-segment-files.ts';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { type OpenFile, syncDirectory } from './directory-segment-files.ts';
 import type {
   BrokerConfigScope,
   ClusterIdentity,
@@ -82,7 +82,7 @@ export class SqliteMetadataStore implements MetadataStore {
   #wal: Promise<FileHandle> | undefined;
   /** Syncs in flight, awaited by close. */
   readonly #syncs = new Set<Promise<void>>();
-
+  /** How the WAL file is opened for its fsyncs (tests watch them). */
   readonly #openFile: OpenFile;
 
   private constructor(db: DatabaseSync, walPath: string | undefined, openFile: OpenFile) {
