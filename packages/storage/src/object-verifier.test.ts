@@ -169,4 +169,24 @@ describe('ObjectVerifyThread', () => {
       );
       await store.close();
     }));
+
+  it('gives each of several objects verified at once its own verdict', () =>
+    withTempDir(async (dir) => {
+      const { name, data } = await sealedObject();
+      const damaged = Buffer.from(data);
+      damaged[damaged.indexOf('bad-b')] = 0;
+      const store = await DirectoryObjectStore.open(dir);
+      await store.put(name, data);
+      await store.put(`damaged-${name}`, damaged);
+      const thread = new ObjectVerifyThread(store);
+      const verdicts = await Promise.all(
+        Array.from({ length: 8 }, (_, i) => thread.verify(i % 2 ? `damaged-${name}` : name, 1)),
+      );
+      assert.deepEqual(
+        verdicts.map((verdict) => verdict.damaged.length),
+        [0, 1, 0, 1, 0, 1, 0, 1],
+      );
+      await thread.close();
+      await store.close();
+    }));
 });

@@ -16,15 +16,21 @@ import { answerJobs } from './offload-thread.ts';
 
 /** The read window of verifyObjectFile, made at the first object and reused after. */
 let window: Buffer | undefined;
+/** The file verify in progress: jobs arrive concurrently, the window serves one at a time. */
+let previous: Promise<unknown> = Promise.resolve();
 
-async function verifyFile(path: string, segmentId: number): Promise<ObjectVerdict> {
-  window ??= Buffer.allocUnsafe(objectVerifyWindowBytes);
-  const file = await open(path, 'r');
-  try {
-    return await verifyObjectFile(file, segmentId, window);
-  } finally {
-    await file.close();
-  }
+function verifyFile(path: string, segmentId: number): Promise<ObjectVerdict> {
+  const verdict = previous.then(async () => {
+    window ??= Buffer.allocUnsafe(objectVerifyWindowBytes);
+    const file = await open(path, 'r');
+    try {
+      return await verifyObjectFile(file, segmentId, window);
+    } finally {
+      await file.close();
+    }
+  });
+  previous = verdict.catch(() => undefined);
+  return verdict;
 }
 
 answerJobs(async (job: VerifyJob): Promise<VerifyAnswer> => {
