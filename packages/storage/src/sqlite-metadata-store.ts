@@ -139,7 +139,7 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   listAcls(): Promise<AclBinding[]> {
-    return this.#transaction(() =>
+    return this.#read(() =>
       this.#prepare('SELECT * FROM acls').all().map(aclFromRow).toSorted(compareAclBindings),
     );
   }
@@ -164,7 +164,7 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   listScramCredentials(): Promise<ScramCredential[]> {
-    return this.#transaction(() =>
+    return this.#read(() =>
       this.#prepare('SELECT * FROM scram_credentials ORDER BY user, mechanism')
         .all()
         .map((row) => ({
@@ -195,7 +195,7 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   listTopics(): Promise<TopicRecord[]> {
-    return this.#transaction(() =>
+    return this.#read(() =>
       this.#prepare('SELECT * FROM topics ORDER BY name').all().map(topicFromRow),
     );
   }
@@ -240,7 +240,7 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   listLogStartOffsets(): Promise<PartitionStart[]> {
-    return this.#transaction(() =>
+    return this.#read(() =>
       this.#prepare('SELECT * FROM partitions')
         .all()
         .map((row) => ({
@@ -298,7 +298,7 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   listObjects(): Promise<ObjectRecord[]> {
-    return this.#transaction(() => {
+    return this.#read(() => {
       const objects = new Map<string, ObjectRecord>();
       for (const row of this.#prepare('SELECT * FROM objects ORDER BY segment_id').all()) {
         const name = String(row.name);
@@ -328,7 +328,7 @@ export class SqliteMetadataStore implements MetadataStore {
    * Rows of an existing table, so they need no schema change.
    */
   listBrokerConfigs(): Promise<BrokerConfigScope[]> {
-    return this.#transaction(() =>
+    return this.#read(() =>
       this.#prepare('SELECT key, value FROM cluster WHERE substr(key, 1, ?) = ? ORDER BY key')
         .all(brokerConfigsKey.length, brokerConfigsKey)
         .map((row) => ({
@@ -376,13 +376,21 @@ export class SqliteMetadataStore implements MetadataStore {
    * roll back and reject.
    */
   #transaction<T>(work: () => T): Promise<T> {
+    return this.#read(work).then(async (result) => {
+      await this.#durable();
+      return result;
+    });
+  }
+
+  /** Runs `work`, which only reads, in one IMMEDIATE transaction; nothing to wait for after. */
+  #read<T>(work: () => T): Promise<T> {
     if (!this.#db.isOpen) return Promise.reject(new StorageError('CLOSED', 'metadata closed'));
-    let result: T;
     try {
       this.#db.exec('BEGIN IMMEDIATE');
       try {
-        result = work();
+        const result = work();
         this.#db.exec('COMMIT');
+        return Promise.resolve(result);
       } catch (error: unknown) {
         this.#db.exec('ROLLBACK');
         throw error;
@@ -393,13 +401,11 @@ export class SqliteMetadataStore implements MetadataStore {
         new StorageError('STORAGE_FAILURE', 'metadata store failed', { cause: error }),
       );
     }
-    return this.#durable().then(() => result);
   }
 
   /**
    * Resolves once every transaction committed so far is on disk: one fsync of the WAL file in
-   * the thread pool (COMMIT has written its frames there). A read-only transaction pays the
-   * same fsync, which finds nothing to write.
+   * the thread pool (COMMIT has written its frames there).
    */
   #durable(): Promise<void> {
     const walPath = this.#walPath;
