@@ -188,7 +188,11 @@ async function replayOnKafka(context: BenchContext, broker: BrokerChild) {
   const raw = await rawReadAll(bootstrap, topic, written);
   const rawUse = rawCpu();
   const underReplay = pacedResult(await live.summary);
-  const besideReplay = await measureLiveUnderReplay(broker, topic, written, context.quick);
+  const besideReplay = await measureLiveUnderReplay(
+    broker,
+    { bootstrap, topic, records: written },
+    context.quick,
+  );
   const during = acksDuring(underReplay, read);
   const duringP99 = summarizeMs(during).p99Ms;
   const catchUpSeconds = Number(read.lastNs - read.firstNs) / 1e9;

@@ -7,6 +7,12 @@
  * window decides it), so the pair runs `rounds` times interleaved and the goal is judged on the
  * median of the per-round ratios (ADR 0005). Reported: the median p99s, that ratio (goal: at
  * most 1.5) and the replay's rate over its windows (goal: 1 GB/s or more).
+ *
+ * With a `control` backlog (the same records held by a second broker process on this machine),
+ * each round also runs the live pair on the first broker while the reader replays the second's:
+ * the same reader and the same bytes moving through the same cores, none of it through the live
+ * pair's broker. Its p99 is what sharing the machine with a replay costs by itself; what the
+ * broker's own serving of the replay adds is the distance between the two.
  */
 import { machineBusyShare, type CpuUse } from './bench-context.ts';
 import type { BenchFigure } from './bench-report.ts';
@@ -17,12 +23,25 @@ import { rawReadAll, rawReaderClient } from './raw-fetch-reader.ts';
 
 const liveRate = 5000;
 
-export interface LiveUnderReplayRound {
-  readonly solo: NativeLatency;
+/** The live pair's run beside a replay, and what the reader moved meanwhile. */
+export interface ReplayWindow {
   readonly underReplay: NativeLatency;
   readonly replayedBytes: number;
   readonly replaySeconds: number;
   readonly passes: number;
+}
+
+export interface LiveUnderReplayRound extends ReplayWindow {
+  readonly solo: NativeLatency;
+  /** Beside a replay another broker process serves (the control), when one was given. */
+  readonly besideOther?: ReplayWindow;
+}
+
+/** A backlog the raw reader replays: `records` records from offset 0 of partition 0. */
+export interface ReplayBacklog {
+  readonly bootstrap: string;
+  readonly topic: string;
+  readonly records: number;
 }
 
 export interface LiveUnderReplay {
@@ -33,33 +52,33 @@ export interface LiveUnderReplay {
 
 /**
  * `quick` (the CI smoke run) takes one round of 4 s; a full run takes three rounds of 8 s, the
- * same for every system so their ratios compare.
+ * same for every system so their ratios compare. `control`: see the file's comment.
  */
 export async function measureLiveUnderReplay(
   broker: BrokerChild,
-  backlogTopic: string,
-  backlogRecords: number,
+  backlog: ReplayBacklog,
   quick: boolean,
+  control?: ReplayBacklog,
 ): Promise<LiveUnderReplay> {
   const seconds = quick ? 4 : 8;
   const rounds = quick ? 1 : 3;
   const measured: LiveUnderReplayRound[] = [];
   for (let round = 0; round < rounds; round++) {
     const solo = await measureNativeLatency(broker, liveRate, seconds);
-    measured.push({
-      solo,
-      ...(await roundUnderReplay(broker, backlogTopic, backlogRecords, seconds)),
-    });
+    const beside = await liveBesideReplay(broker, backlog, seconds);
+    const besideOther =
+      control === undefined ? undefined : await liveBesideReplay(broker, control, seconds);
+    measured.push({ solo, ...beside, ...(besideOther === undefined ? {} : { besideOther }) });
   }
   return { client: measured[0]?.solo.client ?? '', seconds, rounds: measured };
 }
 
-async function roundUnderReplay(
+/** The live pair on `broker` for `seconds` while the raw reader replays `backlog` throughout. */
+async function liveBesideReplay(
   broker: BrokerChild,
-  backlogTopic: string,
-  backlogRecords: number,
+  backlog: ReplayBacklog,
   seconds: number,
-): Promise<Omit<LiveUnderReplayRound, 'solo'>> {
+): Promise<ReplayWindow> {
   // Set when the live run ends; the replay loop finishes its pass and stops.
   const liveRun = { ended: false };
   let replayedBytes = 0;
@@ -67,7 +86,7 @@ async function roundUnderReplay(
   const started = process.hrtime.bigint();
   const replay = (async () => {
     while (!liveRun.ended) {
-      const read = await rawReadAll(broker.bootstrap, backlogTopic, backlogRecords);
+      const read = await rawReadAll(backlog.bootstrap, backlog.topic, backlog.records);
       replayedBytes += read.bytes;
       passes += 1;
     }
@@ -83,11 +102,19 @@ async function roundUnderReplay(
   return { underReplay: live, replayedBytes, replaySeconds, passes };
 }
 
-/** Each round's live p99 beside the replay over its p99 alone. */
-function ratiosOf(m: LiveUnderReplay): number[] {
-  return m.rounds.map(({ solo, underReplay }) =>
-    solo.e2eMs.p99 > 0 ? underReplay.e2eMs.p99 / solo.e2eMs.p99 : 0,
-  );
+/**
+ * Each round's live p99 beside a replay over its p99 alone: beside the broker's own replay, or
+ * beside the window `pick` chooses (0 for a round without one).
+ */
+function ratiosOf(
+  m: LiveUnderReplay,
+  pick: (round: LiveUnderReplayRound) => ReplayWindow | undefined = (round) => round,
+): number[] {
+  return m.rounds.map((round) => {
+    const window = pick(round);
+    const solo = round.solo.e2eMs.p99;
+    return window !== undefined && solo > 0 ? window.underReplay.e2eMs.p99 / solo : 0;
+  });
 }
 
 /** The rows, for `system` ('' for Kafka's, whose system the comparison fills in). */
@@ -123,6 +150,32 @@ export function liveUnderReplayFigures(system: string, m: LiveUnderReplay): Benc
       unit: 'MB/s',
       ...(tributary ? { target: { value: 1000, atLeast: true } } : {}),
     },
+    ...controlFigures(live, m),
+  ];
+}
+
+/** The control's rows (see the file's comment), when every round ran it. */
+function controlFigures(
+  live: { system: string; client: string; unit: string },
+  m: LiveUnderReplay,
+): BenchFigure[] {
+  const others = m.rounds.flatMap(({ besideOther }) =>
+    besideOther === undefined ? [] : [besideOther],
+  );
+  if (others.length === 0 || others.length < m.rounds.length) return [];
+  const rounds = `median of ${m.rounds.length}`;
+  return [
+    {
+      ...live,
+      metric: `live consumer e2e p99, beside a replay another broker process serves (${rounds})`,
+      value: median(others.map((window) => window.underReplay.e2eMs.p99)),
+    },
+    {
+      ...live,
+      metric: `live e2e p99 beside another broker process's replay / alone (${rounds} rounds)`,
+      value: median(ratiosOf(m, (round) => round.besideOther)),
+      unit: 'x',
+    },
   ];
 }
 
@@ -133,21 +186,43 @@ function busyPercent(use: CpuUse): string {
 
 export function liveUnderReplayNote(m: LiveUnderReplay): string {
   const ratios = ratiosOf(m);
-  const rounds = m.rounds.map((round, index) => {
-    const ratio = ratios[index] ?? 0;
-    return (
-      `${round.solo.e2eMs.p99.toFixed(1)} / ${round.underReplay.e2eMs.p99.toFixed(1)} ms ` +
-      `(x${ratio.toFixed(2)}; ${round.passes} passes, ` +
-      `${(round.replayedBytes / 1e6 / round.replaySeconds).toFixed(0)} MB/s; broker CPU ` +
-      `${round.solo.use.brokerCpuSeconds.toFixed(1)} / ` +
-      `${round.underReplay.use.brokerCpuSeconds.toFixed(1)} s; machine ` +
-      `${busyPercent(round.solo.use)} / ${busyPercent(round.underReplay.use)}% busy)`
-    );
-  });
+  const rounds = m.rounds.map((round, index) =>
+    windowNote(round.solo, round, ratios[index] ?? 0, true),
+  );
+  const controlRatios = ratiosOf(m, (round) => round.besideOther);
+  const control = m.rounds.flatMap(({ solo, besideOther }, index) =>
+    besideOther === undefined ? [] : [windowNote(solo, besideOther, controlRatios[index] ?? 0)],
+  );
+  const controlNote =
+    control.length === 0
+      ? ''
+      : '. Control, in the same rounds: the same live pair on this broker while the same reader ' +
+        'replayed a copy of the backlog held by a second broker process on this machine (its ' +
+        "own data directory; none of the replay through the live pair's broker); p99 alone / " +
+        `beside that replay per round: ${control.join(', ')}`;
   return (
     `Live consumer beside a replay: ${m.client} at ${liveRate}/s, ${m.rounds.length} rounds of ` +
     `${m.seconds} s alone then ${m.seconds} s while the raw reader read the backlog from its ` +
     `first offset over and over (the last pass finishing after the live run); p99 alone / ` +
-    `beside the replay per round: ${rounds.join(', ')}`
+    `beside the replay per round: ${rounds.join(', ')}${controlNote}`
+  );
+}
+
+/** One round's figures: p99 alone / beside, ratio, the replay's passes and rate, CPU. */
+function windowNote(
+  solo: NativeLatency,
+  window: ReplayWindow,
+  ratio: number,
+  withBrokerCpu = false,
+): string {
+  const brokerCpu = withBrokerCpu
+    ? `broker CPU ${solo.use.brokerCpuSeconds.toFixed(1)} / ` +
+      `${window.underReplay.use.brokerCpuSeconds.toFixed(1)} s; `
+    : '';
+  return (
+    `${solo.e2eMs.p99.toFixed(1)} / ${window.underReplay.e2eMs.p99.toFixed(1)} ms ` +
+    `(x${ratio.toFixed(2)}; ${window.passes} passes, ` +
+    `${(window.replayedBytes / 1e6 / window.replaySeconds).toFixed(0)} MB/s; ${brokerCpu}` +
+    `machine ${busyPercent(solo.use)} / ${busyPercent(window.underReplay.use)}% busy)`
   );
 }

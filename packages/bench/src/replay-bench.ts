@@ -5,7 +5,10 @@
  * producer's ack p99 against its baseline. The backlog is issue 5's 2 GB (100 MB in --quick).
  * The backlog writer and the catch-up reader are the C load generator (native-load.ts) where it
  * builds, so the reader measures the broker rather than a Python loop; the live producer is
- * python3-confluent-kafka, which records each ack against its intended send time. The peers (peer-replay.ts) run the same sequence on a smaller backlog with the suite's clients.
+ * python3-confluent-kafka, which records each ack against its intended send time. The peers
+ * (peer-replay.ts) run the same sequence on a smaller backlog with the suite's clients.
+ * The live consumer beside a replay (live-under-replay.ts) also runs beside a second broker
+ * process's copy of the backlog being replayed: the machine's share of the goal's ratio.
  */
 import {
   bottleneckNote,
@@ -169,8 +172,18 @@ function runTributary(context: BenchContext): Promise<WorkloadReport> {
     const raw = await rawReadAll(broker.bootstrap, topic, written);
     const rawUse = rawCpu();
     const underReplay = pacedResult(await live.summary);
-    context.log('replay: a live consumer alone, then beside a replay');
-    const besideReplay = await measureLiveUnderReplay(broker, topic, written, context.quick);
+    context.log('replay: a second broker with a copy of the backlog, for the control');
+    const besideReplay = await withBroker(context, {}, async (second) => {
+      await createTopic(second.bootstrap, topic, 1);
+      const copied = await writeBacklog(native, second.bootstrap, topic, backlogRecords);
+      context.log("replay: a live consumer alone, beside a replay, beside the second broker's");
+      return measureLiveUnderReplay(
+        broker,
+        { bootstrap: broker.bootstrap, topic, records: written },
+        context.quick,
+        { bootstrap: second.bootstrap, topic, records: copied },
+      );
+    });
     const report = replayReport({
       backlogMB,
       liveSeconds,
