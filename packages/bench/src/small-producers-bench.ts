@@ -440,12 +440,14 @@ function floorNotes(floors: readonly FloorOutcome[], seconds: number): string[] 
       'request at once with a canned response and does nothing else (no log, no sync): the Go ' +
       "one (a goroutine per connection) is the load generator's and the loopback's own cost, the " +
       'Node one (one event loop, this Node.js) the least a Node.js server pays under this load. ' +
-      `Run in the interleaved rounds, ${seconds} s each in all.`,
+      `Run in the interleaved rounds, ${seconds} s each in all. A floor's p99 moves only with ` +
+      'the machine and the load generator, so its rounds show how noisy each round was.',
     ...floors.map(({ peer, result, error }) =>
       result === undefined
         ? `${peer.system}: did not run: ${error ?? 'unknown'}`
-        : `${peer.system}: server CPU ${result.use.brokerCpuSeconds.toFixed(2)} s, load ` +
-          `generator CPU ${result.generatorSeconds.toFixed(2)} s.`,
+        : `${peer.system}: ${windowsText(result.result.windowP99Ms, 'round')}, server CPU ` +
+          `${result.use.brokerCpuSeconds.toFixed(2)} s, load generator CPU ` +
+          `${result.generatorSeconds.toFixed(2)} s.`,
     ),
   ];
 }
