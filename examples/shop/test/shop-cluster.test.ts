@@ -15,9 +15,8 @@ import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { startTestCluster, type TestCluster } from '@tributary/testing';
+import { stablePort, startTestCluster, type TestCluster } from '@tributary/testing';
 import { Shop } from '../src/shop.ts';
-import { freePort } from './free-port.ts';
 import { checkLateSalesReport, runShopChaos, type ChaosTarget } from './shop-chaos.ts';
 
 const seed = Number(process.env['SHOP_CHAOS_SEED'] ?? Math.floor(Math.random() * 2 ** 31));
@@ -44,7 +43,7 @@ before(async () => {
   process.stdout.write(`shop chaos (cluster): seed ${seed}, ${orders} orders\n`);
   const registryPorts = new Map<number, number>();
   for (let nodeId = 1; nodeId <= brokerCount; nodeId++) {
-    registryPorts.set(nodeId, await freePort());
+    registryPorts.set(nodeId, await stablePort());
   }
   cluster = await startTestCluster({
     brokers: brokerCount,

@@ -22,6 +22,7 @@ import {
 } from '@tributary/sdk';
 import {
   RestartableBroker,
+  stablePort,
   startPostgresServer,
   tempDir,
   type PostgresServer,
@@ -29,7 +30,6 @@ import {
 } from '@tributary/testing';
 import { OrderPlaced, topics } from '../src/contracts.ts';
 import { Shop } from '../src/shop.ts';
-import { freePort } from './free-port.ts';
 import { checkLateSalesReport, runShopChaos } from './shop-chaos.ts';
 
 const seed = Number(process.env['SHOP_CHAOS_SEED'] ?? Math.floor(Math.random() * 2 ** 31));
@@ -54,7 +54,7 @@ before(async () => {
   process.stdout.write(`shop chaos (embedded): seed ${seed}, ${orders} orders\n`);
   dir = await tempDir('shop');
   notificationFile = resolve(dir.path, 'notifications.jsonl');
-  const registryPort = await freePort();
+  const registryPort = await stablePort();
   registryUrl = `http://127.0.0.1:${registryPort}`;
   postgres = await startPostgresServer({ database: 'shop' });
   broker = new RestartableBroker({

@@ -11,6 +11,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { stablePort } from './stable-port.ts';
 
 export interface SpawnBrokerOptions {
   readonly dataDir: string;
@@ -157,24 +158,26 @@ function rssBytes(pid: number): number | undefined {
 
 /**
  * One broker on one data dir, killed and started again by a test. The first start picks the
- * address (`listen`, default an ephemeral port); every later start reuses the bound port, so
- * clients configured with the first bootstrap address reconnect by themselves.
+ * address (`listen`, default a free port below the ephemeral range: stable-port.ts); every
+ * later start reuses the bound port, so clients configured with the first bootstrap address
+ * reconnect by themselves.
  *
  * Invariant: at most one process at a time; `kill` and `stop` wait for the exit, so the next
  * `start` never races the old process for the port.
  */
 export class RestartableBroker {
   readonly #options: SpawnBrokerOptions;
-  #listen: string;
+  #listen: string | undefined;
   #current: SpawnedBroker | undefined;
 
   constructor(options: SpawnBrokerOptions) {
     this.#options = options;
-    this.#listen = options.listen ?? '127.0.0.1:0';
+    this.#listen = options.listen;
   }
 
   async start(): Promise<SpawnedBroker> {
     if (this.#current?.alive() === true) throw new Error('broker process already running');
+    this.#listen ??= `127.0.0.1:${await stablePort()}`;
     this.#current = await spawnBroker({ ...this.#options, listen: this.#listen });
     this.#listen = this.#current.bootstrap;
     return this.#current;

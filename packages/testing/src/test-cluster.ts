@@ -15,6 +15,7 @@ import {
   type S3Server,
 } from '@tributary/local-services';
 import { spawnBroker, type SpawnedBroker } from './spawn-broker.ts';
+import { stablePort } from './stable-port.ts';
 
 export interface TestClusterOptions {
   readonly brokers: number;
@@ -57,7 +58,8 @@ export async function startTestCluster(options: TestClusterOptions): Promise<Tes
   const ports = new Map<number, number>();
   const rackOf = (nodeId: number): string => racks[(nodeId - 1) % racks.length] ?? 'a';
   const startOne = async (nodeId: number): Promise<SpawnedBroker> => {
-    const port = ports.get(nodeId) ?? 0;
+    // Outside the ephemeral range, so no client connection takes it while the broker is down.
+    const port = ports.get(nodeId) ?? (await stablePort());
     const broker = await spawnBroker({
       dataDir: join(root, `broker-${nodeId}`),
       listen: `${options.listener === undefined ? '' : `${options.listener}://`}127.0.0.1:${port}`,
