@@ -73,15 +73,49 @@ export class ConsumerLoop {
 
   constructor(options: ConsumerLoopOptions) {
     this.#options = options;
-    this.#consumer = createConsumer(options.connection, options.groupId);
+    this.#consumer = this.#newConsumer();
+  }
+
+  /**
+   * A consumer of the group whose own failures reach `onError`: the client emits `error` when
+   * a rejoin it started from a heartbeat fails past its retries (the coordinator's broker gone),
+   * and an emitter's unheard `error` would end the process. Such a member is out of the group,
+   * so the loop joins again with a new one.
+   */
+  #newConsumer(): SdkConsumer {
+    const consumer = createConsumer(this.#options.connection, this.#options.groupId);
+    consumer.on('error', (error: unknown) => {
+      if (this.#closing || consumer !== this.#consumer) return;
+      this.#options.onError(error);
+      void this.#recover();
+    });
+    return consumer;
   }
 
   get inFlight(): number {
     return this.#queues.pending;
   }
 
+  /**
+   * Joins the group and starts fetching. A broker that cannot be reached yet (down, restarting,
+   * or the group's coordinator moving) is reported to `onError` and tried again after a growing
+   * pause, as a running loop does, so a service does not die of an outage at start; an error no
+   * retry can fix (authorization, an unsupported API, a bad option) rejects.
+   */
   async start(): Promise<void> {
-    await this.#consume();
+    for (let failures = 0; ; failures++) {
+      try {
+        await this.#consume();
+        return;
+      } catch (error: unknown) {
+        if (this.#closing || !isTransient(error)) throw error;
+        this.#options.onError(error);
+      }
+      await sleep(Math.min(handleRetryMaxMs, handleRetryBaseMs * 2 ** failures));
+      if (this.#closing) return;
+      await this.#consumer.close(true).catch(() => undefined);
+      this.#consumer = this.#newConsumer();
+    }
   }
 
   async #consume(): Promise<void> {
@@ -124,7 +158,7 @@ export class ConsumerLoop {
         await sleep(Math.min(handleRetryMaxMs, handleRetryBaseMs * 2 ** failures));
         if (this.#closing) return;
         await this.#consumer.close(true).catch(() => undefined);
-        this.#consumer = createConsumer(this.#options.connection, this.#options.groupId);
+        this.#consumer = this.#newConsumer();
         try {
           await this.#consume();
           return;
@@ -242,4 +276,19 @@ export class ConsumerLoop {
     await this.#stream?.close().catch(() => undefined);
     await this.#consumer.close();
   }
+}
+
+/**
+ * Whether `error` is one a later attempt can get past: every error it carries (the client nests
+ * them, one per attempt) is a network failure or timeout, or a Kafka error code the client marks
+ * retriable (a coordinator loading or moving, a rebalance).
+ */
+export function isTransient(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  if (error instanceof AggregateError && error.errors.length > 0) {
+    return error.errors.every((inner: unknown) => isTransient(inner));
+  }
+  const { code, canRetry } = error as { code?: unknown; canRetry?: unknown };
+  if (code === 'PLT_KFK_NETWORK') return true;
+  return code === 'PLT_KFK_PROTOCOL' && canRetry === true;
 }

@@ -100,10 +100,13 @@ async function readToEnd(
           resolve();
         };
         const watch = setInterval(check, readToEndCheckMs);
-        stream.on('error', (error: unknown) => {
+        const fail = (error: unknown): void => {
           clearInterval(watch);
           reject(error);
-        });
+        };
+        stream.on('error', fail);
+        // A rejoin the client started from a heartbeat and could not finish.
+        consumer.on('error', fail);
         stream.on('data', (message: SdkMessage) => {
           if (message.offset >= (ends[message.partition] ?? 0n) || remaining.size === 0) return;
           busy = true;
@@ -111,17 +114,11 @@ async function readToEnd(
           void (async () => {
             await options.visit(message);
             if (options.commit) await message.commit();
-          })().then(
-            () => {
-              busy = false;
-              check();
-              stream.resume();
-            },
-            (error: unknown) => {
-              clearInterval(watch);
-              reject(error);
-            },
-          );
+          })().then(() => {
+            busy = false;
+            check();
+            stream.resume();
+          }, fail);
         });
       });
     } finally {
