@@ -13,6 +13,7 @@ import { catalog } from '../src/contracts.ts';
 import { FakePaymentProvider } from '../src/fake-payment-provider.ts';
 import { ServiceProcess, type ServiceEnvironment } from '../src/service-process.ts';
 import type { Shop } from '../src/shop.ts';
+import { diagnoseUnsettledOrders } from './chaos-diagnosis.ts';
 
 /** Something the schedule can kill -9 and start again. */
 export interface ChaosTarget {
@@ -32,6 +33,8 @@ export interface ShopChaosOptions {
   readonly brokers: readonly ChaosTarget[];
   readonly seed: number;
   readonly log: (line: string) => void;
+  /** The shop's brokers: when orders do not settle, the diagnosis reads their topics. */
+  readonly bootstrap: () => string;
 }
 
 export interface ChaosSummary {
@@ -237,6 +240,11 @@ async function settle(options: ShopChaosOptions): Promise<void> {
       lastLog = Date.now();
     }
     if (Date.now() > deadline) {
+      await diagnoseUnsettledOrders({
+        bootstrap: options.bootstrap(),
+        pool: options.pool,
+        log: options.log,
+      });
       const statuses = await options.pool.query(
         'SELECT status, count(*)::int FROM shop_order.orders GROUP BY status',
       );

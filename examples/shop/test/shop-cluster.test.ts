@@ -113,6 +113,7 @@ test(`${orders} orders under kill -9 of services and brokers settle correctly`, 
     notificationFile,
     brokers,
     seed,
+    bootstrap: () => cluster.bootstrap(),
     log,
   });
   process.stdout.write(

@@ -96,6 +96,7 @@ test(`${orders} orders under kill -9 of services and the broker settle correctly
       { name: 'broker', kill: () => broker.kill(), start: async () => void (await broker.start()) },
     ],
     seed,
+    bootstrap: () => broker.bootstrap,
     log,
   });
   const { kills, ...counts } = summary;
