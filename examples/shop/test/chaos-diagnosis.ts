@@ -104,7 +104,9 @@ async function recordsKeyedBy(
   const admin = new Admin({ clientId: 'shop-chaos-diagnosis', bootstrapBrokers: [bootstrap] });
   const driver = createPlatformaticDriver({ bootstrap, operationTimeoutMs: diagnosisTimeoutMs });
   try {
-    const topics = (await admin.listTopics()).filter((topic) => topic.startsWith('shop.')).sort();
+    const topics = (await admin.listTopics())
+      .filter((topic) => topic.startsWith('shop.'))
+      .toSorted();
     const metadata = await admin.metadata({ topics });
     for (const topic of topics) {
       const partitions = metadata.topics.get(topic)?.partitionsCount ?? 1;
@@ -125,7 +127,7 @@ async function recordsKeyedBy(
 async function committedOffsets(bootstrap: string): Promise<Map<string, Map<string, bigint>>> {
   const admin = new Admin({ clientId: 'shop-chaos-diagnosis', bootstrapBrokers: [bootstrap] });
   try {
-    const groups = [...(await admin.listGroups()).keys()].sort();
+    const groups = [...(await admin.listGroups()).keys()].toSorted();
     const answer = new Map<string, Map<string, bigint>>();
     if (groups.length === 0) return answer;
     for (const group of await admin.listConsumerGroupOffsets({ groups })) {
