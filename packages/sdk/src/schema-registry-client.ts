@@ -10,6 +10,8 @@ import type { SchemaFormat } from './event-contract.ts';
 export const wireFormatMagicByte = 0;
 const wireFormatHeaderBytes = 5;
 const registryRequestTimeoutMs = 10_000;
+/** How much of a body that is not JSON an error message quotes. */
+const registryBodyQuotedChars = 200;
 
 export interface RegisteredSchema {
   readonly id: number;
@@ -72,17 +74,29 @@ export class SchemaRegistryClient {
 
   async #request(path: string, init: { method: string; body?: string }): Promise<unknown> {
     let response: Response;
+    let text: string;
     try {
       response = await fetch(`${this.url}${path}`, {
         ...init,
         headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' },
         signal: AbortSignal.timeout(registryRequestTimeoutMs),
       });
+      text = await response.text();
     } catch (error: unknown) {
       throw new SchemaRegistryError(`schema registry ${this.url} unreachable`, { cause: error });
     }
-    const text = await response.text();
-    const body: unknown = text === '' ? {} : JSON.parse(text);
+    // A proxy's or a starting server's page is the registry's failure, not the record's: it
+    // must not surface as a SyntaxError, which a consumer takes for a malformed record.
+    let body: unknown = {};
+    try {
+      if (text !== '') body = JSON.parse(text);
+    } catch (error: unknown) {
+      throw new SchemaRegistryError(
+        `schema registry ${init.method} ${path}: ${response.status} with a body that is not ` +
+          `JSON (${JSON.stringify(text.slice(0, registryBodyQuotedChars))})`,
+        { status: response.status, cause: error },
+      );
+    }
     if (!response.ok) {
       const { error_code: errorCode, message } = body as { error_code?: number; message?: string };
       throw new SchemaRegistryError(
