@@ -240,15 +240,22 @@ async function settle(options: ShopChaosOptions): Promise<void> {
       lastLog = Date.now();
     }
     if (Date.now() > deadline) {
+      // Also in the failure's message: a CI run's log files go with its checkout.
+      const diagnosis: string[] = [];
       await diagnoseUnsettledOrders({
         bootstrap: options.bootstrap(),
         pool: options.pool,
-        log: options.log,
+        log: (line) => {
+          options.log(line);
+          diagnosis.push(line);
+        },
       });
       const statuses = await options.pool.query(
         'SELECT status, count(*)::int FROM shop_order.orders GROUP BY status',
       );
-      assert.fail(`orders never settled: ${JSON.stringify(statuses.rows)}`);
+      assert.fail(
+        `orders never settled: ${JSON.stringify(statuses.rows)}\n${diagnosis.join('\n')}`,
+      );
     }
     await sleep(1_000);
   }
