@@ -120,7 +120,8 @@ export class ConsumerLoop {
 
   async #consume(): Promise<void> {
     const sessionTimeout = this.#options.sessionTimeoutMs ?? defaultSessionTimeoutMs;
-    const stream = await this.#consumer.consume({
+    const owner = this.#consumer;
+    const stream = await owner.consume({
       topics: [...this.#options.topics],
       mode: 'committed',
       fallbackMode: this.#options.startFrom,
@@ -134,7 +135,11 @@ export class ConsumerLoop {
     });
     this.#stream = stream;
     this.#paused = false;
-    stream.on('data', (message: SdkMessage) => this.#accept(message));
+    // A replaced consumer's stream may still hand out what it had fetched; the new member
+    // fetches those records again from the committed offsets, in order.
+    stream.on('data', (message: SdkMessage) => {
+      if (owner === this.#consumer) this.#accept(message, owner);
+    });
     stream.on('error', (error: unknown) => {
       if (this.#closing) return;
       this.#options.onError(error);
@@ -171,7 +176,7 @@ export class ConsumerLoop {
     }
   }
 
-  #accept(message: SdkMessage): void {
+  #accept(message: SdkMessage, consumer: SdkConsumer): void {
     const partition = `${message.topic}/${message.partition}`;
     const record: ConsumedRecord = {
       ...fromMessage(message),
@@ -180,7 +185,6 @@ export class ConsumerLoop {
       offset: message.offset,
       timestamp: message.timestamp,
     };
-    const consumer = this.#consumer;
     this.#queues.push(partition, async () => {
       // Closing, or fetched by a consumer #recover replaced: records not started yet are left
       // for the partition's next owner.
