@@ -198,9 +198,20 @@ export async function readJson(request: IncomingMessage): Promise<unknown> {
   return text === '' ? {} : JSON.parse(text);
 }
 
+/** A logged error is cut to this many characters. */
+const describedMaxChars = 1_000;
+
+/** The message, with the Kafka error code and the distinct causes a client error carries. */
 export function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  if (!(error instanceof Error)) return String(error);
+  const { apiId } = error as { apiId?: unknown };
+  const head = typeof apiId === 'string' ? `${error.message} (${apiId})` : error.message;
+  const causes =
+    error instanceof AggregateError ? error.errors.map((inner) => describe(inner)) : [];
+  const text = causes.length === 0 ? head : `${head} [${[...new Set(causes)].join('; ')}]`;
+  return text.length > describedMaxChars ? `${text.slice(0, describedMaxChars)}...` : text;
 }
+
 
 function requiredEnv(name: string): string {
   const value = process.env[name];

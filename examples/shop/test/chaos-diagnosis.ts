@@ -16,6 +16,7 @@ const describedOrdersMax = 5;
 const diagnosisTimeoutMs = 30_000;
 
 export interface DiagnosisOptions {
+  /** host:port of the brokers, comma-separated. */
   readonly bootstrap: string;
   readonly pool: pg.Pool;
   readonly log: (line: string) => void;
@@ -101,8 +102,12 @@ async function recordsKeyedBy(
   ids: ReadonlySet<string>,
 ): Promise<Map<string, KeyedRecord[]>> {
   const found = new Map<string, KeyedRecord[]>();
-  const admin = new Admin({ clientId: 'shop-chaos-diagnosis', bootstrapBrokers: [bootstrap] });
-  const driver = createPlatformaticDriver({ bootstrap, operationTimeoutMs: diagnosisTimeoutMs });
+  const admin = adminOf(bootstrap);
+  // The driver takes one address; the others come with the cluster's metadata.
+  const driver = createPlatformaticDriver({
+    bootstrap: bootstrap.split(',')[0] ?? bootstrap,
+    operationTimeoutMs: diagnosisTimeoutMs,
+  });
   try {
     const topics = (await admin.listTopics())
       .filter((topic) => topic.startsWith('shop.'))
@@ -125,7 +130,7 @@ async function recordsKeyedBy(
 
 /** Each consumer group's committed offsets, keyed `topic/partition`. */
 async function committedOffsets(bootstrap: string): Promise<Map<string, Map<string, bigint>>> {
-  const admin = new Admin({ clientId: 'shop-chaos-diagnosis', bootstrapBrokers: [bootstrap] });
+  const admin = adminOf(bootstrap);
   try {
     const groups = [...(await admin.listGroups()).keys()].toSorted();
     const answer = new Map<string, Map<string, bigint>>();
@@ -143,4 +148,12 @@ async function committedOffsets(bootstrap: string): Promise<Map<string, Map<stri
   } finally {
     await admin.close();
   }
+}
+
+function adminOf(bootstrap: string): Admin {
+  return new Admin({
+    clientId: 'shop-chaos-diagnosis',
+    bootstrapBrokers: bootstrap.split(','),
+    timeout: diagnosisTimeoutMs,
+  });
 }

@@ -69,7 +69,7 @@ export class ConsumerLoop {
   #stream: Awaited<ReturnType<SdkConsumer['consume']>> | undefined;
   #paused = false;
   #closing = false;
-  #recovering = false;
+  #recovery: Promise<void> | undefined;
 
   constructor(options: ConsumerLoopOptions) {
     this.#options = options;
@@ -103,18 +103,16 @@ export class ConsumerLoop {
    * retry can fix (authorization, an unsupported API, a bad option) rejects.
    */
   async start(): Promise<void> {
-    for (let failures = 0; ; failures++) {
-      try {
-        await this.#consume();
-        return;
-      } catch (error: unknown) {
-        if (this.#closing || !isTransient(error)) throw error;
-        this.#options.onError(error);
+    try {
+      await this.#consume();
+    } catch (error: unknown) {
+      if (this.#closing) throw error;
+      if (!isTransient(error)) {
+        await this.#consumer.close(true).catch(() => undefined);
+        throw error;
       }
-      await sleep(Math.min(handleRetryMaxMs, handleRetryBaseMs * 2 ** failures));
-      if (this.#closing) return;
-      await this.#consumer.close(true).catch(() => undefined);
-      this.#consumer = this.#newConsumer();
+      this.#options.onError(error);
+      await this.#recover();
     }
   }
 
@@ -141,7 +139,7 @@ export class ConsumerLoop {
       if (owner === this.#consumer) this.#accept(message, owner);
     });
     stream.on('error', (error: unknown) => {
-      if (this.#closing) return;
+      if (this.#closing || owner !== this.#consumer) return;
       this.#options.onError(error);
       void this.#recover();
     });
@@ -155,24 +153,27 @@ export class ConsumerLoop {
    * already queued still run; their commits may fail, and the partition's next owner gets them
    * again (with a pool, the processed-events table skips them).
    */
-  async #recover(): Promise<void> {
-    if (this.#recovering) return;
-    this.#recovering = true;
-    try {
-      for (let failures = 0; !this.#closing; failures++) {
-        await sleep(Math.min(handleRetryMaxMs, handleRetryBaseMs * 2 ** failures));
-        if (this.#closing) return;
-        await this.#consumer.close(true).catch(() => undefined);
-        this.#consumer = this.#newConsumer();
-        try {
-          await this.#consume();
-          return;
-        } catch (error: unknown) {
-          this.#options.onError(error);
-        }
+  #recover(): Promise<void> {
+    // One rejoin at a time, whoever asks (start, the stream, the client's error): two would
+    // each make a consumer, and the one not kept would stay in the group holding partitions.
+    this.#recovery ??= this.#rejoin().finally(() => {
+      this.#recovery = undefined;
+    });
+    return this.#recovery;
+  }
+
+  async #rejoin(): Promise<void> {
+    for (let failures = 0; !this.#closing; failures++) {
+      await sleep(Math.min(handleRetryMaxMs, handleRetryBaseMs * 2 ** failures));
+      if (this.#closing) return;
+      await this.#consumer.close(true).catch(() => undefined);
+      this.#consumer = this.#newConsumer();
+      try {
+        await this.#consume();
+        return;
+      } catch (error: unknown) {
+        this.#options.onError(error);
       }
-    } finally {
-      this.#recovering = false;
     }
   }
 
