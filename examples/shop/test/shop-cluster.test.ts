@@ -5,17 +5,22 @@
  * invariants as the embedded run, and a late sales report matching the order totals. Every
  * broker serves the schema registry from the metadata store; the services use broker 1's.
  * SHOP_CHAOS_SEED replays a run; SHOP_CHAOS_ORDERS changes its size. Service output goes to
- * .tmp/shop-test/cluster-<seed>.log.
+ * .tmp/shop-test/cluster-<seed>.log, each broker's to cluster-<seed>-broker-<id>.log.
  */
 import assert from 'node:assert/strict';
 import { createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { stablePort, startTestCluster, type TestCluster } from '@tributary/testing';
+import {
+  stablePort,
+  startTestCluster,
+  type SpawnedBroker,
+  type TestCluster,
+} from '@tributary/testing';
 import { Shop } from '../src/shop.ts';
 import { checkLateSalesReport, runShopChaos, type ChaosTarget } from './shop-chaos.ts';
 
@@ -72,7 +77,16 @@ before(async () => {
   await shop.start();
 });
 
+/** Appends one broker incarnation's output to .tmp/shop-test/cluster-<seed>-broker-<id>.log. */
+async function keepBrokerOutput(nodeId: number, broker: SpawnedBroker): Promise<void> {
+  const file = resolve(logDir, `cluster-${seed}-broker-${nodeId}.log`);
+  await appendFile(file, `${broker.stdout()}${broker.stderr()}--- end of an incarnation\n`);
+}
+
 after(async () => {
+  if (cluster !== undefined) {
+    for (const [nodeId, broker] of cluster.brokers) await keepBrokerOutput(nodeId, broker);
+  }
   await shop?.stop();
   await pool?.end();
   await cluster?.stop();
@@ -86,7 +100,11 @@ after(async () => {
 function brokerTarget(nodeId: number): ChaosTarget {
   return {
     name: `broker-${nodeId}`,
-    kill: () => cluster.killBroker(nodeId),
+    async kill() {
+      const incarnation = cluster.brokers.get(nodeId);
+      await cluster.killBroker(nodeId);
+      if (incarnation !== undefined) await keepBrokerOutput(nodeId, incarnation);
+    },
     async start() {
       const deadline = Date.now() + 3 * leaseMs + 30_000;
       for (;;) {
