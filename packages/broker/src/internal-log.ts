@@ -5,6 +5,7 @@
  * reads the partition from its start in order and hands each keyed record back, skipping control
  * batches and keyless records.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { buildRecordBatch, decodeRecords, readBatchHeader } from '@tributary/protocol';
 import type { BrokerStorage, PartitionLog } from '@tributary/storage';
 
@@ -16,6 +17,10 @@ export interface KeyedRecord {
 
 /** Bytes read per step while replaying. */
 const replayReadMaxBytes = 1024 * 1024;
+/** A coordinator's first load attempt that fails is tried again after this long (ms)... */
+export const coordinatorLoadRetryBaseMs = 200;
+/** ...doubling up to this pause between attempts (ms). */
+export const coordinatorLoadRetryMaxMs = 5_000;
 
 function appendKeyedRecords(
   log: PartitionLog,
@@ -94,4 +99,31 @@ export async function replayKeyedRecords(
     }
   }
   return count;
+}
+
+/**
+ * Runs a coordinator's `load` until it succeeds or `signal` aborts (the runtime closed). A load
+ * fails on what a new lease holder may meet for a while (an object store or metadata store not
+ * answering, a broker restarting); giving up after one attempt left the coordinator refusing
+ * every request as loading until its lease moved again. `load` must start from scratch each
+ * time. Each failure goes to `onFailure` with its attempt number.
+ */
+export async function loadUntilDone(
+  load: () => Promise<void>,
+  signal: AbortSignal,
+  onFailure: (error: unknown, attempt: number) => void,
+): Promise<void> {
+  for (let attempt = 1; !signal.aborted; attempt++) {
+    try {
+      await load();
+      return;
+    } catch (error: unknown) {
+      if (signal.aborted) return;
+      onFailure(error, attempt);
+    }
+    const pauseMs = coordinatorLoadRetryBaseMs * 2 ** (attempt - 1);
+    await sleep(Math.min(coordinatorLoadRetryMaxMs, pauseMs), undefined, { signal }).catch(
+      () => undefined,
+    );
+  }
 }

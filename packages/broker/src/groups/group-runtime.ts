@@ -17,6 +17,7 @@ import { ErrorCode } from '@tributary/protocol';
 import type { BrokerStorage, PartitionLog } from '@tributary/storage';
 import {
   OrderedAppender,
+  loadUntilDone,
   openInternalLog,
   replayKeyedRecords,
   type KeyedRecord,
@@ -102,7 +103,8 @@ interface Waiter {
 
 export class GroupRuntime {
   readonly #options: GroupRuntimeOptions;
-  readonly #coordinator: GroupCoordinator;
+  readonly #coordinatorOptions: GroupCoordinatorOptions;
+  #coordinator: GroupCoordinator;
   readonly #waiters = new Map<number, Waiter>();
   #nextRequestId = 1;
   #log: PartitionLog | undefined;
@@ -110,6 +112,7 @@ export class GroupRuntime {
   #loading: Promise<void> | undefined;
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
+  readonly #closing = new AbortController();
 
   constructor(options: GroupRuntimeOptions) {
     this.#options = options;
@@ -122,6 +125,7 @@ export class GroupRuntime {
       consumerSessionTimeoutMs: options.consumerSessionTimeoutMs,
       consumerHeartbeatIntervalMs: options.consumerHeartbeatIntervalMs,
     };
+    this.#coordinatorOptions = coordinatorOptions;
     this.#coordinator = new GroupCoordinator(coordinatorOptions);
   }
 
@@ -136,9 +140,16 @@ export class GroupRuntime {
   /** Loads the groups in the background; commands wait for nothing, they are refused meanwhile. */
   start(): Promise<void> {
     if (this.#options.standby === true) return Promise.resolve();
-    this.#loading ??= this.#load().catch((error: unknown) => {
-      this.#options.log.error('loading consumer groups failed', { error: String(error) });
-    });
+    this.#loading ??= loadUntilDone(
+      () => this.#load(),
+      this.#closing.signal,
+      (error, attempt) => {
+        this.#options.log.error('loading consumer groups failed; trying again', {
+          error: String(error),
+          attempt,
+        });
+      },
+    );
     return this.#loading;
   }
 
@@ -171,6 +182,7 @@ export class GroupRuntime {
 
   async close(): Promise<void> {
     this.#closed = true;
+    this.#closing.abort();
     if (this.#timer !== undefined) clearInterval(this.#timer);
     await this.#loading;
     await this.#appender.settled();
@@ -204,14 +216,17 @@ export class GroupRuntime {
     );
   }
 
+  /** Rebuilds the groups from the partition into a new coordinator, kept only if it all works. */
   async #load(): Promise<void> {
     const log = await openInternalLog(this.#options.storage, consumerOffsetsTopic);
+    const coordinator = new GroupCoordinator(this.#coordinatorOptions);
     const count = await replayKeyedRecords(
       log,
       this.#options.decompressedBatchMaxBytes,
-      (key, value) => this.#coordinator.replay(decodeGroupRecord(key, value)),
+      (key, value) => coordinator.replay(decodeGroupRecord(key, value)),
     );
     if (this.#closed) return;
+    this.#coordinator = coordinator;
     this.#log = log;
     this.#timer = setInterval(() => this.#run({ kind: 'tick' }), this.#options.tickIntervalMs);
     this.#timer.unref();

@@ -21,6 +21,7 @@ import type { BrokerStorage, PartitionLog } from '@tributary/storage';
 import type { GroupRuntime } from '../groups/group-runtime.ts';
 import {
   OrderedAppender,
+  loadUntilDone,
   openInternalLog,
   replayKeyedRecords,
   type KeyedRecord,
@@ -107,7 +108,7 @@ const coordinatorCaller = { apiVersion: 0, clientId: 'transaction-coordinator', 
 
 export class TransactionRuntime {
   readonly #options: TransactionRuntimeOptions;
-  readonly #coordinator: TransactionCoordinator;
+  #coordinator: TransactionCoordinator;
   /** The running completion per transactional id; resolves when it is durable. */
   readonly #running = new Map<string, Promise<void>>();
   #log: PartitionLog | undefined;
@@ -115,12 +116,17 @@ export class TransactionRuntime {
   #loading: Promise<void> | undefined;
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
+  readonly #closing = new AbortController();
 
   constructor(options: TransactionRuntimeOptions) {
     this.#options = options;
-    this.#coordinator = new TransactionCoordinator({
-      maxTimeoutMs: options.maxTimeoutMs,
-      idExpirationMs: options.idExpirationMs,
+    this.#coordinator = this.#newCoordinator();
+  }
+
+  #newCoordinator(): TransactionCoordinator {
+    return new TransactionCoordinator({
+      maxTimeoutMs: this.#options.maxTimeoutMs,
+      idExpirationMs: this.#options.idExpirationMs,
     });
   }
 
@@ -140,9 +146,16 @@ export class TransactionRuntime {
   /** Loads the transactions in the background; commands are refused meanwhile. */
   start(): Promise<void> {
     if (this.#options.standby === true) return Promise.resolve();
-    this.#loading ??= this.#load().catch((error: unknown) => {
-      this.#options.log.error('loading transactions failed', { error: String(error) });
-    });
+    this.#loading ??= loadUntilDone(
+      () => this.#load(),
+      this.#closing.signal,
+      (error, attempt) => {
+        this.#options.log.error('loading transactions failed; trying again', {
+          error: String(error),
+          attempt,
+        });
+      },
+    );
     return this.#loading;
   }
 
@@ -177,6 +190,7 @@ export class TransactionRuntime {
 
   async close(): Promise<void> {
     this.#closed = true;
+    this.#closing.abort();
     if (this.#timer !== undefined) clearInterval(this.#timer);
     await this.#loading;
     await this.#appender.settled();
@@ -263,15 +277,18 @@ export class TransactionRuntime {
     await this.#persist(log, result, now);
   }
 
+  /** Rebuilds the transactions into a new coordinator, kept only if the whole load works. */
   async #load(): Promise<void> {
     const log = await openInternalLog(this.#options.storage, transactionStateTopic);
+    const coordinator = this.#newCoordinator();
     const count = await replayKeyedRecords(
       log,
       this.#options.decompressedBatchMaxBytes,
-      (key, value) => this.#coordinator.replay(decodeTransactionRecord(key, value)),
+      (key, value) => coordinator.replay(decodeTransactionRecord(key, value)),
     );
-    await this.#loadOpenPartitions();
+    await this.#loadOpenPartitions(coordinator);
     if (this.#closed) return;
+    this.#coordinator = coordinator;
     this.#log = log;
     this.#startCompletions(this.#coordinator.pendingCompletions());
     this.#timer = setInterval(() => this.#tick(), this.#options.tickIntervalMs);
@@ -295,9 +312,9 @@ export class TransactionRuntime {
   }
 
   /** Builds the LSO index of every partition in an open transaction before produce needs it. */
-  async #loadOpenPartitions(): Promise<void> {
+  async #loadOpenPartitions(coordinator: TransactionCoordinator): Promise<void> {
     const { storage } = this.#options;
-    for (const txn of this.#coordinator.transactions.values()) {
+    for (const txn of coordinator.transactions.values()) {
       for (const { topic, partition } of txn.partitions) {
         const record = storage.getTopic(topic);
         const log = record === undefined ? undefined : storage.partition(record.topicId, partition);
