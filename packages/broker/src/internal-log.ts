@@ -8,6 +8,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildRecordBatch, decodeRecords, readBatchHeader } from '@tributary/protocol';
 import type { BrokerStorage, PartitionLog } from '@tributary/storage';
+import type { Logger } from './logger.ts';
 
 export interface KeyedRecord {
   readonly key: Buffer;
@@ -106,20 +107,23 @@ export async function replayKeyedRecords(
  * fails on what a new lease holder may meet for a while (an object store or metadata store not
  * answering, a broker restarting); giving up after one attempt left the coordinator refusing
  * every request as loading until its lease moved again. `load` must start from scratch each
- * time. Each failure goes to `onFailure` with its attempt number.
+ * time. Each failure is logged as "loading <what> failed; trying again" with its attempt number.
  */
 export async function loadUntilDone(
   load: () => Promise<void>,
-  signal: AbortSignal,
-  onFailure: (error: unknown, attempt: number) => void,
+  options: { readonly signal: AbortSignal; readonly log: Logger; readonly what: string },
 ): Promise<void> {
+  const { signal } = options;
   for (let attempt = 1; !signal.aborted; attempt++) {
     try {
       await load();
       return;
     } catch (error: unknown) {
       if (signal.aborted) return;
-      onFailure(error, attempt);
+      options.log.error(`loading ${options.what} failed; trying again`, {
+        error: String(error),
+        attempt,
+      });
     }
     const pauseMs = coordinatorLoadRetryBaseMs * 2 ** (attempt - 1);
     await sleep(Math.min(coordinatorLoadRetryMaxMs, pauseMs), undefined, { signal }).catch(

@@ -140,16 +140,11 @@ export class GroupRuntime {
   /** Loads the groups in the background; commands wait for nothing, they are refused meanwhile. */
   start(): Promise<void> {
     if (this.#options.standby === true) return Promise.resolve();
-    this.#loading ??= loadUntilDone(
-      () => this.#load(),
-      this.#closing.signal,
-      (error, attempt) => {
-        this.#options.log.error('loading consumer groups failed; trying again', {
-          error: String(error),
-          attempt,
-        });
-      },
-    );
+    this.#loading ??= loadUntilDone(() => this.#load(), {
+      signal: this.#closing.signal,
+      log: this.#options.log,
+      what: 'consumer groups',
+    });
     return this.#loading;
   }
 

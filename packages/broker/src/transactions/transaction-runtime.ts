@@ -146,16 +146,11 @@ export class TransactionRuntime {
   /** Loads the transactions in the background; commands are refused meanwhile. */
   start(): Promise<void> {
     if (this.#options.standby === true) return Promise.resolve();
-    this.#loading ??= loadUntilDone(
-      () => this.#load(),
-      this.#closing.signal,
-      (error, attempt) => {
-        this.#options.log.error('loading transactions failed; trying again', {
-          error: String(error),
-          attempt,
-        });
-      },
-    );
+    this.#loading ??= loadUntilDone(() => this.#load(), {
+      signal: this.#closing.signal,
+      log: this.#options.log,
+      what: 'transactions',
+    });
     return this.#loading;
   }
 
