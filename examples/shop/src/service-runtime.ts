@@ -212,7 +212,6 @@ export function describe(error: unknown): string {
   return text.length > describedMaxChars ? `${text.slice(0, describedMaxChars)}...` : text;
 }
 
-
 function requiredEnv(name: string): string {
   const value = process.env[name];
   if (value === undefined || value === '') throw new Error(`${name} is not set`);
