@@ -43,8 +43,19 @@ async function diagnose({ bootstrap, pool, log }: DiagnosisOptions): Promise<voi
   log(`diagnosis: ${stuck.rows.length} orders not settled`);
   const ids = stuck.rows.slice(0, describedOrdersMax).map((row) => row.id);
   if (ids.length === 0) return;
-  const records = await recordsKeyedBy(bootstrap, new Set(ids));
-  const committed = await committedOffsets(bootstrap);
+  const admin = new Admin({
+    clientId: 'shop-chaos-diagnosis',
+    bootstrapBrokers: bootstrap.split(','),
+    timeout: diagnosisTimeoutMs,
+  });
+  let records: Map<string, KeyedRecord[]>;
+  let committed: Map<string, Map<string, bigint>>;
+  try {
+    records = await recordsKeyedBy(admin, bootstrap, new Set(ids));
+    committed = await committedOffsets(admin);
+  } finally {
+    await admin.close();
+  }
   for (const id of ids) {
     log(`diagnosis ${id}:`);
     for (const line of await rowsOf(pool, id)) log(`  ${line}`);
@@ -98,11 +109,11 @@ async function rowsOf(pool: pg.Pool, id: string): Promise<string[]> {
 
 /** Every record on a `shop.` topic whose key is one of `ids`, by id. */
 async function recordsKeyedBy(
+  admin: Admin,
   bootstrap: string,
   ids: ReadonlySet<string>,
 ): Promise<Map<string, KeyedRecord[]>> {
   const found = new Map<string, KeyedRecord[]>();
-  const admin = adminOf(bootstrap);
   // The driver takes one address; the others come with the cluster's metadata.
   const driver = createPlatformaticDriver({
     bootstrap: bootstrap.split(',')[0] ?? bootstrap,
@@ -123,37 +134,23 @@ async function recordsKeyedBy(
     }
   } finally {
     await driver.close();
-    await admin.close();
   }
   return found;
 }
 
 /** Each consumer group's committed offsets, keyed `topic/partition`. */
-async function committedOffsets(bootstrap: string): Promise<Map<string, Map<string, bigint>>> {
-  const admin = adminOf(bootstrap);
-  try {
-    const groups = [...(await admin.listGroups()).keys()].toSorted();
-    const answer = new Map<string, Map<string, bigint>>();
-    if (groups.length === 0) return answer;
-    for (const group of await admin.listConsumerGroupOffsets({ groups })) {
-      const offsets = new Map<string, bigint>();
-      for (const topic of group.topics) {
-        for (const partition of topic.partitions) {
-          offsets.set(`${topic.name}/${partition.partitionIndex}`, partition.committedOffset);
-        }
+async function committedOffsets(admin: Admin): Promise<Map<string, Map<string, bigint>>> {
+  const groups = [...(await admin.listGroups()).keys()].toSorted();
+  const answer = new Map<string, Map<string, bigint>>();
+  if (groups.length === 0) return answer;
+  for (const group of await admin.listConsumerGroupOffsets({ groups })) {
+    const offsets = new Map<string, bigint>();
+    for (const topic of group.topics) {
+      for (const partition of topic.partitions) {
+        offsets.set(`${topic.name}/${partition.partitionIndex}`, partition.committedOffset);
       }
-      answer.set(group.groupId, offsets);
     }
-    return answer;
-  } finally {
-    await admin.close();
+    answer.set(group.groupId, offsets);
   }
-}
-
-function adminOf(bootstrap: string): Admin {
-  return new Admin({
-    clientId: 'shop-chaos-diagnosis',
-    bootstrapBrokers: bootstrap.split(','),
-    timeout: diagnosisTimeoutMs,
-  });
+  return answer;
 }

@@ -30,6 +30,7 @@ import {
 } from '@tributary/testing';
 import { OrderPlaced, topics } from '../src/contracts.ts';
 import { Shop } from '../src/shop.ts';
+import { diagnoseUnsettledOrders } from './chaos-diagnosis.ts';
 import { checkLateSalesReport, runShopChaos } from './shop-chaos.ts';
 
 const seed = Number(process.env['SHOP_CHAOS_SEED'] ?? Math.floor(Math.random() * 2 ** 31));
@@ -221,4 +222,39 @@ test('a poison record goes to the dead-letter topic and its partition moves on',
   assert.equal(poison[0]?.originalTopic, topics.orders);
   assert.equal(poison[0]?.attempts, 1, 'not retried: retrying cannot fix it');
   process.stdout.write(`poison record dead-lettered: ${poison[0]?.reason}\n`);
+});
+
+test('the chaos diagnosis describes an order that has not settled', async () => {
+  // A settled order from the run, marked unsettled again for the diagnosis to describe: its rows
+  // and its records on the shop topics are real.
+  const picked = await pool.query<{ id: string; status: string }>(
+    `SELECT id, status FROM shop_order.orders WHERE status = 'completed' ORDER BY id LIMIT 1`,
+  );
+  const order = picked.rows[0];
+  assert.ok(order !== undefined, 'the run completed an order');
+  const lines: string[] = [];
+  await pool.query(`UPDATE shop_order.orders SET status = 'shipping' WHERE id = $1`, [order.id]);
+  try {
+    await diagnoseUnsettledOrders({
+      bootstrap: broker.bootstrap,
+      pool,
+      log: (line) => lines.push(line),
+    });
+  } finally {
+    await pool.query('UPDATE shop_order.orders SET status = $2 WHERE id = $1', [
+      order.id,
+      order.status,
+    ]);
+  }
+  const text = lines.join('\n');
+  assert.match(text, /^diagnosis: 1 orders not settled$/m);
+  assert.match(text, new RegExp(`^diagnosis ${order.id}:$`, 'm'));
+  assert.match(text, /^ {2}order \{.*"status":"shipping"/m);
+  assert.match(text, /^ {2}shop_\w+ outbox \{.*"sent_at":"/m, 'an outbox row, sent');
+  assert.match(
+    text,
+    /^ {2}record shop\.orders\/\d+@\d+ \S+ committed: .*shop-\w+@\d+/m,
+    'its OrderPlaced record, with the groups that committed past it',
+  );
+  assert.doesNotMatch(text, /diagnosis failed/);
 });
