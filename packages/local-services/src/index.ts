@@ -7,6 +7,7 @@ export {
   type PostgresServer,
   type PostgresServerOptions,
 } from './postgres-server.ts';
+export { stablePort } from './stable-port.ts';
 export { runCommand, type CommandResult, type RunCommandOptions } from './run-command.ts';
 export {
   builtWeedPath,

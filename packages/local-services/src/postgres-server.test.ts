@@ -9,6 +9,13 @@ import { startPostgresServer } from './postgres-server.ts';
 const server = await startPostgresServer({ database: 'first' });
 after(() => server.stop());
 
+/** The first port of Linux's ephemeral range, which outgoing connections take theirs from. */
+function ephemeralLow(): number {
+  return Number(
+    readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0],
+  );
+}
+
 /** Whether `pid` runs: a zombie has ended (its reaper may be a PID 1 that never reaps). */
 function alive(pid: number): boolean {
   try {
@@ -22,6 +29,8 @@ function alive(pid: number): boolean {
 test('startPostgresServer serves the database of its URL on loopback', async () => {
   assert.match(server.url, /^postgres:\/\/tributary@127\.0\.0\.1:\d+\/first$/);
   assert.equal(server.url, `postgres://tributary@${server.host}:${server.port}/first`);
+  // Below the ephemeral range, so no client's local port takes it while a restart is under way.
+  assert.ok(server.port < ephemeralLow(), `port ${server.port} is below the ephemeral range`);
   assert.equal(await server.psql('first', 'SELECT current_database()'), 'first');
   const second = await server.createDatabase('second');
   assert.ok(second.endsWith('/second'));

@@ -18,12 +18,12 @@
  */
 import { constants, readdirSync, readFileSync } from 'node:fs';
 import { access, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve as resolvePath } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { MissingToolError } from './missing-tool-error.ts';
 import { runCommand } from './run-command.ts';
+import { stablePort } from './stable-port.ts';
 
 export interface PostgresServerOptions {
   /** The database created at start (kept when it exists). Default `tributary`. */
@@ -300,7 +300,9 @@ async function startCluster(
   const log = join(cluster.dir, 'postgres.log');
   const attempts = options.port === undefined ? bindAttempts : 1;
   for (let attempt = 1; ; attempt++) {
-    const port = options.port ?? (await freePort());
+    // Below the ephemeral range: `restart` keeps the port, and while the server is down a
+    // client's reconnect could otherwise take it as its local port (stablePort).
+    const port = options.port ?? (await stablePort());
     let serverOptions = `-p ${port} -c listen_addresses=${host} -k ${cluster.dir}`;
     if (options.fsync !== true) serverOptions += ' -c fsync=off -c full_page_writes=off';
     const pgCtl = [join(cluster.bin, 'pg_ctl'), '-D', cluster.dataDir, '-l', log, '-w'];
@@ -373,18 +375,6 @@ async function mustRun(
   if (result.code === 0) return result.stdout;
   const how = result.timedOut ? `timed out after ${timeoutMs} ms` : `exited ${result.code}`;
   throw new Error(`${program} ${args.join(' ')} ${how}\n${result.stdout}${result.stderr}`);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, host, () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Signals the postmaster and its children: stopping, the parent first (it forks no more). */

@@ -90,5 +90,5 @@ export {
   type CertificateFiles,
   type TestCertificates,
 } from './test-certificates.ts';
-export { stablePort } from './stable-port.ts';
+export { stablePort } from '@tributary/local-services';
 export { startTestCluster, type TestCluster, type TestClusterOptions } from './test-cluster.ts';

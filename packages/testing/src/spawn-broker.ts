@@ -11,7 +11,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { stablePort } from './stable-port.ts';
+import { stablePort } from '@tributary/local-services';
 
 export interface SpawnBrokerOptions {
   readonly dataDir: string;
@@ -158,7 +158,7 @@ function rssBytes(pid: number): number | undefined {
 
 /**
  * One broker on one data dir, killed and started again by a test. The first start picks the
- * address (`listen`, default a free port below the ephemeral range: stable-port.ts); every
+ * address (`listen`, default a free port below the ephemeral range: stablePort); every
  * later start reuses the bound port, so clients configured with the first bootstrap address
  * reconnect by themselves.
  *

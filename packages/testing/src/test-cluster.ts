@@ -15,7 +15,7 @@ import {
   type S3Server,
 } from '@tributary/local-services';
 import { spawnBroker, type SpawnedBroker } from './spawn-broker.ts';
-import { stablePort } from './stable-port.ts';
+import { stablePort } from '@tributary/local-services';
 
 export interface TestClusterOptions {
   readonly brokers: number;

@@ -1,6 +1,7 @@
 /**
  * stablePort: a free loopback port for a listener that must get the same port back after a
- * kill and restart (a test cluster's brokers, the shop's registries). A port the kernel hands
+ * kill and restart (a test cluster's brokers, the shop's registries, a PostgreSQL server that
+ * `restart`s). A port the kernel hands
  * out for `listen(0)` lies in Linux's ephemeral range, the same range every outgoing
  * connection's local port comes from: while the listener is down, a client's reconnect can
  * take that very port, and the restart then fails with EADDRINUSE. So the port is drawn from
