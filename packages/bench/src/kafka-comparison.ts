@@ -161,6 +161,31 @@ export function withKafkaRuns(
   };
 }
 
+/**
+ * Goal rows for a figure that issue 14 holds against Kafka ("e2e p99 <= Kafka's"): for each
+ * Tributary row of `metric` with a ratio to a Kafka configuration, that ratio as its own row,
+ * with the target that it be at most 1 (both configurations carry it: the goal names neither).
+ */
+export function kafkaRatioGoals(report: WorkloadReport, metric: string): WorkloadReport {
+  const goals: BenchFigure[] = [];
+  for (const figure of report.figures) {
+    if (figure.system !== 'tributary' || figure.metric !== metric) continue;
+    for (const mode of kafkaModes) {
+      const ratio = mode === 'durable' ? figure.vsKafka?.durable : figure.vsKafka?.pageCache;
+      if (ratio === undefined) continue;
+      goals.push({
+        system: figure.system,
+        client: figure.client,
+        metric: `${metric} / ${kafkaSystem(mode)}'s`,
+        value: ratio,
+        unit: 'x',
+        target: { value: 1, atLeast: false },
+      });
+    }
+  }
+  return { ...report, figures: [...report.figures, ...goals] };
+}
+
 function chartable(report: WorkloadReport, figure: BenchFigure): boolean {
   if (report.chart.unit !== '' && figure.unit !== report.chart.unit) return false;
   return /^(acks=all throughput|throughput|e2e p99$|ack p99 \(from|catch-up read|deliveries)/.test(
